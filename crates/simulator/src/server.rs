@@ -1,0 +1,120 @@
+//! The accept loop. It is hand-rolled (rather than `axum::serve`) for one reason: the `reset`
+//! fault must close a connection without answering, so each connection gets an abort handle
+//! that its request handlers can pull.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::gateway::ConnAbort;
+use crate::sim::Simulator;
+
+/// Serves `sim` on `listener` until [`Simulator::shutdown`]; starts the hook delivery worker.
+pub async fn serve(sim: Simulator, listener: TcpListener) -> io::Result<()> {
+    let addr = listener.local_addr()?;
+    let _ = sim.shared.origin.set(origin_of(addr));
+    let router = crate::router(sim.clone());
+    let shutdown = sim.shared.shutdown.clone();
+    tokio::spawn(crate::hooks::run_deliveries(sim.clone()));
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(stream, router.clone(), sim.clone()));
+    }
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, sim: Simulator) {
+    let abort = Arc::new(Notify::new());
+    let handle = ConnAbort(abort.clone());
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(handle.clone());
+        router.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let mut connection = pin!(connection);
+    let shutdown = sim.shared.shutdown.clone();
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            // Dropping the connection closes the socket with no response written.
+            _ = abort.notified() => return,
+            _ = shutdown.cancelled(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+fn origin_of(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// A simulator serving on a local port, for tests, the demo and benchmarks. Stops when dropped.
+#[derive(Debug)]
+pub struct RunningSimulator {
+    pub addr: SocketAddr,
+    pub sim: Simulator,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningSimulator {
+    /// Binds `addr` (use port 0 for a free one) and serves `sim` there in the background.
+    pub async fn start(sim: Simulator, addr: SocketAddr) -> io::Result<RunningSimulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(serve(sim.clone(), listener));
+        Ok(RunningSimulator {
+            addr,
+            sim,
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        origin_of(self.addr)
+    }
+
+    /// Stops serving and waits for the accept loop to end.
+    pub async fn stop(mut self) -> io::Result<()> {
+        self.sim.shutdown();
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        self.sim.shutdown();
+    }
+}

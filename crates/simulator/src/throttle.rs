@@ -1,0 +1,133 @@
+//! Keap's throttles and quotas: rolling per-minute budgets and per-day quotas.
+//!
+//! Each OAuth app (client id) has a per-minute throttle (1,500 by default) and a daily quota
+//! (150,000, reset at 00:00 UTC); each tenant has its own per-minute throttle (10,000) and daily
+//! quota (250,000). Budgets are measured on the simulator's base clock (not the offset provider
+//! clock, which tests move backwards), so a test with a manual clock can roll a window forward.
+
+use std::collections::VecDeque;
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// A rolling per-minute window plus a per-UTC-day quota.
+#[derive(Debug)]
+pub struct Budget {
+    per_minute: u32,
+    per_day: u32,
+    /// Times (epoch ms) of the requests admitted within the last minute.
+    recent: VecDeque<i64>,
+    day_start_ms: i64,
+    day_used: u32,
+}
+
+/// A snapshot of a budget, for the `x-keap-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub minute_limit: u32,
+    pub minute_used: u32,
+    pub day_limit: u32,
+    pub day_used: u32,
+    /// Epoch ms of the next 00:00 UTC, when the daily quota resets.
+    pub day_expiry_ms: i64,
+}
+
+impl Usage {
+    pub fn minute_available(&self) -> u32 {
+        self.minute_limit.saturating_sub(self.minute_used)
+    }
+
+    pub fn day_available(&self) -> u32 {
+        self.day_limit.saturating_sub(self.day_used)
+    }
+}
+
+impl Budget {
+    pub fn new(per_minute: u32, per_day: u32) -> Self {
+        Self {
+            per_minute,
+            per_day,
+            recent: VecDeque::new(),
+            day_start_ms: 0,
+            day_used: 0,
+        }
+    }
+
+    fn roll(&mut self, now_ms: i64) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|&at| at <= now_ms - MINUTE_MS)
+        {
+            self.recent.pop_front();
+        }
+        let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
+        if day_start != self.day_start_ms {
+            self.day_start_ms = day_start;
+            self.day_used = 0;
+        }
+    }
+
+    /// Milliseconds until this budget admits one more request; 0 when it admits one now.
+    pub fn wait_ms(&mut self, now_ms: i64) -> i64 {
+        self.roll(now_ms);
+        if self.day_used >= self.per_day {
+            return self.day_start_ms + DAY_MS - now_ms;
+        }
+        if self.recent.len() >= self.per_minute as usize {
+            let oldest = self.recent.front().copied().unwrap_or(now_ms);
+            return (oldest + MINUTE_MS - now_ms).max(1);
+        }
+        0
+    }
+
+    /// Records one admitted request.
+    pub fn admit(&mut self, now_ms: i64) {
+        self.roll(now_ms);
+        self.recent.push_back(now_ms);
+        self.day_used = self.day_used.saturating_add(1);
+    }
+
+    pub fn usage(&mut self, now_ms: i64) -> Usage {
+        self.roll(now_ms);
+        Usage {
+            minute_limit: self.per_minute,
+            minute_used: u32::try_from(self.recent.len()).unwrap_or(u32::MAX),
+            day_limit: self.per_day,
+            day_used: self.day_used,
+            day_expiry_ms: self.day_start_ms + DAY_MS,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_minute_window_rolls_and_the_day_quota_resets_at_midnight_utc() {
+        let midnight = 1_731_024_000_000; // 2024-11-08T00:00:00Z
+        let mut budget = Budget::new(2, 3);
+        let t0 = midnight - 90_000;
+        assert_eq!(budget.wait_ms(t0), 0);
+        budget.admit(t0);
+        budget.admit(t0 + 10_000);
+        assert_eq!(
+            budget.wait_ms(t0 + 20_000),
+            40_000,
+            "the oldest leaves the window at t0+60s"
+        );
+        assert_eq!(budget.wait_ms(t0 + 60_000), 0);
+        budget.admit(t0 + 60_000);
+        // Three admitted today: the day quota is spent until midnight.
+        assert_eq!(budget.wait_ms(t0 + 80_000), 10_000);
+        let usage = budget.usage(t0 + 80_000);
+        assert_eq!((usage.day_used, usage.day_available()), (3, 0));
+        assert_eq!(usage.day_expiry_ms, midnight);
+        assert_eq!(
+            budget.wait_ms(midnight),
+            0,
+            "a new UTC day starts a new quota"
+        );
+    }
+}
