@@ -52,11 +52,11 @@ struct SimulateArgs {
     #[arg(long = "client", value_name = "ID:SECRET", value_parser = ClientApp::parse)]
     clients: Vec<ClientApp>,
     /// Access-token lifetime in seconds (`expires_in`).
-    #[arg(long, value_name = "SECONDS", default_value_t = 86_400,
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, allow_hyphen_values = true,
           value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl: i64,
     /// Requests per rolling minute per OAuth app before 429.
-    #[arg(long, value_name = "N", default_value_t = 1_500,
+    #[arg(long, value_name = "N", default_value_t = 1_500, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     throttle_per_minute: u32,
     /// Initial records per tenant, shared between the nine resources (default: 75).
@@ -70,8 +70,17 @@ struct SimulateArgs {
     #[arg(long)]
     retry_after: bool,
     /// Multiply every REST hook delay (30–60 s batching, retries 30–60 s, 5 min, 30 min).
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, allow_hyphen_values = true,
+          value_parser = parse_scale)]
     hook_time_scale: f64,
+}
+
+/// A finite, non-negative factor.
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor >= 0.0 => Ok(factor),
+        _ => Err(format!("expected a number ≥ 0, got {text:?}")),
+    }
 }
 
 /// Parses the command line and runs it.
@@ -104,10 +113,6 @@ fn init_tracing() {
 }
 
 fn simulate(args: SimulateArgs) -> ExitCode {
-    if !(args.hook_time_scale.is_finite() && args.hook_time_scale >= 0.0) {
-        eprintln!("error: --hook-time-scale must be a number ≥ 0");
-        return ExitCode::from(2);
-    }
     init_tracing();
     let mut config = Config {
         token_ttl_secs: args.token_ttl,

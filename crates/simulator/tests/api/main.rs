@@ -1,0 +1,13 @@
+//! The simulator over real HTTP: one test binary, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod control;
+mod faults;
+mod hooks;
+mod listing;
+mod oauth;
+mod records;
+mod throttling;
