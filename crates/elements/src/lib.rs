@@ -1,6 +1,16 @@
 //! Provider connectors defined as data, and the generic provider client.
 //!
-//! It will own the element definitions (`infusionsoftrest` first, as a data file), and the
-//! client that every poll and hub call goes through: OAuth with refresh, paging, pacing per
-//! provider app, and CEQL translated into provider parameters. Issues 3 and 5 fill it; until
-//! then it is empty on purpose, so the workspace layout is fixed from the start.
+//! An element is a provider described by a TOML file in `definitions/`: its OAuth endpoints, API
+//! origin, resources (provider path, list envelope, id and date fields, filters) and the default
+//! poller configuration derived from them. `infusionsoftrest` ships built in. The code here knows
+//! nothing Keap-specific; issue 5 grows the client side (paging, pacing, CEQL translation).
+//!
+//! - [`definition`]: the data model and the built-in registry, with origin overrides.
+//! - [`oauth`]: authorize URLs and the token endpoint (code exchange, refresh).
+//! - [`http`]: the one HTTP client setup (rustls, timeouts, no redirects).
+
+pub mod definition;
+pub mod http;
+pub mod oauth;
+
+pub use definition::{Element, ElementError, Registry, Resource};

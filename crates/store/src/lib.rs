@@ -1,6 +1,201 @@
 //! Tributary's storage layer.
 //!
-//! It will own the `Store` trait with its SQLite implementation (the embedded default) and its
-//! PostgreSQL implementation (several nodes sharing one database), migrations per backend, and one
-//! contract test suite run against both. Issue 3 brings the trait and SQLite, issue 10 PostgreSQL.
-//! Until then the crate is empty on purpose, so the workspace layout is fixed from the start.
+//! The [`Store`] trait is the whole contract between the application and its database; the
+//! SQLite implementation ([`sqlite::SqliteStore`], the embedded default) is the first, and a
+//! PostgreSQL one follows (issue 10) without callers changing. What keeps that possible:
+//! - every time is epoch milliseconds passed in by the caller from its injected clock;
+//!   no query reads the database's own clock;
+//! - secrets arrive already hashed or sealed: the store never sees a plain secret;
+//! - concurrency is explicit data (an instance's `version`), not a held transaction;
+//! - no behaviour depends on a backend's quirks (uniqueness comes from constraints; JSON is
+//!   stored as text and read by the application).
+//!
+//! The backend is chosen by the database URL's scheme ([`open`]).
+
+pub mod migrate;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+/// Storage failures. Callers map `Unavailable` to 503 and the rest to an opaque 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or sqlite::memory:")]
+    UnsupportedUrl(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("a migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(error.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A new organization with its first user.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub organization_secret_hash: Vec<u8>,
+    pub user_secret_hash: Vec<u8>,
+    pub now_ms: i64,
+}
+
+/// Who is calling: an organization and one of its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub organization_id: i64,
+    pub user_id: i64,
+}
+
+/// A configuration value as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredValue {
+    Plain(String),
+    /// Ciphertext of a secret value (the application seals and opens it).
+    Sealed(Vec<u8>),
+}
+
+impl std::fmt::Debug for StoredValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoredValue::Plain(value) => f.debug_tuple("Plain").field(value).finish(),
+            StoredValue::Sealed(bytes) => write!(f, "Sealed({} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// One configuration entry with its stable id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub id: i64,
+    pub key: String,
+    pub value: StoredValue,
+}
+
+/// An instance as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRecord {
+    pub id: i64,
+    pub organization_id: i64,
+    pub user_id: i64,
+    pub element_key: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Entries in key order.
+    pub configuration: Vec<ConfigEntry>,
+    /// Sealed provider credentials.
+    pub credentials: Option<Vec<u8>>,
+    pub valid: bool,
+    pub invalid_reason: Option<String>,
+    pub disabled: bool,
+    pub events_enabled: bool,
+    pub version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl InstanceRecord {
+    pub fn entry(&self, key: &str) -> Option<&ConfigEntry> {
+        self.configuration.iter().find(|e| e.key == key)
+    }
+}
+
+/// What an instance is made of, for inserts and full updates.
+#[derive(Debug, Clone)]
+pub struct InstanceData {
+    pub name: String,
+    pub tags: Vec<String>,
+    /// The whole configuration: keys not listed are removed on update.
+    pub configuration: Vec<(String, StoredValue)>,
+    pub credentials: Option<Vec<u8>>,
+    pub valid: bool,
+    pub invalid_reason: Option<String>,
+    pub disabled: bool,
+    pub events_enabled: bool,
+}
+
+/// A new instance.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    pub principal: Principal,
+    pub element_key: String,
+    pub token_hash: Vec<u8>,
+    pub data: InstanceData,
+    pub now_ms: i64,
+}
+
+/// The result of an update guarded by the version the writer read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Done(Box<InstanceRecord>),
+    NotFound,
+    /// Someone else updated the instance since `expected_version` was read.
+    Conflict,
+}
+
+/// The storage contract. Every method is scoped by organization where the data is tenant data:
+/// another organization's instance is simply not found.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    async fn organization_count(&self) -> Result<u64>;
+
+    /// Creates an organization and its first user.
+    async fn create_organization(&self, new: NewOrganization) -> Result<Principal>;
+
+    /// The principal whose organization and user secrets hash to these values, if the user
+    /// belongs to that organization.
+    async fn principal(
+        &self,
+        organization_secret_hash: &[u8],
+        user_secret_hash: &[u8],
+    ) -> Result<Option<Principal>>;
+
+    async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord>;
+
+    async fn instance(&self, organization_id: i64, id: i64) -> Result<Option<InstanceRecord>>;
+
+    /// Every instance of an organization, by id.
+    async fn instances(&self, organization_id: i64) -> Result<Vec<InstanceRecord>>;
+
+    /// Replaces an instance's data if it is still at `expected_version`.
+    async fn update_instance(
+        &self,
+        organization_id: i64,
+        id: i64,
+        expected_version: i64,
+        data: InstanceData,
+        now_ms: i64,
+    ) -> Result<Updated>;
+
+    /// Deletes an instance and its configuration; `false` when there was none.
+    async fn delete_instance(&self, organization_id: i64, id: i64) -> Result<bool>;
+}
+
+/// Opens (creating and migrating if needed) the store a database URL names.
+pub async fn open(url: &str, now_ms: i64) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = sqlite::SqliteStore::open(url, now_ms).await?;
+        Ok(Arc::new(store))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

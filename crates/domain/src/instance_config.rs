@@ -1,0 +1,701 @@
+//! An instance's configuration: string keys to string values, and the typed events settings read
+//! from it.
+//!
+//! Cloud Elements clients send configuration values as JSON strings *or* native types (`true`,
+//! `15`, an object for `event.poller.configuration`); responses always show strings. So values are
+//! normalized to strings on the way in ([`normalize_value`]), and every events key of the spec
+//! (`shared/spec/product.md` §3) is validated from the normalized map ([`EventsSettings::read`]).
+//! Validation collects every problem, each naming its field (and resource), so one 400 tells the
+//! client everything it must fix.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+pub const OAUTH_API_KEY: &str = "oauth.api.key";
+pub const OAUTH_API_SECRET: &str = "oauth.api.secret";
+pub const OAUTH_CALLBACK_URL: &str = "oauth.callback.url";
+pub const EVENTS_ENABLED: &str = "event.notification.enabled";
+pub const VENDOR_TYPE: &str = "event.vendor.type";
+pub const CALLBACK_URL: &str = "event.notification.callback.url";
+pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
+pub const REFRESH_INTERVAL: &str = "event.poller.refresh_interval";
+pub const POLLER_CONFIGURATION: &str = "event.poller.configuration";
+
+/// The default minutes between polls.
+pub const DEFAULT_REFRESH_MINUTES: u32 = 15;
+/// The default overlap (`pollDelay`), in seconds: records changed in the last minute before the
+/// cursor are read again, so ties at the cursor and late indexing are not missed.
+pub const DEFAULT_POLL_DELAY_SECS: u32 = 60;
+/// The largest `pageSize` a poller may ask for.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Whether a configuration key holds a secret: encrypted at rest, masked in responses.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == OAUTH_API_SECRET
+        || key == SIGNATURE_KEY
+        || key.contains("secret")
+        || key.contains("password")
+        || key.ends_with("token")
+        || key.ends_with(".key") && key != OAUTH_API_KEY
+}
+
+/// A configuration value as stored and shown: strings as they are, booleans and numbers in their
+/// JSON spelling, objects and arrays as compact JSON. `null` means "no value" (`None`).
+pub fn normalize_value(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_) => {
+            Some(value.to_string())
+        }
+    }
+}
+
+/// What validation needs to know of an element.
+pub trait ResourceCatalog {
+    /// The hub the element's resources live in (`crm`).
+    fn hub(&self) -> &str;
+    /// Whether the element has a resource of this name.
+    fn has_resource(&self, name: &str) -> bool;
+    /// The resource names, for error messages.
+    fn resource_names(&self) -> Vec<String>;
+}
+
+/// A problem with one configuration field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The key, or `event.poller.configuration.<resource>.<field>` inside the poller JSON.
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Where events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VendorType {
+    Polling,
+    Webhooks,
+}
+
+/// `datesConfiguration` of one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatesConfiguration {
+    pub updated_field: String,
+    pub updated_format: String,
+    pub updated_timezone: Option<String>,
+    pub created_field: String,
+    pub created_format: String,
+    pub created_timezone: Option<String>,
+}
+
+/// One resource's poller configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollerConfig {
+    /// Hub-relative URL (`/hubs/crm/appointments…`), placeholders unsubstituted.
+    pub url: String,
+    pub id_field: String,
+    pub dates: DatesConfiguration,
+    pub page_size: Option<u32>,
+    pub poll_delay_secs: u32,
+    pub created_check_tolerance_secs: u32,
+    pub filter_by_updated_date: bool,
+    pub filter_by_current_date: bool,
+}
+
+/// The events settings of an instance, read and validated from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsSettings {
+    pub enabled: bool,
+    pub vendor: VendorType,
+    pub callback_url: Option<String>,
+    pub has_signature_key: bool,
+    pub refresh_minutes: u32,
+    /// Resource name → configuration, in name order.
+    pub pollers: BTreeMap<String, PollerConfig>,
+}
+
+impl EventsSettings {
+    /// Reads every events key of `config`, or returns every problem found.
+    pub fn read(
+        config: &BTreeMap<String, String>,
+        catalog: &dyn ResourceCatalog,
+    ) -> Result<EventsSettings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut error = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            });
+        };
+        let enabled = match config
+            .get(EVENTS_ENABLED)
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(_) => {
+                error(EVENTS_ENABLED, "must be true or false".into());
+                false
+            }
+        };
+        let vendor = match config
+            .get(VENDOR_TYPE)
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => VendorType::Polling,
+            Some(v) if v == "polling" => VendorType::Polling,
+            Some(v) if v == "webhooks" || v == "webhook" => VendorType::Webhooks,
+            Some(v) => {
+                error(
+                    VENDOR_TYPE,
+                    format!("must be polling or webhooks, got {:?}", truncate(&v)),
+                );
+                VendorType::Polling
+            }
+        };
+        let callback_url = config.get(CALLBACK_URL).cloned();
+        match &callback_url {
+            Some(url) => {
+                if let Err(message) = check_http_url(url) {
+                    error(CALLBACK_URL, message);
+                }
+            }
+            None if enabled => error(CALLBACK_URL, "is required when events are enabled".into()),
+            None => {}
+        }
+        let has_signature_key = match config.get(SIGNATURE_KEY) {
+            Some(key) if key.is_empty() => {
+                error(
+                    SIGNATURE_KEY,
+                    "must not be empty (leave it out for unsigned events)".into(),
+                );
+                false
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let refresh_minutes = match config.get(REFRESH_INTERVAL) {
+            None => DEFAULT_REFRESH_MINUTES,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(minutes) if (1..=10_080).contains(&minutes) => minutes,
+                _ => {
+                    error(
+                        REFRESH_INTERVAL,
+                        format!(
+                            "must be a whole number of minutes from 1 to 10080, got {:?}",
+                            truncate(text)
+                        ),
+                    );
+                    DEFAULT_REFRESH_MINUTES
+                }
+            },
+        };
+        let pollers = match config.get(POLLER_CONFIGURATION) {
+            None => {
+                if enabled && vendor == VendorType::Polling {
+                    error(
+                        POLLER_CONFIGURATION,
+                        "is required when events are enabled with polling".into(),
+                    );
+                }
+                BTreeMap::new()
+            }
+            Some(text) => read_pollers(text, catalog, &mut errors),
+        };
+        if errors.is_empty() {
+            Ok(EventsSettings {
+                enabled,
+                vendor,
+                callback_url,
+                has_signature_key,
+                refresh_minutes,
+                pollers,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// An absolute `http`/`https` URL with a host, or why not.
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        rest
+    } else {
+        return Err(format!(
+            "must be an http or https URL, got {:?}",
+            truncate(url)
+        ));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || url.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "must be an http or https URL with a host, got {:?}",
+            truncate(url)
+        ));
+    }
+    Ok(())
+}
+
+fn truncate(text: &str) -> String {
+    const LIMIT: usize = 80;
+    if text.chars().count() <= LIMIT {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(LIMIT).collect::<String>())
+    }
+}
+
+fn read_pollers(
+    text: &str,
+    catalog: &dyn ResourceCatalog,
+    errors: &mut Vec<FieldError>,
+) -> BTreeMap<String, PollerConfig> {
+    let mut pollers = BTreeMap::new();
+    let object = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => {
+            errors.push(FieldError {
+                field: POLLER_CONFIGURATION.into(),
+                message: "must be a JSON object of resource name to poller configuration".into(),
+            });
+            return pollers;
+        }
+        Err(error) => {
+            errors.push(FieldError {
+                field: POLLER_CONFIGURATION.into(),
+                message: format!("is not valid JSON: {error}"),
+            });
+            return pollers;
+        }
+    };
+    for (resource, value) in &object {
+        let prefix = format!("{POLLER_CONFIGURATION}.{resource}");
+        if !catalog.has_resource(resource) {
+            errors.push(FieldError {
+                field: prefix,
+                message: format!(
+                    "unknown resource; the element has {}",
+                    catalog.resource_names().join(", ")
+                ),
+            });
+            continue;
+        }
+        let Value::Object(fields) = value else {
+            errors.push(FieldError {
+                field: prefix,
+                message: "must be an object".into(),
+            });
+            continue;
+        };
+        if let Some(config) = read_poller(&prefix, resource, fields, catalog.hub(), errors) {
+            pollers.insert(resource.clone(), config);
+        }
+    }
+    pollers
+}
+
+/// Reads a field as a string, accepting the native JSON types CE clients send.
+fn text_field(fields: &Map<String, Value>, key: &str) -> Option<String> {
+    fields.get(key).and_then(normalize_value)
+}
+
+fn read_poller(
+    prefix: &str,
+    resource: &str,
+    fields: &Map<String, Value>,
+    hub: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<PollerConfig> {
+    let before = errors.len();
+    let mut error = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: format!("{prefix}.{field}"),
+            message,
+        });
+    };
+    let url = match text_field(fields, "url") {
+        Some(url) if url.starts_with(&format!("/hubs/{hub}/")) => url,
+        Some(url) => {
+            error(
+                "url",
+                format!(
+                    "must be a path under /hubs/{hub}/ (such as /hubs/{hub}/{resource}), got {:?}",
+                    truncate(&url)
+                ),
+            );
+            String::new()
+        }
+        None => {
+            error("url", "is required".into());
+            String::new()
+        }
+    };
+    let id_field = match text_field(fields, "idField") {
+        Some(id) if !id.trim().is_empty() => id,
+        _ => {
+            error(
+                "idField",
+                "is required (the path of the record's id, such as id)".into(),
+            );
+            String::new()
+        }
+    };
+    let dates = match fields.get("datesConfiguration") {
+        Some(Value::Object(dates)) => {
+            let mut required = |key: &str| match text_field(dates, key) {
+                Some(value) if !value.trim().is_empty() => value,
+                _ => {
+                    error(&format!("datesConfiguration.{key}"), "is required".into());
+                    String::new()
+                }
+            };
+            let updated_field = required("updatedDateField");
+            let updated_format = required("updatedDateFormat");
+            let created_field = required("createdDateField");
+            let created_format = required("createdDateFormat");
+            // One archived example puts the time zone beside datesConfiguration: a fallback.
+            let fallback_zone = text_field(fields, "updatedDateTimezone");
+            let updated_timezone = text_field(dates, "updatedDateTimezone").or(fallback_zone);
+            let created_timezone = text_field(dates, "createdDateTimezone");
+            for (key, pattern) in [
+                ("updatedDateFormat", &updated_format),
+                ("createdDateFormat", &created_format),
+            ] {
+                if !pattern.is_empty()
+                    && let Err(message) = check_date_format(pattern)
+                {
+                    error(&format!("datesConfiguration.{key}"), message);
+                }
+            }
+            for (key, zone) in [
+                ("updatedDateTimezone", &updated_timezone),
+                ("createdDateTimezone", &created_timezone),
+            ] {
+                if let Some(zone) = zone
+                    && let Err(message) = check_time_zone(zone)
+                {
+                    error(&format!("datesConfiguration.{key}"), message);
+                }
+            }
+            DatesConfiguration {
+                updated_field,
+                updated_format,
+                updated_timezone,
+                created_field,
+                created_format,
+                created_timezone,
+            }
+        }
+        Some(_) => {
+            error("datesConfiguration", "must be an object".into());
+            return None;
+        }
+        None => {
+            error(
+                "datesConfiguration",
+                "is required (updatedDateField, updatedDateFormat, createdDateField, createdDateFormat)".into(),
+            );
+            return None;
+        }
+    };
+    let mut number = |key: &str, max: u32| -> Option<u32> {
+        let text = text_field(fields, key)?;
+        match text.trim().parse::<u32>() {
+            Ok(n) if n <= max => Some(n),
+            _ => {
+                error(
+                    key,
+                    format!(
+                        "must be a whole number from 0 to {max}, got {:?}",
+                        truncate(&text)
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let page_size = number("pageSize", MAX_PAGE_SIZE);
+    let poll_delay_secs = number("pollDelay", 86_400).unwrap_or(DEFAULT_POLL_DELAY_SECS);
+    let created_check_tolerance_secs = number("createdCheckTolerance", 86_400).unwrap_or(0);
+    if page_size == Some(0) {
+        error(
+            "pageSize",
+            format!("must be a whole number from 1 to {MAX_PAGE_SIZE}, got \"0\""),
+        );
+    }
+    let mut flag = |key: &str, default: bool| -> bool {
+        match text_field(fields, key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => default,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(_) => {
+                error(key, "must be true or false".into());
+                default
+            }
+        }
+    };
+    // The archive spells it `filterByUpdateDate` once; accept both, the right one winning.
+    let filter_by_updated_date = if fields.contains_key("filterByUpdatedDate") {
+        flag("filterByUpdatedDate", true)
+    } else {
+        flag("filterByUpdateDate", true)
+    };
+    let filter_by_current_date = flag("filterByCurrentDate", false);
+    if errors.len() > before {
+        return None;
+    }
+    Some(PollerConfig {
+        url,
+        id_field,
+        dates,
+        page_size,
+        poll_delay_secs,
+        created_check_tolerance_secs,
+        filter_by_updated_date,
+        filter_by_current_date,
+    })
+}
+
+/// The hook where Java date patterns are compiled. Until the pattern compiler lands it only
+/// refuses what can never be a pattern.
+fn check_date_format(pattern: &str) -> Result<(), String> {
+    if pattern.chars().any(char::is_control) {
+        return Err("must be a Java date pattern, milliseconds or seconds".into());
+    }
+    Ok(())
+}
+
+/// The hook where time-zone ids are resolved. Until the zone table lands it only refuses what
+/// can never be a zone id.
+fn check_time_zone(zone: &str) -> Result<(), String> {
+    if zone.trim().is_empty() || zone.chars().any(char::is_whitespace) {
+        return Err(format!("is not a time zone id: {:?}", truncate(zone)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Crm;
+    impl ResourceCatalog for Crm {
+        fn hub(&self) -> &str {
+            "crm"
+        }
+        fn has_resource(&self, name: &str) -> bool {
+            ["contacts", "appointments"].contains(&name)
+        }
+        fn resource_names(&self) -> Vec<String> {
+            vec!["appointments".into(), "contacts".into()]
+        }
+    }
+
+    fn seed_poller() -> Value {
+        json!({"appointments": {
+            "url": "/hubs/crm/appointments", "idField": "id",
+            "datesConfiguration": {
+                "updatedDateField": "modification_date",
+                "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+                "updatedDateTimezone": "GMT",
+                "createdDateField": "creation_date",
+                "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+                "createdDateTimezone": "GMT"}}})
+    }
+
+    fn config(pairs: &[(&str, Value)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .filter_map(|(k, v)| normalize_value(v).map(|v| ((*k).to_owned(), v)))
+            .collect()
+    }
+
+    #[test]
+    fn values_normalize_to_strings_as_responses_show_them() {
+        assert_eq!(normalize_value(&json!(true)).as_deref(), Some("true"));
+        assert_eq!(normalize_value(&json!(15)).as_deref(), Some("15"));
+        assert_eq!(normalize_value(&json!("15")).as_deref(), Some("15"));
+        assert_eq!(
+            normalize_value(&json!({"a": 1})).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(normalize_value(&json!(null)), None);
+    }
+
+    #[test]
+    fn the_seed_configuration_reads_with_its_defaults() {
+        let settings = EventsSettings::read(
+            &config(&[
+                (EVENTS_ENABLED, json!(true)),
+                (VENDOR_TYPE, json!("polling")),
+                (CALLBACK_URL, json!("https://app.example/cb")),
+                (REFRESH_INTERVAL, json!("15")),
+                (POLLER_CONFIGURATION, seed_poller()),
+            ]),
+            &Crm,
+        )
+        .expect("valid");
+        assert!(settings.enabled);
+        assert_eq!(settings.refresh_minutes, 15);
+        let poller = &settings.pollers["appointments"];
+        assert_eq!(poller.dates.updated_field, "modification_date");
+        assert_eq!(poller.dates.created_timezone.as_deref(), Some("GMT"));
+        assert_eq!(poller.poll_delay_secs, DEFAULT_POLL_DELAY_SECS);
+        assert!(poller.filter_by_updated_date);
+        assert!(!poller.filter_by_current_date);
+    }
+
+    #[test]
+    fn the_poller_configuration_may_arrive_as_a_json_string() {
+        let as_string = seed_poller().to_string();
+        let settings =
+            EventsSettings::read(&config(&[(POLLER_CONFIGURATION, json!(as_string))]), &Crm)
+                .expect("valid");
+        assert!(settings.pollers.contains_key("appointments"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_naming_its_field_and_resource() {
+        let errors = EventsSettings::read(
+            &config(&[
+                (EVENTS_ENABLED, json!("yes")),
+                (VENDOR_TYPE, json!("carrier-pigeon")),
+                (CALLBACK_URL, json!("ftp://files.example/")),
+                (SIGNATURE_KEY, json!("")),
+                (REFRESH_INTERVAL, json!("abc")),
+                (
+                    POLLER_CONFIGURATION,
+                    json!({
+                        "widgets": {},
+                        "contacts": {"url": "/hubs/marketing/contacts", "pageSize": 0,
+                                     "pollDelay": -1, "filterByCurrentDate": "sometimes",
+                                     "datesConfiguration": {"updatedDateField": "last_updated"}},
+                        "appointments": "nope"
+                    }),
+                ),
+            ]),
+            &Crm,
+        )
+        .expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for expected in [
+            EVENTS_ENABLED,
+            VENDOR_TYPE,
+            CALLBACK_URL,
+            SIGNATURE_KEY,
+            REFRESH_INTERVAL,
+            "event.poller.configuration.widgets",
+            "event.poller.configuration.appointments",
+            "event.poller.configuration.contacts.url",
+            "event.poller.configuration.contacts.idField",
+            "event.poller.configuration.contacts.datesConfiguration.updatedDateFormat",
+            "event.poller.configuration.contacts.datesConfiguration.createdDateField",
+            "event.poller.configuration.contacts.datesConfiguration.createdDateFormat",
+            "event.poller.configuration.contacts.pageSize",
+            "event.poller.configuration.contacts.pollDelay",
+            "event.poller.configuration.contacts.filterByCurrentDate",
+        ] {
+            assert!(
+                fields.contains(&expected),
+                "{expected} missing from {fields:?}"
+            );
+        }
+        let widgets = errors
+            .iter()
+            .find(|e| e.field.ends_with("widgets"))
+            .unwrap();
+        assert!(
+            widgets.message.contains("appointments, contacts"),
+            "{widgets}"
+        );
+    }
+
+    #[test]
+    fn enabling_events_needs_a_callback_url_and_a_poller_configuration() {
+        let errors = EventsSettings::read(&config(&[(EVENTS_ENABLED, json!("true"))]), &Crm)
+            .expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, [CALLBACK_URL, POLLER_CONFIGURATION]);
+        let disabled = EventsSettings::read(&config(&[]), &Crm).expect("events off needs nothing");
+        assert!(!disabled.enabled);
+        assert_eq!(disabled.refresh_minutes, DEFAULT_REFRESH_MINUTES);
+    }
+
+    #[test]
+    fn refresh_intervals_must_be_whole_minutes_of_at_least_one() {
+        for bad in ["0", "-5", "1.5", "abc", "", "99999"] {
+            let result = EventsSettings::read(&config(&[(REFRESH_INTERVAL, json!(bad))]), &Crm);
+            assert!(result.is_err(), "{bad:?} accepted");
+        }
+        for good in [json!(1), json!("60"), json!(" 15 ")] {
+            assert!(
+                EventsSettings::read(&config(&[(REFRESH_INTERVAL, good.clone())]), &Crm).is_ok(),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_misspelled_filter_key_is_accepted() {
+        let mut poller = seed_poller();
+        poller["appointments"]["filterByUpdateDate"] = json!(false);
+        let settings =
+            EventsSettings::read(&config(&[(POLLER_CONFIGURATION, poller)]), &Crm).unwrap();
+        assert!(!settings.pollers["appointments"].filter_by_updated_date);
+    }
+
+    #[test]
+    fn urls_must_be_http_or_https_with_a_host() {
+        for good in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8080/hook?x=1",
+            "http://user@host/p",
+        ] {
+            assert_eq!(check_http_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ftp://x/",
+            "app.example/cb",
+            "https://",
+            "http:///path",
+            "https://a b/",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_http_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_keys_are_recognized_but_the_client_id_is_not_one() {
+        for key in [
+            OAUTH_API_SECRET,
+            SIGNATURE_KEY,
+            "oauth.user.token",
+            "oauth.user.refresh_token",
+            "basic.password",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            OAUTH_API_KEY,
+            CALLBACK_URL,
+            REFRESH_INTERVAL,
+            POLLER_CONFIGURATION,
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+}

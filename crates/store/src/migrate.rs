@@ -1,0 +1,35 @@
+//! Forward-only schema migrations, embedded in the binary.
+//!
+//! Each backend has an ordered list of SQL files; a table `_tributary_migrations` records which
+//! versions ran. A migration runs in one transaction with its bookkeeping row, so a crash leaves
+//! it either applied or not. The runner is small and written here (rather than using the
+//! `sqlx::migrate!` macro) to keep sqlx's macro crate, and a second build of its drivers, out of
+//! the dependency tree.
+
+/// One migration: a version number, a name, and its SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// SQLite's migrations, oldest first.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "tenants_and_instances",
+    sql: include_str!("../migrations/sqlite/0001_tenants_and_instances.sql"),
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_unique_and_increasing() {
+        for pair in SQLITE.windows(2) {
+            assert!(pair[0].version < pair[1].version, "{pair:?}");
+        }
+        assert_eq!(SQLITE.first().map(|m| m.version), Some(1));
+    }
+}

@@ -1,0 +1,386 @@
+//! The SQLite store: one file (WAL mode), created and migrated on first open.
+//!
+//! SQLite allows one writer at a time; WAL lets readers go on meanwhile, and `busy_timeout`
+//! makes a writer wait for the lock instead of failing. Foreign keys are switched on per
+//! connection (SQLite's default is off), so deleting an instance deletes its configuration.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::migrate::{self, Migration};
+use crate::{
+    ConfigEntry, InstanceData, InstanceRecord, NewInstance, NewOrganization, Principal, Result,
+    Store, StoreError, StoredValue, Updated,
+};
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH` (creating the file) or `sqlite::memory:`, and migrates it.
+    pub async fn open(url: &str, now_ms: i64) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(url.to_owned()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // Every connection to an in-memory database is a database of its own: keep one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(3600))
+            })
+            .connect_with(options)
+            .await?;
+        let store = SqliteStore { pool };
+        store.migrate(migrate::SQLITE, now_ms).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, migrations: &[Migration], now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS _tributary_migrations (
+                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for migration in migrations {
+            let mut tx = self.pool.begin().await?;
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM _tributary_migrations WHERE version = ?")
+                    .bind(migration.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(migration.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    StoreError::Migration(format!(
+                        "{} ({}): {e}",
+                        migration.version, migration.name
+                    ))
+                })?;
+            sqlx::query(
+                "INSERT INTO _tributary_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "migrated"
+            );
+        }
+        Ok(())
+    }
+
+    async fn load(&self, row: SqliteRow) -> Result<InstanceRecord> {
+        let id: i64 = row.try_get("id")?;
+        let tags_json: String = row.try_get("tags")?;
+        let tags: Vec<String> = serde_json::from_str(&tags_json)
+            .map_err(|e| StoreError::Corrupt(format!("instance {id} tags: {e}")))?;
+        let entries = sqlx::query(
+            "SELECT id, key, value, sealed FROM instance_configuration
+             WHERE instance_id = ? ORDER BY key",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut configuration = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let value: Option<String> = entry.try_get("value")?;
+            let sealed: Option<Vec<u8>> = entry.try_get("sealed")?;
+            let key: String = entry.try_get("key")?;
+            let value = match (value, sealed) {
+                (Some(value), None) => StoredValue::Plain(value),
+                (None, Some(sealed)) => StoredValue::Sealed(sealed),
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "instance {id} configuration {key}: needs exactly one of value and sealed"
+                    )));
+                }
+            };
+            configuration.push(ConfigEntry {
+                id: entry.try_get("id")?,
+                key,
+                value,
+            });
+        }
+        Ok(InstanceRecord {
+            id,
+            organization_id: row.try_get("organization_id")?,
+            user_id: row.try_get("user_id")?,
+            element_key: row.try_get("element_key")?,
+            name: row.try_get("name")?,
+            tags,
+            configuration,
+            credentials: row.try_get("credentials")?,
+            valid: row.try_get("valid")?,
+            invalid_reason: row.try_get("invalid_reason")?,
+            disabled: row.try_get("disabled")?,
+            events_enabled: row.try_get("events_enabled")?,
+            version: row.try_get("version")?,
+            created_ms: row.try_get("created_ms")?,
+            updated_ms: row.try_get("updated_ms")?,
+        })
+    }
+
+    async fn write_configuration(
+        tx: &mut Transaction<'_, Sqlite>,
+        instance_id: i64,
+        configuration: &[(String, StoredValue)],
+    ) -> Result<()> {
+        let existing: Vec<String> =
+            sqlx::query_scalar("SELECT key FROM instance_configuration WHERE instance_id = ?")
+                .bind(instance_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        for key in existing {
+            if !configuration.iter().any(|(k, _)| *k == key) {
+                sqlx::query("DELETE FROM instance_configuration WHERE instance_id = ? AND key = ?")
+                    .bind(instance_id)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        for (key, value) in configuration {
+            let (plain, sealed) = match value {
+                StoredValue::Plain(text) => (Some(text.clone()), None),
+                StoredValue::Sealed(bytes) => (None, Some(bytes.clone())),
+            };
+            // An upsert keeps the entry's id stable across updates.
+            sqlx::query(
+                "INSERT INTO instance_configuration (instance_id, key, value, sealed)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT (instance_id, key)
+                 DO UPDATE SET value = excluded.value, sealed = excluded.sealed",
+            )
+            .bind(instance_id)
+            .bind(key.clone())
+            .bind(plain)
+            .bind(sealed)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn tags_json(tags: &[String]) -> String {
+    serde_json::Value::from(tags.to_vec()).to_string()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn organization_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
+        let mut tx = self.pool.begin().await?;
+        let organization_id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(new.name)
+        .bind(new.organization_secret_hash)
+        .bind(new.now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        let user_id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (organization_id, secret_hash, created_ms) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(organization_id)
+        .bind(new.user_secret_hash)
+        .bind(new.now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Principal {
+            organization_id,
+            user_id,
+        })
+    }
+
+    async fn principal(
+        &self,
+        organization_secret_hash: &[u8],
+        user_secret_hash: &[u8],
+    ) -> Result<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT o.id AS organization_id, u.id AS user_id
+             FROM organizations o JOIN users u ON u.organization_id = o.id
+             WHERE o.secret_hash = ? AND u.secret_hash = ?",
+        )
+        .bind(organization_secret_hash.to_vec())
+        .bind(user_secret_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(Principal {
+                organization_id: row.try_get("organization_id")?,
+                user_id: row.try_get("user_id")?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord> {
+        let mut tx = self.pool.begin().await?;
+        let data = &new.data;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO instances (organization_id, user_id, element_key, name, token_hash, tags,
+                 credentials, valid, invalid_reason, disabled, events_enabled, version,
+                 created_ms, updated_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+        )
+        .bind(new.principal.organization_id)
+        .bind(new.principal.user_id)
+        .bind(new.element_key.clone())
+        .bind(data.name.clone())
+        .bind(new.token_hash.clone())
+        .bind(tags_json(&data.tags))
+        .bind(data.credentials.clone())
+        .bind(data.valid)
+        .bind(data.invalid_reason.clone())
+        .bind(data.disabled)
+        .bind(data.events_enabled)
+        .bind(new.now_ms)
+        .bind(new.now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        Self::write_configuration(&mut tx, id, &data.configuration).await?;
+        tx.commit().await?;
+        self.instance(new.principal.organization_id, id)
+            .await?
+            .ok_or_else(|| StoreError::Database(format!("instance {id} vanished after insert")))
+    }
+
+    async fn instance(&self, organization_id: i64, id: i64) -> Result<Option<InstanceRecord>> {
+        let row = sqlx::query(
+            "SELECT id, organization_id, user_id, element_key, name, tags, credentials, valid,
+                    invalid_reason, disabled, events_enabled, version, created_ms, updated_ms
+             FROM instances WHERE organization_id = ? AND id = ?",
+        )
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.load(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn instances(&self, organization_id: i64) -> Result<Vec<InstanceRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, organization_id, user_id, element_key, name, tags, credentials, valid,
+                    invalid_reason, disabled, events_enabled, version, created_ms, updated_ms
+             FROM instances WHERE organization_id = ? ORDER BY id",
+        )
+        .bind(organization_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut instances = Vec::with_capacity(rows.len());
+        for row in rows {
+            instances.push(self.load(row).await?);
+        }
+        Ok(instances)
+    }
+
+    async fn update_instance(
+        &self,
+        organization_id: i64,
+        id: i64,
+        expected_version: i64,
+        data: InstanceData,
+        now_ms: i64,
+    ) -> Result<Updated> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE instances SET name = ?, tags = ?, credentials = ?, valid = ?,
+                 invalid_reason = ?, disabled = ?, events_enabled = ?, version = version + 1,
+                 updated_ms = ?
+             WHERE organization_id = ? AND id = ? AND version = ?",
+        )
+        .bind(data.name.clone())
+        .bind(tags_json(&data.tags))
+        .bind(data.credentials.clone())
+        .bind(data.valid)
+        .bind(data.invalid_reason.clone())
+        .bind(data.disabled)
+        .bind(data.events_enabled)
+        .bind(now_ms)
+        .bind(organization_id)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM instances WHERE organization_id = ? AND id = ?")
+                    .bind(organization_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(if exists.is_some() {
+                Updated::Conflict
+            } else {
+                Updated::NotFound
+            });
+        }
+        Self::write_configuration(&mut tx, id, &data.configuration).await?;
+        tx.commit().await?;
+        match self.instance(organization_id, id).await? {
+            Some(record) => Ok(Updated::Done(Box::new(record))),
+            None => Ok(Updated::NotFound),
+        }
+    }
+
+    async fn delete_instance(&self, organization_id: i64, id: i64) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM instances WHERE organization_id = ? AND id = ?")
+            .bind(organization_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+}

@@ -1,0 +1,285 @@
+//! The `Store` contract, run against SQLite (PostgreSQL joins with issue 10).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use tributary_store::{
+    InstanceData, NewInstance, NewOrganization, Principal, Store, StoredValue, Updated,
+};
+
+const NOW: i64 = 1_795_860_000_000;
+
+async fn sqlite_file() -> (Arc<dyn Store>, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "tributary-store-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("test.db").display());
+    (tributary_store::open(&url, NOW).await.unwrap(), dir)
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+async fn org(store: &dyn Store, tag: u8) -> Principal {
+    store
+        .create_organization(NewOrganization {
+            name: format!("org {tag}"),
+            organization_secret_hash: vec![tag; 32],
+            user_secret_hash: vec![tag + 100; 32],
+            now_ms: NOW,
+        })
+        .await
+        .unwrap()
+}
+
+fn data(name: &str) -> InstanceData {
+    InstanceData {
+        name: name.into(),
+        tags: vec!["a".into(), "b".into()],
+        configuration: vec![
+            (
+                "event.poller.refresh_interval".into(),
+                StoredValue::Plain("15".into()),
+            ),
+            (
+                "oauth.api.secret".into(),
+                StoredValue::Sealed(vec![1, 2, 3]),
+            ),
+        ],
+        credentials: Some(vec![9, 9, 9]),
+        valid: true,
+        invalid_reason: None,
+        disabled: false,
+        events_enabled: true,
+    }
+}
+
+async fn insert(
+    store: &dyn Store,
+    principal: Principal,
+    token: u8,
+    name: &str,
+) -> tributary_store::InstanceRecord {
+    store
+        .insert_instance(NewInstance {
+            principal,
+            element_key: "infusionsoftrest".into(),
+            token_hash: vec![token; 32],
+            data: data(name),
+            now_ms: NOW,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_opened_database_is_migrated_once_and_reopens_with_its_data() {
+    let (store, dir) = sqlite_file().await;
+    assert_eq!(store.organization_count().await.unwrap(), 0);
+    org(store.as_ref(), 1).await;
+    drop(store);
+    let url = format!("sqlite://{}", dir.join("test.db").display());
+    let reopened = tributary_store::open(&url, NOW + 1).await.unwrap();
+    assert_eq!(reopened.organization_count().await.unwrap(), 1);
+    reopened.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_principal_needs_both_secrets_of_the_same_organization() {
+    let (store, _dir) = sqlite_file().await;
+    let first = org(store.as_ref(), 1).await;
+    let second = org(store.as_ref(), 2).await;
+    assert_eq!(
+        store.principal(&[1; 32], &[101; 32]).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        store.principal(&[2; 32], &[102; 32]).await.unwrap(),
+        Some(second)
+    );
+    assert_eq!(
+        store.principal(&[1; 32], &[102; 32]).await.unwrap(),
+        None,
+        "user of another org"
+    );
+    assert_eq!(store.principal(&[7; 32], &[101; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn instances_round_trip_and_stay_inside_their_organization() {
+    let (store, _dir) = sqlite_file().await;
+    let mine = org(store.as_ref(), 1).await;
+    let theirs = org(store.as_ref(), 2).await;
+    let record = insert(store.as_ref(), mine, 50, "first").await;
+    assert_eq!(record.name, "first");
+    assert_eq!(record.tags, ["a", "b"]);
+    assert_eq!(record.version, 1);
+    assert_eq!(record.credentials, Some(vec![9, 9, 9]));
+    assert_eq!(record.configuration.len(), 2);
+    assert_eq!(
+        record.entry("oauth.api.secret").unwrap().value,
+        StoredValue::Sealed(vec![1, 2, 3])
+    );
+    assert_eq!(
+        store
+            .instance(mine.organization_id, record.id)
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .instance(theirs.organization_id, record.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .instances(theirs.organization_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .delete_instance(theirs.organization_id, record.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.instances(mine.organization_id).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "first").await;
+    let interval_id = record.entry("event.poller.refresh_interval").unwrap().id;
+    let mut changed = data("renamed");
+    changed.configuration = vec![
+        (
+            "event.poller.refresh_interval".into(),
+            StoredValue::Plain("5".into()),
+        ),
+        (
+            "event.notification.callback.url".into(),
+            StoredValue::Plain("https://x.example/".into()),
+        ),
+    ];
+    let Updated::Done(updated) = store
+        .update_instance(
+            principal.organization_id,
+            record.id,
+            1,
+            changed.clone(),
+            NOW + 5,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("update failed")
+    };
+    assert_eq!(updated.name, "renamed");
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.updated_ms, NOW + 5);
+    let entry = updated.entry("event.poller.refresh_interval").unwrap();
+    assert_eq!(
+        (entry.id, &entry.value),
+        (interval_id, &StoredValue::Plain("5".into()))
+    );
+    assert!(updated.entry("oauth.api.secret").is_none());
+
+    // A writer that read version 1 lost the race.
+    let stale = store
+        .update_instance(
+            principal.organization_id,
+            record.id,
+            1,
+            changed.clone(),
+            NOW + 6,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, Updated::Conflict);
+    let missing = store
+        .update_instance(principal.organization_id, 999, 1, changed, NOW + 6)
+        .await
+        .unwrap();
+    assert_eq!(missing, Updated::NotFound);
+}
+
+#[tokio::test]
+async fn deleting_an_instance_deletes_its_configuration() {
+    let (store, dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "doomed").await;
+    assert!(
+        store
+            .delete_instance(principal.organization_id, record.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .instance(principal.organization_id, record.id)
+            .await
+            .unwrap(),
+        None
+    );
+    // The configuration rows went with it (foreign keys are on).
+    let again = insert(store.as_ref(), principal, 51, "next").await;
+    assert_eq!(again.configuration.len(), 2);
+    let _ = dir;
+}
+
+#[tokio::test]
+async fn tokens_and_secrets_are_unique() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    insert(store.as_ref(), principal, 50, "one").await;
+    let duplicate = store
+        .insert_instance(NewInstance {
+            principal,
+            element_key: "infusionsoftrest".into(),
+            token_hash: vec![50; 32],
+            data: data("two"),
+            now_ms: NOW,
+        })
+        .await;
+    assert!(duplicate.is_err(), "a token hash is unique");
+    assert_eq!(
+        store
+            .instances(principal.organization_id)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn memory_databases_work_and_unknown_schemes_are_refused() {
+    let store = tributary_store::open("sqlite::memory:", NOW).await.unwrap();
+    org(store.as_ref(), 1).await;
+    assert_eq!(store.organization_count().await.unwrap(), 1);
+    let error = tributary_store::open("mysql://localhost/x", NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("unsupported database URL"),
+        "{error}"
+    );
+}
