@@ -5,7 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{ClientApp, Config, RunningSimulator, Simulator};
+
+use crate::app::Application;
+use crate::settings::{self, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,8 +25,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API, the web UI, the pollers and the delivery workers (not built yet).
-    Serve,
+    /// Run the Cloud Elements-compatible API (the pollers, delivery and UI join later).
+    Serve(ServeArgs),
+    /// Manage organizations (tenants) in the database.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
     /// Run a provider simulator, for tests, the demo and benchmarks.
     Simulate {
         #[command(subcommand)]
@@ -29,6 +39,62 @@ enum Command {
     },
     /// Run the whole loop on this machine with nothing installed (not built yet).
     Demo,
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// The database: sqlite://PATH (created on first start) or sqlite::memory:.
+    #[arg(long, env = "TRIBUTARY_DATABASE_URL", default_value = settings::DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "TRIBUTARY_BIND", default_value = settings::DEFAULT_BIND)]
+    bind: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Deliver events to loopback and private addresses (development and tests only).
+    #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
+    allow_private_callbacks: bool,
+    /// Secret of the first organization, used when the database is empty (with the user's).
+    #[arg(
+        long,
+        env = "TRIBUTARY_BOOTSTRAP_ORG_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    bootstrap_org_secret: Option<String>,
+    /// Secret of the first user, used when the database is empty (with the organization's).
+    #[arg(
+        long,
+        env = "TRIBUTARY_BOOTSTRAP_USER_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    bootstrap_user_secret: Option<String>,
+    /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
+    /// SQLite database, created with mode 0600).
+    #[arg(
+        long,
+        env = "TRIBUTARY_MASTER_KEY",
+        hide_env_values = true,
+        hide = true
+    )]
+    master_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// Create an organization with its first user; prints their secrets once, as JSON.
+    Create {
+        /// The organization's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,7 +153,10 @@ fn parse_scale(text: &str) -> Result<f64, String> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve => not_yet("serve", 3),
+        Command::Serve(args) => serve(args),
+        Command::Tenants {
+            command: TenantsCommand::Create { name, database },
+        } => create_tenant(&name, &database.database_url),
         Command::Demo => not_yet("demo", 8),
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
@@ -104,12 +173,105 @@ fn not_yet(command: &str, issue: u32) -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::telemetry::init_stderr();
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            None
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    init_tracing();
+    let bootstrap =
+        match settings::bootstrap_from(args.bootstrap_org_secret, args.bootstrap_user_secret) {
+            Ok(bootstrap) => bootstrap,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    let registry_keys = ["infusionsoftrest"];
+    let settings = Settings {
+        bind: args.bind,
+        database_url: args.database.database_url,
+        allow_private_callbacks: args.allow_private_callbacks,
+        origins: settings::origins_from_env(registry_keys),
+        bootstrap,
+        master_key: args.master_key.map(Into::into),
+        ..Settings::default()
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async move {
+        let app = match Application::build(settings, Arc::new(SystemClock)).await {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(secrets) = app.generated_secrets() {
+            // Shown once, on stdout only (never in the log): the first organization's secrets.
+            println!("{}", secrets.to_json());
+            eprintln!(
+                "Created the first organization. Its secrets are printed above, once: keep them. \
+                 Calls use `Authorization: User <userSecret>, Organization <organizationSecret>`."
+            );
+        }
+        match app.local_addr() {
+            Ok(addr) => eprintln!("Tributary listening on http://{addr}/elements/api-v2"),
+            Err(error) => eprintln!("Tributary listening (address unknown: {error})"),
+        }
+        let shutdown = CancellationToken::new();
+        let stopper = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            stopper.cancel();
+        });
+        match app.run_until_stopped(shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: the server stopped: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn create_tenant(name: &str, database_url: &str) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async move {
+        let now = SystemClock.now_ms();
+        let store = match tributary_store::open(database_url, now).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!(
+                    "error: cannot open {}: {error}",
+                    crate::app::redact_url(database_url)
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        match crate::tenants::create(store.as_ref(), name, now).await {
+            Ok(secrets) => {
+                println!("{}", secrets.to_json());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        }
+    })
 }
 
 fn simulate(args: SimulateArgs) -> ExitCode {
@@ -126,16 +288,12 @@ fn simulate(args: SimulateArgs) -> ExitCode {
     if !args.clients.is_empty() {
         config.clients = args.clients;
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
         let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
-        let sim = Simulator::new(config, Arc::new(tributary_domain::SystemClock));
+        let sim = Simulator::new(config, Arc::new(SystemClock));
         let running = match RunningSimulator::start(sim, args.bind).await {
             Ok(running) => running,
             Err(error) => {

@@ -1,6 +1,24 @@
-//! The `tributary` binary's library: its command line today; the API server, UI, poller and
-//! delivery workers as their issues land (`serve`), and the demo (`demo`).
+//! The `tributary` server: a library, so tests drive the same code as the binary.
 //!
-//! `main.rs` only calls [`cli::run`], so tests can drive the same code.
+//! A tour:
+//! - [`settings`]: flags and `TRIBUTARY_*` variables, validated at start.
+//! - [`app`]: `Application::build → port() → run_until_stopped()`, the shared [`app::AppState`],
+//!   and the first organization's bootstrap.
+//! - [`api`]: the HTTP API, one router per resource; errors with request ids.
+//! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
+//! - [`tenants`]: `tributary tenants create`.
+//! - [`telemetry`]: logging to stderr.
+//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`).
+//!
+//! The pollers, delivery workers, web UI and demo join as their issues land.
 
+pub mod api;
+pub mod app;
 pub mod cli;
+pub mod secrets;
+pub mod settings;
+pub mod telemetry;
+pub mod tenants;
+
+pub use app::{AppState, Application};
+pub use settings::Settings;

@@ -132,12 +132,180 @@ fn bad_flags_are_refused_with_a_message_naming_them() {
 }
 
 #[test]
-fn serve_and_demo_say_plainly_that_they_are_not_built_yet() {
-    for command in ["serve", "demo"] {
-        let output = tributary().arg(command).output().unwrap();
-        assert_eq!(output.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&output.stderr).contains("not yet"));
+fn demo_says_plainly_that_it_is_not_built_yet() {
+    let output = tributary().arg("demo").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not yet"));
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "tributary-cli-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts `serve` on a free port; returns the process and its API base URL once it listens.
+fn start_serve(database_url: &str, envs: &[(&str, &str)]) -> (Running, String) {
+    let mut command = tributary();
+    command
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .env_remove("TRIBUTARY_BOOTSTRAP_ORG_SECRET")
+        .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
+        .env_remove("TRIBUTARY_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in envs {
+        command.env(key, value);
     }
+    let mut running = Running(command.spawn().unwrap());
+    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            // Keep reading the log so the server never writes into a closed pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (running, rest.trim().to_owned());
+        }
+    }
+    panic!("serve exited before listening");
+}
+
+/// Stops the process and returns everything it printed on stdout.
+fn stop(mut running: Running) -> String {
+    let _ = running.0.kill();
+    let mut out = String::new();
+    use std::io::Read;
+    running
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    out
+}
+
+async fn instances_status(api: &str, organization: &str, user: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{api}/instances"))
+        .header(
+            "Authorization",
+            format!("User {user}, Organization {organization}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn serve_prints_generated_secrets_once_and_tenants_create_adds_organizations() {
+    let dir = temp_dir("serve");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let (first, api) = start_serve(&url, &[]);
+    assert!(
+        api.starts_with("http://127.0.0.1:") && api.ends_with("/elements/api-v2"),
+        "{api}"
+    );
+    // The secrets are on stdout (not the log), once.
+    // The secrets are printed before the listening line, so they are all there now.
+    let printed = stop(first);
+    let secrets: serde_json::Value = serde_json::from_str(printed.lines().next().unwrap()).unwrap();
+    let organization = secrets["organizationSecret"].as_str().unwrap().to_owned();
+    let user = secrets["userSecret"].as_str().unwrap().to_owned();
+    assert!(
+        dir.join("t.db.key").exists(),
+        "the vault key file sits beside the database"
+    );
+
+    let (second, api) = start_serve(&url, &[]);
+    assert_eq!(instances_status(&api, &organization, &user).await, 200);
+    assert_eq!(instances_status(&api, &organization, "wrong").await, 401);
+
+    let created = tributary()
+        .args([
+            "tenants",
+            "create",
+            "--name",
+            "Acme",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let acme: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (acme_org, acme_user) = (
+        acme["organizationSecret"].as_str().unwrap(),
+        acme["userSecret"].as_str().unwrap(),
+    );
+    assert_ne!(acme_org, organization);
+    assert_eq!(instances_status(&api, acme_org, acme_user).await, 200);
+    assert_eq!(
+        instances_status(&api, acme_org, &user).await,
+        401,
+        "a user of another organization"
+    );
+    assert!(stop(second).is_empty(), "a second start prints no secrets");
+
+    let blank = tributary()
+        .args(["tenants", "create", "--name", " ", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(blank.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn serve_bootstraps_from_the_environment_and_refuses_half_a_pair() {
+    let dir = temp_dir("bootstrap");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let org = "org-secret-from-the-environment";
+    let user = "user-secret-from-the-environment";
+    let (running, api) = start_serve(
+        &url,
+        &[
+            ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
+            ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
+        ],
+    );
+    assert_eq!(instances_status(&api, org, user).await, 200);
+    assert!(stop(running).is_empty(), "given secrets are not printed");
+
+    let output = tributary()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}", dir.join("u.db").display()),
+        ])
+        .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org)
+        .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("set both or neither"), "{stderr}");
+    assert!(!stderr.contains(org), "the secret is not echoed");
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -1,0 +1,98 @@
+//! Request extractors with the API's own error messages: the caller's identity from the
+//! `Authorization` header, JSON bodies, and numeric path ids.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde_json::Value;
+use tributary_domain::auth_header::parse_authorization;
+use tributary_store::Principal;
+
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::secrets::hash_secret;
+
+const EXPECTED: &str =
+    "expected `Authorization: User <userSecret>, Organization <organizationSecret>`";
+
+/// An authenticated organization user.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized(format!(
+                "missing Authorization header; {EXPECTED}"
+            )));
+        };
+        let header = header.to_str().map_err(|_| {
+            ApiError::Unauthorized(format!("unreadable Authorization header; {EXPECTED}"))
+        })?;
+        let presented = parse_authorization(header)
+            .map_err(|e| ApiError::Unauthorized(format!("{e}; {EXPECTED}")))?;
+        let (Some(user), Some(organization)) = (&presented.user, &presented.organization) else {
+            return Err(ApiError::Unauthorized(format!(
+                "the Authorization header needs both User and Organization; {EXPECTED}"
+            )));
+        };
+        match state
+            .store
+            .principal(&hash_secret(organization), &hash_secret(user))
+            .await?
+        {
+            Some(principal) => Ok(Caller(principal)),
+            None => Err(ApiError::Unauthorized(
+                "the User or Organization secret is wrong".into(),
+            )),
+        }
+    }
+}
+
+/// A JSON request body, parsed into a `Value` (handlers read fields and name bad ones).
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v.starts_with("application/json")
+                    || (v.starts_with("application/") && v.contains("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "the request body must be JSON with Content-Type: application/json".into(),
+            ));
+        }
+        let limit = state.settings.max_body_bytes;
+        let bytes = Bytes::from_request(request, state).await.map_err(|_| {
+            ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
+        })?;
+        if bytes.len() > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the request body is larger than {limit} bytes"
+            )));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))
+    }
+}
+
+/// Parses a numeric id from a path segment, naming it when it is not one.
+pub fn path_id(what: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("no {what} {text:?}: ids are positive integers")))
+}

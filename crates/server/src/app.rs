@@ -1,0 +1,167 @@
+//! Building and running the server: `Application::build → port() → run_until_stopped()`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tributary_domain::Clock;
+use tributary_elements::Registry;
+use tributary_store::{NewOrganization, Store};
+
+use crate::secrets::{Vault, hash_secret, random_secret};
+use crate::settings::Settings;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+    pub vault: Arc<Vault>,
+    pub clock: Arc<dyn Clock>,
+    /// The client for provider calls (token endpoint, APIs).
+    pub http: reqwest::Client,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Secrets generated for the first organization, to be shown once.
+#[derive(Debug)]
+pub struct GeneratedSecrets {
+    pub organization_secret: SecretString,
+    pub user_secret: SecretString,
+}
+
+impl GeneratedSecrets {
+    /// `{"organizationSecret": …, "userSecret": …}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "organizationSecret": self.organization_secret.expose_secret(),
+            "userSecret": self.user_secret.expose_secret(),
+        })
+        .to_string()
+    }
+}
+
+/// A bound, ready server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    generated: Option<GeneratedSecrets>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), loads the vault and the elements, bootstraps the
+    /// first organization on an empty database, and binds the listener.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let registry = Registry::builtin(|key| settings.origins.get(key).cloned())?;
+        let store = tributary_store::open(&settings.database_url, clock.now_ms())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    redact_url(&settings.database_url)
+                )
+            })?;
+        let vault = Vault::load(settings.master_key.as_ref(), &settings.database_url)?;
+        let http = tributary_elements::http::provider_client(settings.provider_timeout)
+            .context("cannot build the HTTP client")?;
+        let generated = bootstrap(store.as_ref(), &settings, clock.now_ms()).await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let state = AppState {
+            store,
+            registry: Arc::new(registry),
+            vault: Arc::new(vault),
+            clock,
+            http,
+            settings: Arc::new(settings),
+        };
+        let router = crate::api::router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+            generated,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The first organization's secrets when this start generated them (shown once).
+    pub fn generated_secrets(&self) -> Option<&GeneratedSecrets> {
+        self.generated.as_ref()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}
+
+/// Creates the first organization on an empty database, from the configured secrets or fresh
+/// ones (returned so the caller can show them once).
+async fn bootstrap(
+    store: &dyn Store,
+    settings: &Settings,
+    now_ms: i64,
+) -> anyhow::Result<Option<GeneratedSecrets>> {
+    if store.organization_count().await? > 0 {
+        return Ok(None);
+    }
+    let (organization_secret, user_secret, generated) = match &settings.bootstrap {
+        Some(b) => (b.organization_secret.clone(), b.user_secret.clone(), false),
+        None => (
+            SecretString::from(random_secret()),
+            SecretString::from(random_secret()),
+            true,
+        ),
+    };
+    store
+        .create_organization(NewOrganization {
+            name: "default".into(),
+            organization_secret_hash: hash_secret(organization_secret.expose_secret()),
+            user_secret_hash: hash_secret(user_secret.expose_secret()),
+            now_ms,
+        })
+        .await?;
+    tracing::info!(generated, "created the first organization");
+    Ok(generated.then_some(GeneratedSecrets {
+        organization_secret,
+        user_secret,
+    }))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://****@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}

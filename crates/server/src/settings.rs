@@ -1,0 +1,134 @@
+//! Settings of `tributary serve`, from flags and `TRIBUTARY_*` environment variables, validated
+//! at start so a bad value stops the process with one readable message.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `TRIBUTARY_BIND`, default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `TRIBUTARY_DATABASE_URL`, default `sqlite://tributary.db`.
+    pub database_url: String,
+    /// `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`: deliver to loopback/private addresses (dev, tests).
+    pub allow_private_callbacks: bool,
+    /// Element key → origin replacing the provider's (`TRIBUTARY_<KEY>_ORIGIN`).
+    pub origins: BTreeMap<String, String>,
+    /// `TRIBUTARY_BOOTSTRAP_ORG_SECRET` and `TRIBUTARY_BOOTSTRAP_USER_SECRET`.
+    pub bootstrap: Option<Bootstrap>,
+    /// `TRIBUTARY_MASTER_KEY`: base64 of the 32-byte key sealing secrets at rest.
+    pub master_key: Option<SecretString>,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Timeout of one provider request.
+    pub provider_timeout: Duration,
+}
+
+/// The first organization's secrets, for an empty database.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub organization_secret: SecretString,
+    pub user_secret: SecretString,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tributary.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            allow_private_callbacks: false,
+            origins: BTreeMap::new(),
+            bootstrap: None,
+            master_key: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            provider_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct SettingsError {
+    pub variable: String,
+    pub message: String,
+}
+
+/// Reads `TRIBUTARY_<KEY>_ORIGIN` for every element key given.
+pub fn origins_from_env<'a>(keys: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
+    keys.into_iter()
+        .filter_map(|key| {
+            let variable = tributary_elements::definition::origin_variable(key);
+            let value = std::env::var(variable).ok()?;
+            (!value.trim().is_empty()).then(|| (key.to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Reads the bootstrap secrets: both or neither, each at least 16 characters.
+pub fn bootstrap_from(
+    organization: Option<String>,
+    user: Option<String>,
+) -> Result<Option<Bootstrap>, SettingsError> {
+    const MIN: usize = 16;
+    match (organization, user) {
+        (None, None) => Ok(None),
+        (Some(org), Some(user)) => {
+            for (variable, value) in [
+                ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", &org),
+                ("TRIBUTARY_BOOTSTRAP_USER_SECRET", &user),
+            ] {
+                if value.chars().count() < MIN
+                    || value.contains(char::is_whitespace)
+                    || value.contains(',')
+                {
+                    return Err(SettingsError {
+                        variable: variable.into(),
+                        message: format!(
+                            "must be at least {MIN} characters without spaces or commas"
+                        ),
+                    });
+                }
+            }
+            Ok(Some(Bootstrap {
+                organization_secret: SecretString::from(org),
+                user_secret: SecretString::from(user),
+            }))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(SettingsError {
+            variable: "TRIBUTARY_BOOTSTRAP_ORG_SECRET/TRIBUTARY_BOOTSTRAP_USER_SECRET".into(),
+            message: "set both or neither".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_secrets_come_in_pairs_and_are_long_enough() {
+        assert!(bootstrap_from(None, None).unwrap().is_none());
+        assert!(
+            bootstrap_from(Some("a".repeat(16)), Some("b".repeat(16)))
+                .unwrap()
+                .is_some()
+        );
+        let error = bootstrap_from(Some("a".repeat(16)), None).unwrap_err();
+        assert!(error.to_string().contains("both or neither"));
+        let error = bootstrap_from(Some("short".into()), Some("b".repeat(16))).unwrap_err();
+        assert!(error.to_string().contains("TRIBUTARY_BOOTSTRAP_ORG_SECRET"));
+        assert!(
+            !error.to_string().contains("short"),
+            "the value is never echoed"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`).
+//!
+//! Nothing secret is ever a field or part of a message: request logs carry method, path (never
+//! the query string, which may hold codes) and status; errors carry messages built from our own
+//! words and field names, never from secret values.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Installs the global subscriber writing to `writer` (tests pass a buffer), with colours only
+/// when `ansi`. A second call is a no-op.
+pub fn init<W>(writer: W, ansi: bool)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .with_target(false)
+        .try_init();
+}
+
+/// Logs to stderr, in colour when stderr is a terminal.
+pub fn init_stderr() {
+    use std::io::IsTerminal;
+    init(std::io::stderr, std::io::stderr().is_terminal());
+}

@@ -1,0 +1,10 @@
+//! The Cloud Elements-compatible API over real HTTP, against the simulator and SQLite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod bad_requests;
+mod elements;
+mod instances;
+mod secrets;
