@@ -7,5 +7,7 @@
 //! classification join it as their issues land.
 
 pub mod clock;
+pub mod dates;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};
