@@ -6,8 +6,10 @@
 //! system is given; the Java date patterns, placeholders, CEQL, poller configuration and
 //! classification join it as their issues land.
 
+pub mod ceql;
 pub mod clock;
 pub mod dates;
+pub mod placeholders;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};

@@ -108,6 +108,17 @@ pub enum PatternError {
     },
 }
 
+impl PatternError {
+    /// Byte offset in the pattern where the problem is.
+    pub fn position(&self) -> usize {
+        match self {
+            PatternError::UnknownLetter { position, .. }
+            | PatternError::UnterminatedQuote { position }
+            | PatternError::TooManyLetters { position, .. } => *position,
+        }
+    }
+}
+
 /// Text that does not match a pattern, with the byte offset where it went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateParseError {
