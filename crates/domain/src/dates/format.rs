@@ -8,7 +8,9 @@ use super::names::{AM_PM, ERAS, MONTHS_LONG, MONTHS_SHORT, WEEKDAYS_LONG, WEEKDA
 use super::pattern::{Item, Letter};
 
 pub(crate) fn format(items: &[Item], epoch_ms: i64, zone: &Zone) -> String {
-    let offset = zone.offset_seconds_at(epoch_ms);
+    // Whole minutes, truncated as Java's Z and X print them, so that the local time and the
+    // printed offset agree for local-mean-time offsets with seconds (Kathmandu before 1920).
+    let offset = zone.offset_seconds_at(epoch_ms) / 60 * 60;
     let local = epoch_ms.saturating_add(i64::from(offset) * 1000);
     let civil = Civil::from_local_ms(local);
     let mut out = String::with_capacity(32);

@@ -16,8 +16,9 @@
 //!   when only the case is wrong;
 //! - bare offsets (`-08:00`, `+6:00`) are accepted as `GMT-08:00`, `GMT+06:00`: Cloud Elements
 //!   documents them for `${dateTimeZone:…}`, Java's `getTimeZone` alone would read GMT;
-//! - before 1900, Java's `ZoneInfo` uses the zone's first standard offset where the tz database
-//!   has local mean time; Tributary uses the tz database as it is.
+//! - before a zone adopted standard time (mostly before 1900), Java's `ZoneInfo` uses the
+//!   zone's first standard offset where the tz database has local mean time; Tributary uses the
+//!   tz database, with offsets truncated to whole minutes (Java's `Z` and `X` print minutes).
 //!
 //! A local time in a gap (spring forward) or an overlap (fall back) resolves as Java's
 //! `GregorianCalendar` resolves it: with the offset in force before the transition for a gap
@@ -190,7 +191,7 @@ impl Zone {
     pub fn offset_seconds_at(&self, epoch_ms: i64) -> i32 {
         match &self.kind {
             Kind::Fixed(seconds) => *seconds,
-            Kind::Region(tz) => tz.to_offset(timestamp_clamped(epoch_ms)).seconds(),
+            Kind::Region(tz) => whole_minutes(tz.to_offset(timestamp_clamped(epoch_ms))),
         }
     }
 
@@ -266,20 +267,25 @@ fn region_offset_for_local(tz: &TimeZone, local_ms: i64) -> i32 {
     });
     match datetime {
         Some(datetime) => match tz.to_ambiguous_timestamp(datetime).offset() {
-            AmbiguousOffset::Unambiguous { offset } => offset.seconds(),
+            AmbiguousOffset::Unambiguous { offset } => whole_minutes(offset),
             // Java assumes the offset before the transition: 02:30 in a spring-forward gap
             // becomes 03:30 daylight time.
-            AmbiguousOffset::Gap { before, .. } => before.seconds(),
+            AmbiguousOffset::Gap { before, .. } => whole_minutes(before),
             // Java assumes the offset after the transition (standard time): the later instant.
-            AmbiguousOffset::Fold { after, .. } => after.seconds(),
+            AmbiguousOffset::Fold { after, .. } => whole_minutes(after),
         },
         // Outside jiff's years (±9999): the offset at the nearest end of its range.
-        None => tz
-            .to_offset(timestamp_clamped(
-                local_ms.clamp(-9999 * 366 * MS_PER_DAY, 9999 * 366 * MS_PER_DAY),
-            ))
-            .seconds(),
+        None => whole_minutes(tz.to_offset(timestamp_clamped(
+            local_ms.clamp(-9999 * 366 * MS_PER_DAY, 9999 * 366 * MS_PER_DAY),
+        ))),
     }
+}
+
+/// Offsets are kept to whole minutes, truncated as Java's `Z` and `X` print them: the local
+/// mean time of a zone before it adopted standard time (Berlin +00:53:28 until 1893) loses
+/// its seconds, so that a formatted local time and its printed offset always agree.
+fn whole_minutes(offset: jiff::tz::Offset) -> i32 {
+    offset.seconds() / 60 * 60
 }
 
 fn timestamp_clamped(epoch_ms: i64) -> Timestamp {
