@@ -494,7 +494,6 @@ impl Parser<'_> {
         if !((1..=9999).contains(&civil.year) || era_bc && civil.year > -9999) {
             return Err(fail(0, ParseErrorKind::YearOutOfRange(civil.year)));
         }
-        let (week_year, week) = week_of_year(civil.days);
         let year_of_era = if civil.year <= 0 {
             1 - civil.year
         } else {
@@ -506,6 +505,7 @@ impl Parser<'_> {
                 Field::Era => i64::from(civil.year > 0),
                 Field::Year => year_of_era,
                 Field::WeekYear => {
+                    let week_year = week_of_year(civil.days).0;
                     if week_year <= 0 {
                         1 - week_year
                     } else {
@@ -517,7 +517,7 @@ impl Parser<'_> {
                 Field::DayOfYear => civil.day_of_year(),
                 Field::DayOfWeek => weekday(civil.days),
                 Field::DayOfWeekInMonth => (dom - 1) / 7 + 1,
-                Field::WeekOfYear => week,
+                Field::WeekOfYear => week_of_year(civil.days).1,
                 Field::WeekOfMonth => week_of_month(civil.days, dom),
                 Field::HourOfDay => civil.hour_of_day(),
                 Field::Hour => civil.hour_of_day() % 12,
@@ -527,9 +527,11 @@ impl Parser<'_> {
                 Field::Milli => civil.milli(),
             }
         };
-        for (index, set) in fields.set.iter().enumerate() {
-            let Some(set) = set else { continue };
-            let field = FIELDS[index];
+        // The day is checked before the month and year, so 31 April blames the 31.
+        for field in CHECK_ORDER {
+            let Some(set) = fields.set[field as usize] else {
+                continue;
+            };
             if week_date
                 && !matches!(
                     field,
@@ -573,6 +575,25 @@ const FIELDS: [Field; FIELD_COUNT] = [
     Field::DayOfWeekInMonth,
     Field::WeekOfYear,
     Field::WeekOfMonth,
+    Field::HourOfDay,
+    Field::Hour,
+    Field::AmPm,
+    Field::Minute,
+    Field::Second,
+    Field::Milli,
+];
+
+const CHECK_ORDER: [Field; FIELD_COUNT] = [
+    Field::Day,
+    Field::DayOfYear,
+    Field::DayOfWeekInMonth,
+    Field::WeekOfMonth,
+    Field::WeekOfYear,
+    Field::DayOfWeek,
+    Field::Month,
+    Field::WeekYear,
+    Field::Year,
+    Field::Era,
     Field::HourOfDay,
     Field::Hour,
     Field::AmPm,
