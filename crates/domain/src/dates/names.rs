@@ -32,11 +32,35 @@ pub(crate) const WEEKDAYS_SHORT: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu",
 pub(crate) const AM_PM: [&str; 2] = ["AM", "PM"];
 pub(crate) const ERAS: [&str; 2] = ["BC", "AD"];
 
+/// Java's `matchString` for long names, then short ones (`MMM`, `MMMM`, `EEE`, `EEEE`):
+/// every English long name starts with its three-letter short name, so find the short name
+/// first and then see whether the long one follows. Returns (index, length in bytes).
+pub(crate) fn match_long_or_short(
+    text: &[u8],
+    long: &[&str],
+    short: &[&str],
+) -> Option<(usize, usize)> {
+    let head = text.get(..3)?;
+    let index = short
+        .iter()
+        .position(|name| head.eq_ignore_ascii_case(name.as_bytes()))?;
+    let full = long[index].as_bytes();
+    if text.len() >= full.len() && text[..full.len()].eq_ignore_ascii_case(full) {
+        Some((index, full.len()))
+    } else {
+        Some((index, head.len()))
+    }
+}
+
 /// Java's `matchString`: the longest name that the text starts with, ignoring ASCII case.
 /// Returns (index, length in bytes).
 pub(crate) fn match_name(text: &[u8], names: &[&str]) -> Option<(usize, usize)> {
+    let first = text.first()?.to_ascii_lowercase();
     let mut best: Option<(usize, usize)> = None;
     for (index, name) in names.iter().enumerate() {
+        if name.as_bytes()[0].to_ascii_lowercase() != first {
+            continue;
+        }
         let len = name.len();
         if best.is_some_and(|(_, best_len)| len <= best_len) {
             continue;

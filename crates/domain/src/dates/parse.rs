@@ -2,11 +2,11 @@
 //! then `GregorianCalendar`'s field resolution and validation.
 
 use super::civil::{
-    Civil, MS_PER_DAY, days_from_civil, week_of_month, week_of_year, week1_start, weekday,
-    weeks_in_week_year,
+    Civil, MS_PER_DAY, days_from_civil, days_in_month, week_of_month, week_of_year, week1_start,
+    weekday, weeks_in_week_year,
 };
 use super::names::{AM_PM, ERAS, MONTHS_LONG, MONTHS_SHORT, WEEKDAYS_LONG, WEEKDAYS_SHORT};
-use super::names::{match_name, match_zone_name};
+use super::names::{match_long_or_short, match_name, match_zone_name};
 use super::pattern::{Item, Letter};
 use super::{DateParseError, ParseErrorKind, Zone};
 
@@ -93,10 +93,16 @@ struct Set {
     stamp: u32,
 }
 
+/// The fields read so far. Kept small and flat: it is built for every parsed date.
 #[derive(Debug, Default)]
 struct Fields {
-    set: [Option<Set>; FIELD_COUNT],
-    stamp: u32,
+    /// Bit `f` set when field `f` was read.
+    mask: u16,
+    values: [i64; FIELD_COUNT],
+    positions: [u32; FIELD_COUNT],
+    /// Order in which fields were read (Java resolves conflicts by the latest).
+    stamps: [u8; FIELD_COUNT],
+    stamp: u8,
     /// An explicit offset from the text, in seconds, and where it was.
     offset: Option<(i32, usize)>,
     ambiguous_year: bool,
@@ -104,18 +110,32 @@ struct Fields {
 
 impl Fields {
     fn put(&mut self, field: Field, value: i64, position: usize) {
-        self.stamp += 1;
-        self.set[field as usize] = Some(Set {
-            value,
-            position,
-            stamp: self.stamp,
-        });
+        let index = field as usize;
+        self.stamp = self.stamp.saturating_add(1);
+        self.mask |= 1 << index;
+        self.values[index] = value;
+        self.positions[index] = u32::try_from(position).unwrap_or(u32::MAX);
+        self.stamps[index] = self.stamp;
+    }
+    fn is_set(&self, field: Field) -> bool {
+        self.mask & (1 << field as usize) != 0
     }
     fn get(&self, field: Field) -> Option<i64> {
-        self.set[field as usize].map(|s| s.value)
+        self.is_set(field).then(|| self.values[field as usize])
     }
     fn stamp(&self, field: Field) -> u32 {
-        self.set[field as usize].map_or(0, |s| s.stamp)
+        if self.is_set(field) {
+            u32::from(self.stamps[field as usize])
+        } else {
+            0
+        }
+    }
+    fn set(&self, field: Field) -> Option<Set> {
+        self.is_set(field).then(|| Set {
+            value: self.values[field as usize],
+            position: self.positions[field as usize] as usize,
+            stamp: self.stamp(field),
+        })
     }
 }
 
@@ -163,7 +183,7 @@ impl Parser<'_> {
                 }
             }
         }
-        let epoch_ms = self.resolve(&fields, pos)?;
+        let epoch_ms = self.resolve(&fields)?;
         Ok((epoch_ms, pos))
     }
 
@@ -226,16 +246,15 @@ impl Parser<'_> {
                 Ok(end)
             }
             Letter::Month | Letter::MonthStandalone => {
-                let (index, len) = name_at(&MONTHS_LONG)
-                    .or_else(|| name_at(&MONTHS_SHORT))
+                let (index, len) = match_long_or_short(&text[start..], &MONTHS_LONG, &MONTHS_SHORT)
                     .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("month name")))?;
                 fields.put(Field::Month, index as i64, start);
                 Ok(start + len)
             }
             Letter::DayOfWeekName => {
-                let (index, len) = name_at(&WEEKDAYS_LONG)
-                    .or_else(|| name_at(&WEEKDAYS_SHORT))
-                    .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("day name")))?;
+                let (index, len) =
+                    match_long_or_short(&text[start..], &WEEKDAYS_LONG, &WEEKDAYS_SHORT)
+                        .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("day name")))?;
                 fields.put(Field::DayOfWeek, index as i64 + 1, start);
                 Ok(start + len)
             }
@@ -384,10 +403,19 @@ impl Parser<'_> {
 
     /// Java's calendar: pick the fields that fix the date, build the local time, check every
     /// field given against it (non-lenient), then apply the offset or the zone.
-    fn resolve(&self, fields: &Fields, end: usize) -> Result<i64, DateParseError> {
-        for (index, set) in fields.set.iter().enumerate() {
-            if let Some(set) = set {
-                let field = FIELDS[index];
+    fn resolve(&self, fields: &Fields) -> Result<i64, DateParseError> {
+        if let Some((offset, position)) = fields.offset
+            && !(-13 * 3600..=14 * 3600).contains(&offset)
+        {
+            return Err(fail(position, ParseErrorKind::OffsetOutOfRange(offset)));
+        }
+        if !fields.ambiguous_year
+            && let Some(local) = plain_local_ms(fields)
+        {
+            return Ok(self.to_epoch(fields, local));
+        }
+        for field in FIELDS {
+            if let Some(set) = fields.set(field) {
                 let (min, max) = field.range();
                 if set.value < min || set.value > max {
                     return Err(fail(
@@ -400,18 +428,12 @@ impl Parser<'_> {
                 }
             }
         }
-        if let Some((offset, position)) = fields.offset
-            && !(-13 * 3600..=14 * 3600).contains(&offset)
-        {
-            return Err(fail(position, ParseErrorKind::OffsetOutOfRange(offset)));
-        }
         let mut local = self.local_ms(fields, 0)?;
         let mut epoch = self.to_epoch(fields, local);
         if fields.ambiguous_year && epoch < self.two_digit_year_start_ms {
             local = self.local_ms(fields, 100)?;
             epoch = self.to_epoch(fields, local);
         }
-        let _ = end;
         Ok(epoch)
     }
 
@@ -434,7 +456,7 @@ impl Parser<'_> {
             // the month and the day of month.
             let week_year = to_proleptic(get(Field::WeekYear).unwrap_or(1970) + add_years);
             let week = get(Field::WeekOfYear).unwrap_or(1);
-            if let Some(set) = fields.set[Field::WeekOfYear as usize]
+            if let Some(set) = fields.set(Field::WeekOfYear)
                 && week > weeks_in_week_year(week_year)
             {
                 return Err(fail(
@@ -473,7 +495,7 @@ impl Parser<'_> {
                 first_of_month
             }
         };
-        let hour_of_day = match (fields.set[Field::HourOfDay as usize], get(Field::Hour)) {
+        let hour_of_day = match (fields.set(Field::HourOfDay), get(Field::Hour)) {
             (Some(h), _)
                 if h.stamp >= fields.stamp(Field::Hour).max(fields.stamp(Field::AmPm))
                     || get(Field::Hour).is_none() =>
@@ -529,7 +551,7 @@ impl Parser<'_> {
         };
         // The day is checked before the month and year, so 31 April blames the 31.
         for field in CHECK_ORDER {
-            let Some(set) = fields.set[field as usize] else {
+            let Some(set) = fields.set(field) else {
                 continue;
             };
             if week_date
@@ -582,6 +604,53 @@ const FIELDS: [Field; FIELD_COUNT] = [
     Field::Second,
     Field::Milli,
 ];
+
+/// The common case, without the general machinery: a date from year, month, day (and perhaps
+/// a weekday to check) and a time from H, m, s, S, all in range and consistent. `None` sends
+/// anything else, valid or not, to [`Parser::local_ms`], which gives the same answer slowly or
+/// says precisely what is wrong.
+fn plain_local_ms(fields: &Fields) -> Option<i64> {
+    const PLAIN: u16 = 1 << Field::Year as usize
+        | 1 << Field::Month as usize
+        | 1 << Field::Day as usize
+        | 1 << Field::DayOfWeek as usize
+        | 1 << Field::HourOfDay as usize
+        | 1 << Field::Minute as usize
+        | 1 << Field::Second as usize
+        | 1 << Field::Milli as usize;
+    if fields.mask & !PLAIN != 0 {
+        return None;
+    }
+    let value = |field: Field, default: i64| {
+        if fields.is_set(field) {
+            fields.values[field as usize]
+        } else {
+            default
+        }
+    };
+    let year = value(Field::Year, 1970);
+    let month = value(Field::Month, 0);
+    let day = value(Field::Day, 1);
+    let (hour, minute) = (value(Field::HourOfDay, 0), value(Field::Minute, 0));
+    let (second, milli) = (value(Field::Second, 0), value(Field::Milli, 0));
+    let in_range = (1..=9999).contains(&year)
+        && (0..=11).contains(&month)
+        && day >= 1
+        && day <= days_in_month(year, month + 1)
+        && (0..=23).contains(&hour)
+        && (0..=59).contains(&minute)
+        && (0..=59).contains(&second)
+        && (0..=999).contains(&milli);
+    if !in_range {
+        return None;
+    }
+    let days = days_from_civil(year, month + 1, day);
+    if fields.is_set(Field::DayOfWeek) && weekday(days) != fields.values[Field::DayOfWeek as usize]
+    {
+        return None;
+    }
+    Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + milli)
+}
 
 const CHECK_ORDER: [Field; FIELD_COUNT] = [
     Field::Day,
