@@ -2,9 +2,17 @@
 //!
 //! Everything here is deterministic and free of I/O: no async runtime, no database, no HTTP.
 //! That keeps this crate quick to compile and test, which matters because the subtle logic of
-//! the product lives here. Today it holds the [`Clock`] that every time-dependent part of the
-//! system is given; the Java date patterns, placeholders, CEQL, poller configuration and
-//! classification join it as their issues land.
+//! the product lives here. A tour:
+//!
+//! - [`clock`]: the [`Clock`] every time-dependent part of the system is given;
+//! - [`dates`]: Java `SimpleDateFormat` patterns ([`DatePattern`]) and time zones ([`Zone`]),
+//!   read and written as Java 17 does, with every deviation listed in its docs;
+//! - [`placeholders`]: `${gmtDate:…}` and friends in poller URLs ([`UrlTemplate`]);
+//! - [`ceql`]: Cloud Elements' `where` language, parsed to an AST and evaluated on JSON.
+//!
+//! Poller configuration and classification join them as their issues land. Tests: table tests
+//! whose expectations Java printed (`tests/java/Oracle.java`), property tests, and fuzz targets
+//! in `fuzz/` (their own workspace, nightly).
 
 pub mod ceql;
 pub mod clock;
@@ -13,3 +21,4 @@ pub mod placeholders;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};
+pub use placeholders::{PlaceholderError, UrlTemplate};
