@@ -41,9 +41,16 @@ pub(crate) fn match_long_or_short(
     short: &[&str],
 ) -> Option<(usize, usize)> {
     let head = text.get(..3)?;
+    let key = |b: &[u8]| {
+        u32::from(b[0].to_ascii_lowercase()) << 16
+            | u32::from(b[1].to_ascii_lowercase()) << 8
+            | u32::from(b[2].to_ascii_lowercase())
+    };
+    let wanted = key(head);
+    // Short names are three ASCII letters; compare them as one number.
     let index = short
         .iter()
-        .position(|name| head.eq_ignore_ascii_case(name.as_bytes()))?;
+        .position(|name| name.len() == 3 && key(name.as_bytes()) == wanted)?;
     let full = long[index].as_bytes();
     if text.len() >= full.len() && text[..full.len()].eq_ignore_ascii_case(full) {
         Some((index, full.len()))
