@@ -2,12 +2,28 @@
 //!
 //! Everything here is deterministic and free of I/O: no async runtime, no database, no HTTP.
 //! That keeps this crate quick to compile and test, which matters because the subtle logic of
-//! the product lives here. It holds the [`Clock`] that every time-dependent part of the system is
-//! given, the `Authorization` header parser, and instance configuration with its validation;
-//! the Java date patterns, placeholders, CEQL and classification join them as their issues land.
+//! the product lives here. A tour:
+//!
+//! - [`clock`]: the [`Clock`] every time-dependent part of the system is given;
+//! - [`auth_header`]: the Cloud Elements `Authorization` header;
+//! - [`instance_config`]: instance configuration values and the validation of every events key,
+//!   the poller configuration included;
+//! - [`dates`]: Java `SimpleDateFormat` patterns ([`DatePattern`]) and time zones ([`Zone`]),
+//!   read and written as Java 17 does, with every deviation listed in its docs;
+//! - [`placeholders`]: `${gmtDate:…}` and friends in poller URLs ([`UrlTemplate`]);
+//! - [`ceql`]: Cloud Elements' `where` language, parsed to an AST and evaluated on JSON.
+//!
+//! Classification joins them with the poller. Tests: table tests whose expectations Java
+//! printed (`tests/java/Oracle.java`), property tests, and fuzz targets in `fuzz/` (their own
+//! workspace, nightly).
 
 pub mod auth_header;
+pub mod ceql;
 pub mod clock;
+pub mod dates;
 pub mod instance_config;
+pub mod placeholders;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};
+pub use placeholders::{PlaceholderError, UrlTemplate};
