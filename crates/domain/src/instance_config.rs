@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::dates::{DatePattern, Zone};
+use crate::placeholders::UrlTemplate;
+
 pub const OAUTH_API_KEY: &str = "oauth.api.key";
 pub const OAUTH_API_SECRET: &str = "oauth.api.secret";
 pub const OAUTH_CALLBACK_URL: &str = "oauth.callback.url";
@@ -326,7 +329,12 @@ fn read_poller(
         });
     };
     let url = match text_field(fields, "url") {
-        Some(url) if url.starts_with(&format!("/hubs/{hub}/")) => url,
+        Some(url) if url.starts_with(&format!("/hubs/{hub}/")) => {
+            if let Err(e) = UrlTemplate::compile(&url) {
+                error("url", format!("{e} in {:?}", truncate(&url)));
+            }
+            url
+        }
         Some(url) => {
             error(
                 "url",
@@ -468,22 +476,16 @@ fn read_poller(
     })
 }
 
-/// The hook where Java date patterns are compiled. Until the pattern compiler lands it only
-/// refuses what can never be a pattern.
+/// Compiles a date format as the poller will: a Java pattern, `milliseconds` or `seconds`.
 fn check_date_format(pattern: &str) -> Result<(), String> {
-    if pattern.chars().any(char::is_control) {
-        return Err("must be a Java date pattern, milliseconds or seconds".into());
-    }
-    Ok(())
+    DatePattern::compile(pattern)
+        .map(|_| ())
+        .map_err(|e| format!("{e} in {:?}", truncate(pattern)))
 }
 
-/// The hook where time-zone ids are resolved. Until the zone table lands it only refuses what
-/// can never be a zone id.
+/// Resolves a time-zone id as the poller will.
 fn check_time_zone(zone: &str) -> Result<(), String> {
-    if zone.trim().is_empty() || zone.chars().any(char::is_whitespace) {
-        return Err(format!("is not a time zone id: {:?}", truncate(zone)));
-    }
-    Ok(())
+    Zone::parse(zone).map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -646,6 +648,51 @@ mod tests {
                 "{good}"
             );
         }
+    }
+
+    #[test]
+    fn patterns_zones_and_placeholders_are_compiled_at_validation_time() {
+        let mut poller = seed_poller();
+        poller["appointments"]["datesConfiguration"]["updatedDateFormat"] =
+            json!("yyyy-MM-dd'T'HH:mm:ss.SSS'Z");
+        poller["appointments"]["datesConfiguration"]["createdDateFormat"] = json!("yyyy-qq-dd");
+        poller["appointments"]["datesConfiguration"]["createdDateTimezone"] = json!("Mars/Olympus");
+        poller["appointments"]["url"] =
+            json!("/hubs/crm/appointments?where=since='${gmtDate:yyyy-MM-dd");
+        let errors =
+            EventsSettings::read(&config(&[(POLLER_CONFIGURATION, poller)]), &Crm).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let find = |field: &str| {
+            text.iter()
+                .find(|t| t.contains(field))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(
+            find("updatedDateFormat").contains("unterminated quote starting at position 25"),
+            "{text:?}"
+        );
+        assert!(
+            find("createdDateFormat").contains("unknown pattern letter 'q' at position 5"),
+            "{text:?}"
+        );
+        assert!(
+            find("createdDateTimezone").contains("unknown time zone \"Mars/Olympus\""),
+            "{text:?}"
+        );
+        assert!(
+            find("appointments.url").contains("placeholder not closed"),
+            "{text:?}"
+        );
+
+        let mut poller = seed_poller();
+        poller["appointments"]["datesConfiguration"]["updatedDateFormat"] = json!("milliseconds");
+        poller["appointments"]["datesConfiguration"]["updatedDateTimezone"] =
+            json!("America/New_York");
+        poller["appointments"]["url"] = json!(
+            "/hubs/crm/appointments?where=modification_date>='${dateTimeZone:-8:00:yyyy-MM-dd'T'HH:mm:ss}'"
+        );
+        assert!(EventsSettings::read(&config(&[(POLLER_CONFIGURATION, poller)]), &Crm).is_ok());
     }
 
     #[test]

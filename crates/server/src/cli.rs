@@ -39,6 +39,36 @@ enum Command {
     },
     /// Run the whole loop on this machine with nothing installed (not built yet).
     Demo,
+    /// Check Java date patterns and time zones of a poller's datesConfiguration.
+    Dates {
+        #[command(subcommand)]
+        command: DatesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DatesCommand {
+    /// Read VALUE with the pattern; prints the instant (RFC 3339 UTC) and epoch milliseconds.
+    Parse {
+        /// A Java SimpleDateFormat pattern, or `milliseconds` / `seconds`.
+        #[arg(long)]
+        format: String,
+        /// The zone the value is in when it carries no offset (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
+        value: String,
+    },
+    /// Write INSTANT (RFC 3339 or epoch milliseconds) with the pattern.
+    Format {
+        /// A Java SimpleDateFormat pattern, or `milliseconds` / `seconds`.
+        #[arg(long)]
+        format: String,
+        /// The zone to write the time in (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(allow_hyphen_values = true)]
+        instant: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +188,22 @@ pub fn run() -> ExitCode {
             command: TenantsCommand::Create { name, database },
         } => create_tenant(&name, &database.database_url),
         Command::Demo => not_yet("demo", 8),
+        Command::Dates {
+            command:
+                DatesCommand::Parse {
+                    format,
+                    timezone,
+                    value,
+                },
+        } => crate::dates_cli::parse(&format, timezone.as_deref(), &value),
+        Command::Dates {
+            command:
+                DatesCommand::Format {
+                    format,
+                    timezone,
+                    instant,
+                },
+        } => crate::dates_cli::format(&format, timezone.as_deref(), &instant),
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),

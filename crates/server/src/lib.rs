@@ -8,13 +8,15 @@
 //! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`telemetry`]: logging to stderr.
-//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`).
+//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
+//!   [`dates_cli`] for `dates parse|format`.
 //!
 //! The pollers, delivery workers, web UI and demo join as their issues land.
 
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod dates_cli;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

@@ -320,3 +320,101 @@ fn help_documents_the_default_app() {
         "{help}"
     );
 }
+
+#[test]
+fn dates_parse_prints_the_instant_and_epoch_milliseconds() {
+    let output = tributary()
+        .args([
+            "dates",
+            "parse",
+            "--format",
+            "EEE, dd MMM yyyy HH:mm:ss Z",
+            "Sat, 28 Nov 2026 05:00:00 -0500",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "2026-11-28T10:00:00.000Z 1795860000000\n"
+    );
+    let zoned = tributary()
+        .args([
+            "dates",
+            "parse",
+            "--format",
+            "yyyy-MM-dd HH:mm",
+            "--timezone",
+            "PST",
+            "2026-07-01 12:00",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&zoned.stdout),
+        "2026-07-01T19:00:00.000Z 1782932400000\n",
+        "PST is Los Angeles, in summer time"
+    );
+}
+
+#[test]
+fn dates_format_writes_an_instant_in_a_zone() {
+    let output = tributary()
+        .args([
+            "dates",
+            "format",
+            "--format",
+            "EEEE d MMMM yyyy hh:mm a z",
+            "--timezone",
+            "America/New_York",
+            "1795860000000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "Saturday 28 November 2026 05:00 AM EST\n"
+    );
+}
+
+#[test]
+fn dates_errors_point_at_the_offending_character() {
+    let output = tributary()
+        .args(["dates", "parse", "--format", "yyyy-MM-dd", "2026-04-31"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("at position 8\n  2026-04-31\n          ^"),
+        "{stderr}"
+    );
+    let output = tributary()
+        .args(["dates", "parse", "--format", "yyyy-qq", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("unknown pattern letter 'q' at position 5\n  yyyy-qq\n       ^")
+    );
+    let output = tributary()
+        .args([
+            "dates",
+            "format",
+            "--format",
+            "yyyy",
+            "--timezone",
+            "Mars/Base",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown time zone \"Mars/Base\""));
+    let output = tributary()
+        .args(["dates", "format", "--format", "yyyy", "yesterday"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
