@@ -69,6 +69,8 @@ pub struct Api {
     pub base_url: String,
     pub paging: String,
     pub max_page_size: u32,
+    /// The provider's request budget per client app and minute.
+    pub requests_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,9 +8,13 @@
 //! - [`definition`]: the data model and the built-in registry, with origin overrides.
 //! - [`oauth`]: authorize URLs and the token endpoint (code exchange, refresh).
 //! - [`http`]: the one HTTP client setup (rustls, timeouts, no redirects).
+//! - [`client`]: one instance's provider client: single-flight refresh, pacing, pages.
+//! - [`pacer`]: the token bucket shared by every instance of one provider app.
 
+pub mod client;
 pub mod definition;
 pub mod http;
 pub mod oauth;
+pub mod pacer;
 
 pub use definition::{Element, ElementError, Registry, Resource};

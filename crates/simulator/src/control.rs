@@ -37,6 +37,7 @@ pub fn router() -> Router<Simulator> {
                 .delete(stop_activity),
         )
         .route("/_sim/activity/burst", post(burst))
+        .route("/_sim/records", post(create_records))
         .route("/_sim/state", get(export_state))
         .route("/_sim/requests", get(list_requests).delete(clear_requests))
         .route("/_sim/tokens/expire", post(expire_tokens))
@@ -307,6 +308,58 @@ async fn burst(State(sim): State<Simulator>, body: Bytes) -> Response {
     };
     let made = make_changes(&sim, &kinds, request.changes);
     axum::Json(json!({"changes": made})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsIn {
+    resource: String,
+    count: usize,
+    tenant: Option<String>,
+}
+
+/// `POST /_sim/records {"resource": "contacts", "count": 2500}`: creates exactly that many
+/// records of one resource now (paging tests and benchmarks need exact sizes).
+async fn create_records(State(sim): State<Simulator>, body: Bytes) -> Response {
+    let request: RecordsIn = match parse(&body) {
+        Ok(request) => request,
+        Err(reject) => return reject.into_response(),
+    };
+    let Some(kind) = Kind::from_path(&request.resource) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            format!("unknown resource {:?}", request.resource),
+        );
+    };
+    if request.count == 0 || request.count > 100_000 {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "count must be between 1 and 100000",
+        );
+    }
+    let mut state = sim.state();
+    let state = &mut *state;
+    let tenant = match &request.tenant {
+        None => 0,
+        Some(name) => match state.tenants.iter().position(|t| &t.name == name) {
+            Some(index) => index,
+            None => return message(StatusCode::BAD_REQUEST, format!("unknown tenant {name:?}")),
+        },
+    };
+    let now = sim.provider_now(state);
+    let mut ids = Vec::with_capacity(request.count);
+    for _ in 0..request.count {
+        let fields = seed::new_fields(kind, &mut state.rng, None, now);
+        if let Some(row) = state.create(tenant, kind, fields, now) {
+            ids.push(row.id);
+        }
+    }
+    sim.shared.hook_wake.notify_one();
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"created": ids.len(), "first_id": ids.first(), "last_id": ids.last()})),
+    )
+        .into_response()
 }
 
 /// `GET /_sim/state`: every record of every tenant with its id and dates, as the API shows them

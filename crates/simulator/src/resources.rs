@@ -574,6 +574,9 @@ impl ListQuery {
 
     /// Sorts matching records: by the chosen key, then by id so the order is total.
     pub fn sort(&self, kind: Kind, rows: &mut [&Row]) {
+        if self.sort == SortKey::Id && !self.descending {
+            return; // rows come from the table in id order already
+        }
         rows.sort_by(|a, b| {
             let mut ordering = cmp_json(
                 &a.sort_value(kind, self.sort),

@@ -262,3 +262,37 @@ async fn the_request_log_records_method_path_query_and_token() {
     sim.control(Method::DELETE, "/requests", None).await;
     assert!(sim.requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn records_can_be_created_in_exact_numbers() {
+    let sim = spawn_empty().await;
+    let made: Value = sim
+        .control(
+            Method::POST,
+            "/records",
+            Some(json!({"resource": "orders", "count": 25})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(made, json!({"created": 25, "first_id": 1, "last_id": 25}));
+    let state = sim.state().await;
+    assert_eq!(
+        state["tenants"][0]["resources"]["orders"]["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        25
+    );
+    for body in [
+        json!({"resource": "widgets", "count": 1}),
+        json!({"resource": "orders", "count": 0}),
+        json!({"resource": "orders", "count": 1, "tenant": "zz"}),
+    ] {
+        let response = sim
+            .control(Method::POST, "/records", Some(body.clone()))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+}

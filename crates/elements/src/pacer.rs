@@ -1,0 +1,226 @@
+//! The pacer: one token bucket per provider app, shared by every instance of that app.
+//!
+//! Keap's budget (1,500 requests per rolling minute) belongs to the OAuth app, across all the
+//! tenants that use it, so instances must not pace themselves independently. The bucket starts
+//! from the element's published rate and is corrected downward by the provider's own count
+//! (`x-keap-product-throttle-available`): when another process spends the same budget, the
+//! headers say so. A 429 blocks the app until `Retry-After` (capped) or, without one, for an
+//! exponential back-off with jitter; a success resets the back-off.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+/// The longest `Retry-After` honoured; a provider asking for more gets this and a retry.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+    blocked_until: Option<Instant>,
+    failures: u32,
+}
+
+/// Shared pacing state of every provider app this process calls.
+#[derive(Debug)]
+pub struct Pacer {
+    per_minute: f64,
+    burst: f64,
+    apps: Mutex<HashMap<String, Bucket>>,
+    waited_ms: AtomicU64,
+    waits: AtomicU64,
+    throttled: AtomicU64,
+}
+
+impl Pacer {
+    /// A pacer for apps allowed `per_minute` requests per minute.
+    pub fn new(per_minute: u32) -> Pacer {
+        let per_minute = f64::from(per_minute.max(1));
+        Pacer {
+            per_minute,
+            // Up to a tenth of a minute's budget at once (at least one request).
+            burst: (per_minute / 10.0).max(1.0),
+            apps: Mutex::new(HashMap::new()),
+            waited_ms: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+
+    fn with_bucket<T>(&self, app: &str, f: impl FnOnce(&mut Bucket, f64, f64) -> T) -> T {
+        let mut apps = self.apps.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = apps.entry(app.to_owned()).or_insert_with(|| Bucket {
+            tokens: self.burst,
+            refilled: Instant::now(),
+            blocked_until: None,
+            failures: 0,
+        });
+        f(bucket, self.per_minute / 60.0, self.burst)
+    }
+
+    /// Waits until `app` may send one request; returns how long it waited.
+    pub async fn acquire(&self, app: &str) -> Duration {
+        let started = Instant::now();
+        loop {
+            let wait = self.with_bucket(app, |bucket, rate, burst| {
+                let now = Instant::now();
+                if let Some(until) = bucket.blocked_until {
+                    if until > now {
+                        return until - now;
+                    }
+                    bucket.blocked_until = None;
+                }
+                let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
+                bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+                bucket.refilled = now;
+                if bucket.tokens >= 1.0 {
+                    bucket.tokens -= 1.0;
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs_f64((1.0 - bucket.tokens) / rate)
+                }
+            });
+            if wait.is_zero() {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let waited = started.elapsed();
+        if !waited.is_zero() {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+            self.waited_ms.fetch_add(
+                u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+        }
+        waited
+    }
+
+    /// Reads the provider's remaining budget from a response and a success resets back-off.
+    pub fn observe(&self, app: &str, headers: &HeaderMap, success: bool) {
+        let available = [
+            "x-keap-product-throttle-available",
+            "x-keap-tenant-throttle-available",
+        ]
+        .iter()
+        .filter_map(|name| headers.get(*name)?.to_str().ok()?.parse::<f64>().ok())
+        .fold(None, |min: Option<f64>, v| {
+            Some(min.map_or(v, |m| m.min(v)))
+        });
+        self.with_bucket(app, |bucket, _, _| {
+            if let Some(available) = available
+                && available < bucket.tokens
+            {
+                bucket.tokens = available;
+            }
+            if success {
+                bucket.failures = 0;
+            }
+        });
+    }
+
+    /// A 429: block the app for `retry_after` (capped), or back off exponentially with jitter.
+    pub fn throttled(&self, app: &str, retry_after: Option<Duration>) -> Duration {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        self.with_bucket(app, |bucket, _, _| {
+            bucket.failures = bucket.failures.saturating_add(1);
+            let wait = match retry_after {
+                Some(wait) => wait.min(MAX_RETRY_AFTER),
+                None => {
+                    let base =
+                        Duration::from_secs(1) * 2u32.saturating_pow(bucket.failures.min(6) - 1);
+                    let jitter = rand::rng().random_range(0.8..1.2);
+                    base.mul_f64(jitter).min(MAX_RETRY_AFTER)
+                }
+            };
+            bucket.tokens = 0.0;
+            bucket.blocked_until = Some(Instant::now() + wait);
+            wait
+        })
+    }
+
+    /// (waits, total milliseconds waited, 429s seen) since start, for metrics.
+    pub fn stats(&self) -> (u64, u64, u64) {
+        (
+            self.waits.load(Ordering::Relaxed),
+            self.waited_ms.load(Ordering::Relaxed),
+            self.throttled.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Every pacer, one per element key (elements have different budgets).
+#[derive(Debug, Default)]
+pub struct Pacers {
+    by_element: Mutex<HashMap<String, std::sync::Arc<Pacer>>>,
+}
+
+impl Pacers {
+    pub fn for_element(&self, key: &str, per_minute: u32) -> std::sync::Arc<Pacer> {
+        let mut map = self.by_element.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.to_owned())
+            .or_insert_with(|| std::sync::Arc::new(Pacer::new(per_minute)))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_is_paced_to_the_budget_per_app() {
+        let pacer = Pacer::new(60); // one a second, bursts of 6
+        let started = Instant::now();
+        for _ in 0..6 {
+            assert_eq!(pacer.acquire("app").await, Duration::ZERO);
+        }
+        pacer.acquire("app").await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(1),
+            "the seventh waits a second"
+        );
+        assert_eq!(
+            pacer.acquire("other").await,
+            Duration::ZERO,
+            "apps do not share a bucket"
+        );
+        assert_eq!(pacer.stats().0, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_providers_count_corrects_the_bucket_and_a_429_blocks_the_app() {
+        let pacer = Pacer::new(600);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-keap-product-throttle-available", "0".parse().unwrap());
+        pacer.observe("app", &headers, true);
+        let waited = pacer.acquire("app").await;
+        assert_eq!(
+            waited,
+            Duration::from_millis(100),
+            "no token left: wait for one"
+        );
+        assert_eq!(
+            pacer.throttled("app", Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        let started = Instant::now();
+        pacer.acquire("app").await;
+        assert!(started.elapsed() >= Duration::from_secs(7));
+        assert_eq!(
+            pacer.throttled("app", Some(Duration::from_secs(3600))),
+            MAX_RETRY_AFTER
+        );
+        let backoff = pacer.throttled("other", None);
+        assert!(backoff >= Duration::from_millis(800) && backoff <= Duration::from_millis(1200));
+        let second = pacer.throttled("other", None);
+        assert!(second >= Duration::from_millis(1600), "{second:?} doubles");
+    }
+}
