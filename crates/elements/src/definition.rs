@@ -102,6 +102,9 @@ pub struct Resource {
     pub filters: BTreeMap<String, String>,
     #[serde(default)]
     pub order_by: Vec<String>,
+    /// Whether the provider takes `order_direction` (ascending and descending).
+    #[serde(default)]
+    pub order_direction: bool,
 }
 
 impl Resource {

@@ -10,11 +10,13 @@
 //! - [`http`]: the one HTTP client setup (rustls, timeouts, no redirects).
 //! - [`client`]: one instance's provider client: single-flight refresh, pacing, pages.
 //! - [`pacer`]: the token bucket shared by every instance of one provider app.
+//! - [`query`]: CEQL `where` clauses translated into provider parameters.
 
 pub mod client;
 pub mod definition;
 pub mod http;
 pub mod oauth;
 pub mod pacer;
+pub mod query;
 
 pub use definition::{Element, ElementError, Registry, Resource};

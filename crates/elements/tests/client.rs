@@ -187,7 +187,13 @@ async fn every_resource_pages_exactly_across_2500_records_with_page_sizes_1_7_an
     for name in &names {
         for (size, pages) in [(1000, 3), (7, 358), (1, 2500)] {
             let (ids, used) = f.read_all(name, size).await;
-            assert_eq!(ids, expected, "{name} with page size {size}");
+            assert!(
+                ids == expected,
+                "{name} with page size {size}: {} ids from {:?} to {:?}",
+                ids.len(),
+                ids.first(),
+                ids.last()
+            );
             assert_eq!(
                 used, pages,
                 "{name} with page size {size} stops on the short page or at count"

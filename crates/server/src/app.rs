@@ -25,6 +25,8 @@ pub struct AppState {
     /// The client for provider calls (token endpoint, APIs).
     pub http: reqwest::Client,
     pub settings: Arc<Settings>,
+    /// Provider clients of instances, and the pacers of provider apps.
+    pub clients: Arc<crate::clients::Clients>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl Application {
             clock,
             http,
             settings: Arc::new(settings),
+            clients: Arc::new(crate::clients::Clients::default()),
         };
         let router = crate::api::router(state.clone());
         Ok(Application {

@@ -104,6 +104,10 @@ struct ServeArgs {
         hide = true
     )]
     bootstrap_user_secret: Option<String>,
+    /// Requests per minute per provider app (default: the element's published limit).
+    #[arg(long, env = "TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    provider_requests_per_minute: Option<u32>,
     /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
     /// SQLite database, created with mode 0600).
     #[arg(
@@ -250,6 +254,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         origins: settings::origins_from_env(registry_keys),
         bootstrap,
         master_key: args.master_key.map(Into::into),
+        provider_requests_per_minute: args.provider_requests_per_minute,
         ..Settings::default()
     };
     let Some(runtime) = runtime() else {

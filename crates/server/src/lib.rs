@@ -6,6 +6,7 @@
 //!   and the first organization's bootstrap.
 //! - [`api`]: the HTTP API, one router per resource; errors with request ids.
 //! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
+//! - [`clients`]: the provider client of each instance (cached) and where it stores tokens.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod dates_cli;
 pub mod secrets;
 pub mod settings;

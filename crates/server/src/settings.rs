@@ -26,6 +26,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Timeout of one provider request.
     pub provider_timeout: Duration,
+    /// `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE`: the pace per provider app, replacing the
+    /// element's published limit (for an app with a raised quota, or tests).
+    pub provider_requests_per_minute: Option<u32>,
 }
 
 /// The first organization's secrets, for an empty database.
@@ -50,6 +53,7 @@ impl Default for Settings {
             master_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             provider_timeout: Duration::from_secs(30),
+            provider_requests_per_minute: None,
         }
     }
 }

@@ -169,6 +169,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user_secret_hash: &[u8],
     ) -> Result<Option<Principal>>;
 
+    /// The principal of a user secret alone (hub calls name the user and the instance token).
+    async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>>;
+
+    /// The instance an instance token (hashed) belongs to, in any organization.
+    async fn instance_by_token(&self, token_hash: &[u8]) -> Result<Option<InstanceRecord>>;
+
+    /// Stores rotated provider credentials. Does not bump the version: a refresh is not an
+    /// edit and must not make a concurrent user edit fail.
+    async fn store_credentials(&self, id: i64, sealed: Vec<u8>, now_ms: i64) -> Result<()>;
+
+    /// Marks an instance's authorization dead, with the reason users will see.
+    async fn mark_invalid(&self, id: i64, reason: &str, now_ms: i64) -> Result<()>;
+
     async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord>;
 
     async fn instance(&self, organization_id: i64, id: i64) -> Result<Option<InstanceRecord>>;

@@ -261,6 +261,57 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>> {
+        let row = sqlx::query("SELECT organization_id, id FROM users WHERE secret_hash = ?")
+            .bind(user_secret_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(Principal {
+                organization_id: row.try_get("organization_id")?,
+                user_id: row.try_get("id")?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn instance_by_token(&self, token_hash: &[u8]) -> Result<Option<InstanceRecord>> {
+        let row = sqlx::query(
+            "SELECT id, organization_id, user_id, element_key, name, tags, credentials, valid,
+                    invalid_reason, disabled, events_enabled, version, created_ms, updated_ms
+             FROM instances WHERE token_hash = ?",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.load(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn store_credentials(&self, id: i64, sealed: Vec<u8>, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE instances SET credentials = ?, updated_ms = ? WHERE id = ?")
+            .bind(sealed)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_invalid(&self, id: i64, reason: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE instances SET valid = 0, invalid_reason = ?, updated_ms = ? WHERE id = ?",
+        )
+        .bind(reason.to_owned())
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord> {
         let mut tx = self.pool.begin().await?;
         let data = &new.data;

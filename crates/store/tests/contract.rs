@@ -283,3 +283,59 @@ async fn memory_databases_work_and_unknown_schemes_are_refused() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn hub_lookups_find_the_user_and_the_instance_by_token() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "hub").await;
+    assert_eq!(
+        store.principal_of_user(&[101; 32]).await.unwrap(),
+        Some(principal)
+    );
+    assert_eq!(
+        store.principal_of_user(&[1; 32]).await.unwrap(),
+        None,
+        "an org secret is not a user"
+    );
+    assert_eq!(
+        store
+            .instance_by_token(&[50; 32])
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(record.id)
+    );
+    assert_eq!(store.instance_by_token(&[51; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn credentials_rotate_and_invalidation_is_recorded_without_a_version_bump() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "hub").await;
+    store
+        .store_credentials(record.id, vec![7, 7], NOW + 1)
+        .await
+        .unwrap();
+    store
+        .mark_invalid(record.id, "the provider refused the refresh token", NOW + 2)
+        .await
+        .unwrap();
+    let after = store
+        .instance(principal.organization_id, record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.credentials, Some(vec![7, 7]));
+    assert!(!after.valid);
+    assert_eq!(
+        after.invalid_reason.as_deref(),
+        Some("the provider refused the refresh token")
+    );
+    assert_eq!(
+        after.version, record.version,
+        "a user's edit in flight still succeeds"
+    );
+    assert_eq!(after.updated_ms, NOW + 2);
+}

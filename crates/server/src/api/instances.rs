@@ -23,6 +23,7 @@ use tributary_domain::instance_config::{
     is_secret_key, normalize_value,
 };
 use tributary_elements::Element;
+use tributary_elements::client::Credentials;
 use tributary_elements::oauth::{self, ClientCredentials, OAuthError, TokenSet};
 use tributary_store::{InstanceData, InstanceRecord, NewInstance, StoredValue, Updated};
 
@@ -33,7 +34,6 @@ use crate::secrets::{hash_secret, random_secret};
 
 /// How secrets show in responses; sent back, it means "keep the stored value".
 pub const MASK: &str = "********";
-const CREDENTIALS: &str = "credentials";
 const MAX_NAME: usize = 200;
 const MAX_TAGS: usize = 50;
 const MAX_TAG: usize = 100;
@@ -304,16 +304,14 @@ fn seal_configuration(
 }
 
 fn seal_credentials(state: &AppState, tokens: &TokenSet) -> Vec<u8> {
-    let expires_at_ms = tokens
-        .expires_in
-        .map(|s| state.now_ms() + s.saturating_mul(1000));
-    let json = json!({
-        "access_token": tokens.access_token.expose_secret(),
-        "refresh_token": tokens.refresh_token.as_ref().map(|r| r.expose_secret().to_owned()),
-        "expires_at_ms": expires_at_ms,
-        "scope": tokens.scope,
-    });
-    state.vault.seal(CREDENTIALS, json.to_string().as_bytes())
+    let credentials = Credentials {
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
+        expires_at_ms: tokens
+            .expires_in
+            .map(|s| state.now_ms() + s.saturating_mul(1000)),
+    };
+    crate::clients::seal_credentials(&state.vault, &credentials)
 }
 
 /// Turns provider data into tokens: exchanges a code, or takes the tokens given.

@@ -4,6 +4,7 @@ pub mod elements;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod hub;
 pub mod instances;
 
 use axum::Router;
@@ -17,7 +18,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let api = Router::new()
         .merge(elements::router())
-        .merge(instances::router());
+        .merge(instances::router())
+        .merge(hub::router());
     Router::new()
         .nest("/elements/api-v2", api)
         .merge(health::router())

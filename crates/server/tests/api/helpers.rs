@@ -20,6 +20,7 @@ pub const CALLBACK: &str = "https://app.example/oauth/callback";
 pub struct TestApp {
     /// `http://127.0.0.1:PORT/elements/api-v2`.
     pub api: String,
+    settings: Settings,
     pub sim: RunningSimulator,
     pub http: reqwest::Client,
     pub dir: PathBuf,
@@ -34,7 +35,25 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let sim = Simulator::new(Config::default(), Arc::new(SystemClock));
+    spawn_app_with(Config::default(), |_| {}).await
+}
+
+/// A simulator without throttles, and a server that paces at 1,000,000 requests a minute: for
+/// tests that make thousands of calls.
+pub async fn spawn_unthrottled() -> TestApp {
+    let config = Config {
+        seed: 0,
+        throttle_per_minute: 1_000_000,
+        tenant_throttle_per_minute: 1_000_000,
+        quota_per_day: u32::MAX,
+        tenant_quota_per_day: u32::MAX,
+        ..Config::default()
+    };
+    spawn_app_with(config, |s| s.provider_requests_per_minute = Some(1_000_000)).await
+}
+
+pub async fn spawn_app_with(config: Config, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let sim = Simulator::new(config, Arc::new(SystemClock));
     let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -47,7 +66,7 @@ pub async fn spawn_app() -> TestApp {
             .as_nanos()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let settings = Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.join("tributary.db").display()),
         origins: BTreeMap::from([("infusionsoftrest".to_owned(), sim.url())]),
@@ -57,14 +76,11 @@ pub async fn spawn_app() -> TestApp {
         }),
         ..Settings::default()
     };
-    let app = Application::build(settings, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    let api = format!("http://127.0.0.1:{}/elements/api-v2", app.port());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    tweak(&mut settings);
+    let (api, shutdown) = start(settings.clone()).await;
     TestApp {
         api,
+        settings,
         sim,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -76,7 +92,25 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+async fn start(settings: Settings) -> (String, CancellationToken) {
+    let app = Application::build(settings, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let api = format!("http://127.0.0.1:{}/elements/api-v2", app.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    (api, shutdown)
+}
+
 impl TestApp {
+    /// Stops the server and starts a new one on the same database (a restart).
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        let (api, shutdown) = start(self.settings.clone()).await;
+        self.api = api;
+        self.shutdown = shutdown;
+    }
+
     /// A fresh authorization code of the simulator's default app.
     pub async fn code(&self) -> String {
         let response = self

@@ -6,5 +6,6 @@ mod helpers;
 
 mod bad_requests;
 mod elements;
+mod hub;
 mod instances;
 mod secrets;

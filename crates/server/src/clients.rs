@@ -1,0 +1,163 @@
+//! Provider clients of instances, one per instance, cached so that concurrent hub calls of an
+//! instance share its token refresh; and the sink that stores what the clients rotate.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tributary_domain::Clock;
+use tributary_domain::instance_config::{OAUTH_API_KEY, OAUTH_API_SECRET};
+use tributary_elements::client::{CredentialSink, Credentials, InstanceClient};
+use tributary_elements::oauth::ClientCredentials;
+use tributary_elements::pacer::Pacers;
+use tributary_store::{InstanceRecord, Store, StoredValue};
+
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::secrets::Vault;
+
+/// The purpose sealed credentials are bound to.
+pub const CREDENTIALS: &str = "credentials";
+
+/// Seals provider credentials for the store.
+pub fn seal_credentials(vault: &Vault, credentials: &Credentials) -> Vec<u8> {
+    let json = json!({
+        "access_token": credentials.access_token.expose_secret(),
+        "refresh_token": credentials.refresh_token.as_ref().map(|r| r.expose_secret().to_owned()),
+        "expires_at_ms": credentials.expires_at_ms,
+    });
+    vault.seal(CREDENTIALS, json.to_string().as_bytes())
+}
+
+/// Opens stored provider credentials.
+pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, ApiError> {
+    let bytes = vault
+        .open(CREDENTIALS, sealed)
+        .map_err(ApiError::internal)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|s| SecretString::from(s.to_owned()))
+    };
+    Ok(Credentials {
+        access_token: text("access_token")
+            .ok_or_else(|| ApiError::internal("stored credentials lack an access token"))?,
+        refresh_token: text("refresh_token"),
+        expires_at_ms: value.get("expires_at_ms").and_then(Value::as_i64),
+    })
+}
+
+/// Stores an instance's rotated credentials, and its death.
+#[derive(Debug)]
+struct StoreSink {
+    store: Arc<dyn Store>,
+    vault: Arc<Vault>,
+    clock: Arc<dyn Clock>,
+    instance_id: i64,
+}
+
+#[async_trait]
+impl CredentialSink for StoreSink {
+    async fn save(&self, credentials: &Credentials) -> Result<(), String> {
+        let sealed = seal_credentials(&self.vault, credentials);
+        self.store
+            .store_credentials(self.instance_id, sealed, self.clock.now_ms())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn invalidate(&self, reason: &str) -> Result<(), String> {
+        tracing::warn!(instance = self.instance_id, %reason, "instance authorization is invalid");
+        self.store
+            .mark_invalid(self.instance_id, reason, self.clock.now_ms())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The cache of instance clients. An entry is keyed by the instance's version, so a user's
+/// edit (a new code, a new client secret) gets a fresh client.
+#[derive(Debug, Default)]
+pub struct Clients {
+    cache: Mutex<HashMap<i64, (i64, Arc<InstanceClient>)>>,
+    pub pacers: Pacers,
+}
+
+impl Clients {
+    /// The client of an instance, made on first use.
+    pub fn client(
+        &self,
+        state: &AppState,
+        record: &InstanceRecord,
+    ) -> Result<Arc<InstanceClient>, ApiError> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((version, client)) = cache.get(&record.id)
+            && *version == record.version
+        {
+            return Ok(client.clone());
+        }
+        let element = state.registry.get(&record.element_key).ok_or_else(|| {
+            ApiError::internal(format!(
+                "instance {} has unknown element {}",
+                record.id, record.element_key
+            ))
+        })?;
+        let sealed = record.credentials.as_ref().ok_or_else(|| {
+            ApiError::internal(format!("instance {} has no credentials", record.id))
+        })?;
+        let credentials = open_credentials(&state.vault, sealed)?;
+        let plain = |key: &str| -> Result<String, ApiError> {
+            match record.entry(key).map(|e| &e.value) {
+                Some(StoredValue::Plain(value)) => Ok(value.clone()),
+                Some(StoredValue::Sealed(sealed)) => Ok(state
+                    .vault
+                    .open_string(key, sealed)
+                    .map_err(ApiError::internal)?
+                    .expose_secret()
+                    .to_owned()),
+                None => Err(ApiError::internal(format!(
+                    "instance {} lacks {key}",
+                    record.id
+                ))),
+            }
+        };
+        let app = ClientCredentials {
+            client_id: plain(OAUTH_API_KEY)?,
+            client_secret: SecretString::from(plain(OAUTH_API_SECRET)?),
+        };
+        let per_minute = state
+            .settings
+            .provider_requests_per_minute
+            .unwrap_or(element.api.requests_per_minute);
+        let pacer = self.pacers.for_element(&element.key, per_minute);
+        let sink = Arc::new(StoreSink {
+            store: state.store.clone(),
+            vault: state.vault.clone(),
+            clock: state.clock.clone(),
+            instance_id: record.id,
+        });
+        let client = Arc::new(InstanceClient::new(
+            element,
+            state.http.clone(),
+            app,
+            credentials,
+            pacer,
+            state.clock.clone(),
+            sink,
+        ));
+        cache.insert(record.id, (record.version, client.clone()));
+        Ok(client)
+    }
+
+    /// Drops an instance's client (after an edit or a delete).
+    pub fn forget(&self, instance_id: i64) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&instance_id);
+    }
+}
