@@ -41,11 +41,18 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer for apps allowed `per_minute` requests per minute.
     pub fn new(per_minute: u32) -> Pacer {
-        let per_minute = f64::from(per_minute.max(1));
+        Pacer::with_window(per_minute, Duration::from_secs(60))
+    }
+
+    /// A pacer for apps allowed `limit` requests per `window` (tests shorten the minute).
+    pub fn with_window(limit: u32, window: Duration) -> Pacer {
+        let limit = f64::from(limit.max(1));
+        let per_minute = limit * 60.0 / window.as_secs_f64().max(0.001);
         Pacer {
             per_minute,
-            // Up to a tenth of a minute's budget at once (at least one request).
-            burst: (per_minute / 10.0).max(1.0),
+            // Up to a tenth of the window's budget at once (at least one request), so a burst
+            // never exceeds what the provider's rolling window allows.
+            burst: (limit / 10.0).max(1.0),
             apps: Mutex::new(HashMap::new()),
             waited_ms: AtomicU64::new(0),
             waits: AtomicU64::new(0),
@@ -162,11 +169,25 @@ pub struct Pacers {
 }
 
 impl Pacers {
-    pub fn for_element(&self, key: &str, per_minute: u32) -> std::sync::Arc<Pacer> {
+    pub fn for_element(&self, key: &str, limit: u32, window: Duration) -> std::sync::Arc<Pacer> {
         let mut map = self.by_element.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(key.to_owned())
-            .or_insert_with(|| std::sync::Arc::new(Pacer::new(per_minute)))
+            .or_insert_with(|| std::sync::Arc::new(Pacer::with_window(limit, window)))
             .clone()
+    }
+
+    /// (element key, waits, ms waited, 429s) of every pacer, for metrics.
+    pub fn stats(&self) -> Vec<(String, u64, u64, u64)> {
+        let map = self.by_element.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<_> = map
+            .iter()
+            .map(|(key, pacer)| {
+                let (waits, ms, throttled) = pacer.stats();
+                (key.clone(), waits, ms, throttled)
+            })
+            .collect();
+        out.sort();
+        out
     }
 }
 

@@ -133,7 +133,11 @@ impl Clients {
             .settings
             .provider_requests_per_minute
             .unwrap_or(element.api.requests_per_minute);
-        let pacer = self.pacers.for_element(&element.key, per_minute);
+        let pacer = self.pacers.for_element(
+            &element.key,
+            per_minute,
+            state.settings.provider_rate_window,
+        );
         let sink = Arc::new(StoreSink {
             store: state.store.clone(),
             vault: state.vault.clone(),

@@ -29,6 +29,8 @@ pub struct Settings {
     /// `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE`: the pace per provider app, replacing the
     /// element's published limit (for an app with a raised quota, or tests).
     pub provider_requests_per_minute: Option<u32>,
+    /// The window that budget applies to: a minute, unless a test shortens it.
+    pub provider_rate_window: Duration,
 }
 
 /// The first organization's secrets, for an empty database.
@@ -54,6 +56,7 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             provider_timeout: Duration::from_secs(30),
             provider_requests_per_minute: None,
+            provider_rate_window: Duration::from_secs(60),
         }
     }
 }

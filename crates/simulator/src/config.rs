@@ -56,6 +56,9 @@ pub struct Config {
     pub refresh_ttl_secs: i64,
     /// Requests per rolling minute per app (Keap: 1,500).
     pub throttle_per_minute: u32,
+    /// The length of the throttles' rolling "minute" in ms (60,000; tests shorten it to run a
+    /// per-minute budget in seconds).
+    pub throttle_window_ms: i64,
     /// Requests per UTC day per app (Keap: 150,000).
     pub quota_per_day: u32,
     /// Requests per rolling minute per tenant (Keap: 10,000).
@@ -87,6 +90,7 @@ impl Default for Config {
             code_ttl_secs: 600,
             refresh_ttl_secs: 45 * 86_400,
             throttle_per_minute: 1_500,
+            throttle_window_ms: 60_000,
             quota_per_day: 150_000,
             tenant_throttle_per_minute: 10_000,
             tenant_quota_per_day: 250_000,

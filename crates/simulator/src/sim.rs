@@ -159,9 +159,10 @@ impl Simulator {
                     name: tenant_name(index),
                     tables: Kind::ALL.iter().map(|k| (*k, Table::default())).collect(),
                     hooks: BTreeMap::new(),
-                    budget: Budget::new(
+                    budget: Budget::with_window(
                         config.tenant_throttle_per_minute,
                         config.tenant_quota_per_day,
+                        config.throttle_window_ms,
                     ),
                     next_hook: 1,
                 };
@@ -422,7 +423,13 @@ impl State {
         let app = self
             .app_budgets
             .entry(caller.client_id.clone())
-            .or_insert_with(|| Budget::new(config.throttle_per_minute, config.quota_per_day));
+            .or_insert_with(|| {
+                Budget::with_window(
+                    config.throttle_per_minute,
+                    config.quota_per_day,
+                    config.throttle_window_ms,
+                )
+            });
         let app_wait = app.wait_ms(now);
         let tenant_budget = match self.tenants.get_mut(caller.tenant) {
             Some(tenant) => &mut tenant.budget,

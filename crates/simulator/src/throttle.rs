@@ -7,13 +7,14 @@
 
 use std::collections::VecDeque;
 
-const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 
 /// A rolling per-minute window plus a per-UTC-day quota.
 #[derive(Debug)]
 pub struct Budget {
     per_minute: u32,
+    /// The rolling window, 60 s unless a test shortens it.
+    window_ms: i64,
     per_day: u32,
     /// Times (epoch ms) of the requests admitted within the last minute.
     recent: VecDeque<i64>,
@@ -43,9 +44,11 @@ impl Usage {
 }
 
 impl Budget {
-    pub fn new(per_minute: u32, per_day: u32) -> Self {
+    /// A budget whose "minute" lasts `window_ms` (tests scale time down with it).
+    pub fn with_window(per_minute: u32, per_day: u32, window_ms: i64) -> Self {
         Self {
             per_minute,
+            window_ms: window_ms.max(1),
             per_day,
             recent: VecDeque::new(),
             day_start_ms: 0,
@@ -57,7 +60,7 @@ impl Budget {
         while self
             .recent
             .front()
-            .is_some_and(|&at| at <= now_ms - MINUTE_MS)
+            .is_some_and(|&at| at <= now_ms - self.window_ms)
         {
             self.recent.pop_front();
         }
@@ -76,7 +79,7 @@ impl Budget {
         }
         if self.recent.len() >= self.per_minute as usize {
             let oldest = self.recent.front().copied().unwrap_or(now_ms);
-            return (oldest + MINUTE_MS - now_ms).max(1);
+            return (oldest + self.window_ms - now_ms).max(1);
         }
         0
     }
@@ -107,7 +110,7 @@ mod tests {
     #[test]
     fn the_minute_window_rolls_and_the_day_quota_resets_at_midnight_utc() {
         let midnight = 1_731_024_000_000; // 2024-11-08T00:00:00Z
-        let mut budget = Budget::new(2, 3);
+        let mut budget = Budget::with_window(2, 3, 60_000);
         let t0 = midnight - 90_000;
         assert_eq!(budget.wait_ms(t0), 0);
         budget.admit(t0);

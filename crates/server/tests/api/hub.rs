@@ -493,3 +493,108 @@ async fn a_revoked_refresh_token_marks_the_instance_invalid_and_stops_provider_c
     assert!(revived.get("invalidReason").is_none());
     assert_eq!(app.hub(&auth, "contacts").await.status(), StatusCode::OK);
 }
+
+/// A simulator whose budget is 60 per rolling "minute" of one second, and a server pacing to
+/// the same: the 60/min scenario, sixty times faster.
+async fn sixty_per_window(retry_after: bool, server_limit: u32) -> TestApp {
+    let config = tributary_simulator::Config {
+        seed: 0,
+        throttle_per_minute: 60,
+        throttle_window_ms: 1_000,
+        retry_after,
+        ..tributary_simulator::Config::default()
+    };
+    spawn_app_with(config, |s| {
+        s.provider_requests_per_minute = Some(server_limit);
+        s.provider_rate_window = Duration::from_secs(1);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_burst_from_five_instances_of_one_app_is_paced_to_its_budget() {
+    let app = sixty_per_window(false, 60).await;
+    let mut auths = Vec::new();
+    for _ in 0..5 {
+        auths.push(with_instance(&app).await.1);
+    }
+    let mut calls = Vec::new();
+    for i in 0..200 {
+        let request = app
+            .http
+            .get(format!("{}/hubs/crm/contacts?pageSize=1", app.api))
+            .header("Authorization", &auths[i % 5]);
+        calls.push(tokio::spawn(request.send()));
+    }
+    for call in calls {
+        assert_eq!(
+            call.await.unwrap().unwrap().status(),
+            StatusCode::OK,
+            "every call completes"
+        );
+    }
+    let log = app.sim_requests().await;
+    let throttled = log.iter().filter(|r| r["status"] == 429).count();
+    assert!(throttled <= 5, "{throttled} 429s for 200 calls");
+    let metrics = app
+        .http
+        .get(format!(
+            "{}/metrics",
+            app.api.trim_end_matches("/elements/api-v2")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waits: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("tributary_provider_pacing_waits_total{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap();
+    assert!(
+        waits > 100,
+        "pacing waits are visible in the metrics: {metrics}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_before_the_next_request() {
+    // The server paces far faster than the provider allows, so it meets 429s with Retry-After.
+    let app = sixty_per_window(true, 100_000).await;
+    let (_, auth) = with_instance(&app).await;
+    let mut calls = Vec::new();
+    for _ in 0..90 {
+        let request = app
+            .http
+            .get(format!("{}/hubs/crm/contacts?pageSize=1", app.api))
+            .header("Authorization", &auth);
+        calls.push(tokio::spawn(request.send()));
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    let log: Vec<Value> = app
+        .sim_requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == "/crm/rest/v1/contacts")
+        .collect();
+    let refusals: Vec<&Value> = log.iter().filter(|r| r["status"] == 429).collect();
+    assert!(!refusals.is_empty(), "the provider did throttle");
+    let first = refusals[0]["finished_ms"].as_i64().unwrap();
+    // Requests already in flight land just after the refusal; none sent after it did until the
+    // one-second Retry-After had passed.
+    let next = log
+        .iter()
+        .map(|r| r["started_ms"].as_i64().unwrap())
+        .filter(|started| *started > first + 50)
+        .min()
+        .unwrap();
+    assert!(
+        next >= first + 950,
+        "the next request came {} ms after the 429",
+        next - first
+    );
+}
