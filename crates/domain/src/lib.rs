@@ -11,11 +11,13 @@
 //! - [`dates`]: Java `SimpleDateFormat` patterns ([`DatePattern`]) and time zones ([`Zone`]),
 //!   read and written as Java 17 does, with every deviation listed in its docs;
 //! - [`placeholders`]: `${gmtDate:…}` and friends in poller URLs ([`UrlTemplate`]);
-//! - [`ceql`]: Cloud Elements' `where` language, parsed to an AST and evaluated on JSON.
+//! - [`ceql`]: Cloud Elements' `where` language, parsed to an AST and evaluated on JSON;
+//! - [`poll`]: the poll's decision — which records become CREATED or UPDATED events, and where
+//!   the cursor and the dedupe memory go next.
 //!
-//! Classification joins them with the poller. Tests: table tests whose expectations Java
-//! printed (`tests/java/Oracle.java`), property tests, and fuzz targets in `fuzz/` (their own
-//! workspace, nightly).
+//! Tests: table tests whose expectations Java printed (`tests/java/Oracle.java`), property
+//! tests (the poll among them: no change lost or repeated), and fuzz targets in `fuzz/` (their
+//! own workspace, nightly).
 
 pub mod auth_header;
 pub mod ceql;
@@ -23,6 +25,7 @@ pub mod clock;
 pub mod dates;
 pub mod instance_config;
 pub mod placeholders;
+pub mod poll;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};
