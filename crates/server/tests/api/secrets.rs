@@ -82,8 +82,13 @@ async fn no_secret_is_stored_in_plain_text_shown_or_logged() {
             Some(&json!({"configuration": {"oauth.api.secret": "LeakyLeaky99"}})),
         )
         .await;
-    responses.push_str(&bad.text().await.unwrap());
+    let refused = bad.text().await.unwrap();
+    responses.push_str(&refused);
     secrets.push("LeakyLeaky99".into());
+    let request_id = serde_json::from_str::<Value>(&refused).unwrap()["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Every byte the database wrote: the file, its WAL and shared memory.
     let mut database = Vec::new();
@@ -96,6 +101,14 @@ async fn no_secret_is_stored_in_plain_text_shown_or_logged() {
     assert!(database.len() > 4096, "the database was read");
     let log = capture.0.lock().unwrap().clone();
     assert!(contains(&log, "instance created"), "the log was captured");
+    let refusal_line = String::from_utf8_lossy(&log)
+        .lines()
+        .find(|line| line.contains(&request_id) && line.contains("request refused"))
+        .map(str::to_owned);
+    assert!(
+        refusal_line.is_some_and(|line| line.contains("status=400")),
+        "the error's requestId {request_id} is on its log line"
+    );
 
     for secret in &secrets {
         assert!(
