@@ -53,12 +53,29 @@ fn has_body(headers: &HeaderMap) -> bool {
     length > 0 || headers.contains_key(header::TRANSFER_ENCODING)
 }
 
-/// Logs every provider request and applies injected faults.
+/// Logs every provider request, applies injected faults, and dates the answer with the
+/// provider's clock (Keap's `Date` header is Keap's time, the same clock as its records' dates,
+/// so a client can learn the provider's skew from it).
 pub(crate) async fn gateway(
     State(sim): State<Simulator>,
     request: Request,
     next: Next,
 ) -> Response {
+    let mut response = answer(sim.clone(), request, next).await;
+    let now = {
+        let state = sim.state();
+        sim.provider_now(&state)
+    };
+    if let Ok(ts) = jiff::Timestamp::from_millisecond(now) {
+        let date = ts.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        if let Ok(value) = HeaderValue::from_str(&date) {
+            response.headers_mut().insert(header::DATE, value);
+        }
+    }
+    response
+}
+
+async fn answer(sim: Simulator, request: Request, next: Next) -> Response {
     let started_ms = sim.base_now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

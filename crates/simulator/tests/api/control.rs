@@ -31,6 +31,10 @@ async fn a_clock_offset_stamps_new_records_with_the_providers_skewed_time() {
         T0 - 600_000
     );
 
+    // The provider's Date header follows its clock, as Keap's does.
+    let response = sim.get(&token, "/contacts").await;
+    assert_eq!(response.headers()["date"], "Sat, 28 Nov 2026 09:50:00 GMT");
+
     // Ahead works too, and token expiry keeps following the base clock.
     sim.control(
         Method::POST,
