@@ -32,30 +32,59 @@ pub(crate) const WEEKDAYS_SHORT: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu",
 pub(crate) const AM_PM: [&str; 2] = ["AM", "PM"];
 pub(crate) const ERAS: [&str; 2] = ["BC", "AD"];
 
+/// Long names that each start with their three-letter short name (every English month and
+/// weekday does), with the short names as lower-cased 24-bit keys, so finding a short name
+/// compares one number per name.
+#[derive(Debug)]
+pub(crate) struct LongOrShort<const N: usize> {
+    long: [&'static str; N],
+    keys: [u32; N],
+}
+
+impl<const N: usize> LongOrShort<N> {
+    /// Fails to compile (a panic in a constant) if a short name is not three ASCII bytes that
+    /// begin its long name.
+    const fn new(long: &[&'static str; N], short: &[&'static str; N]) -> LongOrShort<N> {
+        let mut keys = [0; N];
+        let mut index = 0;
+        while index < N {
+            let (s, l) = (short[index].as_bytes(), long[index].as_bytes());
+            assert!(s.len() == 3 && s.is_ascii() && l.len() >= 3);
+            assert!(s[0] == l[0] && s[1] == l[1] && s[2] == l[2]);
+            keys[index] = key(s[0], s[1], s[2]);
+            index += 1;
+        }
+        LongOrShort { long: *long, keys }
+    }
+}
+
+pub(crate) const MONTH_NAMES: LongOrShort<12> = LongOrShort::new(&MONTHS_LONG, &MONTHS_SHORT);
+pub(crate) const WEEKDAY_NAMES: LongOrShort<7> = LongOrShort::new(&WEEKDAYS_LONG, &WEEKDAYS_SHORT);
+
+/// Three bytes, lower-cased, as one number: equal keys are equal ignoring ASCII case.
+const fn key(a: u8, b: u8, c: u8) -> u32 {
+    (a.to_ascii_lowercase() as u32) << 16
+        | (b.to_ascii_lowercase() as u32) << 8
+        | c.to_ascii_lowercase() as u32
+}
+
 /// Java's `matchString` for long names, then short ones (`MMM`, `MMMM`, `EEE`, `EEEE`):
 /// every English long name starts with its three-letter short name, so find the short name
-/// first and then see whether the long one follows. Returns (index, length in bytes).
-pub(crate) fn match_long_or_short(
+/// first and then see whether the rest of the long one follows. Returns (index, length in
+/// bytes).
+pub(crate) fn match_long_or_short<const N: usize>(
     text: &[u8],
-    long: &[&str],
-    short: &[&str],
+    names: &LongOrShort<N>,
 ) -> Option<(usize, usize)> {
-    let head = text.get(..3)?;
-    let key = |b: &[u8]| {
-        u32::from(b[0].to_ascii_lowercase()) << 16
-            | u32::from(b[1].to_ascii_lowercase()) << 8
-            | u32::from(b[2].to_ascii_lowercase())
+    let [a, b, c, ..] = *text else {
+        return None;
     };
-    let wanted = key(head);
-    // Short names are three ASCII letters; compare them as one number.
-    let index = short
-        .iter()
-        .position(|name| name.len() == 3 && key(name.as_bytes()) == wanted)?;
-    let full = long[index].as_bytes();
-    if text.len() >= full.len() && text[..full.len()].eq_ignore_ascii_case(full) {
-        Some((index, full.len()))
-    } else {
-        Some((index, head.len()))
+    let wanted = key(a, b, c);
+    let index = names.keys.iter().position(|&k| k == wanted)?;
+    let full = names.long[index].as_bytes();
+    match text.get(3..full.len()) {
+        Some(rest) if rest.eq_ignore_ascii_case(&full[3..]) => Some((index, full.len())),
+        _ => Some((index, 3)),
     }
 }
 
