@@ -587,6 +587,7 @@ impl Plain {
 
     /// The local time, if every field is in range and the weekday (if any) matches; `None`
     /// otherwise, for the general resolution to decide.
+    #[inline]
     pub(crate) fn local_ms(&self) -> Option<i64> {
         let Plain {
             year,
