@@ -47,6 +47,25 @@ pub(crate) fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
+/// Days before the first of each month (0-11) in a common year.
+const DAYS_BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// [`days_from_civil`] for a date already known to be valid (year 1..=9999, `month0` 0-11, day
+/// within the month), in unsigned arithmetic: the common case of parsing, without the
+/// normalising. `None` if the date is out of those ranges.
+pub(crate) fn days_from_valid_date(year: i64, month0: i64, day: i64) -> Option<i64> {
+    let year = u32::try_from(year)
+        .ok()
+        .filter(|y| (1..=9999).contains(y))?;
+    let before_month = *DAYS_BEFORE_MONTH.get(usize::try_from(month0).ok()?)?;
+    let day = u32::try_from(day).ok().filter(|d| (1..=31).contains(d))?;
+    let leap_day = u32::from(month0 >= 2 && is_leap(i64::from(year)));
+    let y = year - 1;
+    let days = y * 365 + y / 4 - y / 100 + y / 400 + before_month + leap_day + day - 1;
+    // 719 162 days from 0001-01-01 to 1970-01-01.
+    Some(i64::from(days) - 719_162)
+}
+
 pub(crate) fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -145,6 +164,27 @@ mod tests {
             1
         );
         assert!(is_leap(2024) && is_leap(2000) && !is_leap(1900) && !is_leap(2023));
+    }
+
+    #[test]
+    fn the_valid_date_shortcut_counts_days_as_the_general_formula_does() {
+        for year in 1..=9999 {
+            for month in 1..=12 {
+                for day in [1, 28, days_in_month(year, month)] {
+                    assert_eq!(
+                        days_from_valid_date(year, month - 1, day),
+                        Some(days_from_civil(year, month, day)),
+                        "{year}-{month}-{day}"
+                    );
+                }
+            }
+        }
+        assert_eq!(days_from_valid_date(0, 0, 1), None);
+        assert_eq!(days_from_valid_date(10_000, 0, 1), None);
+        assert_eq!(days_from_valid_date(2026, 12, 1), None);
+        assert_eq!(days_from_valid_date(2026, -1, 1), None);
+        assert_eq!(days_from_valid_date(2026, 0, 0), None);
+        assert_eq!(days_from_valid_date(2026, 0, 32), None);
     }
 
     #[test]

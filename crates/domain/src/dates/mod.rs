@@ -69,6 +69,7 @@ mod format;
 mod names;
 mod parse;
 mod pattern;
+mod plan;
 mod zone;
 
 use std::fmt;
@@ -88,7 +89,8 @@ pub struct DatePattern {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
-    Pattern(Vec<Item>),
+    /// The items, and the fast path's plan when the pattern has one (see [`plan`]).
+    Pattern(Vec<Item>, Option<plan::Plan>),
     EpochMillis,
     EpochSeconds,
 }
@@ -183,7 +185,11 @@ impl DatePattern {
         let kind = match pattern {
             "milliseconds" => Kind::EpochMillis,
             "seconds" => Kind::EpochSeconds,
-            _ => Kind::Pattern(pattern::compile(pattern)?),
+            _ => {
+                let items = pattern::compile(pattern)?;
+                let plan = plan::Plan::new(&items);
+                Kind::Pattern(items, plan)
+            }
         };
         Ok(DatePattern {
             source: pattern.to_owned(),
@@ -211,7 +217,7 @@ impl DatePattern {
     /// year, month or day of year, day, hours, minutes, seconds and milliseconds are present,
     /// unambiguous, and the zone is either in the text or fixed by the caller).
     pub fn is_lossless(&self) -> bool {
-        let Kind::Pattern(items) = &self.kind else {
+        let Kind::Pattern(items, _) = &self.kind else {
             return true;
         };
         let has = |f: &dyn Fn(Letter, usize) -> bool| {
@@ -234,7 +240,10 @@ impl DatePattern {
 
     /// Reads a whole date; text after the date is an error (see the module docs).
     pub fn parse(&self, input: &str, zone: &Zone) -> Result<i64, DateParseError> {
-        let (epoch_ms, consumed) = self.parse_prefix(input, zone)?;
+        let (epoch_ms, consumed) = match self.parse_prefix_fast(input, zone) {
+            Some(found) => found,
+            None => self.parse_prefix_slow(input, zone)?,
+        };
         if consumed < input.len() {
             return Err(DateParseError {
                 position: consumed,
@@ -247,17 +256,47 @@ impl DatePattern {
     /// Reads a date at the start of `input`, as Java's `parse` does, and returns the instant
     /// with the number of bytes read.
     pub fn parse_prefix(&self, input: &str, zone: &Zone) -> Result<(i64, usize), DateParseError> {
+        match self.parse_prefix_fast(input, zone) {
+            Some(found) => Ok(found),
+            None => self.parse_prefix_slow(input, zone),
+        }
+    }
+
+    /// The fast path, for patterns with a plan: the general path's answer when it accepts
+    /// the text, `None` otherwise (see [`plan`]).
+    #[inline]
+    fn parse_prefix_fast(&self, input: &str, zone: &Zone) -> Option<(i64, usize)> {
+        match &self.kind {
+            Kind::Pattern(_, Some(plan)) => {
+                plan.parse_prefix(input, zone, self.two_digit_start_year)
+            }
+            _ => None,
+        }
+    }
+
+    /// Every pattern, every error.
+    fn parse_prefix_slow(&self, input: &str, zone: &Zone) -> Result<(i64, usize), DateParseError> {
         match &self.kind {
             Kind::EpochMillis => parse_epoch(input, 1),
             Kind::EpochSeconds => parse_epoch(input, 1000),
-            Kind::Pattern(items) => parse::Parser {
-                items,
-                zone,
-                two_digit_year_start_ms: self.two_digit_year_start_ms,
-                two_digit_start_year: self.two_digit_start_year,
-            }
-            .parse_prefix(input),
+            Kind::Pattern(items, _) => self.parse_prefix_general(items, input, zone),
         }
+    }
+
+    /// The general path: every pattern, every error.
+    fn parse_prefix_general(
+        &self,
+        items: &[Item],
+        input: &str,
+        zone: &Zone,
+    ) -> Result<(i64, usize), DateParseError> {
+        parse::Parser {
+            items,
+            zone,
+            two_digit_year_start_ms: self.two_digit_year_start_ms,
+            two_digit_start_year: self.two_digit_start_year,
+        }
+        .parse_prefix(input)
     }
 
     /// Writes an instant in a zone.
@@ -265,14 +304,14 @@ impl DatePattern {
         match &self.kind {
             Kind::EpochMillis => epoch_ms.to_string(),
             Kind::EpochSeconds => epoch_ms.div_euclid(1000).to_string(),
-            Kind::Pattern(items) => format::format(items, epoch_ms, zone),
+            Kind::Pattern(items, _) => format::format(items, epoch_ms, zone),
         }
     }
 
     /// Patterns Java accepts but that are almost certainly mistakes, in words a user can act
     /// on. Empty for sound patterns.
     pub fn warnings(&self) -> Vec<String> {
-        let Kind::Pattern(items) = &self.kind else {
+        let Kind::Pattern(items, _) = &self.kind else {
             return Vec::new();
         };
         let letters: Vec<(Letter, usize)> = items

@@ -32,30 +32,99 @@ pub(crate) const WEEKDAYS_SHORT: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu",
 pub(crate) const AM_PM: [&str; 2] = ["AM", "PM"];
 pub(crate) const ERAS: [&str; 2] = ["BC", "AD"];
 
+/// Long names that each start with their three-letter short name (every English month and
+/// weekday does). Short names are found by a perfect hash of their lower-cased letters, built
+/// when compiling: one multiplication, one table look-up and one comparison, whatever the name.
+#[derive(Debug)]
+pub(crate) struct LongOrShort<const N: usize> {
+    long: [&'static str; N],
+    /// The short names as keys (see [`key`]).
+    keys: [u32; N],
+    /// `slots[slot(key, multiplier)]` is one more than the index of the name with that key;
+    /// 0 where no name hashes.
+    slots: [u8; SLOTS],
+    multiplier: u32,
+}
+
+const SLOT_BITS: u32 = 5;
+const SLOTS: usize = 1 << SLOT_BITS;
+
+const fn slot(key: u32, multiplier: u32) -> usize {
+    (key.wrapping_mul(multiplier) >> (32 - SLOT_BITS)) as usize
+}
+
+impl<const N: usize> LongOrShort<N> {
+    /// Fails to compile (a panic in a constant) if a short name is not three ASCII letters
+    /// that begin its long name.
+    const fn new(long: &[&'static str; N], short: &[&'static str; N]) -> LongOrShort<N> {
+        assert!(N < SLOTS);
+        let mut keys = [0; N];
+        let mut index = 0;
+        while index < N {
+            let (s, l) = (short[index].as_bytes(), long[index].as_bytes());
+            assert!(s.len() == 3 && l.len() >= 3);
+            assert!(s[0] == l[0] && s[1] == l[1] && s[2] == l[2]);
+            assert!(
+                s[0].is_ascii_alphabetic()
+                    && s[1].is_ascii_alphabetic()
+                    && s[2].is_ascii_alphabetic()
+            );
+            keys[index] = key(s[0], s[1], s[2]);
+            index += 1;
+        }
+        // Odd multipliers from an arbitrary start until one sends every key to its own slot
+        // (about one in ten does for twelve keys in 32 slots).
+        let mut multiplier: u32 = 0x9e37_79b9;
+        loop {
+            let mut slots = [0u8; SLOTS];
+            let mut index = 0;
+            while index < N && slots[slot(keys[index], multiplier)] == 0 {
+                slots[slot(keys[index], multiplier)] = index as u8 + 1;
+                index += 1;
+            }
+            if index == N {
+                return LongOrShort {
+                    long: *long,
+                    keys,
+                    slots,
+                    multiplier,
+                };
+            }
+            multiplier = multiplier.wrapping_add(2);
+        }
+    }
+}
+
+pub(crate) const MONTH_NAMES: LongOrShort<12> = LongOrShort::new(&MONTHS_LONG, &MONTHS_SHORT);
+pub(crate) const WEEKDAY_NAMES: LongOrShort<7> = LongOrShort::new(&WEEKDAYS_LONG, &WEEKDAYS_SHORT);
+
+/// Three bytes, lower-cased, as one number: equal keys are equal ignoring ASCII case.
+const fn key(a: u8, b: u8, c: u8) -> u32 {
+    (a.to_ascii_lowercase() as u32) << 16
+        | (b.to_ascii_lowercase() as u32) << 8
+        | c.to_ascii_lowercase() as u32
+}
+
 /// Java's `matchString` for long names, then short ones (`MMM`, `MMMM`, `EEE`, `EEEE`):
 /// every English long name starts with its three-letter short name, so find the short name
-/// first and then see whether the long one follows. Returns (index, length in bytes).
-pub(crate) fn match_long_or_short(
+/// first and then see whether the rest of the long one follows. Returns (index, length in
+/// bytes).
+pub(crate) fn match_long_or_short<const N: usize>(
     text: &[u8],
-    long: &[&str],
-    short: &[&str],
+    names: &LongOrShort<N>,
 ) -> Option<(usize, usize)> {
-    let head = text.get(..3)?;
-    let key = |b: &[u8]| {
-        u32::from(b[0].to_ascii_lowercase()) << 16
-            | u32::from(b[1].to_ascii_lowercase()) << 8
-            | u32::from(b[2].to_ascii_lowercase())
+    let [a, b, c, ..] = *text else {
+        return None;
     };
-    let wanted = key(head);
-    // Short names are three ASCII letters; compare them as one number.
-    let index = short
-        .iter()
-        .position(|name| name.len() == 3 && key(name.as_bytes()) == wanted)?;
-    let full = long[index].as_bytes();
-    if text.len() >= full.len() && text[..full.len()].eq_ignore_ascii_case(full) {
-        Some((index, full.len()))
-    } else {
-        Some((index, head.len()))
+    let wanted = key(a, b, c);
+    let index = usize::from(names.slots[slot(wanted, names.multiplier)]).checked_sub(1)?;
+    if names.keys.get(index) != Some(&wanted) {
+        return None;
+    }
+    let full = names.long[index].as_bytes();
+    match text.get(3..full.len()) {
+        Some(rest) if rest.eq_ignore_ascii_case(&full[3..]) => Some((index, full.len())),
+        _ => Some((index, 3)),
     }
 }
 
@@ -300,4 +369,62 @@ pub(crate) fn match_zone_name(text: &[u8], own: Option<&ZoneNames>) -> Option<(i
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `match_long_or_short` stands for: Java's `matchString` over the long names, then
+    /// the short ones, ignoring ASCII case.
+    fn reference(text: &[u8], long: &[&str], short: &[&str]) -> Option<(usize, usize)> {
+        let starts = |name: &str| {
+            text.len() >= name.len() && text[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        };
+        (long.iter().position(|name| starts(name)))
+            .map(|index| (index, long[index].len()))
+            .or_else(|| {
+                let index = short.iter().position(|name| starts(name))?;
+                Some((index, short[index].len()))
+            })
+    }
+
+    #[test]
+    fn names_are_found_as_java_finds_them() {
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        // Every three bytes from letters of both cases and a few others, ...
+        let bytes: Vec<u8> = (b'a'..=b'z')
+            .chain(b'A'..=b'Z')
+            .chain([b' ', b'@', b'`', b'[', b'{', b'0', 0xc3, 0xa9])
+            .collect();
+        for &a in &bytes {
+            for &b in &bytes {
+                for &c in &bytes {
+                    texts.push(vec![a, b, c]);
+                }
+            }
+        }
+        // ... and every name, in three cases, cut short, and followed by text.
+        for name in MONTHS_LONG.iter().chain(&WEEKDAYS_LONG) {
+            for name in [name.to_string(), name.to_lowercase(), name.to_uppercase()] {
+                for end in 0..=name.len() {
+                    texts.push(name.as_bytes()[..end].to_vec());
+                    texts.push(format!("{}, 28", &name[..end]).into_bytes());
+                    texts.push(format!("{}day", &name[..end]).into_bytes());
+                }
+            }
+        }
+        for text in &texts {
+            assert_eq!(
+                match_long_or_short(text, &MONTH_NAMES),
+                reference(text, &MONTHS_LONG, &MONTHS_SHORT),
+                "{text:?}"
+            );
+            assert_eq!(
+                match_long_or_short(text, &WEEKDAY_NAMES),
+                reference(text, &WEEKDAYS_LONG, &WEEKDAYS_SHORT),
+                "{text:?}"
+            );
+        }
+    }
 }

@@ -2,10 +2,10 @@
 //! then `GregorianCalendar`'s field resolution and validation.
 
 use super::civil::{
-    Civil, MS_PER_DAY, days_from_civil, days_in_month, week_of_month, week_of_year, week1_start,
-    weekday, weeks_in_week_year,
+    Civil, MS_PER_DAY, days_from_civil, days_from_valid_date, days_in_month, week_of_month,
+    week_of_year, week1_start, weekday, weeks_in_week_year,
 };
-use super::names::{AM_PM, ERAS, MONTHS_LONG, MONTHS_SHORT, WEEKDAYS_LONG, WEEKDAYS_SHORT};
+use super::names::{AM_PM, ERAS, MONTH_NAMES, WEEKDAY_NAMES};
 use super::names::{match_long_or_short, match_name, match_zone_name};
 use super::pattern::{Item, Letter};
 use super::{DateParseError, ParseErrorKind, Zone};
@@ -197,10 +197,7 @@ impl Parser<'_> {
         fields: &mut Fields,
     ) -> Result<usize, DateParseError> {
         // Java skips spaces and tabs before every field, and fails at the end of the text.
-        let mut pos = start;
-        while pos < text.len() && (text[pos] == b' ' || text[pos] == b'\t') {
-            pos += 1;
-        }
+        let pos = skip_blanks(text, start);
         if pos >= text.len() {
             return Err(fail(
                 start,
@@ -226,16 +223,10 @@ impl Parser<'_> {
                     Field::WeekYear
                 };
                 let mut value = value;
-                // Two digits with y or yy: the 100-year window (Java's defaultCenturyStart).
-                if count <= 2
-                    && end - pos == 2
-                    && text[pos].is_ascii_digit()
-                    && text[pos + 1].is_ascii_digit()
-                {
-                    let ambiguous = self.two_digit_start_year % 100;
-                    fields.ambiguous_year = value == ambiguous;
-                    value += self.two_digit_start_year / 100 * 100
-                        + if value < ambiguous { 100 } else { 0 };
+                if count <= 2 && is_two_digits(text, pos, end) {
+                    let (windowed, ambiguous) = two_digit_year(value, self.two_digit_start_year);
+                    fields.ambiguous_year = ambiguous;
+                    value = windowed;
                 }
                 fields.put(field, value, pos);
                 Ok(end)
@@ -246,15 +237,14 @@ impl Parser<'_> {
                 Ok(end)
             }
             Letter::Month | Letter::MonthStandalone => {
-                let (index, len) = match_long_or_short(&text[start..], &MONTHS_LONG, &MONTHS_SHORT)
+                let (index, len) = match_long_or_short(&text[start..], &MONTH_NAMES)
                     .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("month name")))?;
                 fields.put(Field::Month, index as i64, start);
                 Ok(start + len)
             }
             Letter::DayOfWeekName => {
-                let (index, len) =
-                    match_long_or_short(&text[start..], &WEEKDAYS_LONG, &WEEKDAYS_SHORT)
-                        .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("day name")))?;
+                let (index, len) = match_long_or_short(&text[start..], &WEEKDAY_NAMES)
+                    .ok_or_else(|| fail(start, ParseErrorKind::ExpectedName("day name")))?;
                 fields.put(Field::DayOfWeek, index as i64 + 1, start);
                 Ok(start + len)
             }
@@ -289,46 +279,18 @@ impl Parser<'_> {
                 Ok(end)
             }
             Letter::Millisecond if count >= 4 => {
-                // Deliberate deviation: four or more S are a decimal fraction of the second.
-                let limit = if fixed_width {
-                    start + count
-                } else {
-                    text.len()
-                };
-                let mut end = pos;
-                let mut millis = 0i64;
-                while end < text.len().min(limit) && text[end].is_ascii_digit() {
-                    if end - pos < 3 {
-                        millis = millis * 10 + i64::from(text[end] - b'0');
-                    }
-                    end += 1;
-                }
-                if end == pos {
-                    return Err(fail(
-                        pos,
-                        ParseErrorKind::ExpectedNumber("fraction of second"),
-                    ));
-                }
-                for _ in (end - pos)..3 {
-                    millis *= 10;
-                }
+                let (millis, end) = read_fraction(text, start, pos, count, fixed_width)?;
                 fields.put(Field::Milli, millis, pos);
                 Ok(end)
             }
-            Letter::ZoneName | Letter::ZoneRfc822 => self.zone_text(text, start, pos, fields),
+            Letter::ZoneName | Letter::ZoneRfc822 => {
+                let (seconds, end) = zone_text(text, pos, self.zone)?;
+                fields.offset = Some((seconds, pos));
+                Ok(end)
+            }
             Letter::ZoneIso => {
-                let c = text[pos];
-                if c == b'Z' {
-                    fields.offset = Some((0, pos));
-                    return Ok(pos + 1);
-                }
-                let sign = match c {
-                    b'+' => 1,
-                    b'-' => -1,
-                    _ => return Err(fail(pos, ParseErrorKind::ExpectedOffset("Z, + or -"))),
-                };
-                let (seconds, end) = numeric_offset(text, pos + 1, count, count == 3)?;
-                fields.offset = Some((sign * seconds, pos));
+                let (seconds, end) = iso_offset(text, pos, count)?;
+                fields.offset = Some((seconds, pos));
                 Ok(end)
             }
             _ => {
@@ -358,54 +320,11 @@ impl Parser<'_> {
         }
     }
 
-    /// `z` and `Z` read the same things in Java: `GMT`, `GMT±hh:mm`, `±hhmm`, or a zone name.
-    fn zone_text(
-        &self,
-        text: &[u8],
-        start: usize,
-        pos: usize,
-        fields: &mut Fields,
-    ) -> Result<usize, DateParseError> {
-        let c = text[pos];
-        if c == b'+' || c == b'-' {
-            let sign = if c == b'+' { 1 } else { -1 };
-            let (seconds, end) = numeric_offset(text, pos + 1, 0, false)?;
-            fields.offset = Some((sign * seconds, pos));
-            return Ok(end);
-        }
-        if text.len() - pos >= 3 && text[pos..pos + 3].eq_ignore_ascii_case(b"GMT") {
-            let after = pos + 3;
-            match text.get(after) {
-                Some(b'+') | Some(b'-') => {
-                    let sign = if text[after] == b'+' { 1 } else { -1 };
-                    let (seconds, end) = numeric_offset(text, after + 1, 0, true)?;
-                    fields.offset = Some((sign * seconds, pos));
-                    return Ok(end);
-                }
-                _ => {
-                    fields.offset = Some((0, pos));
-                    return Ok(after);
-                }
-            }
-        }
-        let _ = start;
-        match match_zone_name(&text[pos..], self.zone.names()) {
-            Some((seconds, len)) => {
-                fields.offset = Some((seconds, pos));
-                Ok(pos + len)
-            }
-            None => Err(fail(
-                pos,
-                ParseErrorKind::ExpectedOffset("a zone name or offset"),
-            )),
-        }
-    }
-
     /// Java's calendar: pick the fields that fix the date, build the local time, check every
     /// field given against it (non-lenient), then apply the offset or the zone.
     fn resolve(&self, fields: &Fields) -> Result<i64, DateParseError> {
         if let Some((offset, position)) = fields.offset
-            && !(-13 * 3600..=14 * 3600).contains(&offset)
+            && !offset_in_range(offset)
         {
             return Err(fail(position, ParseErrorKind::OffsetOutOfRange(offset)));
         }
@@ -628,28 +547,72 @@ fn plain_local_ms(fields: &Fields) -> Option<i64> {
             default
         }
     };
-    let year = value(Field::Year, 1970);
-    let month = value(Field::Month, 0);
-    let day = value(Field::Day, 1);
-    let (hour, minute) = (value(Field::HourOfDay, 0), value(Field::Minute, 0));
-    let (second, milli) = (value(Field::Second, 0), value(Field::Milli, 0));
-    let in_range = (1..=9999).contains(&year)
-        && (0..=11).contains(&month)
-        && day >= 1
-        && day <= days_in_month(year, month + 1)
-        && (0..=23).contains(&hour)
-        && (0..=59).contains(&minute)
-        && (0..=59).contains(&second)
-        && (0..=999).contains(&milli);
-    if !in_range {
-        return None;
+    let mut plain = Plain::DEFAULT;
+    plain.year = value(Field::Year, plain.year);
+    plain.month = value(Field::Month, plain.month);
+    plain.day = value(Field::Day, plain.day);
+    plain.day_of_week = fields.get(Field::DayOfWeek);
+    plain.hour = value(Field::HourOfDay, plain.hour);
+    plain.minute = value(Field::Minute, plain.minute);
+    plain.second = value(Field::Second, plain.second);
+    plain.milli = value(Field::Milli, plain.milli);
+    plain.local_ms()
+}
+
+/// The fields of the common case, as read (the month counts from 0, as in Java's calendar);
+/// [`Plain::DEFAULT`] holds what Java's calendar assumes for those not read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plain {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub day_of_week: Option<i64>,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub milli: i64,
+}
+
+impl Plain {
+    pub(crate) const DEFAULT: Plain = Plain {
+        year: 1970,
+        month: 0,
+        day: 1,
+        day_of_week: None,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        milli: 0,
+    };
+
+    /// The local time, if every field is in range and the weekday (if any) matches; `None`
+    /// otherwise, for the general resolution to decide.
+    #[inline]
+    pub(crate) fn local_ms(&self) -> Option<i64> {
+        let Plain {
+            year,
+            month,
+            day,
+            day_of_week,
+            hour,
+            minute,
+            second,
+            milli,
+        } = *self;
+        let time_in_range = (0..=23).contains(&hour)
+            && (0..=59).contains(&minute)
+            && (0..=59).contains(&second)
+            && (0..=999).contains(&milli);
+        if !time_in_range || day > 28 && day > days_in_month(year, month + 1) {
+            return None;
+        }
+        // Checks the year, the month and the day's lower bound.
+        let days = days_from_valid_date(year, month, day)?;
+        if day_of_week.is_some_and(|dow| weekday(days) != dow) {
+            return None;
+        }
+        Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + milli)
     }
-    let days = days_from_civil(year, month + 1, day);
-    if fields.is_set(Field::DayOfWeek) && weekday(days) != fields.values[Field::DayOfWeek as usize]
-    {
-        return None;
-    }
-    Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + milli)
 }
 
 const CHECK_ORDER: [Field; FIELD_COUNT] = [
@@ -692,10 +655,125 @@ fn letter_name(letter: Letter) -> &'static str {
     }
 }
 
+/// `z` and `Z` read the same things in Java: `GMT`, `GMT±hh:mm`, `±hhmm`, or a zone name.
+/// `pos` is past the skipped blanks and inside the text. Returns (offset seconds, end).
+pub(crate) fn zone_text(
+    text: &[u8],
+    pos: usize,
+    zone: &Zone,
+) -> Result<(i32, usize), DateParseError> {
+    let c = text[pos];
+    if c == b'+' || c == b'-' {
+        let sign = if c == b'+' { 1 } else { -1 };
+        let (seconds, end) = numeric_offset(text, pos + 1, 0, false)?;
+        return Ok((sign * seconds, end));
+    }
+    if text.len() - pos >= 3 && text[pos..pos + 3].eq_ignore_ascii_case(b"GMT") {
+        let after = pos + 3;
+        return match text.get(after) {
+            Some(b'+') | Some(b'-') => {
+                let sign = if text[after] == b'+' { 1 } else { -1 };
+                let (seconds, end) = numeric_offset(text, after + 1, 0, true)?;
+                Ok((sign * seconds, end))
+            }
+            _ => Ok((0, after)),
+        };
+    }
+    match match_zone_name(&text[pos..], zone.names()) {
+        Some((seconds, len)) => Ok((seconds, pos + len)),
+        None => Err(fail(
+            pos,
+            ParseErrorKind::ExpectedOffset("a zone name or offset"),
+        )),
+    }
+}
+
+/// `X`, `XX`, `XXX`: `Z`, or a sign and `hh`, `hhmm`, `hh:mm` by count. `pos` is past the
+/// skipped blanks and inside the text. Returns (offset seconds, end).
+pub(crate) fn iso_offset(
+    text: &[u8],
+    pos: usize,
+    count: usize,
+) -> Result<(i32, usize), DateParseError> {
+    let c = text[pos];
+    if c == b'Z' {
+        return Ok((0, pos + 1));
+    }
+    let sign = match c {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return Err(fail(pos, ParseErrorKind::ExpectedOffset("Z, + or -"))),
+    };
+    let (seconds, end) = numeric_offset(text, pos + 1, count, count == 3)?;
+    Ok((sign * seconds, end))
+}
+
+/// Offsets Java's calendar accepts, in seconds.
+pub(crate) fn offset_in_range(seconds: i32) -> bool {
+    (-13 * 3600..=14 * 3600).contains(&seconds)
+}
+
+/// Java skips spaces and tabs before every field: the position of the first other byte.
+pub(crate) fn skip_blanks(text: &[u8], start: usize) -> usize {
+    let mut pos = start;
+    while pos < text.len() && (text[pos] == b' ' || text[pos] == b'\t') {
+        pos += 1;
+    }
+    pos
+}
+
+/// Whether a number read at `pos..end` is exactly two digits (no sign): `y` and `yy` then use
+/// the 100-year window.
+pub(crate) fn is_two_digits(text: &[u8], pos: usize, end: usize) -> bool {
+    end - pos == 2 && text[pos].is_ascii_digit() && text[pos + 1].is_ascii_digit()
+}
+
+/// The 100-year window for a two-digit year (Java's defaultCenturyStart): the year, and
+/// whether it is the window's first year, whose century depends on the rest of the date.
+pub(crate) fn two_digit_year(value: i64, start_year: i64) -> (i64, bool) {
+    let ambiguous = start_year % 100;
+    let year = value + start_year / 100 * 100 + if value < ambiguous { 100 } else { 0 };
+    (year, value == ambiguous)
+}
+
+/// Deliberate deviation: four or more S are a decimal fraction of the second, truncated to
+/// milliseconds. Returns (milliseconds, end).
+pub(crate) fn read_fraction(
+    text: &[u8],
+    start: usize,
+    pos: usize,
+    count: usize,
+    fixed_width: bool,
+) -> Result<(i64, usize), DateParseError> {
+    let limit = if fixed_width {
+        start + count
+    } else {
+        text.len()
+    };
+    let mut end = pos;
+    let mut millis = 0i64;
+    while end < text.len().min(limit) && text[end].is_ascii_digit() {
+        if end - pos < 3 {
+            millis = millis * 10 + i64::from(text[end] - b'0');
+        }
+        end += 1;
+    }
+    if end == pos {
+        return Err(fail(
+            pos,
+            ParseErrorKind::ExpectedNumber("fraction of second"),
+        ));
+    }
+    for _ in (end - pos)..3 {
+        millis *= 10;
+    }
+    Ok((millis, end))
+}
+
 /// Java's `DecimalFormat.parse` as `SimpleDateFormat` uses it: an optional `-`, then ASCII
 /// digits; with `fixed_width`, no further than `start + count` (counted from before the skipped
 /// spaces, as Java does). Values beyond ±999,999,999 are refused rather than wrapped.
-fn read_number(
+pub(crate) fn read_number(
     text: &[u8],
     start: usize,
     pos: usize,
