@@ -169,3 +169,20 @@ fn pst_follows_los_angeles_and_est_stays_fixed() {
         Ok(1_782_925_200_000)
     );
 }
+
+#[test]
+fn a_zone_name_is_written_only_where_it_means_the_zones_offset_at_that_time() {
+    // Kathmandu was +05:30 until 1986; NPT means +05:45. Writing NPT for 1970 would read back
+    // fifteen minutes off (Java does exactly that).
+    let pattern = DatePattern::compile("EEEE, MMMM d, yyyy h:mm:ss.SSS a z").unwrap();
+    let kathmandu = Zone::parse("Asia/Kathmandu").unwrap();
+    let text = pattern.format(0, &kathmandu);
+    assert_eq!(text, "Thursday, January 1, 1970 5:30:00.000 AM GMT+05:30");
+    assert_eq!(pattern.parse(&text, &kathmandu), Ok(0));
+    let now = 1_795_860_000_000;
+    assert!(pattern.format(now, &kathmandu).ends_with(" NPT"));
+    assert_eq!(
+        pattern.parse(&pattern.format(now, &kathmandu), &kathmandu),
+        Ok(now)
+    );
+}

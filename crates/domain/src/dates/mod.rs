@@ -58,7 +58,10 @@
 //!   999,999,999 (Java wraps larger ones around `int`).
 //! - **Zone names** for `z`/`zzzz` come from a table of the zones configurations use (US, EU,
 //!   India, Japan, Nepal, Brazil, Sydney, UTC/GMT); other zones print the tz database's
-//!   alphabetic abbreviation or `GMT±hh:mm`, where Java has its full CLDR table.
+//!   alphabetic abbreviation or `GMT±hh:mm`, where Java has its full CLDR table. A table name
+//!   is written only when its offset is the zone's offset at that instant (Kathmandu in 1970
+//!   writes `GMT+05:30`, not `NPT`, which means +05:45): Java writes the name and reads it
+//!   back as another instant.
 //! - **A pattern letter repeated more than 64 times** is refused (Java pads to any width).
 //!
 //! Error messages name the problem and the byte offset in the input or pattern

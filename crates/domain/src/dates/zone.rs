@@ -228,8 +228,14 @@ impl Zone {
         let offset = self.offset_seconds_at(epoch_ms);
         if let Some(row) = self.names {
             let daylight = self.is_dst_at(epoch_ms);
-            let index = usize::from(daylight) * 2 + usize::from(long);
-            return row.names[index].to_owned();
+            // A name says an offset (NPT is +05:45); where history had another (Kathmandu was
+            // +05:30 until 1986), write the offset itself, so the text reads back as the same
+            // instant. Java writes the name and reads it back wrong; see the module docs.
+            if row.standard_offset + if daylight { 3600 } else { 0 } == offset {
+                let index = usize::from(daylight) * 2 + usize::from(long);
+                return row.names[index].to_owned();
+            }
+            return custom_id(offset);
         }
         if !long
             && let Some(abbreviation) = self.abbreviation_at(epoch_ms)

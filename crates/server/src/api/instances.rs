@@ -690,12 +690,23 @@ async fn update(
     )))
 }
 
-fn check_element_unchanged(request: &InstanceRequest, record_key: &str) -> Result<(), ApiError> {
+/// The instance id and the request of a PUT or PATCH, once the instance is known to exist in
+/// the caller's organization and the request does not try to change its element.
+async fn read_change(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    id: &str,
+    body: &Value,
+) -> Result<(i64, InstanceRequest), ApiError> {
+    let id = path_id("instance", id)?;
+    let record = load(state, principal, id).await?;
+    let request = read_request(body);
     match &request.element_key {
-        Some(key) if key != record_key => Err(ApiError::BadRequest(format!(
-            "element.key cannot change (the instance is {record_key:?}); create a new instance instead"
+        Some(key) if *key != record.element_key => Err(ApiError::BadRequest(format!(
+            "element.key cannot change (the instance is {:?}); create a new instance instead",
+            record.element_key
         ))),
-        _ => Ok(()),
+        _ => Ok((id, request)),
     }
 }
 
@@ -705,10 +716,7 @@ async fn replace(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let id = path_id("instance", &id)?;
-    let record = load(&state, principal, id).await?;
-    let request = read_request(&body);
-    check_element_unchanged(&request, &record.element_key)?;
+    let (id, request) = read_change(&state, principal, &id, &body).await?;
     let mut errors = request.errors;
     if request.name.is_none() && !errors.iter().any(|e| e.starts_with("name")) {
         errors.push("name is required (PUT replaces the whole instance)".into());
@@ -735,10 +743,7 @@ async fn patch(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let id = path_id("instance", &id)?;
-    let record = load(&state, principal, id).await?;
-    let request = read_request(&body);
-    check_element_unchanged(&request, &record.element_key)?;
+    let (id, request) = read_change(&state, principal, &id, &body).await?;
     if !request.errors.is_empty() {
         return Err(invalid(request.errors));
     }

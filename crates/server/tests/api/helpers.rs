@@ -176,6 +176,17 @@ impl TestApp {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// `GET /instances/{id}`, expecting it to exist.
+    pub async fn instance(&self, id: i64) -> Value {
+        self.expect(
+            Method::GET,
+            &format!("/instances/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// The seed's body with a fresh code.
     pub async fn seed_body(&self) -> Value {
         seed_body(&self.code().await)

@@ -331,14 +331,7 @@ async fn provider_faults_become_errors_with_the_providers_words_and_change_nothi
     })
     .await;
     let (id, auth) = with_instance(&app).await;
-    let before = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let before = app.instance(id).await;
     for (fault, status, needle) in [
         (json!({"status": 500}), 502, "Simulated fault"),
         (
@@ -375,14 +368,7 @@ async fn provider_faults_become_errors_with_the_providers_words_and_change_nothi
             "{fault}: recovers"
         );
     }
-    let after = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let after = app.instance(id).await;
     assert_eq!(before, after, "no stored state changed");
 }
 
@@ -455,14 +441,7 @@ async fn a_revoked_refresh_token_marks_the_instance_invalid_and_stops_provider_c
             .contains("Invalid refresh token"),
         "{body}"
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], false);
     assert!(
         instance["invalidReason"]

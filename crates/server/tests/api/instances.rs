@@ -77,14 +77,7 @@ async fn reads_show_the_instance_without_its_token_and_lists_filter_by_tag_and_t
     app.expect(Method::POST, "/instances", Some(&other), StatusCode::OK)
         .await;
 
-    let read = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let read = app.instance(id).await;
     assert_eq!(
         read["token"], "********",
         "tokens are stored as hashes, shown only at creation"
@@ -216,14 +209,7 @@ async fn put_replaces_the_whole_instance_and_may_reauthenticate_with_a_new_code(
     let app = spawn_app().await;
     let created = app.create_seed_instance().await;
     let id = created["id"].as_i64().unwrap();
-    let read = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let read = app.instance(id).await;
 
     // GET, edit, PUT back: masked secrets survive, unlisted keys go, tags default to none.
     let mut body = json!({
@@ -336,14 +322,7 @@ async fn the_configuration_endpoints_list_read_and_patch_entries_by_id() {
         patched,
         json!({"id": entry_id, "key": "event.poller.refresh_interval", "propertyValue": "30"})
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(
         instance["configuration"]["event.poller.refresh_interval"],
         "30"
@@ -361,14 +340,7 @@ async fn the_configuration_endpoints_list_read_and_patch_entries_by_id() {
         StatusCode::OK,
     )
     .await;
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["eventsEnabled"], false);
 }
 
@@ -468,13 +440,6 @@ async fn another_organizations_instances_are_invisible() {
     }
     let list = app.call_as(&auth, Method::GET, "/instances", None).await;
     assert_eq!(list.json::<Value>().await.unwrap(), json!([]));
-    let mine = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let mine = app.instance(id).await;
     assert_eq!(mine["name"], "API Instance", "untouched");
 }
