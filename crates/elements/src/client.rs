@@ -86,6 +86,8 @@ struct TokenState {
 
 /// The provider client of one instance.
 pub struct InstanceClient {
+    /// The provider's clock minus ours, from the last `Date` header seen (1 s resolution).
+    skew_ms: std::sync::Mutex<Option<i64>>,
     element: Arc<Element>,
     http: reqwest::Client,
     app: ClientCredentials,
@@ -115,6 +117,7 @@ impl InstanceClient {
         sink: Arc<dyn CredentialSink>,
     ) -> InstanceClient {
         InstanceClient {
+            skew_ms: std::sync::Mutex::new(None),
             element,
             http,
             app,
@@ -218,6 +221,7 @@ impl InstanceClient {
                 .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
             let status = response.status();
             let headers = response.headers().clone();
+            self.observe_date(&headers);
             self.pacer
                 .observe(&self.app.client_id, &headers, status.is_success());
             if status == StatusCode::UNAUTHORIZED && !refreshed {
@@ -243,6 +247,24 @@ impl InstanceClient {
                 .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
             return interpret(status, &headers, &body);
         }
+    }
+
+    fn observe_date(&self, headers: &HeaderMap) {
+        let provider = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+            .map(|zoned| zoned.timestamp().as_millisecond());
+        if let Some(provider) = provider {
+            let skew = provider - self.clock.now_ms();
+            *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
+        }
+    }
+
+    /// The provider's clock minus ours, as its last `Date` header said (whole seconds, so up to
+    /// a second low); `None` before any answer.
+    pub fn provider_skew_ms(&self) -> Option<i64> {
+        *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One page of a resource: `limit` records from `offset`, with provider parameters.

@@ -7,6 +7,7 @@
 //! - [`api`]: the HTTP API, one router per resource; errors with request ids.
 //! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
 //! - [`clients`]: the provider client of each instance (cached) and where it stores tokens.
+//! - [`poller`]: one poll of one resource: read, decide, commit in one transaction.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
@@ -19,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod dates_cli;
+pub mod poller;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

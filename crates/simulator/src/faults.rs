@@ -35,6 +35,8 @@ pub struct FaultIn {
     pub resource: Option<String>,
     pub kind: Option<FaultKind>,
     pub latency_ms: Option<u64>,
+    /// Let this many matching requests through before the fault starts (page 3 of 5: 2).
+    pub after: Option<u32>,
 }
 
 /// A fault waiting in the queue.
@@ -45,6 +47,8 @@ pub struct Fault {
     pub remaining: u32,
     pub resource: Option<String>,
     pub latency_ms: u64,
+    /// Matching requests still to let through before the fault starts.
+    pub after: u32,
 }
 
 /// Resources a fault may target besides the nine record resources.
@@ -97,6 +101,7 @@ impl FaultIn {
             remaining: count,
             resource: self.resource,
             latency_ms: self.latency_ms.unwrap_or(0),
+            after: self.after.unwrap_or(0),
         })
     }
 }
@@ -109,6 +114,10 @@ pub fn take(queue: &mut Vec<Fault>, resource: Option<&str>) -> Option<Fault> {
         Some(wanted) => Some(wanted.as_str()) == resource,
     })?;
     let fault = &mut queue[index];
+    if fault.after > 0 {
+        fault.after -= 1;
+        return None;
+    }
     fault.remaining -= 1;
     let taken = fault.clone();
     if fault.remaining == 0 {
@@ -142,6 +151,18 @@ mod tests {
             Some(500)
         );
         assert!(take(&mut queue, Some("contacts")).is_none());
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_fault_can_wait_for_the_nth_matching_request() {
+        let mut queue = vec![fault_in(r#"{"status": 500, "after": 2}"#).expect("valid")];
+        assert!(take(&mut queue, Some("contacts")).is_none());
+        assert!(take(&mut queue, Some("tasks")).is_none());
+        assert_eq!(
+            take(&mut queue, Some("contacts")).map(|f| f.status),
+            Some(500)
+        );
         assert!(queue.is_empty());
     }
 

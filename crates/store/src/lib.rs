@@ -149,6 +149,77 @@ pub enum Updated {
     Conflict,
 }
 
+/// A poller as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollerRecord {
+    pub instance_id: i64,
+    pub resource: String,
+    pub enabled_ms: i64,
+    pub cursor_ms: Option<i64>,
+    /// JSON object of the dedupe memory.
+    pub seen: String,
+    pub next_due_ms: i64,
+    pub failures: i64,
+    pub last_error: Option<String>,
+    pub last_poll_ms: Option<i64>,
+    pub last_summary: Option<String>,
+    pub events_emitted: i64,
+    pub version: i64,
+}
+
+/// An event to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub object_id: String,
+    pub event_type: String,
+    pub date_ms: i64,
+    pub poll_date_ms: i64,
+    pub date_error: Option<String>,
+    /// The record, as JSON text.
+    pub record: String,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub object_id: String,
+    pub event_type: String,
+    pub date_ms: i64,
+    pub poll_date_ms: i64,
+    pub date_error: Option<String>,
+    pub record: String,
+    pub status: String,
+}
+
+/// A successful poll, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PollCommit {
+    pub instance_id: i64,
+    pub resource: String,
+    /// The poller version the poll started from: a concurrent poll makes this one a conflict.
+    pub expected_version: i64,
+    pub events: Vec<NewEvent>,
+    pub cursor_ms: i64,
+    pub seen: String,
+    pub summary: String,
+    pub next_due_ms: i64,
+    pub now_ms: i64,
+}
+
+/// What a poll commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Stored, with this many new events (repeats of stored event ids are not counted).
+    Done { inserted: u64 },
+    /// Another poll of the same poller committed first; nothing was written.
+    Conflict,
+}
+
 /// The storage contract. Every method is scoped by organization where the data is tenant data:
 /// another organization's instance is simply not found.
 #[async_trait]
@@ -183,6 +254,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn mark_invalid(&self, id: i64, reason: &str, now_ms: i64) -> Result<()>;
 
     async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord>;
+
+    /// Makes the instance's pollers exactly `resources`: adds the missing ones (enabled now,
+    /// first due at `first_due_ms(resource)`), removes the others with their state.
+    async fn sync_pollers(
+        &self,
+        instance_id: i64,
+        resources: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<()>;
+
+    async fn pollers(&self, instance_id: i64) -> Result<Vec<PollerRecord>>;
+
+    /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.
+    async fn commit_poll(&self, commit: PollCommit) -> Result<Committed>;
+
+    /// Records a failed poll (the cursor stays; the next poll repeats the window).
+    async fn record_poll_failure(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        error: &str,
+        next_due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    /// An instance's events, oldest first, after the given row id.
+    async fn events(&self, instance_id: i64, after_id: i64, limit: i64)
+    -> Result<Vec<EventRecord>>;
 
     async fn instance(&self, organization_id: i64, id: i64) -> Result<Option<InstanceRecord>>;
 

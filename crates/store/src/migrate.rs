@@ -15,11 +15,18 @@ pub struct Migration {
 }
 
 /// SQLite's migrations, oldest first.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenants_and_instances",
-    sql: include_str!("../migrations/sqlite/0001_tenants_and_instances.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenants_and_instances",
+        sql: include_str!("../migrations/sqlite/0001_tenants_and_instances.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "pollers_and_events",
+        sql: include_str!("../migrations/sqlite/0002_pollers_and_events.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

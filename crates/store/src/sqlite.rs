@@ -16,8 +16,9 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrate::{self, Migration};
 use crate::{
-    ConfigEntry, InstanceData, InstanceRecord, NewInstance, NewOrganization, Principal, Result,
-    Store, StoreError, StoredValue, Updated,
+    Committed, ConfigEntry, EventRecord, InstanceData, InstanceRecord, NewInstance,
+    NewOrganization, PollCommit, PollerRecord, Principal, Result, Store, StoreError, StoredValue,
+    Updated,
 };
 
 /// The SQLite implementation of [`Store`].
@@ -310,6 +311,187 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn sync_pollers(
+        &self,
+        instance_id: i64,
+        resources: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Vec<String> =
+            sqlx::query_scalar("SELECT resource FROM pollers WHERE instance_id = ?")
+                .bind(instance_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for resource in existing {
+            if !resources.iter().any(|(r, _)| *r == resource) {
+                sqlx::query("DELETE FROM pollers WHERE instance_id = ? AND resource = ?")
+                    .bind(instance_id)
+                    .bind(resource)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for (resource, first_due_ms) in resources {
+            sqlx::query(
+                "INSERT INTO pollers (instance_id, resource, enabled_ms, seen, next_due_ms)
+                 VALUES (?, ?, ?, '{}', ?)
+                 ON CONFLICT (instance_id, resource) DO NOTHING",
+            )
+            .bind(instance_id)
+            .bind(resource.clone())
+            .bind(now_ms)
+            .bind(*first_due_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pollers(&self, instance_id: i64) -> Result<Vec<PollerRecord>> {
+        let rows = sqlx::query(
+            "SELECT instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures,
+                    last_error, last_poll_ms, last_summary, events_emitted, version
+             FROM pollers WHERE instance_id = ? ORDER BY resource",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(PollerRecord {
+                    instance_id: row.try_get("instance_id")?,
+                    resource: row.try_get("resource")?,
+                    enabled_ms: row.try_get("enabled_ms")?,
+                    cursor_ms: row.try_get("cursor_ms")?,
+                    seen: row.try_get("seen")?,
+                    next_due_ms: row.try_get("next_due_ms")?,
+                    failures: row.try_get("failures")?,
+                    last_error: row.try_get("last_error")?,
+                    last_poll_ms: row.try_get("last_poll_ms")?,
+                    last_summary: row.try_get("last_summary")?,
+                    events_emitted: row.try_get("events_emitted")?,
+                    version: row.try_get("version")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE pollers SET cursor_ms = ?, seen = ?, next_due_ms = ?, failures = 0,
+                 last_error = NULL, last_poll_ms = ?, last_summary = ?, version = version + 1
+             WHERE instance_id = ? AND resource = ? AND version = ?",
+        )
+        .bind(commit.cursor_ms)
+        .bind(commit.seen)
+        .bind(commit.next_due_ms)
+        .bind(commit.now_ms)
+        .bind(commit.summary)
+        .bind(commit.instance_id)
+        .bind(commit.resource.clone())
+        .bind(commit.expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Committed::Conflict);
+        }
+        let mut inserted = 0;
+        for event in commit.events {
+            inserted += sqlx::query(
+                "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
+                     date_ms, poll_date_ms, date_error, record, status, created_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'NEW', ?)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event.event_id)
+            .bind(commit.instance_id)
+            .bind(commit.resource.clone())
+            .bind(event.object_id)
+            .bind(event.event_type)
+            .bind(event.date_ms)
+            .bind(event.poll_date_ms)
+            .bind(event.date_error)
+            .bind(event.record)
+            .bind(commit.now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        sqlx::query(
+            "UPDATE pollers SET events_emitted = events_emitted + ?
+             WHERE instance_id = ? AND resource = ?",
+        )
+        .bind(i64::try_from(inserted).unwrap_or(i64::MAX))
+        .bind(commit.instance_id)
+        .bind(commit.resource)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Committed::Done { inserted })
+    }
+
+    async fn record_poll_failure(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        error: &str,
+        next_due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET failures = failures + 1, last_error = ?, next_due_ms = ?,
+                 last_poll_ms = ?
+             WHERE instance_id = ? AND resource = ?",
+        )
+        .bind(error.to_owned())
+        .bind(next_due_ms)
+        .bind(now_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn events(
+        &self,
+        instance_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, instance_id, resource, object_id, event_type, date_ms,
+                    poll_date_ms, date_error, record, status
+             FROM events WHERE instance_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(instance_id)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    id: row.try_get("id")?,
+                    event_id: row.try_get("event_id")?,
+                    instance_id: row.try_get("instance_id")?,
+                    resource: row.try_get("resource")?,
+                    object_id: row.try_get("object_id")?,
+                    event_type: row.try_get("event_type")?,
+                    date_ms: row.try_get("date_ms")?,
+                    poll_date_ms: row.try_get("poll_date_ms")?,
+                    date_error: row.try_get("date_error")?,
+                    record: row.try_get("record")?,
+                    status: row.try_get("status")?,
+                })
+            })
+            .collect()
     }
 
     async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord> {

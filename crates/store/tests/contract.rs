@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use tributary_store::{
-    InstanceData, NewInstance, NewOrganization, Principal, Store, StoredValue, Updated,
+    Committed, InstanceData, NewEvent, NewInstance, NewOrganization, PollCommit, Principal, Store,
+    StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -338,4 +339,168 @@ async fn credentials_rotate_and_invalidation_is_recorded_without_a_version_bump(
         "a user's edit in flight still succeeds"
     );
     assert_eq!(after.updated_ms, NOW + 2);
+}
+
+fn event(id: &str) -> NewEvent {
+    NewEvent {
+        event_id: id.into(),
+        object_id: "42".into(),
+        event_type: "CREATED".into(),
+        date_ms: NOW,
+        poll_date_ms: NOW + 5,
+        date_error: None,
+        record: "{\"id\":42}".into(),
+    }
+}
+
+fn commit(instance_id: i64, version: i64, events: Vec<NewEvent>, cursor_ms: i64) -> PollCommit {
+    PollCommit {
+        instance_id,
+        resource: "contacts".into(),
+        expected_version: version,
+        events,
+        cursor_ms,
+        seen: "{\"42\":1}".into(),
+        summary: "{}".into(),
+        next_due_ms: NOW + 60_000,
+        now_ms: NOW + 10,
+    }
+}
+
+#[tokio::test]
+async fn pollers_follow_the_configured_resources() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(
+            record.id,
+            &[("contacts".into(), NOW + 1), ("tasks".into(), NOW + 2)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let pollers = store.pollers(record.id).await.unwrap();
+    assert_eq!(
+        pollers
+            .iter()
+            .map(|p| p.resource.as_str())
+            .collect::<Vec<_>>(),
+        ["contacts", "tasks"]
+    );
+    assert_eq!(
+        (
+            pollers[0].cursor_ms,
+            pollers[0].enabled_ms,
+            pollers[0].next_due_ms
+        ),
+        (None, NOW, NOW + 1)
+    );
+    // Re-syncing keeps an existing poller's state and drops what is no longer configured.
+    store
+        .commit_poll(commit(record.id, 1, vec![], NOW - 5))
+        .await
+        .unwrap();
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW + 9)], NOW + 100)
+        .await
+        .unwrap();
+    let pollers = store.pollers(record.id).await.unwrap();
+    assert_eq!(pollers.len(), 1);
+    assert_eq!(
+        (pollers[0].cursor_ms, pollers[0].enabled_ms),
+        (Some(NOW - 5), NOW)
+    );
+}
+
+#[tokio::test]
+async fn a_poll_commits_events_and_cursor_together_once() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let done = store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW + 1))
+        .await
+        .unwrap();
+    assert_eq!(done, Committed::Done { inserted: 2 });
+    // A poll that started from the same version lost the race: nothing of it is written.
+    let lost = store
+        .commit_poll(commit(record.id, 1, vec![event("c")], NOW + 2))
+        .await
+        .unwrap();
+    assert_eq!(lost, Committed::Conflict);
+    // A repeat of a stored event id is not stored again.
+    let repeat = store
+        .commit_poll(commit(record.id, 2, vec![event("b"), event("d")], NOW + 3))
+        .await
+        .unwrap();
+    assert_eq!(repeat, Committed::Done { inserted: 1 });
+    let events = store.events(record.id, 0, 100).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.event_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "d"]
+    );
+    assert_eq!(events[0].status, "NEW");
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.cursor_ms, poller.events_emitted, poller.version),
+        (Some(NOW + 3), 3, 3)
+    );
+    assert_eq!(
+        store
+            .events(record.id, events[1].id, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![], NOW + 1))
+        .await
+        .unwrap();
+    store
+        .record_poll_failure(
+            record.id,
+            "contacts",
+            "provider failed (500)",
+            NOW + 120_000,
+            NOW + 60_000,
+        )
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(poller.cursor_ms, Some(NOW + 1));
+    assert_eq!(
+        (poller.failures, poller.last_error.as_deref()),
+        (1, Some("provider failed (500)"))
+    );
+    assert_eq!(poller.next_due_ms, NOW + 120_000);
+    store
+        .commit_poll(commit(record.id, 2, vec![], NOW + 2))
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.failures, poller.last_error.clone()),
+        (0, None),
+        "a success resets them"
+    );
 }

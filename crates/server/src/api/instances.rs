@@ -30,6 +30,7 @@ use tributary_store::{InstanceData, InstanceRecord, NewInstance, StoredValue, Up
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, JsonBody, path_id};
 use crate::app::AppState;
+use crate::poller::wanted_pollers;
 use crate::secrets::{hash_secret, random_secret};
 
 /// How secrets show in responses; sent back, it means "keep the stored value".
@@ -264,7 +265,7 @@ fn element_for(state: &AppState, key: &str) -> Result<Arc<Element>, ApiError> {
 }
 
 /// The plain configuration of a stored instance (secrets unsealed, in memory only).
-fn open_configuration(
+pub(crate) fn open_configuration(
     state: &AppState,
     record: &InstanceRecord,
 ) -> Result<BTreeMap<String, String>, ApiError> {
@@ -442,6 +443,11 @@ async fn create_instance(
             now_ms: state.now_ms(),
         })
         .await?;
+    let now = state.now_ms();
+    state
+        .store
+        .sync_pollers(record.id, &wanted_pollers(&settings, now, record.id), now)
+        .await?;
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     Ok(Json(instance_json(state, &record, Some(&token))).into_response())
 }
@@ -503,7 +509,7 @@ fn instance_json(state: &AppState, record: &InstanceRecord, token: Option<&str>)
     out
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     principal: tributary_store::Principal,
     id: i64,
@@ -680,7 +686,16 @@ async fn update(
             )
             .await?
         {
-            Updated::Done(record) => return Ok(*record),
+            Updated::Done(record) => {
+                // The cached provider client holds the old credentials and app secret.
+                state.clients.forget(id);
+                let now = state.now_ms();
+                state
+                    .store
+                    .sync_pollers(id, &wanted_pollers(&settings, now, id), now)
+                    .await?;
+                return Ok(*record);
+            }
             Updated::NotFound => return Err(ApiError::NotFound(format!("no instance {id}"))),
             Updated::Conflict => continue,
         }
@@ -771,6 +786,7 @@ async fn remove(
         .delete_instance(principal.organization_id, id)
         .await?
     {
+        state.clients.forget(id);
         tracing::info!(instance = id, "instance deleted");
         Ok(Json(json!({})).into_response())
     } else {

@@ -2,6 +2,7 @@
 
 pub mod elements;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod hub;
@@ -19,7 +20,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(elements::router())
         .merge(instances::router())
-        .merge(hub::router());
+        .merge(hub::router())
+        .merge(events::router());
     Router::new()
         .nest("/elements/api-v2", api)
         .merge(health::router())

@@ -53,7 +53,17 @@ pub async fn spawn_unthrottled() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let sim = Simulator::new(config, Arc::new(SystemClock));
+    spawn_app_with_clock(config, Arc::new(SystemClock), tweak).await
+}
+
+/// Like [`spawn_app_with`], the simulator reading time from `clock` (a manual clock freezes
+/// the provider's time, so changes tie to the millisecond).
+pub async fn spawn_app_with_clock(
+    config: Config,
+    clock: Arc<dyn tributary_domain::Clock>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let sim = Simulator::new(config, clock);
     let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -174,6 +184,28 @@ impl TestApp {
         let text = response.text().await.unwrap();
         assert_eq!(got, status, "{method} {path}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// An access token of the simulator's default app, to change records as a CRM user would.
+    pub async fn sim_token(&self) -> String {
+        let code = self.code().await;
+        let response: Value = self
+            .http
+            .post(format!("{}/token", self.sim.url()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "tributary-demo"),
+                ("client_secret", "tributary-demo-secret"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["access_token"].as_str().unwrap().to_owned()
     }
 
     /// `GET /instances/{id}`, expecting it to exist.

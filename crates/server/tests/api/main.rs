@@ -8,4 +8,5 @@ mod bad_requests;
 mod elements;
 mod hub;
 mod instances;
+mod polling;
 mod secrets;

@@ -1,0 +1,345 @@
+//! Polling one instance's resources: read every change since the cursor through the instance's
+//! provider client, decide the events (`tributary_domain::poll`), and write events, cursor and
+//! dedupe memory in one transaction — or nothing, if any page fails.
+//!
+//! - The URL of the poller configuration is rendered with its placeholders at the cursor minus
+//!   the overlap, and its `where` is translated like a hub call's.
+//! - **Cheap idle polls**: when the URL has no `since` but the provider filters this resource's
+//!   updated field with `since`, the poller adds it (and says so in the summary), so a poll
+//!   that finds nothing costs one provider request even for the seed's where-less
+//!   configuration. Cloud Elements scanned every page in that case.
+//! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
+//!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
+//!   provider whose clock is behind ours loses no change made after enabling.
+//!
+//! The scheduler that runs polls on their due times, with leases, arrives with issue 6; today
+//! polls run through `POST /instances/{id}/events/poll`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use tributary_domain::ceql;
+use tributary_domain::instance_config::EventsSettings;
+use tributary_domain::placeholders::UrlTemplate;
+use tributary_domain::poll::{self, CompiledPoller, PollState, Seen};
+use tributary_elements::client::InstanceClient;
+use tributary_elements::query;
+use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
+
+use crate::app::AppState;
+
+/// What one poll of one resource did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollSummary {
+    pub resource: String,
+    pub records: usize,
+    pub pages: u32,
+    pub events: u64,
+    pub skipped: usize,
+    pub date_errors: usize,
+    /// The poller added `since` to a URL without a date filter.
+    pub added_since: bool,
+    /// The cursor after the poll (provider time, `yyyy-MM-dd'T'HH:mm:ss'Z'`).
+    pub cursor: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The resources whose pollers an instance should have, each with its first due time spread
+/// over the first interval so that instances created together do not poll together.
+pub fn wanted_pollers(
+    settings: &EventsSettings,
+    now_ms: i64,
+    instance_id: i64,
+) -> Vec<(String, i64)> {
+    if !settings.enabled
+        || settings.vendor != tributary_domain::instance_config::VendorType::Polling
+    {
+        return Vec::new();
+    }
+    let interval_ms = i64::from(settings.refresh_minutes) * 60_000;
+    settings
+        .pollers
+        .keys()
+        .enumerate()
+        .map(|(i, resource)| {
+            // A deterministic spread: the same instance keeps its slot across restarts.
+            let slot = (instance_id.wrapping_mul(7919) + i as i64 * 104_729)
+                .rem_euclid(interval_ms.max(1));
+            (resource.clone(), now_ms + slot)
+        })
+        .collect()
+}
+
+fn seen_to_json(state: &PollState) -> String {
+    let map: Map<String, Value> = state
+        .seen
+        .iter()
+        .map(|(id, seen)| {
+            let value = match seen {
+                Seen::Updated(ms) => json!(ms),
+                Seen::Content(hash) => json!(hash),
+            };
+            (id.clone(), value)
+        })
+        .collect();
+    Value::Object(map).to_string()
+}
+
+fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .filter_map(|(id, value)| match value {
+                Value::Number(n) => Some((id, Seen::Updated(n.as_i64()?))),
+                Value::String(hash) => Some((id, Seen::Content(hash))),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Polls one resource; records a failure, or commits the outcome.
+pub async fn poll_resource(
+    state: &AppState,
+    instance: &InstanceRecord,
+    client: &InstanceClient,
+    settings: &EventsSettings,
+    poller: &PollerRecord,
+) -> PollSummary {
+    let mut summary = PollSummary {
+        resource: poller.resource.clone(),
+        ..PollSummary::default()
+    };
+    let now = state.now_ms();
+    let next_due = now + i64::from(settings.refresh_minutes) * 60_000;
+    match run(
+        state,
+        instance,
+        client,
+        settings,
+        poller,
+        &mut summary,
+        now,
+        next_due,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(error) => {
+            // Back off on repeated failures: the interval, doubled per failure up to an hour.
+            let failures = u32::try_from(poller.failures.max(0))
+                .unwrap_or(u32::MAX)
+                .min(6);
+            let backoff = (next_due - now)
+                .max(60_000)
+                .saturating_mul(1 << failures)
+                .min(3_600_000);
+            if let Err(e) = state
+                .store
+                .record_poll_failure(instance.id, &poller.resource, &error, now + backoff, now)
+                .await
+            {
+                tracing::error!(error = %e, "could not record a failed poll");
+            }
+            tracing::warn!(instance = instance.id, resource = %poller.resource, %error, "poll failed");
+            summary.error = Some(error);
+        }
+    }
+    summary
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    state: &AppState,
+    instance: &InstanceRecord,
+    client: &InstanceClient,
+    settings: &EventsSettings,
+    poller: &PollerRecord,
+    summary: &mut PollSummary,
+    now: i64,
+    next_due: i64,
+) -> Result<(), String> {
+    let config = settings
+        .pollers
+        .get(&poller.resource)
+        .ok_or_else(|| format!("no poller configuration for {}", poller.resource))?;
+    let compiled = CompiledPoller::compile(config).map_err(|e| e.to_string())?;
+    let element = client.element();
+    // The URL names the hub resource to read; its query may carry a where and an orderBy.
+    let template = UrlTemplate::compile(&config.url).map_err(|e| format!("url: {e}"))?;
+    let hub_prefix = format!("/hubs/{}/", element.hub);
+    let (path, _) = config.url.split_once('?').unwrap_or((&config.url, ""));
+    let name = path
+        .strip_prefix(&hub_prefix)
+        .unwrap_or(path)
+        .trim_matches('/');
+    let resource = element
+        .resource(name)
+        .ok_or_else(|| format!("url: no resource {name:?} in hub {}", element.hub))?
+        .clone();
+
+    // Learn the provider's clock before the first poll of this resource.
+    if poller.cursor_ms.is_none() && client.provider_skew_ms().is_none() {
+        client
+            .list(&resource, &[], 0, 1)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let skew = client.provider_skew_ms().unwrap_or(0);
+    let cursor = poller.cursor_ms.unwrap_or(poller.enabled_ms + skew - 1_000);
+    let provider_now = now + skew;
+    let window_start = compiled.window_start(cursor);
+
+    let rendered = template.render(window_start, provider_now);
+    let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query_text)
+        .map_err(|_| "url: the query string is malformed".to_owned())?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let clause = match get("where").map(str::trim).filter(|w| !w.is_empty()) {
+        Some(text) => Some(ceql::parse(text).map_err(|e| format!("url: where: {e}"))?),
+        None => None,
+    };
+    let mut translated = query::translate(&resource, clause.as_ref(), get("orderBy"))
+        .map_err(|e| format!("url: where: {e}"))?;
+    let since_param = resource.filters.get("since").cloned();
+    if let Some(since) = since_param
+        && !translated.params.iter().any(|(k, _)| *k == since)
+        && resource.updated_field.as_deref() == Some(config.dates.updated_field.as_str())
+    {
+        translated.params.push((since, format_since(window_start)));
+        summary.added_since = true;
+    }
+
+    let page_size = config.page_size.unwrap_or(element.api.max_page_size);
+    let mut records = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        let page = client
+            .list(&resource, &translated.params, offset, page_size)
+            .await
+            .map_err(|e| e.to_string())?;
+        summary.pages += 1;
+        offset += page.records.len() as u64;
+        records.extend(page.records.into_iter().filter(|r| translated.keeps(r)));
+        if !page.more {
+            break;
+        }
+    }
+    summary.records = records.len();
+
+    let previous = PollState {
+        cursor_ms: cursor,
+        seen: seen_from_json(&poller.seen),
+    };
+    let outcome = poll::decide(
+        &compiled,
+        &previous,
+        provider_now,
+        instance.id,
+        &poller.resource,
+        records,
+    );
+    summary.skipped = outcome.skipped;
+    summary.date_errors = outcome.date_errors;
+    summary.cursor = Some(poll::event_date(outcome.state.cursor_ms));
+    let events = outcome
+        .events
+        .iter()
+        .map(|event| NewEvent {
+            event_id: event.event_id.clone(),
+            object_id: event.object_id.clone(),
+            event_type: event.event_type.as_str().to_owned(),
+            date_ms: event.date_ms,
+            poll_date_ms: now,
+            date_error: event.date_error.clone(),
+            record: event.record.to_string(),
+        })
+        .collect();
+    let summary_json = serde_json::to_string(&*summary).unwrap_or_default();
+    let committed = state
+        .store
+        .commit_poll(PollCommit {
+            instance_id: instance.id,
+            resource: poller.resource.clone(),
+            expected_version: poller.version,
+            events,
+            cursor_ms: outcome.state.cursor_ms,
+            seen: seen_to_json(&outcome.state),
+            summary: summary_json,
+            next_due_ms: next_due,
+            now_ms: now,
+        })
+        .await
+        .map_err(|e| format!("could not store the poll: {e}"))?;
+    match committed {
+        Committed::Done { inserted } => {
+            summary.events = inserted;
+            Ok(())
+        }
+        Committed::Conflict => {
+            summary.error =
+                Some("another poll of this resource finished first; its results stand".into());
+            Ok(())
+        }
+    }
+}
+
+/// `since` as the provider takes it: RFC 3339 UTC with milliseconds.
+fn format_since(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dedupe_memory_round_trips_through_json() {
+        let state = PollState {
+            cursor_ms: 5,
+            seen: BTreeMap::from([
+                ("1".to_owned(), Seen::Updated(1_795_860_000_000)),
+                ("2".to_owned(), Seen::Content("abc".into())),
+            ]),
+        };
+        assert_eq!(seen_from_json(&seen_to_json(&state)), state.seen);
+        assert!(seen_from_json("not json").is_empty());
+    }
+
+    #[test]
+    fn first_polls_are_spread_over_the_interval() {
+        let settings = EventsSettings {
+            enabled: true,
+            vendor: tributary_domain::instance_config::VendorType::Polling,
+            callback_url: None,
+            has_signature_key: false,
+            refresh_minutes: 1,
+            pollers: BTreeMap::new(),
+        };
+        let mut slots: Vec<i64> = (1..=1000)
+            .map(|id| (id * 7919i64).rem_euclid(60_000))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert!(
+            slots.len() > 900,
+            "1,000 instances spread over a minute: {} slots",
+            slots.len()
+        );
+        assert!(
+            wanted_pollers(&settings, 0, 1).is_empty(),
+            "no configured resources"
+        );
+        assert_eq!(format_since(1_795_860_000_123), "2026-11-28T10:00:00.123Z");
+    }
+}
