@@ -27,6 +27,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Provider clients of instances, and the pacers of provider apps.
     pub clients: Arc<crate::clients::Clients>,
+    /// Wakes the scheduler when pollers change (an instance created, changed or deleted).
+    pub nudge: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl Application {
             http,
             settings: Arc::new(settings),
             clients: Arc::new(crate::clients::Clients::default()),
+            nudge: Arc::new(tokio::sync::Notify::new()),
         };
         let router = crate::api::router(state.clone());
         Ok(Application {
@@ -117,11 +120,25 @@ impl Application {
         self.generated.as_ref()
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    /// Serves (and runs the poll scheduler, unless its concurrency is 0) until `shutdown` is
+    /// cancelled, then lets in-flight requests and polls finish.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let concurrency = self.state.settings.poll_concurrency;
+        let scheduler = (concurrency > 0).then(|| {
+            let scheduler = crate::scheduler::Scheduler::new(
+                self.state.clone(),
+                concurrency,
+                crate::scheduler::DEFAULT_LEASE,
+            );
+            tokio::spawn(scheduler.run(shutdown.clone(), std::time::Duration::from_secs(10)))
+        });
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+            .await;
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
+        served
     }
 }
 

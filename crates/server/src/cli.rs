@@ -108,6 +108,9 @@ struct ServeArgs {
     #[arg(long, env = "TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE",
           value_parser = clap::value_parser!(u32).range(1..))]
     provider_requests_per_minute: Option<u32>,
+    /// Polls run at once by this process; 0 runs no scheduler (polls only on request).
+    #[arg(long, env = "TRIBUTARY_POLL_CONCURRENCY", default_value_t = 8)]
+    poll_concurrency: usize,
     /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
     /// SQLite database, created with mode 0600).
     #[arg(
@@ -255,6 +258,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         bootstrap,
         master_key: args.master_key.map(Into::into),
         provider_requests_per_minute: args.provider_requests_per_minute,
+        poll_concurrency: args.poll_concurrency,
         ..Settings::default()
     };
     let Some(runtime) = runtime() else {

@@ -8,12 +8,13 @@
 //! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
 //! - [`clients`]: the provider client of each instance (cached) and where it stores tokens.
 //! - [`poller`]: one poll of one resource: read, decide, commit in one transaction.
+//! - [`scheduler`]: claims due pollers with leases and runs their polls.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
 //!   [`dates_cli`] for `dates parse|format`.
 //!
-//! The pollers, delivery workers, web UI and demo join as their issues land.
+//! Delivery workers, the web UI and the demo join as their issues land.
 
 pub mod api;
 pub mod app;
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod clients;
 pub mod dates_cli;
 pub mod poller;
+pub mod scheduler;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

@@ -31,6 +31,8 @@ pub struct Settings {
     pub provider_requests_per_minute: Option<u32>,
     /// The window that budget applies to: a minute, unless a test shortens it.
     pub provider_rate_window: Duration,
+    /// `TRIBUTARY_POLL_CONCURRENCY`: polls run at once by this process (0: no scheduler).
+    pub poll_concurrency: usize,
 }
 
 /// The first organization's secrets, for an empty database.
@@ -57,6 +59,7 @@ impl Default for Settings {
             provider_timeout: Duration::from_secs(30),
             provider_requests_per_minute: None,
             provider_rate_window: Duration::from_secs(60),
+            poll_concurrency: 8,
         }
     }
 }

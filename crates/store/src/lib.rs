@@ -279,6 +279,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<()>;
 
+    /// Claims up to `limit` due pollers whose lease is free or expired, leasing them to `owner`
+    /// until `now_ms + lease_ms`; returns (instance id, resource) of each.
+    async fn claim_due_pollers(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>>;
+
+    /// Gives a lease back without polling (the poller was skipped).
+    async fn release_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        next_due_ms: i64,
+    ) -> Result<()>;
+
+    /// The earliest due time among pollers not leased (or whose lease expired at `now_ms`).
+    async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>>;
+
+    /// An instance by id alone, for workers (API calls use [`Store::instance`]).
+    async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>>;
+
     /// An instance's events, oldest first, after the given row id.
     async fn events(&self, instance_id: i64, after_id: i64, limit: i64)
     -> Result<Vec<EventRecord>>;

@@ -384,7 +384,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE pollers SET cursor_ms = ?, seen = ?, next_due_ms = ?, failures = 0,
-                 last_error = NULL, last_poll_ms = ?, last_summary = ?, version = version + 1
+                 last_error = NULL, last_poll_ms = ?, last_summary = ?, version = version + 1,
+                 lease_owner = NULL, lease_until_ms = NULL
              WHERE instance_id = ? AND resource = ? AND version = ?",
         )
         .bind(commit.cursor_ms)
@@ -446,7 +447,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE pollers SET failures = failures + 1, last_error = ?, next_due_ms = ?,
-                 last_poll_ms = ?
+                 last_poll_ms = ?, lease_owner = NULL, lease_until_ms = NULL
              WHERE instance_id = ? AND resource = ?",
         )
         .bind(error.to_owned())
@@ -457,6 +458,80 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn claim_due_pollers(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        // One statement: SQLite runs it under its write lock, so two workers never claim the
+        // same poller (PostgreSQL will use FOR UPDATE SKIP LOCKED for the same effect).
+        let rows = sqlx::query(
+            "UPDATE pollers SET lease_owner = ?, lease_until_ms = ?
+             WHERE rowid IN (
+                 SELECT rowid FROM pollers
+                 WHERE next_due_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
+                 ORDER BY next_due_ms LIMIT ?)
+             RETURNING instance_id, resource",
+        )
+        .bind(owner.to_owned())
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| Ok((row.try_get("instance_id")?, row.try_get("resource")?)))
+            .collect()
+    }
+
+    async fn release_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        next_due_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET lease_owner = NULL, lease_until_ms = NULL, next_due_ms = ?
+             WHERE instance_id = ? AND resource = ?",
+        )
+        .bind(next_due_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > ?
+                             THEN MAX(next_due_ms, lease_until_ms) ELSE next_due_ms END)
+             FROM pollers",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+
+    async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>> {
+        let row = sqlx::query(
+            "SELECT id, organization_id, user_id, element_key, name, tags, credentials, valid,
+                    invalid_reason, disabled, events_enabled, version, created_ms, updated_ms
+             FROM instances WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.load(row).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn events(

@@ -504,3 +504,66 @@ async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure() {
         "a success resets them"
     );
 }
+
+#[tokio::test]
+async fn due_pollers_are_claimed_once_until_their_lease_ends() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(
+            record.id,
+            &[("contacts".into(), NOW), ("tasks".into(), NOW + 5_000)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_due_ms(NOW).await.unwrap(), Some(NOW));
+    let first = store.claim_due_pollers("a", NOW, 1_000, 10).await.unwrap();
+    assert_eq!(
+        first,
+        [(record.id, "contacts".to_owned())],
+        "only the due one"
+    );
+    assert!(
+        store
+            .claim_due_pollers("b", NOW + 500, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    assert_eq!(
+        store.next_due_ms(NOW + 500).await.unwrap(),
+        Some(NOW + 1_000),
+        "the lease ends first"
+    );
+    // An expired lease (its worker died) is claimed again.
+    let again = store
+        .claim_due_pollers("b", NOW + 1_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again, [(record.id, "contacts".to_owned())]);
+    // A commit or a release frees the lease.
+    store
+        .commit_poll(commit(record.id, 1, vec![], NOW))
+        .await
+        .unwrap();
+    store
+        .release_poller(record.id, "tasks", NOW + 9_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_due_ms(NOW + 1_000).await.unwrap(),
+        Some(NOW + 9_000)
+    );
+    let both = store
+        .claim_due_pollers("c", NOW + 60_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert_eq!(
+        store.instance_by_id(record.id).await.unwrap().map(|r| r.id),
+        Some(record.id)
+    );
+}

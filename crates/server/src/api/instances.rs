@@ -448,6 +448,7 @@ async fn create_instance(
         .store
         .sync_pollers(record.id, &wanted_pollers(&settings, now, record.id), now)
         .await?;
+    state.nudge.notify_one();
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     Ok(Json(instance_json(state, &record, Some(&token))).into_response())
 }
@@ -694,6 +695,7 @@ async fn update(
                     .store
                     .sync_pollers(id, &wanted_pollers(&settings, now, id), now)
                     .await?;
+                state.nudge.notify_one();
                 return Ok(*record);
             }
             Updated::NotFound => return Err(ApiError::NotFound(format!("no instance {id}"))),

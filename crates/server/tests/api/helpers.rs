@@ -20,6 +20,8 @@ pub const CALLBACK: &str = "https://app.example/oauth/callback";
 pub struct TestApp {
     /// `http://127.0.0.1:PORT/elements/api-v2`.
     pub api: String,
+    /// The server's shared state (workers can be stepped with it).
+    pub state: tributary_server::AppState,
     settings: Settings,
     pub sim: RunningSimulator,
     pub http: reqwest::Client,
@@ -63,7 +65,17 @@ pub async fn spawn_app_with_clock(
     clock: Arc<dyn tributary_domain::Clock>,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let sim = Simulator::new(config, clock);
+    spawn_app_with_clocks(config, clock, Arc::new(SystemClock), tweak).await
+}
+
+/// The simulator on `sim_clock` and the server on `server_clock`.
+pub async fn spawn_app_with_clocks(
+    config: Config,
+    sim_clock: Arc<dyn tributary_domain::Clock>,
+    server_clock: Arc<dyn tributary_domain::Clock>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let sim = Simulator::new(config, sim_clock);
     let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -86,10 +98,13 @@ pub async fn spawn_app_with_clock(
         }),
         ..Settings::default()
     };
+    // Tests poll on request; scheduler tests step the scheduler themselves.
+    settings.poll_concurrency = 0;
     tweak(&mut settings);
-    let (api, shutdown) = start(settings.clone()).await;
+    let (api, shutdown, state) = start(settings.clone(), server_clock.clone()).await;
     TestApp {
         api,
+        state,
         settings,
         sim,
         http: reqwest::Client::builder()
@@ -102,23 +117,26 @@ pub async fn spawn_app_with_clock(
     }
 }
 
-async fn start(settings: Settings) -> (String, CancellationToken) {
-    let app = Application::build(settings, Arc::new(SystemClock))
-        .await
-        .unwrap();
+async fn start(
+    settings: Settings,
+    clock: Arc<dyn tributary_domain::Clock>,
+) -> (String, CancellationToken, tributary_server::AppState) {
+    let app = Application::build(settings, clock).await.unwrap();
     let api = format!("http://127.0.0.1:{}/elements/api-v2", app.port());
+    let state = app.state().clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    (api, shutdown)
+    (api, shutdown, state)
 }
 
 impl TestApp {
     /// Stops the server and starts a new one on the same database (a restart).
     pub async fn restart(&mut self) {
         self.shutdown.cancel();
-        let (api, shutdown) = start(self.settings.clone()).await;
+        let (api, shutdown, state) = start(self.settings.clone(), self.state.clock.clone()).await;
         self.api = api;
         self.shutdown = shutdown;
+        self.state = state;
     }
 
     /// A fresh authorization code of the simulator's default app.

@@ -9,4 +9,5 @@ mod elements;
 mod hub;
 mod instances;
 mod polling;
+mod scheduling;
 mod secrets;

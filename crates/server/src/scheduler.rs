@@ -1,0 +1,194 @@
+//! The poll scheduler: claims due pollers with a lease and polls them, up to N at a time.
+//!
+//! The loop is mini-redis's: claim what is due, then sleep until the next due time, or until
+//! nudged (an instance was created or changed), or until a slot frees, or until shutdown.
+//! A claim is a lease in the database, so one worker polls a resource at a time — also across
+//! processes sharing a database — and a worker that dies leaves its leases to expire and be
+//! claimed again. A poll writes nothing until its final transaction, so an abandoned poll
+//! (shutdown, crash) leaves the cursor where it was and the next poll repeats its window.
+//! Enabling, disabling, re-configuring and deleting take effect at the next claim: the
+//! scheduler reads every poll's configuration from the database, never from memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tributary_domain::instance_config::EventsSettings;
+
+use crate::api::instances::open_configuration;
+use crate::app::AppState;
+use crate::poller::{self, PollSummary, wanted_pollers};
+
+/// How long a claim holds a poller: longer than any poll should take.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
+
+/// The scheduler of one process.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    state: AppState,
+    owner: String,
+    concurrency: usize,
+    lease_ms: i64,
+    nudge: Arc<Notify>,
+}
+
+impl Scheduler {
+    pub fn new(state: AppState, concurrency: usize, lease: Duration) -> Scheduler {
+        let nudge = state.nudge.clone();
+        Scheduler {
+            owner: format!("{}-{}", std::process::id(), crate::secrets::random_secret()),
+            state,
+            concurrency: concurrency.max(1),
+            lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
+            nudge,
+        }
+    }
+
+    /// One pass: claims what is due now (up to the concurrency) and polls it to the end.
+    /// Never sleeps; tests step it.
+    pub async fn run_once(&self) -> Vec<PollSummary> {
+        let limit = i64::try_from(self.concurrency).unwrap_or(i64::MAX);
+        let claimed = match self
+            .state
+            .store
+            .claim_due_pollers(&self.owner, self.state.now_ms(), self.lease_ms, limit)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(%error, "could not claim due pollers");
+                return Vec::new();
+            }
+        };
+        let mut polls = JoinSet::new();
+        for (instance_id, resource) in claimed {
+            let state = self.state.clone();
+            polls.spawn(async move { poll_claimed(&state, instance_id, &resource).await });
+        }
+        let mut summaries = Vec::new();
+        while let Some(done) = polls.join_next().await {
+            if let Ok(Some(summary)) = done {
+                summaries.push(summary);
+            }
+        }
+        summaries
+    }
+
+    /// Runs until `shutdown`; then waits up to `grace` for polls in flight, and abandons the
+    /// rest (they write nothing).
+    pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let mut polls = JoinSet::new();
+        loop {
+            while polls.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            let now = self.state.now_ms();
+            if free > 0 {
+                let claimed = self
+                    .state
+                    .store
+                    .claim_due_pollers(&self.owner, now, self.lease_ms, free as i64)
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::error!(%error, "could not claim due pollers");
+                        Vec::new()
+                    });
+                for (instance_id, resource) in claimed {
+                    let Ok(permit) = slots.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let state = self.state.clone();
+                    let freed = self.nudge.clone();
+                    polls.spawn(async move {
+                        poll_claimed(&state, instance_id, &resource).await;
+                        drop(permit);
+                        freed.notify_one();
+                    });
+                }
+            }
+            let next = self.state.store.next_due_ms(now).await.ok().flatten();
+            let wait_ms = next.map_or(60_000, |due| (due - now).clamp(20, 60_000));
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+                _ = self.nudge.notified() => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let drained =
+            tokio::time::timeout(grace, async { while polls.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = polls.len(),
+                "shutdown: abandoning polls in flight"
+            );
+            polls.abort_all();
+        }
+    }
+}
+
+/// Polls one claimed poller, reading everything from the database now.
+async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Option<PollSummary> {
+    let now = state.now_ms();
+    let release = |next_due: i64| async move {
+        if let Err(error) = state
+            .store
+            .release_poller(instance_id, resource, next_due)
+            .await
+        {
+            tracing::error!(%error, "could not release a poller");
+        }
+    };
+    let instance = match state.store.instance_by_id(instance_id).await {
+        Ok(Some(instance)) => instance,
+        Ok(None) => return None, // deleted; its pollers went with it
+        Err(error) => {
+            tracing::error!(%error, "could not load a polled instance");
+            release(now + 60_000).await;
+            return None;
+        }
+    };
+    let Some(element) = state.registry.get(&instance.element_key) else {
+        release(now + 3_600_000).await;
+        return None;
+    };
+    let settings = match open_configuration(state, &instance)
+        .ok()
+        .and_then(|config| EventsSettings::read(&config, element.as_ref()).ok())
+    {
+        Some(settings) => settings,
+        None => {
+            release(now + 3_600_000).await;
+            return None;
+        }
+    };
+    // Configuration changed under the scheduler: follow it.
+    let wanted = wanted_pollers(&settings, now, instance_id);
+    if !wanted.iter().any(|(r, _)| r == resource) {
+        if let Err(error) = state.store.sync_pollers(instance_id, &wanted, now).await {
+            tracing::error!(%error, "could not follow a configuration change");
+        }
+        return None;
+    }
+    if !instance.valid || instance.disabled {
+        // Polling waits for a new authorization; look again in an hour.
+        release(now + 3_600_000).await;
+        return None;
+    }
+    let client = match state.clients.client(state, &instance) {
+        Ok(client) => client,
+        Err(_) => {
+            release(now + 600_000).await;
+            return None;
+        }
+    };
+    let poller = state
+        .store
+        .pollers(instance_id)
+        .await
+        .ok()?
+        .into_iter()
+        .find(|p| p.resource == resource)?;
+    Some(poller::poll_resource(state, &instance, &client, &settings, &poller).await)
+}
