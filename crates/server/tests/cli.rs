@@ -418,3 +418,172 @@ fn dates_errors_point_at_the_offending_character() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// `kill -9` of a real `serve` in the middle of a poll (pages read, nothing committed): after a
+/// restart the next poll delivers every change once, and nothing twice.
+#[tokio::test]
+async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates_nothing() {
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    let sim = tributary_simulator::Simulator::new(
+        tributary_simulator::Config {
+            seed: 0,
+            ..tributary_simulator::Config::default()
+        },
+        Arc::new(tributary_domain::SystemClock),
+    );
+    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let origin = sim.url();
+    let dir = temp_dir("crash");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let (org, user) = (
+        "crash-test-organization-secret",
+        "crash-test-user-secret-000001",
+    );
+    let envs = [
+        ("TRIBUTARY_INFUSIONSOFTREST_ORIGIN", origin.as_str()),
+        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
+        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
+        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
+    ];
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let auth = format!("User {user}, Organization {org}");
+    let redirect = "https://app.example/oauth";
+
+    let (first, api) = start_serve(&url, &envs);
+    let consent = http
+        .post(format!("{origin}/app/oauth/authorize"))
+        .query(&[("client_id", "tributary-demo"), ("redirect_uri", redirect)])
+        .form(&[("allow", "true")])
+        .send()
+        .await
+        .unwrap();
+    let location = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    let body = json!({"element": {"key": "infusionsoftrest"}, "providerData": {"code": code},
+        "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
+        "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
+        "event.notification.enabled": true, "event.notification.callback.url": "https://r.example/",
+        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
+            "pageSize": 2, "datesConfiguration": {"updatedDateField": "last_updated",
+            "updatedDateFormat": format, "createdDateField": "date_created",
+            "createdDateFormat": format}}}}});
+    let created: Value = http
+        .post(format!("{api}/instances"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let poll = |api: String| {
+        let http = http.clone();
+        let auth = auth.clone();
+        async move {
+            http.post(format!("{api}/instances/{id}/events/poll"))
+                .header("Authorization", auth)
+                .send()
+                .await
+        }
+    };
+    poll(api.clone()).await.unwrap();
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    http.post(format!("{origin}/_sim/records"))
+        .json(&json!({"resource": "contacts", "count": 10}))
+        .send()
+        .await
+        .unwrap();
+    // Pages 1–4 answer at once; page 5 hangs, so the poll holds four pages and has committed
+    // nothing when the process dies.
+    http.post(format!("{origin}/_sim/faults"))
+        .json(&json!({"latency_ms": 30_000, "resource": "contacts", "after": 4}))
+        .send()
+        .await
+        .unwrap();
+    let contact_reads = || async {
+        let log: Vec<Value> = reqwest::get(format!("{origin}/_sim/requests"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log.iter()
+            .filter(|r| r["path"] == "/crm/rest/v1/contacts" && r["method"] == "GET")
+            .count()
+    };
+    let before = contact_reads().await;
+    let in_flight = tokio::spawn(poll(api.clone()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while contact_reads().await < before + 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the poll never read four pages"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(first); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the poll died with the process"
+    );
+    http.delete(format!("{origin}/_sim/faults"))
+        .send()
+        .await
+        .unwrap();
+
+    let (_second, api) = start_serve(&url, &envs);
+    let events = |api: String| {
+        let http = http.clone();
+        let auth = auth.clone();
+        async move {
+            let list: Vec<Value> = http
+                .get(format!("{api}/instances/{id}/events?pageSize=1000"))
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list
+        }
+    };
+    assert!(
+        events(api.clone()).await.is_empty(),
+        "the killed poll committed nothing"
+    );
+    let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(summary["polls"][0]["events"], 10, "{summary}");
+    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["polls"][0]["events"], 0);
+    let stored = events(api.clone()).await;
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|e| e["objectId"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        (stored.len(), ids.len()),
+        (10, 10),
+        "ten changes, each once"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
