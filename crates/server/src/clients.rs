@@ -1,14 +1,15 @@
 //! Provider clients of instances, one per instance, cached so that concurrent hub calls of an
 //! instance share its token refresh; and the sink that stores what the clients rotate.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tributary_domain::Clock;
-use tributary_domain::instance_config::{OAUTH_API_KEY, OAUTH_API_SECRET};
+use tributary_domain::instance_config::{EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET};
+use tributary_domain::poll::CompiledPoller;
 use tributary_elements::client::{CredentialSink, Credentials, InstanceClient};
 use tributary_elements::oauth::ClientCredentials;
 use tributary_elements::pacer::Pacers;
@@ -84,7 +85,16 @@ impl CredentialSink for StoreSink {
 #[derive(Debug, Default)]
 pub struct Clients {
     cache: Mutex<HashMap<i64, (i64, Arc<InstanceClient>)>>,
+    prepared: Mutex<HashMap<i64, (i64, Arc<Prepared>)>>,
     pub pacers: Pacers,
+}
+
+/// An instance's events settings with every poller compiled, made once per instance version
+/// (a poll then neither unseals, parses nor compiles anything).
+#[derive(Debug)]
+pub struct Prepared {
+    pub settings: EventsSettings,
+    pub pollers: BTreeMap<String, CompiledPoller>,
 }
 
 impl Clients {
@@ -157,9 +167,61 @@ impl Clients {
         Ok(client)
     }
 
-    /// Drops an instance's client (after an edit or a delete).
+    /// The instance's events settings and compiled pollers, made on first use per version.
+    pub fn prepared(
+        &self,
+        state: &AppState,
+        record: &InstanceRecord,
+    ) -> Result<Arc<Prepared>, ApiError> {
+        if let Some((version, prepared)) = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&record.id)
+            && *version == record.version
+        {
+            return Ok(prepared.clone());
+        }
+        let element = state.registry.get(&record.element_key).ok_or_else(|| {
+            ApiError::internal(format!(
+                "instance {} has unknown element {}",
+                record.id, record.element_key
+            ))
+        })?;
+        let config = crate::api::instances::open_configuration(state, record)?;
+        let settings = EventsSettings::read(&config, element.as_ref()).map_err(|errors| {
+            ApiError::Conflict(format!(
+                "instance {} has an invalid events configuration: {}",
+                record.id,
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        let mut pollers = BTreeMap::new();
+        for (resource, config) in &settings.pollers {
+            let compiled = CompiledPoller::compile(config).map_err(|e| {
+                ApiError::Conflict(format!("instance {} poller {resource}: {e}", record.id))
+            })?;
+            pollers.insert(resource.clone(), compiled);
+        }
+        let prepared = Arc::new(Prepared { settings, pollers });
+        self.prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.id, (record.version, prepared.clone()));
+        Ok(prepared)
+    }
+
+    /// Drops an instance's client and prepared settings (after an edit or a delete).
     pub fn forget(&self, instance_id: i64) {
         self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&instance_id);
+        self.prepared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&instance_id);

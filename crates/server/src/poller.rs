@@ -22,12 +22,13 @@ use serde_json::{Map, Value, json};
 use tributary_domain::ceql;
 use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
-use tributary_domain::poll::{self, CompiledPoller, PollState, Seen};
+use tributary_domain::poll::{self, PollState, Seen};
 use tributary_elements::client::InstanceClient;
 use tributary_elements::query;
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
 use crate::app::AppState;
+use crate::clients::Prepared;
 
 /// What one poll of one resource did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -106,9 +107,10 @@ pub async fn poll_resource(
     state: &AppState,
     instance: &InstanceRecord,
     client: &InstanceClient,
-    settings: &EventsSettings,
+    prepared: &Prepared,
     poller: &PollerRecord,
 ) -> PollSummary {
+    let settings = &prepared.settings;
     let mut summary = PollSummary {
         resource: poller.resource.clone(),
         ..PollSummary::default()
@@ -119,7 +121,7 @@ pub async fn poll_resource(
         state,
         instance,
         client,
-        settings,
+        prepared,
         poller,
         &mut summary,
         now,
@@ -156,17 +158,17 @@ async fn run(
     state: &AppState,
     instance: &InstanceRecord,
     client: &InstanceClient,
-    settings: &EventsSettings,
+    prepared: &Prepared,
     poller: &PollerRecord,
     summary: &mut PollSummary,
     now: i64,
     next_due: i64,
 ) -> Result<(), String> {
-    let config = settings
+    let compiled = prepared
         .pollers
         .get(&poller.resource)
         .ok_or_else(|| format!("no poller configuration for {}", poller.resource))?;
-    let compiled = CompiledPoller::compile(config).map_err(|e| e.to_string())?;
+    let config = &compiled.config;
     let element = client.element();
     // The URL names the hub resource to read; its query may carry a where and an orderBy.
     let template = UrlTemplate::compile(&config.url).map_err(|e| format!("url: {e}"))?;
@@ -240,7 +242,7 @@ async fn run(
         seen: seen_from_json(&poller.seen),
     };
     let outcome = poll::decide(
-        &compiled,
+        compiled,
         &previous,
         provider_now,
         instance.id,

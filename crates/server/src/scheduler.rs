@@ -12,14 +12,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::app::AppState;
+use crate::poller::{self, PollSummary, wanted_pollers};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tributary_domain::instance_config::EventsSettings;
-
-use crate::api::instances::open_configuration;
-use crate::app::AppState;
-use crate::poller::{self, PollSummary, wanted_pollers};
 
 /// How long a claim holds a poller: longer than any poll should take.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
@@ -149,22 +146,16 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
             return None;
         }
     };
-    let Some(element) = state.registry.get(&instance.element_key) else {
-        release(now + 3_600_000).await;
-        return None;
-    };
-    let settings = match open_configuration(state, &instance)
-        .ok()
-        .and_then(|config| EventsSettings::read(&config, element.as_ref()).ok())
-    {
-        Some(settings) => settings,
-        None => {
+    let prepared = match state.clients.prepared(state, &instance) {
+        Ok(prepared) => prepared,
+        Err(_) => {
             release(now + 3_600_000).await;
             return None;
         }
     };
+    let settings = &prepared.settings;
     // Configuration changed under the scheduler: follow it.
-    let wanted = wanted_pollers(&settings, now, instance_id);
+    let wanted = wanted_pollers(settings, now, instance_id);
     if !wanted.iter().any(|(r, _)| r == resource) {
         if let Err(error) = state.store.sync_pollers(instance_id, &wanted, now).await {
             tracing::error!(%error, "could not follow a configuration change");
@@ -183,12 +174,6 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
             return None;
         }
     };
-    let poller = state
-        .store
-        .pollers(instance_id)
-        .await
-        .ok()?
-        .into_iter()
-        .find(|p| p.resource == resource)?;
-    Some(poller::poll_resource(state, &instance, &client, &settings, &poller).await)
+    let poller = state.store.poller(instance_id, resource).await.ok()??;
+    Some(poller::poll_resource(state, &instance, &client, &prepared, &poller).await)
 }

@@ -266,6 +266,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn pollers(&self, instance_id: i64) -> Result<Vec<PollerRecord>>;
 
+    async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>>;
+
     /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed>;
 

@@ -196,6 +196,23 @@ impl SqliteStore {
     }
 }
 
+fn poller_row(row: SqliteRow) -> Result<PollerRecord> {
+    Ok(PollerRecord {
+        instance_id: row.try_get("instance_id")?,
+        resource: row.try_get("resource")?,
+        enabled_ms: row.try_get("enabled_ms")?,
+        cursor_ms: row.try_get("cursor_ms")?,
+        seen: row.try_get("seen")?,
+        next_due_ms: row.try_get("next_due_ms")?,
+        failures: row.try_get("failures")?,
+        last_error: row.try_get("last_error")?,
+        last_poll_ms: row.try_get("last_poll_ms")?,
+        last_summary: row.try_get("last_summary")?,
+        events_emitted: row.try_get("events_emitted")?,
+        version: row.try_get("version")?,
+    })
+}
+
 fn tags_json(tags: &[String]) -> String {
     serde_json::Value::from(tags.to_vec()).to_string()
 }
@@ -360,24 +377,20 @@ impl Store for SqliteStore {
         .bind(instance_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(PollerRecord {
-                    instance_id: row.try_get("instance_id")?,
-                    resource: row.try_get("resource")?,
-                    enabled_ms: row.try_get("enabled_ms")?,
-                    cursor_ms: row.try_get("cursor_ms")?,
-                    seen: row.try_get("seen")?,
-                    next_due_ms: row.try_get("next_due_ms")?,
-                    failures: row.try_get("failures")?,
-                    last_error: row.try_get("last_error")?,
-                    last_poll_ms: row.try_get("last_poll_ms")?,
-                    last_summary: row.try_get("last_summary")?,
-                    events_emitted: row.try_get("events_emitted")?,
-                    version: row.try_get("version")?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(poller_row).collect()
+    }
+
+    async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>> {
+        let row = sqlx::query(
+            "SELECT instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures,
+                    last_error, last_poll_ms, last_summary, events_emitted, version
+             FROM pollers WHERE instance_id = ? AND resource = ?",
+        )
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(poller_row).transpose()
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {

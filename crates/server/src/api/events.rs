@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tributary_domain::instance_config::{EventsSettings, VendorType};
+use tributary_domain::instance_config::VendorType;
 use tributary_domain::poll::event_date;
 
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, path_id};
-use crate::api::instances::{load, open_configuration};
+use crate::api::instances::load;
 use crate::app::AppState;
 use crate::poller::{self, wanted_pollers};
 
@@ -34,21 +34,8 @@ async fn poll_now(
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
     let instance = load(&state, principal, id).await?;
-    let element = state
-        .registry
-        .get(&instance.element_key)
-        .ok_or_else(|| ApiError::internal(format!("instance {id} has an unknown element")))?;
-    let config = open_configuration(&state, &instance)?;
-    let settings = EventsSettings::read(&config, element.as_ref()).map_err(|errors| {
-        ApiError::Conflict(format!(
-            "instance {id} has an invalid events configuration: {}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))
-    })?;
+    let prepared = state.clients.prepared(&state, &instance)?;
+    let settings = &prepared.settings;
     if !settings.enabled || settings.vendor != VendorType::Polling {
         return Err(ApiError::Conflict(format!(
             "instance {id} does not poll: set event.notification.enabled to true and \
@@ -65,12 +52,12 @@ async fn poll_now(
     let now = state.now_ms();
     state
         .store
-        .sync_pollers(id, &wanted_pollers(&settings, now, id), now)
+        .sync_pollers(id, &wanted_pollers(settings, now, id), now)
         .await?;
     let client = state.clients.client(&state, &instance)?;
     let mut polls = Vec::new();
     for record in state.store.pollers(id).await? {
-        polls.push(poller::poll_resource(&state, &instance, &client, &settings, &record).await);
+        polls.push(poller::poll_resource(&state, &instance, &client, &prepared, &record).await);
     }
     Ok(Json(json!({"instanceId": id, "polls": polls})).into_response())
 }
