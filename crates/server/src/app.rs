@@ -29,6 +29,8 @@ pub struct AppState {
     pub clients: Arc<crate::clients::Clients>,
     /// Wakes the scheduler when pollers change (an instance created, changed or deleted).
     pub nudge: Arc<tokio::sync::Notify>,
+    /// Wakes the delivery worker when a poll stored events.
+    pub delivery_nudge: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl Application {
             settings: Arc::new(settings),
             clients: Arc::new(crate::clients::Clients::default()),
             nudge: Arc::new(tokio::sync::Notify::new()),
+            delivery_nudge: Arc::new(tokio::sync::Notify::new()),
         };
         let router = crate::api::router(state.clone());
         Ok(Application {
@@ -132,11 +135,21 @@ impl Application {
             );
             tokio::spawn(scheduler.run(shutdown.clone(), std::time::Duration::from_secs(10)))
         });
+        let deliverer = match self.state.settings.delivery_concurrency {
+            0 => None,
+            n => crate::delivery::Deliverer::new(self.state.clone(), n)
+                .map(|d| tokio::spawn(d.run(shutdown.clone())))
+                .map_err(|e| tracing::error!(error = %e, "the delivery worker cannot start"))
+                .ok(),
+        };
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
+        }
+        if let Some(deliverer) = deliverer {
+            let _ = deliverer.await;
         }
         served
     }

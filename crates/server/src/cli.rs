@@ -111,6 +111,13 @@ struct ServeArgs {
     /// Polls run at once by this process; 0 runs no scheduler (polls only on request).
     #[arg(long, env = "TRIBUTARY_POLL_CONCURRENCY", default_value_t = 8)]
     poll_concurrency: usize,
+    /// Notifications sent at once by this process; 0 runs no delivery worker.
+    #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", default_value_t = 16)]
+    delivery_concurrency: usize,
+    /// Waits before each delivery retry, as a comma list such as 1s,5s,30s (default Cloud
+    /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
+    #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE")]
+    retry_schedule: Option<String>,
     /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
     /// SQLite database, created with mode 0600).
     #[arg(
@@ -249,6 +256,13 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+    let retry_schedule = match crate::delivery::schedule_from(args.retry_schedule.as_deref()) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!("error: TRIBUTARY_RETRY_SCHEDULE: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let registry_keys = ["infusionsoftrest"];
     let settings = Settings {
         bind: args.bind,
@@ -259,6 +273,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         master_key: args.master_key.map(Into::into),
         provider_requests_per_minute: args.provider_requests_per_minute,
         poll_concurrency: args.poll_concurrency,
+        delivery_concurrency: args.delivery_concurrency,
+        retry_schedule,
         ..Settings::default()
     };
     let Some(runtime) = runtime() else {

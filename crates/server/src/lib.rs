@@ -9,18 +9,20 @@
 //! - [`clients`]: the provider client of each instance (cached) and where it stores tokens.
 //! - [`poller`]: one poll of one resource: read, decide, commit in one transaction.
 //! - [`scheduler`]: claims due pollers with leases and runs their polls.
+//! - [`delivery`]: stored events become signed notifications, sent with retries.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
 //!   [`dates_cli`] for `dates parse|format`.
 //!
-//! Delivery workers, the web UI and the demo join as their issues land.
+//! The web UI and the demo join as their issues land.
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod dates_cli;
+pub mod delivery;
 pub mod poller;
 pub mod scheduler;
 pub mod secrets;

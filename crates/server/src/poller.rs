@@ -284,6 +284,9 @@ async fn run(
     match committed {
         Committed::Done { inserted } => {
             summary.events = inserted;
+            if inserted > 0 {
+                state.delivery_nudge.notify_one();
+            }
             Ok(())
         }
         Committed::Conflict => {

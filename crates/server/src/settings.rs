@@ -33,6 +33,10 @@ pub struct Settings {
     pub provider_rate_window: Duration,
     /// `TRIBUTARY_POLL_CONCURRENCY`: polls run at once by this process (0: no scheduler).
     pub poll_concurrency: usize,
+    /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
+    pub delivery_concurrency: usize,
+    /// `TRIBUTARY_RETRY_SCHEDULE`: waits before each retry (default Cloud Elements' 4^x s).
+    pub retry_schedule: tributary_domain::delivery::RetrySchedule,
 }
 
 /// The first organization's secrets, for an empty database.
@@ -60,6 +64,8 @@ impl Default for Settings {
             provider_requests_per_minute: None,
             provider_rate_window: Duration::from_secs(60),
             poll_concurrency: 8,
+            delivery_concurrency: 16,
+            retry_schedule: tributary_domain::delivery::RetrySchedule::default(),
         }
     }
 }

@@ -572,7 +572,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(summary["polls"][0]["events"], 10, "{summary}");
     let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
-    assert_eq!(again["polls"][0]["events"], 0);
+    assert_eq!(again["polls"][0]["events"], 0, "{again}");
     let stored = events(api.clone()).await;
     let mut ids: Vec<&str> = stored
         .iter()

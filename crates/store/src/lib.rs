@@ -194,6 +194,8 @@ pub struct EventRecord {
     pub date_error: Option<String>,
     pub record: String,
     pub status: String,
+    /// The notification that carries it, once queued.
+    pub notification_id: Option<String>,
 }
 
 /// A successful poll, written in one transaction.
@@ -218,6 +220,49 @@ pub enum Committed {
     Done { inserted: u64 },
     /// Another poll of the same poller committed first; nothing was written.
     Conflict,
+}
+
+/// A notification to queue: built from `event_ids`, body bytes final.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub callback_url: String,
+    pub body: Vec<u8>,
+    pub event_ids: Vec<String>,
+}
+
+/// A notification claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub callback_url: String,
+    pub body: Vec<u8>,
+    pub status: String,
+    pub attempts: i64,
+}
+
+/// One delivery attempt and what follows from it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub notification_id: String,
+    pub at_ms: i64,
+    pub status_code: Option<u16>,
+    pub duration_ms: i64,
+    pub excerpt: Option<String>,
+    pub error: Option<String>,
+    pub outcome: AttemptOutcome,
+}
+
+/// Where a notification goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(i64),
+    Failed,
 }
 
 /// The storage contract. Every method is scoped by organization where the data is tenant data:
@@ -304,6 +349,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// An instance by id alone, for workers (API calls use [`Store::instance`]).
     async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>>;
+
+    /// Events that no notification carries yet, oldest first.
+    async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>>;
+
+    /// Stores notifications and marks their events QUEUED with the notification's id, in one
+    /// transaction (a notification id seen before is skipped).
+    async fn queue_notifications(
+        &self,
+        notifications: Vec<NewNotification>,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    /// Claims up to `limit` QUEUED notifications due at `now_ms` whose lease is free.
+    async fn claim_due_notifications(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>>;
+
+    /// Records an attempt and moves the notification (and its events) on.
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()>;
+
+    /// A notification's attempts: (at, status code, duration, excerpt, error), oldest first.
+    async fn attempts(
+        &self,
+        notification_id: &str,
+    ) -> Result<Vec<(i64, Option<i64>, i64, Option<String>, Option<String>)>>;
 
     /// An instance's events, oldest first, after the given row id.
     async fn events(&self, instance_id: i64, after_id: i64, limit: i64)

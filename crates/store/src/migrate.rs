@@ -26,6 +26,11 @@ pub const SQLITE: &[Migration] = &[
         name: "pollers_and_events",
         sql: include_str!("../migrations/sqlite/0002_pollers_and_events.sql"),
     },
+    Migration {
+        version: 3,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0003_notifications.sql"),
+    },
 ];
 
 #[cfg(test)]

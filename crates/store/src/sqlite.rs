@@ -1,7 +1,10 @@
 //! The SQLite store: one file (WAL mode), created and migrated on first open.
 //!
 //! SQLite allows one writer at a time; WAL lets readers go on meanwhile, and `busy_timeout`
-//! makes a writer wait for the lock instead of failing. Foreign keys are switched on per
+//! makes a writer wait for the lock instead of failing. Every writing transaction starts with
+//! `BEGIN IMMEDIATE`: a transaction that reads first and writes later could otherwise find,
+//! at its first write, that another writer committed since its read (`SQLITE_BUSY_SNAPSHOT`),
+//! which no waiting can cure. Foreign keys are switched on per
 //! connection (SQLite's default is off), so deleting an instance deletes its configuration.
 
 use std::str::FromStr;
@@ -16,9 +19,9 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrate::{self, Migration};
 use crate::{
-    Committed, ConfigEntry, EventRecord, InstanceData, InstanceRecord, NewInstance,
-    NewOrganization, PollCommit, PollerRecord, Principal, Result, Store, StoreError, StoredValue,
-    Updated,
+    AttemptOutcome, AttemptRecord, Committed, ConfigEntry, EventRecord, InstanceData,
+    InstanceRecord, NewInstance, NewNotification, NewOrganization, NotificationRecord, PollCommit,
+    PollerRecord, Principal, Result, Store, StoreError, StoredValue, Updated,
 };
 
 /// The SQLite implementation of [`Store`].
@@ -67,7 +70,7 @@ impl SqliteStore {
         .execute(&self.pool)
         .await?;
         for migration in migrations {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let applied: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM _tributary_migrations WHERE version = ?")
                     .bind(migration.version)
@@ -196,6 +199,23 @@ impl SqliteStore {
     }
 }
 
+fn event_row(row: SqliteRow) -> Result<EventRecord> {
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        instance_id: row.try_get("instance_id")?,
+        resource: row.try_get("resource")?,
+        object_id: row.try_get("object_id")?,
+        event_type: row.try_get("event_type")?,
+        date_ms: row.try_get("date_ms")?,
+        poll_date_ms: row.try_get("poll_date_ms")?,
+        date_error: row.try_get("date_error")?,
+        record: row.try_get("record")?,
+        status: row.try_get("status")?,
+        notification_id: row.try_get("notification_id")?,
+    })
+}
+
 fn poller_row(row: SqliteRow) -> Result<PollerRecord> {
     Ok(PollerRecord {
         instance_id: row.try_get("instance_id")?,
@@ -232,7 +252,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let organization_id: i64 = sqlx::query_scalar(
             "INSERT INTO organizations (name, secret_hash, created_ms) VALUES (?, ?, ?) RETURNING id",
         )
@@ -336,7 +356,7 @@ impl Store for SqliteStore {
         resources: &[(String, i64)],
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing: Vec<String> =
             sqlx::query_scalar("SELECT resource FROM pollers WHERE instance_id = ?")
                 .bind(instance_id)
@@ -394,7 +414,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let updated = sqlx::query(
             "UPDATE pollers SET cursor_ms = ?, seen = ?, next_due_ms = ?, failures = 0,
                  last_error = NULL, last_poll_ms = ?, last_summary = ?, version = version + 1,
@@ -547,6 +567,162 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, instance_id, resource, object_id, event_type, date_ms,
+                    poll_date_ms, date_error, record, status, notification_id
+             FROM events WHERE notification_id IS NULL ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(event_row).collect()
+    }
+
+    async fn queue_notifications(
+        &self,
+        notifications: Vec<NewNotification>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for notification in notifications {
+            sqlx::query(
+                "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
+                     next_attempt_ms, created_ms)
+                 VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(notification.id.clone())
+            .bind(notification.instance_id)
+            .bind(notification.resource)
+            .bind(notification.callback_url)
+            .bind(notification.body)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            for event_id in notification.event_ids {
+                sqlx::query(
+                    "UPDATE events SET notification_id = ?, status = 'QUEUED'
+                     WHERE event_id = ? AND notification_id IS NULL",
+                )
+                .bind(notification.id.clone())
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_due_notifications(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>> {
+        let rows = sqlx::query(
+            "UPDATE notifications SET lease_owner = ?, lease_until_ms = ?
+             WHERE id IN (
+                 SELECT id FROM notifications
+                 WHERE status = 'QUEUED' AND next_attempt_ms <= ?
+                   AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
+                 ORDER BY next_attempt_ms LIMIT ?)
+             RETURNING id, instance_id, resource, callback_url, body, status, attempts",
+        )
+        .bind(owner.to_owned())
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(NotificationRecord {
+                    id: row.try_get("id")?,
+                    instance_id: row.try_get("instance_id")?,
+                    resource: row.try_get("resource")?,
+                    callback_url: row.try_get("callback_url")?,
+                    body: row.try_get("body")?,
+                    status: row.try_get("status")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
+                 excerpt, error)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(attempt.notification_id.clone())
+        .bind(attempt.at_ms)
+        .bind(attempt.status_code.map(i64::from))
+        .bind(attempt.duration_ms)
+        .bind(attempt.excerpt)
+        .bind(attempt.error.clone())
+        .execute(&mut *tx)
+        .await?;
+        let (status, next, delivered) = match attempt.outcome {
+            AttemptOutcome::Delivered => ("NOTIFIED", attempt.at_ms, Some(attempt.at_ms)),
+            AttemptOutcome::RetryAt(at) => ("QUEUED", at, None),
+            AttemptOutcome::Failed => ("FAILED", attempt.at_ms, None),
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_ms = ?,
+                 lease_owner = NULL, lease_until_ms = NULL, last_status = ?, last_error = ?,
+                 delivered_ms = COALESCE(?, delivered_ms)
+             WHERE id = ?",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(attempt.status_code.map(i64::from))
+        .bind(attempt.error)
+        .bind(delivered)
+        .bind(attempt.notification_id.clone())
+        .execute(&mut *tx)
+        .await?;
+        if status != "QUEUED" {
+            sqlx::query("UPDATE events SET status = ? WHERE notification_id = ?")
+                .bind(status)
+                .bind(attempt.notification_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attempts(
+        &self,
+        notification_id: &str,
+    ) -> Result<Vec<(i64, Option<i64>, i64, Option<String>, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, status_code, duration_ms, excerpt, error FROM delivery_attempts
+             WHERE notification_id = ? ORDER BY id",
+        )
+        .bind(notification_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("at_ms")?,
+                    row.try_get("status_code")?,
+                    row.try_get("duration_ms")?,
+                    row.try_get("excerpt")?,
+                    row.try_get("error")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn events(
         &self,
         instance_id: i64,
@@ -555,7 +731,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
             "SELECT id, event_id, instance_id, resource, object_id, event_type, date_ms,
-                    poll_date_ms, date_error, record, status
+                    poll_date_ms, date_error, record, status, notification_id
              FROM events WHERE instance_id = ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(instance_id)
@@ -563,27 +739,11 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    id: row.try_get("id")?,
-                    event_id: row.try_get("event_id")?,
-                    instance_id: row.try_get("instance_id")?,
-                    resource: row.try_get("resource")?,
-                    object_id: row.try_get("object_id")?,
-                    event_type: row.try_get("event_type")?,
-                    date_ms: row.try_get("date_ms")?,
-                    poll_date_ms: row.try_get("poll_date_ms")?,
-                    date_error: row.try_get("date_error")?,
-                    record: row.try_get("record")?,
-                    status: row.try_get("status")?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(event_row).collect()
     }
 
     async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let data = &new.data;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (organization_id, user_id, element_key, name, token_hash, tags,
@@ -653,7 +813,7 @@ impl Store for SqliteStore {
         data: InstanceData,
         now_ms: i64,
     ) -> Result<Updated> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let changed = sqlx::query(
             "UPDATE instances SET name = ?, tags = ?, credentials = ?, valid = ?,
                  invalid_reason = ?, disabled = ?, events_enabled = ?, version = version + 1,

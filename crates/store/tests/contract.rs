@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use tributary_store::{
-    Committed, InstanceData, NewEvent, NewInstance, NewOrganization, PollCommit, Principal, Store,
-    StoredValue, Updated,
+    AttemptOutcome, AttemptRecord, Committed, InstanceData, NewEvent, NewInstance, NewNotification,
+    NewOrganization, PollCommit, Principal, Store, StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -566,4 +566,102 @@ async fn due_pollers_are_claimed_once_until_their_lease_ends() {
         store.instance_by_id(record.id).await.unwrap().map(|r| r.id),
         Some(record.id)
     );
+}
+
+#[tokio::test]
+async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(
+            record.id,
+            1,
+            vec![event("a"), event("b"), event("c")],
+            NOW,
+        ))
+        .await
+        .unwrap();
+    let pending = store.unnotified_events(10).await.unwrap();
+    assert_eq!(pending.len(), 3);
+    let notification = |id: &str, events: &[&str]| NewNotification {
+        id: id.into(),
+        instance_id: record.id,
+        resource: "contacts".into(),
+        callback_url: "https://r.example/".into(),
+        body: b"{}".to_vec(),
+        event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    store
+        .queue_notifications(
+            vec![notification("n1", &["a", "b"]), notification("n2", &["c"])],
+            NOW,
+        )
+        .await
+        .unwrap();
+    // Queuing again changes nothing.
+    store
+        .queue_notifications(vec![notification("n1", &["a", "b"])], NOW)
+        .await
+        .unwrap();
+    assert!(store.unnotified_events(10).await.unwrap().is_empty());
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["n1", "n2"]
+    );
+    assert!(
+        store
+            .claim_due_notifications("x", NOW, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let attempt = |id: &str, outcome| AttemptRecord {
+        notification_id: id.into(),
+        at_ms: NOW + 1,
+        status_code: Some(500),
+        duration_ms: 3,
+        excerpt: Some("oops".into()),
+        error: None,
+        outcome,
+    };
+    store
+        .record_attempt(attempt("n1", AttemptOutcome::RetryAt(NOW + 100)))
+        .await
+        .unwrap();
+    store
+        .record_attempt(attempt("n2", AttemptOutcome::Failed))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_notifications("x", NOW + 99, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store
+        .claim_due_notifications("x", NOW + 100, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+    store
+        .record_attempt(attempt("n1", AttemptOutcome::Delivered))
+        .await
+        .unwrap();
+    let events = store.events(record.id, 0, 10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.status.as_str()).collect::<Vec<_>>(),
+        ["NOTIFIED", "NOTIFIED", "FAILED"]
+    );
+    assert_eq!(store.attempts("n1").await.unwrap().len(), 2);
 }

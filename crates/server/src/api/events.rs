@@ -135,6 +135,7 @@ async fn events(
                 "date": event_date(e.date_ms),
                 "pollDate": event_date(e.poll_date_ms),
                 "status": e.status,
+                "notificationId": e.notification_id,
                 "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
             });
             if let (Some(error), Some(map)) = (e.date_error, event.as_object_mut()) {

@@ -100,6 +100,7 @@ pub async fn spawn_app_with_clocks(
     };
     // Tests poll on request; scheduler tests step the scheduler themselves.
     settings.poll_concurrency = 0;
+    settings.delivery_concurrency = 0;
     tweak(&mut settings);
     let (api, shutdown, state) = start(settings.clone(), server_clock.clone()).await;
     TestApp {

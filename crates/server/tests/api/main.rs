@@ -5,6 +5,7 @@
 mod helpers;
 
 mod bad_requests;
+mod delivery;
 mod elements;
 mod hub;
 mod instances;

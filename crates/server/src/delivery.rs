@@ -1,0 +1,497 @@
+//! Delivery: stored events become signed notifications, sent at least once.
+//!
+//! Two steps, both leased work on the database, never a transaction held across an HTTP call:
+//! 1. **Queue**: events that no notification carries yet are grouped (instance, resource, poll)
+//!    into notifications of at most 10, in Cloud Elements' envelope; each is stored with the
+//!    exact body bytes before anything is sent. A notification's id derives from its events', so
+//!    queuing twice changes nothing.
+//! 2. **Send**: due notifications are claimed with a lease and POSTed, signed
+//!    (`Elements-Webhook-Signature`, and/or Standard Webhooks headers per instance). A 2xx is
+//!    delivered; anything else — redirects included, which are not followed — a timeout or a
+//!    refused connection is a failed attempt, retried on the schedule (Cloud Elements' 4^x
+//!    seconds by default, ±20 % jitter; `Retry-After` honoured up to an hour); a 410, or the
+//!    end of the schedule, leaves it `FAILED`. Every attempt is recorded.
+//!
+//! Callbacks that resolve to loopback, private, link-local, CGNAT, multicast or metadata
+//! addresses are refused at connect time (after DNS, so rebinding cannot slip through) unless
+//! `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS` is set.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tributary_domain::delivery::{RetrySchedule, batches, elements_signature, standard_signature};
+use tributary_domain::instance_config::SIGNATURE_KEY;
+use tributary_domain::poll::event_date;
+use tributary_store::{
+    AttemptOutcome, AttemptRecord, EventRecord, NewNotification, NotificationRecord, StoredValue,
+};
+
+use crate::app::AppState;
+
+/// The instance key choosing the signature headers: `elements` (default), `standard`, `both`.
+pub const SIGNATURE_SCHEME: &str = "event.notification.signature.scheme";
+const LEASE_MS: i64 = 120_000;
+const TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
+
+/// Whether an address is one a public callback must not reach.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..=127).contains(&b)) // CGNAT
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+        }
+    }
+}
+
+/// Resolves callback hosts and drops private addresses (unless allowed), so the connection can
+/// only go where the check said.
+#[derive(Debug)]
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allow || !is_private(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                let message = format!(
+                    "callback host {host} resolves only to private addresses (loopback, private, \
+                     link-local, CGNAT, multicast or metadata); refused"
+                );
+                return Err(message.into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The delivery worker of one process.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    state: AppState,
+    owner: String,
+    http: reqwest::Client,
+    concurrency: usize,
+}
+
+impl Deliverer {
+    pub fn new(state: AppState, concurrency: usize) -> Result<Deliverer, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: state.settings.allow_private_callbacks,
+            }))
+            .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Deliverer {
+            owner: format!("{}-{}", std::process::id(), crate::secrets::random_secret()),
+            state,
+            http,
+            concurrency: concurrency.max(1),
+        })
+    }
+
+    /// One pass: queues what is unqueued, then sends what is due, to the end. Tests step it.
+    pub async fn run_once(&self) -> (usize, usize) {
+        let queued = self.queue().await;
+        let sent = self.send_due().await;
+        (queued, sent)
+    }
+
+    /// Runs until shutdown, waking when polls store events or every half second.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let (queued, sent) = self.run_once().await;
+            if queued > 0 || sent > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = self.state.delivery_nudge.notified() => {}
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Builds and stores notifications for events that have none.
+    pub async fn queue(&self) -> usize {
+        let events = match self.state.store.unnotified_events(1_000).await {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::error!(%error, "could not read unnotified events");
+                return 0;
+            }
+        };
+        let mut groups: BTreeMap<(i64, String, i64), Vec<EventRecord>> = BTreeMap::new();
+        for event in events {
+            groups
+                .entry((
+                    event.instance_id,
+                    event.resource.clone(),
+                    event.poll_date_ms,
+                ))
+                .or_default()
+                .push(event);
+        }
+        let mut notifications = Vec::new();
+        for ((instance_id, resource, _), events) in groups {
+            let Ok(Some(instance)) = self.state.store.instance_by_id(instance_id).await else {
+                continue;
+            };
+            let callback = match self.state.clients.prepared(&self.state, &instance) {
+                Ok(prepared) => prepared.settings.callback_url.clone().unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            for batch in batches(events, false) {
+                notifications.push(self.notification(&instance, &resource, &callback, batch));
+            }
+        }
+        let count = notifications.len();
+        if count > 0
+            && let Err(error) = self
+                .state
+                .store
+                .queue_notifications(notifications, self.state.now_ms())
+                .await
+        {
+            tracing::error!(%error, "could not queue notifications");
+            return 0;
+        }
+        count
+    }
+
+    fn notification(
+        &self,
+        instance: &tributary_store::InstanceRecord,
+        resource: &str,
+        callback: &str,
+        events: Vec<EventRecord>,
+    ) -> NewNotification {
+        let mut hasher = Sha256::new();
+        for event in &events {
+            hasher.update(event.event_id.as_bytes());
+            hasher.update(b"\n");
+        }
+        let id = URL_SAFE_NO_PAD.encode(&hasher.finalize()[..15]);
+        let element = self.state.registry.get(&instance.element_key);
+        let (element_key, hub) = element
+            .as_ref()
+            .map(|e| (e.key.clone(), e.hub.clone()))
+            .unwrap_or_else(|| (instance.element_key.clone(), String::new()));
+        let poll_date = events.first().map(|e| e.poll_date_ms).unwrap_or_default();
+        let records: Vec<Value> = events
+            .iter()
+            .map(|e| serde_json::from_str(&e.record).unwrap_or(Value::Null))
+            .collect();
+        let items: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                json!({
+                    "objectType": resource, "objectId": e.object_id, "eventType": e.event_type,
+                    "date": event_date(e.date_ms), "pollDate": event_date(e.poll_date_ms),
+                    "elementKey": element_key, "hubKey": hub, "eventId": e.event_id,
+                })
+            })
+            .collect();
+        let mut raw = serde_json::Map::new();
+        raw.insert(resource.to_owned(), Value::Array(records));
+        raw.insert("pollDate".into(), json!(poll_date));
+        raw.insert("objectType".into(), json!(resource));
+        let body = json!({
+            "id": id,
+            "topic": format!("instance-{}-{element_key}-events", instance.id),
+            "severity": "medium",
+            "action": "create",
+            "createdDate": event_date(self.state.now_ms()),
+            "user": "tributary",
+            "message": {
+                "elementKey": element_key,
+                "accountId": instance.organization_id,
+                "companyId": instance.organization_id,
+                "userId": instance.user_id,
+                "eventId": id,
+                "instanceId": instance.id,
+                "instance_id": instance.id,
+                "instanceName": instance.name,
+                "instanceTags": instance.tags,
+                "raw": raw,
+                "events": items,
+            }
+        });
+        NewNotification {
+            event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
+            id,
+            instance_id: instance.id,
+            resource: resource.to_owned(),
+            callback_url: callback.to_owned(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// Claims due notifications and sends them, `concurrency` at a time.
+    pub async fn send_due(&self) -> usize {
+        let limit = i64::try_from(self.concurrency).unwrap_or(i64::MAX);
+        let claimed = match self
+            .state
+            .store
+            .claim_due_notifications(&self.owner, self.state.now_ms(), LEASE_MS, limit)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(%error, "could not claim notifications");
+                return 0;
+            }
+        };
+        let count = claimed.len();
+        let mut sends = JoinSet::new();
+        for notification in claimed {
+            let this = self.clone();
+            sends.spawn(async move { this.send(notification).await });
+        }
+        while sends.join_next().await.is_some() {}
+        count
+    }
+
+    /// The signing secrets and scheme of an instance.
+    fn signing(
+        &self,
+        instance_id: i64,
+        record: Option<&tributary_store::InstanceRecord>,
+    ) -> (Option<String>, String) {
+        let Some(record) = record else {
+            return (None, "elements".into());
+        };
+        let key = record.entry(SIGNATURE_KEY).and_then(|e| match &e.value {
+            StoredValue::Sealed(sealed) => self
+                .state
+                .vault
+                .open_string(SIGNATURE_KEY, sealed)
+                .ok()
+                .map(|s| s.expose_secret().to_owned()),
+            StoredValue::Plain(value) => Some(value.clone()),
+        });
+        let scheme = match record.entry(SIGNATURE_SCHEME).map(|e| &e.value) {
+            Some(StoredValue::Plain(value)) => value.to_ascii_lowercase(),
+            _ => "elements".into(),
+        };
+        let _ = instance_id;
+        (key, scheme)
+    }
+
+    async fn send(&self, notification: NotificationRecord) {
+        let started = Instant::now();
+        let at_ms = self.state.now_ms();
+        let instance = self
+            .state
+            .store
+            .instance_by_id(notification.instance_id)
+            .await
+            .ok()
+            .flatten();
+        let (key, scheme) = self.signing(notification.instance_id, instance.as_ref());
+        let attempt_number = notification.attempts + 1;
+        let result = self.post(&notification, key.as_deref(), &scheme).await;
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let (status_code, excerpt, error, retry_after_ms) = match result {
+            Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),
+            Err(error) => (None, None, Some(error), None),
+        };
+        let delivered = status_code.is_some_and(|s| (200..300).contains(&s));
+        let gone = status_code == Some(410);
+        let outcome = if delivered {
+            AttemptOutcome::Delivered
+        } else if gone || notification.callback_url.is_empty() {
+            AttemptOutcome::Failed
+        } else {
+            let jitter = rand::rng().random_range(-1.0..=1.0);
+            match self.state.settings.retry_schedule.wait(
+                usize::try_from(attempt_number).unwrap_or(usize::MAX),
+                jitter,
+            ) {
+                Some(wait) => {
+                    let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                    let wait_ms = wait_ms.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS));
+                    AttemptOutcome::RetryAt(at_ms + wait_ms)
+                }
+                None => AttemptOutcome::Failed,
+            }
+        };
+        let error = error.or_else(|| {
+            (!delivered).then(|| match status_code {
+                Some(410) => "410 Gone: delivery to this URL stopped".to_owned(),
+                Some(code) => format!("the receiver answered {code}"),
+                None => "no answer".to_owned(),
+            })
+        });
+        let record = AttemptRecord {
+            notification_id: notification.id.clone(),
+            at_ms,
+            status_code,
+            duration_ms,
+            excerpt,
+            error,
+            outcome,
+        };
+        if let Err(error) = self.state.store.record_attempt(record).await {
+            tracing::error!(%error, "could not record a delivery attempt");
+        }
+    }
+
+    /// POSTs the exact stored bytes; returns (status, body excerpt, Retry-After in ms).
+    async fn post(
+        &self,
+        notification: &NotificationRecord,
+        key: Option<&str>,
+        scheme: &str,
+    ) -> Result<(u16, String, Option<i64>), String> {
+        if notification.callback_url.is_empty() {
+            return Err("the instance has no event.notification.callback.url".into());
+        }
+        let url = reqwest::Url::parse(&notification.callback_url)
+            .map_err(|_| "the callback URL does not parse".to_owned())?;
+        // IP literals skip DNS, so the guard checks them here.
+        if !self.state.settings.allow_private_callbacks {
+            let literal = url
+                .host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+                .and_then(|h| h.parse::<IpAddr>().ok());
+            if let Some(ip) = literal
+                && is_private(ip)
+            {
+                return Err(format!(
+                    "callback address {ip} is private (loopback, private, link-local, CGNAT, \
+                     multicast or metadata); refused"
+                ));
+            }
+        }
+        let mut request = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Elements-Webhook-Id", &notification.id)
+            .body(notification.body.clone());
+        if let Some(key) = key {
+            if scheme == "elements" || scheme == "both" {
+                request = request.header(
+                    "Elements-Webhook-Signature",
+                    elements_signature(key, &notification.body),
+                );
+            }
+            if scheme == "standard" || scheme == "both" {
+                let timestamp = self.state.now_ms() / 1000;
+                request = request
+                    .header("webhook-id", &notification.id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header(
+                        "webhook-signature",
+                        standard_signature(key, &notification.id, timestamp, &notification.body),
+                    );
+            }
+        }
+        let response = request.send().await.map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map(|s| s.saturating_mul(1000));
+        let body = response.bytes().await.unwrap_or_default();
+        let excerpt: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        Ok((status, excerpt, retry_after))
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    let mut text = String::new();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    if error.is_timeout() {
+        format!("timed out after {} s", TIMEOUT.as_secs())
+    } else {
+        text
+    }
+}
+
+/// The retry schedule of `TRIBUTARY_RETRY_SCHEDULE`, or Cloud Elements' default.
+pub fn schedule_from(text: Option<&str>) -> Result<RetrySchedule, String> {
+    match text {
+        None => Ok(RetrySchedule::default()),
+        Some(text) => RetrySchedule::parse(text).map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_metadata_addresses_are_recognized() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

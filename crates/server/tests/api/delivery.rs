@@ -1,0 +1,310 @@
+//! Delivery to a real receiver on port 0: the envelope, signatures, batching, retries, SSRF.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::response::IntoResponse;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tributary_domain::delivery::RetrySchedule;
+use tributary_server::delivery::Deliverer;
+use tributary_simulator::Config;
+
+use crate::helpers::{TestApp, seed_body, spawn_app_with};
+
+/// A request the receiver got: its headers and raw body.
+type Received = (HeaderMap, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Inbox {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Answer 503 to this many requests first.
+    fail_first: Arc<Mutex<usize>>,
+}
+
+async fn receive(
+    State(inbox): State<Inbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    inbox
+        .received
+        .lock()
+        .unwrap()
+        .push((headers, body.to_vec()));
+    let mut fail = inbox.fail_first.lock().unwrap();
+    if *fail > 0 {
+        *fail -= 1;
+        return (AxumStatus::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
+    AxumStatus::OK.into_response()
+}
+
+async fn receiver(fail_first: usize) -> (String, Inbox) {
+    let inbox = Inbox {
+        fail_first: Arc::new(Mutex::new(fail_first)),
+        ..Inbox::default()
+    };
+    let app = axum::Router::new()
+        .route("/events", axum::routing::post(receive))
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, inbox)
+}
+
+async fn app(allow_private: bool) -> TestApp {
+    spawn_app_with(
+        Config {
+            seed: 0,
+            ..Config::default()
+        },
+        |s| {
+            s.allow_private_callbacks = allow_private;
+            s.retry_schedule = RetrySchedule::parse("30ms,30ms,30ms").unwrap();
+        },
+    )
+    .await
+}
+
+/// An instance polling contacts, delivering to `callback`; returns its id after a first poll.
+async fn instance(app: &TestApp, callback: &str) -> i64 {
+    let mut body = seed_body(&app.code().await);
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    body["configuration"]["event.notification.callback.url"] = json!(callback);
+    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
+        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
+            "updatedDateField": "last_updated", "updatedDateFormat": format,
+            "createdDateField": "date_created", "createdDateFormat": format}}});
+    let created = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    app.expect(
+        Method::POST,
+        &format!("/instances/{id}/events/poll"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    id
+}
+
+async fn changes(app: &TestApp, id: i64, count: usize) {
+    app.http
+        .post(format!("{}/_sim/records", app.sim.url()))
+        .json(&json!({"resource": "contacts", "count": count}))
+        .send()
+        .await
+        .unwrap();
+    let summary = app
+        .expect(
+            Method::POST,
+            &format!("/instances/{id}/events/poll"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(summary["polls"][0]["events"], count, "{summary}");
+}
+
+/// Steps the deliverer until it has nothing due for a while.
+async fn deliver(app: &TestApp) {
+    let deliverer = Deliverer::new(app.state.clone(), 16).unwrap();
+    for _ in 0..40 {
+        let (queued, sent) = deliverer.run_once().await;
+        if queued == 0 && sent == 0 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that_verifies() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 3).await;
+    deliver(&app).await;
+    let received = inbox.received.lock().unwrap().clone();
+    assert_eq!(
+        received.len(),
+        1,
+        "three events of one poll: one notification"
+    );
+    let (headers, raw) = &received[0];
+    // The signature, recomputed here from the raw bytes.
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"MySecretEventSignatureKey").unwrap();
+    mac.update(raw);
+    let expected = format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(headers["elements-webhook-signature"], expected.as_str());
+    assert_eq!(headers["content-type"], "application/json");
+    let body: Value = serde_json::from_slice(raw).unwrap();
+    assert_eq!(headers["elements-webhook-id"], body["id"].as_str().unwrap());
+    assert_eq!(
+        body["topic"],
+        format!("instance-{id}-infusionsoftrest-events")
+    );
+    assert_eq!(
+        (body["severity"].as_str(), body["action"].as_str()),
+        (Some("medium"), Some("create"))
+    );
+    let message = &body["message"];
+    assert_eq!(message["elementKey"], "infusionsoftrest");
+    assert_eq!(
+        (
+            message["instanceId"].as_i64(),
+            message["instance_id"].as_i64()
+        ),
+        (Some(id), Some(id))
+    );
+    assert_eq!(message["instanceName"], "API Instance");
+    assert_eq!(message["instanceTags"], json!(["Docs"]));
+    assert_eq!(message["raw"]["objectType"], "contacts");
+    assert_eq!(message["raw"]["contacts"].as_array().unwrap().len(), 3);
+    assert!(message["raw"]["pollDate"].is_i64());
+    let events = message["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    for event in events {
+        assert_eq!(event["objectType"], "contacts");
+        assert_eq!(event["eventType"], "CREATED");
+        assert_eq!(event["hubKey"], "crm");
+        assert!(event["date"].as_str().unwrap().ends_with('Z'));
+    }
+    let stored = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "NOTIFIED"),
+        "{stored}"
+    );
+}
+
+#[tokio::test]
+async fn twenty_five_events_go_out_as_ten_ten_and_five() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 25).await;
+    deliver(&app).await;
+    let mut sizes: Vec<usize> = inbox
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, raw)| {
+            serde_json::from_slice::<Value>(raw).unwrap()["message"]["events"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [5, 10, 10]);
+}
+
+#[tokio::test]
+async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_attempt_once() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(3).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 2).await;
+    deliver(&app).await;
+    let received = inbox.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 4, "three failures, then the delivery");
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|(h, _)| h["elements-webhook-id"].to_str().unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "the same notification each time"
+    );
+    let stored = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "NOTIFIED")
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(100).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    assert_eq!(
+        inbox.received.lock().unwrap().len(),
+        4,
+        "the first attempt and three retries"
+    );
+    let stored = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stored[0]["status"], "FAILED");
+}
+
+#[tokio::test]
+async fn a_callback_on_loopback_is_refused_without_the_allow_flag() {
+    let app = app(false).await;
+    let (url, inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    assert!(
+        inbox.received.lock().unwrap().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+    let stored = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stored[0]["status"], "FAILED");
+    let notification = stored[0]["notificationId"].as_str().unwrap();
+    let attempts = app.state.store.attempts(notification).await.unwrap();
+    assert_eq!(attempts.len(), 4);
+    let error = attempts[0].4.clone().unwrap();
+    assert!(
+        error.contains("127.0.0.1") && error.contains("private"),
+        "{error}"
+    );
+}
