@@ -72,30 +72,64 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// How a host name becomes addresses (the system resolver, or a table in tests).
+type Lookup = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > + Send
+        + Sync,
+>;
+
 /// Resolves callback hosts and drops private addresses (unless allowed), so the connection can
 /// only go where the check said.
-#[derive(Debug)]
 struct GuardedResolver {
     allow_private: bool,
+    lookup: Lookup,
+}
+
+impl GuardedResolver {
+    fn system(allow_private: bool) -> GuardedResolver {
+        GuardedResolver {
+            allow_private,
+            lookup: Arc::new(|host: String| {
+                Box::pin(
+                    async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) },
+                )
+            }),
+        }
+    }
+}
+
+/// The addresses a callback may connect to, or why none.
+fn allowed(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    let kept: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| allow_private || !is_private(a.ip()))
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "callback host {host} resolves only to private addresses (loopback, private, \
+             link-local, CGNAT, multicast or metadata); refused"
+        ));
+    }
+    Ok(kept)
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow_private;
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| allow || !is_private(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                let message = format!(
-                    "callback host {host} resolves only to private addresses (loopback, private, \
-                     link-local, CGNAT, multicast or metadata); refused"
-                );
-                return Err(message.into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+            let addrs = lookup(host.clone()).await?;
+            let kept = allowed(&host, addrs, allow)?;
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
 }
@@ -115,9 +149,9 @@ impl Deliverer {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: state.settings.allow_private_callbacks,
-            }))
+            .dns_resolver(Arc::new(GuardedResolver::system(
+                state.settings.allow_private_callbacks,
+            )))
             .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Deliverer {
@@ -471,6 +505,58 @@ pub fn schedule_from(text: Option<&str>) -> Result<RetrySchedule, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_host_resolving_to_a_private_or_metadata_address_is_refused_after_dns() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        let table = |host: String| -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > {
+            let ips: Vec<&str> = match host.as_str() {
+                "internal.example" => vec!["10.0.0.1"],
+                "metadata.example" => vec!["169.254.169.254"],
+                "mixed.example" => vec!["10.0.0.1", "93.184.216.34"],
+                _ => vec!["93.184.216.34"],
+            };
+            let addrs = ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip.parse().unwrap(), 0))
+                .collect();
+            Box::pin(async move { Ok(addrs) })
+        };
+        let guarded = GuardedResolver {
+            allow_private: false,
+            lookup: Arc::new(table),
+        };
+        for host in ["internal.example", "metadata.example"] {
+            let error = guarded
+                .resolve(reqwest::dns::Name::from_str(host).unwrap())
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{host} was allowed"));
+            assert!(error.to_string().contains("private addresses"), "{error}");
+        }
+        let mixed: Vec<SocketAddr> = guarded
+            .resolve(reqwest::dns::Name::from_str("mixed.example").unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(
+            mixed,
+            [SocketAddr::new("93.184.216.34".parse().unwrap(), 0)],
+            "only the public one"
+        );
+        let open = GuardedResolver {
+            allow_private: true,
+            lookup: Arc::new(table),
+        };
+        assert!(
+            open.resolve(reqwest::dns::Name::from_str("metadata.example").unwrap())
+                .await
+                .is_ok()
+        );
+    }
 
     #[test]
     fn private_and_metadata_addresses_are_recognized() {
