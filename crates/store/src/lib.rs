@@ -198,6 +198,23 @@ pub struct EventRecord {
     pub notification_id: Option<String>,
 }
 
+/// Which events a listing wants (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only this instance's events; `None`: every instance of the organization.
+    pub instance_id: Option<i64>,
+    pub status: Option<String>,
+    pub resource: Option<String>,
+    pub event_type: Option<String>,
+    /// Events stored at or after this time (epoch ms).
+    pub from_ms: Option<i64>,
+    /// Events stored before this time (epoch ms).
+    pub to_ms: Option<i64>,
+    /// Rows after this one (paging).
+    pub after_id: i64,
+    pub limit: i64,
+}
+
 /// A successful poll, written in one transaction.
 #[derive(Debug, Clone)]
 pub struct PollCommit {
@@ -378,6 +395,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         notification_id: &str,
     ) -> Result<Vec<(i64, Option<i64>, i64, Option<String>, Option<String>)>>;
+
+    /// An organization's events matching `filter`, oldest first.
+    async fn find_events(
+        &self,
+        organization_id: i64,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventRecord>>;
+
+    /// One event of an organization by its event id.
+    async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>>;
+
+    /// Queues a notification again now, with a fresh retry schedule (redelivery).
+    async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool>;
+
+    /// Queues again every `FAILED` notification of an instance created at or after `since_ms`;
+    /// returns how many.
+    async fn requeue_failed(&self, instance_id: i64, since_ms: i64, now_ms: i64) -> Result<u64>;
 
     /// An instance's events, oldest first, after the given row id.
     async fn events(&self, instance_id: i64, after_id: i64, limit: i64)

@@ -19,7 +19,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrate::{self, Migration};
 use crate::{
-    AttemptOutcome, AttemptRecord, Committed, ConfigEntry, EventRecord, InstanceData,
+    AttemptOutcome, AttemptRecord, Committed, ConfigEntry, EventFilter, EventRecord, InstanceData,
     InstanceRecord, NewInstance, NewNotification, NewOrganization, NotificationRecord, PollCommit,
     PollerRecord, Principal, Result, Store, StoreError, StoredValue, Updated,
 };
@@ -721,6 +721,102 @@ impl Store for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    async fn find_events(
+        &self,
+        organization_id: i64,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
+                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id
+             FROM events e JOIN instances i ON i.id = e.instance_id
+             WHERE i.organization_id = ?
+               AND (? IS NULL OR e.instance_id = ?)
+               AND (? IS NULL OR e.status = ?)
+               AND (? IS NULL OR e.resource = ?)
+               AND (? IS NULL OR e.event_type = ?)
+               AND (? IS NULL OR e.created_ms >= ?)
+               AND (? IS NULL OR e.created_ms < ?)
+               AND e.id > ?
+             ORDER BY e.id LIMIT ?",
+        )
+        .bind(organization_id)
+        .bind(filter.instance_id)
+        .bind(filter.instance_id)
+        .bind(filter.status.clone())
+        .bind(filter.status.clone())
+        .bind(filter.resource.clone())
+        .bind(filter.resource.clone())
+        .bind(filter.event_type.clone())
+        .bind(filter.event_type.clone())
+        .bind(filter.from_ms)
+        .bind(filter.from_ms)
+        .bind(filter.to_ms)
+        .bind(filter.to_ms)
+        .bind(filter.after_id)
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(event_row).collect()
+    }
+
+    async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
+                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id
+             FROM events e JOIN instances i ON i.id = e.instance_id
+             WHERE i.organization_id = ? AND e.event_id = ?",
+        )
+        .bind(organization_id)
+        .bind(event_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(event_row).transpose()
+    }
+
+    async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let changed = sqlx::query(
+            "UPDATE notifications SET status = 'QUEUED', attempts = 0, next_attempt_ms = ?,
+                 lease_owner = NULL, lease_until_ms = NULL
+             WHERE id = ?",
+        )
+        .bind(now_ms)
+        .bind(notification_id.to_owned())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE events SET status = 'QUEUED' WHERE notification_id = ?")
+            .bind(notification_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    async fn requeue_failed(&self, instance_id: i64, since_ms: i64, now_ms: i64) -> Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE notifications SET status = 'QUEUED', attempts = 0, next_attempt_ms = ?,
+                 lease_owner = NULL, lease_until_ms = NULL
+             WHERE instance_id = ? AND status = 'FAILED' AND created_ms >= ?
+             RETURNING id",
+        )
+        .bind(now_ms)
+        .bind(instance_id)
+        .bind(since_ms)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            sqlx::query("UPDATE events SET status = 'QUEUED' WHERE notification_id = ?")
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
     }
 
     async fn events(

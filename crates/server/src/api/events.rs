@@ -1,7 +1,5 @@
-//! An instance's pollers and events: poll now, poller status, and the event log as stored.
-//!
-//! The event log here is the plain list; filters, delivery status and redelivery arrive with
-//! delivery (issue 7).
+//! An instance's pollers and events: poll now, poller status, the event log with its delivery
+//! attempts, redelivery of one event's notification, and recovery of every failed one.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -21,8 +19,16 @@ use crate::poller::{self, wanted_pollers};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/events/poll", post(poll_now))
+        .route("/instances/{id}/events/recover", post(recover))
         .route("/instances/{id}/pollers", get(pollers))
         .route("/instances/{id}/events", get(events))
+        .route("/instances/events", get(all_events))
+        .route("/instances/events/{event_id}", get(any_event))
+        .route("/instances/{id}/events/{event_id}", get(instance_event))
+        .route(
+            "/instances/{id}/events/{event_id}/redeliver",
+            post(redeliver),
+        )
 }
 
 /// `POST /instances/{id}/events/poll`: polls every enabled resource now and answers with what
@@ -96,8 +102,193 @@ async fn pollers(
     Ok(Json(pollers).into_response())
 }
 
-/// `GET /instances/{id}/events[?after=<row>&pageSize=<n>]`: stored events, oldest first.
+fn event_json(e: tributary_store::EventRecord) -> Value {
+    let mut event = json!({
+        "id": e.id,
+        "eventId": e.event_id,
+        "instanceId": e.instance_id,
+        "objectType": e.resource,
+        "objectId": e.object_id,
+        "eventType": e.event_type,
+        "date": event_date(e.date_ms),
+        "pollDate": event_date(e.poll_date_ms),
+        "status": e.status,
+        "notificationId": e.notification_id,
+        "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
+    });
+    if let (Some(error), Some(map)) = (e.date_error, event.as_object_mut()) {
+        map.insert("dateError".into(), Value::String(error));
+    }
+    event
+}
+
+/// Reads the listing filters: `status`, `objectType`, `eventType`, `from`, `to` (RFC 3339),
+/// `after` (row id) and `pageSize` (1–1000, default 200).
+fn filter(
+    raw: Option<String>,
+    instance_id: Option<i64>,
+) -> Result<tributary_store::EventFilter, ApiError> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let number = |key: &str, default: i64, min: i64, max: i64| -> Result<i64, ApiError> {
+        match get(key) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::BadRequest(format!(
+                    "{key} must be a whole number from {min} to {max}, got {v:?}"
+                ))),
+            },
+        }
+    };
+    let time =
+        |key: &str| -> Result<Option<i64>, ApiError> {
+            get(key)
+                .map(|v| {
+                    v.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "{key} must be an RFC 3339 time such as 2026-11-28T10:00:00Z, got {v:?}"
+                    ))
+                })
+                })
+                .transpose()
+        };
+    let status = get("status").map(|s| s.to_ascii_uppercase());
+    if let Some(status) = &status
+        && !["NEW", "QUEUED", "NOTIFIED", "FAILED"].contains(&status.as_str())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "status must be NEW, QUEUED, NOTIFIED or FAILED, got {status:?}"
+        )));
+    }
+    let event_type = get("eventType").map(|s| s.to_ascii_uppercase());
+    Ok(tributary_store::EventFilter {
+        instance_id,
+        status,
+        resource: get("objectType"),
+        event_type,
+        from_ms: time("from")?,
+        to_ms: time("to")?,
+        after_id: number("after", 0, 0, i64::MAX)?,
+        limit: number("pageSize", 200, 1, 1000)?,
+    })
+}
+
+/// `GET /instances/{id}/events`: an instance's events, oldest first, filtered and paged.
 async fn events(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = path_id("instance", &id)?;
+    load(&state, principal, id).await?;
+    let filter = filter(raw, Some(id))?;
+    let events = state
+        .store
+        .find_events(principal.organization_id, &filter)
+        .await?;
+    Ok(Json(events.into_iter().map(event_json).collect::<Vec<_>>()).into_response())
+}
+
+/// `GET /instances/events`: the events of every instance of the organization.
+async fn all_events(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let filter = filter(raw, None)?;
+    let events = state
+        .store
+        .find_events(principal.organization_id, &filter)
+        .await?;
+    Ok(Json(events.into_iter().map(event_json).collect::<Vec<_>>()).into_response())
+}
+
+/// One event with the delivery attempts of its notification.
+async fn event_with_attempts(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    event_id: &str,
+    instance_id: Option<i64>,
+) -> Result<Response, ApiError> {
+    let event = state
+        .store
+        .event(principal.organization_id, event_id)
+        .await?
+        .filter(|e| instance_id.is_none_or(|id| e.instance_id == id))
+        .ok_or_else(|| ApiError::NotFound(format!("no event {event_id:?}")))?;
+    let attempts = match &event.notification_id {
+        Some(notification) => state.store.attempts(notification).await?,
+        None => Vec::new(),
+    };
+    let mut json = event_json(event);
+    json["attempts"] = Value::Array(
+        attempts
+            .into_iter()
+            .map(|(at, status, duration, excerpt, error)| {
+                json!({"date": event_date(at), "statusCode": status, "durationMs": duration,
+                       "responseExcerpt": excerpt, "error": error})
+            })
+            .collect(),
+    );
+    Ok(Json(json).into_response())
+}
+
+async fn any_event(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(event_id): Path<String>,
+) -> Result<Response, ApiError> {
+    event_with_attempts(&state, principal, &event_id, None).await
+}
+
+async fn instance_event(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id("instance", &id)?;
+    event_with_attempts(&state, principal, &event_id, Some(id)).await
+}
+
+/// `POST /instances/{id}/events/{eventId}/redeliver`: sends the event's notification again now,
+/// with a fresh retry schedule.
+async fn redeliver(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path((id, event_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id("instance", &id)?;
+    let event = state
+        .store
+        .event(principal.organization_id, &event_id)
+        .await?
+        .filter(|e| e.instance_id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no event {event_id:?} in instance {id}")))?;
+    let Some(notification) = event.notification_id else {
+        return Err(ApiError::Conflict(format!(
+            "event {event_id} is not in a notification yet; it will be sent without asking"
+        )));
+    };
+    state
+        .store
+        .requeue_notification(&notification, state.now_ms())
+        .await?;
+    state.delivery_nudge.notify_one();
+    Ok(Json(json!({"notificationId": notification, "status": "QUEUED"})).into_response())
+}
+
+/// `POST /instances/{id}/events/recover?since=<RFC 3339>`: queues again every failed
+/// notification made since then (default: all of them).
+async fn recover(
     State(state): State<AppState>,
     Caller(principal): Caller,
     Path(id): Path<String>,
@@ -107,42 +298,20 @@ async fn events(
     load(&state, principal, id).await?;
     let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))?;
-    let number = |key: &str, default: i64, max: i64| -> Result<i64, ApiError> {
-        match params.iter().find(|(k, _)| k == key) {
-            None => Ok(default),
-            Some((_, v)) => match v.trim().parse::<i64>() {
-                Ok(n) if (0..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::BadRequest(format!(
-                    "{key} must be a whole number from 0 to {max}, got {v:?}"
-                ))),
-            },
-        }
+    let since = match params.iter().find(|(k, _)| k == "since") {
+        None => 0,
+        Some((_, v)) => v
+            .trim()
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| {
+                ApiError::BadRequest(format!("since must be an RFC 3339 time, got {v:?}"))
+            })?,
     };
-    let after = number("after", 0, i64::MAX)?;
-    let page_size = number("pageSize", 200, 1000)?.max(1);
-    let events: Vec<Value> = state
+    let requeued = state
         .store
-        .events(id, after, page_size)
-        .await?
-        .into_iter()
-        .map(|e| {
-            let mut event = json!({
-                "id": e.id,
-                "eventId": e.event_id,
-                "objectType": e.resource,
-                "objectId": e.object_id,
-                "eventType": e.event_type,
-                "date": event_date(e.date_ms),
-                "pollDate": event_date(e.poll_date_ms),
-                "status": e.status,
-                "notificationId": e.notification_id,
-                "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
-            });
-            if let (Some(error), Some(map)) = (e.date_error, event.as_object_mut()) {
-                map.insert("dateError".into(), Value::String(error));
-            }
-            event
-        })
-        .collect();
-    Ok(Json(events).into_response())
+        .requeue_failed(id, since, state.now_ms())
+        .await?;
+    state.delivery_nudge.notify_one();
+    Ok(Json(json!({"requeued": requeued})).into_response())
 }

@@ -308,3 +308,182 @@ async fn a_callback_on_loopback_is_refused_without_the_allow_flag() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_notification_is_recovered_once_the_receiver_is_back() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(100).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 2).await;
+    deliver(&app).await;
+    let failed = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?status=failed"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(failed.as_array().unwrap().len(), 2);
+    *inbox.fail_first.lock().unwrap() = 0;
+    let recovered = app
+        .expect(
+            Method::POST,
+            &format!("/instances/{id}/events/recover?since=2020-01-01T00:00:00Z"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        recovered["requeued"], 1,
+        "one notification carried both events"
+    );
+    deliver(&app).await;
+    let notified = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?status=NOTIFIED"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(notified.as_array().unwrap().len(), 2);
+    // The event shows every attempt: four failures, then the delivery.
+    let event_id = notified[0]["eventId"].as_str().unwrap();
+    let detail = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events/{event_id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 5);
+    assert_eq!(attempts[0]["statusCode"], 503);
+    assert_eq!(attempts[0]["responseExcerpt"], "down for maintenance");
+    assert_eq!(attempts[4]["statusCode"], 200);
+    let same = app
+        .expect(
+            Method::GET,
+            &format!("/instances/events/{event_id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(same["eventId"], event_id);
+    assert_eq!(inbox.received.lock().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn redelivery_sends_a_delivered_notification_again() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    let events = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let event_id = events[0]["eventId"].as_str().unwrap();
+    let again = app
+        .expect(
+            Method::POST,
+            &format!("/instances/{id}/events/{event_id}/redeliver"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(again["status"], "QUEUED");
+    deliver(&app).await;
+    let received = inbox.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0].0["elements-webhook-id"], received[1].0["elements-webhook-id"],
+        "the same notification"
+    );
+    assert_eq!(received[0].1, received[1].1, "the same bytes");
+    app.expect(
+        Method::POST,
+        &format!("/instances/{id}/events/nope/redeliver"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
+    let app = app(true).await;
+    let (url, _inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 3).await;
+    let all = app
+        .expect(
+            Method::GET,
+            "/instances/events?objectType=contacts&eventType=created",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let none = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?objectType=tasks"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(none, json!([]));
+    let paged = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?pageSize=2"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let after = paged[1]["id"].as_i64().unwrap();
+    let rest = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?after={after}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(rest.as_array().unwrap().len(), 1);
+    let future = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events?from=2999-01-01T00:00:00Z"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(future, json!([]));
+    for (query, needle) in [
+        ("status=LOST", "status must be"),
+        ("from=yesterday", "from must be"),
+        ("pageSize=0", "pageSize must be"),
+    ] {
+        let error = app
+            .expect(
+                Method::GET,
+                &format!("/instances/{id}/events?{query}"),
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        assert!(
+            error["message"].as_str().unwrap().contains(needle),
+            "{query}: {error}"
+        );
+    }
+}
