@@ -22,6 +22,7 @@ pub const EVENTS_ENABLED: &str = "event.notification.enabled";
 pub const VENDOR_TYPE: &str = "event.vendor.type";
 pub const CALLBACK_URL: &str = "event.notification.callback.url";
 pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
+pub const SIGNATURE_SCHEME: &str = "event.notification.signature.scheme";
 pub const REFRESH_INTERVAL: &str = "event.poller.refresh_interval";
 pub const POLLER_CONFIGURATION: &str = "event.poller.configuration";
 
@@ -185,6 +186,18 @@ impl EventsSettings {
             Some(_) => true,
             None => false,
         };
+        if let Some(scheme) = config.get(SIGNATURE_SCHEME)
+            && !["elements", "standard", "both"]
+                .contains(&scheme.trim().to_ascii_lowercase().as_str())
+        {
+            error(
+                SIGNATURE_SCHEME,
+                format!(
+                    "must be elements, standard or both, got {:?}",
+                    truncate(scheme)
+                ),
+            );
+        }
         let refresh_minutes = match config.get(REFRESH_INTERVAL) {
             None => DEFAULT_REFRESH_MINUTES,
             Some(text) => match text.trim().parse::<u32>() {
@@ -577,6 +590,7 @@ mod tests {
                 (VENDOR_TYPE, json!("carrier-pigeon")),
                 (CALLBACK_URL, json!("ftp://files.example/")),
                 (SIGNATURE_KEY, json!("")),
+                (SIGNATURE_SCHEME, json!("md5")),
                 (REFRESH_INTERVAL, json!("abc")),
                 (
                     POLLER_CONFIGURATION,
@@ -598,6 +612,7 @@ mod tests {
             VENDOR_TYPE,
             CALLBACK_URL,
             SIGNATURE_KEY,
+            SIGNATURE_SCHEME,
             REFRESH_INTERVAL,
             "event.poller.configuration.widgets",
             "event.poller.configuration.appointments",

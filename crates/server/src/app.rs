@@ -31,6 +31,8 @@ pub struct AppState {
     pub nudge: Arc<tokio::sync::Notify>,
     /// Wakes the delivery worker when a poll stored events.
     pub delivery_nudge: Arc<tokio::sync::Notify>,
+    /// Delivery counters for `/metrics`.
+    pub delivery_stats: Arc<crate::delivery::DeliveryStats>,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl Application {
             clients: Arc::new(crate::clients::Clients::default()),
             nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_nudge: Arc::new(tokio::sync::Notify::new()),
+            delivery_stats: Arc::new(crate::delivery::DeliveryStats::default()),
         };
         let router = crate::api::router(state.clone());
         Ok(Application {

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tributary_domain::delivery::{RetrySchedule, batches, elements_signature, standard_signature};
-use tributary_domain::instance_config::SIGNATURE_KEY;
+use tributary_domain::instance_config::{SIGNATURE_KEY, SIGNATURE_SCHEME};
 use tributary_domain::poll::event_date;
 use tributary_store::{
     AttemptOutcome, AttemptRecord, EventRecord, NewNotification, NotificationRecord, StoredValue,
@@ -38,8 +38,6 @@ use tributary_store::{
 
 use crate::app::AppState;
 
-/// The instance key choosing the signature headers: `elements` (default), `standard`, `both`.
-pub const SIGNATURE_SCHEME: &str = "event.notification.signature.scheme";
 const LEASE_MS: i64 = 120_000;
 const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
@@ -132,6 +130,17 @@ impl reqwest::dns::Resolve for GuardedResolver {
             Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
+}
+
+/// Counters of delivery since start, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub delivered: std::sync::atomic::AtomicU64,
+    pub failed_attempts: std::sync::atomic::AtomicU64,
+    pub retried: std::sync::atomic::AtomicU64,
+    pub given_up: std::sync::atomic::AtomicU64,
+    /// Sum of milliseconds from an event's poll to its delivery, over delivered notifications.
+    pub latency_ms_sum: std::sync::atomic::AtomicU64,
 }
 
 /// The delivery worker of one process.
@@ -395,6 +404,31 @@ impl Deliverer {
                 None => "no answer".to_owned(),
             })
         });
+        let stats = &self.state.delivery_stats;
+        let count = |counter: &std::sync::atomic::AtomicU64, n: u64| {
+            counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        };
+        match outcome {
+            AttemptOutcome::Delivered => {
+                count(&stats.delivered, 1);
+                let poll_ms = serde_json::from_slice::<Value>(&notification.body)
+                    .ok()
+                    .and_then(|b| b.pointer("/message/raw/pollDate").and_then(Value::as_i64))
+                    .unwrap_or(at_ms);
+                count(
+                    &stats.latency_ms_sum,
+                    u64::try_from(at_ms - poll_ms).unwrap_or(0),
+                );
+            }
+            AttemptOutcome::RetryAt(_) => {
+                count(&stats.failed_attempts, 1);
+                count(&stats.retried, 1);
+            }
+            AttemptOutcome::Failed => {
+                count(&stats.failed_attempts, 1);
+                count(&stats.given_up, 1);
+            }
+        }
         let record = AttemptRecord {
             notification_id: notification.id.clone(),
             at_ms,

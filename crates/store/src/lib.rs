@@ -387,6 +387,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<Vec<NotificationRecord>>;
 
+    /// How many notifications wait to be sent (QUEUED).
+    async fn queued_notifications(&self) -> Result<i64>;
+
     /// Records an attempt and moves the notification (and its events) on.
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()>;
 

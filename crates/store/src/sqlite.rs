@@ -654,6 +654,14 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn queued_notifications(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE status = 'QUEUED'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(

@@ -487,3 +487,57 @@ async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
         );
     }
 }
+
+#[tokio::test]
+async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(0).await;
+    let mut body = seed_body(&app.code().await);
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    body["configuration"]["event.notification.callback.url"] = json!(url);
+    body["configuration"]["event.notification.signature.key"] =
+        json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    body["configuration"]["event.notification.signature.scheme"] = json!("both");
+    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
+        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
+            "updatedDateField": "last_updated", "updatedDateFormat": format,
+            "createdDateField": "date_created", "createdDateFormat": format}}});
+    let created = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    app.expect(
+        Method::POST,
+        &format!("/instances/{id}/events/poll"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    let (headers, raw) = inbox.received.lock().unwrap()[0].clone();
+    // Verified as the Standard Webhooks libraries do: HMAC-SHA256 over "{id}.{timestamp}.{body}"
+    // keyed with the base64-decoded part of the whsec_ secret.
+    let id_header = headers["webhook-id"].to_str().unwrap();
+    let timestamp = headers["webhook-timestamp"].to_str().unwrap();
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
+    mac.update(format!("{id_header}.{timestamp}.").as_bytes());
+    mac.update(&raw);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(headers["webhook-signature"], expected.as_str());
+    assert_eq!(id_header, headers["elements-webhook-id"].to_str().unwrap());
+    let age = tributary_domain::Clock::now_ms(&tributary_domain::SystemClock) / 1000
+        - timestamp.parse::<i64>().unwrap();
+    assert!((0..60).contains(&age), "a current timestamp");
+    assert!(
+        headers.contains_key("elements-webhook-signature"),
+        "both schemes"
+    );
+}
