@@ -528,6 +528,27 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
+/// Why a callback URL will be refused at delivery, if that is known without a DNS lookup (an
+/// IP-literal host): said when an instance is created or changed, so the user learns it then.
+/// Host names are judged at delivery, after resolution, where the attempt says why.
+pub fn callback_warning(url: &str, allow_private: bool) -> Option<String> {
+    if allow_private {
+        return None;
+    }
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let ip = host.parse::<IpAddr>().ok()?;
+    is_private(ip).then(|| {
+        format!(
+            "event.notification.callback.url: {ip} is a private address; deliveries to it will \
+             be refused (TRIBUTARY_ALLOW_PRIVATE_CALLBACKS is off)"
+        )
+    })
+}
+
 /// The retry schedule of `TRIBUTARY_RETRY_SCHEDULE`, or Cloud Elements' default.
 pub fn schedule_from(text: Option<&str>) -> Result<RetrySchedule, String> {
     match text {

@@ -450,7 +450,22 @@ async fn create_instance(
         .await?;
     state.nudge.notify_one();
     tracing::info!(instance = record.id, element = %element.key, "instance created");
-    Ok(Json(instance_json(state, &record, Some(&token))).into_response())
+    let mut body = instance_json(state, &record, Some(&token));
+    add_warnings(state, &mut body, settings.callback_url.as_deref());
+    Ok(Json(body).into_response())
+}
+
+/// Adds `warnings` to an instance response when its callback URL will be refused.
+fn add_warnings(state: &AppState, body: &mut Value, callback: Option<&str>) {
+    let Some(callback) = callback else {
+        return;
+    };
+    if let (Some(warning), Some(map)) = (
+        crate::delivery::callback_warning(callback, state.settings.allow_private_callbacks),
+        body.as_object_mut(),
+    ) {
+        map.insert("warnings".into(), json!([warning]));
+    }
 }
 
 fn format_date(ms: i64) -> String {
@@ -751,7 +766,12 @@ async fn replace(
         provider_data: request.provider_data,
     };
     let record = update(&state, principal, id, change).await?;
-    Ok(Json(instance_json(&state, &record, None)).into_response())
+    let mut body = instance_json(&state, &record, None);
+    let callback = body["configuration"]["event.notification.callback.url"]
+        .as_str()
+        .map(str::to_owned);
+    add_warnings(&state, &mut body, callback.as_deref());
+    Ok(Json(body).into_response())
 }
 
 async fn patch(
@@ -774,7 +794,12 @@ async fn patch(
         provider_data: request.provider_data,
     };
     let record = update(&state, principal, id, change).await?;
-    Ok(Json(instance_json(&state, &record, None)).into_response())
+    let mut body = instance_json(&state, &record, None);
+    let callback = body["configuration"]["event.notification.callback.url"]
+        .as_str()
+        .map(str::to_owned);
+    add_warnings(&state, &mut body, callback.as_deref());
+    Ok(Json(body).into_response())
 }
 
 async fn remove(

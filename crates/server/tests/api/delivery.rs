@@ -541,3 +541,37 @@ async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
         "both schemes"
     );
 }
+
+#[tokio::test]
+async fn creating_an_instance_with_a_callback_that_will_be_refused_warns_at_once() {
+    for (allow, warned) in [(false, true), (true, false)] {
+        let app = app(allow).await;
+        let mut body = seed_body(&app.code().await);
+        body["configuration"]["event.notification.callback.url"] =
+            json!("http://127.0.0.1:9/events");
+        let created = app
+            .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+            .await;
+        let warning = created["warnings"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            warning.contains("127.0.0.1 is a private address"),
+            warned,
+            "allow {allow}: {created}"
+        );
+        let id = created["id"].as_i64().unwrap();
+        let patch =
+            json!({"configuration": {"event.notification.callback.url": "http://10.0.0.1/x"}});
+        let patched = app
+            .expect(
+                Method::PATCH,
+                &format!("/instances/{id}"),
+                Some(&patch),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(patched.get("warnings").is_some(), warned, "{patched}");
+    }
+}
