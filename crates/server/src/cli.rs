@@ -118,6 +118,10 @@ struct ServeArgs {
     /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
     #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE")]
     retry_schedule: Option<String>,
+    /// Days delivered and failed events and their delivery attempts are kept.
+    #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    retention_days: u64,
     /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
     /// SQLite database, created with mode 0600).
     #[arg(
@@ -275,6 +279,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         poll_concurrency: args.poll_concurrency,
         delivery_concurrency: args.delivery_concurrency,
         retry_schedule,
+        retention: std::time::Duration::from_secs(args.retention_days * 86_400),
         ..Settings::default()
     };
     let Some(runtime) = runtime() else {

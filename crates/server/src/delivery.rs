@@ -178,9 +178,36 @@ impl Deliverer {
         (queued, sent)
     }
 
-    /// Runs until shutdown, waking when polls store events or every half second.
+    /// Deletes finished history older than the retention period; returns how many events went.
+    pub async fn prune(&self) -> u64 {
+        let retention =
+            i64::try_from(self.state.settings.retention.as_millis()).unwrap_or(i64::MAX);
+        match self
+            .state
+            .store
+            .prune(self.state.now_ms().saturating_sub(retention))
+            .await
+        {
+            Ok(pruned) => pruned,
+            Err(error) => {
+                tracing::error!(%error, "could not prune old events");
+                0
+            }
+        }
+    }
+
+    /// Runs until shutdown, waking when polls store events or every half second; prunes old
+    /// history hourly.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut pruned_at: Option<Instant> = None;
         loop {
+            if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+                let pruned = self.prune().await;
+                if pruned > 0 {
+                    tracing::info!(pruned, "pruned old events");
+                }
+                pruned_at = Some(Instant::now());
+            }
             let (queued, sent) = self.run_once().await;
             if queued > 0 || sent > 0 {
                 continue;

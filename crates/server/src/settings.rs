@@ -37,6 +37,9 @@ pub struct Settings {
     pub delivery_concurrency: usize,
     /// `TRIBUTARY_RETRY_SCHEDULE`: waits before each retry (default Cloud Elements' 4^x s).
     pub retry_schedule: tributary_domain::delivery::RetrySchedule,
+    /// `TRIBUTARY_RETENTION_DAYS`: how long delivered and failed events and their attempts are
+    /// kept (default 30 days).
+    pub retention: Duration,
 }
 
 /// The first organization's secrets, for an empty database.
@@ -66,6 +69,7 @@ impl Default for Settings {
             poll_concurrency: 8,
             delivery_concurrency: 16,
             retry_schedule: tributary_domain::delivery::RetrySchedule::default(),
+            retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

@@ -387,6 +387,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<Vec<NotificationRecord>>;
 
+    /// Deletes delivered and failed notifications (with their attempts) and their events stored
+    /// before `before_ms`; events still waiting are kept. Returns how many events went.
+    async fn prune(&self, before_ms: i64) -> Result<u64>;
+
     /// How many notifications wait to be sent (QUEUED).
     async fn queued_notifications(&self) -> Result<i64>;
 

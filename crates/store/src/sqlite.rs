@@ -654,6 +654,25 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn prune(&self, before_ms: i64) -> Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let events = sqlx::query(
+            "DELETE FROM events WHERE created_ms < ? AND status IN ('NOTIFIED', 'FAILED')",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM notifications WHERE created_ms < ? AND status IN ('NOTIFIED', 'FAILED')",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
     async fn queued_notifications(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE status = 'QUEUED'")

@@ -665,3 +665,70 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
     );
     assert_eq!(store.attempts("n1").await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn pruning_drops_finished_history_and_keeps_what_still_waits() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    let notification = |id: &str, events: &[&str]| NewNotification {
+        id: id.into(),
+        instance_id: record.id,
+        resource: "contacts".into(),
+        callback_url: "https://r.example/".into(),
+        body: b"{}".to_vec(),
+        event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    store
+        .queue_notifications(
+            vec![notification("n1", &["a"]), notification("n2", &["b"])],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    store
+        .record_attempt(AttemptRecord {
+            notification_id: "n1".into(),
+            at_ms: NOW,
+            status_code: Some(200),
+            duration_ms: 1,
+            excerpt: None,
+            error: None,
+            outcome: AttemptOutcome::Delivered,
+        })
+        .await
+        .unwrap();
+    // The events were stored at NOW + 10, the poll's commit time.
+    assert_eq!(
+        store.prune(NOW + 10).await.unwrap(),
+        0,
+        "nothing is older than the cut"
+    );
+    assert_eq!(
+        store.prune(NOW + 11).await.unwrap(),
+        1,
+        "the delivered event goes"
+    );
+    let left = store.events(record.id, 0, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(),
+        ["b"],
+        "the queued one stays"
+    );
+    assert!(
+        store.attempts("n1").await.unwrap().is_empty(),
+        "attempts went with their notification"
+    );
+}
