@@ -39,6 +39,8 @@ use tributary_store::{
 use crate::app::AppState;
 
 const LEASE_MS: i64 = 120_000;
+/// Sends at once to one callback host, so a slow receiver cannot take every slot.
+pub const PER_HOST: usize = 4;
 const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
@@ -150,6 +152,8 @@ pub struct Deliverer {
     owner: String,
     http: reqwest::Client,
     concurrency: usize,
+    /// Sends in flight per callback host.
+    hosts: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 impl Deliverer {
@@ -168,6 +172,7 @@ impl Deliverer {
             state,
             http,
             concurrency: concurrency.max(1),
+            hosts: Arc::default(),
         })
     }
 
@@ -196,9 +201,12 @@ impl Deliverer {
         }
     }
 
-    /// Runs until shutdown, waking when polls store events or every half second; prunes old
-    /// history hourly.
+    /// Runs until shutdown: a continuous pipeline — sends run as tasks, so a slow receiver holds
+    /// at most its host's share of the slots and never stalls the others; new work is claimed
+    /// as slots free, when polls store events, or every half second. Prunes old history hourly.
     pub async fn run(self, shutdown: CancellationToken) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let mut sends = JoinSet::new();
         let mut pruned_at: Option<Instant> = None;
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
@@ -208,16 +216,87 @@ impl Deliverer {
                 }
                 pruned_at = Some(Instant::now());
             }
-            let (queued, sent) = self.run_once().await;
-            if queued > 0 || sent > 0 {
+            while sends.try_join_next().is_some() {}
+            let queued = self.queue().await;
+            let started = self.start_sends(&slots, &mut sends).await;
+            if queued > 0 || started > 0 {
                 continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 _ = self.state.delivery_nudge.notified() => {}
-                _ = shutdown.cancelled() => return,
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+                _ = shutdown.cancelled() => break,
             }
         }
+        // Sends in flight finish (each is bounded by its timeout); their leases protect the rest.
+        let _ = tokio::time::timeout(TIMEOUT, async {
+            while sends.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// Claims as many due notifications as there are free slots and starts sending them; a
+    /// notification whose host is busy goes back, due again shortly. Returns how many started.
+    async fn start_sends(
+        &self,
+        slots: &Arc<tokio::sync::Semaphore>,
+        sends: &mut JoinSet<()>,
+    ) -> usize {
+        let free = slots.available_permits();
+        if free == 0 {
+            return 0;
+        }
+        let now = self.state.now_ms();
+        let claimed = self
+            .state
+            .store
+            .claim_due_notifications(&self.owner, now, LEASE_MS, free as i64)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "could not claim notifications");
+                Vec::new()
+            });
+        let mut started = 0;
+        for notification in claimed {
+            let host_permit = self
+                .host_slot(&notification.callback_url)
+                .try_acquire_owned();
+            let (Ok(slot), Ok(host)) = (slots.clone().try_acquire_owned(), host_permit) else {
+                if let Err(error) = self
+                    .state
+                    .store
+                    .defer_notification(&notification.id, now + 200)
+                    .await
+                {
+                    tracing::error!(%error, "could not defer a notification");
+                }
+                continue;
+            };
+            let this = self.clone();
+            sends.spawn(async move {
+                this.send(notification).await;
+                drop((slot, host));
+            });
+            started += 1;
+        }
+        started
+    }
+
+    fn host_slot(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+            })
+            .unwrap_or_default();
+        self.hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_HOST)))
+            .clone()
     }
 
     /// Builds and stores notifications for events that have none.

@@ -394,6 +394,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many notifications wait to be sent (QUEUED).
     async fn queued_notifications(&self) -> Result<i64>;
 
+    /// Gives a claimed notification back unsent, due again at `at_ms` (not an attempt).
+    async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()>;
+
     /// Records an attempt and moves the notification (and its events) on.
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()>;
 

@@ -673,6 +673,18 @@ impl Store for SqliteStore {
         Ok(events)
     }
 
+    async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE notifications SET next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = NULL
+             WHERE id = ? AND status = 'QUEUED'",
+        )
+        .bind(at_ms)
+        .bind(notification_id.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn queued_notifications(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE status = 'QUEUED'")

@@ -575,3 +575,99 @@ async fn creating_an_instance_with_a_callback_that_will_be_refused_warns_at_once
         assert_eq!(patched.get("warnings").is_some(), warned, "{patched}");
     }
 }
+
+#[tokio::test]
+async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
+    let app = app(true).await;
+    // A receiver that takes three seconds to answer, and a prompt one.
+    let slow_hits = Arc::new(Mutex::new(0usize));
+    let slow_done = Arc::new(Mutex::new(0usize));
+    let (hits, done) = (slow_hits.clone(), slow_done.clone());
+    let slow = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let (hits, done) = (hits.clone(), done.clone());
+            async move {
+                *hits.lock().unwrap() += 1;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                *done.lock().unwrap() += 1;
+                AxumStatus::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+    let (fast_url, fast) = receiver(0).await;
+
+    let slow_instance = instance(&app, &slow_url).await;
+    // The prompt receiver's instance polls tasks, so the slow one's contacts are not its.
+    let mut body = seed_body(&app.code().await);
+    body["configuration"]["event.notification.callback.url"] = json!(fast_url);
+    body["configuration"]["event.poller.configuration"] = json!({"tasks": {
+        "url": "/hubs/crm/tasks", "idField": "id", "datesConfiguration": {
+            "updatedDateField": "modification_date", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+            "createdDateField": "creation_date", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"}}});
+    let created = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await;
+    let fast_instance = created["id"].as_i64().unwrap();
+    app.expect(
+        Method::POST,
+        &format!("/instances/{fast_instance}/events/poll"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    changes(&app, slow_instance, 60).await; // six notifications for the slow host
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while *slow_hits.lock().unwrap() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow receiver was never called"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Only now, with slow sends in flight, does the prompt receiver's change happen.
+    app.http
+        .post(format!("{}/_sim/records", app.sim.url()))
+        .json(&json!({"resource": "tasks", "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let polled = app
+        .expect(
+            Method::POST,
+            &format!("/instances/{fast_instance}/events/poll"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(polled["polls"][0]["events"], 1, "{polled}");
+    while fast.received.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the prompt receiver never got its notification"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Ordering, not timing: the prompt receiver was served while the slow one still held every
+    // send it had started, and the slow host never had more than its share at once.
+    assert_eq!(
+        *slow_done.lock().unwrap(),
+        0,
+        "it waited for a slow send to finish"
+    );
+    assert!(
+        *slow_hits.lock().unwrap() <= tributary_server::delivery::PER_HOST,
+        "the slow host holds at most its share"
+    );
+    stop.cancel();
+}
