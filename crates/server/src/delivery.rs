@@ -9,8 +9,10 @@
 //!    (`Elements-Webhook-Signature`, and/or Standard Webhooks headers per instance). A 2xx is
 //!    delivered; anything else — redirects included, which are not followed — a timeout or a
 //!    refused connection is a failed attempt, retried on the schedule (Cloud Elements' 4^x
-//!    seconds by default, ±20 % jitter; `Retry-After` honoured up to an hour); a 410, or the
-//!    end of the schedule, leaves it `FAILED`. Every attempt is recorded.
+//!    seconds by default, ±20 % jitter; `Retry-After` honoured up to an hour); the end of the
+//!    schedule leaves it `FAILED`. A 410 fails it and stops delivery to that URL: the
+//!    instance's other notifications to it wait until its URL changes or the user resumes
+//!    (`POST /instances/{id}/events/resume`). Every attempt is recorded.
 //!
 //! Callbacks that resolve to loopback, private, link-local, CGNAT, multicast or metadata
 //! addresses are refused at connect time (after DNS, so rebinding cannot slip through) unless
@@ -546,6 +548,15 @@ impl Deliverer {
         };
         if let Err(error) = self.state.store.record_attempt(record).await {
             tracing::error!(%error, "could not record a delivery attempt");
+        }
+        if gone
+            && let Err(error) = self
+                .state
+                .store
+                .stop_callback(notification.instance_id, &notification.callback_url, at_ms)
+                .await
+        {
+            tracing::error!(%error, "could not stop delivery to a gone callback");
         }
     }
 

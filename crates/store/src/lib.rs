@@ -394,6 +394,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many notifications wait to be sent (QUEUED).
     async fn queued_notifications(&self) -> Result<i64>;
 
+    /// Stops delivery to an instance's callback URL (it answered 410).
+    async fn stop_callback(&self, instance_id: i64, url: &str, now_ms: i64) -> Result<()>;
+
+    /// Resumes delivery to every stopped URL of an instance; returns how many were stopped.
+    async fn resume_callbacks(&self, instance_id: i64) -> Result<u64>;
+
     /// Gives a claimed notification back unsent, due again at `at_ms` (not an attempt).
     async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()>;
 

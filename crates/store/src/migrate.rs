@@ -31,6 +31,11 @@ pub const SQLITE: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/sqlite/0003_notifications.sql"),
     },
+    Migration {
+        version: 4,
+        name: "stopped_callbacks",
+        sql: include_str!("../migrations/sqlite/0004_stopped_callbacks.sql"),
+    },
 ];
 
 #[cfg(test)]

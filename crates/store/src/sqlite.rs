@@ -626,10 +626,12 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "UPDATE notifications SET lease_owner = ?, lease_until_ms = ?
              WHERE id IN (
-                 SELECT id FROM notifications
-                 WHERE status = 'QUEUED' AND next_attempt_ms <= ?
-                   AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
-                 ORDER BY next_attempt_ms LIMIT ?)
+                 SELECT n.id FROM notifications n
+                 WHERE n.status = 'QUEUED' AND n.next_attempt_ms <= ?
+                   AND (n.lease_until_ms IS NULL OR n.lease_until_ms <= ?)
+                   AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                   WHERE s.instance_id = n.instance_id AND s.url = n.callback_url)
+                 ORDER BY n.next_attempt_ms LIMIT ?)
              RETURNING id, instance_id, resource, callback_url, body, status, attempts",
         )
         .bind(owner.to_owned())
@@ -671,6 +673,29 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(events)
+    }
+
+    async fn stop_callback(&self, instance_id: i64, url: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms) VALUES (?, ?, ?)
+             ON CONFLICT (instance_id, url) DO NOTHING",
+        )
+        .bind(instance_id)
+        .bind(url.to_owned())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn resume_callbacks(&self, instance_id: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM stopped_callbacks WHERE instance_id = ?")
+                .bind(instance_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()> {

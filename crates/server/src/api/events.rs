@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/instances/{id}/events/poll", post(poll_now))
         .route("/instances/{id}/events/recover", post(recover))
+        .route("/instances/{id}/events/resume", post(resume))
         .route("/instances/{id}/pollers", get(pollers))
         .route("/instances/{id}/events", get(events))
         .route("/instances/events", get(all_events))
@@ -314,4 +315,17 @@ async fn recover(
         .await?;
     state.delivery_nudge.notify_one();
     Ok(Json(json!({"requeued": requeued})).into_response())
+}
+
+/// `POST /instances/{id}/events/resume`: delivery goes on to the URLs that answered 410.
+async fn resume(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = path_id("instance", &id)?;
+    load(&state, principal, id).await?;
+    let resumed = state.store.resume_callbacks(id).await?;
+    state.delivery_nudge.notify_one();
+    Ok(Json(json!({"resumed": resumed})).into_response())
 }

@@ -671,3 +671,74 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
     );
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
+    let app = app(true).await;
+    let gone = Arc::new(Mutex::new(true));
+    let received = Arc::new(Mutex::new(0usize));
+    let (flag, count) = (gone.clone(), received.clone());
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let (flag, count) = (flag.clone(), count.clone());
+            async move {
+                *count.lock().unwrap() += 1;
+                if *flag.lock().unwrap() {
+                    AxumStatus::GONE
+                } else {
+                    AxumStatus::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let id = instance(&app, &url).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    assert_eq!(
+        *received.lock().unwrap(),
+        1,
+        "one attempt: a 410 is not retried"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    assert_eq!(
+        *received.lock().unwrap(),
+        1,
+        "nothing more goes to a gone URL"
+    );
+    let statuses: Vec<String> = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["FAILED", "QUEUED"]);
+    *gone.lock().unwrap() = false;
+    let resumed = app
+        .expect(
+            Method::POST,
+            &format!("/instances/{id}/events/resume"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(resumed["resumed"], 1);
+    deliver(&app).await;
+    assert_eq!(
+        *received.lock().unwrap(),
+        2,
+        "the waiting notification went after the resume"
+    );
+}
