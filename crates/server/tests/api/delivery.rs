@@ -281,9 +281,20 @@ async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
 
 #[tokio::test]
 async fn a_callback_on_loopback_is_refused_without_the_allow_flag() {
+    refused_without_the_allow_flag(|url| url, "127.0.0.1").await;
+}
+
+/// A hostname is checked after DNS: `localhost` reaches the same loopback receiver only if the
+/// guard forgot to look at what it resolved to.
+#[tokio::test]
+async fn a_callback_hostname_resolving_to_loopback_is_refused_after_dns() {
+    refused_without_the_allow_flag(|url| url.replace("127.0.0.1", "localhost"), "private").await;
+}
+
+async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, named: &str) {
     let app = app(false).await;
     let (url, inbox) = receiver(0).await;
-    let id = instance(&app, &url).await;
+    let id = instance(&app, &callback(url)).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
     assert!(
@@ -304,7 +315,7 @@ async fn a_callback_on_loopback_is_refused_without_the_allow_flag() {
     assert_eq!(attempts.len(), 4);
     let error = attempts[0].4.clone().unwrap();
     assert!(
-        error.contains("127.0.0.1") && error.contains("private"),
+        error.contains(named) && error.contains("private"),
         "{error}"
     );
 }
