@@ -29,8 +29,9 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(Json(json!({"status": "ready"})).into_response())
 }
 
-/// Prometheus text exposition of the provider pacers: how often and how long requests waited
-/// for their app's budget, and how many 429s the provider still answered.
+/// Prometheus text exposition: the provider pacers (how often and how long requests waited for
+/// their app's budget, how many 429s the provider still answered), delivery counters since
+/// start, and the number of notifications waiting.
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     let series = state.clients.pacers.stats();
@@ -60,6 +61,59 @@ async fn metrics(State(state): State<AppState>) -> Response {
             };
             text.push_str(&format!("{name}{{element=\"{element}\"}} {value}\n"));
         }
+    }
+    let stats = &state.delivery_stats;
+    let read =
+        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
+    let delivered = read(&stats.delivered);
+    for (name, help, kind, value) in [
+        (
+            "tributary_notifications_delivered_total",
+            "Notifications a callback accepted with a 2xx.",
+            "counter",
+            delivered.to_string(),
+        ),
+        (
+            "tributary_delivery_failed_attempts_total",
+            "Delivery attempts that failed (non-2xx, timeout, refused or connection error).",
+            "counter",
+            read(&stats.failed_attempts).to_string(),
+        ),
+        (
+            "tributary_notifications_retried_total",
+            "Failed attempts after which the notification was scheduled again.",
+            "counter",
+            read(&stats.retried).to_string(),
+        ),
+        (
+            "tributary_notifications_failed_total",
+            "Notifications left FAILED (schedule exhausted or 410 Gone).",
+            "counter",
+            read(&stats.given_up).to_string(),
+        ),
+        (
+            "tributary_delivery_latency_seconds_sum",
+            "Seconds from the poll that found a change to its delivery, summed over deliveries.",
+            "counter",
+            format!("{:.3}", read(&stats.latency_ms_sum) as f64 / 1000.0),
+        ),
+        (
+            "tributary_delivery_latency_seconds_count",
+            "Deliveries counted in tributary_delivery_latency_seconds_sum.",
+            "counter",
+            delivered.to_string(),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    // The queue depth comes from the database, so it is true across processes and restarts.
+    if let Ok(queued) = state.store.queued_notifications().await {
+        text.push_str(&format!(
+            "# HELP tributary_notifications_queued Notifications waiting to be sent.\n\
+             # TYPE tributary_notifications_queued gauge\ntributary_notifications_queued {queued}\n"
+        ));
     }
     (
         [(

@@ -254,6 +254,49 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
             .iter()
             .all(|e| e["status"] == "NOTIFIED")
     );
+    assert_eq!(
+        metric(&app, "tributary_notifications_delivered_total").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&app, "tributary_delivery_failed_attempts_total").await,
+        3.0
+    );
+    assert_eq!(
+        metric(&app, "tributary_notifications_retried_total").await,
+        3.0
+    );
+    assert_eq!(
+        metric(&app, "tributary_notifications_failed_total").await,
+        0.0
+    );
+    assert_eq!(
+        metric(&app, "tributary_delivery_latency_seconds_count").await,
+        1.0
+    );
+    assert!(metric(&app, "tributary_delivery_latency_seconds_sum").await > 0.0);
+    assert_eq!(metric(&app, "tributary_notifications_queued").await, 0.0);
+}
+
+/// One unlabelled series from `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .http
+        .get(format!(
+            "{}/metrics",
+            app.api.trim_end_matches("/elements/api-v2")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} is in the metrics: {text}"))
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -267,6 +310,14 @@ async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
         inbox.received.lock().unwrap().len(),
         4,
         "the first attempt and three retries"
+    );
+    assert_eq!(
+        metric(&app, "tributary_notifications_failed_total").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&app, "tributary_notifications_delivered_total").await,
+        0.0
     );
     let stored = app
         .expect(
@@ -736,6 +787,7 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         .map(|e| e["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["FAILED", "QUEUED"]);
+    assert_eq!(metric(&app, "tributary_notifications_queued").await, 1.0);
     *gone.lock().unwrap() = false;
     let resumed = app
         .expect(
@@ -752,4 +804,5 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         2,
         "the waiting notification went after the resume"
     );
+    assert_eq!(metric(&app, "tributary_notifications_queued").await, 0.0);
 }
