@@ -75,6 +75,11 @@ async fn app(allow_private: bool) -> TestApp {
 
 /// An instance polling contacts, delivering to `callback`; returns its id after a first poll.
 async fn instance(app: &TestApp, callback: &str) -> i64 {
+    instance_with(app, callback, |_| {}).await
+}
+
+/// As [`instance`], with the create body changed by `adjust` first.
+async fn instance_with(app: &TestApp, callback: &str, adjust: impl FnOnce(&mut Value)) -> i64 {
     let mut body = seed_body(&app.code().await);
     let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     body["configuration"]["event.notification.callback.url"] = json!(callback);
@@ -82,6 +87,7 @@ async fn instance(app: &TestApp, callback: &str) -> i64 {
         "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
             "updatedDateField": "last_updated", "updatedDateFormat": format,
             "createdDateField": "date_created", "createdDateFormat": format}}});
+    adjust(&mut body);
     let created = app
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
         .await;
@@ -181,14 +187,7 @@ async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that
         assert_eq!(event["hubKey"], "crm");
         assert!(event["date"].as_str().unwrap().ends_with('Z'));
     }
-    let stored = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let stored = get(&app, &format!("/instances/{id}/events")).await;
     assert!(
         stored
             .as_array()
@@ -239,14 +238,7 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
         ids.iter().all(|i| *i == ids[0]),
         "the same notification each time"
     );
-    let stored = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let stored = get(&app, &format!("/instances/{id}/events")).await;
     assert!(
         stored
             .as_array()
@@ -276,6 +268,11 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
     );
     assert!(metric(&app, "tributary_delivery_latency_seconds_sum").await > 0.0);
     assert_eq!(metric(&app, "tributary_notifications_queued").await, 0.0);
+}
+
+/// A GET through the API that must answer 200; its JSON.
+async fn get(app: &TestApp, path: &str) -> Value {
+    app.expect(Method::GET, path, None, StatusCode::OK).await
 }
 
 /// One unlabelled series from `/metrics`.
@@ -319,14 +316,7 @@ async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
         metric(&app, "tributary_notifications_delivered_total").await,
         0.0
     );
-    let stored = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let stored = get(&app, &format!("/instances/{id}/events")).await;
     assert_eq!(stored[0]["status"], "FAILED");
 }
 
@@ -352,14 +342,7 @@ async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, nam
         inbox.received.lock().unwrap().is_empty(),
         "nothing reached the loopback receiver"
     );
-    let stored = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let stored = get(&app, &format!("/instances/{id}/events")).await;
     assert_eq!(stored[0]["status"], "FAILED");
     let notification = stored[0]["notificationId"].as_str().unwrap();
     let attempts = app.state.store.attempts(notification).await.unwrap();
@@ -378,14 +361,7 @@ async fn a_failed_notification_is_recovered_once_the_receiver_is_back() {
     let id = instance(&app, &url).await;
     changes(&app, id, 2).await;
     deliver(&app).await;
-    let failed = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?status=failed"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let failed = get(&app, &format!("/instances/{id}/events?status=failed")).await;
     assert_eq!(failed.as_array().unwrap().len(), 2);
     *inbox.fail_first.lock().unwrap() = 0;
     let recovered = app
@@ -401,38 +377,17 @@ async fn a_failed_notification_is_recovered_once_the_receiver_is_back() {
         "one notification carried both events"
     );
     deliver(&app).await;
-    let notified = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?status=NOTIFIED"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let notified = get(&app, &format!("/instances/{id}/events?status=NOTIFIED")).await;
     assert_eq!(notified.as_array().unwrap().len(), 2);
     // The event shows every attempt: four failures, then the delivery.
     let event_id = notified[0]["eventId"].as_str().unwrap();
-    let detail = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events/{event_id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let detail = get(&app, &format!("/instances/{id}/events/{event_id}")).await;
     let attempts = detail["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 5);
     assert_eq!(attempts[0]["statusCode"], 503);
     assert_eq!(attempts[0]["responseExcerpt"], "down for maintenance");
     assert_eq!(attempts[4]["statusCode"], 200);
-    let same = app
-        .expect(
-            Method::GET,
-            &format!("/instances/events/{event_id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let same = get(&app, &format!("/instances/events/{event_id}")).await;
     assert_eq!(same["eventId"], event_id);
     assert_eq!(inbox.received.lock().unwrap().len(), 5);
 }
@@ -444,14 +399,7 @@ async fn redelivery_sends_a_delivered_notification_again() {
     let id = instance(&app, &url).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
-    let events = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let events = get(&app, &format!("/instances/{id}/events")).await;
     let event_id = events[0]["eventId"].as_str().unwrap();
     let again = app
         .expect(
@@ -485,50 +433,23 @@ async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
     let (url, _inbox) = receiver(0).await;
     let id = instance(&app, &url).await;
     changes(&app, id, 3).await;
-    let all = app
-        .expect(
-            Method::GET,
-            "/instances/events?objectType=contacts&eventType=created",
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let all = get(
+        &app,
+        "/instances/events?objectType=contacts&eventType=created",
+    )
+    .await;
     assert_eq!(all.as_array().unwrap().len(), 3);
-    let none = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?objectType=tasks"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let none = get(&app, &format!("/instances/{id}/events?objectType=tasks")).await;
     assert_eq!(none, json!([]));
-    let paged = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?pageSize=2"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let paged = get(&app, &format!("/instances/{id}/events?pageSize=2")).await;
     let after = paged[1]["id"].as_i64().unwrap();
-    let rest = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?after={after}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let rest = get(&app, &format!("/instances/{id}/events?after={after}")).await;
     assert_eq!(rest.as_array().unwrap().len(), 1);
-    let future = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events?from=2999-01-01T00:00:00Z"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let future = get(
+        &app,
+        &format!("/instances/{id}/events?from=2999-01-01T00:00:00Z"),
+    )
+    .await;
     assert_eq!(future, json!([]));
     for (query, needle) in [
         ("status=LOST", "status must be"),
@@ -554,28 +475,12 @@ async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
 async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
     let app = app(true).await;
     let (url, inbox) = receiver(0).await;
-    let mut body = seed_body(&app.code().await);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
-    body["configuration"]["event.notification.callback.url"] = json!(url);
-    body["configuration"]["event.notification.signature.key"] =
-        json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-    body["configuration"]["event.notification.signature.scheme"] = json!("both");
-    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
-        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "last_updated", "updatedDateFormat": format,
-            "createdDateField": "date_created", "createdDateFormat": format}}});
-    let created = app
-        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
-        .await;
-    let id = created["id"].as_i64().unwrap();
-    app.expect(
-        Method::POST,
-        &format!("/instances/{id}/events/poll"),
-        None,
-        StatusCode::OK,
-    )
+    let id = instance_with(&app, &url, |body| {
+        body["configuration"]["event.notification.signature.key"] =
+            json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        body["configuration"]["event.notification.signature.scheme"] = json!("both");
+    })
     .await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
     let (headers, raw) = inbox.received.lock().unwrap()[0].clone();
@@ -773,13 +678,7 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         1,
         "nothing more goes to a gone URL"
     );
-    let statuses: Vec<String> = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}/events"),
-            None,
-            StatusCode::OK,
-        )
+    let statuses: Vec<String> = get(&app, &format!("/instances/{id}/events"))
         .await
         .as_array()
         .unwrap()
