@@ -52,7 +52,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             2,
         ),
     ] {
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        family(&mut text, name, help, "counter");
         for (element, waits, waited_ms, throttled) in &series {
             let value = match kind {
                 0 => waits.to_string(),
@@ -66,54 +66,51 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let read =
         |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
     let delivered = read(&stats.delivered);
-    for (name, help, kind, value) in [
+    for (name, help, value) in [
         (
             "tributary_notifications_delivered_total",
             "Notifications a callback accepted with a 2xx.",
-            "counter",
             delivered.to_string(),
         ),
         (
             "tributary_delivery_failed_attempts_total",
             "Delivery attempts that failed (non-2xx, timeout, refused or connection error).",
-            "counter",
             read(&stats.failed_attempts).to_string(),
         ),
         (
             "tributary_notifications_retried_total",
             "Failed attempts after which the notification was scheduled again.",
-            "counter",
             read(&stats.retried).to_string(),
         ),
         (
             "tributary_notifications_failed_total",
             "Notifications left FAILED (schedule exhausted or 410 Gone).",
-            "counter",
             read(&stats.given_up).to_string(),
         ),
         (
             "tributary_delivery_latency_seconds_sum",
             "Seconds from the poll that found a change to its delivery, summed over deliveries.",
-            "counter",
             format!("{:.3}", read(&stats.latency_ms_sum) as f64 / 1000.0),
         ),
         (
             "tributary_delivery_latency_seconds_count",
             "Deliveries counted in tributary_delivery_latency_seconds_sum.",
-            "counter",
             delivered.to_string(),
         ),
     ] {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
+        family(&mut text, name, help, "counter");
+        text.push_str(&format!("{name} {value}\n"));
     }
     // The queue depth comes from the database, so it is true across processes and restarts.
     if let Ok(queued) = state.store.queued_notifications().await {
-        text.push_str(&format!(
-            "# HELP tributary_notifications_queued Notifications waiting to be sent.\n\
-             # TYPE tributary_notifications_queued gauge\ntributary_notifications_queued {queued}\n"
-        ));
+        let name = "tributary_notifications_queued";
+        family(
+            &mut text,
+            name,
+            "Notifications waiting to be sent.",
+            "gauge",
+        );
+        text.push_str(&format!("{name} {queued}\n"));
     }
     (
         [(
@@ -123,4 +120,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// Writes the `# HELP` and `# TYPE` lines that open a metric family.
+fn family(text: &mut String, name: &str, help: &str, kind: &str) {
+    text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
 }

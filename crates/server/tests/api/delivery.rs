@@ -246,54 +246,23 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
             .iter()
             .all(|e| e["status"] == "NOTIFIED")
     );
-    assert_eq!(
-        metric(&app, "tributary_notifications_delivered_total").await,
-        1.0
-    );
-    assert_eq!(
-        metric(&app, "tributary_delivery_failed_attempts_total").await,
-        3.0
-    );
-    assert_eq!(
-        metric(&app, "tributary_notifications_retried_total").await,
-        3.0
-    );
-    assert_eq!(
-        metric(&app, "tributary_notifications_failed_total").await,
-        0.0
-    );
-    assert_eq!(
-        metric(&app, "tributary_delivery_latency_seconds_count").await,
-        1.0
-    );
-    assert!(metric(&app, "tributary_delivery_latency_seconds_sum").await > 0.0);
-    assert_eq!(metric(&app, "tributary_notifications_queued").await, 0.0);
+    let metrics = app.metrics().await;
+    for (name, value) in [
+        ("tributary_notifications_delivered_total", 1.0),
+        ("tributary_delivery_failed_attempts_total", 3.0),
+        ("tributary_notifications_retried_total", 3.0),
+        ("tributary_notifications_failed_total", 0.0),
+        ("tributary_delivery_latency_seconds_count", 1.0),
+        ("tributary_notifications_queued", 0.0),
+    ] {
+        assert_eq!(metrics.value(name), value, "{name}");
+    }
+    assert!(metrics.value("tributary_delivery_latency_seconds_sum") > 0.0);
 }
 
 /// A GET through the API that must answer 200; its JSON.
 async fn get(app: &TestApp, path: &str) -> Value {
     app.expect(Method::GET, path, None, StatusCode::OK).await
-}
-
-/// One unlabelled series from `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .http
-        .get(format!(
-            "{}/metrics",
-            app.api.trim_end_matches("/elements/api-v2")
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} is in the metrics: {text}"))
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -308,12 +277,10 @@ async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
         4,
         "the first attempt and three retries"
     );
+    let metrics = app.metrics().await;
+    assert_eq!(metrics.value("tributary_notifications_failed_total"), 1.0);
     assert_eq!(
-        metric(&app, "tributary_notifications_failed_total").await,
-        1.0
-    );
-    assert_eq!(
-        metric(&app, "tributary_notifications_delivered_total").await,
+        metrics.value("tributary_notifications_delivered_total"),
         0.0
     );
     let stored = get(&app, &format!("/instances/{id}/events")).await;
@@ -686,7 +653,10 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         .map(|e| e["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["FAILED", "QUEUED"]);
-    assert_eq!(metric(&app, "tributary_notifications_queued").await, 1.0);
+    assert_eq!(
+        app.metrics().await.value("tributary_notifications_queued"),
+        1.0
+    );
     *gone.lock().unwrap() = false;
     let resumed = app
         .expect(
@@ -703,5 +673,8 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         2,
         "the waiting notification went after the resume"
     );
-    assert_eq!(metric(&app, "tributary_notifications_queued").await, 0.0);
+    assert_eq!(
+        app.metrics().await.value("tributary_notifications_queued"),
+        0.0
+    );
 }

@@ -257,6 +257,42 @@ impl TestApp {
             .await;
         value.as_array().unwrap().clone()
     }
+
+    /// One scrape of `/metrics`.
+    pub async fn metrics(&self) -> Metrics {
+        let text = self
+            .http
+            .get(format!(
+                "{}/metrics",
+                self.api.trim_end_matches("/elements/api-v2")
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        Metrics(text)
+    }
+}
+
+/// The Prometheus text of one `/metrics` scrape.
+#[derive(Debug)]
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of the first series called `name`, with or without labels.
+    pub fn value(&self, name: &str) -> f64 {
+        self.0
+            .lines()
+            .find_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                (series == name || series.starts_with(&format!("{name}{{"))).then_some(value)
+            })
+            .unwrap_or_else(|| panic!("{name} is in the metrics: {}", self.0))
+            .parse()
+            .unwrap()
+    }
 }
 
 pub fn seed_poller() -> Value {

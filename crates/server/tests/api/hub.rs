@@ -515,26 +515,12 @@ async fn a_burst_from_five_instances_of_one_app_is_paced_to_its_budget() {
     let log = app.sim_requests().await;
     let throttled = log.iter().filter(|r| r["status"] == 429).count();
     assert!(throttled <= 5, "{throttled} 429s for 200 calls");
-    let metrics = app
-        .http
-        .get(format!(
-            "{}/metrics",
-            app.api.trim_end_matches("/elements/api-v2")
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let waits: u64 = metrics
-        .lines()
-        .find(|l| l.starts_with("tributary_provider_pacing_waits_total{"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap();
+    let metrics = app.metrics().await;
+    let waits = metrics.value("tributary_provider_pacing_waits_total");
     assert!(
-        waits > 100,
-        "pacing waits are visible in the metrics: {metrics}"
+        waits > 100.0,
+        "pacing waits are visible in the metrics: {}",
+        metrics.0
     );
 }
 
