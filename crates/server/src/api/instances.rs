@@ -19,8 +19,8 @@ use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use tributary_domain::instance_config::{
-    EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET, OAUTH_CALLBACK_URL, check_http_url,
-    is_secret_key, normalize_value,
+    CALLBACK_URL, EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET, OAUTH_CALLBACK_URL,
+    check_http_url, is_secret_key, normalize_value,
 };
 use tributary_elements::Element;
 use tributary_elements::client::Credentials;
@@ -451,13 +451,13 @@ async fn create_instance(
     state.nudge.notify_one();
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     let mut body = instance_json(state, &record, Some(&token));
-    add_warnings(state, &mut body, settings.callback_url.as_deref());
+    add_warnings(state, &mut body);
     Ok(Json(body).into_response())
 }
 
 /// Adds `warnings` to an instance response when its callback URL will be refused.
-fn add_warnings(state: &AppState, body: &mut Value, callback: Option<&str>) {
-    let Some(callback) = callback else {
+fn add_warnings(state: &AppState, body: &mut Value) {
+    let Some(callback) = body["configuration"][CALLBACK_URL].as_str() else {
         return;
     };
     if let (Some(warning), Some(map)) = (
@@ -767,10 +767,7 @@ async fn replace(
     };
     let record = update(&state, principal, id, change).await?;
     let mut body = instance_json(&state, &record, None);
-    let callback = body["configuration"]["event.notification.callback.url"]
-        .as_str()
-        .map(str::to_owned);
-    add_warnings(&state, &mut body, callback.as_deref());
+    add_warnings(&state, &mut body);
     Ok(Json(body).into_response())
 }
 
@@ -795,10 +792,7 @@ async fn patch(
     };
     let record = update(&state, principal, id, change).await?;
     let mut body = instance_json(&state, &record, None);
-    let callback = body["configuration"]["event.notification.callback.url"]
-        .as_str()
-        .map(str::to_owned);
-    add_warnings(&state, &mut body, callback.as_deref());
+    add_warnings(&state, &mut body);
     Ok(Json(body).into_response())
 }
 
