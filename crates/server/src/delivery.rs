@@ -416,29 +416,14 @@ impl Deliverer {
         }
     }
 
-    /// Claims due notifications and sends them, `concurrency` at a time.
+    /// Claims due notifications and sends them with the same global and per-host limits as
+    /// [`Deliverer::run`], waiting for every send; returns how many started.
     pub async fn send_due(&self) -> usize {
-        let limit = i64::try_from(self.concurrency).unwrap_or(i64::MAX);
-        let claimed = match self
-            .state
-            .store
-            .claim_due_notifications(&self.owner, self.state.now_ms(), LEASE_MS, limit)
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::error!(%error, "could not claim notifications");
-                return 0;
-            }
-        };
-        let count = claimed.len();
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
-        for notification in claimed {
-            let this = self.clone();
-            sends.spawn(async move { this.send(notification).await });
-        }
+        let started = self.start_sends(&slots, &mut sends).await;
         while sends.join_next().await.is_some() {}
-        count
+        started
     }
 
     /// The signing secrets and scheme of an instance.
