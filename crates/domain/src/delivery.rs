@@ -65,6 +65,28 @@ pub fn standard_signature(
     format!("v1,{signature}")
 }
 
+/// Parses one duration such as `500ms`, `30s`, `2m` or `1h` (a whole number and a unit; not
+/// zero), or says what is wrong with it.
+pub fn parse_duration(text: &str) -> Result<Duration, &'static str> {
+    let entry = text.trim();
+    let split = entry
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or("needs a unit: ms, s, m or h")?;
+    let (number, unit) = entry.split_at(split);
+    let value: u64 = number.parse().map_err(|_| "needs a whole number")?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value.saturating_mul(60)),
+        "h" => Duration::from_secs(value.saturating_mul(3600)),
+        _ => return Err("unknown unit (use ms, s, m or h)"),
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero");
+    }
+    Ok(duration)
+}
+
 /// The waits before each retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
@@ -95,26 +117,11 @@ impl RetrySchedule {
         let mut waits = Vec::new();
         for (index, raw) in text.split(',').enumerate() {
             let entry = raw.trim();
-            let error = |message| ScheduleError {
+            let wait = parse_duration(entry).map_err(|message| ScheduleError {
                 index: index + 1,
                 entry: entry.to_owned(),
                 message,
-            };
-            let split = entry
-                .find(|c: char| !c.is_ascii_digit())
-                .ok_or_else(|| error("needs a unit: ms, s, m or h"))?;
-            let (number, unit) = entry.split_at(split);
-            let value: u64 = number.parse().map_err(|_| error("needs a whole number"))?;
-            let wait = match unit {
-                "ms" => Duration::from_millis(value),
-                "s" => Duration::from_secs(value),
-                "m" => Duration::from_secs(value.saturating_mul(60)),
-                "h" => Duration::from_secs(value.saturating_mul(3600)),
-                _ => return Err(error("unknown unit (use ms, s, m or h)")),
-            };
-            if wait.is_zero() {
-                return Err(error("must be longer than zero"));
-            }
+            })?;
             waits.push(wait);
         }
         Ok(RetrySchedule { waits })
@@ -237,6 +244,14 @@ mod tests {
             assert_eq!(error.index, index, "{text}");
             assert!(error.to_string().contains(needle), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn one_duration_parses_with_its_unit() {
+        assert_eq!(parse_duration(" 500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("30"), Err("needs a unit: ms, s, m or h"));
+        assert_eq!(parse_duration("0h"), Err("must be longer than zero"));
     }
 
     #[test]

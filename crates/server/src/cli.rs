@@ -114,6 +114,19 @@ struct ServeArgs {
     /// Notifications sent at once by this process; 0 runs no delivery worker.
     #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", default_value_t = 16)]
     delivery_concurrency: usize,
+    /// Notifications sent at once to one callback host (host and port).
+    #[arg(long, env = "TRIBUTARY_DELIVERY_PER_HOST", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    delivery_per_host: u64,
+    /// How long one delivery attempt may take, such as 30s (units ms, s, m, h).
+    #[arg(long, env = "TRIBUTARY_DELIVERY_TIMEOUT", default_value = "30s",
+          value_parser = parse_duration)]
+    delivery_timeout: std::time::Duration,
+    /// How long a claimed notification is this process's (after a crash, its notifications are
+    /// sent again when the lease ends); must be longer than the delivery timeout.
+    #[arg(long, env = "TRIBUTARY_DELIVERY_LEASE", default_value = "2m",
+          value_parser = parse_duration)]
+    delivery_lease: std::time::Duration,
     /// Waits before each delivery retry, as a comma list such as 1s,5s,30s (default Cloud
     /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
     #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE")]
@@ -187,6 +200,11 @@ struct SimulateArgs {
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, allow_hyphen_values = true,
           value_parser = parse_scale)]
     hook_time_scale: f64,
+}
+
+/// A duration such as `30s`, `500ms`, `2m`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    tributary_domain::delivery::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// A finite, non-negative factor.
@@ -267,6 +285,14 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.delivery_lease <= args.delivery_timeout {
+        eprintln!(
+            "error: TRIBUTARY_DELIVERY_LEASE ({:?}) must be longer than TRIBUTARY_DELIVERY_TIMEOUT \
+             ({:?}), or a slow send could be claimed and sent again while it runs",
+            args.delivery_lease, args.delivery_timeout
+        );
+        return ExitCode::from(2);
+    }
     let registry_keys = ["infusionsoftrest"];
     let settings = Settings {
         bind: args.bind,
@@ -278,6 +304,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         provider_requests_per_minute: args.provider_requests_per_minute,
         poll_concurrency: args.poll_concurrency,
         delivery_concurrency: args.delivery_concurrency,
+        delivery_per_host: usize::try_from(args.delivery_per_host).unwrap_or(4),
+        delivery_timeout: args.delivery_timeout,
+        delivery_lease: args.delivery_lease,
         retry_schedule,
         retention: std::time::Duration::from_secs(args.retention_days * 86_400),
         ..Settings::default()

@@ -40,10 +40,6 @@ use tributary_store::{
 
 use crate::app::AppState;
 
-const LEASE_MS: i64 = 120_000;
-/// Sends at once to one callback host, so a slow receiver cannot take every slot.
-pub const PER_HOST: usize = 4;
-const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
 /// Whether an address is one a public callback must not reach.
@@ -162,7 +158,7 @@ impl Deliverer {
     pub fn new(state: AppState, concurrency: usize) -> Result<Deliverer, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
+            .timeout(state.settings.delivery_timeout)
             .connect_timeout(Duration::from_secs(10))
             .dns_resolver(Arc::new(GuardedResolver::system(
                 state.settings.allow_private_callbacks,
@@ -232,7 +228,7 @@ impl Deliverer {
             }
         }
         // Sends in flight finish (each is bounded by its timeout); their leases protect the rest.
-        let _ = tokio::time::timeout(TIMEOUT, async {
+        let _ = tokio::time::timeout(self.state.settings.delivery_timeout, async {
             while sends.join_next().await.is_some() {}
         })
         .await;
@@ -250,10 +246,12 @@ impl Deliverer {
             return 0;
         }
         let now = self.state.now_ms();
+        let lease_ms =
+            i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX);
         let claimed = self
             .state
             .store
-            .claim_due_notifications(&self.owner, now, LEASE_MS, free as i64)
+            .claim_due_notifications(&self.owner, now, lease_ms, free as i64)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "could not claim notifications");
@@ -286,6 +284,7 @@ impl Deliverer {
     }
 
     fn host_slot(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let per_host = self.state.settings.delivery_per_host.max(1);
         let host = reqwest::Url::parse(url)
             .ok()
             .and_then(|u| {
@@ -297,7 +296,7 @@ impl Deliverer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(host)
-            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_HOST)))
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_host)))
             .clone()
     }
 
@@ -474,7 +473,9 @@ impl Deliverer {
         let gone = status_code == Some(410);
         let outcome = if delivered {
             AttemptOutcome::Delivered
-        } else if gone || notification.callback_url.is_empty() {
+        } else if gone {
+            AttemptOutcome::Gone
+        } else if notification.callback_url.is_empty() {
             AttemptOutcome::Failed
         } else {
             let jitter = rand::rng().random_range(-1.0..=1.0);
@@ -517,7 +518,7 @@ impl Deliverer {
                 count(&stats.failed_attempts, 1);
                 count(&stats.retried, 1);
             }
-            AttemptOutcome::Failed => {
+            AttemptOutcome::Failed | AttemptOutcome::Gone => {
                 count(&stats.failed_attempts, 1);
                 count(&stats.given_up, 1);
             }
@@ -533,15 +534,6 @@ impl Deliverer {
         };
         if let Err(error) = self.state.store.record_attempt(record).await {
             tracing::error!(%error, "could not record a delivery attempt");
-        }
-        if gone
-            && let Err(error) = self
-                .state
-                .store
-                .stop_callback(notification.instance_id, &notification.callback_url, at_ms)
-                .await
-        {
-            tracing::error!(%error, "could not stop delivery to a gone callback");
         }
     }
 
@@ -596,7 +588,8 @@ impl Deliverer {
                     );
             }
         }
-        let response = request.send().await.map_err(|e| describe(&e))?;
+        let timeout = self.state.settings.delivery_timeout;
+        let response = request.send().await.map_err(|e| describe(&e, timeout))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -610,7 +603,7 @@ impl Deliverer {
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
     let mut source: Option<&dyn std::error::Error> = Some(error);
     let mut text = String::new();
     while let Some(e) = source {
@@ -624,7 +617,7 @@ fn describe(error: &reqwest::Error) -> String {
         source = e.source();
     }
     if error.is_timeout() {
-        format!("timed out after {} s", TIMEOUT.as_secs())
+        format!("timed out after {timeout:?}")
     } else {
         text
     }

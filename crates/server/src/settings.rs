@@ -35,6 +35,15 @@ pub struct Settings {
     pub poll_concurrency: usize,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
     pub delivery_concurrency: usize,
+    /// `TRIBUTARY_DELIVERY_PER_HOST`: notifications sent at once to one callback host (host and
+    /// port), so one slow receiver cannot take every slot (default 4).
+    pub delivery_per_host: usize,
+    /// `TRIBUTARY_DELIVERY_TIMEOUT`: how long one delivery attempt may take (default 30 s).
+    pub delivery_timeout: Duration,
+    /// `TRIBUTARY_DELIVERY_LEASE`: how long a claimed notification stays this process's; after a
+    /// crash, its notifications are sent again once their lease ends (default 2 min; always
+    /// longer than the timeout, so a slow send is never sent twice by a live process).
+    pub delivery_lease: Duration,
     /// `TRIBUTARY_RETRY_SCHEDULE`: waits before each retry (default Cloud Elements' 4^x s).
     pub retry_schedule: tributary_domain::delivery::RetrySchedule,
     /// `TRIBUTARY_RETENTION_DAYS`: how long delivered and failed events and their attempts are
@@ -68,6 +77,9 @@ impl Default for Settings {
             provider_rate_window: Duration::from_secs(60),
             poll_concurrency: 8,
             delivery_concurrency: 16,
+            delivery_per_host: 4,
+            delivery_timeout: Duration::from_secs(30),
+            delivery_lease: Duration::from_secs(120),
             retry_schedule: tributary_domain::delivery::RetrySchedule::default(),
             retention: Duration::from_secs(30 * 86_400),
         }

@@ -280,6 +280,9 @@ pub enum AttemptOutcome {
     Delivered,
     RetryAt(i64),
     Failed,
+    /// Failed with 410 Gone: delivery to the notification's URL stops (same transaction) until
+    /// the instance's URL changes or the user resumes it.
+    Gone,
 }
 
 /// The storage contract. Every method is scoped by organization where the data is tenant data:
@@ -394,8 +397,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many notifications wait to be sent (QUEUED).
     async fn queued_notifications(&self) -> Result<i64>;
 
-    /// Stops delivery to an instance's callback URL (it answered 410).
-    async fn stop_callback(&self, instance_id: i64, url: &str, now_ms: i64) -> Result<()>;
+    /// The notifications claimed by a worker and not yet settled at `now_ms` (a lease that has
+    /// not ended): the sends in flight, across every process on the database.
+    async fn in_flight_notifications(&self, now_ms: i64) -> Result<Vec<String>>;
 
     /// Resumes delivery to every stopped URL of an instance; returns how many were stopped.
     async fn resume_callbacks(&self, instance_id: i64) -> Result<u64>;

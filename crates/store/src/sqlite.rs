@@ -17,6 +17,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
+use tributary_domain::instance_config::CALLBACK_URL;
+
 use crate::migrate::{self, Migration};
 use crate::{
     AttemptOutcome, AttemptRecord, Committed, ConfigEntry, EventFilter, EventRecord, InstanceData,
@@ -195,6 +197,28 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await?;
         }
+        // Notifications not yet delivered follow the instance's callback URL: a new URL takes
+        // them (and lifts a 410 stop, which named the old one).
+        sqlx::query(
+            "UPDATE notifications SET callback_url = (SELECT value FROM instance_configuration
+                 WHERE instance_id = ?1 AND key = ?2)
+             WHERE instance_id = ?1 AND status <> 'NOTIFIED'
+               AND callback_url <> (SELECT value FROM instance_configuration
+                   WHERE instance_id = ?1 AND key = ?2)",
+        )
+        .bind(instance_id)
+        .bind(CALLBACK_URL)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM stopped_callbacks WHERE instance_id = ?1
+               AND url <> (SELECT value FROM instance_configuration
+                   WHERE instance_id = ?1 AND key = ?2)",
+        )
+        .bind(instance_id)
+        .bind(CALLBACK_URL)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }
@@ -675,19 +699,6 @@ impl Store for SqliteStore {
         Ok(events)
     }
 
-    async fn stop_callback(&self, instance_id: i64, url: &str, now_ms: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms) VALUES (?, ?, ?)
-             ON CONFLICT (instance_id, url) DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(url.to_owned())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     async fn resume_callbacks(&self, instance_id: i64) -> Result<u64> {
         Ok(
             sqlx::query("DELETE FROM stopped_callbacks WHERE instance_id = ?")
@@ -718,6 +729,16 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn in_flight_notifications(&self, now_ms: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM notifications
+             WHERE status = 'QUEUED' AND lease_until_ms > ? ORDER BY id",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -736,8 +757,19 @@ impl Store for SqliteStore {
         let (status, next, delivered) = match attempt.outcome {
             AttemptOutcome::Delivered => ("NOTIFIED", attempt.at_ms, Some(attempt.at_ms)),
             AttemptOutcome::RetryAt(at) => ("QUEUED", at, None),
-            AttemptOutcome::Failed => ("FAILED", attempt.at_ms, None),
+            AttemptOutcome::Failed | AttemptOutcome::Gone => ("FAILED", attempt.at_ms, None),
         };
+        if attempt.outcome == AttemptOutcome::Gone {
+            sqlx::query(
+                "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
+                 SELECT instance_id, callback_url, ? FROM notifications WHERE id = ?
+                 ON CONFLICT (instance_id, url) DO NOTHING",
+            )
+            .bind(attempt.at_ms)
+            .bind(attempt.notification_id.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_ms = ?,
                  lease_owner = NULL, lease_until_ms = NULL, last_status = ?, last_error = ?,
@@ -842,12 +874,16 @@ impl Store for SqliteStore {
 
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Sent again to where the instance's events go now.
         let changed = sqlx::query(
             "UPDATE notifications SET status = 'QUEUED', attempts = 0, next_attempt_ms = ?,
-                 lease_owner = NULL, lease_until_ms = NULL
+                 lease_owner = NULL, lease_until_ms = NULL,
+                 callback_url = COALESCE((SELECT value FROM instance_configuration c
+                     WHERE c.instance_id = notifications.instance_id AND c.key = ?), callback_url)
              WHERE id = ?",
         )
         .bind(now_ms)
+        .bind(CALLBACK_URL)
         .bind(notification_id.to_owned())
         .execute(&mut *tx)
         .await?

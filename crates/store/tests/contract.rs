@@ -617,6 +617,19 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
         claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
         ["n1", "n2"]
     );
+    assert_eq!(
+        store.in_flight_notifications(NOW + 999).await.unwrap(),
+        ["n1", "n2"],
+        "claimed and unsettled while the lease runs"
+    );
+    assert!(
+        store
+            .in_flight_notifications(NOW + 1_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an ended lease is not in flight"
+    );
     assert!(
         store
             .claim_due_notifications("x", NOW, 1_000, 10)
@@ -664,6 +677,91 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
         ["NOTIFIED", "NOTIFIED", "FAILED"]
     );
     assert_eq!(store.attempts("n1").await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    let notification = |id: &str, event: &str| NewNotification {
+        id: id.into(),
+        instance_id: record.id,
+        resource: "contacts".into(),
+        callback_url: "https://old.example/".into(),
+        body: b"{}".to_vec(),
+        event_ids: vec![event.to_owned()],
+    };
+    store
+        .queue_notifications(vec![notification("n1", "a")], NOW)
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    store
+        .record_attempt(AttemptRecord {
+            notification_id: "n1".into(),
+            at_ms: NOW,
+            status_code: Some(410),
+            duration_ms: 1,
+            excerpt: None,
+            error: None,
+            outcome: AttemptOutcome::Gone,
+        })
+        .await
+        .unwrap();
+    store
+        .queue_notifications(vec![notification("n2", "b")], NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_notifications("w", NOW, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing more goes to a URL that answered 410"
+    );
+    let mut changed = data("p");
+    changed.configuration.push((
+        "event.notification.callback.url".into(),
+        StoredValue::Plain("https://new.example/".into()),
+    ));
+    store
+        .update_instance(principal.organization_id, record.id, 1, changed, NOW)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|n| (n.id.as_str(), n.callback_url.as_str()))
+            .collect::<Vec<_>>(),
+        [("n2", "https://new.example/")],
+        "the waiting notification follows the new URL; the failed one stays failed"
+    );
+    assert!(store.requeue_notification("n1", NOW).await.unwrap());
+    let again = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again[0].callback_url, "https://new.example/",
+        "redelivery too"
+    );
 }
 
 #[tokio::test]

@@ -112,6 +112,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
         );
         text.push_str(&format!("{name} {queued}\n"));
     }
+    if let Ok(in_flight) = state.store.in_flight_notifications(state.now_ms()).await {
+        let name = "tributary_notifications_in_flight";
+        family(
+            &mut text,
+            name,
+            "Notifications claimed by a delivery worker and not yet settled.",
+            "gauge",
+        );
+        text.push_str(&format!("{name} {}\n", in_flight.len()));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

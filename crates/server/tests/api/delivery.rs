@@ -78,6 +78,85 @@ async fn instance(app: &TestApp, callback: &str) -> i64 {
     instance_with(app, callback, |_| {}).await
 }
 
+/// A receiver that answers `status` to everything; returns its URL and how many it got.
+async fn answering(status: AxumStatus) -> (String, Arc<Mutex<usize>>) {
+    let received = Arc::new(Mutex::new(0usize));
+    let count = received.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let count = count.clone();
+            async move {
+                *count.lock().unwrap() += 1;
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_redeliveries() {
+    let app = app(true).await;
+    let (gone_url, gone) = answering(AxumStatus::GONE).await;
+    let (new_url, new) = answering(AxumStatus::OK).await;
+    let id = instance(&app, &gone_url).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    changes(&app, id, 1).await;
+    deliver(&app).await;
+    assert_eq!(*gone.lock().unwrap(), 1, "one 410, then nothing more");
+
+    app.expect(
+        Method::PATCH,
+        &format!("/instances/{id}"),
+        Some(&json!({"configuration": {"event.notification.callback.url": new_url}})),
+        StatusCode::OK,
+    )
+    .await;
+    deliver(&app).await;
+    assert_eq!(
+        *new.lock().unwrap(),
+        1,
+        "the notification waiting behind the 410 went to the new URL, without a resume"
+    );
+    let events = get(&app, &format!("/instances/{id}/events")).await;
+    let failed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == "FAILED")
+        .expect("the 410'd event stays FAILED");
+    app.expect(
+        Method::POST,
+        &format!(
+            "/instances/{id}/events/{}/redeliver",
+            failed["eventId"].as_str().unwrap()
+        ),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    deliver(&app).await;
+    assert_eq!(
+        (*gone.lock().unwrap(), *new.lock().unwrap()),
+        (1, 2),
+        "a redelivery goes where the instance's events go now"
+    );
+    let statuses: Vec<String> = get(&app, &format!("/instances/{id}/events"))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["NOTIFIED", "NOTIFIED"]);
+}
+
 /// As [`instance`], with the create body changed by `adjust` first.
 async fn instance_with(app: &TestApp, callback: &str, adjust: impl FnOnce(&mut Value)) -> i64 {
     let mut body = seed_body(&app.code().await);
@@ -600,7 +679,7 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
         "it waited for a slow send to finish"
     );
     assert!(
-        *slow_hits.lock().unwrap() <= tributary_server::delivery::PER_HOST,
+        *slow_hits.lock().unwrap() <= app.state.settings.delivery_per_host,
         "the slow host holds at most its share"
     );
     stop.cancel();
