@@ -309,6 +309,47 @@ async fn serve_bootstraps_from_the_environment_and_refuses_half_a_pair() {
 }
 
 #[test]
+fn delivery_settings_that_cannot_work_are_refused_by_name() {
+    for (envs, needle) in [
+        (
+            vec![("TRIBUTARY_DELIVERY_LEASE", "10s")],
+            "TRIBUTARY_DELIVERY_LEASE (10s) must be longer than TRIBUTARY_DELIVERY_TIMEOUT (30s)",
+        ),
+        (
+            vec![("TRIBUTARY_DELIVERY_TIMEOUT", "0s")],
+            "--delivery-timeout",
+        ),
+        (
+            vec![("TRIBUTARY_DELIVERY_LEASE", "2 minutes")],
+            "unknown unit",
+        ),
+        (
+            vec![("TRIBUTARY_DELIVERY_PER_HOST", "0")],
+            "--delivery-per-host",
+        ),
+    ] {
+        let dir = temp_dir("delivery-settings");
+        let mut command = tributary();
+        command.args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}", dir.join("t.db").display()),
+        ]);
+        for (key, value) in &envs {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{envs:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{envs:?}: {stderr}");
+        assert!(!dir.join("t.db").exists(), "nothing was created");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
 fn help_documents_the_default_app() {
     let output = tributary()
         .args(["simulate", "infusionsoft", "--help"])
@@ -419,6 +460,27 @@ fn dates_errors_point_at_the_offending_character() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// An OAuth code from the simulator's consent endpoint, as a user's browser would get it.
+async fn authorization_code(origin: &str, redirect: &str) -> String {
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{origin}/app/oauth/authorize"))
+        .query(&[("client_id", "tributary-demo"), ("redirect_uri", redirect)])
+        .form(&[("allow", "true")])
+        .send()
+        .await
+        .unwrap();
+    let location = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
 /// `kill -9` of a real `serve` in the middle of a poll (pages read, nothing committed): after a
 /// restart the next poll delivers every change once, and nothing twice.
 #[tokio::test]
@@ -457,20 +519,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     let redirect = "https://app.example/oauth";
 
     let (first, api) = start_serve(&url, &envs);
-    let consent = http
-        .post(format!("{origin}/app/oauth/authorize"))
-        .query(&[("client_id", "tributary-demo"), ("redirect_uri", redirect)])
-        .form(&[("allow", "true")])
-        .send()
-        .await
-        .unwrap();
-    let location = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = authorization_code(&origin, redirect).await;
     let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     let body = json!({"element": {"key": "infusionsoftrest"}, "providerData": {"code": code},
         "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
@@ -584,6 +633,212 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
         (stored.len(), ids.len()),
         (10, 10),
         "ten changes, each once"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Every webhook id a receiver got, in arrival order, recorded before it answers.
+#[derive(Clone, Default)]
+struct Arrivals {
+    ids: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    event_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+/// A receiver that records each notification on arrival and answers 200 after 20 ms, so sends
+/// are truly in flight when the sender dies.
+async fn slow_receiver() -> (String, Arrivals) {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    let arrivals = Arrivals::default();
+    let router = axum::Router::new()
+        .route(
+            "/events",
+            axum::routing::post(
+                |State(arrivals): State<Arrivals>, headers: HeaderMap, body: Bytes| async move {
+                    let id = headers["elements-webhook-id"].to_str().unwrap().to_owned();
+                    arrivals.ids.lock().unwrap().push(id);
+                    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    {
+                        let mut events = arrivals.event_ids.lock().unwrap();
+                        for event in body["message"]["events"].as_array().unwrap() {
+                            events.insert(event["eventId"].as_str().unwrap().to_owned());
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    axum::http::StatusCode::OK
+                },
+            ),
+        )
+        .with_state(arrivals.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, arrivals)
+}
+
+/// `kill -9` of a real `serve` while it delivers 1,000 notifications (10,000 events), then a
+/// restart: every notification arrives, and the only ones that arrive twice are those the dead
+/// process had claimed and not settled (in flight at the kill).
+#[tokio::test]
+async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_they_twice() {
+    use serde_json::{Value, json};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    const EVENTS: usize = 10_000;
+    const NOTIFICATIONS: usize = EVENTS / 10;
+    let sim = tributary_simulator::Simulator::new(
+        tributary_simulator::Config {
+            seed: 0,
+            ..tributary_simulator::Config::default()
+        },
+        Arc::new(tributary_domain::SystemClock),
+    );
+    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let origin = sim.url();
+    let (callback, arrivals) = slow_receiver().await;
+    let dir = temp_dir("deliver-crash");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let (org, user) = (
+        "kill-test-organization-secret",
+        "kill-test-user-secret-0000001",
+    );
+    let envs = [
+        ("TRIBUTARY_INFUSIONSOFTREST_ORIGIN", origin.as_str()),
+        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
+        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
+        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
+        ("TRIBUTARY_ALLOW_PRIVATE_CALLBACKS", "true"),
+        ("TRIBUTARY_DELIVERY_CONCURRENCY", "16"),
+        ("TRIBUTARY_DELIVERY_PER_HOST", "16"),
+        ("TRIBUTARY_DELIVERY_TIMEOUT", "2s"),
+        ("TRIBUTARY_DELIVERY_LEASE", "3s"),
+    ];
+    let http = reqwest::Client::new();
+    let auth = format!("User {user}, Organization {org}");
+    let redirect = "https://app.example/oauth";
+
+    let (first, api) = start_serve(&url, &envs);
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    let body = json!({"element": {"key": "infusionsoftrest"},
+        "providerData": {"code": authorization_code(&origin, redirect).await},
+        "name": "kill", "configuration": {"oauth.api.key": "tributary-demo",
+        "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
+        "event.notification.enabled": true, "event.notification.callback.url": callback,
+        "event.notification.signature.key": "kill-test-signing-key",
+        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
+            "pageSize": 1000, "datesConfiguration": {"updatedDateField": "last_updated",
+            "updatedDateFormat": format, "createdDateField": "date_created",
+            "createdDateFormat": format}}}}});
+    let created: Value = http
+        .post(format!("{api}/instances"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let poll = || {
+        http.post(format!("{api}/instances/{id}/events/poll"))
+            .header("Authorization", &auth)
+            .send()
+    };
+    poll().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    http.post(format!("{origin}/_sim/records"))
+        .json(&json!({"resource": "contacts", "count": EVENTS}))
+        .send()
+        .await
+        .unwrap();
+    let summary: Value = poll().await.unwrap().json().await.unwrap();
+    assert_eq!(summary["polls"][0]["events"], EVENTS, "{summary}");
+
+    // Kill once a fifth has arrived: the rest is queued or on the wire.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while arrivals.ids.lock().unwrap().len() < NOTIFICATIONS / 5 {
+        assert!(Instant::now() < deadline, "delivery never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(first); // SIGKILL
+    let arrived_before_kill = arrivals.ids.lock().unwrap().len();
+    let store = tributary_store::open(&url, 0).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let in_flight: BTreeSet<String> = store
+        .in_flight_notifications(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let queued_at_kill = store.queued_notifications().await.unwrap();
+    drop(store);
+    assert!(
+        !in_flight.is_empty() && arrived_before_kill < NOTIFICATIONS,
+        "the kill came mid-delivery ({arrived_before_kill} arrived, {} in flight)",
+        in_flight.len()
+    );
+
+    let (_second, _api) = start_serve(&url, &envs);
+    let distinct = || {
+        arrivals
+            .ids
+            .lock()
+            .unwrap()
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while distinct() < NOTIFICATIONS {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {NOTIFICATIONS} notifications arrived after the restart",
+            distinct()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Anything still to come (a late duplicate) would come within a lease.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for id in arrivals.ids.lock().unwrap().iter() {
+        *seen.entry(id.clone()).or_default() += 1;
+    }
+    let duplicates: BTreeSet<String> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| id.clone())
+        .collect();
+    eprintln!(
+        "kill -9 after {arrived_before_kill} of {NOTIFICATIONS} notifications arrived; at the \
+         kill {queued_at_kill} were queued, {} of them in flight (claimed, unsettled); after the \
+         restart every one arrived, {} twice",
+        in_flight.len(),
+        duplicates.len()
+    );
+    assert_eq!(seen.len(), NOTIFICATIONS, "every notification arrived");
+    assert_eq!(
+        arrivals.event_ids.lock().unwrap().len(),
+        EVENTS,
+        "and with them every event"
+    );
+    assert!(
+        seen.values().all(|n| *n <= 2),
+        "nothing arrived three times"
+    );
+    assert!(
+        duplicates.is_subset(&in_flight),
+        "the only duplicates are sends in flight at the kill: {:?} not among {in_flight:?}",
+        duplicates.difference(&in_flight).collect::<Vec<_>>()
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
