@@ -378,7 +378,8 @@ async fn export_state(State(sim): State<Simulator>) -> Response {
                     .values()
                     .map(|row| {
                         let mut record = json!({"id": row.id, "created_ms": row.created_ms,
-                                                "updated_ms": row.updated_ms});
+                                                "updated_ms": row.updated_ms,
+                                                "versions": row.versions});
                         let shown = row.render(*kind, false);
                         for field in [
                             "date_created",

@@ -315,6 +315,8 @@ pub struct Row {
     pub id: i64,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// How many times the record was written: 1 when created, one more per update.
+    pub versions: u64,
     pub fields: Map<String, Value>,
 }
 

@@ -271,6 +271,7 @@ fn seed_tenant(tenant: &mut Tenant, rng: &mut StdRng, seed: usize, now: i64) {
                 id: table.next_id,
                 created_ms: created,
                 updated_ms: updated,
+                versions: 1,
                 fields,
             };
             if kind == Kind::Contacts {
@@ -327,6 +328,7 @@ impl State {
             id: table.next_id,
             created_ms: now,
             updated_ms: now,
+            versions: 1,
             fields,
         };
         table.rows.insert(row.id, row.clone());
@@ -349,6 +351,7 @@ impl State {
             row.fields.insert(key, value);
         }
         row.updated_ms = now;
+        row.versions += 1;
         let row = row.clone();
         table.updates += 1;
         self.changed(tenant, kind, Action::Edit, id, now);

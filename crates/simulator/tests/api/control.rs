@@ -201,7 +201,16 @@ async fn the_state_export_lists_every_record_with_its_dates_and_every_deletion()
     .await;
     let token = sim.access_token().await;
     sim.clock.advance_ms(1_400);
-    sim.create_contact(&token, "New", "new@example.com").await;
+    let created = sim.create_contact(&token, "New", "new@example.com").await;
+    let edited = sim
+        .http
+        .patch(format!("{}/crm/rest/v1/contacts/{}", sim.url, created["id"]))
+        .bearer_auth(&token)
+        .json(&json!({"given_name": "Newer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
     let delete = sim
         .http
         .delete(format!("{}/crm/rest/v1/contacts/1", sim.url))
@@ -229,6 +238,8 @@ async fn the_state_export_lists_every_record_with_its_dates_and_every_deletion()
     assert_eq!(newest["updated_ms"], T0 + 1_400);
     assert_eq!(newest["last_updated"], "2026-11-28T10:00:01.000+0000");
     assert_eq!(newest["date_created"], "2026-11-28T10:00:01.000+0000");
+    assert_eq!(newest["versions"], 2, "created, then edited once");
+    assert_eq!(contacts["records"][0]["versions"], 1, "seeded");
     assert_eq!(contacts["creates"], 1);
     let task = &resources["tasks"]["records"][0];
     assert!(task["modification_date"].as_str().unwrap().ends_with('Z'));
