@@ -37,13 +37,30 @@ enum Command {
         #[command(subcommand)]
         provider: Provider,
     },
-    /// Run the whole loop on this machine with nothing installed (not built yet).
-    Demo,
+    /// The whole loop on this machine, with nothing installed: the simulator, Tributary on a
+    /// fresh SQLite database and a webhook receiver, an instance created through the API,
+    /// simulated CRM activity and a live view; exits non-zero unless every change arrived.
+    Demo(DemoArgs),
     /// Check Java date patterns and time zones of a poller's datesConfiguration.
     Dates {
         #[command(subcommand)]
         command: DatesCommand,
     },
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// How long the simulated CRM activity runs, in seconds (Ctrl-C ends it sooner).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    duration: u64,
+    /// Changes per second made at the simulator (creates and edits over five resources).
+    #[arg(long, value_name = "CHANGES_PER_SECOND", default_value_t = 5.0,
+          value_parser = parse_rate)]
+    rate: f64,
+    /// Use this database instead of a fresh one in a temporary directory (kept afterwards).
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +224,16 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     tributary_domain::delivery::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
 }
 
+/// A change rate the simulator can make: above 0, at most 1,000 per second.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1_000.0 => Ok(rate),
+        _ => Err(format!(
+            "expected changes per second above 0 and at most 1000, got {text:?}"
+        )),
+    }
+}
+
 /// A finite, non-negative factor.
 fn parse_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -223,7 +250,11 @@ pub fn run() -> ExitCode {
         Command::Tenants {
             command: TenantsCommand::Create { name, database },
         } => create_tenant(&name, &database.database_url),
-        Command::Demo => not_yet("demo", 8),
+        Command::Demo(args) => crate::demo::run(crate::demo::DemoOptions {
+            duration: std::time::Duration::from_secs(args.duration),
+            rate: args.rate,
+            database_url: args.database_url,
+        }),
         Command::Dates {
             command:
                 DatesCommand::Parse {
@@ -244,14 +275,6 @@ pub fn run() -> ExitCode {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),
     }
-}
-
-fn not_yet(command: &str, issue: u32) -> ExitCode {
-    eprintln!(
-        "tributary {command}: not yet — it lands with issue {issue}. \
-         `tributary simulate infusionsoft` works today."
-    );
-    ExitCode::from(2)
 }
 
 fn init_tracing() {

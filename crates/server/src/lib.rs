@@ -11,11 +11,12 @@
 //! - [`scheduler`]: claims due pollers with leases and runs their polls.
 //! - [`delivery`]: stored events become signed notifications, sent with retries.
 //! - [`tenants`]: `tributary tenants create`.
+//! - [`demo`]: `tributary demo`, the whole loop on one machine with a live view and a check.
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
 //!   [`dates_cli`] for `dates parse|format`.
 //!
-//! The web UI and the demo join as their issues land.
+//! The web UI joins as its issue lands.
 
 pub mod api;
 pub mod app;
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod clients;
 pub mod dates_cli;
 pub mod delivery;
+pub mod demo;
 pub mod poller;
 pub mod scheduler;
 pub mod secrets;

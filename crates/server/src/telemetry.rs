@@ -13,7 +13,16 @@ pub fn init<W>(writer: W, ansi: bool)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(writer, ansi, "info");
+}
+
+/// As [`init`], with `default` as the filter when `RUST_LOG` is unset (the demo keeps its live
+/// view clean with `warn`).
+pub fn init_with_default<W>(writer: W, ansi: bool, default: &str)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

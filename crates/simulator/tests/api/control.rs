@@ -204,7 +204,10 @@ async fn the_state_export_lists_every_record_with_its_dates_and_every_deletion()
     let created = sim.create_contact(&token, "New", "new@example.com").await;
     let edited = sim
         .http
-        .patch(format!("{}/crm/rest/v1/contacts/{}", sim.url, created["id"]))
+        .patch(format!(
+            "{}/crm/rest/v1/contacts/{}",
+            sim.url, created["id"]
+        ))
         .bearer_auth(&token)
         .json(&json!({"given_name": "Newer"}))
         .send()
