@@ -36,6 +36,11 @@ pub const SQLITE: &[Migration] = &[
         name: "stopped_callbacks",
         sql: include_str!("../migrations/sqlite/0004_stopped_callbacks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "events_by_notification",
+        sql: include_str!("../migrations/sqlite/0005_events_by_notification.sql"),
+    },
 ];
 
 #[cfg(test)]
