@@ -35,7 +35,8 @@ use tributary_domain::delivery::{RetrySchedule, batches, elements_signature, sta
 use tributary_domain::instance_config::{SIGNATURE_KEY, SIGNATURE_SCHEME};
 use tributary_domain::poll::event_date;
 use tributary_store::{
-    AttemptOutcome, AttemptRecord, EventRecord, NewNotification, NotificationRecord, StoredValue,
+    AttemptOutcome, AttemptRecord, CallbackCaps, EventRecord, NewNotification, NotificationRecord,
+    StoredValue,
 };
 
 use crate::app::AppState;
@@ -152,6 +153,77 @@ pub struct Deliverer {
     concurrency: usize,
     /// Sends in flight per callback host.
     hosts: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
+    urls: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    /// Instance id → (version, how its notifications are signed).
+    signing: Arc<std::sync::Mutex<SigningCache>>,
+    recorder: Arc<Recorder>,
+}
+
+/// Group commit of attempts: a send adds its attempt and waits for the write lock; whoever
+/// holds it writes every attempt waiting by then in one transaction. Under load, one commit
+/// settles many sends; alone, a send writes its own at once.
+#[derive(Debug, Default)]
+struct Recorder {
+    waiting: std::sync::Mutex<Vec<Waiting>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Recorder {
+    async fn record(
+        &self,
+        store: &dyn tributary_store::Store,
+        attempt: AttemptRecord,
+    ) -> Result<(), String> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((attempt, done));
+        {
+            let _writer = self.writing.lock().await;
+            let batch =
+                std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                let (attempts, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let result = store
+                    .record_attempts(attempts)
+                    .await
+                    .map_err(|e| e.to_string());
+                for waiter in waiters {
+                    let _ = waiter.send(result.clone());
+                }
+            }
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err("the attempt's writer went away".into()))
+    }
+}
+
+/// Instance id → (its version, how its notifications are signed).
+type SigningCache = std::collections::HashMap<i64, (i64, Arc<Signing>)>;
+
+/// An attempt waiting for the group commit, and who to tell when it is written.
+type Waiting = (
+    AttemptRecord,
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+);
+
+/// The signing key and scheme (`elements`, `standard` or `both`) of an instance.
+#[derive(Debug)]
+struct Signing {
+    key: Option<secrecy::SecretString>,
+    scheme: String,
+}
+
+impl Default for Signing {
+    fn default() -> Self {
+        Signing {
+            key: None,
+            scheme: "elements".into(),
+        }
+    }
 }
 
 impl Deliverer {
@@ -171,6 +243,9 @@ impl Deliverer {
             http,
             concurrency: concurrency.max(1),
             hosts: Arc::default(),
+            urls: Arc::default(),
+            signing: Arc::default(),
+            recorder: Arc::default(),
         })
     }
 
@@ -206,6 +281,9 @@ impl Deliverer {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
         let mut pruned_at: Option<Instant> = None;
+        // Unnotified events appear when a poll stores them (it nudges), or on another node
+        // (the timer finds them); a send finishing adds none, so it skips the look.
+        let mut queue_due = true;
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let pruned = self.prune().await;
@@ -215,14 +293,17 @@ impl Deliverer {
                 pruned_at = Some(Instant::now());
             }
             while sends.try_join_next().is_some() {}
-            let queued = self.queue().await;
-            let started = self.start_sends(&slots, &mut sends).await;
-            if queued > 0 || started > 0 {
+            let queued = if queue_due { self.queue().await } else { 0 };
+            queue_due = queued > 0;
+            // Around again at once only while there may be more: a claim that came back short
+            // means nothing else is due (or every due one's receiver is busy).
+            let (_, more) = self.start_sends(&slots, &mut sends).await;
+            if queued > 0 || more {
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = self.state.delivery_nudge.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => queue_due = true,
+                _ = self.state.delivery_nudge.notified() => queue_due = true,
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 _ = shutdown.cancelled() => break,
             }
@@ -234,29 +315,32 @@ impl Deliverer {
         .await;
     }
 
-    /// Claims as many due notifications as there are free slots and starts sending them; a
-    /// notification whose host is busy goes back, due again shortly. Returns how many started.
+    /// Claims as many due notifications as there are free slots (and their hosts can take) and
+    /// starts sending them; a notification whose host turned out busy goes back, due again
+    /// shortly. Returns how many started, and whether the claim was full (more may be due).
     async fn start_sends(
         &self,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,
-    ) -> usize {
+    ) -> (usize, bool) {
         let free = slots.available_permits();
         if free == 0 {
-            return 0;
+            return (0, false);
         }
         let now = self.state.now_ms();
         let lease_ms =
             i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX);
+        let caps = self.caps();
         let claimed = self
             .state
             .store
-            .claim_due_notifications(&self.owner, now, lease_ms, free as i64)
+            .claim_due_notifications_capped(&self.owner, now, lease_ms, free as i64, &caps)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "could not claim notifications");
                 Vec::new()
             });
+        let full = claimed.len() >= free;
         let mut started = 0;
         for notification in claimed {
             let host_permit = self
@@ -274,13 +358,43 @@ impl Deliverer {
                 continue;
             };
             let this = self.clone();
+            let url = notification.callback_url.clone();
+            *self.lock_urls().entry(url.clone()).or_default() += 1;
             sends.spawn(async move {
                 this.send(notification).await;
                 drop((slot, host));
+                let mut urls = this.lock_urls();
+                if let Some(count) = urls.get_mut(&url) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        urls.remove(&url);
+                    }
+                }
             });
             started += 1;
         }
-        started
+        (started, full)
+    }
+
+    fn lock_urls(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.urls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What a claim may take per URL: for URLs being sent to, what their hosts can still start;
+    /// for the rest, a host's share.
+    fn caps(&self) -> CallbackCaps {
+        let busy: Vec<String> = self.lock_urls().keys().cloned().collect();
+        CallbackCaps {
+            per_url: busy
+                .into_iter()
+                .map(|url| {
+                    let free = self.host_slot(&url).available_permits();
+                    (url, i64::try_from(free).unwrap_or(i64::MAX))
+                })
+                .collect(),
+            default: i64::try_from(self.state.settings.delivery_per_host.max(1))
+                .unwrap_or(i64::MAX),
+        }
     }
 
     fn host_slot(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
@@ -420,50 +534,51 @@ impl Deliverer {
     pub async fn send_due(&self) -> usize {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
-        let started = self.start_sends(&slots, &mut sends).await;
+        let (started, _) = self.start_sends(&slots, &mut sends).await;
         while sends.join_next().await.is_some() {}
         started
     }
 
-    /// The signing secrets and scheme of an instance.
-    fn signing(
-        &self,
-        instance_id: i64,
-        record: Option<&tributary_store::InstanceRecord>,
-    ) -> (Option<String>, String) {
-        let Some(record) = record else {
-            return (None, "elements".into());
+    /// How an instance's notifications are signed, read once per instance version.
+    async fn signing(&self, instance_id: i64, version: i64) -> Arc<Signing> {
+        if let Some((known, signing)) = self
+            .signing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&instance_id)
+            && *known == version
+        {
+            return signing.clone();
+        }
+        let Ok(Some(record)) = self.state.store.instance_by_id(instance_id).await else {
+            return Arc::new(Signing::default());
         };
         let key = record.entry(SIGNATURE_KEY).and_then(|e| match &e.value {
-            StoredValue::Sealed(sealed) => self
-                .state
-                .vault
-                .open_string(SIGNATURE_KEY, sealed)
-                .ok()
-                .map(|s| s.expose_secret().to_owned()),
-            StoredValue::Plain(value) => Some(value.clone()),
+            StoredValue::Sealed(sealed) => self.state.vault.open_string(SIGNATURE_KEY, sealed).ok(),
+            StoredValue::Plain(value) => Some(value.clone().into()),
         });
         let scheme = match record.entry(SIGNATURE_SCHEME).map(|e| &e.value) {
             Some(StoredValue::Plain(value)) => value.to_ascii_lowercase(),
             _ => "elements".into(),
         };
-        let _ = instance_id;
-        (key, scheme)
+        let signing = Arc::new(Signing { key, scheme });
+        let mut cache = self.signing.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(instance_id, (record.version, signing.clone()));
+        signing
     }
 
     async fn send(&self, notification: NotificationRecord) {
         let started = Instant::now();
         let at_ms = self.state.now_ms();
-        let instance = self
-            .state
-            .store
-            .instance_by_id(notification.instance_id)
-            .await
-            .ok()
-            .flatten();
-        let (key, scheme) = self.signing(notification.instance_id, instance.as_ref());
+        let signing = self
+            .signing(notification.instance_id, notification.instance_version)
+            .await;
         let attempt_number = notification.attempts + 1;
-        let result = self.post(&notification, key.as_deref(), &scheme).await;
+        let key = signing.key.as_ref().map(|k| k.expose_secret());
+        let result = self.post(&notification, key, &signing.scheme).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, excerpt, error, retry_after_ms) = match result {
             Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),
@@ -532,7 +647,11 @@ impl Deliverer {
             error,
             outcome,
         };
-        if let Err(error) = self.state.store.record_attempt(record).await {
+        if let Err(error) = self
+            .recorder
+            .record(self.state.store.as_ref(), record)
+            .await
+        {
             tracing::error!(%error, "could not record a delivery attempt");
         }
     }

@@ -823,12 +823,14 @@ mod tests {
 
     /// Contacts #1 changed twice (seen by two polls), #2 twice (merged into one poll), #3 was
     /// created; the receiver got the right events.
-    fn run() -> (
+    type Run = (
         Tally,
         BTreeMap<RecordKey, Option<String>>,
         HashMap<RecordKey, u64>,
         HashMap<RecordKey, u64>,
-    ) {
+    );
+
+    fn run() -> Run {
         let baseline = HashMap::from([(key("contacts", 1), 1), (key("contacts", 2), 3)]);
         let finals = HashMap::from([
             (key("contacts", 1), 3),

@@ -250,6 +250,25 @@ pub struct NewNotification {
     pub event_ids: Vec<String>,
 }
 
+/// How many notifications a claim may take per callback URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackCaps {
+    /// URLs with their own cap (those whose receivers are busy).
+    pub per_url: std::collections::BTreeMap<String, i64>,
+    /// The cap of every other URL.
+    pub default: i64,
+}
+
+impl CallbackCaps {
+    /// No cap at all.
+    pub fn none() -> CallbackCaps {
+        CallbackCaps {
+            per_url: std::collections::BTreeMap::new(),
+            default: i64::MAX,
+        }
+    }
+}
+
 /// A notification claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationRecord {
@@ -260,6 +279,9 @@ pub struct NotificationRecord {
     pub body: Vec<u8>,
     pub status: String,
     pub attempts: i64,
+    /// The instance's version when claimed, so a sender can reuse what it knows of it (the
+    /// signing key) until the instance changes.
+    pub instance_version: i64,
 }
 
 /// One delivery attempt and what follows from it.
@@ -388,6 +410,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
+    ) -> Result<Vec<NotificationRecord>> {
+        self.claim_due_notifications_capped(owner, now_ms, lease_ms, limit, &CallbackCaps::none())
+            .await
+    }
+
+    /// As [`Store::claim_due_notifications`], taking at most `caps` notifications per callback
+    /// URL (soonest due first), so a worker never claims what a busy receiver cannot take yet.
+    /// A URL capped at 0 is skipped, and the notifications behind it are reached.
+    async fn claim_due_notifications_capped(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>>;
 
     /// Deletes delivered and failed notifications (with their attempts) and their events stored
@@ -408,7 +445,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()>;
 
     /// Records an attempt and moves the notification (and its events) on.
-    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()>;
+    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()> {
+        self.record_attempts(vec![attempt]).await
+    }
+
+    /// Records several attempts in one transaction (a sender's group commit): all or none.
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> Result<()>;
 
     /// A notification's attempts: (at, status code, duration, excerpt, error), oldest first.
     async fn attempts(

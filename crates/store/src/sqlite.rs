@@ -21,9 +21,10 @@ use tributary_domain::instance_config::CALLBACK_URL;
 
 use crate::migrate::{self, Migration};
 use crate::{
-    AttemptOutcome, AttemptRecord, Committed, ConfigEntry, EventFilter, EventRecord, InstanceData,
-    InstanceRecord, NewInstance, NewNotification, NewOrganization, NotificationRecord, PollCommit,
-    PollerRecord, Principal, Result, Store, StoreError, StoredValue, Updated,
+    AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, EventFilter, EventRecord,
+    InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization,
+    NotificationRecord, PollCommit, PollerRecord, Principal, Result, Store, StoreError,
+    StoredValue, Updated,
 };
 
 /// The SQLite implementation of [`Store`].
@@ -640,28 +641,48 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn claim_due_notifications(
+    async fn claim_due_notifications_capped(
         &self,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
+        caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>> {
+        let per_url = serde_json::to_string(&caps.per_url).unwrap_or_else(|_| "{}".into());
+        // The soonest-due candidates (URLs capped at 0 left out, so what waits behind a busy
+        // receiver is reached; a few times the limit, so a URL with a small cap cannot fill the
+        // window for long), ranked within their URL, and the first of each URL up to its cap
+        // taken.
         let rows = sqlx::query(
-            "UPDATE notifications SET lease_owner = ?, lease_until_ms = ?
+            "UPDATE notifications SET lease_owner = ?1, lease_until_ms = ?2
              WHERE id IN (
-                 SELECT n.id FROM notifications n
-                 WHERE n.status = 'QUEUED' AND n.next_attempt_ms <= ?
-                   AND (n.lease_until_ms IS NULL OR n.lease_until_ms <= ?)
-                   AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
-                                   WHERE s.instance_id = n.instance_id AND s.url = n.callback_url)
-                 ORDER BY n.next_attempt_ms LIMIT ?)
-             RETURNING id, instance_id, resource, callback_url, body, status, attempts",
+                 SELECT id FROM (
+                     SELECT c.id, c.next_attempt_ms,
+                            ROW_NUMBER() OVER (PARTITION BY c.callback_url
+                                               ORDER BY c.next_attempt_ms, c.id) AS rank,
+                            COALESCE(j.value, ?5) AS cap
+                     FROM (SELECT n.id, n.callback_url, n.next_attempt_ms FROM notifications n
+                           WHERE n.status = 'QUEUED' AND n.next_attempt_ms <= ?3
+                             AND (n.lease_until_ms IS NULL OR n.lease_until_ms <= ?3)
+                             AND n.callback_url NOT IN
+                                 (SELECT z.key FROM json_each(?4) z WHERE z.value <= 0)
+                             AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                             WHERE s.instance_id = n.instance_id
+                                               AND s.url = n.callback_url)
+                           ORDER BY n.next_attempt_ms LIMIT ?6 * 4 + 64) c
+                     LEFT JOIN json_each(?4) j ON j.key = c.callback_url)
+                 WHERE rank <= cap
+                 ORDER BY next_attempt_ms LIMIT ?6)
+             RETURNING id, instance_id, resource, callback_url, body, status, attempts,
+                 (SELECT i.version FROM instances i WHERE i.id = notifications.instance_id)
+                     AS instance_version",
         )
         .bind(owner.to_owned())
         .bind(now_ms + lease_ms)
         .bind(now_ms)
-        .bind(now_ms)
+        .bind(per_url)
+        .bind(caps.default)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -675,6 +696,9 @@ impl Store for SqliteStore {
                     body: row.try_get("body")?,
                     status: row.try_get("status")?,
                     attempts: row.try_get("attempts")?,
+                    instance_version: row
+                        .try_get::<Option<i64>, _>("instance_version")?
+                        .unwrap_or(0),
                 })
             })
             .collect()
@@ -739,57 +763,66 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn record_attempt(&self, attempt: AttemptRecord) -> Result<()> {
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
-                 excerpt, error)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(attempt.notification_id.clone())
-        .bind(attempt.at_ms)
-        .bind(attempt.status_code.map(i64::from))
-        .bind(attempt.duration_ms)
-        .bind(attempt.excerpt)
-        .bind(attempt.error.clone())
-        .execute(&mut *tx)
-        .await?;
-        let (status, next, delivered) = match attempt.outcome {
-            AttemptOutcome::Delivered => ("NOTIFIED", attempt.at_ms, Some(attempt.at_ms)),
-            AttemptOutcome::RetryAt(at) => ("QUEUED", at, None),
-            AttemptOutcome::Failed | AttemptOutcome::Gone => ("FAILED", attempt.at_ms, None),
-        };
-        if attempt.outcome == AttemptOutcome::Gone {
-            sqlx::query(
-                "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
-                 SELECT instance_id, callback_url, ? FROM notifications WHERE id = ?
-                 ON CONFLICT (instance_id, url) DO NOTHING",
+        for attempt in attempts {
+            // A notification deleted meanwhile (its instance was) has nothing left to settle;
+            // skipping it keeps the rest of the batch.
+            let recorded = sqlx::query(
+                "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
+                     excerpt, error)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ?1)",
             )
+            .bind(attempt.notification_id.clone())
             .bind(attempt.at_ms)
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.duration_ms)
+            .bind(attempt.excerpt)
+            .bind(attempt.error.clone())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                continue;
+            }
+            let (status, next, delivered) = match attempt.outcome {
+                AttemptOutcome::Delivered => ("NOTIFIED", attempt.at_ms, Some(attempt.at_ms)),
+                AttemptOutcome::RetryAt(at) => ("QUEUED", at, None),
+                AttemptOutcome::Failed | AttemptOutcome::Gone => ("FAILED", attempt.at_ms, None),
+            };
+            if attempt.outcome == AttemptOutcome::Gone {
+                sqlx::query(
+                    "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
+                     SELECT instance_id, callback_url, ? FROM notifications WHERE id = ?
+                     ON CONFLICT (instance_id, url) DO NOTHING",
+                )
+                .bind(attempt.at_ms)
+                .bind(attempt.notification_id.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_ms = ?,
+                     lease_owner = NULL, lease_until_ms = NULL, last_status = ?, last_error = ?,
+                     delivered_ms = COALESCE(?, delivered_ms)
+                 WHERE id = ?",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.error)
+            .bind(delivered)
             .bind(attempt.notification_id.clone())
             .execute(&mut *tx)
             .await?;
-        }
-        sqlx::query(
-            "UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_ms = ?,
-                 lease_owner = NULL, lease_until_ms = NULL, last_status = ?, last_error = ?,
-                 delivered_ms = COALESCE(?, delivered_ms)
-             WHERE id = ?",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(attempt.status_code.map(i64::from))
-        .bind(attempt.error)
-        .bind(delivered)
-        .bind(attempt.notification_id.clone())
-        .execute(&mut *tx)
-        .await?;
-        if status != "QUEUED" {
-            sqlx::query("UPDATE events SET status = ? WHERE notification_id = ?")
-                .bind(status)
-                .bind(attempt.notification_id)
-                .execute(&mut *tx)
-                .await?;
+            if status != "QUEUED" {
+                sqlx::query("UPDATE events SET status = ? WHERE notification_id = ?")
+                    .bind(status)
+                    .bind(attempt.notification_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -2,11 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tributary_store::{
-    AttemptOutcome, AttemptRecord, Committed, InstanceData, NewEvent, NewInstance, NewNotification,
-    NewOrganization, PollCommit, Principal, Store, StoredValue, Updated,
+    AttemptOutcome, AttemptRecord, CallbackCaps, Committed, InstanceData, NewEvent, NewInstance,
+    NewNotification, NewOrganization, PollCommit, Principal, Store, StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -677,6 +678,17 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
         ["NOTIFIED", "NOTIFIED", "FAILED"]
     );
     assert_eq!(store.attempts("n1").await.unwrap().len(), 2);
+
+    // A batch settles together; an attempt whose notification is gone does not sink the rest.
+    store
+        .record_attempts(vec![
+            attempt("gone", AttemptOutcome::Delivered),
+            attempt("n2", AttemptOutcome::Delivered),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.attempts("n2").await.unwrap().len(), 2);
+    assert!(store.attempts("gone").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -761,6 +773,83 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes() {
     assert_eq!(
         again[0].callback_url, "https://new.example/",
         "redelivery too"
+    );
+}
+
+#[tokio::test]
+async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..9).map(|i| format!("e{i}")).collect();
+    store
+        .commit_poll(commit(
+            record.id,
+            1,
+            ids.iter().map(|id| event(id)).collect(),
+            NOW,
+        ))
+        .await
+        .unwrap();
+    // Six to a busy receiver (due first), three to an idle one (due after them).
+    let notifications = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| NewNotification {
+            id: format!("n{i}"),
+            instance_id: record.id,
+            resource: "contacts".into(),
+            callback_url: if i < 6 {
+                "https://busy.example/"
+            } else {
+                "https://idle.example/"
+            }
+            .into(),
+            body: b"{}".to_vec(),
+            event_ids: vec![id.clone()],
+        })
+        .collect();
+    store.queue_notifications(notifications, NOW).await.unwrap();
+    let claim = |caps: CallbackCaps| {
+        let store = store.clone();
+        async move {
+            let mut ids: Vec<String> = store
+                .claim_due_notifications_capped("w", NOW, 1_000, 100, &caps)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| n.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let busy_full = CallbackCaps {
+        per_url: BTreeMap::from([("https://busy.example/".to_owned(), 0)]),
+        default: 2,
+    };
+    assert_eq!(
+        claim(busy_full).await,
+        ["n6", "n7"],
+        "the full receiver is skipped; the idle one gets its default cap"
+    );
+    let busy_one = CallbackCaps {
+        per_url: BTreeMap::from([("https://busy.example/".to_owned(), 1)]),
+        default: 0,
+    };
+    assert_eq!(
+        claim(busy_one).await,
+        ["n0"],
+        "one free slot takes the soonest due"
+    );
+    assert_eq!(
+        claim(CallbackCaps::none()).await,
+        ["n1", "n2", "n3", "n4", "n5", "n8"],
+        "uncapped takes everything not leased"
     );
 }
 
