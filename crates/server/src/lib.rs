@@ -15,8 +15,7 @@
 //! - [`telemetry`]: logging to stderr.
 //! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
 //!   [`dates_cli`] for `dates parse|format`.
-//!
-//! The web UI joins as its issue lands.
+//! - [`ui`]: the web UI at `/` (sign-in, sessions and CSRF, the instances list).
 
 pub mod api;
 pub mod app;
@@ -31,6 +30,7 @@ pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 pub mod tenants;
+pub mod ui;
 
 pub use app::{AppState, Application};
 pub use settings::Settings;

@@ -269,6 +269,24 @@ impl CallbackCaps {
     }
 }
 
+/// A web UI session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub principal: Principal,
+    pub csrf: String,
+    pub now_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// A live web UI session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub principal: Principal,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
 /// A notification claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationRecord {
@@ -326,6 +344,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         organization_secret_hash: &[u8],
         user_secret_hash: &[u8],
     ) -> Result<Option<Principal>>;
+
+    /// Starts a web UI session: its token (hashed), who it is, its CSRF token and its end.
+    async fn create_session(&self, session: NewSession) -> Result<()>;
+
+    /// The live session whose token hashes to this at `now_ms` (expired ones are not found).
+    async fn session(&self, token_hash: &[u8], now_ms: i64) -> Result<Option<Session>>;
+
+    /// Ends a session (sign-out), and every session that expired before `now_ms`.
+    async fn end_session(&self, token_hash: &[u8], now_ms: i64) -> Result<()>;
 
     /// The principal of a user secret alone (hub calls name the user and the instance token).
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>>;

@@ -41,6 +41,11 @@ pub const SQLITE: &[Migration] = &[
         name: "events_by_notification",
         sql: include_str!("../migrations/sqlite/0005_events_by_notification.sql"),
     },
+    Migration {
+        version: 6,
+        name: "ui_sessions",
+        sql: include_str!("../migrations/sqlite/0006_ui_sessions.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use crate::migrate::{self, Migration};
 use crate::{
     AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, EventFilter, EventRecord,
-    InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization,
-    NotificationRecord, PollCommit, PollerRecord, Principal, Result, Store, StoreError,
+    InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization, NewSession,
+    NotificationRecord, PollCommit, PollerRecord, Principal, Result, Session, Store, StoreError,
     StoredValue, Updated,
 };
 
@@ -322,6 +322,54 @@ impl Store for SqliteStore {
             })),
             None => Ok(None),
         }
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_sessions (token_hash, organization_id, user_id, csrf, created_ms,
+                 expires_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session.token_hash)
+        .bind(session.principal.organization_id)
+        .bind(session.principal.user_id)
+        .bind(session.csrf)
+        .bind(session.now_ms)
+        .bind(session.expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &[u8], now_ms: i64) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT organization_id, user_id, csrf, expires_ms FROM ui_sessions
+             WHERE token_hash = ? AND expires_ms > ?",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                principal: Principal {
+                    organization_id: row.try_get("organization_id")?,
+                    user_id: row.try_get("user_id")?,
+                },
+                csrf: row.try_get("csrf")?,
+                expires_ms: row.try_get("expires_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn end_session(&self, token_hash: &[u8], now_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM ui_sessions WHERE token_hash = ? OR expires_ms <= ?")
+            .bind(token_hash.to_vec())
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>> {

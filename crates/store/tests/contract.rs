@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use tributary_store::{
     AttemptOutcome, AttemptRecord, CallbackCaps, Committed, InstanceData, NewEvent, NewInstance,
-    NewNotification, NewOrganization, PollCommit, Principal, Store, StoredValue, Updated,
+    NewNotification, NewOrganization, NewSession, PollCommit, Principal, Session, Store,
+    StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -917,5 +918,50 @@ async fn pruning_drops_finished_history_and_keeps_what_still_waits() {
     assert!(
         store.attempts("n1").await.unwrap().is_empty(),
         "attempts went with their notification"
+    );
+}
+
+#[tokio::test]
+async fn ui_sessions_are_found_by_token_hash_until_they_expire_or_end() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    let session = |hash: u8, expires_ms: i64| NewSession {
+        token_hash: vec![hash; 32],
+        principal,
+        csrf: format!("csrf-{hash}"),
+        now_ms: NOW,
+        expires_ms,
+    };
+    store.create_session(session(1, NOW + 1_000)).await.unwrap();
+    store.create_session(session(2, NOW + 10)).await.unwrap();
+    let found = store.session(&[1; 32], NOW).await.unwrap().unwrap();
+    assert_eq!(
+        found,
+        Session {
+            principal,
+            csrf: "csrf-1".into(),
+            expires_ms: NOW + 1_000
+        }
+    );
+    assert!(
+        store.session(&[3; 32], NOW).await.unwrap().is_none(),
+        "unknown"
+    );
+    assert!(
+        store.session(&[2; 32], NOW + 10).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(
+        store.create_session(session(1, NOW + 5)).await.is_err(),
+        "a token is unique"
+    );
+    store.end_session(&[1; 32], NOW + 11).await.unwrap();
+    assert!(
+        store.session(&[1; 32], NOW).await.unwrap().is_none(),
+        "ended"
+    );
+    assert!(
+        store.session(&[2; 32], NOW).await.unwrap().is_none(),
+        "expired sessions are swept at the next sign-out"
     );
 }

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/elements/api-v2", api)
         .merge(health::router())
+        .merge(crate::ui::router())
         .fallback(error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))

@@ -12,3 +12,4 @@ mod instances;
 mod polling;
 mod scheduling;
 mod secrets;
+mod ui;

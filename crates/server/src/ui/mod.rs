@@ -1,0 +1,335 @@
+//! The web UI at `/`: server-rendered pages (askama templates compiled into the binary, no
+//! JavaScript build step).
+//!
+//! Sign-in takes the same user and organization secrets as the API and starts a session: the
+//! cookie (`HttpOnly`, `SameSite=Lax`) holds a random token, the database only its hash. Every
+//! form that changes something carries a CSRF token — the session's, or before sign-in a random
+//! one also set as a cookie (double submit) — and a POST without the right one is refused with
+//! 403. A signed-out visitor reaches nothing but the sign-in page.
+
+mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::secrets::hash_secret;
+pub use session::UiSession;
+use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
+
+/// How long a session lasts after sign-in.
+const SESSION_MS: i64 = 12 * 3_600_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(instances))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", axum::routing::post(sign_out))
+        .route("/ui/style.css", get(style))
+}
+
+/// A rendered page, with the headers every UI response carries.
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, axum::response::Html(html)).into_response();
+            secure(response.headers_mut());
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "a page did not render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// No framing, no scripts or styles from elsewhere, no caching of signed-in pages.
+fn secure(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../templates/style.css"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message<'a> {
+    title: &'a str,
+    message: &'a str,
+    back: &'a str,
+}
+
+/// A page saying what went wrong, in words a user can act on.
+fn message(status: StatusCode, title: &str, text: &str, back: &str) -> Response {
+    page(
+        status,
+        &Message {
+            title,
+            message: text,
+            back,
+        },
+    )
+}
+
+fn failed(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "a UI page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Tributary could not load this page; the server log has the details. Try again.",
+        "/",
+    )
+}
+
+fn forbidden_form() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Form refused",
+        "This form expired or did not come from this site (its CSRF token is missing or wrong). \
+         Reload the page and try again.",
+        "/",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn {
+    csrf: String,
+    error: Option<String>,
+}
+
+/// The sign-in form, with a fresh CSRF token in a cookie and in the form.
+fn sign_in_form(status: StatusCode, error: Option<String>) -> Response {
+    let csrf = crate::secrets::random_secret();
+    let mut response = page(
+        status,
+        &SignIn {
+            csrf: csrf.clone(),
+            error,
+        },
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie(CSRF_COOKIE, &csrf, Some(3_600))) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn sign_in_page(session: Option<UiSession>) -> Response {
+    match session {
+        Some(_) => Redirect::to("/").into_response(),
+        None => sign_in_form(StatusCode::OK, None),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let expected = session::cookie_value(&headers, CSRF_COOKIE);
+    if !expected.is_some_and(|cookie| same_token(&cookie, &form.csrf)) {
+        return forbidden_form();
+    }
+    let (user, organization) = (form.user.trim(), form.organization.trim());
+    if user.is_empty() || organization.is_empty() {
+        return sign_in_form(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Enter both the user secret and the organization secret.".into()),
+        );
+    }
+    let principal = match state
+        .store
+        .principal(&hash_secret(organization), &hash_secret(user))
+        .await
+    {
+        Ok(Some(principal)) => principal,
+        Ok(None) => {
+            return sign_in_form(
+                StatusCode::UNAUTHORIZED,
+                Some("The user secret or the organization secret is wrong.".into()),
+            );
+        }
+        Err(error) => return failed(error),
+    };
+    let token = crate::secrets::random_secret();
+    let now = state.now_ms();
+    if let Err(error) = state
+        .store
+        .create_session(tributary_store::NewSession {
+            token_hash: hash_secret(&token),
+            principal,
+            csrf: crate::secrets::random_secret(),
+            now_ms: now,
+            expires_ms: now + SESSION_MS,
+        })
+        .await
+    {
+        return failed(error);
+    }
+    let mut response = Redirect::to("/").into_response();
+    for set in [
+        cookie(SESSION_COOKIE, &token, Some(SESSION_MS / 1000)),
+        cookie(CSRF_COOKIE, "", Some(0)),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&set) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    session: Option<UiSession>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let Some(session) = session else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    if !same_token(&session.csrf, &form.csrf) {
+        return forbidden_form();
+    }
+    if let Err(error) = state
+        .store
+        .end_session(&session.token_hash, state.now_ms())
+        .await
+    {
+        return failed(error);
+    }
+    let mut response = Redirect::to("/sign-in").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie(SESSION_COOKIE, "", Some(0))) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// One line of the instances table.
+struct InstanceRow {
+    id: i64,
+    name: String,
+    element: String,
+    tags: String,
+    valid: bool,
+    invalid_reason: Option<String>,
+    events: bool,
+    resources: usize,
+    last_poll: String,
+    failures: i64,
+}
+
+#[derive(Template)]
+#[template(path = "instances.html")]
+struct Instances {
+    csrf: String,
+    query: String,
+    rows: Vec<InstanceRow>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn instances(
+    State(state): State<AppState>,
+    session: Option<UiSession>,
+    Query(search): Query<SearchQuery>,
+) -> Response {
+    let Some(session) = session else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let records = match state
+        .store
+        .instances(session.principal.organization_id)
+        .await
+    {
+        Ok(records) => records,
+        Err(error) => return failed(error),
+    };
+    let query = search.q.trim().to_owned();
+    let needle = query.to_lowercase();
+    let mut rows = Vec::new();
+    for record in records {
+        let matches = needle.is_empty()
+            || record.name.to_lowercase().contains(&needle)
+            || record
+                .tags
+                .iter()
+                .any(|tag| tag.to_lowercase().contains(&needle));
+        if !matches {
+            continue;
+        }
+        let pollers = match state.store.pollers(record.id).await {
+            Ok(pollers) => pollers,
+            Err(error) => return failed(error),
+        };
+        let last_poll = pollers.iter().filter_map(|p| p.last_poll_ms).max();
+        rows.push(InstanceRow {
+            id: record.id,
+            name: record.name,
+            element: record.element_key,
+            tags: record.tags.join(", "),
+            valid: record.valid,
+            invalid_reason: record.invalid_reason,
+            events: record.events_enabled,
+            resources: pollers.len(),
+            last_poll: last_poll.map(time).unwrap_or_else(|| "never".into()),
+            failures: pollers.iter().map(|p| p.failures).sum(),
+        });
+    }
+    page(
+        StatusCode::OK,
+        &Instances {
+            csrf: session.csrf,
+            query,
+            rows,
+        },
+    )
+}
+
+/// Epoch milliseconds as `2026-11-28 10:42:08 UTC`.
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
