@@ -140,10 +140,13 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
         None if status.is_client_error() || status.is_server_error() => {
             // A response the framework made: no JSON yet. (JSON is ours already; HTML is a UI
             // page, which says what went wrong in its own words.)
-            let finished = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
-                v.as_bytes().starts_with(b"application/json")
-                    || v.as_bytes().starts_with(b"text/html")
-            });
+            let finished = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| {
+                    v.as_bytes().starts_with(b"application/json")
+                        || v.as_bytes().starts_with(b"text/html")
+                });
             (!finished).then(|| ErrorPayload {
                 message: framework_message(status, &method, &path),
                 provider_message: None,

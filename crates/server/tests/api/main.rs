@@ -5,6 +5,7 @@
 mod helpers;
 
 mod bad_requests;
+mod browser;
 mod delivery;
 mod elements;
 mod hub;

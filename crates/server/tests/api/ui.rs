@@ -206,7 +206,7 @@ async fn the_instances_list_shows_the_organizations_instances_and_searches_them(
         "names are escaped: {html}"
     );
     assert!(html.contains("infusionsoftrest"));
-    assert!(html.contains("on (1 resources)"), "{html}");
+    assert!(html.contains("on (1 resource)"), "{html}");
 
     let found = get_page(&app, "/?q=WEST", Some(&session))
         .await
