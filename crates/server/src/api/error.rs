@@ -52,7 +52,28 @@ impl ApiError {
         ApiError::Internal(detail.to_string())
     }
 
-    fn status(&self) -> StatusCode {
+    /// What a user is shown (the web UI's pages): the API's own message, the provider's after
+    /// it, and nothing of an internal error's detail.
+    pub fn user_message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::Unavailable(m) => m.clone(),
+            ApiError::Provider {
+                message, provider, ..
+            } if !provider.is_empty() => format!("{message} (the provider said: {provider})"),
+            ApiError::Provider { message, .. } => message.clone(),
+            ApiError::Internal(_) => {
+                "something went wrong inside Tributary; the server log has the details".into()
+            }
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

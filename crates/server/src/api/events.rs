@@ -15,6 +15,7 @@ use crate::api::extract::{Caller, path_id};
 use crate::api::instances::load;
 use crate::app::AppState;
 use crate::poller::{self, wanted_pollers};
+use tributary_store::Principal;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,8 +41,18 @@ async fn poll_now(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let instance = load(&state, principal, id).await?;
-    let prepared = state.clients.prepared(&state, &instance)?;
+    let polls = poll_instance(&state, principal, id).await?;
+    Ok(Json(json!({"instanceId": id, "polls": polls})).into_response())
+}
+
+/// Polls every enabled resource of an instance now (the API's and the UI's "poll now").
+pub(crate) async fn poll_instance(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+) -> Result<Vec<poller::PollSummary>, ApiError> {
+    let instance = load(state, principal, id).await?;
+    let prepared = state.clients.prepared(state, &instance)?;
     let settings = &prepared.settings;
     if !settings.enabled || settings.vendor != VendorType::Polling {
         return Err(ApiError::Conflict(format!(
@@ -61,12 +72,12 @@ async fn poll_now(
         .store
         .sync_pollers(id, &wanted_pollers(settings, now, id), now)
         .await?;
-    let client = state.clients.client(&state, &instance)?;
+    let client = state.clients.client(state, &instance)?;
     let mut polls = Vec::new();
     for record in state.store.pollers(id).await? {
-        polls.push(poller::poll_resource(&state, &instance, &client, &prepared, &record).await);
+        polls.push(poller::poll_resource(state, &instance, &client, &prepared, &record).await);
     }
-    Ok(Json(json!({"instanceId": id, "polls": polls})).into_response())
+    Ok(polls)
 }
 
 fn date_or_null(ms: Option<i64>) -> Value {
@@ -103,7 +114,7 @@ async fn pollers(
     Ok(Json(pollers).into_response())
 }
 
-fn event_json(e: tributary_store::EventRecord) -> Value {
+pub(crate) fn event_json(e: tributary_store::EventRecord) -> Value {
     let mut event = json!({
         "id": e.id,
         "eventId": e.event_id,
@@ -125,7 +136,7 @@ fn event_json(e: tributary_store::EventRecord) -> Value {
 
 /// Reads the listing filters: `status`, `objectType`, `eventType`, `from`, `to` (RFC 3339),
 /// `after` (row id) and `pageSize` (1–1000, default 200).
-fn filter(
+pub(crate) fn filter(
     raw: Option<String>,
     instance_id: Option<i64>,
 ) -> Result<tributary_store::EventFilter, ApiError> {
@@ -216,10 +227,20 @@ async fn all_events(
 /// One event with the delivery attempts of its notification.
 async fn event_with_attempts(
     state: &AppState,
-    principal: tributary_store::Principal,
+    principal: Principal,
     event_id: &str,
     instance_id: Option<i64>,
 ) -> Result<Response, ApiError> {
+    Ok(Json(event_detail(state, principal, event_id, instance_id).await?).into_response())
+}
+
+/// An event's JSON with its notification's `attempts` (the API's and the UI's event page).
+pub(crate) async fn event_detail(
+    state: &AppState,
+    principal: Principal,
+    event_id: &str,
+    instance_id: Option<i64>,
+) -> Result<Value, ApiError> {
     let event = state
         .store
         .event(principal.organization_id, event_id)
@@ -240,7 +261,7 @@ async fn event_with_attempts(
             })
             .collect(),
     );
-    Ok(Json(json).into_response())
+    Ok(json)
 }
 
 async fn any_event(
@@ -268,9 +289,20 @@ async fn redeliver(
     Path((id, event_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
+    let notification = redeliver_event(&state, principal, id, &event_id).await?;
+    Ok(Json(json!({"notificationId": notification, "status": "QUEUED"})).into_response())
+}
+
+/// Queues an event's notification again now; returns the notification's id.
+pub(crate) async fn redeliver_event(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+    event_id: &str,
+) -> Result<String, ApiError> {
     let event = state
         .store
-        .event(principal.organization_id, &event_id)
+        .event(principal.organization_id, event_id)
         .await?
         .filter(|e| e.instance_id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no event {event_id:?} in instance {id}")))?;
@@ -284,7 +316,7 @@ async fn redeliver(
         .requeue_notification(&notification, state.now_ms())
         .await?;
     state.delivery_nudge.notify_one();
-    Ok(Json(json!({"notificationId": notification, "status": "QUEUED"})).into_response())
+    Ok(notification)
 }
 
 /// `POST /instances/{id}/events/recover?since=<RFC 3339>`: queues again every failed
@@ -309,12 +341,18 @@ async fn recover(
                 ApiError::BadRequest(format!("since must be an RFC 3339 time, got {v:?}"))
             })?,
     };
+    let requeued = recover_failed(&state, id, since).await?;
+    Ok(Json(json!({"requeued": requeued})).into_response())
+}
+
+/// Queues again every failed notification of an (already loaded) instance made since `since`.
+pub(crate) async fn recover_failed(state: &AppState, id: i64, since: i64) -> Result<u64, ApiError> {
     let requeued = state
         .store
         .requeue_failed(id, since, state.now_ms())
         .await?;
     state.delivery_nudge.notify_one();
-    Ok(Json(json!({"requeued": requeued})).into_response())
+    Ok(requeued)
 }
 
 /// `POST /instances/{id}/events/resume`: delivery goes on to the URLs that answered 410.

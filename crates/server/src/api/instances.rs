@@ -476,7 +476,11 @@ fn format_date(ms: i64) -> String {
 
 /// The instance as Cloud Elements shows it: every configuration value a string, secrets masked;
 /// the token only when it was just issued.
-fn instance_json(state: &AppState, record: &InstanceRecord, token: Option<&str>) -> Value {
+pub(crate) fn instance_json(
+    state: &AppState,
+    record: &InstanceRecord,
+    token: Option<&str>,
+) -> Value {
     let configuration: Map<String, Value> = record
         .configuration
         .iter()
