@@ -1,4 +1,4 @@
-//! The command line: `tributary serve | simulate infusionsoft | demo`.
+//! The command line: `tributary serve | simulate infusionsoft | demo | bench`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -46,6 +46,40 @@ enum Command {
         #[command(subcommand)]
         command: DatesCommand,
     },
+    /// Run the benchmarks (dates, polling, delivery), each figure next to a ceiling measured in
+    /// the same run on this machine: progress on stderr, one table on stdout, JSON in a file.
+    /// Build with --release: a debug build's figures are not comparable.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Run only these benchmarks, as a comma list (default: all three).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "BENCHMARKS")]
+    only: Vec<crate::bench::Suite>,
+    /// Idle instance-resources polled in the sustained polling figure (instances of seven).
+    #[arg(long, value_name = "N", default_value_t = 2_100,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    instance_resources: u64,
+    /// Records found by the backfill poll.
+    #[arg(long, value_name = "N", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    backfill: u64,
+    /// Notifications (of ten events each) drained in the delivery throughput figure.
+    #[arg(long, value_name = "N", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    notifications: u64,
+    /// Events timed from stored to received in the delivery latency figures.
+    #[arg(long, value_name = "N", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    latency_samples: u64,
+    /// How long each date parser runs, in milliseconds.
+    #[arg(long, value_name = "MILLISECONDS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    date_millis: u64,
+    /// Where to write the figures as JSON.
+    #[arg(long, value_name = "PATH", default_value = "bench.json", value_parser = parse_json_path)]
+    json: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +268,20 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A file that can be written: its directory exists, and it is not a directory.
+fn parse_json_path(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    if text.is_empty() || path.is_dir() {
+        return Err(format!("{text:?} is not a file name"));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            Err(format!("the directory {} does not exist", dir.display()))
+        }
+        _ => Ok(path),
+    }
+}
+
 /// A finite, non-negative factor.
 fn parse_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -274,6 +322,28 @@ pub fn run() -> ExitCode {
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),
+        Command::Bench(args) => crate::bench::run(bench_options(args)),
+    }
+}
+
+fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
+    use crate::bench::{dates, delivery, polling};
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    crate::bench::BenchOptions {
+        only: args.only,
+        dates: dates::DatesOptions {
+            budget: std::time::Duration::from_millis(args.date_millis),
+        },
+        polling: polling::PollingOptions {
+            instance_resources: size(args.instance_resources),
+            backfill: size(args.backfill),
+        },
+        delivery: delivery::DeliveryOptions {
+            notifications: size(args.notifications),
+            latency_samples: size(args.latency_samples),
+            ..delivery::DeliveryOptions::default()
+        },
+        json: args.json,
     }
 }
 

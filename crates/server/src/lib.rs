@@ -12,13 +12,16 @@
 //! - [`delivery`]: stored events become signed notifications, sent with retries.
 //! - [`tenants`]: `tributary tenants create`.
 //! - [`demo`]: `tributary demo`, the whole loop on one machine with a live view and a check.
+//! - [`bench`]: `tributary bench`, the dates, polling and delivery benchmarks, each figure next
+//!   to a ceiling measured in the same run; one table, and JSON.
 //! - [`telemetry`]: logging to stderr.
-//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `tenants`, `dates`), and
+//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `bench`, `tenants`, `dates`), and
 //!   [`dates_cli`] for `dates parse|format`.
 //! - [`ui`]: the web UI at `/` (sign-in, sessions and CSRF, the instances list).
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod clients;
 pub mod dates_cli;

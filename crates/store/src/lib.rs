@@ -213,6 +213,9 @@ pub struct EventFilter {
     /// Rows after this one (paging).
     pub after_id: i64,
     pub limit: i64,
+    /// The newest `limit` events, newest first (a log view), instead of oldest first after
+    /// `after_id` (paging through everything).
+    pub newest_first: bool,
 }
 
 /// A successful poll, written in one transaction.
@@ -457,6 +460,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes delivered and failed notifications (with their attempts) and their events stored
     /// before `before_ms`; events still waiting are kept. Returns how many events went.
     async fn prune(&self, before_ms: i64) -> Result<u64>;
+
+    /// The exact bytes a notification sends (its signed body).
+    async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>>;
 
     /// How many notifications wait to be sent (QUEUED).
     async fn queued_notifications(&self) -> Result<i64>;

@@ -801,6 +801,15 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM notifications WHERE id = ?")
+                .bind(notification_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn in_flight_notifications(&self, now_ms: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM notifications
@@ -905,37 +914,50 @@ impl Store for SqliteStore {
         organization_id: i64,
         filter: &EventFilter,
     ) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
-                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id
-             FROM events e JOIN instances i ON i.id = e.instance_id
-             WHERE i.organization_id = ?
-               AND (? IS NULL OR e.instance_id = ?)
-               AND (? IS NULL OR e.status = ?)
-               AND (? IS NULL OR e.resource = ?)
-               AND (? IS NULL OR e.event_type = ?)
-               AND (? IS NULL OR e.created_ms >= ?)
-               AND (? IS NULL OR e.created_ms < ?)
-               AND e.id > ?
-             ORDER BY e.id LIMIT ?",
-        )
-        .bind(organization_id)
-        .bind(filter.instance_id)
-        .bind(filter.instance_id)
-        .bind(filter.status.clone())
-        .bind(filter.status.clone())
-        .bind(filter.resource.clone())
-        .bind(filter.resource.clone())
-        .bind(filter.event_type.clone())
-        .bind(filter.event_type.clone())
-        .bind(filter.from_ms)
-        .bind(filter.from_ms)
-        .bind(filter.to_ms)
-        .bind(filter.to_ms)
-        .bind(filter.after_id)
-        .bind(filter.limit)
-        .fetch_all(&self.pool)
-        .await?;
+        macro_rules! find_events {
+            ($order:literal) => {
+                concat!(
+                    "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id,
+                        e.event_type, e.date_ms, e.poll_date_ms, e.date_error, e.record,
+                        e.status, e.notification_id
+                     FROM events e JOIN instances i ON i.id = e.instance_id
+                     WHERE i.organization_id = ?
+                       AND (? IS NULL OR e.instance_id = ?)
+                       AND (? IS NULL OR e.status = ?)
+                       AND (? IS NULL OR e.resource = ?)
+                       AND (? IS NULL OR e.event_type = ?)
+                       AND (? IS NULL OR e.created_ms >= ?)
+                       AND (? IS NULL OR e.created_ms < ?)
+                       AND e.id > ?
+                     ORDER BY e.id ",
+                    $order,
+                    " LIMIT ?"
+                )
+            };
+        }
+        let sql = if filter.newest_first {
+            find_events!("DESC")
+        } else {
+            find_events!("ASC")
+        };
+        let rows = sqlx::query(sql)
+            .bind(organization_id)
+            .bind(filter.instance_id)
+            .bind(filter.instance_id)
+            .bind(filter.status.clone())
+            .bind(filter.status.clone())
+            .bind(filter.resource.clone())
+            .bind(filter.resource.clone())
+            .bind(filter.event_type.clone())
+            .bind(filter.event_type.clone())
+            .bind(filter.from_ms)
+            .bind(filter.from_ms)
+            .bind(filter.to_ms)
+            .bind(filter.to_ms)
+            .bind(filter.after_id)
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(event_row).collect()
     }
 

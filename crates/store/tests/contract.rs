@@ -620,6 +620,11 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
         ["n1", "n2"]
     );
     assert_eq!(
+        store.notification_body("n1").await.unwrap().as_deref(),
+        Some(&b"{}"[..])
+    );
+    assert_eq!(store.notification_body("nope").await.unwrap(), None);
+    assert_eq!(
         store.in_flight_notifications(NOW + 999).await.unwrap(),
         ["n1", "n2"],
         "claimed and unsettled while the lease runs"

@@ -190,6 +190,7 @@ pub(crate) fn filter(
         to_ms: time("to")?,
         after_id: number("after", 0, 0, i64::MAX)?,
         limit: number("pageSize", 200, 1, 1000)?,
+        newest_first: false,
     })
 }
 

@@ -7,6 +7,7 @@
 //! one also set as a cookie (double submit) — and a POST without the right one is refused with
 //! 403. A signed-out visitor reaches nothing but the sign-in page.
 
+mod instance;
 mod session;
 
 use askama::Template;
@@ -31,10 +32,29 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", axum::routing::post(sign_out))
         .route("/ui/style.css", get(style))
+        .route("/ui/live.js", get(script))
+        .route("/ui/instances/{id}", get(instance::show))
+        .route("/ui/instances/{id}/live", get(instance::live_part))
+        .route(
+            "/ui/instances/{id}/poll",
+            axum::routing::post(instance::poll_now),
+        )
+        .route(
+            "/ui/instances/{id}/recover",
+            axum::routing::post(instance::recover),
+        )
+        .route(
+            "/ui/instances/{id}/events/{event_id}",
+            get(instance::show_event),
+        )
+        .route(
+            "/ui/instances/{id}/events/{event_id}/redeliver",
+            axum::routing::post(instance::redeliver),
+        )
 }
 
 /// A rendered page, with the headers every UI response carries.
-fn page(status: StatusCode, template: &impl Template) -> Response {
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => {
             let mut response = (status, axum::response::Html(html)).into_response();
@@ -66,6 +86,14 @@ fn secure(headers: &mut HeaderMap) {
     );
 }
 
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../templates/live.js"),
+    )
+        .into_response()
+}
+
 async fn style() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
@@ -83,7 +111,7 @@ struct Message<'a> {
 }
 
 /// A page saying what went wrong, in words a user can act on.
-fn message(status: StatusCode, title: &str, text: &str, back: &str) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str, back: &str) -> Response {
     page(
         status,
         &Message {
@@ -94,7 +122,7 @@ fn message(status: StatusCode, title: &str, text: &str, back: &str) -> Response 
     )
 }
 
-fn failed(error: impl std::fmt::Display) -> Response {
+pub(crate) fn failed(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "a UI page failed");
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,7 +132,7 @@ fn failed(error: impl std::fmt::Display) -> Response {
     )
 }
 
-fn forbidden_form() -> Response {
+pub(crate) fn forbidden_form() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Form refused",
@@ -212,9 +240,9 @@ async fn sign_in(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(crate) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 async fn sign_out(
@@ -328,7 +356,7 @@ async fn instances(
 }
 
 /// Epoch milliseconds as `2026-11-28 10:42:08 UTC`.
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()

@@ -113,8 +113,20 @@ async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
 }
 
+/// Clicks what navigates (a link, a form's button) and waits until the next page has replaced
+/// this one, so nothing is read from the page being left.
+async fn click_and_wait(client: &Client, locator: Locator<'_>) {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    client.find(locator).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while old.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "the page did not change");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
-async fn a_user_signs_in_sees_and_searches_instances_and_signs_out_in_a_real_browser() {
+async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_signs_out() {
     let app = spawn_app().await;
     let mut body = seed_body(&app.code().await);
     body["name"] = json!("Sales CRM");
@@ -148,7 +160,7 @@ async fn a_user_signs_in_sees_and_searches_instances_and_signs_out_in_a_real_bro
         .send_keys("not-the-organization-secret")
         .await
         .unwrap();
-    find(&client, "#sign-in").await.click().await.unwrap();
+    click_and_wait(&client, Locator::Css("#sign-in")).await;
     let error = find(&client, "#sign-in-error").await.text().await.unwrap();
     assert_eq!(
         error,
@@ -167,7 +179,7 @@ async fn a_user_signs_in_sees_and_searches_instances_and_signs_out_in_a_real_bro
         .send_keys(ORG_SECRET)
         .await
         .unwrap();
-    find(&client, "#sign-in").await.click().await.unwrap();
+    click_and_wait(&client, Locator::Css("#sign-in")).await;
     let table = find(&client, "#instances").await.text().await.unwrap();
     assert!(
         table.contains("Sales CRM") && table.contains("Support CRM"),
@@ -182,13 +194,7 @@ async fn a_user_signs_in_sees_and_searches_instances_and_signs_out_in_a_real_bro
     // Search.
     let search = find(&client, "#q").await;
     search.send_keys("west").await.unwrap();
-    client
-        .find(Locator::Css("form[role=search] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(&client, Locator::Css("form[role=search] button")).await;
     let found = find(&client, "#instances").await.text().await.unwrap();
     assert!(
         found.contains("Support CRM") && !found.contains("Sales CRM"),
@@ -196,8 +202,58 @@ async fn a_user_signs_in_sees_and_searches_instances_and_signs_out_in_a_real_bro
     );
     shoot(&client, "5-search").await;
 
+    // An instance: poll now finds a change made at the provider; its event opens with its
+    // delivery, which can be sent again.
+    client.goto(&format!("{site}/")).await.unwrap();
+    click_and_wait(&client, Locator::LinkText("Sales CRM")).await;
+    click_and_wait(&client, Locator::Css("#poll-now")).await;
+    let notice = find(&client, "#notice").await.text().await.unwrap();
+    assert_eq!(notice, "Polled 1 resource: 0 new events.");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.http
+        .post(format!("{}/_sim/records", app.sim.url()))
+        .json(&json!({"resource": "appointments", "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    click_and_wait(&client, Locator::Css("#poll-now")).await;
+    let notice = find(&client, "#notice").await.text().await.unwrap();
+    assert_eq!(notice, "Polled 1 resource: 1 new event.");
+    let events = find(&client, "#events").await.text().await.unwrap();
+    assert!(
+        events.contains("appointments") && events.contains("CREATED"),
+        "{events}"
+    );
+    shoot(&client, "6-instance").await;
+    // The delivery worker's pass (stepped here) sends it to a callback that cannot be reached.
+    tributary_server::delivery::Deliverer::new(app.state.clone(), 4)
+        .unwrap()
+        .run_once()
+        .await;
+    click_and_wait(&client, Locator::LinkText("details")).await;
+    let attempts = find(&client, "#attempts").await.text().await.unwrap();
+    assert!(attempts.contains("no answer"), "{attempts}");
+    let body = find(&client, "#notification-body")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("\"objectType\": \"appointments\""), "{body}");
+    shoot(&client, "7-event").await;
+    click_and_wait(&client, Locator::Css("#redeliver")).await;
+    let notice = find(&client, "#notice").await.text().await.unwrap();
+    assert!(
+        notice.ends_with("is queued again and will be sent now."),
+        "{notice}"
+    );
+    assert_eq!(
+        find(&client, "#event-status").await.text().await.unwrap(),
+        "QUEUED"
+    );
+    shoot(&client, "8-redelivered").await;
+
     // Sign out: back to sign-in, and the list is out of reach again.
-    find(&client, "#sign-out").await.click().await.unwrap();
+    click_and_wait(&client, Locator::Css("#sign-out")).await;
     find(&client, "#sign-in").await;
     client.goto(&format!("{site}/")).await.unwrap();
     find(&client, "#sign-in").await;

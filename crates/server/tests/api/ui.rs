@@ -264,3 +264,152 @@ async fn signing_out_needs_the_sessions_csrf_token_and_ends_the_session() {
         "the old cookie no longer works"
     );
 }
+
+/// An instance polling contacts (delivering to a callback that cannot be reached); returns its
+/// id after a first poll has set the cursor.
+async fn contacts_instance(app: &TestApp) -> i64 {
+    let mut body = seed_body(&app.code().await);
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    body["name"] = json!("Contacts feed");
+    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
+        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
+            "updatedDateField": "last_updated", "updatedDateFormat": format,
+            "createdDateField": "date_created", "createdDateFormat": format}}});
+    let created = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await;
+    created["id"].as_i64().unwrap()
+}
+
+async fn post_form(app: &TestApp, path: &str, session: &str, csrf: &str) -> (StatusCode, String) {
+    let response = client()
+        .post(format!("{}{path}", origin(app)))
+        .header(COOKIE, format!("tributary_session={session}"))
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_instance_page_polls_lists_filters_and_opens_events_with_their_deliveries() {
+    let app = spawn_app().await;
+    let id = contacts_instance(&app).await;
+    let session = sign_in(&app).await;
+    let path = format!("/ui/instances/{id}");
+    let html = get_page(&app, &path, Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&html);
+    assert!(html.contains("Contacts feed"), "{html}");
+    assert!(
+        html.contains("<code>oauth.api.secret</code></td><td><code class=\"wrap\">********</code>"),
+        "secrets are masked: {html}"
+    );
+    assert!(!html.contains("tributary-demo-secret"), "{html}");
+
+    let (status, polled) = post_form(&app, &format!("{path}/poll"), &session, &csrf).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        polled.contains("Polled 1 resource: 0 new events."),
+        "{polled}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.http
+        .post(format!("{}/_sim/records", app.sim.url()))
+        .json(&json!({"resource": "contacts", "count": 2}))
+        .send()
+        .await
+        .unwrap();
+    let (_, polled) = post_form(&app, &format!("{path}/poll"), &session, &csrf).await;
+    assert!(
+        polled.contains("Polled 1 resource: 2 new events."),
+        "{polled}"
+    );
+    assert!(polled.contains("The latest 2 events"), "{polled}");
+    let (refused, _) = post_form(&app, &format!("{path}/poll"), &session, "forged").await;
+    assert_eq!(refused, StatusCode::FORBIDDEN);
+
+    // Filters: a bad one gets the API's message; a narrow one can find nothing.
+    let bad = get_page(&app, &format!("{path}?status=bogus"), Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bad.contains("status must be NEW, QUEUED, NOTIFIED or FAILED, got &#34;BOGUS&#34;")
+            || bad
+                .contains("status must be NEW, QUEUED, NOTIFIED or FAILED, got &quot;BOGUS&quot;"),
+        "{bad}"
+    );
+    let none = get_page(&app, &format!("{path}?eventType=DELETED"), Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No events match these filters."), "{none}");
+    let live = get_page(&app, &format!("{path}/live?status=NEW"), Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        live.contains("The latest 2 events") && !live.contains("<html"),
+        "{live}"
+    );
+
+    // Delivery (the callback cannot be reached): the event page shows the body and attempt.
+    let deliverer = tributary_server::delivery::Deliverer::new(app.state.clone(), 4).unwrap();
+    deliverer.run_once().await;
+    let events = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/events"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let event_id = events[0]["eventId"].as_str().unwrap().to_owned();
+    let event_path = format!("{path}/events/{event_id}");
+    let event = get_page(&app, &event_path, Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(event.contains("id=\"notification-body\""), "{event}");
+    assert!(
+        event.contains("instance-") && event.contains("events"),
+        "{event}"
+    );
+    assert!(
+        event.contains("id=\"attempts\""),
+        "an attempt was made: {event}"
+    );
+    let (status, redelivered) =
+        post_form(&app, &format!("{event_path}/redeliver"), &session, &csrf).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        redelivered.contains("is queued again and will be sent now."),
+        "{redelivered}"
+    );
+    assert!(
+        redelivered.contains("<dd id=\"event-status\">QUEUED</dd>"),
+        "{redelivered}"
+    );
+    let (status, recovered) = post_form(&app, &format!("{path}/recover"), &session, &csrf).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(recovered.contains("Nothing to recover") || recovered.contains("queued again"));
+
+    // Someone else's (or no) instance is a 404 page.
+    let missing = get_page(&app, "/ui/instances/999", Some(&session)).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let unknown = get_page(&app, &format!("{path}/events/nope"), Some(&session)).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_page(&app, &path, None).await.headers()[LOCATION],
+        "/sign-in"
+    );
+}

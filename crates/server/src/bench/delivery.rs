@@ -1,0 +1,445 @@
+//! Delivery figures to a local receiver on this machine, each next to its ceiling:
+//!
+//! 1. notifications per second drained by the real delivery worker (`Deliverer::run`): each one
+//!    signed (`Elements-Webhook-Signature`), POSTed and its attempt persisted on SQLite; next to
+//!    a bare HTTP POST loop of the same bodies to the same receiver, as many at once as the
+//!    per-host limit, measured in the same run. How fast the worker builds and stores them
+//!    before (the queue) is shown for information;
+//! 2. latency from an event stored (a poll's HTTP response) to its notification received, p50
+//!    and p99, with the worker running as in production (woken by the poll); next to a bare
+//!    POST round trip of the same body.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tributary_domain::SystemClock;
+use tributary_domain::delivery::elements_signature;
+
+use super::{Figure, Harness, count, number, step};
+use crate::delivery::Deliverer;
+use crate::settings::Settings;
+
+/// How big the delivery benchmark is, and the worker's settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryOptions {
+    /// Notifications of ten events drained in the throughput figure.
+    pub notifications: usize,
+    /// Events timed from stored to received in the latency figures.
+    pub latency_samples: usize,
+    /// Notifications sent at once (`TRIBUTARY_DELIVERY_CONCURRENCY`'s default).
+    pub concurrency: usize,
+    /// Notifications sent at once to one host (`TRIBUTARY_DELIVERY_PER_HOST`'s default).
+    pub per_host: usize,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        let settings = Settings::default();
+        DeliveryOptions {
+            notifications: 2_000,
+            latency_samples: 200,
+            concurrency: settings.delivery_concurrency,
+            per_host: settings.delivery_per_host,
+        }
+    }
+}
+
+const SIGNING_KEY: &str = "bench-signing-key";
+/// Events per notification at most (the envelope's batch size).
+const EVENTS_PER_NOTIFICATION: usize = 10;
+/// The longest wait for one notification before the benchmark gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What the receiver saw: a count, the bodies (while capturing), and each arrival's instant on a
+/// channel.
+#[derive(Clone)]
+struct Inbox {
+    received: Arc<AtomicUsize>,
+    unsigned: Arc<AtomicUsize>,
+    capture: Arc<AtomicBool>,
+    bodies: Arc<Mutex<Vec<Bytes>>>,
+    arrivals: mpsc::UnboundedSender<Instant>,
+}
+
+impl Inbox {
+    fn bodies(&self) -> std::sync::MutexGuard<'_, Vec<Bytes>> {
+        self.bodies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Answers 200 at once; the arrival instant is taken before anything else.
+async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let at = Instant::now();
+    if !headers.contains_key("elements-webhook-signature") {
+        inbox.unsigned.fetch_add(1, Ordering::Relaxed);
+    }
+    if inbox.capture.load(Ordering::Relaxed) {
+        inbox.bodies().push(body);
+    }
+    inbox.received.fetch_add(1, Ordering::SeqCst);
+    let _ = inbox.arrivals.send(at);
+    StatusCode::OK
+}
+
+/// A receiver on 127.0.0.1:0.
+struct Receiver {
+    url: String,
+    inbox: Inbox,
+    arrivals: mpsc::UnboundedReceiver<Instant>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn receiver() -> anyhow::Result<Receiver> {
+    let (tx, arrivals) = mpsc::unbounded_channel();
+    let inbox = Inbox {
+        received: Arc::default(),
+        unsigned: Arc::default(),
+        capture: Arc::new(AtomicBool::new(true)),
+        bodies: Arc::default(),
+        arrivals: tx,
+    };
+    let app = axum::Router::new()
+        .route("/events", axum::routing::post(receive))
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/events", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Receiver {
+        url,
+        inbox,
+        arrivals,
+        server,
+    })
+}
+
+/// Nearest-rank percentile of sorted durations, in milliseconds.
+fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
+    let rank = (sorted.len() * p).div_ceil(100).max(1) - 1;
+    sorted
+        .get(rank.min(sorted.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The next arrival at the receiver, or an error after [`PATIENCE`].
+async fn arrival(
+    arrivals: &mut mpsc::UnboundedReceiver<Instant>,
+    what: &str,
+) -> anyhow::Result<Instant> {
+    match tokio::time::timeout(PATIENCE, arrivals.recv()).await {
+        Ok(Some(at)) => Ok(at),
+        Ok(None) => bail!("the receiver stopped ({what})"),
+        Err(_) => bail!(
+            "no notification reached the receiver in {} s ({what})",
+            PATIENCE.as_secs()
+        ),
+    }
+}
+
+/// POSTs `body` signed, as the ceiling does; returns when the answer is read.
+async fn bare_post(http: &reqwest::Client, url: &str, body: &Bytes) -> anyhow::Result<()> {
+    let response = http
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header(
+            "Elements-Webhook-Signature",
+            elements_signature(SIGNING_KEY, body),
+        )
+        .body(body.clone())
+        .send()
+        .await?;
+    ensure!(
+        response.status().is_success(),
+        "the receiver answered {}",
+        response.status()
+    );
+    let _ = response.bytes().await?;
+    Ok(())
+}
+
+/// Runs the delivery figures against a fresh simulator, server and receiver.
+pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
+    step(bar, "starting the simulator, the server and a receiver", 1);
+    let per_host = options.per_host.max(1);
+    // The system clock: delivery compares due times with `now_ms`. No scheduler and no delivery
+    // worker: the benchmark starts its own worker when it times it.
+    let bench = Harness::start("delivery", Arc::new(SystemClock), |settings| {
+        settings.allow_private_callbacks = true;
+        settings.delivery_concurrency = 0;
+        settings.delivery_per_host = per_host;
+    })
+    .await?;
+    let mut receiver = receiver().await?;
+    let figures = measure(options, bar, &bench, &mut receiver).await;
+    receiver.server.abort();
+    bench.stop().await;
+    figures
+}
+
+async fn measure(
+    options: &DeliveryOptions,
+    bar: &ProgressBar,
+    bench: &Harness,
+    receiver: &mut Receiver,
+) -> anyhow::Result<Vec<Figure>> {
+    let notifications = options.notifications;
+    let samples = options.latency_samples.max(1);
+    let concurrency = options.concurrency;
+    let per_host = bench.state.settings.delivery_per_host.max(1);
+    let (url, inbox, arrivals) = (&receiver.url, &receiver.inbox, &mut receiver.arrivals);
+
+    // One instance polling contacts; its first poll sets the cursor (and reads the provider's
+    // clock), and the provider's second-resolution `last_updated` needs the next second.
+    let pollers = bench.default_pollers()?;
+    let contacts = json!({"contacts": pollers["contacts"].clone()});
+    let id = bench.instance(contacts, url, Some(SIGNING_KEY)).await?;
+    bench.poll(id).await?;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // 1. Throughput: N×10 events stored by one poll, queued, then drained by the worker.
+    let events = notifications * EVENTS_PER_NOTIFICATION;
+    step(
+        bar,
+        format!(
+            "{} new contacts, one poll storing their events",
+            count(events)
+        ),
+        1,
+    );
+    bench.contacts(events).await?;
+    let summary = bench.poll(id).await?;
+    ensure!(
+        summary["polls"][0]["events"].as_u64() == Some(events as u64),
+        "the poll stored {} events of {events}: {summary}",
+        summary["polls"][0]["events"]
+    );
+    let deliverer = Deliverer::new(bench.state.clone(), concurrency)?;
+    step(
+        bar,
+        format!(
+            "timed: queueing {} notifications of {EVENTS_PER_NOTIFICATION} events",
+            count(notifications)
+        ),
+        notifications as u64,
+    );
+    let started = Instant::now();
+    let mut queued = 0;
+    loop {
+        let more = deliverer.queue().await;
+        if more == 0 {
+            break;
+        }
+        queued += more;
+        bar.inc(more as u64);
+    }
+    let queue_elapsed = started.elapsed().as_secs_f64();
+    ensure!(
+        queued == notifications,
+        "{queued} notifications queued for {events} events of one poll, not {notifications} \
+         (10 events a notification)"
+    );
+
+    step(
+        bar,
+        format!(
+            "timed: delivering {} notifications, signed and persisted",
+            count(notifications)
+        ),
+        notifications as u64,
+    );
+    let delivered_before = bench.state.delivery_stats.delivered.load(Ordering::Relaxed);
+    let worker = CancellationToken::new();
+    let started = Instant::now();
+    let running = tokio::spawn(deliverer.clone().run(worker.clone()));
+    let mut last = started;
+    for _ in 0..notifications {
+        last = arrival(arrivals, "throughput").await?;
+        bar.inc(1);
+    }
+    let drain_elapsed = last.duration_since(started).as_secs_f64();
+    worker.cancel();
+    running.await.context("the delivery worker stopped")?;
+    let received = inbox.received.load(Ordering::SeqCst);
+    ensure!(
+        received == notifications,
+        "{received} notifications received for {notifications}: none may be sent twice"
+    );
+    let delivered = bench.state.delivery_stats.delivered.load(Ordering::Relaxed) - delivered_before;
+    ensure!(
+        delivered as usize == notifications,
+        "{delivered} deliveries recorded for {notifications}: each must be delivered once, its \
+         attempt recorded"
+    );
+    let unsigned = inbox.unsigned.load(Ordering::Relaxed);
+    ensure!(unsigned == 0, "{unsigned} notifications arrived unsigned");
+    let rate = notifications as f64 / drain_elapsed;
+    let queue = Figure::informational(
+        "delivery: notifications queued/s (built and stored)",
+        queued as f64 / queue_elapsed,
+        "notifications/s",
+        true,
+        format!(
+            "informational, no ceiling (ceiling = value, ratio 1): {} notifications built from \
+             one poll's events and stored in {queue_elapsed:.2} s by Deliverer::queue, before \
+             and not part of the drain above",
+            count(queued)
+        ),
+    );
+
+    // Its ceiling: the same bodies, POSTed by `per_host` plain loops to the same receiver;
+    // passes over them repeat for a second at least, so a short run is not noise.
+    inbox.capture.store(false, Ordering::Relaxed);
+    let bodies: Arc<Vec<Bytes>> = Arc::new(std::mem::take(&mut *inbox.bodies()));
+    ensure!(
+        bodies.len() == notifications,
+        "{} bodies captured",
+        bodies.len()
+    );
+    let body_bytes: usize = bodies.iter().map(Bytes::len).sum();
+    let bare = reqwest::Client::new();
+    step(
+        bar,
+        format!("ceiling: a bare POST loop, {per_host} at once, for 1 s at least"),
+        bodies.len() as u64,
+    );
+    let (started, mut posted) = (Instant::now(), 0);
+    while posted == 0 || started.elapsed() < Duration::from_secs(1) {
+        bar.set_length((posted + bodies.len()) as u64);
+        let mut tasks = Vec::new();
+        for worker in 0..per_host {
+            let (http, url, bodies, bar) = (bare.clone(), url.clone(), bodies.clone(), bar.clone());
+            tasks.push(tokio::spawn(async move {
+                for body in bodies.iter().skip(worker).step_by(per_host) {
+                    bare_post(&http, &url, body).await?;
+                    bar.inc(1);
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for task in tasks {
+            task.await.context("a POST loop stopped")??;
+        }
+        posted += bodies.len();
+    }
+    let bare_rate = posted as f64 / started.elapsed().as_secs_f64();
+    let mut figures = vec![Figure::against(
+        format!("delivery: notifications/s (signed, persisted, {per_host} per host)"),
+        rate,
+        "notifications/s",
+        format!("bare POST loop, {per_host} at once"),
+        bare_rate,
+        "the bare POST loop's rate",
+        true,
+        format!(
+            "ratio = notifications/s / bare POSTs/s; {} notifications ({} events, {:.1} KB a \
+             body) drained in {drain_elapsed:.2} s by the delivery worker (Deliverer::run, \
+             concurrency {concurrency}), each signed, POSTed to a local receiver and its attempt \
+             recorded in SQLite; ceiling: the same bodies signed and POSTed by {per_host} plain \
+             loops to the same receiver, {} POSTs over {:.2} s",
+            count(notifications),
+            count(events),
+            body_bytes as f64 / bodies.len() as f64 / 1024.0,
+            count(posted),
+            posted as f64 / bare_rate
+        ),
+    )];
+    // 2. Latency: one contact, one poll, its notification received; the worker runs meanwhile.
+    while arrivals.try_recv().is_ok() {}
+    inbox.capture.store(true, Ordering::Relaxed);
+    step(
+        bar,
+        format!("latency: {samples} times a contact, a poll, its notification"),
+        samples as u64,
+    );
+    let worker = CancellationToken::new();
+    let running = tokio::spawn(deliverer.clone().run(worker.clone()));
+    let (mut latencies, mut empty_polls, mut early, mut batched) = (Vec::new(), 0, 0, 0);
+    let outcome = async {
+        while latencies.len() < samples {
+            bench.contacts(1).await?;
+            let summary = bench.poll(id).await?;
+            let stored = Instant::now();
+            match summary["polls"][0]["events"].as_u64() {
+                Some(0) => {
+                    // The change is seen by a later poll (the provider's clock ties); no
+                    // notification.
+                    empty_polls += 1;
+                    continue;
+                }
+                Some(n) if n > 1 => batched += 1,
+                Some(_) => {}
+                None => bail!("the poll failed: {summary}"),
+            }
+            let received = arrival(arrivals, "latency").await?;
+            if received < stored {
+                early += 1;
+            }
+            latencies.push(received.saturating_duration_since(stored));
+            bar.inc(1);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    worker.cancel();
+    running.await.context("the delivery worker stopped")?;
+    outcome?;
+    latencies.sort();
+
+    // Its ceiling: a bare POST round trip of the same (one-event) body, one at a time.
+    let body = inbox
+        .bodies()
+        .last()
+        .cloned()
+        .context("no notification body captured")?;
+    step(
+        bar,
+        format!("ceiling: {samples} bare POST round trips, one at a time"),
+        samples as u64,
+    );
+    bare_post(&bare, url, &body).await?; // a warm connection, as the worker has
+    let mut round_trips = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = Instant::now();
+        bare_post(&bare, url, &body).await?;
+        round_trips.push(started.elapsed());
+        bar.inc(1);
+    }
+    round_trips.sort();
+    let seen = format!(
+        "{samples} samples: each a new contact, a \"poll now\" and its notification received \
+         with the delivery worker running as in production (woken by the poll), timed from the \
+         poll's answer to the receiver's arrival; {empty_polls} polls found nothing yet, \
+         {batched} carried two changes, {early} arrived before the poll's answer (counted as 0)"
+    );
+    for p in [50, 99] {
+        let (value, ceiling) = (percentile_ms(&latencies, p), percentile_ms(&round_trips, p));
+        figures.push(Figure::against(
+            format!("delivery: latency p{p}, event stored → received"),
+            value,
+            "ms",
+            format!("bare POST round trip p{p}"),
+            ceiling,
+            format!("the bare round trip (p{p})"),
+            false,
+            format!(
+                "ratio = latency / the bare round trip; {seen}; ceiling: {samples} POSTs of \
+                 the last one-event body, signed, one at a time on a warm connection \
+                 (p{p} {} ms)",
+                number(ceiling)
+            ),
+        ));
+    }
+    figures.push(queue);
+    Ok(figures)
+}
