@@ -357,6 +357,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Ends a session (sign-out), and every session that expired before `now_ms`.
     async fn end_session(&self, token_hash: &[u8], now_ms: i64) -> Result<()>;
 
+    /// Keeps a sealed new-instance form while the browser visits the consent page.
+    async fn put_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        sealed_form: Vec<u8>,
+        expires_ms: i64,
+    ) -> Result<()>;
+
+    /// Takes (and deletes) the form a consent's `state` names, if this session started it and it
+    /// has not expired; expired forms are deleted too.
+    async fn take_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<Vec<u8>>>;
+
     /// The principal of a user secret alone (hub calls name the user and the instance token).
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>>;
 

@@ -46,6 +46,11 @@ pub const SQLITE: &[Migration] = &[
         name: "ui_sessions",
         sql: include_str!("../migrations/sqlite/0006_ui_sessions.sql"),
     },
+    Migration {
+        version: 7,
+        name: "ui_connects",
+        sql: include_str!("../migrations/sqlite/0007_ui_connects.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -372,6 +372,50 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn put_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        sealed_form: Vec<u8>,
+        expires_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_connects (state_hash, session_hash, sealed_form, expires_ms)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(state_hash.to_vec())
+        .bind(session_hash.to_vec())
+        .bind(sealed_form)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let form: Option<Vec<u8>> = sqlx::query_scalar(
+            "DELETE FROM ui_connects WHERE state_hash = ? AND session_hash = ? AND expires_ms > ?
+             RETURNING sealed_form",
+        )
+        .bind(state_hash.to_vec())
+        .bind(session_hash.to_vec())
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM ui_connects WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(form)
+    }
+
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>> {
         let row = sqlx::query("SELECT organization_id, id FROM users WHERE secret_hash = ?")
             .bind(user_secret_hash.to_vec())

@@ -970,3 +970,51 @@ async fn ui_sessions_are_found_by_token_hash_until_they_expire_or_end() {
         "expired sessions are swept at the next sign-out"
     );
 }
+
+#[tokio::test]
+async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires() {
+    let (store, _dir) = sqlite_file().await;
+    let principal = org(store.as_ref(), 1).await;
+    for hash in [1u8, 2] {
+        store
+            .create_session(NewSession {
+                token_hash: vec![hash; 32],
+                principal,
+                csrf: "c".into(),
+                now_ms: NOW,
+                expires_ms: NOW + 1_000,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .put_connect(&[7; 32], &[1; 32], b"sealed".to_vec(), NOW + 100)
+        .await
+        .unwrap();
+    store
+        .put_connect(&[8; 32], &[1; 32], b"old".to_vec(), NOW + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_connect(&[7; 32], &[2; 32], NOW).await.unwrap(),
+        None,
+        "another session cannot finish it"
+    );
+    assert_eq!(
+        store
+            .take_connect(&[8; 32], &[1; 32], NOW + 10)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.take_connect(&[7; 32], &[1; 32], NOW).await.unwrap(),
+        Some(b"sealed".to_vec())
+    );
+    assert_eq!(
+        store.take_connect(&[7; 32], &[1; 32], NOW).await.unwrap(),
+        None,
+        "taken once"
+    );
+}

@@ -372,28 +372,39 @@ async fn create_for_element(
     create_instance(&state, principal, Some(&key), &body).await
 }
 
-async fn create_instance(
+/// A create request that passed every check but the provider's.
+struct CheckedCreate {
+    element: Arc<Element>,
+    name: String,
+    tags: Vec<String>,
+    config: BTreeMap<String, String>,
+    settings: EventsSettings,
+    data: ProviderData,
+}
+
+/// Every check of a create body that needs no provider: each problem named, as the API
+/// reports them (the web UI shows each next to its field).
+fn check_create(
     state: &AppState,
-    principal: tributary_store::Principal,
     path_key: Option<&str>,
     body: &Value,
-) -> Result<Response, ApiError> {
+) -> Result<CheckedCreate, CreateRefused> {
     let request = read_request(body);
     let mut errors = request.errors;
     let key = match (path_key, &request.element_key) {
         (Some(path), Some(body)) if path != body => {
-            return Err(ApiError::BadRequest(format!(
+            return Err(CreateRefused::Other(ApiError::BadRequest(format!(
                 "element.key {body:?} does not match the element {path:?} of the URL"
-            )));
+            ))));
         }
         (Some(path), _) => path.to_owned(),
         (None, Some(body)) => body.clone(),
         (None, None) => {
             errors.push("element.key is required (such as \"infusionsoftrest\")".into());
-            return Err(invalid(errors));
+            return Err(CreateRefused::Invalid(errors));
         }
     };
-    let element = element_for(state, &key)?;
+    let element = element_for(state, &key).map_err(CreateRefused::Other)?;
     if request.name.is_none() && !errors.iter().any(|e| e.starts_with("name")) {
         errors.push("name is required".into());
     }
@@ -413,15 +424,79 @@ async fn create_instance(
     let exchanging = matches!(request.provider_data, Some(ProviderData::Code(_)));
     let settings = match validate(&element, &config, exchanging) {
         Ok(settings) if errors.is_empty() => settings,
-        Ok(_) => return Err(invalid(errors)),
+        Ok(_) => return Err(CreateRefused::Invalid(errors)),
         Err(more) => {
             errors.extend(more);
-            return Err(invalid(errors));
+            return Err(CreateRefused::Invalid(errors));
         }
     };
     let (Some(name), Some(data)) = (request.name, request.provider_data) else {
-        return Err(invalid(errors));
+        return Err(CreateRefused::Invalid(errors));
     };
+    Ok(CheckedCreate {
+        element,
+        name,
+        tags: request.tags.unwrap_or_default(),
+        config,
+        settings,
+        data,
+    })
+}
+
+/// Why a create body was refused before the provider was asked.
+pub(crate) enum CreateRefused {
+    /// Each problem with a field, named.
+    Invalid(Vec<String>),
+    Other(ApiError),
+}
+
+impl From<CreateRefused> for ApiError {
+    fn from(refused: CreateRefused) -> ApiError {
+        match refused {
+            CreateRefused::Invalid(errors) => invalid(errors),
+            CreateRefused::Other(error) => error,
+        }
+    }
+}
+
+/// Checks a create body as `POST /instances` would, without asking the provider (the web UI,
+/// before it sends the user to the consent page).
+pub(crate) fn check_new_instance(state: &AppState, body: &Value) -> Result<(), CreateRefused> {
+    check_create(state, None, body).map(|_| ())
+}
+
+/// `POST /instances` itself: the created instance's JSON (with its token, shown once).
+pub(crate) async fn create_from_body(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    create_checked(state, principal, check_create(state, None, body)?).await
+}
+
+async fn create_instance(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    path_key: Option<&str>,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let checked = check_create(state, path_key, body)?;
+    Ok(Json(create_checked(state, principal, checked).await?).into_response())
+}
+
+async fn create_checked(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    checked: CheckedCreate,
+) -> Result<Value, ApiError> {
+    let CheckedCreate {
+        element,
+        name,
+        tags,
+        config,
+        settings,
+        data,
+    } = checked;
     let tokens = authenticate(state, &element, &config, data).await?;
     let token = random_secret();
     let record = state
@@ -432,7 +507,7 @@ async fn create_instance(
             token_hash: hash_secret(&token),
             data: InstanceData {
                 name,
-                tags: request.tags.unwrap_or_default(),
+                tags,
                 configuration: seal_configuration(state, &config),
                 credentials: Some(seal_credentials(state, &tokens)),
                 valid: true,
@@ -452,7 +527,7 @@ async fn create_instance(
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     let mut body = instance_json(state, &record, Some(&token));
     add_warnings(state, &mut body);
-    Ok(Json(body).into_response())
+    Ok(body)
 }
 
 /// Adds `warnings` to an instance response when its callback URL will be refused.

@@ -7,6 +7,7 @@
 //! one also set as a cookie (double submit) — and a POST without the right one is refused with
 //! 403. A signed-out visitor reaches nothing but the sign-in page.
 
+mod connect;
 mod instance;
 mod session;
 
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", axum::routing::post(sign_out))
         .route("/ui/style.css", get(style))
         .route("/ui/live.js", get(script))
+        .route("/ui/form.js", get(form_script))
+        .route(
+            "/ui/instances/new",
+            get(connect::new_form).post(connect::connect),
+        )
+        .route("/ui/oauth/callback", get(connect::callback))
         .route("/ui/instances/{id}", get(instance::show))
         .route("/ui/instances/{id}/live", get(instance::live_part))
         .route(
@@ -72,6 +79,33 @@ pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// As [`page`], letting its forms lead to these origins too (the new-instance form's answer
+/// redirects to the provider's consent page, and browsers hold redirects to `form-action`).
+pub(crate) fn page_with_form_targets(
+    status: StatusCode,
+    template: &impl Template,
+    origins: &[String],
+) -> Response {
+    let mut response = page(status, template);
+    let mut policy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'".to_owned();
+    for origin in origins {
+        // Origins come from element definitions; anything unexpected is left out.
+        if origin
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(c))
+        {
+            policy.push(' ');
+            policy.push_str(origin);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// No framing, no scripts or styles from elsewhere, no caching of signed-in pages.
 fn secure(headers: &mut HeaderMap) {
     headers.insert(
@@ -84,6 +118,14 @@ fn secure(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+}
+
+async fn form_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../templates/form.js"),
+    )
+        .into_response()
 }
 
 async fn script() -> Response {

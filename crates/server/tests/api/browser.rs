@@ -126,7 +126,7 @@ async fn click_and_wait(client: &Client, locator: Locator<'_>) {
 }
 
 #[tokio::test]
-async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_signs_out() {
+async fn a_user_signs_in_creates_an_instance_through_consent_polls_and_redelivers_an_event() {
     let app = spawn_app().await;
     let mut body = seed_body(&app.code().await);
     body["name"] = json!("Sales CRM");
@@ -202,13 +202,62 @@ async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_sign
     );
     shoot(&client, "5-search").await;
 
-    // An instance: poll now finds a change made at the provider; its event opens with its
-    // delivery, which can be sent again.
+    // Create an instance: the form, then the provider's consent page, then back.
     client.goto(&format!("{site}/")).await.unwrap();
-    click_and_wait(&client, Locator::LinkText("Sales CRM")).await;
+    click_and_wait(&client, Locator::Css("#new-instance-link")).await;
+    find(&client, "#name")
+        .await
+        .send_keys("Browser CRM")
+        .await
+        .unwrap();
+    find(&client, "#api_key")
+        .await
+        .send_keys("tributary-demo")
+        .await
+        .unwrap();
+    find(&client, "#api_secret")
+        .await
+        .send_keys("tributary-demo-secret")
+        .await
+        .unwrap();
+    find(&client, "#callback_url")
+        .await
+        .send_keys("https://receiver.example/events")
+        .await
+        .unwrap();
+    for resource in ["appointments", "contacts"] {
+        find(&client, &format!("input[name=resource][value={resource}]"))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    shoot(&client, "6-new-instance").await;
+    click_and_wait(&client, Locator::Css("#connect")).await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&app.sim.url()),
+        "at the provider's consent page"
+    );
+    shoot(&client, "7-consent").await;
+    click_and_wait(&client, Locator::Css("button[name=allow][value=true]")).await;
+    let heading = find(&client, "h1").await.text().await.unwrap();
+    assert!(heading.starts_with("Browser CRM"), "{heading}");
+    let pollers = find(&client, "#pollers").await.text().await.unwrap();
+    assert!(
+        pollers.contains("appointments") && pollers.contains("contacts"),
+        "{pollers}"
+    );
+
+    // Poll now finds a change made at the provider; its event opens with its delivery,
+    // which can be sent again.
     click_and_wait(&client, Locator::Css("#poll-now")).await;
     let notice = find(&client, "#notice").await.text().await.unwrap();
-    assert_eq!(notice, "Polled 1 resource: 0 new events.");
+    assert_eq!(notice, "Polled 2 resources: 0 new events.");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
@@ -218,13 +267,13 @@ async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_sign
         .unwrap();
     click_and_wait(&client, Locator::Css("#poll-now")).await;
     let notice = find(&client, "#notice").await.text().await.unwrap();
-    assert_eq!(notice, "Polled 1 resource: 1 new event.");
+    assert_eq!(notice, "Polled 2 resources: 1 new event.");
     let events = find(&client, "#events").await.text().await.unwrap();
     assert!(
         events.contains("appointments") && events.contains("CREATED"),
         "{events}"
     );
-    shoot(&client, "6-instance").await;
+    shoot(&client, "8-instance").await;
     // The delivery worker's pass (stepped here) sends it to a callback that cannot be reached.
     tributary_server::delivery::Deliverer::new(app.state.clone(), 4)
         .unwrap()
@@ -239,7 +288,7 @@ async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_sign
         .await
         .unwrap();
     assert!(body.contains("\"objectType\": \"appointments\""), "{body}");
-    shoot(&client, "7-event").await;
+    shoot(&client, "9-event").await;
     click_and_wait(&client, Locator::Css("#redeliver")).await;
     let notice = find(&client, "#notice").await.text().await.unwrap();
     assert!(
@@ -250,7 +299,7 @@ async fn a_user_signs_in_polls_an_instance_opens_an_event_redelivers_it_and_sign
         find(&client, "#event-status").await.text().await.unwrap(),
         "QUEUED"
     );
-    shoot(&client, "8-redelivered").await;
+    shoot(&client, "10-redelivered").await;
 
     // Sign out: back to sign-in, and the list is out of reach again.
     click_and_wait(&client, Locator::Css("#sign-out")).await;

@@ -85,11 +85,46 @@ async fn get_page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::
 #[tokio::test]
 async fn a_signed_out_visitor_reaches_only_the_sign_in_page() {
     let app = spawn_app().await;
-    for path in ["/", "/?q=x"] {
-        let response = get_page(&app, path, None).await;
+    let id = contacts_instance(&app).await;
+    for path in [
+        "/".to_owned(),
+        "/?q=x".to_owned(),
+        "/ui/instances/new".to_owned(),
+        format!("/ui/instances/{id}"),
+        format!("/ui/instances/{id}/live"),
+        format!("/ui/instances/{id}/events/some-event"),
+        "/ui/oauth/callback?code=c&state=s".to_owned(),
+    ] {
+        let response = get_page(&app, &path, None).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(response.headers()[LOCATION], "/sign-in", "{path}");
     }
+    for path in [
+        "/ui/instances/new".to_owned(),
+        format!("/ui/instances/{id}/poll"),
+        format!("/ui/instances/{id}/recover"),
+        format!("/ui/instances/{id}/events/some-event/redeliver"),
+    ] {
+        let response = client()
+            .post(format!("{}{path}", origin(&app)))
+            .form(&[("csrf", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[LOCATION], "/sign-in", "POST {path}");
+    }
+    let polled = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/pollers"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        polled[0]["lastPollDate"].is_null(),
+        "no signed-out request polled: {polled}"
+    );
     let forged = get_page(&app, "/", Some("not-a-session")).await;
     assert_eq!(forged.headers()[LOCATION], "/sign-in");
     let sign_out = client()
@@ -412,4 +447,243 @@ async fn the_instance_page_polls_lists_filters_and_opens_events_with_their_deliv
         get_page(&app, &path, None).await.headers()[LOCATION],
         "/sign-in"
     );
+}
+
+/// Posts the new-instance form with these fields (and the session's CSRF token).
+async fn post_new_instance(
+    app: &TestApp,
+    session: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    client()
+        .post(format!("{}/ui/instances/new", origin(app)))
+        .header(COOKIE, format!("tributary_session={session}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A field's error paragraph, if the page has one.
+fn field_error(html: &str, field: &str) -> Option<String> {
+    let marker = format!("id=\"{field}-error\">");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split("</p>").next()?.to_owned())
+}
+
+#[tokio::test]
+async fn bad_input_in_the_new_instance_form_gets_the_apis_message_next_to_the_field() {
+    let app = spawn_app().await;
+    let session = sign_in(&app).await;
+    let page = get_page(&app, "/ui/instances/new", Some(&session)).await;
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(&app.sim.url()),
+        "the form may lead to the provider's consent page"
+    );
+    let html = page.text().await.unwrap();
+    let csrf = csrf_field(&html);
+    assert!(
+        html.contains("name=\"resource\" value=\"contacts\""),
+        "{html}"
+    );
+    assert!(html.contains("type=\"range\""), "{html}");
+    assert!(html.contains("/ui/oauth/callback"), "{html}");
+
+    let bad_json = post_new_instance(
+        &app,
+        &session,
+        &csrf,
+        &[
+            ("element", "infusionsoftrest"),
+            ("name", "x"),
+            ("pollers_json", "{\"contacts\": "),
+        ],
+    )
+    .await;
+    assert_eq!(bad_json.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad_json.text().await.unwrap();
+    assert!(
+        field_error(&html, "pollers_json")
+            .unwrap()
+            .starts_with("configuration.event.poller.configuration is not valid JSON"),
+        "{html}"
+    );
+
+    let bad = post_new_instance(
+        &app,
+        &session,
+        &csrf,
+        &[
+            ("element", "infusionsoftrest"),
+            ("name", ""),
+            ("api_key", "tributary-demo"),
+            ("api_secret", "the-secret-typed"),
+            ("oauth_callback", "https://app.example/oauth"),
+            ("events", "on"),
+            ("callback_url", "ftp://receiver.example/x"),
+            ("refresh", "0"),
+            ("resource", "contacts"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert_eq!(
+        field_error(&html, "name").as_deref(),
+        Some("name must be 1 to 200 characters"),
+        "{html}"
+    );
+    assert!(
+        field_error(&html, "callback_url")
+            .unwrap()
+            .starts_with("configuration.event.notification.callback.url"),
+        "{html}"
+    );
+    assert!(
+        field_error(&html, "refresh")
+            .unwrap()
+            .starts_with("configuration.event.poller.refresh_interval"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("the-secret-typed"),
+        "a secret is never sent back"
+    );
+    assert!(
+        html.contains("value=\"tributary-demo\""),
+        "the rest is kept: {html}"
+    );
+    // The API says the same about the same body.
+    let api = app
+        .call(
+            Method::POST,
+            "/instances",
+            Some(&json!({"element": {"key": "infusionsoftrest"}, "name": "",
+                "providerData": {"code": "x"}, "configuration": {
+                "oauth.api.key": "tributary-demo", "oauth.api.secret": "s",
+                "oauth.callback.url": "https://app.example/oauth",
+                "event.notification.enabled": true,
+                "event.notification.callback.url": "ftp://receiver.example/x",
+                "event.poller.refresh_interval": "0",
+                "event.poller.configuration": {}}})),
+        )
+        .await;
+    let api: serde_json::Value = api.json().await.unwrap();
+    let api_message = api["message"].as_str().unwrap();
+    for field in ["name", "callback_url", "refresh"] {
+        let shown = field_error(&html, field).unwrap().replace("&#34;", "\"");
+        assert!(
+            api_message.contains(&shown),
+            "{shown} is not in {api_message}"
+        );
+    }
+    let forged = post_new_instance(&app, &session, "forged", &[("name", "x")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn connect_goes_through_the_consent_page_and_comes_back_to_create_the_instance_once() {
+    let app = spawn_app().await;
+    let session = sign_in(&app).await;
+    let html = get_page(&app, "/ui/instances/new", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&html);
+    let own_callback = format!("{}/ui/oauth/callback", origin(&app));
+    let sent = post_new_instance(
+        &app,
+        &session,
+        &csrf,
+        &[
+            ("element", "infusionsoftrest"),
+            ("name", "From the browser"),
+            ("tags", "ui, demo"),
+            ("api_key", "tributary-demo"),
+            ("api_secret", "tributary-demo-secret"),
+            ("oauth_callback", own_callback.as_str()),
+            ("events", "on"),
+            ("callback_url", "https://receiver.example/events"),
+            ("signature_key", "ui-signing-key"),
+            ("refresh", "5"),
+            ("resource", "contacts"),
+            ("resource", "tasks"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let consent = sent.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        consent.starts_with(&format!("{}/app/oauth/authorize?", app.sim.url())),
+        "{consent}"
+    );
+    assert!(!consent.contains("tributary-demo-secret"), "{consent}");
+    // The user allows access at the provider, which sends the browser back.
+    let allowed = client()
+        .post(&consent)
+        .form(&[("allow", "true")])
+        .send()
+        .await
+        .unwrap();
+    let back = allowed.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&own_callback), "{back}");
+    let path = back.trim_start_matches(&origin(&app)).to_owned();
+
+    let other = sign_in(&app).await;
+    let stolen = get_page(&app, &path, Some(&other)).await;
+    assert_eq!(
+        stolen.status(),
+        StatusCode::BAD_REQUEST,
+        "another session cannot finish it"
+    );
+    let finished = get_page(&app, &path, Some(&session)).await;
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    let instance_page = finished.headers()[LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = instance_page
+        .trim_start_matches("/ui/instances/")
+        .parse()
+        .unwrap();
+    let created = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(created["name"], "From the browser");
+    assert_eq!(created["tags"], json!(["ui", "demo"]));
+    assert_eq!(
+        created["configuration"]["event.poller.refresh_interval"],
+        "5"
+    );
+    assert_eq!(
+        created["configuration"]["event.notification.signature.key"],
+        "********"
+    );
+    let pollers = &created["configuration"]["event.poller.configuration"];
+    let pollers: serde_json::Value = match pollers {
+        serde_json::Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    };
+    let mut resources: Vec<&String> = pollers.as_object().unwrap().keys().collect();
+    resources.sort();
+    assert_eq!(resources, ["contacts", "tasks"]);
+    let again = get_page(&app, &path, Some(&session)).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::BAD_REQUEST,
+        "a consent is used once"
+    );
+    let instances = app
+        .expect(Method::GET, "/instances", None, StatusCode::OK)
+        .await;
+    assert_eq!(instances.as_array().unwrap().len(), 1, "created once");
 }
