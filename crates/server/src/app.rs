@@ -126,11 +126,13 @@ impl Application {
         self.generated.as_ref()
     }
 
-    /// Serves (and runs the poll scheduler, unless its concurrency is 0) until `shutdown` is
-    /// cancelled, then lets in-flight requests and polls finish.
+    /// Serves (the API and UI with the `api` role, the operations routes always), runs the poll
+    /// scheduler (`poller` role, concurrency above 0) and the delivery worker (`delivery` role)
+    /// until `shutdown` is cancelled, then lets in-flight requests, polls and sends finish.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let roles = self.state.settings.roles;
         let concurrency = self.state.settings.poll_concurrency;
-        let scheduler = (concurrency > 0).then(|| {
+        let scheduler = (roles.poller && concurrency > 0).then(|| {
             let scheduler = crate::scheduler::Scheduler::new(
                 self.state.clone(),
                 concurrency,
@@ -140,6 +142,7 @@ impl Application {
         });
         let deliverer = match self.state.settings.delivery_concurrency {
             0 => None,
+            _ if !roles.delivery => None,
             n => crate::delivery::Deliverer::new(self.state.clone(), n)
                 .map(|d| tokio::spawn(d.run(shutdown.clone())))
                 .map_err(|e| tracing::error!(error = %e, "the delivery worker cannot start"))

@@ -49,6 +49,63 @@ pub struct Settings {
     /// `TRIBUTARY_RETENTION_DAYS`: how long delivered and failed events and their attempts are
     /// kept (default 30 days).
     pub retention: Duration,
+    /// `TRIBUTARY_ROLES`: what this process does (default all three).
+    pub roles: Roles,
+}
+
+/// What a process does, so one deployment can run API-only and worker-only nodes from the same
+/// binary. Every node answers `/healthz`, `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The API and the web UI.
+    pub api: bool,
+    /// The poll scheduler.
+    pub poller: bool,
+    /// The delivery worker.
+    pub delivery: bool,
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Roles {
+            api: true,
+            poller: true,
+            delivery: true,
+        }
+    }
+}
+
+impl Roles {
+    /// Parses `api,poller,delivery` (any non-empty subset, any order).
+    pub fn parse(text: &str) -> Result<Roles, String> {
+        let mut roles = Roles {
+            api: false,
+            poller: false,
+            delivery: false,
+        };
+        for role in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            match role.to_ascii_lowercase().as_str() {
+                "api" => roles.api = true,
+                "poller" => roles.poller = true,
+                "delivery" => roles.delivery = true,
+                _ => {
+                    return Err(format!(
+                        "unknown role {role:?}; roles are api, poller and delivery"
+                    ));
+                }
+            }
+        }
+        if roles
+            == (Roles {
+                api: false,
+                poller: false,
+                delivery: false,
+            })
+        {
+            return Err("name at least one role: api, poller, delivery".into());
+        }
+        Ok(roles)
+    }
 }
 
 /// The first organization's secrets, for an empty database.
@@ -82,6 +139,7 @@ impl Default for Settings {
             delivery_lease: Duration::from_secs(120),
             retry_schedule: tributary_domain::delivery::RetrySchedule::default(),
             retention: Duration::from_secs(30 * 86_400),
+            roles: Roles::default(),
         }
     }
 }
@@ -145,6 +203,29 @@ pub fn bootstrap_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_parse_from_a_comma_list_and_name_what_is_wrong() {
+        assert_eq!(Roles::parse("api,poller,delivery"), Ok(Roles::default()));
+        assert_eq!(
+            Roles::parse(" Delivery "),
+            Ok(Roles {
+                api: false,
+                poller: false,
+                delivery: true
+            })
+        );
+        assert!(
+            Roles::parse("api,worker")
+                .unwrap_err()
+                .contains("\"worker\"")
+        );
+        assert!(
+            Roles::parse(" , ")
+                .unwrap_err()
+                .contains("at least one role")
+        );
+    }
 
     #[test]
     fn bootstrap_secrets_come_in_pairs_and_are_long_enough() {

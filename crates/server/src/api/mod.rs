@@ -22,10 +22,17 @@ pub fn router(state: AppState) -> Router {
         .merge(instances::router())
         .merge(hub::router())
         .merge(events::router());
+    // A worker-only node answers the operations routes alone.
+    let public = if state.settings.roles.api {
+        Router::new()
+            .nest("/elements/api-v2", api)
+            .merge(crate::ui::router())
+    } else {
+        Router::new()
+    };
     Router::new()
-        .nest("/elements/api-v2", api)
+        .merge(public)
         .merge(health::router())
-        .merge(crate::ui::router())
         .fallback(error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))

@@ -443,3 +443,28 @@ async fn another_organizations_instances_are_invisible() {
     let mine = app.instance(id).await;
     assert_eq!(mine["name"], "API Instance", "untouched");
 }
+
+#[tokio::test]
+async fn a_worker_only_node_answers_the_operations_routes_and_nothing_else() {
+    let app = crate::helpers::spawn_app_with(tributary_simulator::Config::default(), |s| {
+        s.roles = tributary_server::settings::Roles::parse("poller,delivery").unwrap();
+    })
+    .await;
+    let api = app.call(Method::GET, "/instances", None).await;
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let origin = app.api.trim_end_matches("/elements/api-v2");
+    for (path, status) in [
+        ("/healthz", 200),
+        ("/metrics", 200),
+        ("/", 404),
+        ("/sign-in", 404),
+    ] {
+        let response = app
+            .http
+            .get(format!("{origin}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+}
