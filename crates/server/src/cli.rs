@@ -47,8 +47,10 @@ enum Command {
         command: DatesCommand,
     },
     /// Run the benchmarks (dates, polling, delivery), each figure next to a ceiling measured in
-    /// the same run on this machine: progress on stderr, one table on stdout, JSON in a file.
-    /// Build with --release: a debug build's figures are not comparable.
+    /// the same run on this machine.
+    ///
+    /// Progress on stderr, one table on stdout, the figures as JSON in a file. Run a release
+    /// build (cargo run --release -- bench): a debug build's figures are not comparable.
     Bench(BenchArgs),
 }
 
@@ -58,23 +60,23 @@ struct BenchArgs {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "BENCHMARKS")]
     only: Vec<crate::bench::Suite>,
     /// Idle instance-resources polled in the sustained polling figure (instances of seven).
-    #[arg(long, value_name = "N", default_value_t = 2_100,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 2_100,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     instance_resources: u64,
     /// Records found by the backfill poll.
-    #[arg(long, value_name = "N", default_value_t = 20_000,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 20_000,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     backfill: u64,
     /// Notifications (of ten events each) drained in the delivery throughput figure.
-    #[arg(long, value_name = "N", default_value_t = 2_000,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 2_000,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     notifications: u64,
     /// Events timed from stored to received in the delivery latency figures.
-    #[arg(long, value_name = "N", default_value_t = 200,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     latency_samples: u64,
     /// How long each date parser runs, in milliseconds.
-    #[arg(long, value_name = "MILLISECONDS", default_value_t = 1_000,
+    #[arg(long, value_name = "MILLISECONDS", allow_hyphen_values = true, default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     date_millis: u64,
     /// Where to write the figures as JSON.

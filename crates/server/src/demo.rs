@@ -732,11 +732,13 @@ fn check(
 
 /// A fresh directory for the demo's database.
 fn temp_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-demo-{}-{}",
-        std::process::id(),
-        crate::secrets::random_secret().get(..8).unwrap_or("x")
-    ));
+    // Letters and digits only: the secret's alphabet has `/`, which would nest a directory.
+    let suffix: String = crate::secrets::random_secret()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    let dir = std::env::temp_dir().join(format!("tributary-demo-{}-{suffix}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }

@@ -153,6 +153,7 @@ pub async fn poll_resource(
     summary
 }
 
+// The poll's whole context, passed explicitly rather than bundled into a struct used once.
 #[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,

@@ -902,3 +902,132 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Every figure `tributary bench` reports, in its order.
+const BENCH_FIGURES: [&str; 11] = [
+    "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+    "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
+    "polling: provider requests per idle poll",
+    "polling: CPU per idle poll (server and simulator)",
+    "polling: wall time per idle poll",
+    "polling: idle polls/s sustained",
+    "polling: backfill records/s (one poll, one transaction)",
+    "delivery: notifications/s (signed, persisted, 4 per host)",
+    "delivery: latency p50, event stored → received",
+    "delivery: latency p99, event stored → received",
+    "delivery: notifications queued/s (built and stored)",
+];
+
+/// The three benchmarks at tiny sizes: one table with every figure, the same figures as JSON,
+/// each measured and next to a ceiling.
+#[test]
+fn bench_prints_one_table_and_writes_every_figure_as_json() {
+    let dir = temp_dir("bench");
+    let json = dir.join("figures.json");
+    let output = tributary()
+        .args([
+            "bench",
+            "--instance-resources",
+            "20",
+            "--backfill",
+            "500",
+            "--notifications",
+            "50",
+            "--latency-samples",
+            "5",
+            "--date-millis",
+            "50",
+            "--json",
+        ])
+        .arg(&json)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.starts_with("warning: this tributary is a debug build"),
+        cfg!(debug_assertions),
+        "a debug build says so first: {stderr}"
+    );
+
+    let header = stdout
+        .lines()
+        .position(|line| line.starts_with("figure") && line.contains("ceiling"))
+        .unwrap_or_else(|| panic!("no table: {stdout}"));
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip(header + 1)
+        .filter(|line| line.contains(": "))
+        .collect();
+    for name in BENCH_FIGURES {
+        assert_eq!(
+            rows.iter().filter(|row| row.starts_with(name)).count(),
+            1,
+            "{name} in the table once: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("Figures written to {}", json.display())),
+        "{stdout}"
+    );
+
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(document["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(document["release_build"], !cfg!(debug_assertions));
+    assert!(document["machine"]["cpus"].as_u64().unwrap() >= 1);
+    document["started"]
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    let figures = document["figures"].as_array().unwrap();
+    let names: Vec<&str> = figures
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BENCH_FIGURES);
+    for figure in figures {
+        let number = |key: &str| figure[key].as_f64().unwrap();
+        assert!(number("value") > 0.0, "{figure}");
+        assert!(number("ceiling") > 0.0, "{figure}");
+        assert!(
+            number("ratio").is_finite() && number("ratio") > 0.0,
+            "{figure}"
+        );
+        for key in ["unit", "ceiling_name", "ratio_means", "notes"] {
+            assert!(!figure[key].as_str().unwrap().is_empty(), "{key}: {figure}");
+        }
+        assert!(figure["higher_is_better"].is_boolean(), "{figure}");
+        if figure["informational"] == true {
+            assert_eq!(figure["ceiling"], figure["value"], "{figure}");
+            assert_eq!(figure["ratio"], 1.0, "{figure}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bench_flags_are_checked() {
+    for (args, needle) in [
+        (vec!["--notifications", "0"], "--notifications"),
+        (vec!["--latency-samples", "0"], "--latency-samples"),
+        (vec!["--backfill", "-5"], "--backfill"),
+        (vec!["--instance-resources", "many"], "--instance-resources"),
+        (vec!["--date-millis", "0"], "--date-millis"),
+        (vec!["--only", "dates,nothing"], "--only"),
+        (
+            vec!["--json", "/nonexistent-tributary-dir/bench.json"],
+            "--json",
+        ),
+    ] {
+        let output = tributary().arg("bench").args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(needle),
+            "{args:?}"
+        );
+    }
+}

@@ -18,7 +18,12 @@ use super::{Figure, count, step};
 #[derive(Debug, Clone, Serialize)]
 pub struct DatesOptions {
     /// How long each of the three parsers runs.
+    #[serde(rename = "budget_ms", serialize_with = "milliseconds")]
     pub budget: Duration,
+}
+
+fn milliseconds<S: serde::Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_u128(duration.as_millis())
 }
 
 impl Default for DatesOptions {

@@ -201,6 +201,11 @@ async fn measure(
 
     // One instance polling contacts; its first poll sets the cursor (and reads the provider's
     // clock), and the provider's second-resolution `last_updated` needs the next second.
+    step(
+        bar,
+        "an instance of contacts, its first poll, the next second",
+        1,
+    );
     let pollers = bench.default_pollers()?;
     let contacts = json!({"contacts": pollers["contacts"].clone()});
     let id = bench.instance(contacts, url, Some(SIGNING_KEY)).await?;

@@ -68,6 +68,8 @@ pub struct Figure {
 
 impl Figure {
     /// A figure next to a measured ceiling, with `ratio = value / ceiling`.
+    // One argument per field of a figure, named at each call site's line; a builder would
+    // only spread the same eight values over more lines.
     #[allow(clippy::too_many_arguments)]
     pub fn against(
         name: impl Into<String>,
@@ -181,6 +183,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
     let clock = Instant::now();
     let mut figures = Vec::new();
     for (suite, bar) in &bars {
+        bar.reset_elapsed();
         bar.enable_steady_tick(Duration::from_millis(120));
         let suite_started = Instant::now();
         let outcome = match suite {
@@ -190,8 +193,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
         };
         match outcome {
             Ok(mut more) => {
-                bar.set_length(1);
-                bar.set_position(1);
+                bar.set_position(bar.length().unwrap_or(1));
                 bar.finish_with_message(format!(
                     "done in {:.1} s",
                     suite_started.elapsed().as_secs_f64()
@@ -222,15 +224,15 @@ pub fn run(options: BenchOptions) -> ExitCode {
     );
     print!("{}", table(&figures));
 
-    let document = json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "release_build": release,
-        "machine": {"cpus": cpus},
-        "started": started.to_string(),
-        "seconds": elapsed.as_secs_f64(),
-        "options": options,
-        "figures": figures,
-    });
+    let document = Report {
+        version: env!("CARGO_PKG_VERSION"),
+        release_build: release,
+        machine: Machine { cpus },
+        started: started.to_string(),
+        seconds: elapsed.as_secs_f64(),
+        options: &options,
+        figures: &figures,
+    };
     let written = serde_json::to_vec_pretty(&document)
         .context("cannot serialize the figures")
         .and_then(|mut text| {
@@ -248,6 +250,24 @@ pub fn run(options: BenchOptions) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The JSON file, in this order.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    version: &'static str,
+    release_build: bool,
+    machine: Machine,
+    /// RFC 3339.
+    started: String,
+    seconds: f64,
+    options: &'a BenchOptions,
+    figures: &'a [Figure],
+}
+
+#[derive(Debug, Serialize)]
+struct Machine {
+    cpus: usize,
 }
 
 /// Runs one suite in a runtime of its own, dropped afterwards with whatever it left running.
@@ -273,9 +293,9 @@ fn bar_style() -> ProgressStyle {
 
 /// Starts a step of a suite on its bar: what it does, and how many things it counts.
 pub(crate) fn step(bar: &ProgressBar, message: impl Into<Cow<'static, str>>, length: u64) {
-    bar.set_position(0);
-    bar.set_length(length.max(1));
     bar.set_message(message);
+    bar.set_length(length.max(1));
+    bar.set_position(0);
 }
 
 /// The figures as one text table: figure, value, ceiling, ratio.
@@ -372,7 +392,11 @@ pub fn number(value: f64) -> String {
 
 /// A thousands-separated count, for names and notes.
 pub(crate) fn count(n: usize) -> String {
-    number(n as f64)
+    if n < 1_000 {
+        n.to_string()
+    } else {
+        number(n as f64)
+    }
 }
 
 const ORG: &str = "bench-organization-secret-0001";
@@ -417,7 +441,12 @@ impl Harness {
         let dir = std::env::temp_dir().join(format!(
             "tributary-bench-{tag}-{}-{}",
             std::process::id(),
-            crate::secrets::random_secret().get(..8).unwrap_or("x")
+            // Base64 holds '/' and '+': keep letters and digits, so the name is one directory.
+            crate::secrets::random_secret()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect::<String>()
         ));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -594,6 +623,8 @@ mod tests {
         assert_eq!(number(1.0), "1.00");
         assert_eq!(number(0.0131), "0.013");
         assert_eq!(number(-1_234.0), "-1,234");
+        assert_eq!(count(7), "7");
+        assert_eq!(count(2_101), "2,101");
     }
 
     #[test]

@@ -282,6 +282,11 @@ async fn measure(
     ));
 
     // 3. A backfill: one poll that finds every record new.
+    step(
+        bar,
+        "backfill: an instance of contacts, its first poll, the next second",
+        1,
+    );
     let contacts = json!({"contacts": pollers["contacts"].clone()});
     let backfilled = bench.instance(contacts, CALLBACK, None).await?;
     // The request log from here on holds this instance's first poll, whose page request is the
