@@ -184,6 +184,11 @@ struct ServeArgs {
     /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
     #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE")]
     retry_schedule: Option<String>,
+    /// What this process does: a comma list of api, poller, delivery (several processes can
+    /// share one PostgreSQL database with different roles).
+    #[arg(long, env = "TRIBUTARY_ROLES", default_value = "api,poller,delivery",
+          value_parser = parse_roles)]
+    roles: settings::Roles,
     /// Days delivered and failed events and their delivery attempts are kept.
     #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3650))]
@@ -253,6 +258,11 @@ struct SimulateArgs {
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, allow_hyphen_values = true,
           value_parser = parse_scale)]
     hook_time_scale: f64,
+}
+
+/// Node roles such as `api,poller`.
+fn parse_roles(text: &str) -> Result<settings::Roles, String> {
+    settings::Roles::parse(text)
 }
 
 /// A duration such as `30s`, `500ms`, `2m`.
@@ -404,6 +414,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         delivery_lease: args.delivery_lease,
         retry_schedule,
         retention: std::time::Duration::from_secs(args.retention_days * 86_400),
+        roles: args.roles,
         ..Settings::default()
     };
     let Some(runtime) = runtime() else {

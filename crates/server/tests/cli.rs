@@ -369,7 +369,7 @@ async fn serve_bootstraps_from_the_environment_and_refuses_half_a_pair() {
 }
 
 #[test]
-fn delivery_settings_that_cannot_work_are_refused_by_name() {
+fn settings_that_cannot_work_are_refused_by_name() {
     for (envs, needle) in [
         (
             vec![("TRIBUTARY_DELIVERY_LEASE", "10s")],
