@@ -136,7 +136,7 @@ impl Application {
             let scheduler = crate::scheduler::Scheduler::new(
                 self.state.clone(),
                 concurrency,
-                crate::scheduler::DEFAULT_LEASE,
+                self.state.settings.poll_lease,
             );
             tokio::spawn(scheduler.run(shutdown.clone(), std::time::Duration::from_secs(10)))
         });

@@ -164,6 +164,10 @@ struct ServeArgs {
     /// Polls run at once by this process; 0 runs no scheduler (polls only on request).
     #[arg(long, env = "TRIBUTARY_POLL_CONCURRENCY", default_value_t = 8)]
     poll_concurrency: usize,
+    /// How long a claimed poll is this process's, such as 5m (after a crash, another process
+    /// polls the resource when the lease ends).
+    #[arg(long, env = "TRIBUTARY_POLL_LEASE", default_value = "5m", value_parser = parse_duration)]
+    poll_lease: std::time::Duration,
     /// Notifications sent at once by this process; 0 runs no delivery worker.
     #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", default_value_t = 16)]
     delivery_concurrency: usize,
@@ -408,6 +412,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         master_key: args.master_key.map(Into::into),
         provider_requests_per_minute: args.provider_requests_per_minute,
         poll_concurrency: args.poll_concurrency,
+        poll_lease: args.poll_lease,
         delivery_concurrency: args.delivery_concurrency,
         delivery_per_host: usize::try_from(args.delivery_per_host).unwrap_or(4),
         delivery_timeout: args.delivery_timeout,

@@ -18,9 +18,6 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// How long a claim holds a poller: longer than any poll should take.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
-
 /// The scheduler of one process.
 #[derive(Debug, Clone)]
 pub struct Scheduler {

@@ -33,6 +33,11 @@ pub struct Settings {
     pub provider_rate_window: Duration,
     /// `TRIBUTARY_POLL_CONCURRENCY`: polls run at once by this process (0: no scheduler).
     pub poll_concurrency: usize,
+    /// `TRIBUTARY_POLL_LEASE`: how long a claimed poll is its process's; after a crash another
+    /// process (or the restarted one) polls the resource when it ends (default 5 min). A poll
+    /// still running at the end of its lease cannot commit twice: a poll's commit checks the
+    /// poller's version.
+    pub poll_lease: Duration,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
     pub delivery_concurrency: usize,
     /// `TRIBUTARY_DELIVERY_PER_HOST`: notifications sent at once to one callback host (host and
@@ -133,6 +138,7 @@ impl Default for Settings {
             provider_requests_per_minute: None,
             provider_rate_window: Duration::from_secs(60),
             poll_concurrency: 8,
+            poll_lease: Duration::from_secs(300),
             delivery_concurrency: 16,
             delivery_per_host: 4,
             delivery_timeout: Duration::from_secs(30),
