@@ -64,6 +64,13 @@ pub struct DemoOptions {
     pub database_url: Option<String>,
 }
 
+/// Where the web UI is, and the demo organization's secrets to sign in with.
+struct Ui {
+    url: String,
+    user: String,
+    organization: String,
+}
+
 /// One event as the receiver got it.
 #[derive(Debug, Clone)]
 struct Received {
@@ -153,7 +160,8 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
         secrets.user_secret.expose_secret(),
         secrets.organization_secret.expose_secret()
     );
-    let api = format!("http://127.0.0.1:{}/elements/api-v2", app.port());
+    let app_port = app.port();
+    let api = format!("http://127.0.0.1:{app_port}/elements/api-v2");
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let http = reqwest::Client::builder()
@@ -161,7 +169,12 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
         .timeout(Duration::from_secs(30))
         .build()?;
 
-    let outcome = drive(&options, &http, &origin, &api, &auth).await;
+    let ui = Ui {
+        url: format!("http://127.0.0.1:{}/", app_port),
+        user: secrets.user_secret.expose_secret().to_owned(),
+        organization: secrets.organization_secret.expose_secret().to_owned(),
+    };
+    let outcome = drive(&options, &http, &origin, &api, &auth, &ui).await;
 
     shutdown.cancel();
     let _ = server.await;
@@ -181,6 +194,7 @@ async fn drive(
     origin: &str,
     api: &str,
     auth: &str,
+    ui: &Ui,
 ) -> anyhow::Result<bool> {
     // The element's resources, as any client would read them.
     let element: Value = checked(
@@ -271,11 +285,24 @@ async fn drive(
     )
     .await?;
 
-    let view = View::new(std::io::stdout().is_terminal());
+    let terminal = std::io::stdout().is_terminal();
+    let view = View::new(terminal);
+    // The demo organization's secrets sign in to the UI; they are shown to a person at a
+    // terminal, never written into a log or a captured output.
+    let sign_in = if terminal {
+        format!(
+            "sign in with user secret {} and organization secret {}",
+            ui.user, ui.organization
+        )
+    } else {
+        "its sign-in secrets are shown when the demo runs in a terminal".to_owned()
+    };
     view.line(format!(
         "Tributary demo — simulator {origin}, API {api}, receiver {callback}\n\
+         Web UI {} while the demo runs: {sign_in}.\n\
          Instance {id} polls {} every minute, and on \"poll now\" every second. \
          {:.1} changes/s for {} s (Ctrl-C ends sooner).\n",
+        ui.url,
         RESOURCES.join(", "),
         options.rate,
         options.duration.as_secs()

@@ -146,6 +146,14 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
         stdout.contains("signature verified"),
         "each event is shown as it arrives: {stdout}"
     );
+    assert!(
+        stdout.contains("Web UI http://127.0.0.1:"),
+        "the UI's address is shown: {stdout}"
+    );
+    assert!(
+        !stdout.contains("sign in with user secret"),
+        "secrets only on a terminal: {stdout}"
+    );
     let verdict = stdout
         .lines()
         .find(|line| line.starts_with("OK: "))
