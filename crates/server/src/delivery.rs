@@ -640,6 +640,7 @@ impl Deliverer {
         }
         let record = AttemptRecord {
             notification_id: notification.id.clone(),
+            url: notification.callback_url.clone(),
             at_ms,
             status_code,
             duration_ms,

@@ -1,18 +1,23 @@
 //! Tributary's storage layer.
 //!
-//! The [`Store`] trait is the whole contract between the application and its database; the
-//! SQLite implementation ([`sqlite::SqliteStore`], the embedded default) is the first, and a
-//! PostgreSQL one follows (issue 10) without callers changing. What keeps that possible:
+//! The [`Store`] trait is the whole contract between the application and its database, with two
+//! implementations that behave the same (one contract test suite runs against both):
+//! [`sqlite::SqliteStore`], the embedded default, one file for one process; and
+//! [`postgres::PostgresStore`], one database shared by several processes. What keeps them
+//! interchangeable:
 //! - every time is epoch milliseconds passed in by the caller from its injected clock;
 //!   no query reads the database's own clock;
 //! - secrets arrive already hashed or sealed: the store never sees a plain secret;
-//! - concurrency is explicit data (an instance's `version`), not a held transaction;
+//! - concurrency is explicit data (an instance's `version`, a claim's lease), not a held
+//!   transaction: a claim is a lease, and a guarded write says which version it read;
 //! - no behaviour depends on a backend's quirks (uniqueness comes from constraints; JSON is
 //!   stored as text and read by the application).
 //!
-//! The backend is chosen by the database URL's scheme ([`open`]).
+//! The backend is chosen by the database URL's scheme ([`open`]); each has its own migrations
+//! ([`migrate`]).
 
 pub mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -22,7 +27,10 @@ use async_trait::async_trait;
 /// Storage failures. Callers map `Unavailable` to 503 and the rest to an opaque 500.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH or sqlite::memory:")]
+    #[error(
+        "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or \
+         postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    )]
     UnsupportedUrl(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -309,6 +317,8 @@ pub struct NotificationRecord {
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub notification_id: String,
+    /// Where it was sent (a 410 stops this URL, even if the instance's URL changed meanwhile).
+    pub url: String,
     pub at_ms: i64,
     pub status_code: Option<u16>,
     pub duration_ms: i64,
@@ -417,7 +427,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
 
     /// Claims up to `limit` due pollers whose lease is free or expired, leasing them to `owner`
-    /// until `now_ms + lease_ms`; returns (instance id, resource) of each.
+    /// until `now_ms + lease_ms`; returns (instance id, resource) of each, soonest due first.
+    /// Workers claiming at once (in any process) never claim the same poller.
     async fn claim_due_pollers(
         &self,
         owner: &str,
@@ -451,7 +462,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<()>;
 
-    /// Claims up to `limit` QUEUED notifications due at `now_ms` whose lease is free.
+    /// Claims up to `limit` QUEUED notifications due at `now_ms` whose lease is free, soonest
+    /// due first. Workers claiming at once (in any process) never claim the same notification.
     async fn claim_due_notifications(
         &self,
         owner: &str,
@@ -549,12 +561,55 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn delete_instance(&self, organization_id: i64, id: i64) -> Result<bool>;
 }
 
-/// Opens (creating and migrating if needed) the store a database URL names.
+/// Opens (creating and migrating if needed) the store a database URL names: `sqlite://PATH`
+/// or `sqlite::memory:` for SQLite, `postgres://…` or `postgresql://…` for PostgreSQL (whose
+/// database must exist; its tables are created).
 pub async fn open(url: &str, now_ms: i64) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = sqlite::SqliteStore::open(url, now_ms).await?;
         Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PostgresStore::open(url, now_ms).await?;
+        Ok(Arc::new(store))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        Err(StoreError::UnsupportedUrl(without_password(url)))
+    }
+}
+
+/// A database URL fit for an error message: its password (`scheme://user:PASSWORD@host`)
+/// replaced with `***`.
+pub(crate) fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let Some((user, _)) = userinfo.split_once(':') else {
+        return url.to_owned();
+    };
+    format!("{scheme}://{user}:***{}", &rest[userinfo.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_url_in_an_error_message_shows_no_password() {
+        for (url, shown) in [
+            (
+                "postgres://me:s3cret@db:5432/x?sslmode=disable",
+                "postgres://me:***@db:5432/x?sslmode=disable",
+            ),
+            ("mysql://me:p@ss@host/x", "mysql://me:***@host/x"),
+            ("postgres://me@db/x", "postgres://me@db/x"),
+            ("postgres://db/x?user=a@b", "postgres://db/x?user=a@b"),
+            ("sqlite://data/t.db", "sqlite://data/t.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(without_password(url), shown, "{url}");
+        }
     }
 }

@@ -2,9 +2,15 @@
 //!
 //! Each backend has an ordered list of SQL files; a table `_tributary_migrations` records which
 //! versions ran. A migration runs in one transaction with its bookkeeping row, so a crash leaves
-//! it either applied or not. The runner is small and written here (rather than using the
+//! it either applied or not, and that transaction first takes the database's migration lock, so
+//! two processes starting at once apply each migration once: the second waits, then finds the
+//! version recorded and skips it. The runner is small and written here (rather than using the
 //! `sqlx::migrate!` macro) to keep sqlx's macro crate, and a second build of its drivers, out of
 //! the dependency tree.
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use crate::{Result, StoreError};
 
 /// One migration: a version number, a name, and its SQL.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +57,106 @@ pub const SQLITE: &[Migration] = &[
         name: "ui_connects",
         sql: include_str!("../migrations/sqlite/0007_ui_connects.sql"),
     },
+    Migration {
+        version: 8,
+        name: "notifications_by_instance",
+        sql: include_str!("../migrations/sqlite/0008_notifications_by_instance.sql"),
+    },
 ];
+
+/// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
+/// schema, so its history starts there in one file; later changes add a file to both lists.
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// How a backend serializes migration runs and keeps its bookkeeping table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ledger {
+    /// Starts a migration's transaction.
+    pub begin: &'static str,
+    /// Run first in that transaction; holds the migration lock until it ends. `None` when the
+    /// `begin` statement already holds it.
+    pub lock: Option<&'static str>,
+    /// Creates the bookkeeping table if this is a new database.
+    pub create: &'static str,
+}
+
+/// SQLite: `BEGIN IMMEDIATE` takes the database's one write lock at once.
+pub(crate) const SQLITE_LEDGER: Ledger = Ledger {
+    begin: "BEGIN IMMEDIATE",
+    lock: None,
+    create: "CREATE TABLE IF NOT EXISTS _tributary_migrations (
+                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+};
+
+/// PostgreSQL: a transaction-scoped advisory lock (the key spells "tribmigr"), released by the
+/// commit or rollback. It is taken before the `CREATE TABLE IF NOT EXISTS` too, which is not
+/// safe to race on PostgreSQL (two creators can both pass the check and one fail on the catalog).
+/// Advisory locks belong to one database, so databases sharing a server do not wait on each other.
+pub(crate) const POSTGRES_LEDGER: Ledger = Ledger {
+    begin: "BEGIN",
+    lock: Some("SELECT pg_advisory_xact_lock(8390884927207991154)"),
+    create: "CREATE TABLE IF NOT EXISTS _tributary_migrations (
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
+};
+
+/// Applies the migrations of `list` that the database has not recorded, each in its own locked
+/// transaction. Every statement here is valid on both backends (`$n` parameters included:
+/// SQLite reads `$1` as parameter 1).
+pub(crate) async fn run<DB>(
+    pool: &Pool<DB>,
+    ledger: Ledger,
+    list: &[Migration],
+    now_ms: i64,
+) -> Result<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
+{
+    for migration in list {
+        let mut tx = pool.begin_with(ledger.begin).await?;
+        if let Some(lock) = ledger.lock {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        sqlx::query(ledger.create).execute(&mut *tx).await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM _tributary_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if applied.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                StoreError::Migration(format!("{} ({}): {e}", migration.version, migration.name))
+            })?;
+        sqlx::query(
+            "INSERT INTO _tributary_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migrated"
+        );
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -59,9 +164,11 @@ mod tests {
 
     #[test]
     fn versions_are_unique_and_increasing() {
-        for pair in SQLITE.windows(2) {
-            assert!(pair[0].version < pair[1].version, "{pair:?}");
+        for list in [SQLITE, POSTGRES] {
+            for pair in list.windows(2) {
+                assert!(pair[0].version < pair[1].version, "{pair:?}");
+            }
+            assert_eq!(list.first().map(|m| m.version), Some(1));
         }
-        assert_eq!(SQLITE.first().map(|m| m.version), Some(1));
     }
 }

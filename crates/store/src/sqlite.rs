@@ -8,7 +8,7 @@
 //! connection (SQLite's default is off), so deleting an instance deletes its configuration.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -19,13 +19,22 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use tributary_domain::instance_config::CALLBACK_URL;
 
-use crate::migrate::{self, Migration};
+use crate::migrate;
 use crate::{
     AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, EventFilter, EventRecord,
     InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization, NewSession,
     NotificationRecord, PollCommit, PollerRecord, Principal, Result, Session, Store, StoreError,
     StoredValue, Updated,
 };
+
+/// Whether SQLite said "the database is locked" (`SQLITE_BUSY`, or one of its extended codes).
+fn is_busy(error: &dyn sqlx::error::DatabaseError) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    error
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
+}
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -45,7 +54,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         // Every connection to an in-memory database is a database of its own: keep one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(if in_memory { 1 } else { 0 })
             .idle_timeout(if in_memory {
@@ -57,56 +66,23 @@ impl SqliteStore {
                 None
             } else {
                 Some(Duration::from_secs(3600))
-            })
-            .connect_with(options)
-            .await?;
-        let store = SqliteStore { pool };
-        store.migrate(migrate::SQLITE, now_ms).await?;
-        Ok(store)
-    }
-
-    async fn migrate(&self, migrations: &[Migration], now_ms: i64) -> Result<()> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS _tributary_migrations (
-                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for migration in migrations {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let applied: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM _tributary_migrations WHERE version = ?")
-                    .bind(migration.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if applied.is_some() {
-                continue;
+            });
+        // The first connection to a new file switches it to WAL, which takes an exclusive lock
+        // that `busy_timeout` does not wait for: a second process opening the same new file at
+        // that moment is told the database is locked. It waits and tries again instead.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Err(sqlx::Error::Database(error))
+                    if is_busy(error.as_ref()) && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                connected => break connected?,
             }
-            sqlx::raw_sql(migration.sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    StoreError::Migration(format!(
-                        "{} ({}): {e}",
-                        migration.version, migration.name
-                    ))
-                })?;
-            sqlx::query(
-                "INSERT INTO _tributary_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
-            )
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(
-                version = migration.version,
-                name = migration.name,
-                "migrated"
-            );
-        }
-        Ok(())
+        };
+        migrate::run(&pool, migrate::SQLITE_LEDGER, migrate::SQLITE, now_ms).await?;
+        Ok(SqliteStore { pool })
     }
 
     async fn load(&self, row: SqliteRow) -> Result<InstanceRecord> {
@@ -618,25 +594,38 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> Result<Vec<(i64, String)>> {
         // One statement: SQLite runs it under its write lock, so two workers never claim the
-        // same poller (PostgreSQL will use FOR UPDATE SKIP LOCKED for the same effect).
+        // same poller (PostgreSQL uses FOR UPDATE SKIP LOCKED for the same effect).
         let rows = sqlx::query(
             "UPDATE pollers SET lease_owner = ?, lease_until_ms = ?
              WHERE rowid IN (
                  SELECT rowid FROM pollers
                  WHERE next_due_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
                  ORDER BY next_due_ms LIMIT ?)
-             RETURNING instance_id, resource",
+             RETURNING instance_id, resource, next_due_ms",
         )
         .bind(owner.to_owned())
-        .bind(now_ms + lease_ms)
+        .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(now_ms)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| Ok((row.try_get("instance_id")?, row.try_get("resource")?)))
-            .collect()
+        // RETURNING's order is the update's, not the ORDER BY's: sort here.
+        let mut claimed = rows
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64, _>("next_due_ms")?,
+                    row.try_get::<i64, _>("instance_id")?,
+                    row.try_get::<String, _>("resource")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort();
+        Ok(claimed
+            .into_iter()
+            .map(|(_, instance_id, resource)| (instance_id, resource))
+            .collect())
     }
 
     async fn release_poller(
@@ -703,6 +692,36 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for notification in notifications {
+            // Its events first: a notification is stored only if it takes every one of them,
+            // or two queue passes that read different windows could each send some event.
+            let mut taken = 0usize;
+            for event_id in &notification.event_ids {
+                let rows = sqlx::query(
+                    "UPDATE events SET notification_id = ?, status = 'QUEUED'
+                     WHERE event_id = ? AND notification_id IS NULL",
+                )
+                .bind(notification.id.clone())
+                .bind(event_id.clone())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                taken += usize::try_from(rows).unwrap_or(0);
+            }
+            if taken == 0 {
+                continue; // queued before
+            }
+            if taken < notification.event_ids.len() {
+                // Some went into another notification meanwhile: give the rest back, to be
+                // grouped afresh by the next pass.
+                sqlx::query(
+                    "UPDATE events SET notification_id = NULL, status = 'NEW'
+                     WHERE notification_id = ?",
+                )
+                .bind(notification.id.clone())
+                .execute(&mut *tx)
+                .await?;
+                continue;
+            }
             sqlx::query(
                 "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
                      next_attempt_ms, created_ms)
@@ -718,16 +737,6 @@ impl Store for SqliteStore {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
-            for event_id in notification.event_ids {
-                sqlx::query(
-                    "UPDATE events SET notification_id = ?, status = 'QUEUED'
-                     WHERE event_id = ? AND notification_id IS NULL",
-                )
-                .bind(notification.id.clone())
-                .bind(event_id)
-                .execute(&mut *tx)
-                .await?;
-            }
         }
         tx.commit().await?;
         Ok(())
@@ -767,33 +776,42 @@ impl Store for SqliteStore {
                  WHERE rank <= cap
                  ORDER BY next_attempt_ms LIMIT ?6)
              RETURNING id, instance_id, resource, callback_url, body, status, attempts,
+                 next_attempt_ms,
                  (SELECT i.version FROM instances i WHERE i.id = notifications.instance_id)
                      AS instance_version",
         )
         .bind(owner.to_owned())
-        .bind(now_ms + lease_ms)
+        .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(per_url)
         .bind(caps.default)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        // RETURNING's order is the update's, not the ORDER BY's: sort here.
+        let mut claimed = rows
+            .into_iter()
             .map(|row| {
-                Ok(NotificationRecord {
-                    id: row.try_get("id")?,
-                    instance_id: row.try_get("instance_id")?,
-                    resource: row.try_get("resource")?,
-                    callback_url: row.try_get("callback_url")?,
-                    body: row.try_get("body")?,
-                    status: row.try_get("status")?,
-                    attempts: row.try_get("attempts")?,
-                    instance_version: row
-                        .try_get::<Option<i64>, _>("instance_version")?
-                        .unwrap_or(0),
-                })
+                let due: i64 = row.try_get("next_attempt_ms")?;
+                Ok((
+                    due,
+                    NotificationRecord {
+                        id: row.try_get("id")?,
+                        instance_id: row.try_get("instance_id")?,
+                        resource: row.try_get("resource")?,
+                        callback_url: row.try_get("callback_url")?,
+                        body: row.try_get("body")?,
+                        status: row.try_get("status")?,
+                        attempts: row.try_get("attempts")?,
+                        instance_version: row
+                            .try_get::<Option<i64>, _>("instance_version")?
+                            .unwrap_or(0),
+                    },
+                ))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.id).cmp(&(b_due, &b.id)));
+        Ok(claimed.into_iter().map(|(_, n)| n).collect())
     }
 
     async fn prune(&self, before_ms: i64) -> Result<u64> {
@@ -895,9 +913,10 @@ impl Store for SqliteStore {
             if attempt.outcome == AttemptOutcome::Gone {
                 sqlx::query(
                     "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
-                     SELECT instance_id, callback_url, ? FROM notifications WHERE id = ?
+                     SELECT instance_id, ?, ? FROM notifications WHERE id = ?
                      ON CONFLICT (instance_id, url) DO NOTHING",
                 )
+                .bind(attempt.url.clone())
                 .bind(attempt.at_ms)
                 .bind(attempt.notification_id.clone())
                 .execute(&mut *tx)

@@ -1,8 +1,16 @@
-//! The `Store` contract, run against SQLite (PostgreSQL joins with issue 10).
+//! The `Store` contract, run against SQLite and PostgreSQL.
+//!
+//! Each test is written once: an async fn taking a freshly opened store, or (for tests that open
+//! stores themselves: reopening, several processes at once) the URL of a fresh database.
+//! [`contract!`] runs each in `sqlite::` and in `postgres::`. The PostgreSQL runs need
+//! `TEST_POSTGRES_URL`, a URL whose user may create databases (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`): each run creates its own database and drops
+//! it afterwards. Without the variable they print that they did not run, and pass.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Arc;
 
 use tributary_store::{
@@ -13,22 +21,233 @@ use tributary_store::{
 
 const NOW: i64 = 1_795_860_000_000;
 
-async fn sqlite_file() -> (Arc<dyn Store>, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-store-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("test.db").display());
-    (tributary_store::open(&url, NOW).await.unwrap(), dir)
+/// Generates, for each test, `sqlite::NAME` and `postgres::NAME`. `stores:` tests take an opened
+/// store, `urls:` tests the URL of a fresh, unopened database.
+macro_rules! contract {
+    (stores: [$($store_test:ident),* $(,)?], urls: [$($url_test:ident),* $(,)?] $(,)?) => {
+        contract!(@backend sqlite, [$($store_test),*], [$($url_test),*]);
+        contract!(@backend postgres, [$($store_test),*], [$($url_test),*]);
+    };
+    (@backend $backend:ident, [$($store_test:ident),*], [$($url_test:ident),*]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $store_test() {
+                    crate::fresh::$backend(stringify!($store_test), |url| {
+                        crate::fresh::opened(url, super::$store_test)
+                    })
+                    .await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $url_test() {
+                    crate::fresh::$backend(stringify!($url_test), super::$url_test).await;
+                }
+            )*
+        }
+    };
 }
 
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
+contract! {
+    stores: [
+        a_principal_needs_both_secrets_of_the_same_organization,
+        instances_round_trip_and_stay_inside_their_organization,
+        an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version,
+        deleting_an_instance_deletes_its_configuration,
+        tokens_and_secrets_are_unique,
+        hub_lookups_find_the_user_and_the_instance_by_token,
+        credentials_rotate_and_invalidation_is_recorded_without_a_version_bump,
+        pollers_follow_the_configured_resources,
+        a_poll_commits_events_and_cursor_together_once,
+        a_failed_poll_keeps_the_cursor_and_counts_the_failure,
+        due_pollers_are_claimed_once_until_their_lease_ends,
+        claims_come_soonest_due_first,
+        events_are_queued_once_in_notifications_that_are_leased_and_finish,
+        a_gone_attempt_stops_its_url_until_the_instance_url_changes,
+        a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one,
+        pruning_drops_finished_history_and_keeps_what_still_waits,
+        ui_sessions_are_found_by_token_hash_until_they_expire_or_end,
+        a_pending_connect_is_taken_once_by_its_own_session_before_it_expires,
+        configuration_keys_and_resources_sort_bytewise,
+        a_nul_in_an_attempts_excerpt_does_not_sink_the_batch,
+        a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
+    ],
+    urls: [
+        an_opened_database_is_migrated_once_and_reopens_with_its_data,
+        processes_opening_a_new_database_at_once_migrate_it_once,
+        two_processes_claiming_due_pollers_never_claim_the_same_one,
+        two_processes_claiming_notifications_never_claim_the_same_one,
+        of_concurrent_polls_from_one_version_exactly_one_commits,
+        of_concurrent_edits_from_one_version_exactly_one_wins,
+        a_pending_connect_taken_at_once_by_two_processes_is_taken_once,
+        a_reader_paging_by_id_misses_no_event_committed_meanwhile,
+    ],
+}
+
+/// Fresh databases for one test each, removed afterwards (also when the test fails).
+mod fresh {
+    use std::future::Future;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+    use tributary_store::Store;
+
+    use super::NOW;
+
+    /// A name no other test (in this process or another) is using.
+    fn unique_suffix() -> String {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let random = RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
+        format!("{}_{random:016x}", std::process::id())
+    }
+
+    /// Runs `test` on its own task, so a failure still reaches the cleanup; then fails as it did.
+    async fn isolated<Fut>(test: Fut, cleanup: impl AsyncFnOnce())
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let outcome = tokio::spawn(test).await;
+        cleanup().await;
+        if let Err(error) = outcome {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+
+    /// Opens the store `url` names and runs `test` with it.
+    pub async fn opened<Fut>(url: String, test: impl FnOnce(Arc<dyn Store>) -> Fut)
+    where
+        Fut: Future<Output = ()>,
+    {
+        test(tributary_store::open(&url, NOW).await.unwrap()).await;
+    }
+
+    /// A SQLite file in a directory of its own.
+    pub async fn sqlite<Fut>(_name: &str, test: impl FnOnce(String) -> Fut)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let dir = std::env::temp_dir().join(format!("tributary-store-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("test.db").display());
+        isolated(test(url), async || {
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+        .await;
+    }
+
+    /// A PostgreSQL database of its own on the `TEST_POSTGRES_URL` server.
+    pub async fn postgres<Fut>(name: &str, test: impl FnOnce(String) -> Fut)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+            println!(
+                "postgres::{name} did not run: TEST_POSTGRES_URL is not set \
+                 (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            );
+            return;
+        };
+        let database = format!("tributary_test_{}", unique_suffix());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("TEST_POSTGRES_URL does not connect");
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .await
+            .unwrap();
+        let url = with_database(&admin_url, &database);
+        isolated(test(url), async || {
+            // FORCE: a pool the test dropped may not have closed its connections yet.
+            admin
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                )))
+                .await
+                .unwrap();
+        })
+        .await;
+    }
+
+    /// `url` naming `database` instead of its own.
+    fn with_database(url: &str, database: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (url, String::new()),
+        };
+        let (scheme, rest) = base.split_once("://").expect("a URL with a scheme");
+        let authority = rest
+            .split_once('/')
+            .map_or(rest, |(authority, _)| authority);
+        format!("{scheme}://{authority}/{database}{query}")
+    }
+}
+
+/// What `open` recorded in a database's migrations table: its versions, in order.
+async fn migrations_applied(url: &str) -> Vec<i64> {
+    let sql = "SELECT version FROM _tributary_migrations ORDER BY version";
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+    }
+}
+
+/// The migrations the backend `url` names has.
+fn migrations_listed(url: &str) -> Vec<i64> {
+    let list = if url.starts_with("sqlite:") {
+        tributary_store::migrate::SQLITE
+    } else {
+        tributary_store::migrate::POSTGRES
+    };
+    list.iter().map(|m| m.version).collect()
+}
+
+/// Opens `count` stores on `url` at once, as `count` processes starting together would.
+async fn open_at_once(url: &str, count: usize) -> Vec<Arc<dyn Store>> {
+    let opening: Vec<_> = (0..count)
+        .map(|i| {
+            let url = url.to_owned();
+            tokio::spawn(async move { tributary_store::open(&url, NOW + i as i64).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opening {
+        stores.push(open.await.unwrap().unwrap());
+    }
+    stores
+}
+
+/// Runs `work` on `tasks` tasks at once (several per store), each released at the same moment.
+async fn at_once<T, Fut>(
+    stores: &[Arc<dyn Store>],
+    tasks: usize,
+    work: impl Fn(usize, Arc<dyn Store>) -> Fut,
+) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let start = Arc::new(tokio::sync::Barrier::new(tasks));
+    let running: Vec<_> = (0..tasks)
+        .map(|i| {
+            let start = start.clone();
+            let work = work(i, stores[i % stores.len()].clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                work.await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in running {
+        results.push(task.await.unwrap());
+    }
+    results
 }
 
 async fn org(store: &dyn Store, tag: u8) -> Principal {
@@ -83,21 +302,18 @@ async fn insert(
         .unwrap()
 }
 
-#[tokio::test]
-async fn an_opened_database_is_migrated_once_and_reopens_with_its_data() {
-    let (store, dir) = sqlite_file().await;
+async fn an_opened_database_is_migrated_once_and_reopens_with_its_data(url: String) {
+    let store = tributary_store::open(&url, NOW).await.unwrap();
     assert_eq!(store.organization_count().await.unwrap(), 0);
     org(store.as_ref(), 1).await;
     drop(store);
-    let url = format!("sqlite://{}", dir.join("test.db").display());
     let reopened = tributary_store::open(&url, NOW + 1).await.unwrap();
     assert_eq!(reopened.organization_count().await.unwrap(), 1);
     reopened.ping().await.unwrap();
+    assert_eq!(migrations_applied(&url).await, migrations_listed(&url));
 }
 
-#[tokio::test]
-async fn a_principal_needs_both_secrets_of_the_same_organization() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_principal_needs_both_secrets_of_the_same_organization(store: Arc<dyn Store>) {
     let first = org(store.as_ref(), 1).await;
     let second = org(store.as_ref(), 2).await;
     assert_eq!(
@@ -116,9 +332,7 @@ async fn a_principal_needs_both_secrets_of_the_same_organization() {
     assert_eq!(store.principal(&[7; 32], &[101; 32]).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn instances_round_trip_and_stay_inside_their_organization() {
-    let (store, _dir) = sqlite_file().await;
+async fn instances_round_trip_and_stay_inside_their_organization(store: Arc<dyn Store>) {
     let mine = org(store.as_ref(), 1).await;
     let theirs = org(store.as_ref(), 2).await;
     let record = insert(store.as_ref(), mine, 50, "first").await;
@@ -164,9 +378,9 @@ async fn instances_round_trip_and_stay_inside_their_organization() {
     );
 }
 
-#[tokio::test]
-async fn an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version() {
-    let (store, _dir) = sqlite_file().await;
+async fn an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version(
+    store: Arc<dyn Store>,
+) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "first").await;
     let interval_id = record.entry("event.poller.refresh_interval").unwrap().id;
@@ -223,9 +437,7 @@ async fn an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version() 
     assert_eq!(missing, Updated::NotFound);
 }
 
-#[tokio::test]
-async fn deleting_an_instance_deletes_its_configuration() {
-    let (store, dir) = sqlite_file().await;
+async fn deleting_an_instance_deletes_its_configuration(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "doomed").await;
     assert!(
@@ -244,12 +456,9 @@ async fn deleting_an_instance_deletes_its_configuration() {
     // The configuration rows went with it (foreign keys are on).
     let again = insert(store.as_ref(), principal, 51, "next").await;
     assert_eq!(again.configuration.len(), 2);
-    let _ = dir;
 }
 
-#[tokio::test]
-async fn tokens_and_secrets_are_unique() {
-    let (store, _dir) = sqlite_file().await;
+async fn tokens_and_secrets_are_unique(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     insert(store.as_ref(), principal, 50, "one").await;
     let duplicate = store
@@ -273,6 +482,7 @@ async fn tokens_and_secrets_are_unique() {
     );
 }
 
+// SQLite only: the memory database, and a scheme no backend takes.
 #[tokio::test]
 async fn memory_databases_work_and_unknown_schemes_are_refused() {
     let store = tributary_store::open("sqlite::memory:", NOW).await.unwrap();
@@ -287,9 +497,7 @@ async fn memory_databases_work_and_unknown_schemes_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn hub_lookups_find_the_user_and_the_instance_by_token() {
-    let (store, _dir) = sqlite_file().await;
+async fn hub_lookups_find_the_user_and_the_instance_by_token(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "hub").await;
     assert_eq!(
@@ -312,9 +520,9 @@ async fn hub_lookups_find_the_user_and_the_instance_by_token() {
     assert_eq!(store.instance_by_token(&[51; 32]).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn credentials_rotate_and_invalidation_is_recorded_without_a_version_bump() {
-    let (store, _dir) = sqlite_file().await;
+async fn credentials_rotate_and_invalidation_is_recorded_without_a_version_bump(
+    store: Arc<dyn Store>,
+) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "hub").await;
     store
@@ -369,9 +577,7 @@ fn commit(instance_id: i64, version: i64, events: Vec<NewEvent>, cursor_ms: i64)
     }
 }
 
-#[tokio::test]
-async fn pollers_follow_the_configured_resources() {
-    let (store, _dir) = sqlite_file().await;
+async fn pollers_follow_the_configured_resources(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -415,9 +621,7 @@ async fn pollers_follow_the_configured_resources() {
     );
 }
 
-#[tokio::test]
-async fn a_poll_commits_events_and_cursor_together_once() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -465,9 +669,7 @@ async fn a_poll_commits_events_and_cursor_together_once() {
     );
 }
 
-#[tokio::test]
-async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -507,9 +709,7 @@ async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure() {
     );
 }
 
-#[tokio::test]
-async fn due_pollers_are_claimed_once_until_their_lease_ends() {
-    let (store, _dir) = sqlite_file().await;
+async fn due_pollers_are_claimed_once_until_their_lease_ends(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -570,9 +770,7 @@ async fn due_pollers_are_claimed_once_until_their_lease_ends() {
     );
 }
 
-#[tokio::test]
-async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
-    let (store, _dir) = sqlite_file().await;
+async fn events_are_queued_once_in_notifications_that_are_leased_and_finish(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -646,6 +844,7 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
         "leased"
     );
     let attempt = |id: &str, outcome| AttemptRecord {
+        url: "https://r.example/".into(),
         notification_id: id.into(),
         at_ms: NOW + 1,
         status_code: Some(500),
@@ -697,9 +896,7 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish() {
     assert!(store.attempts("gone").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -728,6 +925,7 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes() {
         .unwrap();
     store
         .record_attempt(AttemptRecord {
+            url: "https://old.example/".into(),
             notification_id: "n1".into(),
             at_ms: NOW,
             status_code: Some(410),
@@ -780,11 +978,41 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes() {
         again[0].callback_url, "https://new.example/",
         "redelivery too"
     );
+    // A send to the old URL still in flight when the URL changed answers 410 late: it stops
+    // the old URL, not the new one.
+    store
+        .record_attempt(AttemptRecord {
+            url: "https://old.example/".into(),
+            notification_id: "n1".into(),
+            at_ms: NOW,
+            status_code: Some(410),
+            duration_ms: 1,
+            excerpt: None,
+            error: None,
+            outcome: AttemptOutcome::Gone,
+        })
+        .await
+        .unwrap();
+    assert!(store.requeue_notification("n2", NOW).await.unwrap());
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["n2"],
+        "the new URL is not stopped"
+    );
+    assert_eq!(
+        store.resume_callbacks(record.id).await.unwrap(),
+        1,
+        "the old one is"
+    );
 }
 
-#[tokio::test]
-async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one(
+    store: Arc<dyn Store>,
+) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -859,9 +1087,7 @@ async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_on
     );
 }
 
-#[tokio::test]
-async fn pruning_drops_finished_history_and_keeps_what_still_waits() {
-    let (store, _dir) = sqlite_file().await;
+async fn pruning_drops_finished_history_and_keeps_what_still_waits(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
     store
@@ -893,6 +1119,7 @@ async fn pruning_drops_finished_history_and_keeps_what_still_waits() {
         .unwrap();
     store
         .record_attempt(AttemptRecord {
+            url: "https://r.example/".into(),
             notification_id: "n1".into(),
             at_ms: NOW,
             status_code: Some(200),
@@ -926,9 +1153,7 @@ async fn pruning_drops_finished_history_and_keeps_what_still_waits() {
     );
 }
 
-#[tokio::test]
-async fn ui_sessions_are_found_by_token_hash_until_they_expire_or_end() {
-    let (store, _dir) = sqlite_file().await;
+async fn ui_sessions_are_found_by_token_hash_until_they_expire_or_end(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let session = |hash: u8, expires_ms: i64| NewSession {
         token_hash: vec![hash; 32],
@@ -971,9 +1196,9 @@ async fn ui_sessions_are_found_by_token_hash_until_they_expire_or_end() {
     );
 }
 
-#[tokio::test]
-async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires() {
-    let (store, _dir) = sqlite_file().await;
+async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires(
+    store: Arc<dyn Store>,
+) {
     let principal = org(store.as_ref(), 1).await;
     for hash in [1u8, 2] {
         store
@@ -1017,4 +1242,498 @@ async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires() 
         None,
         "taken once"
     );
+}
+
+fn notification_to(id: &str, instance_id: i64, url: &str, event_ids: &[&str]) -> NewNotification {
+    NewNotification {
+        id: id.into(),
+        instance_id,
+        resource: "contacts".into(),
+        callback_url: url.into(),
+        body: b"{}".to_vec(),
+        event_ids: event_ids.iter().map(|e| (*e).to_owned()).collect(),
+    }
+}
+
+async fn claims_come_soonest_due_first(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(
+            record.id,
+            &[
+                ("a".into(), NOW - 1),
+                ("b".into(), NOW - 3),
+                ("c".into(), NOW - 2),
+                // Not due: the poller whose commit stores the events queued below.
+                ("contacts".into(), NOW + 60_000),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim_due_pollers("w", NOW, 1_000, 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(),
+        ["b", "c", "a"]
+    );
+    store
+        .commit_poll(commit(record.id, 1, vec![event("x"), event("y")], NOW))
+        .await
+        .unwrap();
+    let url = "https://r.example/";
+    store
+        .queue_notifications(vec![notification_to("n1", record.id, url, &["x"])], NOW)
+        .await
+        .unwrap();
+    store
+        .queue_notifications(vec![notification_to("n2", record.id, url, &["y"])], NOW - 5)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["n2", "n1"]
+    );
+}
+
+async fn configuration_keys_and_resources_sort_bytewise(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let mut unsorted = data("p");
+    unsorted.configuration = ["b", "B", "_x", "a", "a.b", "a-b"]
+        .iter()
+        .map(|k| ((*k).to_owned(), StoredValue::Plain("v".into())))
+        .collect();
+    let record = store
+        .insert_instance(NewInstance {
+            principal,
+            element_key: "infusionsoftrest".into(),
+            token_hash: vec![50; 32],
+            data: unsorted,
+            now_ms: NOW,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        record
+            .configuration
+            .iter()
+            .map(|e| e.key.as_str())
+            .collect::<Vec<_>>(),
+        ["B", "_x", "a", "a-b", "a.b", "b"],
+        "byte order, whatever the database's collation"
+    );
+    let resources = ["tasks", "Contacts", "_notes", "contacts"];
+    store
+        .sync_pollers(record.id, &resources.map(|r| (r.to_owned(), NOW + 1)), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .pollers(record.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.resource.as_str())
+            .collect::<Vec<_>>(),
+        ["Contacts", "_notes", "contacts", "tasks"]
+    );
+}
+
+async fn a_nul_in_an_attempts_excerpt_does_not_sink_the_batch(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    let url = "https://r.example/";
+    store
+        .queue_notifications(
+            vec![
+                notification_to("n1", record.id, url, &["a"]),
+                notification_to("n2", record.id, url, &["b"]),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    let attempt = |id: &str, excerpt: &str| AttemptRecord {
+        url: "https://r.example/".into(),
+        notification_id: id.into(),
+        at_ms: NOW,
+        status_code: Some(200),
+        duration_ms: 1,
+        excerpt: Some(excerpt.into()),
+        error: Some(format!("{excerpt} again")),
+        outcome: AttemptOutcome::Delivered,
+    };
+    store
+        .record_attempts(vec![attempt("n1", "bin\0ary"), attempt("n2", "ok")])
+        .await
+        .unwrap();
+    let (_, _, _, excerpt, error) = store.attempts("n1").await.unwrap().remove(0);
+    // SQLite keeps the NUL; PostgreSQL text cannot hold one and has U+FFFD in its place.
+    let excerpt = excerpt.unwrap().replace('\u{FFFD}', "\0");
+    assert_eq!(excerpt, "bin\0ary");
+    assert_eq!(error.unwrap().replace('\u{FFFD}', "\0"), "bin\0ary again");
+    assert_eq!(store.attempts("n2").await.unwrap().len(), 1);
+    assert_eq!(store.queued_notifications().await.unwrap(), 0);
+}
+
+async fn processes_opening_a_new_database_at_once_migrate_it_once(url: String) {
+    // Each open would fail (a table created twice) if two applied the same migration.
+    let stores = open_at_once(&url, 4).await;
+    for store in &stores {
+        store.ping().await.unwrap();
+        assert_eq!(store.organization_count().await.unwrap(), 0);
+    }
+    assert_eq!(migrations_applied(&url).await, migrations_listed(&url));
+}
+
+async fn two_processes_claiming_due_pollers_never_claim_the_same_one(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    let mut due = BTreeSet::new();
+    for token in 50..53 {
+        let record = insert(store.as_ref(), principal, token, "p").await;
+        let resources: Vec<(String, i64)> =
+            (0..20).map(|i| (format!("r{i:02}"), NOW - i)).collect();
+        store
+            .sync_pollers(record.id, &resources, NOW - 100)
+            .await
+            .unwrap();
+        due.extend(resources.into_iter().map(|(r, _)| (record.id, r)));
+    }
+    let claims = at_once(&stores, 8, |worker, store| async move {
+        let mut mine = Vec::new();
+        loop {
+            let claimed = store
+                .claim_due_pollers(&format!("w{worker}"), NOW, 60_000, 3)
+                .await
+                .unwrap();
+            if claimed.is_empty() {
+                return mine;
+            }
+            mine.extend(claimed);
+        }
+    })
+    .await;
+    let all: Vec<(i64, String)> = claims.into_iter().flatten().collect();
+    let unique: BTreeSet<(i64, String)> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "a poller claimed twice");
+    assert_eq!(unique, due, "every due poller claimed");
+    for store in &stores {
+        assert!(
+            store
+                .claim_due_pollers("late", NOW, 60_000, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+async fn two_processes_claiming_notifications_never_claim_the_same_one(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..60).map(|i| format!("e{i:02}")).collect();
+    store
+        .commit_poll(commit(
+            record.id,
+            1,
+            ids.iter().map(|id| event(id)).collect(),
+            NOW,
+        ))
+        .await
+        .unwrap();
+    let notifications = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let url = format!("https://r{}.example/", i % 3);
+            notification_to(&format!("n{i:02}"), record.id, &url, &[id.as_str()])
+        })
+        .collect();
+    store
+        .queue_notifications(notifications, NOW - 100)
+        .await
+        .unwrap();
+    let claims = at_once(&stores, 8, |worker, store| async move {
+        // Half the workers claim with caps, half without.
+        let caps = if worker % 2 == 0 {
+            CallbackCaps {
+                per_url: BTreeMap::from([("https://r0.example/".to_owned(), 1)]),
+                default: 2,
+            }
+        } else {
+            CallbackCaps::none()
+        };
+        let mut mine = Vec::new();
+        loop {
+            let claimed = store
+                .claim_due_notifications_capped(&format!("w{worker}"), NOW, 60_000, 4, &caps)
+                .await
+                .unwrap();
+            if claimed.is_empty() {
+                return mine;
+            }
+            mine.extend(claimed.into_iter().map(|n| n.id));
+        }
+    })
+    .await;
+    let all: Vec<String> = claims.into_iter().flatten().collect();
+    let unique: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "a notification claimed twice");
+    assert_eq!(unique.len(), 60, "every due notification claimed");
+    assert_eq!(
+        stores[1].in_flight_notifications(NOW).await.unwrap().len(),
+        60
+    );
+}
+
+async fn of_concurrent_polls_from_one_version_exactly_one_commits(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let outcomes = at_once(&stores, 8, |worker, store| async move {
+        let events = vec![
+            event(&format!("w{worker}-a")),
+            event(&format!("w{worker}-b")),
+        ];
+        let outcome = store
+            .commit_poll(commit(record.id, 1, events, NOW + worker as i64))
+            .await
+            .unwrap();
+        (worker, outcome)
+    })
+    .await;
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .filter(|(_, outcome)| *outcome == Committed::Done { inserted: 2 })
+        .map(|(worker, _)| *worker)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(w, o)| *w == winners[0] || *o == Committed::Conflict)
+    );
+    let stored: Vec<String> = store
+        .events(record.id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    let winner = winners[0];
+    assert_eq!(stored, [format!("w{winner}-a"), format!("w{winner}-b")]);
+    let poller = store.poller(record.id, "contacts").await.unwrap().unwrap();
+    assert_eq!(
+        (poller.version, poller.events_emitted, poller.cursor_ms),
+        (2, 2, Some(NOW + winner as i64))
+    );
+}
+
+async fn of_concurrent_edits_from_one_version_exactly_one_wins(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    let outcomes = at_once(&stores, 8, |worker, store| async move {
+        let mut edit = data(&format!("edit {worker}"));
+        edit.configuration.push((
+            "event.notification.callback.url".into(),
+            StoredValue::Plain(format!("https://w{worker}.example/")),
+        ));
+        let outcome = store
+            .update_instance(principal.organization_id, record.id, 1, edit, NOW + 1)
+            .await
+            .unwrap();
+        (worker, outcome)
+    })
+    .await;
+    let winners: Vec<tributary_store::InstanceRecord> = outcomes
+        .iter()
+        .filter_map(|(_, outcome)| match outcome {
+            Updated::Done(record) => Some((**record).clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, o)| matches!(o, Updated::Done(_) | Updated::Conflict))
+    );
+    let now = store
+        .instance(principal.organization_id, record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now, winners[0], "the winner's edit, whole");
+    assert_eq!(now.version, 2);
+    assert_eq!(now.configuration.len(), 3);
+}
+
+async fn a_pending_connect_taken_at_once_by_two_processes_is_taken_once(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    store
+        .create_session(NewSession {
+            token_hash: vec![1; 32],
+            principal,
+            csrf: "c".into(),
+            now_ms: NOW,
+            expires_ms: NOW + 1_000,
+        })
+        .await
+        .unwrap();
+    store
+        .put_connect(&[7; 32], &[1; 32], b"sealed".to_vec(), NOW + 100)
+        .await
+        .unwrap();
+    let taken = at_once(&stores, 8, |_, store| async move {
+        store.take_connect(&[7; 32], &[1; 32], NOW).await.unwrap()
+    })
+    .await;
+    let forms: Vec<Vec<u8>> = taken.into_iter().flatten().collect();
+    assert_eq!(forms, [b"sealed".to_vec()]);
+}
+
+async fn a_reader_paging_by_id_misses_no_event_committed_meanwhile(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let store = stores[0].clone();
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    let resources: Vec<(String, i64)> = (0..6).map(|i| (format!("r{i}"), NOW)).collect();
+    store
+        .sync_pollers(record.id, &resources, NOW)
+        .await
+        .unwrap();
+    let (rounds, per_round) = (8, 5);
+    let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = {
+        let store = stores[1].clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let (mut seen, mut cursor) = (BTreeSet::new(), 0);
+            loop {
+                // Read after the writers stopped once more, to collect what remains.
+                let last = !writing.load(std::sync::atomic::Ordering::SeqCst);
+                loop {
+                    let page = store.events(record.id, cursor, 7).await.unwrap();
+                    let Some(newest) = page.last() else { break };
+                    cursor = newest.id;
+                    seen.extend(page.into_iter().map(|e| e.event_id));
+                }
+                if last {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    at_once(&stores, resources.len(), |worker, store| async move {
+        for round in 0..rounds {
+            let events = (0..per_round)
+                .map(|i| event(&format!("r{worker}-{round}-{i}")))
+                .collect();
+            let mut commit = commit(record.id, round + 1, events, NOW);
+            commit.resource = format!("r{worker}");
+            assert_eq!(
+                store.commit_poll(commit).await.unwrap(),
+                Committed::Done {
+                    inserted: per_round as u64
+                }
+            );
+        }
+    })
+    .await;
+    writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    assert_eq!(
+        seen.len(),
+        resources.len() * rounds as usize * per_round,
+        "a reader paging by id skipped events that committed after a higher id"
+    );
+}
+
+/// Two queue passes that read different windows group the same event differently: only the
+/// notification that takes all of its events is stored, so no event is sent twice.
+async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(
+            record.id,
+            1,
+            vec![event("a"), event("b"), event("c")],
+            NOW,
+        ))
+        .await
+        .unwrap();
+    let notification = |id: &str, events: &[&str]| NewNotification {
+        id: id.into(),
+        instance_id: record.id,
+        resource: "contacts".into(),
+        callback_url: "https://r.example/".into(),
+        body: b"{}".to_vec(),
+        event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    store
+        .queue_notifications(vec![notification("n1", &["a", "b"])], NOW)
+        .await
+        .unwrap();
+    store
+        .queue_notifications(vec![notification("n2", &["b", "c"])], NOW)
+        .await
+        .unwrap();
+    assert_eq!(store.notification_body("n2").await.unwrap(), None);
+    let waiting: Vec<String> = store
+        .unnotified_events(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(waiting, ["c"], "c waits for the next pass, b stays in n1");
+    let claimed: Vec<String> = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(claimed, ["n1"]);
 }
