@@ -27,6 +27,12 @@ struct Cli {
 enum Command {
     /// Run the Cloud Elements-compatible API (the pollers, delivery and UI join later).
     Serve(ServeArgs),
+    /// Apply the database's pending migrations and print its schema version. Migrations are
+    /// additive, so this is safe while nodes of the previous version still run.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage organizations (tenants) in the database.
     Tenants {
         #[command(subcommand)]
@@ -126,7 +132,8 @@ enum DatesCommand {
 
 #[derive(Debug, Args)]
 struct DatabaseArgs {
-    /// The database: sqlite://PATH (created on first start) or sqlite::memory:.
+    /// The database: sqlite://PATH (created on first start), sqlite::memory:, or
+    /// postgres://USER@HOST:PORT/DATABASE (the database must exist; several nodes can share it).
     #[arg(long, env = "TRIBUTARY_DATABASE_URL", default_value = settings::DEFAULT_DATABASE_URL)]
     database_url: String,
 }
@@ -311,6 +318,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Migrate { database } => migrate(&database.database_url),
         Command::Tenants {
             command: TenantsCommand::Create { name, database },
         } => create_tenant(&name, &database.database_url),
@@ -455,6 +463,41 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: the server stopped: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn migrate(database_url: &str) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async move {
+        let shown = crate::app::redact_url(database_url);
+        // Opening a store applies what is pending, each migration once even with several
+        // processes at it.
+        let store = match tributary_store::open(database_url, SystemClock.now_ms()).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("error: cannot migrate {shown}: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match store.schema_version().await {
+            Ok((applied, known)) if applied > known => {
+                println!(
+                    "{shown}: schema version {applied}, newer than this binary's ({known}); \
+                     nothing to do"
+                );
+                ExitCode::SUCCESS
+            }
+            Ok((applied, _)) => {
+                println!("{shown}: schema version {applied}, up to date");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: cannot read the schema version of {shown}: {error}");
                 ExitCode::FAILURE
             }
         }

@@ -1039,3 +1039,33 @@ fn bench_flags_are_checked() {
         );
     }
 }
+
+#[test]
+fn migrate_brings_a_database_to_the_newest_schema_and_says_so() {
+    let dir = temp_dir("migrate");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    for _ in 0..2 {
+        let output = tributary()
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains("schema version ") && stdout.contains("up to date"),
+            "{stdout}"
+        );
+    }
+    let refused = tributary()
+        .args(["migrate", "--database-url", "mysql://root:hunter2@db/x"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "no password in messages: {stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

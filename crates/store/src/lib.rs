@@ -345,6 +345,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
 
+    /// The newest migration the database has applied, and how many this binary knows.
+    async fn schema_version(&self) -> Result<(i64, i64)>;
+
     async fn organization_count(&self) -> Result<u64>;
 
     /// Creates an organization and its first user.

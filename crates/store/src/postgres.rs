@@ -292,6 +292,19 @@ fn tags_json(tags: &[String]) -> String {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn schema_version(&self) -> Result<(i64, i64)> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _tributary_migrations")
+                .fetch_one(&self.pool)
+                .await?;
+        let known = crate::migrate::POSTGRES
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        Ok((applied, known))
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

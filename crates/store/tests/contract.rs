@@ -72,6 +72,7 @@ contract! {
         configuration_keys_and_resources_sort_bytewise,
         a_nul_in_an_attempts_excerpt_does_not_sink_the_batch,
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
+        an_opened_database_is_at_the_newest_schema_this_binary_knows,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -1736,4 +1737,10 @@ async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
         .map(|n| n.id)
         .collect();
     assert_eq!(claimed, ["n1"]);
+}
+
+async fn an_opened_database_is_at_the_newest_schema_this_binary_knows(store: Arc<dyn Store>) {
+    let (applied, known) = store.schema_version().await.unwrap();
+    assert!(known >= 1);
+    assert_eq!(applied, known);
 }
