@@ -39,6 +39,29 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// Events were stored or notifications queued again: wake the delivery worker here, and
+    /// those of the other processes on the database (PostgreSQL).
+    pub fn nudge_delivery(&self) {
+        self.delivery_nudge.notify_one();
+        self.wake_others(tributary_store::WAKE_DELIVERY);
+    }
+
+    /// Pollers changed: wake the scheduler here and on the other processes.
+    pub fn nudge_scheduler(&self) {
+        self.nudge.notify_one();
+        self.wake_others(tributary_store::WAKE_SCHEDULER);
+    }
+
+    fn wake_others(&self, topic: &'static str) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            // Best effort: the other processes' timers find the work anyway.
+            if let Err(error) = store.wake_others(topic).await {
+                tracing::debug!(%error, topic, "could not wake the other processes");
+            }
+        });
+    }
 }
 
 /// Secrets generated for the first organization, to be shown once.
@@ -148,6 +171,32 @@ impl Application {
                 .map_err(|e| tracing::error!(error = %e, "the delivery worker cannot start"))
                 .ok(),
         };
+        // Wake-ups from the other processes on this database (PostgreSQL's LISTEN), so their
+        // new work starts here at once rather than at the next timer.
+        match self.state.store.wake_ups().await {
+            Ok(Some(mut wake_ups)) => {
+                let (state, stop) = (self.state.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            topic = wake_ups.recv() => match topic.as_deref() {
+                                Some(tributary_store::WAKE_DELIVERY) => {
+                                    state.delivery_nudge.notify_one();
+                                }
+                                Some(tributary_store::WAKE_SCHEDULER) => state.nudge.notify_one(),
+                                Some(_) => {}
+                                None => return,
+                            },
+                            _ = stop.cancelled() => return,
+                        }
+                    }
+                });
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "no wake-ups from other processes; timers find their work");
+            }
+        }
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;

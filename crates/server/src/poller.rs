@@ -286,7 +286,7 @@ async fn run(
         Committed::Done { inserted } => {
             summary.events = inserted;
             if inserted > 0 {
-                state.delivery_nudge.notify_one();
+                state.nudge_delivery();
             }
             Ok(())
         }

@@ -261,6 +261,11 @@ pub struct NewNotification {
     pub event_ids: Vec<String>,
 }
 
+/// Events were stored, or notifications queued again: delivery workers should look.
+pub const WAKE_DELIVERY: &str = "delivery";
+/// Pollers changed (an instance created, changed or deleted): schedulers should look.
+pub const WAKE_SCHEDULER: &str = "scheduler";
+
 /// How many notifications a claim may take per callback URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackCaps {
@@ -344,6 +349,15 @@ pub enum AttemptOutcome {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Tells the other processes on this database that work appeared (`topic` is
+    /// [`WAKE_DELIVERY`] or [`WAKE_SCHEDULER`]). PostgreSQL: `NOTIFY`; SQLite: nothing (one
+    /// process, and the other processes' timers find the work).
+    async fn wake_others(&self, topic: &str) -> Result<()>;
+
+    /// Wake-ups from the other processes, as their topics; `None` where the backend has none.
+    /// PostgreSQL: a `LISTEN` connection, reconnected when it drops.
+    async fn wake_ups(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>>;
 
     /// The newest migration the database has applied, and how many this binary knows.
     async fn schema_version(&self) -> Result<(i64, i64)>;

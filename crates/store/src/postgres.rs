@@ -84,6 +84,9 @@ macro_rules! select_events {
     };
 }
 
+/// The `LISTEN`/`NOTIFY` channel of wake-ups between processes.
+const WAKE_CHANNEL: &str = "tributary_wake";
+
 /// The PostgreSQL implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -292,6 +295,43 @@ fn tags_json(tags: &[String]) -> String {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn wake_others(&self, topic: &str) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(WAKE_CHANNEL)
+            .bind(topic)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn wake_ups(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(WAKE_CHANNEL).await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                // `recv` reconnects after a dropped connection (notifications sent meanwhile
+                // are lost: the workers' timers are the fallback).
+                match listener.recv().await {
+                    Ok(notification) => {
+                        if sender
+                            .send(notification.payload().to_owned())
+                            .await
+                            .is_err()
+                        {
+                            return; // nobody listens any more
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the wake-up listener lost its connection");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
+    }
+
     async fn schema_version(&self) -> Result<(i64, i64)> {
         let applied: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _tributary_migrations")

@@ -240,6 +240,14 @@ fn tags_json(tags: &[String]) -> String {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn wake_others(&self, _topic: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn wake_ups(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>> {
+        Ok(None)
+    }
+
     async fn schema_version(&self) -> Result<(i64, i64)> {
         let applied: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _tributary_migrations")

@@ -83,6 +83,7 @@ contract! {
         of_concurrent_edits_from_one_version_exactly_one_wins,
         a_pending_connect_taken_at_once_by_two_processes_is_taken_once,
         a_reader_paging_by_id_misses_no_event_committed_meanwhile,
+        another_process_is_woken_when_work_appears_where_the_backend_can,
     ],
 }
 
@@ -1743,4 +1744,37 @@ async fn an_opened_database_is_at_the_newest_schema_this_binary_knows(store: Arc
     let (applied, known) = store.schema_version().await.unwrap();
     assert!(known >= 1);
     assert_eq!(applied, known);
+}
+
+/// PostgreSQL carries wake-ups between processes (LISTEN/NOTIFY); SQLite has none to carry (its
+/// one process nudges itself, and timers are the fallback everywhere).
+async fn another_process_is_woken_when_work_appears_where_the_backend_can(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let wake_ups = stores[1].wake_ups().await.unwrap();
+    if !url.starts_with("postgres") {
+        assert!(wake_ups.is_none());
+        stores[0]
+            .wake_others(tributary_store::WAKE_DELIVERY)
+            .await
+            .unwrap();
+        return;
+    }
+    let mut wake_ups = wake_ups.expect("PostgreSQL listens");
+    stores[0]
+        .wake_others(tributary_store::WAKE_DELIVERY)
+        .await
+        .unwrap();
+    stores[0]
+        .wake_others(tributary_store::WAKE_SCHEDULER)
+        .await
+        .unwrap();
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        let topic = tokio::time::timeout(std::time::Duration::from_secs(10), wake_ups.recv())
+            .await
+            .expect("a wake-up within 10 s")
+            .expect("the listener runs");
+        heard.push(topic);
+    }
+    assert_eq!(heard, ["delivery", "scheduler"]);
 }

@@ -316,7 +316,7 @@ pub(crate) async fn redeliver_event(
         .store
         .requeue_notification(&notification, state.now_ms())
         .await?;
-    state.delivery_nudge.notify_one();
+    state.nudge_delivery();
     Ok(notification)
 }
 
@@ -352,7 +352,7 @@ pub(crate) async fn recover_failed(state: &AppState, id: i64, since: i64) -> Res
         .store
         .requeue_failed(id, since, state.now_ms())
         .await?;
-    state.delivery_nudge.notify_one();
+    state.nudge_delivery();
     Ok(requeued)
 }
 
@@ -365,6 +365,6 @@ async fn resume(
     let id = path_id("instance", &id)?;
     load(&state, principal, id).await?;
     let resumed = state.store.resume_callbacks(id).await?;
-    state.delivery_nudge.notify_one();
+    state.nudge_delivery();
     Ok(Json(json!({"resumed": resumed})).into_response())
 }

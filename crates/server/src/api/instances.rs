@@ -523,7 +523,7 @@ async fn create_checked(
         .store
         .sync_pollers(record.id, &wanted_pollers(&settings, now, record.id), now)
         .await?;
-    state.nudge.notify_one();
+    state.nudge_scheduler();
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     let mut body = instance_json(state, &record, Some(&token));
     add_warnings(state, &mut body);
@@ -789,7 +789,7 @@ async fn update(
                     .store
                     .sync_pollers(id, &wanted_pollers(&settings, now, id), now)
                     .await?;
-                state.nudge.notify_one();
+                state.nudge_scheduler();
                 return Ok(*record);
             }
             Updated::NotFound => return Err(ApiError::NotFound(format!("no instance {id}"))),
