@@ -150,6 +150,8 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
         database_url: database_url.clone(),
         allow_private_callbacks: true,
         origins: BTreeMap::from([("infusionsoftrest".to_owned(), origin.clone())]),
+        // A PostgreSQL --database-url needs the deployment's key, as serve does.
+        master_key: std::env::var("TRIBUTARY_MASTER_KEY").ok().map(Into::into),
         ..Settings::default()
     };
     let app = Application::build(settings, Arc::new(SystemClock)).await?;

@@ -38,6 +38,11 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 /// Why the vault could not be opened or a value not unsealed.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    #[error(
+        "TRIBUTARY_MASTER_KEY is required with PostgreSQL: every node must seal and open \
+         secrets with the same key (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)"
+    )]
+    MasterKeyRequired,
     #[error("TRIBUTARY_MASTER_KEY must be base64 of exactly 32 bytes")]
     BadMasterKey,
     #[error("key file {path}: {message}")]
@@ -66,7 +71,8 @@ impl Vault {
 
     /// The vault for a deployment: the master key if given, else the key file beside the
     /// SQLite database (created on first start), else — for in-memory databases, whose data
-    /// dies with the process anyway — a key of this process only.
+    /// dies with the process anyway — a key of this process only. PostgreSQL needs the master
+    /// key: its nodes share the sealed values.
     pub fn load(
         master_key: Option<&SecretString>,
         database_url: &str,
@@ -80,6 +86,7 @@ impl Vault {
         }
         match key_file_for(database_url) {
             Some(path) => Ok(Vault::from_key(&read_or_create_key_file(&path)?)),
+            None if database_url.starts_with("postgres") => Err(VaultError::MasterKeyRequired),
             None => {
                 let mut key = [0u8; 32];
                 rand::rng().fill_bytes(&mut key);
@@ -221,6 +228,14 @@ mod tests {
             vault.seal_str("oauth.api.secret", "hunter2"),
             "fresh nonce each time"
         );
+    }
+
+    #[test]
+    fn postgresql_needs_the_master_key_its_nodes_share() {
+        let error = Vault::load(None, "postgres://postgres@127.0.0.1/x").unwrap_err();
+        assert!(error.to_string().contains("TRIBUTARY_MASTER_KEY is required"));
+        let key = SecretString::from(STANDARD.encode([7u8; 32]));
+        assert!(Vault::load(Some(&key), "postgres://postgres@127.0.0.1/x").is_ok());
     }
 
     #[test]
