@@ -233,7 +233,11 @@ mod tests {
     #[test]
     fn postgresql_needs_the_master_key_its_nodes_share() {
         let error = Vault::load(None, "postgres://postgres@127.0.0.1/x").unwrap_err();
-        assert!(error.to_string().contains("TRIBUTARY_MASTER_KEY is required"));
+        assert!(
+            error
+                .to_string()
+                .contains("TRIBUTARY_MASTER_KEY is required")
+        );
         let key = SecretString::from(STANDARD.encode([7u8; 32]));
         assert!(Vault::load(Some(&key), "postgres://postgres@127.0.0.1/x").is_ok());
     }

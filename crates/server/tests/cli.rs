@@ -1069,3 +1069,363 @@ fn migrate_brings_a_database_to_the_newest_schema_and_says_so() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// One event as a receiver got it: (webhook id, instance id, resource, record id, event id).
+type Got = (String, i64, String, String, String);
+
+/// A receiver that records every event of every notification, answering at once.
+async fn recording_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Got>>>) {
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Got>>> = std::sync::Arc::default();
+    let sink = got.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                let id = headers["elements-webhook-id"].to_str().unwrap().to_owned();
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let message = &body["message"];
+                let instance = message["instanceId"].as_i64().unwrap();
+                let mut sink = sink.lock().unwrap();
+                for event in message["events"].as_array().unwrap() {
+                    sink.push((
+                        id.clone(),
+                        instance,
+                        event["objectType"].as_str().unwrap().to_owned(),
+                        event["objectId"].as_str().unwrap().to_owned(),
+                        event["eventId"].as_str().unwrap().to_owned(),
+                    ));
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, got)
+}
+
+/// Three `serve` processes on one PostgreSQL database share 300 instance-resources: every
+/// record created at the provider arrives once per instance (duplicates only among sends in
+/// flight when a node is killed), no resource is ever polled by two nodes at once (the
+/// simulator's request log), and a node killed with `kill -9` loses nothing — the others take
+/// its leased polls and sends when the leases end. Runs when `TEST_POSTGRES_URL` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies() {
+    use serde_json::{Value, json};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("TEST_POSTGRES_URL is not set: the three-node test did not run");
+        return;
+    };
+    const INSTANCES: usize = 60;
+    const RESOURCES: [&str; 5] = [
+        "contacts",
+        "opportunities",
+        "tasks",
+        "appointments",
+        "orders",
+    ];
+    const PER_BATCH: usize = 4;
+    let name = format!(
+        "tributary_nodes_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    let psql = |sql: &str| {
+        let status = std::process::Command::new("psql")
+            .args([admin.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .status()
+            .unwrap();
+        assert!(status.success(), "psql {sql}");
+    };
+    psql(&format!("CREATE DATABASE {name}"));
+    let mut url = reqwest::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+
+    let sim = tributary_simulator::Simulator::new(
+        tributary_simulator::Config {
+            seed: 0,
+            throttle_per_minute: 1_000_000,
+            tenant_throttle_per_minute: 1_000_000,
+            ..tributary_simulator::Config::default()
+        },
+        Arc::new(tributary_domain::SystemClock),
+    );
+    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let origin = sim.url();
+    let (callback, got) = recording_receiver().await;
+    let (org, user) = (
+        "nodes-test-organization-secret",
+        "nodes-test-user-secret-000001",
+    );
+    let envs = [
+        ("TRIBUTARY_INFUSIONSOFTREST_ORIGIN", origin.as_str()),
+        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
+        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
+        (
+            "TRIBUTARY_MASTER_KEY",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        ),
+        ("TRIBUTARY_ALLOW_PRIVATE_CALLBACKS", "true"),
+        ("TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE", "1000000"),
+        ("TRIBUTARY_POLL_LEASE", "5s"),
+        ("TRIBUTARY_DELIVERY_TIMEOUT", "2s"),
+        ("TRIBUTARY_DELIVERY_LEASE", "3s"),
+    ];
+    // The first node bootstraps the organization; the others find it.
+    let (first, api) = start_serve(&url, &envs);
+    let (second, _) = start_serve(&url, &envs);
+    let (third, third_api) = start_serve(&url, &envs);
+    let apis = [api.clone(), third_api.clone()];
+
+    let http = reqwest::Client::new();
+    let auth = format!("User {user}, Organization {org}");
+    let element: Value = http
+        .get(format!("{api}/elements/infusionsoftrest"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pollers: serde_json::Map<String, Value> = element["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| RESOURCES.contains(&r["name"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["defaultPollerConfiguration"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(pollers.len(), RESOURCES.len());
+    let redirect = "https://app.example/oauth";
+    let mut instances = BTreeSet::new();
+    for i in 0..INSTANCES {
+        let body = json!({"element": {"key": "infusionsoftrest"},
+            "providerData": {"code": authorization_code(&origin, redirect).await},
+            "name": format!("node test {i}"), "configuration": {
+            "oauth.api.key": "tributary-demo", "oauth.api.secret": "tributary-demo-secret",
+            "oauth.callback.url": redirect, "event.notification.enabled": true,
+            "event.notification.callback.url": callback,
+            "event.notification.signature.key": "nodes-signing-key",
+            "event.poller.refresh_interval": "1", "event.poller.configuration": pollers}});
+        // Through two different nodes' APIs.
+        let created: Value = http
+            .post(format!("{}/instances", apis[i % 2]))
+            .header("Authorization", &auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        instances.insert(created["id"].as_i64().unwrap());
+    }
+    assert_eq!(instances.len(), INSTANCES);
+    let create = |count: usize| {
+        let (http, origin) = (http.clone(), origin.clone());
+        async move {
+            for resource in RESOURCES {
+                http.post(format!("{origin}/_sim/records"))
+                    .json(&json!({"resource": resource, "count": count}))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let started = Instant::now();
+    // Every provider answer takes 400 ms from now on, so polls are truly in progress.
+    http.post(format!("{origin}/_sim/faults"))
+        .json(&json!({"kind": "latency", "latency_ms": 400, "count": 1_000_000}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    create(PER_BATCH).await;
+
+    // Kill the third node while it holds poll leases (its polls are in progress).
+    let query = |sql: String| {
+        let output = std::process::Command::new("psql")
+            .args([url.as_str(), "-At", "-c", &sql])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let epoch_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let third_pid = third.0.id();
+    let held = |now: i64| {
+        query(format!(
+            "SELECT instance_id || ':' || resource FROM pollers \
+             WHERE lease_owner LIKE '{third_pid}-%' AND lease_until_ms > {now}"
+        ))
+    };
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let leased_at_kill = loop {
+        let leased = held(epoch_ms());
+        if !leased.is_empty() {
+            drop(third); // SIGKILL
+            break leased;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the third node never held a poll"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let killed_ms = epoch_ms();
+    let store = tributary_store::open(&url, 0).await.unwrap();
+    let now = epoch_ms();
+    let in_flight: BTreeSet<String> = store
+        .in_flight_notifications(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    drop(store);
+    create(PER_BATCH).await;
+    // Its polls are taken up by the others once their leases (5 s) end.
+    let orphans: Vec<&str> = leased_at_kill.lines().collect();
+    let taken_up = loop {
+        let polled_again = orphans
+            .iter()
+            .filter(|key| {
+                let (instance, resource) = key.split_once(':').unwrap();
+                query(format!(
+                    "SELECT 1 FROM pollers WHERE instance_id = {instance} \
+                     AND resource = '{resource}' AND last_poll_ms > {killed_ms}"
+                )) == "1"
+            })
+            .count();
+        if polled_again == orphans.len() {
+            break epoch_ms() - killed_ms;
+        }
+        assert!(
+            epoch_ms() - killed_ms < 30_000,
+            "polls of the dead node were not taken up: {orphans:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Every instance gets every record of every resource, once.
+    let expected = INSTANCES * RESOURCES.len() * PER_BATCH * 2;
+    let distinct = || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .map(|(_, instance, resource, object, _)| (*instance, resource.clone(), object.clone()))
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while distinct() < expected {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {expected} events arrived",
+            distinct()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await; // a late duplicate would come by now
+    let got = got.lock().unwrap().clone();
+    let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, _, _, event) in &got {
+        *per_event.entry(event.clone()).or_default() += 1;
+    }
+    let twice: BTreeSet<String> = got
+        .iter()
+        .filter(|(_, _, _, _, event)| per_event[event] > 1)
+        .map(|(webhook, ..)| webhook.clone())
+        .collect();
+    assert_eq!(
+        per_event.len(),
+        expected,
+        "one event id per change and instance"
+    );
+    assert!(
+        got.iter()
+            .all(|(_, instance, ..)| instances.contains(instance)),
+        "only our instances"
+    );
+    assert!(
+        twice.is_subset(&in_flight),
+        "events arrive twice only from sends in flight at the kill: {:?}",
+        twice.difference(&in_flight).collect::<Vec<_>>()
+    );
+
+    // No resource was polled by two nodes at once: no two list requests of one instance's
+    // token and resource overlap in the simulator's log.
+    let log: Vec<Value> = reqwest::get(format!("{origin}/_sim/requests"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut polls: BTreeMap<(String, String), Vec<(i64, i64)>> = BTreeMap::new();
+    for line in &log {
+        let path = line["path"].as_str().unwrap_or_default();
+        if line["method"] == "GET" && path.starts_with("/crm/rest/v1/") {
+            polls
+                .entry((
+                    line["token"].as_str().unwrap_or_default().to_owned(),
+                    path.to_owned(),
+                ))
+                .or_default()
+                .push((
+                    line["started_ms"].as_i64().unwrap(),
+                    line["finished_ms"].as_i64().unwrap(),
+                ));
+        }
+    }
+    assert_eq!(
+        polls.len(),
+        INSTANCES * RESOURCES.len(),
+        "every instance-resource was polled"
+    );
+    for (key, mut spans) in polls {
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "{key:?} was polled twice at once: {pair:?}"
+            );
+        }
+    }
+    eprintln!(
+        "three nodes, one killed holding {} poll leases: taken up {:.1} s after the kill (lease \
+         5 s); {expected} events in {:.0} s, {} notifications in flight at the kill, {} of \
+         them arrived twice",
+        orphans.len(),
+        taken_up as f64 / 1000.0,
+        started.elapsed().as_secs_f64(),
+        in_flight.len(),
+        twice.len()
+    );
+    drop((first, second));
+    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+}
