@@ -85,6 +85,27 @@ struct BenchArgs {
     #[arg(long, value_name = "MILLISECONDS", allow_hyphen_values = true, default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     date_millis: u64,
+    /// A PostgreSQL server for the nodes benchmark (postgres://USER@HOST:PORT/DB); each node
+    /// count gets a fresh database of its own there, dropped afterwards.
+    #[arg(
+        long,
+        env = "TRIBUTARY_BENCH_POSTGRES_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    postgres_url: Option<String>,
+    /// The nodes benchmark runs 1, 2, … this many serve processes.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..=16))]
+    max_nodes: u64,
+    /// Instances (of five resources) the nodes share.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    node_instances: u64,
+    /// New records per resource in the nodes benchmark's busy round.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    node_records: u64,
     /// Where to write the figures as JSON.
     #[arg(long, value_name = "PATH", default_value = "bench.json", value_parser = parse_json_path)]
     json: std::path::PathBuf,
@@ -351,7 +372,7 @@ pub fn run() -> ExitCode {
 }
 
 fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
-    use crate::bench::{dates, delivery, polling};
+    use crate::bench::{dates, delivery, nodes, polling};
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     crate::bench::BenchOptions {
         only: args.only,
@@ -366,6 +387,12 @@ fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
             notifications: size(args.notifications),
             latency_samples: size(args.latency_samples),
             ..delivery::DeliveryOptions::default()
+        },
+        nodes: nodes::NodesOptions {
+            postgres_url: args.postgres_url,
+            max_nodes: size(args.max_nodes),
+            instances: size(args.node_instances),
+            records: size(args.node_records),
         },
         json: args.json,
     }

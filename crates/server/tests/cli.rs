@@ -1429,3 +1429,54 @@ async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies
     drop((first, second));
     psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
 }
+
+/// The nodes benchmark starts real serve processes on PostgreSQL (when `TEST_POSTGRES_URL` is
+/// set) and reports each node count next to linear scaling.
+#[test]
+fn bench_measures_one_and_two_nodes_on_postgresql() {
+    let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("TEST_POSTGRES_URL is not set: the nodes benchmark test did not run");
+        return;
+    };
+    let dir = temp_dir("bench-nodes");
+    let json = dir.join("nodes.json");
+    let output = tributary()
+        .args([
+            "bench",
+            "--only",
+            "nodes",
+            "--postgres-url",
+            &admin,
+            "--max-nodes",
+            "2",
+            "--node-instances",
+            "3",
+            "--node-records",
+            "10",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for row in [
+        "nodes: idle polls/s, 1 node(s)",
+        "nodes: notifications/s end to end, 2 node(s)",
+    ] {
+        assert!(stdout.contains(row), "{stdout}");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let figures = report["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 4);
+    for figure in figures {
+        assert!(figure["value"].as_f64().unwrap() > 0.0, "{figure}");
+        assert!(figure["ceiling"].as_f64().unwrap() > 0.0, "{figure}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

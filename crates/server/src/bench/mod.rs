@@ -17,6 +17,7 @@
 
 pub mod dates;
 pub mod delivery;
+pub mod nodes;
 pub mod polling;
 
 use std::borrow::Cow;
@@ -125,16 +126,19 @@ pub enum Suite {
     Dates,
     Polling,
     Delivery,
+    /// Several nodes on PostgreSQL (runs only with a PostgreSQL server to use).
+    Nodes,
 }
 
 impl Suite {
-    pub const ALL: [Suite; 3] = [Suite::Dates, Suite::Polling, Suite::Delivery];
+    pub const ALL: [Suite; 4] = [Suite::Dates, Suite::Polling, Suite::Delivery, Suite::Nodes];
 
     pub fn name(self) -> &'static str {
         match self {
             Suite::Dates => "dates",
             Suite::Polling => "polling",
             Suite::Delivery => "delivery",
+            Suite::Nodes => "nodes",
         }
     }
 }
@@ -147,6 +151,7 @@ pub struct BenchOptions {
     pub dates: dates::DatesOptions,
     pub polling: polling::PollingOptions,
     pub delivery: delivery::DeliveryOptions,
+    pub nodes: nodes::NodesOptions,
     /// Where the figures are written as JSON.
     #[serde(skip)]
     pub json: PathBuf,
@@ -167,7 +172,17 @@ pub fn run(options: BenchOptions) -> ExitCode {
     let suites: Vec<Suite> = Suite::ALL
         .into_iter()
         .filter(|s| options.only.is_empty() || options.only.contains(s))
+        // Several nodes need a PostgreSQL server; asked for by name without one, it fails
+        // below with the reason.
+        .filter(|s| {
+            *s != Suite::Nodes
+                || options.nodes.postgres_url.is_some()
+                || options.only.contains(&Suite::Nodes)
+        })
         .collect();
+    if !suites.contains(&Suite::Nodes) && options.only.is_empty() {
+        eprintln!("note: the nodes benchmark needs --postgres-url; it did not run");
+    }
 
     let multi = MultiProgress::new();
     let bars: Vec<(Suite, ProgressBar)> = suites
@@ -190,6 +205,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
             Suite::Dates => dates::run(&options.dates, bar),
             Suite::Polling => in_runtime(polling::run(&options.polling, bar)),
             Suite::Delivery => in_runtime(delivery::run(&options.delivery, bar)),
+            Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
         };
         match outcome {
             Ok(mut more) => {
