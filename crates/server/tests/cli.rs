@@ -578,6 +578,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
         ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
         ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
         ("TRIBUTARY_POLL_CONCURRENCY", "0"),
+        ("TRIBUTARY_POLL_LEASE", "5s"),
     ];
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -686,7 +687,23 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
         events(api.clone()).await.is_empty(),
         "the killed poll committed nothing"
     );
-    let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    let early: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    assert!(
+        early["polls"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("being polled already")),
+        "the dead process's lease still holds the resource: {early}"
+    );
+    // The lease (5 s from the kill) ends; the next poll is free to go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let summary: Value = loop {
+        let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+        if summary["polls"][0]["error"].is_null() {
+            break summary;
+        }
+        assert!(std::time::Instant::now() < deadline, "{summary}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
     assert_eq!(summary["polls"][0]["events"], 10, "{summary}");
     let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");

@@ -428,6 +428,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn pollers(&self, instance_id: i64) -> Result<Vec<PollerRecord>>;
 
+    /// Takes one poller's lease for a poll on request ("poll now"), due or not: its record when
+    /// the lease was free, `None` when another worker holds it (it is being polled).
+    async fn claim_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<PollerRecord>>;
+
     async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>>;
 
     /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.

@@ -593,6 +593,33 @@ impl Store for PostgresStore {
         rows.into_iter().map(poller_row).collect()
     }
 
+    async fn claim_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<PollerRecord>> {
+        // A conditional UPDATE of one row: a second claimer waits for the first's commit, then
+        // re-reads the lease and finds it taken.
+        let row = sqlx::query(
+            "UPDATE pollers SET lease_owner = $1, lease_until_ms = $2
+             WHERE instance_id = $3 AND resource = $4
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $5)
+             RETURNING instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures,
+                       last_error, last_poll_ms, last_summary, events_emitted, version",
+        )
+        .bind(owner)
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(instance_id)
+        .bind(resource)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(poller_row).transpose()
+    }
+
     async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>> {
         let row = sqlx::query(select_pollers!("WHERE instance_id = $1 AND resource = $2"))
             .bind(instance_id)

@@ -514,6 +514,31 @@ impl Store for SqliteStore {
         rows.into_iter().map(poller_row).collect()
     }
 
+    async fn claim_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<PollerRecord>> {
+        let row = sqlx::query(
+            "UPDATE pollers SET lease_owner = ?, lease_until_ms = ?
+             WHERE instance_id = ? AND resource = ?
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
+             RETURNING instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures,
+                       last_error, last_poll_ms, last_summary, events_emitted, version",
+        )
+        .bind(owner.to_owned())
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(poller_row).transpose()
+    }
+
     async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>> {
         let row = sqlx::query(
             "SELECT instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures,

@@ -73,6 +73,7 @@ contract! {
         a_nul_in_an_attempts_excerpt_does_not_sink_the_batch,
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
         an_opened_database_is_at_the_newest_schema_this_binary_knows,
+        a_poll_on_request_takes_the_lease_only_when_it_is_free,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -1777,4 +1778,59 @@ async fn another_process_is_woken_when_work_appears_where_the_backend_can(url: S
         heard.push(topic);
     }
     assert_eq!(heard, ["delivery", "scheduler"]);
+}
+
+async fn a_poll_on_request_takes_the_lease_only_when_it_is_free(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(
+            record.id,
+            &[("contacts".into(), NOW), ("tasks".into(), NOW + 60_000)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let scheduled = store
+        .claim_due_pollers("scheduler", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(scheduled.len(), 1, "contacts is due");
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "now", NOW + 500, 1_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "a scheduled poll holds it"
+    );
+    let tasks = store
+        .claim_poller(record.id, "tasks", "now", NOW + 500, 1_000)
+        .await
+        .unwrap()
+        .expect("not due, but free");
+    assert_eq!(tasks.resource, "tasks");
+    assert!(
+        store
+            .claim_poller(record.id, "tasks", "other", NOW + 600, 1_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "taken once"
+    );
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "now", NOW + 1_000, 1_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "free again when the lease ends"
+    );
+    assert!(
+        store
+            .claim_poller(record.id, "nope", "now", NOW, 1_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

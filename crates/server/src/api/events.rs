@@ -15,6 +15,7 @@ use crate::api::extract::{Caller, path_id};
 use crate::api::instances::load;
 use crate::app::AppState;
 use crate::poller::{self, wanted_pollers};
+use crate::secrets::random_secret;
 use tributary_store::Principal;
 
 pub fn router() -> Router<AppState> {
@@ -73,9 +74,29 @@ pub(crate) async fn poll_instance(
         .sync_pollers(id, &wanted_pollers(settings, now, id), now)
         .await?;
     let client = state.clients.client(state, &instance)?;
+    // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled twice
+    // at once (another node's scheduled poll, or another "poll now").
+    let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
+    let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
     let mut polls = Vec::new();
     for record in state.store.pollers(id).await? {
-        polls.push(poller::poll_resource(state, &instance, &client, &prepared, &record).await);
+        let claimed = state
+            .store
+            .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
+            .await?;
+        match claimed {
+            Some(record) => polls
+                .push(poller::poll_resource(state, &instance, &client, &prepared, &record).await),
+            None => polls.push(poller::PollSummary {
+                resource: record.resource,
+                error: Some(
+                    "being polled already (a scheduled poll or another request); its events \
+                     arrive with that poll"
+                        .into(),
+                ),
+                ..poller::PollSummary::default()
+            }),
+        }
     }
     Ok(polls)
 }

@@ -434,3 +434,50 @@ async fn polling_needs_events_on_and_disabling_removes_the_pollers() {
             .contains("does not poll")
     );
 }
+
+/// "Poll now" takes each poller's lease as the scheduler does: a resource whose poll another
+/// worker holds (another node's scheduled poll) is not polled a second time at once.
+#[tokio::test]
+async fn poll_now_skips_a_resource_whose_poll_another_worker_holds() {
+    let app = spawn_app_with(empty_sim(), |_| {}).await;
+    let id = app.polling_instance(contacts_poller(None)).await;
+    let held = app
+        .state
+        .store
+        .claim_poller(id, "contacts", "another-node", app.state.now_ms(), 60_000)
+        .await
+        .unwrap();
+    assert!(held.is_some());
+    let gets = || async {
+        let log: Vec<Value> = app
+            .http
+            .get(format!("{}/_sim/requests", app.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log.iter()
+            .filter(|r| r["path"] == "/crm/rest/v1/contacts")
+            .count()
+    };
+    let before = gets().await;
+    let summary = app.poll(id).await;
+    assert!(
+        summary["polls"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("being polled already"),
+        "{summary}"
+    );
+    assert_eq!(gets().await, before, "the provider was not asked");
+    app.state
+        .store
+        .release_poller(id, "contacts", app.state.now_ms())
+        .await
+        .unwrap();
+    let summary = app.poll(id).await;
+    assert!(summary["polls"][0]["error"].is_null(), "{summary}");
+    assert!(gets().await > before, "with the lease free, it is polled");
+}
