@@ -244,7 +244,9 @@ async fn drive(
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     // Consent, as the user's browser would give it, then the example's create body.
-    let code = authorization_code(http, origin).await?;
+    let code = tributary_simulator::consent_code(http, origin, APP_ID, REDIRECT)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let body = json!({
         "element": {"key": "infusionsoftrest"},
         "providerData": {"code": code},
@@ -804,26 +806,6 @@ async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Result<Value> {
         "GET /_sim/state",
     )
     .await
-}
-
-/// The simulator's consent page, answered "allow" as the user would.
-async fn authorization_code(http: &reqwest::Client, origin: &str) -> anyhow::Result<String> {
-    let consent = http
-        .post(format!("{origin}/app/oauth/authorize"))
-        .query(&[("client_id", APP_ID), ("redirect_uri", REDIRECT)])
-        .form(&[("allow", "true")])
-        .send()
-        .await?;
-    let location = consent
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .context("the consent page did not redirect")?;
-    reqwest::Url::parse(location)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .context("the consent redirect carries no code")
 }
 
 #[cfg(test)]

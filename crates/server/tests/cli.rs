@@ -528,25 +528,26 @@ fn dates_errors_point_at_the_offending_character() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// The simulator on a free port, on the system clock.
+async fn start_sim(config: tributary_simulator::Config) -> tributary_simulator::RunningSimulator {
+    let sim = tributary_simulator::Simulator::new(
+        config,
+        std::sync::Arc::new(tributary_domain::SystemClock),
+    );
+    tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
 /// An OAuth code from the simulator's consent endpoint, as a user's browser would get it.
 async fn authorization_code(origin: &str, redirect: &str) -> String {
-    let consent = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap()
-        .post(format!("{origin}/app/oauth/authorize"))
-        .query(&[("client_id", "tributary-demo"), ("redirect_uri", redirect)])
-        .form(&[("allow", "true")])
-        .send()
-        .await
         .unwrap();
-    let location = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
-    location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
+    tributary_simulator::consent_code(&http, origin, "tributary-demo", redirect)
+        .await
         .unwrap()
-        .1
-        .into_owned()
 }
 
 /// `kill -9` of a real `serve` in the middle of a poll (pages read, nothing committed): after a
@@ -554,18 +555,12 @@ async fn authorization_code(origin: &str, redirect: &str) -> String {
 #[tokio::test]
 async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates_nothing() {
     use serde_json::{Value, json};
-    use std::sync::Arc;
 
-    let sim = tributary_simulator::Simulator::new(
-        tributary_simulator::Config {
-            seed: 0,
-            ..tributary_simulator::Config::default()
-        },
-        Arc::new(tributary_domain::SystemClock),
-    );
-    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(tributary_simulator::Config {
+        seed: 0,
+        ..tributary_simulator::Config::default()
+    })
+    .await;
     let origin = sim.url();
     let dir = temp_dir("crash");
     let url = format!("sqlite://{}", dir.join("t.db").display());
@@ -769,21 +764,15 @@ async fn slow_receiver() -> (String, Arrivals) {
 async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_they_twice() {
     use serde_json::{Value, json};
     use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     const EVENTS: usize = 10_000;
     const NOTIFICATIONS: usize = EVENTS / 10;
-    let sim = tributary_simulator::Simulator::new(
-        tributary_simulator::Config {
-            seed: 0,
-            ..tributary_simulator::Config::default()
-        },
-        Arc::new(tributary_domain::SystemClock),
-    );
-    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(tributary_simulator::Config {
+        seed: 0,
+        ..tributary_simulator::Config::default()
+    })
+    .await;
     let origin = sim.url();
     let (callback, arrivals) = slow_receiver().await;
     let dir = temp_dir("deliver-crash");
@@ -1134,7 +1123,6 @@ async fn recording_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Go
 async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies() {
     use serde_json::{Value, json};
     use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
@@ -1171,18 +1159,13 @@ async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies
     url.set_path(&format!("/{name}"));
     let url = url.to_string();
 
-    let sim = tributary_simulator::Simulator::new(
-        tributary_simulator::Config {
-            seed: 0,
-            throttle_per_minute: 1_000_000,
-            tenant_throttle_per_minute: 1_000_000,
-            ..tributary_simulator::Config::default()
-        },
-        Arc::new(tributary_domain::SystemClock),
-    );
-    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(tributary_simulator::Config {
+        seed: 0,
+        throttle_per_minute: 1_000_000,
+        tenant_throttle_per_minute: 1_000_000,
+        ..tributary_simulator::Config::default()
+    })
+    .await;
     let origin = sim.url();
     let (callback, got) = recording_receiver().await;
     let (org, user) = (

@@ -48,7 +48,7 @@ use axum::middleware::from_fn_with_state;
 pub use config::{ClientApp, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use faults::FaultKind;
 pub use resources::Kind;
-pub use server::{RunningSimulator, serve};
+pub use server::{RunningSimulator, consent_code, serve};
 pub use sim::{RequestRecord, Simulator};
 
 /// Every route of the simulator, ready to serve.

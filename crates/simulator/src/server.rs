@@ -118,3 +118,32 @@ impl Drop for RunningSimulator {
         self.sim.shutdown();
     }
 }
+
+/// What a user's "Allow" on the consent page gives: posts the scripted consent of the simulator
+/// at `origin` for `client_id` and `redirect_uri`, and returns the authorization code of the
+/// redirect. `http` must not follow redirects (the redirect URI is the client's, not served).
+pub async fn consent_code(
+    http: &reqwest::Client,
+    origin: &str,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<String, String> {
+    let response = http
+        .post(format!("{origin}/app/oauth/authorize"))
+        .query(&[("client_id", client_id), ("redirect_uri", redirect_uri)])
+        .form(&[("allow", "true")])
+        .send()
+        .await
+        .map_err(|e| format!("the consent page did not answer: {e}"))?;
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("the consent page did not redirect ({})", response.status()))?;
+    reqwest::Url::parse(location)
+        .map_err(|e| format!("the consent redirect does not parse: {e}"))?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| "the consent redirect carries no code".to_owned())
+}

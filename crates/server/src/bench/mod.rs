@@ -508,23 +508,9 @@ impl Harness {
 
     /// An authorization code from the simulator's consent page, answered "allow".
     pub async fn code(&self) -> anyhow::Result<String> {
-        let response = self
-            .http
-            .post(format!("{}/app/oauth/authorize", self.sim.url()))
-            .query(&[("client_id", APP_ID), ("redirect_uri", REDIRECT)])
-            .form(&[("allow", "true")])
-            .send()
-            .await?;
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .context("the consent page did not redirect")?;
-        reqwest::Url::parse(location)?
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .context("the consent redirect carries no code")
+        tributary_simulator::consent_code(&self.http, &self.sim.url(), APP_ID, REDIRECT)
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     /// An access token for the simulator's API, as the bare loops use it.

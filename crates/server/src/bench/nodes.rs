@@ -233,22 +233,9 @@ async fn measure(
         })
         .collect();
     for i in 0..options.instances {
-        let consent = http
-            .post(format!("{origin}/app/oauth/authorize"))
-            .query(&[("client_id", "tributary-demo"), ("redirect_uri", REDIRECT)])
-            .form(&[("allow", "true")])
-            .send()
-            .await?;
-        let location = consent
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .context("the consent did not redirect")?;
-        let code = reqwest::Url::parse(location)?
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .context("no code")?;
+        let code = tributary_simulator::consent_code(&http, &origin, "tributary-demo", REDIRECT)
+            .await
+            .map_err(anyhow::Error::msg)?;
         let body = json!({"element": {"key": "infusionsoftrest"}, "providerData": {"code": code},
             "name": format!("bench {i}"), "configuration": {"oauth.api.key": "tributary-demo",
             "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": REDIRECT,
