@@ -24,6 +24,9 @@ use crate::secrets::hash_secret;
 pub use session::UiSession;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
 
+/// Scripts, styles and form targets from this site only; no framing.
+const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
+
 /// How long a session lasts after sign-in.
 const SESSION_MS: i64 = 12 * 3_600_000;
 
@@ -87,7 +90,7 @@ pub(crate) fn page_with_form_targets(
     origins: &[String],
 ) -> Response {
     let mut response = page(status, template);
-    let mut policy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'".to_owned();
+    let mut policy = CSP.to_owned();
     for origin in origins {
         // Origins come from element definitions; anything unexpected is left out.
         if origin
@@ -110,7 +113,7 @@ pub(crate) fn page_with_form_targets(
 fn secure(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        HeaderValue::from_static(CSP),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -120,28 +123,30 @@ fn secure(headers: &mut HeaderMap) {
     );
 }
 
+/// A file compiled into the binary, served as is.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
 async fn form_script() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+    asset(
+        "text/javascript; charset=utf-8",
         include_str!("../../templates/form.js"),
     )
-        .into_response()
 }
 
 async fn script() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+    asset(
+        "text/javascript; charset=utf-8",
         include_str!("../../templates/live.js"),
     )
-        .into_response()
 }
 
 async fn style() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+    asset(
+        "text/css; charset=utf-8",
         include_str!("../../templates/style.css"),
     )
-        .into_response()
 }
 
 #[derive(Template)]

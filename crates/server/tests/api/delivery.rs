@@ -147,13 +147,7 @@ async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_rede
         (1, 2),
         "a redelivery goes where the instance's events go now"
     );
-    let statuses: Vec<String> = get(&app, &format!("/instances/{id}/events"))
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap().to_owned())
-        .collect();
+    let statuses = statuses(&app, id).await;
     assert_eq!(statuses, ["NOTIFIED", "NOTIFIED"]);
 }
 
@@ -342,6 +336,17 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
 /// A GET through the API that must answer 200; its JSON.
 async fn get(app: &TestApp, path: &str) -> Value {
     app.expect(Method::GET, path, None, StatusCode::OK).await
+}
+
+/// The status of each of an instance's events, oldest first.
+async fn statuses(app: &TestApp, id: i64) -> Vec<String> {
+    get(app, &format!("/instances/{id}/events"))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -724,13 +729,7 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
         1,
         "nothing more goes to a gone URL"
     );
-    let statuses: Vec<String> = get(&app, &format!("/instances/{id}/events"))
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap().to_owned())
-        .collect();
+    let statuses = statuses(&app, id).await;
     assert_eq!(statuses, ["FAILED", "QUEUED"]);
     assert_eq!(
         app.metrics().await.value("tributary_notifications_queued"),
