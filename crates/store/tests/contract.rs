@@ -14,9 +14,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tributary_store::{
-    AttemptOutcome, AttemptRecord, CallbackCaps, Committed, InstanceData, NewEvent, NewInstance,
-    NewNotification, NewOrganization, NewSession, PollCommit, Principal, Session, Store,
-    StoredValue, Updated,
+    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, EventStatus, InstanceData,
+    NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, PollCommit, Principal,
+    Session, Store, StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -656,7 +656,7 @@ async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
             .collect::<Vec<_>>(),
         ["a", "b", "d"]
     );
-    assert_eq!(events[0].status, "NEW");
+    assert_eq!(events[0].status, EventStatus::New);
     let poller = &store.pollers(record.id).await.unwrap()[0];
     assert_eq!(
         (poller.cursor_ms, poller.events_emitted, poller.version),
@@ -1386,7 +1386,7 @@ async fn a_nul_in_an_attempts_excerpt_does_not_sink_the_batch(store: Arc<dyn Sto
         .record_attempts(vec![attempt("n1", "bin\0ary"), attempt("n2", "ok")])
         .await
         .unwrap();
-    let (_, _, _, excerpt, error) = store.attempts("n1").await.unwrap().remove(0);
+    let Attempt { excerpt, error, .. } = store.attempts("n1").await.unwrap().remove(0);
     // SQLite keeps the NUL; PostgreSQL text cannot hold one and has U+FFFD in its place.
     let excerpt = excerpt.unwrap().replace('\u{FFFD}', "\0");
     assert_eq!(excerpt, "bin\0ary");

@@ -145,7 +145,7 @@ pub(crate) fn event_json(e: tributary_store::EventRecord) -> Value {
         "eventType": e.event_type,
         "date": event_date(e.date_ms),
         "pollDate": event_date(e.poll_date_ms),
-        "status": e.status,
+        "status": e.status.as_str(),
         "notificationId": e.notification_id,
         "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
     });
@@ -193,14 +193,16 @@ pub(crate) fn filter(
                 })
                 .transpose()
         };
-    let status = get("status").map(|s| s.to_ascii_uppercase());
-    if let Some(status) = &status
-        && !["NEW", "QUEUED", "NOTIFIED", "FAILED"].contains(&status.as_str())
-    {
-        return Err(ApiError::BadRequest(format!(
-            "status must be NEW, QUEUED, NOTIFIED or FAILED, got {status:?}"
-        )));
-    }
+    let status = get("status")
+        .map(|s| {
+            let status = s.to_ascii_uppercase();
+            status.parse::<tributary_store::EventStatus>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "status must be NEW, QUEUED, NOTIFIED or FAILED, got {status:?}"
+                ))
+            })
+        })
+        .transpose()?;
     let event_type = get("eventType").map(|s| s.to_ascii_uppercase());
     Ok(tributary_store::EventFilter {
         instance_id,
@@ -277,9 +279,10 @@ pub(crate) async fn event_detail(
     json["attempts"] = Value::Array(
         attempts
             .into_iter()
-            .map(|(at, status, duration, excerpt, error)| {
-                json!({"date": event_date(at), "statusCode": status, "durationMs": duration,
-                       "responseExcerpt": excerpt, "error": error})
+            .map(|a| {
+                json!({"date": event_date(a.at_ms), "statusCode": a.status_code,
+                       "durationMs": a.duration_ms, "responseExcerpt": a.excerpt,
+                       "error": a.error})
             })
             .collect(),
     );

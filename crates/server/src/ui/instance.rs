@@ -174,7 +174,7 @@ async fn live(
                     resource: e.resource,
                     object_id: e.object_id,
                     event_type: e.event_type,
-                    status: e.status,
+                    status: e.status.as_str().to_owned(),
                     event_id: e.event_id,
                 })
                 .collect();

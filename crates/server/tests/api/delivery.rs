@@ -398,7 +398,7 @@ async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, nam
     let notification = stored[0]["notificationId"].as_str().unwrap();
     let attempts = app.state.store.attempts(notification).await.unwrap();
     assert_eq!(attempts.len(), 4);
-    let error = attempts[0].4.clone().unwrap();
+    let error = attempts[0].error.clone().unwrap();
     assert!(
         error.contains(named) && error.contains("private"),
         "{error}"

@@ -1,0 +1,303 @@
+//! The records the store reads and writes: what goes in (`New…`, `…Data`, `PollCommit`,
+//! `AttemptRecord`) and what comes out (`…Record`, `Principal`, `Session`, `Attempt`).
+//!
+//! Plain data, the same for both backends; how a row becomes one of these is in
+//! [`crate::sql::rows`].
+
+use crate::status::{EventStatus, NotificationStatus};
+
+/// A new organization with its first user.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub organization_secret_hash: Vec<u8>,
+    pub user_secret_hash: Vec<u8>,
+    pub now_ms: i64,
+}
+
+/// Who is calling: an organization and one of its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub organization_id: i64,
+    pub user_id: i64,
+}
+
+/// A configuration value as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredValue {
+    Plain(String),
+    /// Ciphertext of a secret value (the application seals and opens it).
+    Sealed(Vec<u8>),
+}
+
+impl std::fmt::Debug for StoredValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoredValue::Plain(value) => f.debug_tuple("Plain").field(value).finish(),
+            StoredValue::Sealed(bytes) => write!(f, "Sealed({} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// One configuration entry with its stable id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub id: i64,
+    pub key: String,
+    pub value: StoredValue,
+}
+
+/// An instance as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRecord {
+    pub id: i64,
+    pub organization_id: i64,
+    pub user_id: i64,
+    pub element_key: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Entries in key order.
+    pub configuration: Vec<ConfigEntry>,
+    /// Sealed provider credentials.
+    pub credentials: Option<Vec<u8>>,
+    pub valid: bool,
+    pub invalid_reason: Option<String>,
+    pub disabled: bool,
+    pub events_enabled: bool,
+    pub version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl InstanceRecord {
+    pub fn entry(&self, key: &str) -> Option<&ConfigEntry> {
+        self.configuration.iter().find(|e| e.key == key)
+    }
+}
+
+/// What an instance is made of, for inserts and full updates.
+#[derive(Debug, Clone)]
+pub struct InstanceData {
+    pub name: String,
+    pub tags: Vec<String>,
+    /// The whole configuration: keys not listed are removed on update.
+    pub configuration: Vec<(String, StoredValue)>,
+    pub credentials: Option<Vec<u8>>,
+    pub valid: bool,
+    pub invalid_reason: Option<String>,
+    pub disabled: bool,
+    pub events_enabled: bool,
+}
+
+/// A new instance.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    pub principal: Principal,
+    pub element_key: String,
+    pub token_hash: Vec<u8>,
+    pub data: InstanceData,
+    pub now_ms: i64,
+}
+
+/// The result of an update guarded by the version the writer read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Done(Box<InstanceRecord>),
+    NotFound,
+    /// Someone else updated the instance since `expected_version` was read.
+    Conflict,
+}
+
+/// A poller as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollerRecord {
+    pub instance_id: i64,
+    pub resource: String,
+    pub enabled_ms: i64,
+    pub cursor_ms: Option<i64>,
+    /// JSON object of the dedupe memory.
+    pub seen: String,
+    pub next_due_ms: i64,
+    pub failures: i64,
+    pub last_error: Option<String>,
+    pub last_poll_ms: Option<i64>,
+    pub last_summary: Option<String>,
+    pub events_emitted: i64,
+    pub version: i64,
+}
+
+/// An event to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub object_id: String,
+    pub event_type: String,
+    pub date_ms: i64,
+    pub poll_date_ms: i64,
+    pub date_error: Option<String>,
+    /// The record, as JSON text.
+    pub record: String,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub object_id: String,
+    pub event_type: String,
+    pub date_ms: i64,
+    pub poll_date_ms: i64,
+    pub date_error: Option<String>,
+    pub record: String,
+    pub status: EventStatus,
+    /// The notification that carries it, once queued.
+    pub notification_id: Option<String>,
+}
+
+/// Which events a listing wants (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only this instance's events; `None`: every instance of the organization.
+    pub instance_id: Option<i64>,
+    pub status: Option<EventStatus>,
+    pub resource: Option<String>,
+    pub event_type: Option<String>,
+    /// Events stored at or after this time (epoch ms).
+    pub from_ms: Option<i64>,
+    /// Events stored before this time (epoch ms).
+    pub to_ms: Option<i64>,
+    /// Rows after this one (paging).
+    pub after_id: i64,
+    pub limit: i64,
+    /// The newest `limit` events, newest first (a log view), instead of oldest first after
+    /// `after_id` (paging through everything).
+    pub newest_first: bool,
+}
+
+/// A successful poll, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PollCommit {
+    pub instance_id: i64,
+    pub resource: String,
+    /// The poller version the poll started from: a concurrent poll makes this one a conflict.
+    pub expected_version: i64,
+    pub events: Vec<NewEvent>,
+    pub cursor_ms: i64,
+    pub seen: String,
+    pub summary: String,
+    pub next_due_ms: i64,
+    pub now_ms: i64,
+}
+
+/// What a poll commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Stored, with this many new events (repeats of stored event ids are not counted).
+    Done { inserted: u64 },
+    /// Another poll of the same poller committed first; nothing was written.
+    Conflict,
+}
+
+/// A notification to queue: built from `event_ids`, body bytes final.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub callback_url: String,
+    pub body: Vec<u8>,
+    pub event_ids: Vec<String>,
+}
+
+/// How many notifications a claim may take per callback URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackCaps {
+    /// URLs with their own cap (those whose receivers are busy).
+    pub per_url: std::collections::BTreeMap<String, i64>,
+    /// The cap of every other URL.
+    pub default: i64,
+}
+
+impl CallbackCaps {
+    /// No cap at all.
+    pub fn none() -> CallbackCaps {
+        CallbackCaps {
+            per_url: std::collections::BTreeMap::new(),
+            default: i64::MAX,
+        }
+    }
+}
+
+/// A web UI session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub principal: Principal,
+    pub csrf: String,
+    pub now_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// A live web UI session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub principal: Principal,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+/// A notification claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub id: String,
+    pub instance_id: i64,
+    pub resource: String,
+    pub callback_url: String,
+    pub body: Vec<u8>,
+    pub status: NotificationStatus,
+    pub attempts: i64,
+    /// The instance's version when claimed, so a sender can reuse what it knows of it (the
+    /// signing key) until the instance changes.
+    pub instance_version: i64,
+}
+
+/// One delivery attempt and what follows from it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub notification_id: String,
+    /// Where it was sent (a 410 stops this URL, even if the instance's URL changed meanwhile).
+    pub url: String,
+    pub at_ms: i64,
+    pub status_code: Option<u16>,
+    pub duration_ms: i64,
+    pub excerpt: Option<String>,
+    pub error: Option<String>,
+    pub outcome: AttemptOutcome,
+}
+
+/// Where a notification goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(i64),
+    Failed,
+    /// Failed with 410 Gone: delivery to the notification's URL stops (same transaction) until
+    /// the instance's URL changes or the user resumes it.
+    Gone,
+}
+
+/// A delivery attempt as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub at_ms: i64,
+    /// The receiver's HTTP status; `None` when no answer came (refused, timed out, blocked).
+    pub status_code: Option<u16>,
+    pub duration_ms: i64,
+    /// The first bytes of the answer, or why there was none.
+    pub excerpt: Option<String>,
+    /// What went wrong, as the sender recorded it.
+    pub error: Option<String>,
+}

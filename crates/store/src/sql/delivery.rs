@@ -1,0 +1,148 @@
+//! The outbox's transactions: queuing notifications (each takes all of its events or is not
+//! stored), and settling a batch of delivery attempts.
+
+use sqlx::Executor;
+
+use super::{Backend, Lock, Param, RowsAffected, SqlStore};
+use crate::{
+    AttemptOutcome, AttemptRecord, EventStatus, NewNotification, NotificationStatus, Result,
+};
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+    i64: Param<B>,
+    Option<i64>: Param<B>,
+    &'static str: Param<B>,
+    String: Param<B>,
+    Option<String>: Param<B>,
+    Vec<u8>: Param<B>,
+{
+    /// Stores notifications and gives them their events, in one transaction.
+    pub(super) async fn queue(
+        &self,
+        notifications: Vec<NewNotification>,
+        now_ms: i64,
+    ) -> Result<()> {
+        // On PostgreSQL, two processes queuing the same events meet on the notification's
+        // primary key (the second waits for the first to commit, then does nothing) and on each
+        // event's row (the second waits, re-reads it, and finds it taken): the outcome of one
+        // after the other, as on SQLite.
+        let mut tx = self.begin().await?;
+        for notification in notifications {
+            // Its events first: a notification is stored only if it takes every one of them,
+            // or two queue passes that read different windows could each send some event.
+            let taken = B::take_events(&mut tx, &notification.id, &notification.event_ids).await?;
+            if taken == 0 {
+                continue; // queued before
+            }
+            if usize::try_from(taken).unwrap_or(usize::MAX) < notification.event_ids.len() {
+                // Some went into another notification meanwhile: give the rest back, to be
+                // grouped afresh by the next pass.
+                sqlx::query(
+                    "UPDATE events SET notification_id = NULL, status = $1
+                     WHERE notification_id = $2",
+                )
+                .bind(EventStatus::New.as_str())
+                .bind(notification.id.clone())
+                .execute(&mut *tx)
+                .await?;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
+                     next_attempt_ms, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(notification.id.clone())
+            .bind(notification.instance_id)
+            .bind(notification.resource)
+            .bind(notification.callback_url)
+            .bind(notification.body)
+            .bind(NotificationStatus::Queued.as_str())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records attempts and moves their notifications (and events) on, in one transaction.
+    pub(super) async fn settle(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
+        let ids: Vec<String> = attempts.iter().map(|a| a.notification_id.clone()).collect();
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::Settling(&ids)).await?;
+        for attempt in attempts {
+            // A notification deleted meanwhile (its instance was) has nothing left to settle;
+            // skipping it keeps the rest of the batch.
+            let recorded = sqlx::query(
+                "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
+                     excerpt, error)
+                 SELECT $1, $2, $3, $4, $5, $6
+                 WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1)",
+            )
+            .bind(attempt.notification_id.clone())
+            .bind(attempt.at_ms)
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.duration_ms)
+            .bind(attempt.excerpt.as_deref().map(B::diagnostic))
+            .bind(attempt.error.as_deref().map(B::diagnostic))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                continue;
+            }
+            let (status, next, delivered) = match attempt.outcome {
+                AttemptOutcome::Delivered => (
+                    NotificationStatus::Notified,
+                    attempt.at_ms,
+                    Some(attempt.at_ms),
+                ),
+                AttemptOutcome::RetryAt(at) => (NotificationStatus::Queued, at, None),
+                AttemptOutcome::Failed | AttemptOutcome::Gone => {
+                    (NotificationStatus::Failed, attempt.at_ms, None)
+                }
+            };
+            if attempt.outcome == AttemptOutcome::Gone {
+                sqlx::query(
+                    "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
+                     SELECT instance_id, $1, $2 FROM notifications WHERE id = $3
+                     ON CONFLICT (instance_id, url) DO NOTHING",
+                )
+                .bind(attempt.url)
+                .bind(attempt.at_ms)
+                .bind(attempt.notification_id.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE notifications SET status = $1, attempts = attempts + 1,
+                     next_attempt_ms = $2, lease_owner = NULL, lease_until_ms = NULL,
+                     last_status = $3, last_error = $4,
+                     delivered_ms = COALESCE($5, delivered_ms)
+                 WHERE id = $6",
+            )
+            .bind(status.as_str())
+            .bind(next)
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.error.as_deref().map(B::diagnostic))
+            .bind(delivered)
+            .bind(attempt.notification_id.clone())
+            .execute(&mut *tx)
+            .await?;
+            if status.is_final() {
+                sqlx::query("UPDATE events SET status = $1 WHERE notification_id = $2")
+                    .bind(status.as_str())
+                    .bind(attempt.notification_id.clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! The one implementation of [`Store`](crate::Store), shared by both backends.
+//!
+//! [`SqlStore<B>`] implements the whole trait once (`store.rs`, with the instance helpers in
+//! `instances.rs` and the row mapping in `rows.rs`), generic over the sqlx database `B`. What
+//! truly differs between SQLite and PostgreSQL is the [`Backend`] trait, implemented in
+//! `sqlite.rs` and `postgres.rs`:
+//! - how a writing transaction starts ([`Backend::BEGIN`]: `BEGIN IMMEDIATE` takes SQLite's one
+//!   write lock at once), and which rows it locks before it writes ([`Lock`]: PostgreSQL's row
+//!   and advisory locks; nothing on SQLite, whose one writer at a time excludes the others);
+//! - the claims (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one statement under the write lock on
+//!   SQLite), and the statements that take a list of ids (arrays on PostgreSQL; a loop on
+//!   SQLite);
+//! - wake-ups between processes, text PostgreSQL cannot store, the migrations.
+//!
+//! Every statement here is valid on both. Parameters are numbered `$n` on both: sqlx-sqlite
+//! binds `$n` to the n-th bound value, as PostgreSQL does (so a value used twice is bound
+//! once; the contract tests pin it). Statuses are bound, not written into the SQL. A `LIMIT` is
+//! always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function only one backend has
+//! is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
+
+mod delivery;
+mod instances;
+mod polling;
+pub(crate) mod rows;
+mod store;
+
+use std::future::Future;
+
+use sqlx::postgres::PgQueryResult;
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{Database, Encode, IntoArguments, Pool, Transaction, Type};
+
+use crate::migrate::Migration;
+use crate::{CallbackCaps, NotificationRecord, Result};
+
+pub(crate) use rows::Columns;
+
+/// The [`Store`](crate::Store) of a backend `B`: a pool of its connections.
+#[derive(Debug, Clone)]
+pub struct SqlStore<B: Database> {
+    pool: Pool<B>,
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// A store over a pool that is open and migrated.
+    pub(crate) fn new(pool: Pool<B>) -> SqlStore<B> {
+        SqlStore { pool }
+    }
+
+    /// Starts a transaction that will write.
+    async fn begin(&self) -> Result<Transaction<'static, B>> {
+        Ok(self.pool.begin_with(B::BEGIN).await?)
+    }
+}
+
+/// A value the shared statements bind: sqlx can encode it for the backend `B`. (A bound per
+/// type is how generic code tells the compiler what each backend can encode. The values bound
+/// are owned, or `&'static`: a bound for every lifetime of `&str` trips the compiler's check
+/// that the methods' futures are `Send`.)
+pub trait Param<B: Database>: for<'q> Encode<'q, B> + Type<B> {}
+
+impl<B: Database, T> Param<B> for T where T: for<'q> Encode<'q, B> + Type<B> {}
+
+/// What differs between the backends: everything else is written once, in [`SqlStore`].
+pub trait Backend:
+    Database<Arguments: IntoArguments<Self>, Row: Columns, QueryResult: RowsAffected>
+{
+    /// The statement that starts a transaction that will write.
+    const BEGIN: &'static str;
+
+    /// The backend's migrations, oldest first.
+    const MIGRATIONS: &'static [Migration];
+
+    /// Diagnostic text (an error message, a receiver's answer) as the backend can store it.
+    fn diagnostic(text: &str) -> String;
+
+    /// Takes `lock` in the transaction on `conn`, before the writes it orders.
+    fn lock(conn: &mut Self::Connection, lock: Lock<'_>)
+    -> impl Future<Output = Result<()>> + Send;
+
+    /// Gives the events `event_ids` that no notification carries yet to `notification_id`,
+    /// marking them queued; returns how many it took.
+    fn take_events(
+        conn: &mut Self::Connection,
+        notification_id: &str,
+        event_ids: &[String],
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// [`Store::claim_due_pollers`](crate::Store::claim_due_pollers).
+    fn claim_due_pollers(
+        pool: &Pool<Self>,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>>> + Send;
+
+    /// [`Store::claim_due_notifications_capped`](crate::Store::claim_due_notifications_capped).
+    fn claim_due_notifications(
+        pool: &Pool<Self>,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        caps: &CallbackCaps,
+    ) -> impl Future<Output = Result<Vec<NotificationRecord>>> + Send;
+
+    /// [`Store::requeue_failed`](crate::Store::requeue_failed).
+    fn requeue_failed(
+        pool: &Pool<Self>,
+        instance_id: i64,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// [`Store::wake_others`](crate::Store::wake_others).
+    fn wake_others(pool: &Pool<Self>, topic: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// [`Store::wake_ups`](crate::Store::wake_ups).
+    fn wake_ups(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Option<tokio::sync::mpsc::Receiver<String>>>> + Send;
+}
+
+/// What a transaction locks before it writes, on a backend where transactions run side by
+/// side (PostgreSQL, whose module says how the order keeps them from deadlocking). SQLite runs
+/// one writing transaction at a time and takes none of these.
+#[derive(Debug, Clone, Copy)]
+pub enum Lock<'a> {
+    /// An instance's row, shared: an edit of the instance goes on, its delete waits.
+    Instance(i64),
+    /// The row of the instance a notification belongs to, shared.
+    InstanceOf(&'a str),
+    /// An instance's row, against other syncs of its pollers (and against its edits).
+    InstancePollers(i64),
+    /// The turn to store events, so that event ids become visible in id order.
+    EventOrder,
+    /// An instance's notifications about to follow its new callback URL, in id order.
+    Repointed(i64),
+    /// The instances, then the notifications, a batch of attempts settles, each in id order.
+    Settling(&'a [String]),
+}
+
+/// A `LIMIT` both backends read alike: SQLite reads a negative limit as none and PostgreSQL
+/// refuses one, so a negative limit becomes the largest.
+pub(crate) fn limit(limit: i64) -> i64 {
+    if limit < 0 { i64::MAX } else { limit }
+}
+
+/// A count as the API has it (a database count is never negative).
+fn count(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
+/// How many rows a statement changed: each backend's result has the method, no sqlx trait does.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}

@@ -1,0 +1,127 @@
+//! A poller's transactions: replacing an instance's set of pollers, and committing a poll (its
+//! events, cursor and memory together, guarded by the poller's version).
+
+use sqlx::Executor;
+
+use super::rows::Columns;
+use super::{Backend, Lock, Param, RowsAffected, SqlStore};
+use crate::{Committed, EventStatus, PollCommit, Result};
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+    i64: Param<B>,
+    &'static str: Param<B>,
+    String: Param<B>,
+    Option<String>: Param<B>,
+{
+    /// Makes an instance's pollers exactly `resources`, in one transaction.
+    pub(super) async fn replace_pollers(
+        &self,
+        instance_id: i64,
+        resources: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // Two syncs of one instance take turns: interleaved, each would keep the poller the
+        // other added, leaving a set neither asked for.
+        B::lock(&mut tx, Lock::InstancePollers(instance_id)).await?;
+        let existing = sqlx::query("SELECT resource FROM pollers WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in existing {
+            let resource: String = row.column("resource")?;
+            if !resources.iter().any(|(r, _)| *r == resource) {
+                sqlx::query("DELETE FROM pollers WHERE instance_id = $1 AND resource = $2")
+                    .bind(instance_id)
+                    .bind(resource.clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for (resource, first_due_ms) in resources {
+            sqlx::query(
+                "INSERT INTO pollers (instance_id, resource, enabled_ms, seen, next_due_ms)
+                 VALUES ($1, $2, $3, '{}', $4)
+                 ON CONFLICT (instance_id, resource) DO NOTHING",
+            )
+            .bind(instance_id)
+            .bind(resource.clone())
+            .bind(now_ms)
+            .bind(*first_due_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a poll's events, cursor, memory and summary in one transaction, or nothing on a
+    /// version conflict.
+    pub(super) async fn commit(&self, commit: PollCommit) -> Result<Committed> {
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
+        if !commit.events.is_empty() {
+            B::lock(&mut tx, Lock::EventOrder).await?;
+        }
+        // A concurrent commit from the same version waits for this row (its lock, or SQLite's
+        // write lock), then re-reads it, finds the version moved on, and updates nothing: a
+        // conflict.
+        let updated = sqlx::query(
+            "UPDATE pollers SET cursor_ms = $1, seen = $2, next_due_ms = $3, failures = 0,
+                 last_error = NULL, last_poll_ms = $4, last_summary = $5, version = version + 1,
+                 lease_owner = NULL, lease_until_ms = NULL
+             WHERE instance_id = $6 AND resource = $7 AND version = $8",
+        )
+        .bind(commit.cursor_ms)
+        .bind(commit.seen)
+        .bind(commit.next_due_ms)
+        .bind(commit.now_ms)
+        .bind(commit.summary)
+        .bind(commit.instance_id)
+        .bind(commit.resource.clone())
+        .bind(commit.expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Committed::Conflict);
+        }
+        let mut inserted = 0;
+        for event in commit.events {
+            inserted += sqlx::query(
+                "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
+                     date_ms, poll_date_ms, date_error, record, status, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event.event_id)
+            .bind(commit.instance_id)
+            .bind(commit.resource.clone())
+            .bind(event.object_id)
+            .bind(event.event_type)
+            .bind(event.date_ms)
+            .bind(event.poll_date_ms)
+            .bind(event.date_error.as_deref().map(B::diagnostic))
+            .bind(event.record)
+            .bind(EventStatus::New.as_str())
+            .bind(commit.now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        sqlx::query(
+            "UPDATE pollers SET events_emitted = events_emitted + $1
+             WHERE instance_id = $2 AND resource = $3",
+        )
+        .bind(i64::try_from(inserted).unwrap_or(i64::MAX))
+        .bind(commit.instance_id)
+        .bind(commit.resource.clone())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Committed::Done { inserted })
+    }
+}

@@ -1,0 +1,664 @@
+//! [`Store`] for [`SqlStore`]: every method once, for both backends. Where a method's work
+//! differs by backend it asks [`Backend`]; where a transaction must lock rows first (on
+//! PostgreSQL), it says which with [`Lock`] before it writes.
+
+use async_trait::async_trait;
+use sqlx::Executor;
+use tokio::sync::mpsc::Receiver;
+
+use tributary_domain::instance_config::CALLBACK_URL;
+
+use super::rows::{self, Columns, select_events, select_instances, select_pollers};
+use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
+use crate::{
+    Attempt, AttemptRecord, CallbackCaps, Committed, EventFilter, EventRecord, EventStatus,
+    InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization, NewSession,
+    NotificationRecord, NotificationStatus, PollCommit, PollerRecord, Principal, Result, Session,
+    Store, Updated,
+};
+
+#[async_trait]
+impl<B> Store for SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+    i64: Param<B>,
+    Option<i64>: Param<B>,
+    bool: Param<B>,
+    &'static str: Param<B>,
+    String: Param<B>,
+    Option<String>: Param<B>,
+    Vec<u8>: Param<B>,
+    Option<Vec<u8>>: Param<B>,
+{
+    // Health and wake-ups.
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn wake_others(&self, topic: &str) -> Result<()> {
+        B::wake_others(&self.pool, topic).await
+    }
+
+    async fn wake_ups(&self) -> Result<Option<Receiver<String>>> {
+        B::wake_ups(&self.pool).await
+    }
+
+    async fn schema_version(&self) -> Result<(i64, i64)> {
+        let applied: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS version FROM _tributary_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .column("version")?;
+        let known = B::MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+        Ok((applied, known))
+    }
+
+    // Organizations, their users, web UI sessions.
+
+    async fn organization_count(&self) -> Result<u64> {
+        let organizations = sqlx::query("SELECT COUNT(*) AS count FROM organizations")
+            .fetch_one(&self.pool)
+            .await?
+            .column("count")?;
+        Ok(count(organizations))
+    }
+
+    async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
+        let mut tx = self.begin().await?;
+        let organization_id: i64 = sqlx::query(
+            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES ($1, $2, $3)
+             RETURNING id",
+        )
+        .bind(new.name)
+        .bind(new.organization_secret_hash)
+        .bind(new.now_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .column("id")?;
+        let user_id: i64 = sqlx::query(
+            "INSERT INTO users (organization_id, secret_hash, created_ms) VALUES ($1, $2, $3)
+             RETURNING id",
+        )
+        .bind(organization_id)
+        .bind(new.user_secret_hash)
+        .bind(new.now_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .column("id")?;
+        tx.commit().await?;
+        Ok(Principal {
+            organization_id,
+            user_id,
+        })
+    }
+
+    async fn principal(
+        &self,
+        organization_secret_hash: &[u8],
+        user_secret_hash: &[u8],
+    ) -> Result<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT o.id AS organization_id, u.id AS user_id
+             FROM organizations o JOIN users u ON u.organization_id = o.id
+             WHERE o.secret_hash = $1 AND u.secret_hash = $2",
+        )
+        .bind(organization_secret_hash.to_vec())
+        .bind(user_secret_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::principal).transpose()
+    }
+
+    async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>> {
+        let row =
+            sqlx::query("SELECT organization_id, id AS user_id FROM users WHERE secret_hash = $1")
+                .bind(user_secret_hash.to_vec())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(rows::principal).transpose()
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_sessions (token_hash, organization_id, user_id, csrf, created_ms,
+                 expires_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.token_hash)
+        .bind(session.principal.organization_id)
+        .bind(session.principal.user_id)
+        .bind(session.csrf)
+        .bind(session.now_ms)
+        .bind(session.expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &[u8], now_ms: i64) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT organization_id, user_id, csrf, expires_ms FROM ui_sessions
+             WHERE token_hash = $1 AND expires_ms > $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn end_session(&self, token_hash: &[u8], now_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM ui_sessions WHERE token_hash = $1 OR expires_ms <= $2")
+            .bind(token_hash.to_vec())
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        sealed_form: Vec<u8>,
+        expires_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_connects (state_hash, session_hash, sealed_form, expires_ms)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(state_hash.to_vec())
+        .bind(session_hash.to_vec())
+        .bind(sealed_form)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_connect(
+        &self,
+        state_hash: &[u8],
+        session_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<Vec<u8>>> {
+        // One statement takes the form and sweeps the expired ones: two takers of the same form
+        // meet on its row (PostgreSQL's row lock, SQLite's write lock), and the second finds it
+        // gone.
+        let rows = sqlx::query(
+            "DELETE FROM ui_connects
+             WHERE (state_hash = $1 AND session_hash = $2) OR expires_ms <= $3
+             RETURNING state_hash, session_hash, expires_ms, sealed_form",
+        )
+        .bind(state_hash.to_vec())
+        .bind(session_hash.to_vec())
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let state: Vec<u8> = row.column("state_hash")?;
+            let session: Vec<u8> = row.column("session_hash")?;
+            let expires_ms: i64 = row.column("expires_ms")?;
+            if state == state_hash && session == session_hash && expires_ms > now_ms {
+                return Ok(Some(row.column("sealed_form")?));
+            }
+        }
+        Ok(None)
+    }
+
+    // Instances (the configuration is written in `instances.rs`).
+
+    async fn instance(&self, organization_id: i64, id: i64) -> Result<Option<InstanceRecord>> {
+        self.load_instance(organization_id, id).await
+    }
+
+    async fn instances(&self, organization_id: i64) -> Result<Vec<InstanceRecord>> {
+        let rows = sqlx::query(select_instances!("WHERE organization_id = $1 ORDER BY id"))
+            .bind(organization_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut instances = Vec::with_capacity(rows.len());
+        for row in rows {
+            instances.push(self.load(row).await?);
+        }
+        Ok(instances)
+    }
+
+    async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>> {
+        let row = sqlx::query(select_instances!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.load_optional(row).await
+    }
+
+    async fn instance_by_token(&self, token_hash: &[u8]) -> Result<Option<InstanceRecord>> {
+        let row = sqlx::query(select_instances!("WHERE token_hash = $1"))
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        self.load_optional(row).await
+    }
+
+    async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRecord> {
+        self.insert(new).await
+    }
+
+    async fn update_instance(
+        &self,
+        organization_id: i64,
+        id: i64,
+        expected_version: i64,
+        data: InstanceData,
+        now_ms: i64,
+    ) -> Result<Updated> {
+        self.update(organization_id, id, expected_version, data, now_ms)
+            .await
+    }
+
+    async fn delete_instance(&self, organization_id: i64, id: i64) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM instances WHERE organization_id = $1 AND id = $2")
+            .bind(organization_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    async fn store_credentials(&self, id: i64, sealed: Vec<u8>, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE instances SET credentials = $1, updated_ms = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_invalid(&self, id: i64, reason: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE instances SET valid = FALSE, invalid_reason = $1, updated_ms = $2
+             WHERE id = $3",
+        )
+        .bind(B::diagnostic(reason))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // Pollers (their transactions are in `polling.rs`; claims are the backend's).
+
+    async fn sync_pollers(
+        &self,
+        instance_id: i64,
+        resources: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<()> {
+        self.replace_pollers(instance_id, resources, now_ms).await
+    }
+
+    async fn pollers(&self, instance_id: i64) -> Result<Vec<PollerRecord>> {
+        let rows = sqlx::query(select_pollers!("WHERE instance_id = $1 ORDER BY resource"))
+            .bind(instance_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::poller).collect()
+    }
+
+    async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>> {
+        let row = sqlx::query(select_pollers!("WHERE instance_id = $1 AND resource = $2"))
+            .bind(instance_id)
+            .bind(resource.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::poller).transpose()
+    }
+
+    async fn claim_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<PollerRecord>> {
+        // A conditional UPDATE of one row: a second claimer waits for the first's commit (its
+        // row lock, or SQLite's write lock), then re-reads the lease and finds it taken.
+        let row = sqlx::query(concat!(
+            "UPDATE pollers SET lease_owner = $1, lease_until_ms = $2
+             WHERE instance_id = $3 AND resource = $4
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $5)
+             RETURNING ",
+            rows::poller_columns!()
+        ))
+        .bind(owner.to_owned())
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::poller).transpose()
+    }
+
+    async fn claim_due_pollers(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        B::claim_due_pollers(&self.pool, owner, now_ms, lease_ms, limit).await
+    }
+
+    async fn release_poller(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        next_due_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET lease_owner = NULL, lease_until_ms = NULL, next_due_ms = $1
+             WHERE instance_id = $2 AND resource = $3",
+        )
+        .bind(next_due_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>> {
+        // A leased poller is due when its lease ends, if that is later than its due time.
+        Ok(sqlx::query(
+            "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > $1
+                              AND lease_until_ms > next_due_ms
+                             THEN lease_until_ms ELSE next_due_ms END) AS next
+             FROM pollers",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?
+        .column("next")?)
+    }
+
+    async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
+        self.commit(commit).await
+    }
+
+    async fn record_poll_failure(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        error: &str,
+        next_due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET failures = failures + 1, last_error = $1, next_due_ms = $2,
+                 last_poll_ms = $3, lease_owner = NULL, lease_until_ms = NULL
+             WHERE instance_id = $4 AND resource = $5",
+        )
+        .bind(B::diagnostic(error))
+        .bind(next_due_ms)
+        .bind(now_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_all_pollers_due(&self, due_ms: i64) -> Result<u64> {
+        Ok(sqlx::query("UPDATE pollers SET next_due_ms = $1")
+            .bind(due_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn count_polled_since(&self, since_ms: i64) -> Result<u64> {
+        let polled = sqlx::query("SELECT COUNT(*) AS count FROM pollers WHERE last_poll_ms >= $1")
+            .bind(since_ms)
+            .fetch_one(&self.pool)
+            .await?
+            .column("count")?;
+        Ok(count(polled))
+    }
+
+    // Events.
+
+    async fn events(
+        &self,
+        instance_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(select_events!(
+            "WHERE e.instance_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"
+        ))
+        .bind(instance_id)
+        .bind(after_id)
+        .bind(super::limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>> {
+        let row = sqlx::query(select_events!(
+            "JOIN instances i ON i.id = e.instance_id
+             WHERE i.organization_id = $1 AND e.event_id = $2"
+        ))
+        .bind(organization_id)
+        .bind(event_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::event).transpose()
+    }
+
+    async fn find_events(
+        &self,
+        organization_id: i64,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventRecord>> {
+        macro_rules! find_events {
+            ($order:literal) => {
+                concat!(
+                    select_events!(
+                        "JOIN instances i ON i.id = e.instance_id
+                         WHERE i.organization_id = $1
+                           AND ($2 IS NULL OR e.instance_id = $2)
+                           AND ($3 IS NULL OR e.status = $3)
+                           AND ($4 IS NULL OR e.resource = $4)
+                           AND ($5 IS NULL OR e.event_type = $5)
+                           AND ($6 IS NULL OR e.created_ms >= $6)
+                           AND ($7 IS NULL OR e.created_ms < $7)
+                           AND e.id > $8
+                         ORDER BY e.id "
+                    ),
+                    $order,
+                    " LIMIT $9"
+                )
+            };
+        }
+        let sql = if filter.newest_first {
+            find_events!("DESC")
+        } else {
+            find_events!("ASC")
+        };
+        let rows = sqlx::query(sql)
+            .bind(organization_id)
+            .bind(filter.instance_id)
+            .bind(filter.status.map(|status| status.as_str().to_owned()))
+            .bind(filter.resource.clone())
+            .bind(filter.event_type.clone())
+            .bind(filter.from_ms)
+            .bind(filter.to_ms)
+            .bind(filter.after_id)
+            .bind(super::limit(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(select_events!(
+            "WHERE e.notification_id IS NULL ORDER BY e.id LIMIT $1"
+        ))
+        .bind(super::limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    // Notifications and their attempts (their transactions are in `delivery.rs`; claims are
+    // the backend's).
+
+    async fn queue_notifications(
+        &self,
+        notifications: Vec<NewNotification>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.queue(notifications, now_ms).await
+    }
+
+    async fn claim_due_notifications_capped(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        caps: &CallbackCaps,
+    ) -> Result<Vec<NotificationRecord>> {
+        B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps).await
+    }
+
+    async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT body FROM notifications WHERE id = $1")
+            .bind(notification_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.column("body")).transpose()
+    }
+
+    async fn queued_notifications(&self) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS count FROM notifications WHERE status = $1")
+                .bind(NotificationStatus::Queued.as_str())
+                .fetch_one(&self.pool)
+                .await?
+                .column("count")?,
+        )
+    }
+
+    async fn in_flight_notifications(&self, now_ms: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM notifications
+             WHERE status = $1 AND lease_until_ms > $2 ORDER BY id",
+        )
+        .bind(NotificationStatus::Queued.as_str())
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| row.column("id")).collect()
+    }
+
+    async fn defer_notification(&self, notification_id: &str, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE notifications SET next_attempt_ms = $1, lease_owner = NULL,
+                 lease_until_ms = NULL
+             WHERE id = $2 AND status = $3",
+        )
+        .bind(at_ms)
+        .bind(notification_id.to_owned())
+        .bind(NotificationStatus::Queued.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
+        self.settle(attempts).await
+    }
+
+    async fn attempts(&self, notification_id: &str) -> Result<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, status_code, duration_ms, excerpt, error FROM delivery_attempts
+             WHERE notification_id = $1 ORDER BY id",
+        )
+        .bind(notification_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::attempt).collect()
+    }
+
+    async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::InstanceOf(notification_id)).await?;
+        // Sent again to where the instance's events go now.
+        let changed = sqlx::query(
+            "UPDATE notifications SET status = $1, attempts = 0, next_attempt_ms = $2,
+                 lease_owner = NULL, lease_until_ms = NULL,
+                 callback_url = COALESCE((SELECT value FROM instance_configuration c
+                     WHERE c.instance_id = notifications.instance_id AND c.key = $3),
+                     callback_url)
+             WHERE id = $4",
+        )
+        .bind(NotificationStatus::Queued.as_str())
+        .bind(now_ms)
+        .bind(CALLBACK_URL)
+        .bind(notification_id.to_owned())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE events SET status = $1 WHERE notification_id = $2")
+            .bind(EventStatus::Queued.as_str())
+            .bind(notification_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    async fn requeue_failed(&self, instance_id: i64, since_ms: i64, now_ms: i64) -> Result<u64> {
+        B::requeue_failed(&self.pool, instance_id, since_ms, now_ms).await
+    }
+
+    async fn resume_callbacks(&self, instance_id: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM stopped_callbacks WHERE instance_id = $1")
+                .bind(instance_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn prune(&self, before_ms: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        // Notifications before events: the order every other transaction locks them in.
+        sqlx::query("DELETE FROM notifications WHERE created_ms < $1 AND status IN ($2, $3)")
+            .bind(before_ms)
+            .bind(NotificationStatus::Notified.as_str())
+            .bind(NotificationStatus::Failed.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let events = sqlx::query("DELETE FROM events WHERE created_ms < $1 AND status IN ($2, $3)")
+            .bind(before_ms)
+            .bind(EventStatus::Notified.as_str())
+            .bind(EventStatus::Failed.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(events)
+    }
+}
