@@ -14,9 +14,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tributary_store::{
-    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, EventStatus, InstanceData,
-    NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, PollCommit, Principal,
-    Session, Store, StoredValue, Updated,
+    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, EventFilter, EventStatus,
+    InstanceData, NewEvent, NewInstance, NewNotification, NewOrganization, NewSession,
+    NotificationStatus, PollCommit, Principal, Session, Store, StoredValue, Updated,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -74,6 +74,8 @@ contract! {
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
         an_opened_database_is_at_the_newest_schema_this_binary_knows,
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
+        every_poller_is_made_due_at_once_and_counted_once_it_has_polled,
+        events_are_found_by_each_filter_and_read_back_with_their_status,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -1833,4 +1835,315 @@ async fn a_poll_on_request_takes_the_lease_only_when_it_is_free(store: Arc<dyn S
             .unwrap()
             .is_none()
     );
+}
+
+/// The statements both backends share number their parameters `$n`: that holds only because
+/// sqlx-sqlite binds `$n` to the n-th bound value, as PostgreSQL does, whatever order the
+/// numbers stand in and however often one is used.
+#[tokio::test]
+async fn sqlite_binds_a_numbered_parameter_to_the_value_of_its_number() {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    let row = sqlx::query("SELECT $2 AS second, $1 AS first, $2 AS again, $3 AS third")
+        .bind("one")
+        .bind("two")
+        .bind(3_i64)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    use sqlx::Row;
+    assert_eq!(row.get::<String, _>("first"), "one");
+    assert_eq!(row.get::<String, _>("second"), "two");
+    assert_eq!(row.get::<String, _>("again"), "two");
+    assert_eq!(row.get::<i64, _>("third"), 3);
+    let nulls: Option<i64> = sqlx::query_scalar("SELECT CASE WHEN $1 IS NULL THEN $2 END")
+        .bind(None::<i64>)
+        .bind(7_i64)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(nulls, Some(7), "a NULL binds as NULL, by number too");
+}
+
+async fn every_poller_is_made_due_at_once_and_counted_once_it_has_polled(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let first = insert(store.as_ref(), principal, 50, "p").await;
+    let second = insert(store.as_ref(), principal, 51, "q").await;
+    let later = NOW + 600_000;
+    store
+        .sync_pollers(
+            first.id,
+            &[("contacts".into(), later), ("tasks".into(), later)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .sync_pollers(second.id, &[("contacts".into(), later)], NOW)
+        .await
+        .unwrap();
+    // Polled on request meanwhile: its lease is left alone.
+    store
+        .claim_poller(first.id, "tasks", "now", NOW, 60_000)
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(store.set_all_pollers_due(NOW + 1).await.unwrap(), 3);
+    for id in [first.id, second.id] {
+        for poller in store.pollers(id).await.unwrap() {
+            assert_eq!(poller.next_due_ms, NOW + 1, "{id} {}", poller.resource);
+        }
+    }
+    let mut claimed = store
+        .claim_due_pollers("w", NOW + 1, 1_000, 10)
+        .await
+        .unwrap();
+    claimed.sort();
+    assert_eq!(
+        claimed,
+        [
+            (first.id, "contacts".to_owned()),
+            (second.id, "contacts".to_owned())
+        ],
+        "the leased one is still leased"
+    );
+    assert_eq!(store.count_polled_since(NOW).await.unwrap(), 0);
+
+    // A success at NOW + 10 (the commit's time) and a failure at NOW + 20 both count.
+    store
+        .commit_poll(commit(first.id, 1, vec![], NOW))
+        .await
+        .unwrap();
+    store
+        .record_poll_failure(second.id, "contacts", "boom", later, NOW + 20)
+        .await
+        .unwrap();
+    assert_eq!(store.count_polled_since(NOW).await.unwrap(), 2);
+    assert_eq!(
+        store.count_polled_since(NOW + 20).await.unwrap(),
+        1,
+        "at or after"
+    );
+    assert_eq!(store.count_polled_since(NOW + 21).await.unwrap(), 0);
+}
+
+async fn events_are_found_by_each_filter_and_read_back_with_their_status(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let other = org(store.as_ref(), 2).await;
+    let first = insert(store.as_ref(), principal, 50, "p").await;
+    let second = insert(store.as_ref(), principal, 51, "q").await;
+    let foreign = insert(store.as_ref(), other, 52, "x").await;
+    let typed = |id: &str, event_type: &str| NewEvent {
+        event_type: event_type.into(),
+        ..event(id)
+    };
+    // a and b on the first instance's contacts, stored at NOW + 10; c and d on the second's
+    // tasks, stored at NOW + 20; z in another organization.
+    store
+        .sync_pollers(first.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(
+            first.id,
+            1,
+            vec![typed("a", "CREATED"), typed("b", "UPDATED")],
+            NOW,
+        ))
+        .await
+        .unwrap();
+    store
+        .sync_pollers(second.id, &[("tasks".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(PollCommit {
+            resource: "tasks".into(),
+            now_ms: NOW + 20,
+            ..commit(
+                second.id,
+                1,
+                vec![typed("c", "CREATED"), typed("d", "DELETED")],
+                NOW,
+            )
+        })
+        .await
+        .unwrap();
+    store
+        .sync_pollers(foreign.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(foreign.id, 1, vec![event("z")], NOW))
+        .await
+        .unwrap();
+
+    // a is delivered, b failed, c waits in its notification, d in none yet.
+    let url = "https://r.example/";
+    store
+        .queue_notifications(
+            vec![
+                notification_to("n1", first.id, url, &["a"]),
+                notification_to("n2", first.id, url, &["b"]),
+                notification_to("n3", second.id, url, &["c"]),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        claimed
+            .iter()
+            .all(|n| n.status == NotificationStatus::Queued)
+    );
+    let settled = |id: &str, outcome| AttemptRecord {
+        url: url.into(),
+        notification_id: id.into(),
+        at_ms: NOW + 30,
+        status_code: Some(500),
+        duration_ms: 1,
+        excerpt: None,
+        error: None,
+        outcome,
+    };
+    store
+        .record_attempts(vec![
+            settled("n1", AttemptOutcome::Delivered),
+            settled("n2", AttemptOutcome::Failed),
+        ])
+        .await
+        .unwrap();
+
+    let found = |organization_id: i64, filter: EventFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .find_events(organization_id, &filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event_id, e.status))
+                .collect::<Vec<_>>()
+        }
+    };
+    let ids = |found: Vec<(String, EventStatus)>| -> Vec<String> {
+        found.into_iter().map(|(id, _)| id).collect()
+    };
+    let org = principal.organization_id;
+    let all = EventFilter {
+        limit: 100,
+        ..EventFilter::default()
+    };
+    assert_eq!(
+        found(org, all.clone()).await,
+        [
+            ("a".to_owned(), EventStatus::Notified),
+            ("b".to_owned(), EventStatus::Failed),
+            ("c".to_owned(), EventStatus::Queued),
+            ("d".to_owned(), EventStatus::New),
+        ],
+        "every status reads back as it was stored"
+    );
+    for (status, wanted) in [
+        (EventStatus::New, "d"),
+        (EventStatus::Queued, "c"),
+        (EventStatus::Notified, "a"),
+        (EventStatus::Failed, "b"),
+    ] {
+        let filter = EventFilter {
+            status: Some(status),
+            ..all.clone()
+        };
+        assert_eq!(ids(found(org, filter).await), [wanted], "{status}");
+    }
+    let cases = [
+        (
+            EventFilter {
+                instance_id: Some(second.id),
+                ..all.clone()
+            },
+            vec!["c", "d"],
+        ),
+        (
+            EventFilter {
+                resource: Some("contacts".into()),
+                ..all.clone()
+            },
+            vec!["a", "b"],
+        ),
+        (
+            EventFilter {
+                event_type: Some("UPDATED".into()),
+                ..all.clone()
+            },
+            vec!["b"],
+        ),
+        (
+            EventFilter {
+                from_ms: Some(NOW + 20),
+                ..all.clone()
+            },
+            vec!["c", "d"],
+        ),
+        (
+            EventFilter {
+                to_ms: Some(NOW + 20),
+                ..all.clone()
+            },
+            vec!["a", "b"],
+        ),
+        (
+            EventFilter {
+                instance_id: Some(second.id),
+                status: Some(EventStatus::New),
+                ..all.clone()
+            },
+            vec!["d"],
+        ),
+        (
+            EventFilter {
+                limit: 1,
+                ..all.clone()
+            },
+            vec!["a"],
+        ),
+        (
+            EventFilter {
+                limit: -1,
+                ..all.clone()
+            },
+            vec!["a", "b", "c", "d"],
+        ),
+        (
+            EventFilter {
+                limit: 2,
+                newest_first: true,
+                ..all.clone()
+            },
+            vec!["d", "c"],
+        ),
+        (
+            EventFilter {
+                instance_id: Some(foreign.id),
+                ..all.clone()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, wanted) in cases {
+        assert_eq!(ids(found(org, filter.clone()).await), wanted, "{filter:?}");
+    }
+    let after_b = store.event(org, "b").await.unwrap().unwrap();
+    assert_eq!(after_b.status, EventStatus::Failed);
+    let filter = EventFilter {
+        after_id: after_b.id,
+        ..all.clone()
+    };
+    assert_eq!(ids(found(org, filter).await), ["c", "d"]);
+    assert_eq!(ids(found(other.organization_id, all).await), ["z"]);
+    assert_eq!(store.event(org, "z").await.unwrap(), None);
 }
