@@ -1,7 +1,7 @@
 //! Tributary's storage layer.
 //!
 //! The [`Store`] trait is the whole contract between the application and its database, with two
-//! implementations that behave the same (one contract test suite runs against both):
+//! backends that behave the same (one contract test suite runs against both):
 //! [`sqlite::SqliteStore`], the embedded default, one file for one process; and
 //! [`postgres::PostgresStore`], one database shared by several processes. What keeps them
 //! interchangeable:
@@ -13,8 +13,22 @@
 //! - no behaviour depends on a backend's quirks (uniqueness comes from constraints; JSON is
 //!   stored as text and read by the application).
 //!
-//! The backend is chosen by the database URL's scheme ([`open`]); each has its own migrations
-//! ([`migrate`]).
+//! The backend is chosen by the database URL's scheme ([`open`]).
+//!
+//! # Where things are
+//! - `lib.rs` (here): the [`Store`] trait, [`StoreError`], [`open`].
+//! - `records.rs`: the records that go in and come out ([`InstanceRecord`], [`PollCommit`],
+//!   [`Attempt`]…); `status.rs`: [`EventStatus`] and [`NotificationStatus`], the one place the
+//!   status words are spelled.
+//! - `sql/`: the one implementation of [`Store`], generic over the backend. `sql/store.rs` has
+//!   every method, most of them one statement; the transactions of several statements are by
+//!   concern in `sql/instances.rs`, `sql/polling.rs` and `sql/delivery.rs`; `sql/rows.rs` reads
+//!   rows into records. Each statement is written once, valid on both backends.
+//! - `sqlite.rs`, `postgres.rs`: what truly differs (the `Backend` trait in `sql/mod.rs` lists
+//!   it): opening the database, how a writing transaction starts and what it locks, the claims,
+//!   the statements that take a list, wake-ups between processes.
+//! - `migrate.rs` and `migrations/{sqlite,postgres}/`: each backend's schema, forward only.
+//! - `tests/contract.rs`: the contract, run against both backends.
 
 pub mod migrate;
 pub mod postgres;

@@ -27,8 +27,8 @@
 //! receiver's answer, an error message) has NULs replaced with U+FFFD rather than fail the write
 //! that records it; any other text with a NUL is refused with a database error.
 //!
-//! The statements are shared ([`crate::sql`]); this module has what is PostgreSQL's own: the
-//! claims, the [`Lock`]s taken before writes, the statements that take a list (arrays),
+//! The statements are shared (`sql/`); this module has what is PostgreSQL's own: the
+//! claims, the locks (`Lock`) taken before writes, the statements that take a list (arrays),
 //! `LISTEN`/`NOTIFY`, and connecting.
 //!
 //! The database must exist (the store creates its tables, not the database). Connections are

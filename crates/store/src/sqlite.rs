@@ -5,11 +5,11 @@
 //! `BEGIN IMMEDIATE`: a transaction that reads first and writes later could otherwise find,
 //! at its first write, that another writer committed since its read (`SQLITE_BUSY_SNAPSHOT`),
 //! which no waiting can cure. That one writer is also why SQLite takes none of the
-//! [`Lock`]s PostgreSQL does: no other transaction runs while one writes. Foreign keys are
+//! locks (`Lock`) PostgreSQL does: no other transaction runs while one writes. Foreign keys are
 //! switched on per connection (SQLite's default is off), so deleting an instance deletes its
 //! configuration.
 //!
-//! The statements are shared ([`crate::sql`]); this module has what is SQLite's own: opening
+//! The statements are shared (`sql/`); this module has what is SQLite's own: opening
 //! the file, the claims (one `UPDATE` under the write lock, reading the caps as JSON with
 //! `json_each`), and the statements that take a list (a loop: SQLite has no arrays).
 

@@ -1,9 +1,10 @@
 //! The one implementation of [`Store`](crate::Store), shared by both backends.
 //!
-//! [`SqlStore<B>`] implements the whole trait once (`store.rs`, with the instance helpers in
-//! `instances.rs` and the row mapping in `rows.rs`), generic over the sqlx database `B`. What
-//! truly differs between SQLite and PostgreSQL is the [`Backend`] trait, implemented in
-//! `sqlite.rs` and `postgres.rs`:
+//! [`SqlStore<B>`] implements the whole trait once, generic over the sqlx database `B`:
+//! `store.rs` has every method, most of them one statement; the transactions of several
+//! statements are by concern in `instances.rs`, `polling.rs` and `delivery.rs`; `rows.rs` reads
+//! rows into records. What truly differs between SQLite and PostgreSQL is the [`Backend`]
+//! trait, implemented in `sqlite.rs` and `postgres.rs`:
 //! - how a writing transaction starts ([`Backend::BEGIN`]: `BEGIN IMMEDIATE` takes SQLite's one
 //!   write lock at once), and which rows it locks before it writes ([`Lock`]: PostgreSQL's row
 //!   and advisory locks; nothing on SQLite, whose one writer at a time excludes the others);
@@ -52,6 +53,9 @@ impl<B: Backend> SqlStore<B> {
         Ok(self.pool.begin_with(B::BEGIN).await?)
     }
 }
+
+// The traits below are `pub` only so that the public `SqlStore` may name them in its bounds;
+// this module is private, so nothing outside the crate can name, use or implement them.
 
 /// A value the shared statements bind: sqlx can encode it for the backend `B`. (A bound per
 /// type is how generic code tells the compiler what each backend can encode. The values bound
