@@ -1,5 +1,9 @@
-//! What delivery needs that is pure: signatures, the retry schedule, and batching.
+//! What delivery needs that is pure: the notification's envelope, its signatures, the retry
+//! schedule, and batching. Nothing here reads a clock: times come in as epoch milliseconds.
 //!
+//! - **The envelope**: Cloud Elements' notification body (`shared/spec/product.md` §5) for a
+//!   batch of events of one instance, resource and poll, with an id derived from its events'
+//!   ids, so building it twice gives the same notification.
 //! - **Cloud Elements' signature**: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256 of the
 //!   exact body bytes, keyed with event.notification.signature.key>`.
 //! - **Standard Webhooks** (optional per instance): `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -14,9 +18,12 @@
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::poll::event_date;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,6 +70,139 @@ pub fn standard_signature(
         ],
     );
     format!("v1,{signature}")
+}
+
+/// The scheme of `event.notification.signature.scheme` when none is set.
+pub const DEFAULT_SIGNATURE_SCHEME: &str = "elements";
+
+/// The signature headers of a notification, for a scheme: `elements` (Cloud Elements'
+/// `Elements-Webhook-Signature`), `standard` (Standard Webhooks' `webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`) or `both`; any other scheme signs nothing.
+pub fn signature_headers(
+    scheme: &str,
+    key: &str,
+    message_id: &str,
+    timestamp_secs: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::new();
+    if scheme == "elements" || scheme == "both" {
+        headers.push(("Elements-Webhook-Signature", elements_signature(key, body)));
+    }
+    if scheme == "standard" || scheme == "both" {
+        headers.push(("webhook-id", message_id.to_owned()));
+        headers.push(("webhook-timestamp", timestamp_secs.to_string()));
+        headers.push((
+            "webhook-signature",
+            standard_signature(key, message_id, timestamp_secs, body),
+        ));
+    }
+    headers
+}
+
+/// Where a notification comes from, as its envelope names it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeSource<'a> {
+    pub instance_id: i64,
+    pub organization_id: i64,
+    pub user_id: i64,
+    pub instance_name: &'a str,
+    pub instance_tags: &'a [String],
+    pub element_key: &'a str,
+    pub hub: &'a str,
+    /// The resource (`objectType`) of every event of the notification.
+    pub resource: &'a str,
+}
+
+/// One event as a notification carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeEvent<'a> {
+    pub event_id: &'a str,
+    pub object_id: &'a str,
+    pub event_type: &'a str,
+    /// When the record changed, at the provider.
+    pub date_ms: i64,
+    /// When the poll that found it ran.
+    pub poll_date_ms: i64,
+    /// The record as stored (JSON text; text that does not parse is carried as `null`).
+    pub record: &'a str,
+}
+
+/// A notification: its id and its body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub id: String,
+    pub body: Value,
+}
+
+impl Envelope {
+    /// The exact bytes sent (and signed).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.body.to_string().into_bytes()
+    }
+}
+
+/// A notification's id: derived from its events' ids (120 bits of their SHA-256, URL-safe
+/// base64), so the same events make the same notification.
+pub fn notification_id<'a>(event_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for event_id in event_ids {
+        hasher.update(event_id.as_bytes());
+        hasher.update(b"\n");
+    }
+    URL_SAFE_NO_PAD.encode(&hasher.finalize()[..15])
+}
+
+/// Cloud Elements' notification envelope for events of one instance, resource and poll,
+/// created at `created_ms`.
+pub fn envelope(
+    source: &EnvelopeSource<'_>,
+    events: &[EnvelopeEvent<'_>],
+    created_ms: i64,
+) -> Envelope {
+    let id = notification_id(events.iter().map(|e| e.event_id));
+    let resource = source.resource;
+    let poll_date = events.first().map(|e| e.poll_date_ms).unwrap_or_default();
+    let records: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e.record).unwrap_or(Value::Null))
+        .collect();
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "objectType": resource, "objectId": e.object_id, "eventType": e.event_type,
+                "date": event_date(e.date_ms), "pollDate": event_date(e.poll_date_ms),
+                "elementKey": source.element_key, "hubKey": source.hub, "eventId": e.event_id,
+            })
+        })
+        .collect();
+    let mut raw = Map::new();
+    raw.insert(resource.to_owned(), Value::Array(records));
+    raw.insert("pollDate".into(), json!(poll_date));
+    raw.insert("objectType".into(), json!(resource));
+    let body = json!({
+        "id": id,
+        "topic": format!("instance-{}-{}-events", source.instance_id, source.element_key),
+        "severity": "medium",
+        "action": "create",
+        "createdDate": event_date(created_ms),
+        "user": "tributary",
+        "message": {
+            "elementKey": source.element_key,
+            "accountId": source.organization_id,
+            "companyId": source.organization_id,
+            "userId": source.user_id,
+            "eventId": id,
+            "instanceId": source.instance_id,
+            "instance_id": source.instance_id,
+            "instanceName": source.instance_name,
+            "instanceTags": source.instance_tags,
+            "raw": raw,
+            "events": items,
+        }
+    });
+    Envelope { id, body }
 }
 
 /// Parses one duration such as `500ms`, `30s`, `2m` or `1h` (a whole number and a unit; not

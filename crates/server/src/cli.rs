@@ -422,7 +422,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-    let retry_schedule = match crate::delivery::schedule_from(args.retry_schedule.as_deref()) {
+    let retry_schedule = match settings::schedule_from(args.retry_schedule.as_deref()) {
         Ok(schedule) => schedule,
         Err(error) => {
             eprintln!("error: TRIBUTARY_RETRY_SCHEDULE: {error}");

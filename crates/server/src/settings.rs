@@ -158,6 +158,17 @@ pub struct SettingsError {
     pub message: String,
 }
 
+/// The retry schedule of `TRIBUTARY_RETRY_SCHEDULE`, or Cloud Elements' default.
+pub fn schedule_from(
+    text: Option<&str>,
+) -> Result<tributary_domain::delivery::RetrySchedule, String> {
+    use tributary_domain::delivery::RetrySchedule;
+    match text {
+        None => Ok(RetrySchedule::default()),
+        Some(text) => RetrySchedule::parse(text).map_err(|e| e.to_string()),
+    }
+}
+
 /// Reads `TRIBUTARY_<KEY>_ORIGIN` for every element key given.
 pub fn origins_from_env<'a>(keys: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
     keys.into_iter()
