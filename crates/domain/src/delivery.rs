@@ -339,6 +339,156 @@ mod tests {
     }
 
     #[test]
+    fn every_scheme_sends_its_own_signature_headers() {
+        let body = b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>";
+        let elements = "sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=";
+        let standard = standard_signature("MySecretEventSignatureKey", "n1", 1_795_860_000, body);
+        let table: [(&str, Vec<(&str, String)>); 5] = [
+            (
+                "elements",
+                vec![("Elements-Webhook-Signature", elements.to_owned())],
+            ),
+            (
+                "standard",
+                vec![
+                    ("webhook-id", "n1".to_owned()),
+                    ("webhook-timestamp", "1795860000".to_owned()),
+                    ("webhook-signature", standard.clone()),
+                ],
+            ),
+            (
+                "both",
+                vec![
+                    ("Elements-Webhook-Signature", elements.to_owned()),
+                    ("webhook-id", "n1".to_owned()),
+                    ("webhook-timestamp", "1795860000".to_owned()),
+                    ("webhook-signature", standard.clone()),
+                ],
+            ),
+            ("none", vec![]),
+            ("", vec![]),
+        ];
+        for (scheme, expected) in table {
+            assert_eq!(
+                signature_headers(
+                    scheme,
+                    "MySecretEventSignatureKey",
+                    "n1",
+                    1_795_860_000,
+                    body
+                ),
+                expected,
+                "{scheme:?}"
+            );
+        }
+        assert!(standard.starts_with("v1,"));
+    }
+
+    /// The envelope of two events, built from fixed inputs, field by field (spec §5).
+    #[test]
+    fn an_envelope_from_fixed_inputs_carries_every_field_of_the_spec() {
+        let tags = vec!["Docs".to_owned()];
+        let source = EnvelopeSource {
+            instance_id: 123,
+            organization_id: 7,
+            user_id: 9,
+            instance_name: "API Instance",
+            instance_tags: &tags,
+            element_key: "infusionsoftrest",
+            hub: "crm",
+            resource: "appointments",
+        };
+        let events = [
+            EnvelopeEvent {
+                event_id: "e1",
+                object_id: "42",
+                event_type: "CREATED",
+                date_ms: 1_795_860_000_000,
+                poll_date_ms: 1_795_860_005_000,
+                record: r#"{"id": 42, "title": "Call"}"#,
+            },
+            EnvelopeEvent {
+                event_id: "e2",
+                object_id: "43",
+                event_type: "UPDATED",
+                date_ms: 1_795_860_001_000,
+                poll_date_ms: 1_795_860_005_000,
+                record: "not json",
+            },
+        ];
+        let built = envelope(&source, &events, 1_795_860_006_000);
+        let body = &built.body;
+        assert_eq!(built.id, notification_id(["e1", "e2"]));
+        let top: [(&str, Value); 6] = [
+            ("/id", json!(built.id)),
+            ("/topic", json!("instance-123-infusionsoftrest-events")),
+            ("/severity", json!("medium")),
+            ("/action", json!("create")),
+            ("/createdDate", json!("2026-11-28T10:00:06Z")),
+            ("/user", json!("tributary")),
+        ];
+        let message: [(&str, Value); 14] = [
+            ("/message/elementKey", json!("infusionsoftrest")),
+            ("/message/accountId", json!(7)),
+            ("/message/companyId", json!(7)),
+            ("/message/userId", json!(9)),
+            ("/message/eventId", json!(built.id)),
+            ("/message/instanceId", json!(123)),
+            ("/message/instance_id", json!(123)),
+            ("/message/instanceName", json!("API Instance")),
+            ("/message/instanceTags", json!(["Docs"])),
+            (
+                "/message/raw/appointments",
+                json!([{"id": 42, "title": "Call"}, null]),
+            ),
+            ("/message/raw/pollDate", json!(1_795_860_005_000_i64)),
+            ("/message/raw/objectType", json!("appointments")),
+            (
+                "/message/events/0",
+                json!({"objectType": "appointments", "objectId": "42", "eventType": "CREATED",
+                       "date": "2026-11-28T10:00:00Z", "pollDate": "2026-11-28T10:00:05Z",
+                       "elementKey": "infusionsoftrest", "hubKey": "crm", "eventId": "e1"}),
+            ),
+            (
+                "/message/events/1",
+                json!({"objectType": "appointments", "objectId": "43", "eventType": "UPDATED",
+                       "date": "2026-11-28T10:00:01Z", "pollDate": "2026-11-28T10:00:05Z",
+                       "elementKey": "infusionsoftrest", "hubKey": "crm", "eventId": "e2"}),
+            ),
+        ];
+        for (pointer, expected) in top.iter().chain(message.iter()) {
+            assert_eq!(body.pointer(pointer), Some(expected), "{pointer}");
+        }
+        assert_eq!(body.as_object().map(|o| o.len()), Some(7), "no other field");
+        assert_eq!(body["message"].as_object().map(|o| o.len()), Some(11));
+        assert_eq!(body["message"]["events"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&built.bytes())
+                .ok()
+                .as_ref(),
+            Some(body),
+            "the bytes are the body"
+        );
+    }
+
+    #[test]
+    fn a_notification_id_derives_from_its_event_ids_in_order() {
+        let id = notification_id(["e1", "e2"]);
+        assert_eq!(
+            id,
+            notification_id(["e1", "e2"]),
+            "the same events, the same id"
+        );
+        assert_ne!(id, notification_id(["e2", "e1"]));
+        assert_ne!(id, notification_id(["e1e2"]), "ids are separated");
+        assert_eq!(id.len(), 20, "120 bits in URL-safe base64");
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
     fn the_default_schedule_is_cloud_elements_four_to_the_x_seconds() {
         let schedule = RetrySchedule::default();
         assert_eq!(schedule.retries(), 9);
