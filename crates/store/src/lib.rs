@@ -476,6 +476,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The earliest due time among pollers not leased (or whose lease expired at `now_ms`).
     async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>>;
 
+    /// Makes every poller due at `due_ms` (benchmarks and operators: "poll everything now");
+    /// returns how many. Leases are left alone.
+    async fn set_all_pollers_due(&self, due_ms: i64) -> Result<u64>;
+
+    /// How many pollers have polled (successfully or not) at or after `since_ms`.
+    async fn count_polled_since(&self, since_ms: i64) -> Result<u64>;
+
     /// An instance by id alone, for workers (API calls use [`Store::instance`]).
     async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>>;
 

@@ -785,6 +785,23 @@ impl Store for PostgresStore {
         Ok(next)
     }
 
+    async fn set_all_pollers_due(&self, due_ms: i64) -> Result<u64> {
+        let done = sqlx::query("UPDATE pollers SET next_due_ms = $1")
+            .bind(due_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_polled_since(&self, since_ms: i64) -> Result<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pollers WHERE last_poll_ms >= $1")
+                .bind(since_ms)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>> {
         let row = sqlx::query(select_instances!("WHERE id = $1"))
             .bind(id)

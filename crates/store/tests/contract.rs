@@ -74,6 +74,7 @@ contract! {
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
         an_opened_database_is_at_the_newest_schema_this_binary_knows,
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
+        every_poller_can_be_made_due_and_polls_since_a_time_are_counted,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -1833,4 +1834,38 @@ async fn a_poll_on_request_takes_the_lease_only_when_it_is_free(store: Arc<dyn S
             .unwrap()
             .is_none()
     );
+}
+
+async fn every_poller_can_be_made_due_and_polls_since_a_time_are_counted(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let first = insert(store.as_ref(), principal, 50, "p").await;
+    let second = insert(store.as_ref(), principal, 51, "q").await;
+    for (id, due) in [(first.id, NOW + 60_000), (second.id, NOW + 90_000)] {
+        store
+            .sync_pollers(id, &[("contacts".into(), due), ("tasks".into(), due)], NOW)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_polled_since(NOW).await.unwrap(), 0);
+    assert_eq!(store.set_all_pollers_due(NOW + 5).await.unwrap(), 4);
+    assert_eq!(store.next_due_ms(NOW).await.unwrap(), Some(NOW + 5));
+    let claimed = store
+        .claim_due_pollers("worker", NOW + 5, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4, "every poller is due");
+    // One poll commits at NOW + 10; the rest have not polled since.
+    let version = store
+        .poller(first.id, "contacts")
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    let committed = store
+        .commit_poll(commit(first.id, version, vec![], NOW))
+        .await
+        .unwrap();
+    assert!(matches!(committed, Committed::Done { .. }), "{committed:?}");
+    assert_eq!(store.count_polled_since(NOW + 10).await.unwrap(), 1);
+    assert_eq!(store.count_polled_since(NOW + 11).await.unwrap(), 0);
 }
