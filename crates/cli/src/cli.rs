@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{ClientApp, Config, RunningSimulator, Simulator};
 
-use crate::app::Application;
-use crate::settings::{self, Settings};
+use tributary_server::app::Application;
+use tributary_server::settings::{self, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,7 +64,7 @@ enum Command {
 struct BenchArgs {
     /// Run only these benchmarks, as a comma list (default: all three).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "BENCHMARKS")]
-    only: Vec<crate::bench::Suite>,
+    only: Vec<tributary_tools::bench::Suite>,
     /// Idle instance-resources polled in the sustained polling figure (instances of seven).
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 2_100,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -343,7 +343,7 @@ pub fn run() -> ExitCode {
         Command::Tenants {
             command: TenantsCommand::Create { name, database },
         } => create_tenant(&name, &database.database_url),
-        Command::Demo(args) => crate::demo::run(crate::demo::DemoOptions {
+        Command::Demo(args) => tributary_tools::demo::run(tributary_tools::demo::DemoOptions {
             duration: std::time::Duration::from_secs(args.duration),
             rate: args.rate,
             database_url: args.database_url,
@@ -367,14 +367,14 @@ pub fn run() -> ExitCode {
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),
-        Command::Bench(args) => crate::bench::run(bench_options(args)),
+        Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
     }
 }
 
-fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
-    use crate::bench::{dates, delivery, nodes, polling};
+fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
+    use tributary_tools::bench::{dates, delivery, nodes, polling};
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    crate::bench::BenchOptions {
+    tributary_tools::bench::BenchOptions {
         only: args.only,
         dates: dates::DatesOptions {
             budget: std::time::Duration::from_millis(args.date_millis),
@@ -399,7 +399,7 @@ fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
 }
 
 fn init_tracing() {
-    crate::telemetry::init_stderr();
+    tributary_server::telemetry::init_stderr();
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -501,7 +501,7 @@ fn migrate(database_url: &str) -> ExitCode {
         return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
-        let shown = crate::app::redact_url(database_url);
+        let shown = tributary_server::app::redact_url(database_url);
         // Opening a store applies what is pending, each migration once even with several
         // processes at it.
         let store = match tributary_store::open(database_url, SystemClock.now_ms()).await {
@@ -542,12 +542,12 @@ fn create_tenant(name: &str, database_url: &str) -> ExitCode {
             Err(error) => {
                 eprintln!(
                     "error: cannot open {}: {error}",
-                    crate::app::redact_url(database_url)
+                    tributary_server::app::redact_url(database_url)
                 );
                 return ExitCode::FAILURE;
             }
         };
-        match crate::tenants::create(store.as_ref(), name, now).await {
+        match tributary_server::tenants::create(store.as_ref(), name, now).await {
             Ok(secrets) => {
                 println!("{}", secrets.to_json());
                 ExitCode::SUCCESS

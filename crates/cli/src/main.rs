@@ -1,0 +1,11 @@
+//! `tributary`: see `tributary --help`. The command line ([`cli`]) over the server, the tools
+//! (demo, bench) and the simulator; [`dates_cli`] for `dates parse|format`.
+
+mod cli;
+mod dates_cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::run()
+}
