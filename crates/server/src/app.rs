@@ -19,7 +19,7 @@ use tributary_store::{NewOrganization, Store};
 
 use crate::api;
 use crate::secrets::{Vault, hash_secret, random_secret};
-use crate::settings::Settings;
+use crate::settings::{Settings, redact_url};
 pub use crate::state::AppState;
 
 /// Secrets generated for the first organization, to be shown once.
@@ -217,15 +217,4 @@ async fn bootstrap(
         organization_secret,
         user_secret,
     }))
-}
-
-/// A database URL without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://****@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }
