@@ -9,6 +9,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{ClientApp, Config, RunningSimulator, Simulator};
 
+use crate::process::{init_tracing, runtime, wait_for_stop_signal};
 use crate::serve::ServeArgs;
 use tributary_server::settings;
 
@@ -326,20 +327,6 @@ fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
     }
 }
 
-pub(crate) fn init_tracing() {
-    tributary_server::telemetry::init_stderr();
-}
-
-pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => Some(runtime),
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            None
-        }
-    }
-}
-
 fn migrate(database_url: &str) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
@@ -442,27 +429,4 @@ fn simulate(args: SimulateArgs) -> ExitCode {
         let _ = running.stop().await;
         ExitCode::SUCCESS
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub(crate) async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

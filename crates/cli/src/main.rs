@@ -4,6 +4,7 @@
 
 mod cli;
 mod dates_cli;
+mod process;
 mod serve;
 
 use std::process::ExitCode;

@@ -12,7 +12,7 @@ use tributary_domain::SystemClock;
 use tributary_server::app::Application;
 use tributary_server::settings::{self, Given, Settings, Source};
 
-use crate::cli::{init_tracing, runtime, wait_for_stop_signal};
+use crate::process::{init_tracing, runtime, wait_for_stop_signal};
 
 /// The flags of `serve` and `config`. None has a default here: `tributary config` shows the
 /// defaults, which live in the server's settings.
