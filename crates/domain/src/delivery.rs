@@ -1,5 +1,9 @@
-//! What delivery needs that is pure: signatures, the retry schedule, and batching.
+//! What delivery needs that is pure: the notification's envelope, its signatures, the retry
+//! schedule, and batching. Nothing here reads a clock: times come in as epoch milliseconds.
 //!
+//! - **The envelope**: Cloud Elements' notification body (`shared/spec/product.md` §5) for a
+//!   batch of events of one instance, resource and poll, with an id derived from its events'
+//!   ids, so building it twice gives the same notification.
 //! - **Cloud Elements' signature**: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256 of the
 //!   exact body bytes, keyed with event.notification.signature.key>`.
 //! - **Standard Webhooks** (optional per instance): `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -14,9 +18,12 @@
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::poll::event_date;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,6 +70,139 @@ pub fn standard_signature(
         ],
     );
     format!("v1,{signature}")
+}
+
+/// The scheme of `event.notification.signature.scheme` when none is set.
+pub const DEFAULT_SIGNATURE_SCHEME: &str = "elements";
+
+/// The signature headers of a notification, for a scheme: `elements` (Cloud Elements'
+/// `Elements-Webhook-Signature`), `standard` (Standard Webhooks' `webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`) or `both`; any other scheme signs nothing.
+pub fn signature_headers(
+    scheme: &str,
+    key: &str,
+    message_id: &str,
+    timestamp_secs: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::new();
+    if scheme == "elements" || scheme == "both" {
+        headers.push(("Elements-Webhook-Signature", elements_signature(key, body)));
+    }
+    if scheme == "standard" || scheme == "both" {
+        headers.push(("webhook-id", message_id.to_owned()));
+        headers.push(("webhook-timestamp", timestamp_secs.to_string()));
+        headers.push((
+            "webhook-signature",
+            standard_signature(key, message_id, timestamp_secs, body),
+        ));
+    }
+    headers
+}
+
+/// Where a notification comes from, as its envelope names it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeSource<'a> {
+    pub instance_id: i64,
+    pub organization_id: i64,
+    pub user_id: i64,
+    pub instance_name: &'a str,
+    pub instance_tags: &'a [String],
+    pub element_key: &'a str,
+    pub hub: &'a str,
+    /// The resource (`objectType`) of every event of the notification.
+    pub resource: &'a str,
+}
+
+/// One event as a notification carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeEvent<'a> {
+    pub event_id: &'a str,
+    pub object_id: &'a str,
+    pub event_type: &'a str,
+    /// When the record changed, at the provider.
+    pub date_ms: i64,
+    /// When the poll that found it ran.
+    pub poll_date_ms: i64,
+    /// The record as stored (JSON text; text that does not parse is carried as `null`).
+    pub record: &'a str,
+}
+
+/// A notification: its id and its body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub id: String,
+    pub body: Value,
+}
+
+impl Envelope {
+    /// The exact bytes sent (and signed).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.body.to_string().into_bytes()
+    }
+}
+
+/// A notification's id: derived from its events' ids (120 bits of their SHA-256, URL-safe
+/// base64), so the same events make the same notification.
+pub fn notification_id<'a>(event_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for event_id in event_ids {
+        hasher.update(event_id.as_bytes());
+        hasher.update(b"\n");
+    }
+    URL_SAFE_NO_PAD.encode(&hasher.finalize()[..15])
+}
+
+/// Cloud Elements' notification envelope for events of one instance, resource and poll,
+/// created at `created_ms`.
+pub fn envelope(
+    source: &EnvelopeSource<'_>,
+    events: &[EnvelopeEvent<'_>],
+    created_ms: i64,
+) -> Envelope {
+    let id = notification_id(events.iter().map(|e| e.event_id));
+    let resource = source.resource;
+    let poll_date = events.first().map(|e| e.poll_date_ms).unwrap_or_default();
+    let records: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e.record).unwrap_or(Value::Null))
+        .collect();
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "objectType": resource, "objectId": e.object_id, "eventType": e.event_type,
+                "date": event_date(e.date_ms), "pollDate": event_date(e.poll_date_ms),
+                "elementKey": source.element_key, "hubKey": source.hub, "eventId": e.event_id,
+            })
+        })
+        .collect();
+    let mut raw = Map::new();
+    raw.insert(resource.to_owned(), Value::Array(records));
+    raw.insert("pollDate".into(), json!(poll_date));
+    raw.insert("objectType".into(), json!(resource));
+    let body = json!({
+        "id": id,
+        "topic": format!("instance-{}-{}-events", source.instance_id, source.element_key),
+        "severity": "medium",
+        "action": "create",
+        "createdDate": event_date(created_ms),
+        "user": "tributary",
+        "message": {
+            "elementKey": source.element_key,
+            "accountId": source.organization_id,
+            "companyId": source.organization_id,
+            "userId": source.user_id,
+            "eventId": id,
+            "instanceId": source.instance_id,
+            "instance_id": source.instance_id,
+            "instanceName": source.instance_name,
+            "instanceTags": source.instance_tags,
+            "raw": raw,
+            "events": items,
+        }
+    });
+    Envelope { id, body }
 }
 
 /// Parses one duration such as `500ms`, `30s`, `2m` or `1h` (a whole number and a unit; not
@@ -195,6 +335,156 @@ mod tests {
             standard_secret_bytes("whsec_!!!"),
             b"whsec_!!!",
             "not base64: the text itself"
+        );
+    }
+
+    #[test]
+    fn every_scheme_sends_its_own_signature_headers() {
+        let body = b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>";
+        let elements = "sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=";
+        let standard = standard_signature("MySecretEventSignatureKey", "n1", 1_795_860_000, body);
+        let table: [(&str, Vec<(&str, String)>); 5] = [
+            (
+                "elements",
+                vec![("Elements-Webhook-Signature", elements.to_owned())],
+            ),
+            (
+                "standard",
+                vec![
+                    ("webhook-id", "n1".to_owned()),
+                    ("webhook-timestamp", "1795860000".to_owned()),
+                    ("webhook-signature", standard.clone()),
+                ],
+            ),
+            (
+                "both",
+                vec![
+                    ("Elements-Webhook-Signature", elements.to_owned()),
+                    ("webhook-id", "n1".to_owned()),
+                    ("webhook-timestamp", "1795860000".to_owned()),
+                    ("webhook-signature", standard.clone()),
+                ],
+            ),
+            ("none", vec![]),
+            ("", vec![]),
+        ];
+        for (scheme, expected) in table {
+            assert_eq!(
+                signature_headers(
+                    scheme,
+                    "MySecretEventSignatureKey",
+                    "n1",
+                    1_795_860_000,
+                    body
+                ),
+                expected,
+                "{scheme:?}"
+            );
+        }
+        assert!(standard.starts_with("v1,"));
+    }
+
+    /// The envelope of two events, built from fixed inputs, field by field (spec §5).
+    #[test]
+    fn an_envelope_from_fixed_inputs_carries_every_field_of_the_spec() {
+        let tags = vec!["Docs".to_owned()];
+        let source = EnvelopeSource {
+            instance_id: 123,
+            organization_id: 7,
+            user_id: 9,
+            instance_name: "API Instance",
+            instance_tags: &tags,
+            element_key: "infusionsoftrest",
+            hub: "crm",
+            resource: "appointments",
+        };
+        let events = [
+            EnvelopeEvent {
+                event_id: "e1",
+                object_id: "42",
+                event_type: "CREATED",
+                date_ms: 1_795_860_000_000,
+                poll_date_ms: 1_795_860_005_000,
+                record: r#"{"id": 42, "title": "Call"}"#,
+            },
+            EnvelopeEvent {
+                event_id: "e2",
+                object_id: "43",
+                event_type: "UPDATED",
+                date_ms: 1_795_860_001_000,
+                poll_date_ms: 1_795_860_005_000,
+                record: "not json",
+            },
+        ];
+        let built = envelope(&source, &events, 1_795_860_006_000);
+        let body = &built.body;
+        assert_eq!(built.id, notification_id(["e1", "e2"]));
+        let top: [(&str, Value); 6] = [
+            ("/id", json!(built.id)),
+            ("/topic", json!("instance-123-infusionsoftrest-events")),
+            ("/severity", json!("medium")),
+            ("/action", json!("create")),
+            ("/createdDate", json!("2026-11-28T10:00:06Z")),
+            ("/user", json!("tributary")),
+        ];
+        let message: [(&str, Value); 14] = [
+            ("/message/elementKey", json!("infusionsoftrest")),
+            ("/message/accountId", json!(7)),
+            ("/message/companyId", json!(7)),
+            ("/message/userId", json!(9)),
+            ("/message/eventId", json!(built.id)),
+            ("/message/instanceId", json!(123)),
+            ("/message/instance_id", json!(123)),
+            ("/message/instanceName", json!("API Instance")),
+            ("/message/instanceTags", json!(["Docs"])),
+            (
+                "/message/raw/appointments",
+                json!([{"id": 42, "title": "Call"}, null]),
+            ),
+            ("/message/raw/pollDate", json!(1_795_860_005_000_i64)),
+            ("/message/raw/objectType", json!("appointments")),
+            (
+                "/message/events/0",
+                json!({"objectType": "appointments", "objectId": "42", "eventType": "CREATED",
+                       "date": "2026-11-28T10:00:00Z", "pollDate": "2026-11-28T10:00:05Z",
+                       "elementKey": "infusionsoftrest", "hubKey": "crm", "eventId": "e1"}),
+            ),
+            (
+                "/message/events/1",
+                json!({"objectType": "appointments", "objectId": "43", "eventType": "UPDATED",
+                       "date": "2026-11-28T10:00:01Z", "pollDate": "2026-11-28T10:00:05Z",
+                       "elementKey": "infusionsoftrest", "hubKey": "crm", "eventId": "e2"}),
+            ),
+        ];
+        for (pointer, expected) in top.iter().chain(message.iter()) {
+            assert_eq!(body.pointer(pointer), Some(expected), "{pointer}");
+        }
+        assert_eq!(body.as_object().map(|o| o.len()), Some(7), "no other field");
+        assert_eq!(body["message"].as_object().map(|o| o.len()), Some(11));
+        assert_eq!(body["message"]["events"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&built.bytes())
+                .ok()
+                .as_ref(),
+            Some(body),
+            "the bytes are the body"
+        );
+    }
+
+    #[test]
+    fn a_notification_id_derives_from_its_event_ids_in_order() {
+        let id = notification_id(["e1", "e2"]);
+        assert_eq!(
+            id,
+            notification_id(["e1", "e2"]),
+            "the same events, the same id"
+        );
+        assert_ne!(id, notification_id(["e2", "e1"]));
+        assert_ne!(id, notification_id(["e1e2"]), "ids are separated");
+        assert_eq!(id.len(), 20, "120 bits in URL-safe base64");
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
     }
 

@@ -12,8 +12,8 @@
 //!   read and written as Java 17 does, with every deviation listed in its docs;
 //! - [`placeholders`]: `${gmtDate:…}` and friends in poller URLs ([`UrlTemplate`]);
 //! - [`ceql`]: Cloud Elements' `where` language, parsed to an AST and evaluated on JSON;
-//! - [`delivery`]: notification signatures (Cloud Elements' and Standard Webhooks'), the
-//!   retry schedule, and batching;
+//! - [`delivery`]: the notification envelope (Cloud Elements' body), its signatures (Cloud
+//!   Elements' and Standard Webhooks'), the retry schedule, and batching;
 //! - [`poll`]: the poll's decision — which records become CREATED or UPDATED events, and where
 //!   the cursor and the dedupe memory go next.
 //!

@@ -1,10 +1,15 @@
-//! Building and running the server: `Application::build → port() → run_until_stopped()`.
+//! Building and running the server: `Application::build → port() → run_until_stopped()`, the
+//! router of every route (the API, the UI, the operations routes), and the first
+//! organization's bootstrap. The top of the crate: it starts the workers and serves the
+//! adapters; nothing below imports it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -12,57 +17,10 @@ use tributary_domain::Clock;
 use tributary_elements::Registry;
 use tributary_store::{NewOrganization, Store};
 
+use crate::api;
 use crate::secrets::{Vault, hash_secret, random_secret};
-use crate::settings::Settings;
-
-/// What every handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
-    pub vault: Arc<Vault>,
-    pub clock: Arc<dyn Clock>,
-    /// The client for provider calls (token endpoint, APIs).
-    pub http: reqwest::Client,
-    pub settings: Arc<Settings>,
-    /// Provider clients of instances, and the pacers of provider apps.
-    pub clients: Arc<crate::clients::Clients>,
-    /// Wakes the scheduler when pollers change (an instance created, changed or deleted).
-    pub nudge: Arc<tokio::sync::Notify>,
-    /// Wakes the delivery worker when a poll stored events.
-    pub delivery_nudge: Arc<tokio::sync::Notify>,
-    /// Delivery counters for `/metrics`.
-    pub delivery_stats: Arc<crate::delivery::DeliveryStats>,
-}
-
-impl AppState {
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    /// Events were stored or notifications queued again: wake the delivery worker here, and
-    /// those of the other processes on the database (PostgreSQL).
-    pub fn nudge_delivery(&self) {
-        self.delivery_nudge.notify_one();
-        self.wake_others(tributary_store::WAKE_DELIVERY);
-    }
-
-    /// Pollers changed: wake the scheduler here and on the other processes.
-    pub fn nudge_scheduler(&self) {
-        self.nudge.notify_one();
-        self.wake_others(tributary_store::WAKE_SCHEDULER);
-    }
-
-    fn wake_others(&self, topic: &'static str) {
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            // Best effort: the other processes' timers find the work anyway.
-            if let Err(error) = store.wake_others(topic).await {
-                tracing::debug!(%error, topic, "could not wake the other processes");
-            }
-        });
-    }
-}
+use crate::settings::{Settings, redact_url};
+pub use crate::state::AppState;
 
 /// Secrets generated for the first organization, to be shown once.
 #[derive(Debug)]
@@ -111,19 +69,15 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let state = AppState {
+        let state = AppState::new(
             store,
-            registry: Arc::new(registry),
-            vault: Arc::new(vault),
+            Arc::new(registry),
+            Arc::new(vault),
             clock,
             http,
-            settings: Arc::new(settings),
-            clients: Arc::new(crate::clients::Clients::default()),
-            nudge: Arc::new(tokio::sync::Notify::new()),
-            delivery_nudge: Arc::new(tokio::sync::Notify::new()),
-            delivery_stats: Arc::new(crate::delivery::DeliveryStats::default()),
-        };
-        let router = crate::api::router(state.clone());
+            Arc::new(settings),
+        );
+        let router = router(state.clone());
         Ok(Application {
             listener,
             router,
@@ -210,6 +164,28 @@ impl Application {
     }
 }
 
+/// Every route, with the request context (ids, logs, error bodies) around them: the API and the
+/// web UI with the `api` role, the operations routes always.
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    // A worker-only node answers the operations routes alone.
+    let public = if state.settings.roles.api {
+        Router::new()
+            .nest("/elements/api-v2", api::routes())
+            .merge(crate::ui::router())
+    } else {
+        Router::new()
+    };
+    Router::new()
+        .merge(public)
+        .merge(api::health::router())
+        .fallback(api::error::not_found)
+        // Slightly above the limit, so the JSON extractor can name the limit itself.
+        .layer(DefaultBodyLimit::max(limit + 1))
+        .layer(from_fn(api::error::request_context))
+        .with_state(state)
+}
+
 /// Creates the first organization on an empty database, from the configured secrets or fresh
 /// ones (returned so the caller can show them once).
 async fn bootstrap(
@@ -241,15 +217,4 @@ async fn bootstrap(
         organization_secret,
         user_secret,
     }))
-}
-
-/// A database URL without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://****@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }

@@ -1,5 +1,9 @@
 //! Provider clients of instances, one per instance, cached so that concurrent hub calls of an
-//! instance share its token refresh; and the sink that stores what the clients rotate.
+//! instance share its token refresh; each instance's events settings with its pollers compiled;
+//! and the sink that stores what the clients rotate.
+//!
+//! [`Clients`] holds what it needs to build them ([`Deps`]), so the services and the workers
+//! ask it for a client with nothing but the instance's record.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -15,9 +19,10 @@ use tributary_elements::oauth::ClientCredentials;
 use tributary_elements::pacer::Pacers;
 use tributary_store::{InstanceRecord, Store, StoredValue};
 
-use crate::api::error::ApiError;
-use crate::app::AppState;
+use crate::configuration::open_configuration;
 use crate::secrets::Vault;
+use crate::settings::Settings;
+use tributary_elements::Registry;
 
 /// The purpose sealed credentials are bound to.
 pub const CREDENTIALS: &str = "credentials";
@@ -32,12 +37,30 @@ pub fn seal_credentials(vault: &Vault, credentials: &Credentials) -> Vec<u8> {
     vault.seal(CREDENTIALS, json.to_string().as_bytes())
 }
 
+/// Why an instance's client or settings cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// What is stored cannot be used: an unknown element, missing or unreadable credentials,
+    /// a configuration that does not open with this key.
+    #[error("{0}")]
+    Unusable(String),
+    /// The stored events configuration does not validate (any more).
+    #[error("{0}")]
+    InvalidConfiguration(String),
+}
+
+impl ClientError {
+    fn unusable(detail: impl std::fmt::Display) -> ClientError {
+        ClientError::Unusable(detail.to_string())
+    }
+}
+
 /// Opens stored provider credentials.
-pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, ApiError> {
+pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, ClientError> {
     let bytes = vault
         .open(CREDENTIALS, sealed)
-        .map_err(ApiError::internal)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+        .map_err(ClientError::unusable)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(ClientError::unusable)?;
     let text = |key: &str| {
         value
             .get(key)
@@ -46,7 +69,7 @@ pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, Api
     };
     Ok(Credentials {
         access_token: text("access_token")
-            .ok_or_else(|| ApiError::internal("stored credentials lack an access token"))?,
+            .ok_or_else(|| ClientError::unusable("stored credentials lack an access token"))?,
         refresh_token: text("refresh_token"),
         expires_at_ms: value.get("expires_at_ms").and_then(Value::as_i64),
     })
@@ -82,11 +105,24 @@ impl CredentialSink for StoreSink {
 
 /// The cache of instance clients. An entry is keyed by the instance's version, so a user's
 /// edit (a new code, a new client secret) gets a fresh client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Clients {
     cache: Mutex<HashMap<i64, (i64, Arc<InstanceClient>)>>,
     prepared: Mutex<HashMap<i64, (i64, Arc<Prepared>)>>,
     pub pacers: Pacers,
+    deps: Deps,
+}
+
+/// What clients are made of: where credentials are stored, the elements, the vault that opens
+/// secrets, the clock, the HTTP client and the pacing settings.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+    pub vault: Arc<Vault>,
+    pub clock: Arc<dyn Clock>,
+    pub http: reqwest::Client,
+    pub settings: Arc<Settings>,
 }
 
 /// An instance's events settings with every poller compiled, made once per instance version
@@ -98,12 +134,18 @@ pub struct Prepared {
 }
 
 impl Clients {
+    pub fn new(deps: Deps) -> Clients {
+        Clients {
+            cache: Mutex::default(),
+            prepared: Mutex::default(),
+            pacers: Pacers::default(),
+            deps,
+        }
+    }
+
     /// The client of an instance, made on first use.
-    pub fn client(
-        &self,
-        state: &AppState,
-        record: &InstanceRecord,
-    ) -> Result<Arc<InstanceClient>, ApiError> {
+    pub fn client(&self, record: &InstanceRecord) -> Result<Arc<InstanceClient>, ClientError> {
+        let state = &self.deps;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((version, client)) = cache.get(&record.id)
             && *version == record.version
@@ -111,25 +153,25 @@ impl Clients {
             return Ok(client.clone());
         }
         let element = state.registry.get(&record.element_key).ok_or_else(|| {
-            ApiError::internal(format!(
+            ClientError::unusable(format!(
                 "instance {} has unknown element {}",
                 record.id, record.element_key
             ))
         })?;
         let sealed = record.credentials.as_ref().ok_or_else(|| {
-            ApiError::internal(format!("instance {} has no credentials", record.id))
+            ClientError::unusable(format!("instance {} has no credentials", record.id))
         })?;
         let credentials = open_credentials(&state.vault, sealed)?;
-        let plain = |key: &str| -> Result<String, ApiError> {
+        let plain = |key: &str| -> Result<String, ClientError> {
             match record.entry(key).map(|e| &e.value) {
                 Some(StoredValue::Plain(value)) => Ok(value.clone()),
                 Some(StoredValue::Sealed(sealed)) => Ok(state
                     .vault
                     .open_string(key, sealed)
-                    .map_err(ApiError::internal)?
+                    .map_err(ClientError::unusable)?
                     .expose_secret()
                     .to_owned()),
-                None => Err(ApiError::internal(format!(
+                None => Err(ClientError::unusable(format!(
                     "instance {} lacks {key}",
                     record.id
                 ))),
@@ -168,11 +210,8 @@ impl Clients {
     }
 
     /// The instance's events settings and compiled pollers, made on first use per version.
-    pub fn prepared(
-        &self,
-        state: &AppState,
-        record: &InstanceRecord,
-    ) -> Result<Arc<Prepared>, ApiError> {
+    pub fn prepared(&self, record: &InstanceRecord) -> Result<Arc<Prepared>, ClientError> {
+        let state = &self.deps;
         if let Some((version, prepared)) = self
             .prepared
             .lock()
@@ -183,14 +222,19 @@ impl Clients {
             return Ok(prepared.clone());
         }
         let element = state.registry.get(&record.element_key).ok_or_else(|| {
-            ApiError::internal(format!(
+            ClientError::unusable(format!(
                 "instance {} has unknown element {}",
                 record.id, record.element_key
             ))
         })?;
-        let config = crate::api::instances::open_configuration(state, record)?;
+        let config = open_configuration(&state.vault, record).map_err(|e| {
+            ClientError::Unusable(format!(
+                "instance {} has a configuration that cannot be read: {e}",
+                record.id
+            ))
+        })?;
         let settings = EventsSettings::read(&config, element.as_ref()).map_err(|errors| {
-            ApiError::Conflict(format!(
+            ClientError::InvalidConfiguration(format!(
                 "instance {} has an invalid events configuration: {}",
                 record.id,
                 errors
@@ -203,7 +247,10 @@ impl Clients {
         let mut pollers = BTreeMap::new();
         for (resource, config) in &settings.pollers {
             let compiled = CompiledPoller::compile(config).map_err(|e| {
-                ApiError::Conflict(format!("instance {} poller {resource}: {e}", record.id))
+                ClientError::InvalidConfiguration(format!(
+                    "instance {} poller {resource}: {e}",
+                    record.id
+                ))
             })?;
             pollers.insert(resource.clone(), compiled);
         }

@@ -1,39 +1,42 @@
-//! The `tributary` server: a library, so tests drive the same code as the binary.
+//! The Tributary server: a library, so tests, the tools and the `tributary` binary
+//! (`crates/cli`) drive the same code.
 //!
-//! A tour:
-//! - [`settings`]: flags and `TRIBUTARY_*` variables, validated at start.
-//! - [`app`]: `Application::build → port() → run_until_stopped()`, the shared [`app::AppState`],
-//!   and the first organization's bootstrap.
-//! - [`api`]: the HTTP API, one router per resource; errors with request ids.
-//! - [`secrets`]: random secrets, their hashes, and the AES-256-GCM vault.
-//! - [`clients`]: the provider client of each instance (cached) and where it stores tokens.
-//! - [`poller`]: one poll of one resource: read, decide, commit in one transaction.
-//! - [`scheduler`]: claims due pollers with leases and runs their polls.
-//! - [`delivery`]: stored events become signed notifications, sent with retries.
-//! - [`tenants`]: `tributary tenants create`.
-//! - [`demo`]: `tributary demo`, the whole loop on one machine with a live view and a check.
-//! - [`bench`]: `tributary bench`, the dates, polling and delivery benchmarks, each figure next
-//!   to a ceiling measured in the same run; one table, and JSON.
-//! - [`telemetry`]: logging to stderr.
-//! - [`cli`]: the command line (`serve`, `simulate`, `demo`, `bench`, `tenants`, `dates`), and
-//!   [`dates_cli`] for `dates parse|format`.
-//! - [`ui`]: the web UI at `/` (sign-in, sessions and CSRF, the instances list).
+//! A tour, from the top of the import graph down (each layer imports only those below it):
+//! - [`app`]: `Application::build → port() → run_until_stopped()`, the router of every route,
+//!   and the first organization's bootstrap. It starts the workers and serves the adapters.
+//! - The adapters, over HTTP: [`api`] (the Cloud Elements-compatible JSON API, one router per
+//!   resource; [`api::error::ApiError`] is the one place a service error becomes a status) and
+//!   [`ui`] (the web UI at `/`: sign-in, sessions and CSRF, pages). Neither calls the other.
+//! - [`services`]: what Tributary does for a user — instances, connect, events, hub — with
+//!   typed inputs and one [`services::error::ServiceError`].
+//! - The workers: [`scheduler`] (claims due pollers with leases), [`poller`] (one poll of one
+//!   resource: read, decide, commit in one transaction) and [`delivery`] (stored events become
+//!   signed notifications, sent with retries). They use the services and the store, never the
+//!   adapters.
+//! - [`clients`]: the provider client and compiled pollers of each instance (cached), and where
+//!   clients store rotated tokens.
+//! - [`state`]: the [`AppState`] everything shares (store, elements, vault, clock, settings,
+//!   clients, worker nudges).
+//! - At the bottom: [`settings`] (every setting, its default and its validation, in one place),
+//!   [`configuration`] (an instance's configuration sealed at rest), [`secrets`] (random
+//!   secrets, their hashes, the AES-256-GCM vault), [`tenants`] (creating an organization) and
+//!   [`telemetry`] (logging to stderr).
 
 pub mod api;
 pub mod app;
-pub mod bench;
-pub mod cli;
 pub mod clients;
-pub mod dates_cli;
+pub mod configuration;
 pub mod delivery;
-pub mod demo;
 pub mod poller;
 pub mod scheduler;
 pub mod secrets;
+pub mod services;
 pub mod settings;
+pub mod state;
 pub mod telemetry;
 pub mod tenants;
 pub mod ui;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use settings::Settings;
+pub use state::AppState;

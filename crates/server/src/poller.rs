@@ -12,23 +12,22 @@
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
 //!
-//! The scheduler that runs polls on their due times, with leases, arrives with issue 6; today
-//! polls run through `POST /instances/{id}/events/poll`.
+//! Polls run from the scheduler (on their due times, with leases) and from "poll now"
+//! (`services::events::poll_now`).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tributary_domain::ceql;
 use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
 use tributary_domain::poll::{self, PollState, Seen};
 use tributary_elements::client::InstanceClient;
-use tributary_elements::query;
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
-use crate::app::AppState;
 use crate::clients::Prepared;
+use crate::services::hub::HubQuery;
+use crate::state::AppState;
 
 /// What one poll of one resource did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -197,21 +196,11 @@ async fn run(
     let window_start = compiled.window_start(cursor);
 
     let rendered = template.render(window_start, provider_now);
+    // The URL's query reads as a hub call's would.
     let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(query_text)
-        .map_err(|_| "url: the query string is malformed".to_owned())?;
-    let get = |key: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let clause = match get("where").map(str::trim).filter(|w| !w.is_empty()) {
-        Some(text) => Some(ceql::parse(text).map_err(|e| format!("url: where: {e}"))?),
-        None => None,
-    };
-    let mut translated = query::translate(&resource, clause.as_ref(), get("orderBy"))
-        .map_err(|e| format!("url: where: {e}"))?;
+    let mut translated = HubQuery::parse(query_text)
+        .and_then(|query| query.record_filter(&resource))
+        .map_err(|e| format!("url: {e}"))?;
     let since_param = resource.filters.get("since").cloned();
     if let Some(since) = since_param
         && !translated.params.iter().any(|(k, _)| *k == since)

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::poller::{self, PollSummary, wanted_pollers};
+use crate::state::AppState;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -143,7 +143,7 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
             return None;
         }
     };
-    let prepared = match state.clients.prepared(state, &instance) {
+    let prepared = match state.clients.prepared(&instance) {
         Ok(prepared) => prepared,
         Err(_) => {
             release(now + 3_600_000).await;
@@ -164,7 +164,7 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
         release(now + 3_600_000).await;
         return None;
     }
-    let client = match state.clients.client(state, &instance) {
+    let client = match state.clients.client(&instance) {
         Ok(client) => client,
         Err(_) => {
             release(now + 600_000).await;

@@ -1,11 +1,51 @@
-//! Settings of `tributary serve`, from flags and `TRIBUTARY_*` environment variables, validated
-//! at start so a bad value stops the process with one readable message.
+//! Settings of `tributary serve`: every setting, its default and its validation, in one place.
+//!
+//! - **Defaults**: [`Settings::default`] is the one set of defaults; each field's doc names its
+//!   variable and default. The command line gives no defaults of its own.
+//! - **Reading**: the command line collects what was given ([`Given`]: each `TRIBUTARY_*`
+//!   variable's text, from a flag or the environment) and [`Settings::read`] reads it over the
+//!   defaults, naming **every** value that cannot be used at once ([`SettingsErrors`]), never
+//!   echoing a secret.
+//! - **Showing**: [`effective`] lists every setting with its value and where it came from
+//!   (flag, environment, default), secrets and a database URL's password redacted —
+//!   `tributary config`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use tributary_domain::delivery::{RetrySchedule, parse_duration};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tributary.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The defaults of every setting (the only place they are written).
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            allow_private_callbacks: false,
+            origins: BTreeMap::new(),
+            bootstrap: None,
+            master_key: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            provider_timeout: Duration::from_secs(30),
+            provider_requests_per_minute: None,
+            provider_rate_window: Duration::from_secs(60),
+            poll_concurrency: 8,
+            poll_lease: Duration::from_secs(300),
+            delivery_concurrency: 16,
+            delivery_per_host: 4,
+            delivery_timeout: Duration::from_secs(30),
+            delivery_lease: Duration::from_secs(120),
+            retry_schedule: RetrySchedule::default(),
+            retention: Duration::from_secs(30 * 86_400),
+            roles: Roles::default(),
+        }
+    }
+}
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -50,7 +90,7 @@ pub struct Settings {
     /// longer than the timeout, so a slow send is never sent twice by a live process).
     pub delivery_lease: Duration,
     /// `TRIBUTARY_RETRY_SCHEDULE`: waits before each retry (default Cloud Elements' 4^x s).
-    pub retry_schedule: tributary_domain::delivery::RetrySchedule,
+    pub retry_schedule: RetrySchedule,
     /// `TRIBUTARY_RETENTION_DAYS`: how long delivered and failed events and their attempts are
     /// kept (default 30 days).
     pub retention: Duration,
@@ -77,6 +117,20 @@ impl Default for Roles {
             poller: true,
             delivery: true,
         }
+    }
+}
+
+impl std::fmt::Display for Roles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = [
+            (self.api, "api"),
+            (self.poller, "poller"),
+            (self.delivery, "delivery"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        f.write_str(&names.join(","))
     }
 }
 
@@ -120,42 +174,419 @@ pub struct Bootstrap {
     pub user_secret: SecretString,
 }
 
-pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://tributary.db";
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: DEFAULT_DATABASE_URL.to_owned(),
-            allow_private_callbacks: false,
-            origins: BTreeMap::new(),
-            bootstrap: None,
-            master_key: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            provider_timeout: Duration::from_secs(30),
-            provider_requests_per_minute: None,
-            provider_rate_window: Duration::from_secs(60),
-            poll_concurrency: 8,
-            poll_lease: Duration::from_secs(300),
-            delivery_concurrency: 16,
-            delivery_per_host: 4,
-            delivery_timeout: Duration::from_secs(30),
-            delivery_lease: Duration::from_secs(120),
-            retry_schedule: tributary_domain::delivery::RetrySchedule::default(),
-            retention: Duration::from_secs(30 * 86_400),
-            roles: Roles::default(),
-        }
-    }
-}
-
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
 pub struct SettingsError {
     pub variable: String,
     pub message: String,
+}
+
+/// Every setting that cannot be used, each on its own line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct SettingsErrors(pub Vec<SettingsError>);
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Environment => "environment",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// Settings as given, before they are read: each `TRIBUTARY_*` variable's text (from its flag
+/// or the environment) and where it came from. Its `Debug` shows no value.
+#[derive(Clone, Default)]
+pub struct Given {
+    values: BTreeMap<String, (String, Source)>,
+}
+
+impl std::fmt::Debug for Given {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+impl Given {
+    /// Records a variable's text; a later call for the same variable replaces it.
+    pub fn set(&mut self, variable: &str, text: impl Into<String>, source: Source) {
+        self.values
+            .insert(variable.to_owned(), (text.into(), source));
+    }
+
+    fn get(&self, variable: &str) -> Option<&(String, Source)> {
+        self.values.get(variable)
+    }
+}
+
+/// How a setting's value may be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Plain,
+    /// Never shown: `********` when set.
+    Secret,
+    /// A URL whose password is hidden.
+    Url,
+}
+
+/// One setting: its variable, its flag, how it is shown, how its default reads, and how its
+/// text is read into the settings.
+struct Spec {
+    variable: &'static str,
+    flag: &'static str,
+    shown: Shown,
+    default: fn(&Settings) -> String,
+    read: fn(&mut Settings, &str) -> Result<(), String>,
+}
+
+/// A duration as the settings write it: `30s`, `2m`, `1h`, `500ms`.
+pub fn format_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    match ms {
+        0 => "0s".into(),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| format!("{:?}: {e}", text.trim()))
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    text: &str,
+    min: T,
+    max: T,
+) -> Result<T, String> {
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "{:?}: must be a whole number from {min} to {max}",
+            text.trim()
+        )),
+    }
+}
+
+fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("{other:?}: must be true or false")),
+    }
+}
+
+/// Every setting of `serve`, in the order `tributary config` shows them.
+const SPECS: &[Spec] = &[
+    Spec {
+        variable: "TRIBUTARY_BIND",
+        flag: "--bind",
+        shown: Shown::Plain,
+        default: |s| s.bind.to_string(),
+        read: |s, t| {
+            s.bind = t.trim().parse().map_err(|_| {
+                format!("{:?}: must be an address such as 127.0.0.1:8080", t.trim())
+            })?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_DATABASE_URL",
+        flag: "--database-url",
+        shown: Shown::Url,
+        default: |s| s.database_url.clone(),
+        read: |s, t| {
+            if t.trim().is_empty() {
+                return Err("must not be empty".into());
+            }
+            s.database_url = t.trim().to_owned();
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS",
+        flag: "--allow-private-callbacks",
+        shown: Shown::Plain,
+        default: |s| s.allow_private_callbacks.to_string(),
+        read: |s, t| {
+            s.allow_private_callbacks = boolean(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE",
+        flag: "--provider-requests-per-minute",
+        shown: Shown::Plain,
+        default: |s| match s.provider_requests_per_minute {
+            Some(n) => n.to_string(),
+            None => "the element's published limit".into(),
+        },
+        read: |s, t| {
+            s.provider_requests_per_minute = Some(number(t, 1, u32::MAX)?);
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_POLL_CONCURRENCY",
+        flag: "--poll-concurrency",
+        shown: Shown::Plain,
+        default: |s| s.poll_concurrency.to_string(),
+        read: |s, t| {
+            s.poll_concurrency = number(t, 0, 100_000)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_POLL_LEASE",
+        flag: "--poll-lease",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.poll_lease),
+        read: |s, t| {
+            s.poll_lease = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_DELIVERY_CONCURRENCY",
+        flag: "--delivery-concurrency",
+        shown: Shown::Plain,
+        default: |s| s.delivery_concurrency.to_string(),
+        read: |s, t| {
+            s.delivery_concurrency = number(t, 0, 100_000)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_DELIVERY_PER_HOST",
+        flag: "--delivery-per-host",
+        shown: Shown::Plain,
+        default: |s| s.delivery_per_host.to_string(),
+        read: |s, t| {
+            s.delivery_per_host = number(t, 1, 1024)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_DELIVERY_TIMEOUT",
+        flag: "--delivery-timeout",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.delivery_timeout),
+        read: |s, t| {
+            s.delivery_timeout = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_DELIVERY_LEASE",
+        flag: "--delivery-lease",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.delivery_lease),
+        read: |s, t| {
+            s.delivery_lease = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_RETRY_SCHEDULE",
+        flag: "--retry-schedule",
+        shown: Shown::Plain,
+        default: |_| "Cloud Elements' 4^x s (4s,16s,…,262144s)".into(),
+        read: |s, t| {
+            s.retry_schedule = RetrySchedule::parse(t).map_err(|e| e.to_string())?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_ROLES",
+        flag: "--roles",
+        shown: Shown::Plain,
+        default: |s| s.roles.to_string(),
+        read: |s, t| {
+            s.roles = Roles::parse(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_RETENTION_DAYS",
+        flag: "--retention-days",
+        shown: Shown::Plain,
+        default: |s| (s.retention.as_secs() / 86_400).to_string(),
+        read: |s, t| {
+            let days: u64 = number(t, 1, 3650)?;
+            s.retention = Duration::from_secs(days * 86_400);
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_MASTER_KEY",
+        flag: "--master-key",
+        shown: Shown::Secret,
+        default: |_| "a key file beside the SQLite database".into(),
+        read: |s, t| {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(t.trim());
+            if !decoded.is_ok_and(|key| key.len() == 32) {
+                return Err("must be base64 of exactly 32 bytes".into());
+            }
+            s.master_key = Some(SecretString::from(t.trim().to_owned()));
+            Ok(())
+        },
+    },
+    Spec {
+        variable: BOOTSTRAP_ORG,
+        flag: "--bootstrap-org-secret",
+        shown: Shown::Secret,
+        default: |_| "generated and printed once".into(),
+        // Read with its pair, below.
+        read: |_, _| Ok(()),
+    },
+    Spec {
+        variable: BOOTSTRAP_USER,
+        flag: "--bootstrap-user-secret",
+        shown: Shown::Secret,
+        default: |_| "generated and printed once".into(),
+        read: |_, _| Ok(()),
+    },
+];
+
+/// The variable of every setting [`Settings::read`] reads.
+pub fn variables() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().map(|spec| spec.variable)
+}
+
+const BOOTSTRAP_ORG: &str = "TRIBUTARY_BOOTSTRAP_ORG_SECRET";
+const BOOTSTRAP_USER: &str = "TRIBUTARY_BOOTSTRAP_USER_SECRET";
+
+impl Settings {
+    /// Reads what was given over the defaults; names every value that cannot be used (a
+    /// secret's value never).
+    pub fn read(given: &Given) -> Result<Settings, SettingsErrors> {
+        let mut settings = Settings::default();
+        let mut errors = Vec::new();
+        for spec in SPECS {
+            let Some((text, _)) = given.get(spec.variable) else {
+                continue;
+            };
+            if let Err(message) = (spec.read)(&mut settings, text) {
+                errors.push(SettingsError {
+                    variable: format!("{} ({})", spec.flag, spec.variable),
+                    message,
+                });
+            }
+        }
+        let text = |variable: &str| given.get(variable).map(|(t, _)| t.clone());
+        let secret_errors: Vec<SettingsError> = [BOOTSTRAP_ORG, BOOTSTRAP_USER]
+            .into_iter()
+            .filter_map(|v| bootstrap_secret_error(v, &text(v)?))
+            .collect();
+        if secret_errors.is_empty() {
+            match bootstrap_from(text(BOOTSTRAP_ORG), text(BOOTSTRAP_USER)) {
+                Ok(bootstrap) => settings.bootstrap = bootstrap,
+                Err(error) => errors.push(error),
+            }
+        } else {
+            errors.extend(secret_errors);
+        }
+        let both_read = ["TRIBUTARY_DELIVERY_LEASE", "TRIBUTARY_DELIVERY_TIMEOUT"]
+            .iter()
+            .all(|v| !errors.iter().any(|e| e.variable.contains(v)));
+        if both_read && settings.delivery_lease <= settings.delivery_timeout {
+            errors.push(SettingsError {
+                variable: "--delivery-lease".into(),
+                message: format!(
+                    "TRIBUTARY_DELIVERY_LEASE ({}) must be longer than TRIBUTARY_DELIVERY_TIMEOUT \
+                     ({}), or a slow send could be claimed and sent again while it runs",
+                    format_duration(settings.delivery_lease),
+                    format_duration(settings.delivery_timeout)
+                ),
+            });
+        }
+        if errors.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsErrors(errors))
+        }
+    }
+}
+
+/// One setting as `tributary config` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    pub variable: String,
+    /// The flag of `serve` that sets it, if any.
+    pub flag: Option<&'static str>,
+    /// Its value, redacted where secret.
+    pub value: String,
+    pub source: Source,
+}
+
+/// Every setting with its value and source: what was given (redacted where secret), else the
+/// default; then each provider origin that was replaced.
+pub fn effective(given: &Given, origins: &BTreeMap<String, String>) -> Vec<Effective> {
+    let defaults = Settings::default();
+    let mut lines: Vec<Effective> = SPECS
+        .iter()
+        .map(|spec| {
+            let (value, source) = match given.get(spec.variable) {
+                Some((text, source)) => {
+                    let value = match spec.shown {
+                        Shown::Plain => text.trim().to_owned(),
+                        Shown::Secret => "********".to_owned(),
+                        Shown::Url => redact_url(text.trim()),
+                    };
+                    (value, *source)
+                }
+                None => ((spec.default)(&defaults), Source::Default),
+            };
+            Effective {
+                variable: spec.variable.to_owned(),
+                flag: Some(spec.flag),
+                value,
+                source,
+            }
+        })
+        .collect();
+    lines.extend(origins.iter().map(|(key, origin)| Effective {
+        variable: tributary_elements::definition::origin_variable(key),
+        flag: None,
+        value: origin.clone(),
+        source: Source::Environment,
+    }));
+    lines
+}
+
+/// A database URL without its password (and user), for messages and `tributary config`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://****@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The retry schedule of `TRIBUTARY_RETRY_SCHEDULE`, or Cloud Elements' default.
+pub fn schedule_from(
+    text: Option<&str>,
+) -> Result<tributary_domain::delivery::RetrySchedule, String> {
+    use tributary_domain::delivery::RetrySchedule;
+    match text {
+        None => Ok(RetrySchedule::default()),
+        Some(text) => RetrySchedule::parse(text).map_err(|e| e.to_string()),
+    }
 }
 
 /// Reads `TRIBUTARY_<KEY>_ORIGIN` for every element key given.
@@ -169,29 +600,32 @@ pub fn origins_from_env<'a>(keys: impl IntoIterator<Item = &'a str>) -> BTreeMap
         .collect()
 }
 
+const MIN_BOOTSTRAP_SECRET: usize = 16;
+
+/// Why a bootstrap secret cannot be used, if it cannot (its value never said).
+fn bootstrap_secret_error(variable: &str, value: &str) -> Option<SettingsError> {
+    (value.chars().count() < MIN_BOOTSTRAP_SECRET
+        || value.contains(char::is_whitespace)
+        || value.contains(','))
+    .then(|| SettingsError {
+        variable: variable.into(),
+        message: format!(
+            "must be at least {MIN_BOOTSTRAP_SECRET} characters without spaces or commas"
+        ),
+    })
+}
+
 /// Reads the bootstrap secrets: both or neither, each at least 16 characters.
 pub fn bootstrap_from(
     organization: Option<String>,
     user: Option<String>,
 ) -> Result<Option<Bootstrap>, SettingsError> {
-    const MIN: usize = 16;
     match (organization, user) {
         (None, None) => Ok(None),
         (Some(org), Some(user)) => {
-            for (variable, value) in [
-                ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", &org),
-                ("TRIBUTARY_BOOTSTRAP_USER_SECRET", &user),
-            ] {
-                if value.chars().count() < MIN
-                    || value.contains(char::is_whitespace)
-                    || value.contains(',')
-                {
-                    return Err(SettingsError {
-                        variable: variable.into(),
-                        message: format!(
-                            "must be at least {MIN} characters without spaces or commas"
-                        ),
-                    });
+            for (variable, value) in [(BOOTSTRAP_ORG, &org), (BOOTSTRAP_USER, &user)] {
+                if let Some(error) = bootstrap_secret_error(variable, value) {
+                    return Err(error);
                 }
             }
             Ok(Some(Bootstrap {
@@ -200,7 +634,7 @@ pub fn bootstrap_from(
             }))
         }
         (Some(_), None) | (None, Some(_)) => Err(SettingsError {
-            variable: "TRIBUTARY_BOOTSTRAP_ORG_SECRET/TRIBUTARY_BOOTSTRAP_USER_SECRET".into(),
+            variable: format!("{BOOTSTRAP_ORG}/{BOOTSTRAP_USER}"),
             message: "set both or neither".into(),
         }),
     }
@@ -231,6 +665,58 @@ mod tests {
                 .unwrap_err()
                 .contains("at least one role")
         );
+    }
+
+    #[test]
+    fn reading_names_every_bad_value_and_keeps_the_defaults_of_the_rest() {
+        let mut given = Given::default();
+        given.set("TRIBUTARY_POLL_CONCURRENCY", "3", Source::Flag);
+        let settings = Settings::read(&given).unwrap();
+        assert_eq!(settings.poll_concurrency, 3);
+        assert_eq!(settings.delivery_lease, Settings::default().delivery_lease);
+        given.set("TRIBUTARY_DELIVERY_TIMEOUT", "0s", Source::Environment);
+        given.set("TRIBUTARY_RETENTION_DAYS", "forever", Source::Environment);
+        given.set(
+            "TRIBUTARY_BOOTSTRAP_USER_SECRET",
+            "short",
+            Source::Environment,
+        );
+        let errors = Settings::read(&given).unwrap_err().0;
+        let named: Vec<&str> = errors.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(
+            named,
+            [
+                "--delivery-timeout (TRIBUTARY_DELIVERY_TIMEOUT)",
+                "--retention-days (TRIBUTARY_RETENTION_DAYS)",
+                "TRIBUTARY_BOOTSTRAP_USER_SECRET",
+            ]
+        );
+        assert!(!format!("{errors:?}").contains("short"), "never the secret");
+        let mut lease = Given::default();
+        lease.set("TRIBUTARY_DELIVERY_LEASE", "30s", Source::Flag);
+        let error = Settings::read(&lease).unwrap_err().to_string();
+        assert!(
+            error.contains("TRIBUTARY_DELIVERY_LEASE (30s) must be longer than TRIBUTARY_DELIVERY_TIMEOUT (30s)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn durations_are_written_in_their_largest_whole_unit() {
+        for (ms, text) in [
+            (500, "500ms"),
+            (30_000, "30s"),
+            (120_000, "2m"),
+            (7_200_000, "2h"),
+            (90_500, "90500ms"),
+        ] {
+            assert_eq!(format_duration(Duration::from_millis(ms)), text);
+        }
+        assert_eq!(
+            redact_url("postgres://u:p@h:5432/d"),
+            "postgres://****@h:5432/d"
+        );
+        assert_eq!(redact_url("sqlite://tributary.db"), "sqlite://tributary.db");
     }
 
     #[test]

@@ -5,11 +5,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tributary_domain::instance_config::check_http_url;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
-use crate::app::AppState;
+use crate::services::connect::{ConsentRequest, consent_url};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,39 +48,26 @@ async fn oauth_url(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let element = state
-        .registry
-        .get(&key)
-        .ok_or_else(|| ApiError::NotFound(format!("no element {key:?}")))?;
+    if state.registry.get(&key).is_none() {
+        return Err(ApiError::NotFound(format!("no element {key:?}")));
+    }
     let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))?;
     let get = |name: &str| {
         params
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+            .map(|(_, v)| v.clone())
     };
-    let mut errors = Vec::new();
-    let api_key = get("apiKey");
-    if api_key.is_none() {
-        errors.push("apiKey is required (the provider app's client id)".to_owned());
-    }
-    let callback = get("callbackUrl");
-    match &callback {
-        None => errors.push("callbackUrl is required (the app's registered redirect URL)".into()),
-        Some(url) => {
-            if let Err(message) = check_http_url(url) {
-                errors.push(format!("callbackUrl {message}"));
-            }
-        }
-    }
-    let (Some(api_key), Some(callback), true) = (api_key, callback, errors.is_empty()) else {
-        return Err(ApiError::BadRequest(errors.join("; ")));
-    };
-    let state_param = get("state").unwrap_or_else(|| element.key.clone());
-    let url = element
-        .authorize_url(&api_key, &callback, &state_param, get("scope").as_deref())
-        .map_err(ApiError::internal)?;
-    Ok(Json(json!({"oauthUrl": url, "element": element.key})).into_response())
+    let consent = consent_url(
+        &state,
+        &ConsentRequest {
+            element_key: key,
+            api_key: get("apiKey"),
+            callback_url: get("callbackUrl"),
+            state: get("state"),
+            scope: get("scope"),
+        },
+    )?;
+    Ok(Json(json!({"oauthUrl": consent.url, "element": consent.element_key})).into_response())
 }

@@ -19,6 +19,8 @@ use rand::RngCore;
 use serde_json::json;
 use tracing::Instrument;
 
+use crate::services::error::{ProviderFailure, ServiceError};
+
 /// An error a handler answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -52,27 +54,6 @@ impl ApiError {
         ApiError::Internal(detail.to_string())
     }
 
-    /// What a user is shown (the web UI's pages): the API's own message, the provider's after
-    /// it, and nothing of an internal error's detail.
-    pub fn user_message(&self) -> String {
-        match self {
-            ApiError::BadRequest(m)
-            | ApiError::Unauthorized(m)
-            | ApiError::NotFound(m)
-            | ApiError::Conflict(m)
-            | ApiError::PayloadTooLarge(m)
-            | ApiError::UnsupportedMediaType(m)
-            | ApiError::Unavailable(m) => m.clone(),
-            ApiError::Provider {
-                message, provider, ..
-            } if !provider.is_empty() => format!("{message} (the provider said: {provider})"),
-            ApiError::Provider { message, .. } => message.clone(),
-            ApiError::Internal(_) => {
-                "something went wrong inside Tributary; the server log has the details".into()
-            }
-        }
-    }
-
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -84,6 +65,38 @@ impl ApiError {
             ApiError::Provider { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The status of each service error; a provider's own 4xx status is kept.
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::InvalidInstance(_) | ServiceError::BadInput(_) => {
+                ApiError::BadRequest(error.to_string())
+            }
+            ServiceError::Unauthorized(message) => ApiError::Unauthorized(message),
+            ServiceError::NotFound(message) => ApiError::NotFound(message),
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::Provider {
+                failure,
+                message,
+                provider,
+            } => ApiError::Provider {
+                status: match failure {
+                    ProviderFailure::Refused { status: None } => StatusCode::BAD_REQUEST,
+                    ProviderFailure::Refused {
+                        status: Some(status),
+                    } => StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                    ProviderFailure::Unauthorized => StatusCode::UNAUTHORIZED,
+                    ProviderFailure::Failed => StatusCode::BAD_GATEWAY,
+                },
+                message,
+                provider,
+            },
+            ServiceError::Unavailable(message) => ApiError::Unavailable(message),
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

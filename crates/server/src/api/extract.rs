@@ -10,8 +10,8 @@ use tributary_domain::auth_header::parse_authorization;
 use tributary_store::Principal;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
 use crate::secrets::hash_secret;
+use crate::state::AppState;
 
 const EXPECTED: &str =
     "expected `Authorization: User <userSecret>, Organization <organizationSecret>`";

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,32 +1,30 @@
 //! Creating an instance from the browser: the form, "Connect" through the provider's consent
 //! page, and the OAuth callback that finishes it.
 //!
-//! The form becomes the API's create body and gets the API's checks before the browser leaves
-//! (each problem shown next to its field, in the API's words). It then waits in the database,
-//! sealed (it holds the app secret and the signature key), under the hash of a random OAuth
-//! `state` and the session that started it; the consent page's redirect to
-//! `/ui/oauth/callback` brings the code and the state back, and only that session can finish
+//! The form becomes the service's typed [`CreateInstance`] and gets the same checks as the
+//! API's create before the browser leaves (each problem shown next to its field, in the same
+//! words). It then waits as a Connect ([`crate::services::connect`]): sealed in the database
+//! under a random OAuth `state` and this session; the consent page's redirect to
+//! `/ui/oauth/callback` brings the code and the state back, and only this session can finish
 //! it, once, within ten minutes.
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::session::same_token;
-use super::{UiSession, failed, forbidden_form, message, page_with_form_targets};
-use crate::api::instances::{CreateRefused, check_new_instance, create_from_body};
-use crate::app::AppState;
-use crate::secrets::{hash_secret, random_secret};
+use super::{UiSession, failed, forbidden_form, message, page_with_form_targets, status};
+use crate::services::connect::{self, ConsentRequest};
+use crate::services::error::ServiceError;
+use crate::services::instances::{self, CreateInstance, ProviderData};
+use crate::state::AppState;
 
-const CONNECT_MS: i64 = 10 * 60_000;
-/// What the pending form is sealed for (the vault binds a purpose to each sealed value).
-const SEAL_PURPOSE: &str = "ui.connect.form";
-
-/// What the user typed (secrets are never sent back into a page).
-#[derive(Debug, Clone, Default)]
+/// What the user typed (secrets are never sent back into a page). While a Connect waits, the
+/// whole form is kept sealed, to create the instance when the consent page answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct NewInstanceForm {
     element: String,
     name: String,
@@ -71,9 +69,10 @@ impl NewInstanceForm {
         }
     }
 
-    /// The API's create body; a poller JSON that does not parse is a field error.
-    fn body(&self, state: &AppState, code: &str) -> Result<Value, Vec<String>> {
-        let pollers = if self.pollers_json.is_empty() {
+    /// The poller configuration: the JSON typed, or the default of each resource ticked; a
+    /// poller JSON that does not parse is a field error.
+    fn pollers(&self, state: &AppState) -> Result<Value, Vec<String>> {
+        if self.pollers_json.is_empty() {
             let mut map = Map::new();
             if let Some(element) = state.registry.get(&self.element) {
                 for resource in &element.resources {
@@ -84,79 +83,75 @@ impl NewInstanceForm {
                     }
                 }
             }
-            Value::Object(map)
+            Ok(Value::Object(map))
         } else {
             serde_json::from_str::<Value>(&self.pollers_json).map_err(|e| {
                 vec![format!(
                     "configuration.event.poller.configuration is not valid JSON: {e}"
                 )]
-            })?
-        };
-        let mut configuration = json!({
-            "oauth.api.key": self.api_key,
-            "oauth.api.secret": self.api_secret,
-            "oauth.callback.url": self.oauth_callback,
-            "event.notification.enabled": self.events,
-            "event.vendor.type": "polling",
-            "event.poller.refresh_interval": self.refresh,
-            "event.poller.configuration": pollers,
-        });
+            })
+        }
+    }
+
+    /// The tags typed, comma-separated.
+    fn tag_list(&self) -> Vec<String> {
+        self.tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The service's input for this form, with `code` as the authorization.
+    fn input(&self, state: &AppState, code: &str) -> Result<CreateInstance, Vec<String>> {
+        let pollers = self.pollers(state)?;
+        let mut configuration = vec![
+            ("oauth.api.key", self.api_key.clone()),
+            ("oauth.api.secret", self.api_secret.clone()),
+            ("oauth.callback.url", self.oauth_callback.clone()),
+            ("event.notification.enabled", self.events.to_string()),
+            ("event.vendor.type", "polling".to_owned()),
+            ("event.poller.refresh_interval", self.refresh.clone()),
+            ("event.poller.configuration", pollers.to_string()),
+        ];
         for (key, value) in [
             ("event.notification.callback.url", &self.callback_url),
             ("event.notification.signature.key", &self.signature_key),
         ] {
             if !value.is_empty() {
-                configuration[key] = json!(value);
+                configuration.push((key, value.clone()));
             }
         }
-        let tags: Vec<&str> = self
-            .tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        Ok(json!({
-            "element": {"key": self.element},
-            "name": self.name,
-            "tags": tags,
-            "providerData": {"code": code},
-            "configuration": configuration,
-        }))
+        Ok(CreateInstance {
+            element_key: Some(self.element.clone()),
+            name: Some(self.name.clone()),
+            tags: Some(self.tag_list()),
+            configuration: Some(
+                configuration
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), Some(value)))
+                    .collect(),
+            ),
+            provider_data: Some(ProviderData::Code(code.to_owned())),
+            problems: Vec::new(),
+        })
     }
 
-    /// The form again from a pending body (when the provider's answer failed the create).
-    fn from_body(body: &Value) -> NewInstanceForm {
-        let config = &body["configuration"];
-        let text = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        let pollers = &config["event.poller.configuration"];
+    /// The form to show again after the consent page: secrets blank, the poller configuration
+    /// that was sent written out.
+    fn after_connect(&self, state: &AppState) -> NewInstanceForm {
+        let pollers = self.pollers(state).unwrap_or_default();
         NewInstanceForm {
-            element: text(&body["element"]["key"]),
-            name: text(&body["name"]),
-            tags: body["tags"]
-                .as_array()
-                .map(|t| {
-                    t.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
-            api_key: text(&config["oauth.api.key"]),
+            tags: self.tag_list().join(", "),
             api_secret: String::new(),
-            oauth_callback: text(&config["oauth.callback.url"]),
-            events: config["event.notification.enabled"] == json!(true),
-            callback_url: text(&config["event.notification.callback.url"]),
             signature_key: String::new(),
-            refresh: text(&config["event.poller.refresh_interval"]),
             resources: pollers
                 .as_object()
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default(),
-            pollers_json: serde_json::to_string_pretty(pollers).unwrap_or_default(),
+            pollers_json: serde_json::to_string_pretty(&pollers).unwrap_or_default(),
+            ..self.clone()
         }
     }
 }
@@ -339,42 +334,33 @@ pub(super) async fn connect(
             errors,
         )
     };
-    // The API's checks, with a stand-in code: the real one comes back from the consent page.
-    let body = match form.body(&state, "pending") {
-        Ok(body) => body,
+    // The create's own checks, with a stand-in code: the real one comes back from the
+    // consent page.
+    let input = match form.input(&state, "pending") {
+        Ok(input) => input,
         Err(errors) => return refuse(errors),
     };
-    match check_new_instance(&state, &body) {
+    match instances::check(&state, &input) {
         Ok(()) => {}
-        Err(CreateRefused::Invalid(errors)) => return refuse(errors),
-        Err(CreateRefused::Other(error)) => return refuse(vec![error.user_message()]),
+        Err(ServiceError::InvalidInstance(errors)) => return refuse(errors),
+        Err(error) => return refuse(vec![error.user_message()]),
     }
-    let Some(element) = state.registry.get(&form.element) else {
-        return refuse(vec![format!(
-            "element.key: unknown element {:?}",
-            form.element
-        )]);
+    let pending = match serde_json::to_string(&form) {
+        Ok(pending) => pending,
+        Err(error) => return failed(error),
     };
-    let oauth_state = random_secret();
-    let consent =
-        match element.authorize_url(&form.api_key, &form.oauth_callback, &oauth_state, None) {
-            Ok(url) => url,
-            Err(error) => return refuse(vec![error.to_string()]),
-        };
-    let sealed = state.vault.seal_str(SEAL_PURPOSE, &body.to_string());
-    if let Err(error) = state
-        .store
-        .put_connect(
-            &hash_secret(&oauth_state),
-            &session.token_hash,
-            sealed,
-            state.now_ms() + CONNECT_MS,
-        )
-        .await
-    {
-        return failed(error);
+    let consent = ConsentRequest {
+        element_key: form.element.clone(),
+        api_key: Some(form.api_key.clone()),
+        callback_url: Some(form.oauth_callback.clone()),
+        state: None,
+        scope: None,
+    };
+    match connect::begin(&state, &session.token_hash, consent, &pending).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(error @ (ServiceError::Internal(_) | ServiceError::Unavailable(_))) => failed(error),
+        Err(error) => refuse(vec![error.user_message()]),
     }
-    Redirect::to(&consent).into_response()
 }
 
 #[derive(Deserialize)]
@@ -402,36 +388,21 @@ pub(super) async fn callback(
     let Some(oauth_state) = query.state.filter(|s| !s.is_empty()) else {
         return start_again("The provider's answer carries no state; start again from the form.");
     };
-    let sealed = match state
-        .store
-        .take_connect(
-            &hash_secret(&oauth_state),
-            &session.token_hash,
-            state.now_ms(),
-        )
+    let form: NewInstanceForm = match connect::resume(&state, &oauth_state, &session.token_hash)
         .await
+        .map(|pending| pending.map(|p| serde_json::from_str(&p)))
     {
-        Ok(Some(sealed)) => sealed,
+        Ok(Some(Ok(form))) => form,
         Ok(None) => {
             return start_again(
                 "This answer does not match a Connect started in this browser session, or it \
                  took longer than ten minutes, or it was used already. Start again from the form.",
             );
         }
+        Ok(Some(Err(error))) => return failed(error),
         Err(error) => return failed(error),
     };
-    let body: Value = match state
-        .vault
-        .open_string(SEAL_PURPOSE, &sealed)
-        .map_err(|e| e.to_string())
-        .and_then(|text| {
-            use secrecy::ExposeSecret;
-            serde_json::from_str(text.expose_secret()).map_err(|e| e.to_string())
-        }) {
-        Ok(body) => body,
-        Err(error) => return failed(error),
-    };
-    let form = NewInstanceForm::from_body(&body);
+    let shown = form.after_connect(&state);
     if let Some(error) = query.error {
         let detail = query
             .error_description
@@ -442,7 +413,7 @@ pub(super) async fn callback(
             &session,
             &headers,
             StatusCode::BAD_REQUEST,
-            form,
+            shown,
             vec![format!(
                 "the provider did not allow access: {error}{detail}; enter the secrets again \
                  and Connect again"
@@ -452,19 +423,20 @@ pub(super) async fn callback(
     let Some(code) = query.code.filter(|c| !c.is_empty()) else {
         return start_again("The provider's answer carries no code; start again from the form.");
     };
-    let mut body = body;
-    body["providerData"] = json!({"code": code});
-    match create_from_body(&state, session.principal, &body).await {
+    let created = match form.input(&state, &code) {
+        Ok(input) => instances::create(&state, session.principal, input).await,
+        Err(errors) => Err(ServiceError::InvalidInstance(errors)),
+    };
+    match created {
         Ok(created) => {
-            let id = created["id"].as_i64().unwrap_or_default();
-            Redirect::to(&format!("/ui/instances/{id}")).into_response()
+            Redirect::to(&format!("/ui/instances/{}", created.record.id)).into_response()
         }
         Err(error) => render_form(
             &state,
             &session,
             &headers,
-            error.status(),
-            form,
+            status(&error),
+            shown,
             vec![format!(
                 "{}; enter the secrets again and Connect again",
                 error.user_message()

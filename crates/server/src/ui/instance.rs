@@ -1,20 +1,22 @@
 //! An instance's page: its configuration (secrets masked), its pollers, its event log with
 //! filters, "poll now" and "recover"; and an event's page: its notification body, its delivery
-//! attempts, "redeliver". Actions run the API's own code and show the API's own messages.
+//! attempts, "redeliver". Actions call the same services as the API and show their messages.
 
 use askama::Template;
 use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
+use tributary_domain::poll::event_date;
 
 use super::{
-    CsrfForm, UiSession, failed, forbidden_form, message, page, session::same_token, time,
+    CsrfForm, UiSession, failed, forbidden_form, message, page, session::same_token, status, time,
 };
-use crate::api::error::ApiError;
-use crate::api::events::{event_detail, filter, poll_instance, recover_failed, redeliver_event};
-use crate::api::instances::{instance_json, load};
-use crate::app::AppState;
+use crate::configuration::shown;
+use crate::services::error::ServiceError;
+use crate::services::events::{self, EventQuery};
+use crate::services::instances;
+use crate::state::AppState;
 
 /// A poller's line.
 pub(super) struct PollerRow {
@@ -107,12 +109,12 @@ fn not_found(text: &str) -> Response {
     message(StatusCode::NOT_FOUND, "Not found", text, "/")
 }
 
-/// Why an action failed, as the API says it.
-fn refused(error: &ApiError) -> Response {
+/// Why an action failed, as the service says it.
+fn refused(error: &ServiceError) -> Response {
     match error {
-        ApiError::NotFound(text) => not_found(text),
-        ApiError::Internal(detail) => failed(detail),
-        _ => message(error.status(), "Refused", &error.user_message(), "/"),
+        ServiceError::NotFound(text) => not_found(text),
+        ServiceError::Internal(detail) => failed(detail),
+        _ => message(status(error), "Refused", &error.user_message(), "/"),
     }
 }
 
@@ -136,10 +138,8 @@ async fn live(
     id: i64,
     events_on: bool,
     raw: Option<&str>,
-) -> Result<Live, ApiError> {
-    let pollers = state
-        .store
-        .pollers(id)
+) -> Result<Live, ServiceError> {
+    let pollers = events::pollers(state, session.principal, id)
         .await?
         .into_iter()
         .map(|p| PollerRow {
@@ -152,7 +152,7 @@ async fn live(
             last_error: p.last_error,
         })
         .collect();
-    let (params, query) = filters(raw);
+    let (params, _) = filters(raw);
     let get = |key: &str| {
         params
             .iter()
@@ -160,13 +160,17 @@ async fn live(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let (event_rows, filter_error) = match filter(Some(query), Some(id)) {
+    let wanted = EventQuery {
+        status: Some(get("status")),
+        object_type: Some(get("objectType")),
+        event_type: Some(get("eventType")),
+        ..EventQuery::default()
+    };
+    let (event_rows, filter_error) = match wanted.filter(Some(id)) {
         Ok(mut wanted) => {
             wanted.newest_first = true;
             wanted.limit = 100;
-            let rows = state
-                .store
-                .find_events(session.principal.organization_id, &wanted)
+            let rows = events::log(state, session.principal, &wanted)
                 .await?
                 .into_iter()
                 .map(|e| EventRow {
@@ -203,34 +207,24 @@ async fn render(
     session: UiSession,
     id: i64,
     raw: Option<&str>,
-    outcome: Result<Option<String>, ApiError>,
+    outcome: Result<Option<String>, ServiceError>,
 ) -> Response {
-    let record = match load(state, session.principal, id).await {
+    let record = match instances::show(state, session.principal, id).await {
         Ok(record) => record,
         Err(error) => return refused(&error),
     };
-    let json = instance_json(state, &record, None);
-    let configuration = json["configuration"]
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .map(|(key, value)| {
-                    let text = match value {
-                        Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    };
-                    (key.clone(), text)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let configuration = record
+        .configuration
+        .iter()
+        .map(|entry| (entry.key.clone(), shown(entry).to_owned()))
+        .collect();
     let live = match live(state, &session, id, record.events_enabled, raw).await {
         Ok(live) => live,
         Err(error) => return refused(&error),
     };
     let (status, notice, error) = match outcome {
         Ok(notice) => (StatusCode::OK, notice, None),
-        Err(error) => (error.status(), None, Some(error.user_message())),
+        Err(error) => (status(&error), None, Some(error.user_message())),
     };
     let (_, live_query) = filters(raw);
     page(
@@ -288,7 +282,7 @@ pub(super) async fn live_part(
         Ok(id) => id,
         Err(response) => return *response,
     };
-    let record = match load(&state, session.principal, id).await {
+    let record = match instances::show(&state, session.principal, id).await {
         Ok(record) => record,
         Err(error) => return refused(&error),
     };
@@ -311,7 +305,7 @@ pub(super) async fn poll_now(
         Ok(id) => id,
         Err(response) => return *response,
     };
-    let outcome = poll_instance(&state, session.principal, id)
+    let outcome = events::poll_now(&state, session.principal, id)
         .await
         .map(|polls| {
             let events: u64 = polls.iter().map(|p| p.events).sum();
@@ -346,16 +340,15 @@ pub(super) async fn recover(
         Ok(id) => id,
         Err(response) => return *response,
     };
-    let outcome = match load(&state, session.principal, id).await {
-        Ok(_) => recover_failed(&state, id, 0).await.map(|requeued| {
+    let outcome = events::recover(&state, session.principal, id, None)
+        .await
+        .map(|requeued| {
             Some(match requeued {
                 0 => "Nothing to recover: no delivery has failed.".to_owned(),
                 1 => "1 failed notification is queued again.".to_owned(),
                 n => format!("{n} failed notifications are queued again."),
             })
-        }),
-        Err(error) => Err(error),
-    };
+        });
     render(&state, session, id, None, outcome).await
 }
 
@@ -393,46 +386,42 @@ async fn render_event(
     session: UiSession,
     id: i64,
     event_id: &str,
-    outcome: Result<Option<String>, ApiError>,
+    outcome: Result<Option<String>, ServiceError>,
 ) -> Response {
-    let instance = match load(state, session.principal, id).await {
+    let instance = match instances::show(state, session.principal, id).await {
         Ok(instance) => instance,
         Err(error) => return refused(&error),
     };
-    let event = match event_detail(state, session.principal, event_id, Some(id)).await {
-        Ok(event) => event,
+    let detail = match events::event(state, session.principal, event_id, Some(id)).await {
+        Ok(detail) => detail,
         Err(error) => return refused(&error),
     };
-    let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
-    let notification_id = event["notificationId"].as_str().map(str::to_owned);
-    let body = match &notification_id {
-        Some(notification) => match state.store.notification_body(notification).await {
-            Ok(body) => body.map(|bytes| pretty(&bytes)),
-            Err(error) => return failed(error),
-        },
-        None => None,
+    let body = match events::notification_body(state, &detail).await {
+        Ok(body) => body.map(|bytes| pretty(&bytes)),
+        Err(error) => return failed(error),
     };
-    let attempts = event["attempts"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let attempts = detail
+        .attempts
+        .iter()
         .map(|a| AttemptRow {
-            date: a["date"].as_str().unwrap_or_default().to_owned(),
-            status: a["statusCode"]
-                .as_i64()
+            date: event_date(a.at_ms),
+            status: a
+                .status_code
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "no answer".into()),
-            duration: format!("{} ms", a["durationMs"].as_i64().unwrap_or_default()),
-            detail: a["error"]
-                .as_str()
-                .or_else(|| a["responseExcerpt"].as_str())
+            duration: format!("{} ms", a.duration_ms),
+            detail: a
+                .error
+                .as_deref()
+                .or(a.excerpt.as_deref())
                 .unwrap_or_default()
                 .to_owned(),
         })
         .collect();
+    let event = detail.event;
     let (status, notice, error) = match outcome {
         Ok(notice) => (StatusCode::OK, notice, None),
-        Err(error) => (error.status(), None, Some(error.user_message())),
+        Err(error) => (status(&error), None, Some(error.user_message())),
     };
     page(
         status,
@@ -440,17 +429,20 @@ async fn render_event(
             csrf: session.csrf,
             instance_id: id,
             instance_name: instance.name,
-            event_id: text("eventId"),
-            event_type: text("eventType"),
-            resource: text("objectType"),
-            object_id: text("objectId"),
-            status: text("status"),
-            date: text("date"),
-            poll_date: text("pollDate"),
-            notification_id,
+            event_id: event.event_id,
+            event_type: event.event_type,
+            resource: event.resource,
+            object_id: event.object_id,
+            status: event.status.as_str().to_owned(),
+            date: event_date(event.date_ms),
+            poll_date: event_date(event.poll_date_ms),
+            notification_id: event.notification_id,
             attempts,
             body,
-            record: serde_json::to_string_pretty(&event["raw"]).unwrap_or_default(),
+            record: serde_json::to_string_pretty(
+                &serde_json::from_str::<Value>(&event.record).unwrap_or(Value::Null),
+            )
+            .unwrap_or_default(),
             notice,
             error,
         },
@@ -489,7 +481,7 @@ pub(super) async fn redeliver(
         Ok(id) => id,
         Err(response) => return *response,
     };
-    let outcome = redeliver_event(&state, session.principal, id, &event_id)
+    let outcome = events::redeliver(&state, session.principal, id, &event_id)
         .await
         .map(|notification| {
             Some(format!(

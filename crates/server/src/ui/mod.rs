@@ -6,6 +6,9 @@
 //! form that changes something carries a CSRF token — the session's, or before sign-in a random
 //! one also set as a cookie (double submit) — and a POST without the right one is refused with
 //! 403. A signed-out visitor reaches nothing but the sign-in page.
+//!
+//! Pages are an adapter like the API: they read forms into the services' typed inputs
+//! ([`crate::services`]) and render what the services return, or the service error's message.
 
 mod connect;
 mod instance;
@@ -19,8 +22,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::secrets::hash_secret;
+use crate::services::error::{ProviderFailure, ServiceError};
+use crate::services::{events, instances};
+use crate::state::AppState;
 pub use session::UiSession;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
 
@@ -167,6 +172,26 @@ pub(crate) fn message(status: StatusCode, title: &str, text: &str, back: &str) -
             back,
         },
     )
+}
+
+/// The status of a page that shows a service error (the same as the API's for that error).
+pub(crate) fn status(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::InvalidInstance(_) | ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
+        ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Provider { failure, .. } => match failure {
+            ProviderFailure::Refused { status: None } => StatusCode::BAD_REQUEST,
+            ProviderFailure::Refused {
+                status: Some(status),
+            } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            ProviderFailure::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProviderFailure::Failed => StatusCode::BAD_GATEWAY,
+        },
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 pub(crate) fn failed(error: impl std::fmt::Display) -> Response {
@@ -353,10 +378,12 @@ async fn instances(
     let Some(session) = session else {
         return Redirect::to("/sign-in").into_response();
     };
-    let records = match state
-        .store
-        .instances(session.principal.organization_id)
-        .await
+    let records = match instances::list(
+        &state,
+        session.principal,
+        &instances::ListInstances::default(),
+    )
+    .await
     {
         Ok(records) => records,
         Err(error) => return failed(error),
@@ -374,7 +401,7 @@ async fn instances(
         if !matches {
             continue;
         }
-        let pollers = match state.store.pollers(record.id).await {
+        let pollers = match events::pollers(&state, session.principal, record.id).await {
             Ok(pollers) => pollers,
             Err(error) => return failed(error),
         };

@@ -5,8 +5,8 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use tributary_store::Principal;
 
-use crate::app::AppState;
 use crate::secrets::hash_secret;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tributary_session";
 /// The CSRF token of the sign-in form, before there is a session to hold one.

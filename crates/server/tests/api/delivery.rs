@@ -12,7 +12,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tributary_domain::delivery::RetrySchedule;
+use tributary_server::AppState;
 use tributary_server::delivery::Deliverer;
+use tributary_server::secrets::Vault;
 use tributary_simulator::Config;
 
 use crate::helpers::{TestApp, seed_body, spawn_app_with};
@@ -754,5 +756,45 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
     assert_eq!(
         app.metrics().await.value("tributary_notifications_queued"),
         0.0
+    );
+}
+
+/// A configuration that cannot be read (here: sealed with another key than this process has)
+/// is an error for that instance, not a notification without a callback: its events stay
+/// unqueued, nothing is failed, and they go out once the configuration reads again.
+#[tokio::test]
+async fn events_of_an_instance_whose_configuration_cannot_be_read_wait_unqueued_and_none_fail() {
+    let app = app(true).await;
+    let (url, inbox) = receiver(0).await;
+    let id = instance(&app, &url).await;
+    changes(&app, id, 3).await;
+
+    let state = &app.state;
+    let other_key = AppState::new(
+        state.store.clone(),
+        state.registry.clone(),
+        Arc::new(Vault::from_key(&[7; 32])),
+        state.clock.clone(),
+        state.http.clone(),
+        state.settings.clone(),
+    );
+    let blind = Deliverer::new(other_key, 4).unwrap();
+    assert_eq!(
+        blind.run_once().await,
+        (0, 0),
+        "nothing queued, nothing sent"
+    );
+    assert_eq!(statuses(&app, id).await, ["NEW", "NEW", "NEW"]);
+    assert!(inbox.received.lock().unwrap().is_empty());
+
+    deliver(&app).await;
+    assert_eq!(
+        statuses(&app, id).await,
+        ["NOTIFIED", "NOTIFIED", "NOTIFIED"]
+    );
+    assert_eq!(
+        inbox.received.lock().unwrap().len(),
+        1,
+        "one notification of three"
     );
 }

@@ -687,3 +687,68 @@ async fn connect_goes_through_the_consent_page_and_comes_back_to_create_the_inst
         .await;
     assert_eq!(instances.as_array().unwrap().len(), 1, "created once");
 }
+
+/// HTML text as the user reads it (askama escapes quotes and brackets).
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The form and `POST /instances` reach the same service: the same bad values read the same
+/// through both, word for word.
+#[tokio::test]
+async fn a_bad_value_reads_the_same_in_the_new_instance_form_and_through_the_api() {
+    let app = spawn_app().await;
+    let session = sign_in(&app).await;
+    let page = get_page(&app, "/ui/instances/new", Some(&session)).await;
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let form = post_new_instance(
+        &app,
+        &session,
+        &csrf,
+        &[
+            ("element", "infusionsoftrest"),
+            ("name", "   "),
+            ("api_key", "tributary-demo"),
+            ("api_secret", "tributary-demo-secret"),
+            ("oauth_callback", "https://app.example/oauth"),
+            ("events", "on"),
+            ("callback_url", "https://receiver.example/events"),
+            ("refresh", "0"),
+            ("resource", "appointments"),
+        ],
+    )
+    .await;
+    assert_eq!(form.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = form.text().await.unwrap();
+
+    let mut body = seed_body("a-code-never-exchanged");
+    body["name"] = json!("   ");
+    body["configuration"]["event.poller.refresh_interval"] = json!("0");
+    let api = app
+        .expect(
+            Method::POST,
+            "/instances",
+            Some(&body),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    let message = api["message"].as_str().unwrap();
+    let problems: Vec<&str> = message
+        .strip_prefix("invalid instance: ")
+        .unwrap()
+        .split("; ")
+        .collect();
+    for field in ["name", "refresh"] {
+        let shown = unescape(&field_error(&html, field).unwrap());
+        assert!(
+            problems.contains(&shown.as_str()),
+            "{shown:?} in {problems:?}"
+        );
+    }
+    assert_eq!(problems.len(), 2, "nothing else is wrong: {problems:?}");
+}

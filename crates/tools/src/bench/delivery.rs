@@ -26,8 +26,8 @@ use tributary_domain::SystemClock;
 use tributary_domain::delivery::elements_signature;
 
 use super::{Figure, Harness, count, number, step};
-use crate::delivery::Deliverer;
-use crate::settings::Settings;
+use tributary_server::delivery::Deliverer;
+use tributary_server::settings::Settings;
 
 /// How big the delivery benchmark is, and the worker's settings.
 #[derive(Debug, Clone, Serialize)]

@@ -36,8 +36,8 @@ use tokio_util::sync::CancellationToken;
 use tributary_domain::Clock;
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
-use crate::app::{AppState, Application};
-use crate::settings::{Bootstrap, Settings};
+use tributary_server::app::{AppState, Application};
+use tributary_server::settings::{Bootstrap, Settings};
 
 /// One measured figure, next to its ceiling.
 ///
@@ -159,7 +159,11 @@ pub struct BenchOptions {
 
 /// Runs the benchmarks: progress on stderr, the table on stdout, the JSON file.
 pub fn run(options: BenchOptions) -> ExitCode {
-    crate::telemetry::init_with_default(std::io::stderr, std::io::stderr().is_terminal(), "warn");
+    tributary_server::telemetry::init_with_default(
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+        "warn",
+    );
     let release = !cfg!(debug_assertions);
     if !release {
         eprintln!(
@@ -458,7 +462,7 @@ impl Harness {
             "tributary-bench-{tag}-{}-{}",
             std::process::id(),
             // Base64 holds '/' and '+': keep letters and digits, so the name is one directory.
-            crate::secrets::random_secret()
+            tributary_server::secrets::random_secret()
                 .chars()
                 .filter(char::is_ascii_alphanumeric)
                 .take(8)

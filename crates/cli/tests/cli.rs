@@ -417,6 +417,113 @@ fn settings_that_cannot_work_are_refused_by_name() {
     }
 }
 
+/// `tributary config` through the binary: each setting's value and where it came from (a
+/// flag beats the environment, the rest are defaults), and no secret, password included.
+#[test]
+fn config_shows_each_setting_with_its_source_and_never_a_secret() {
+    let master_key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+    let (org, user) = (
+        "config-organization-secret-1",
+        "config-user-secret-00000001",
+    );
+    let output = tributary()
+        .args(["config", "--poll-concurrency", "3", "--roles", "api"])
+        .env("TRIBUTARY_POLL_CONCURRENCY", "5")
+        .env(
+            "TRIBUTARY_DATABASE_URL",
+            "postgres://tributary:hunter2-password@db.example:5432/tributary",
+        )
+        .env("TRIBUTARY_MASTER_KEY", master_key)
+        .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org)
+        .env("TRIBUTARY_BOOTSTRAP_USER_SECRET", user)
+        .env("TRIBUTARY_INFUSIONSOFTREST_ORIGIN", "http://127.0.0.1:9090")
+        .env_remove("TRIBUTARY_BIND")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let line = |variable: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{variable} ")))
+            .unwrap_or_else(|| panic!("no {variable} in {stdout}"));
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        let source = words.pop().unwrap();
+        vec![words.last().unwrap().clone(), source]
+    };
+    assert_eq!(line("TRIBUTARY_POLL_CONCURRENCY"), ["3", "flag"]);
+    assert_eq!(line("TRIBUTARY_ROLES"), ["api", "flag"]);
+    assert_eq!(line("TRIBUTARY_BIND"), ["127.0.0.1:8080", "default"]);
+    assert_eq!(line("TRIBUTARY_DELIVERY_LEASE"), ["2m", "default"]);
+    assert_eq!(
+        line("TRIBUTARY_DATABASE_URL"),
+        ["postgres://****@db.example:5432/tributary", "environment"]
+    );
+    assert_eq!(line("TRIBUTARY_MASTER_KEY"), ["********", "environment"]);
+    assert_eq!(
+        line("TRIBUTARY_BOOTSTRAP_ORG_SECRET"),
+        ["********", "environment"]
+    );
+    assert_eq!(
+        line("TRIBUTARY_BOOTSTRAP_USER_SECRET"),
+        ["********", "environment"]
+    );
+    assert_eq!(
+        line("TRIBUTARY_INFUSIONSOFTREST_ORIGIN"),
+        ["http://127.0.0.1:9090", "environment"]
+    );
+    for secret in [master_key, org, user, "hunter2-password"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret is shown: {stdout}{stderr}"
+        );
+    }
+}
+
+/// One run names every bad value, not the first: `config` and `serve` alike.
+#[test]
+fn every_bad_setting_is_named_at_once() {
+    for command in ["config", "serve"] {
+        let dir = temp_dir("bad-settings");
+        let output = tributary()
+            .args([
+                command,
+                "--delivery-per-host",
+                "0",
+                "--database-url",
+                &format!("sqlite://{}", dir.join("t.db").display()),
+            ])
+            .env("TRIBUTARY_POLL_LEASE", "forever")
+            .env("TRIBUTARY_ROLES", "api,worker")
+            .env("TRIBUTARY_MASTER_KEY", "not-base64-of-32-bytes")
+            .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", "too-short")
+            .env("TRIBUTARY_BOOTSTRAP_USER_SECRET", "also-too-short")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for needle in [
+            "--delivery-per-host (TRIBUTARY_DELIVERY_PER_HOST): \"0\"",
+            "--poll-lease (TRIBUTARY_POLL_LEASE): \"forever\"",
+            "--roles (TRIBUTARY_ROLES): unknown role \"worker\"",
+            "--master-key (TRIBUTARY_MASTER_KEY): must be base64 of exactly 32 bytes",
+            "TRIBUTARY_BOOTSTRAP_ORG_SECRET: must be at least 16 characters",
+            "TRIBUTARY_BOOTSTRAP_USER_SECRET: must be at least 16 characters",
+        ] {
+            assert!(stderr.contains(needle), "{command}: {needle} in {stderr}");
+        }
+        for secret in ["not-base64-of-32-bytes", "too-short", "also-too-short"] {
+            assert!(
+                !stderr.contains(secret),
+                "{command} shows a secret: {stderr}"
+            );
+        }
+        assert!(!dir.join("t.db").exists(), "nothing was created");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 #[test]
 fn help_documents_the_default_app() {
     let output = tributary()

@@ -1,16 +1,17 @@
-//! The command line: `tributary serve | simulate infusionsoft | demo | bench`.
+//! The command line: `tributary serve | config | migrate | tenants | dates | simulate | demo |
+//! bench`, parsed with clap and dispatched to the server, the tools and the simulator.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{ClientApp, Config, RunningSimulator, Simulator};
 
-use crate::app::Application;
-use crate::settings::{self, Settings};
+use crate::process::{init_tracing, runtime, wait_for_stop_signal};
+use crate::serve::ServeArgs;
+use tributary_server::settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,8 +26,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the Cloud Elements-compatible API (the pollers, delivery and UI join later).
+    /// Run the API, the web UI, the poll scheduler and the delivery worker.
     Serve(ServeArgs),
+    /// Print the settings `serve` would run with — each value and where it came from (flag,
+    /// environment or default), secrets redacted — and every value that cannot be used.
+    /// Takes the same flags as `serve`.
+    Config(ServeArgs),
     /// Apply the database's pending migrations and print its schema version. Migrations are
     /// additive, so this is safe while nodes of the previous version still run.
     Migrate {
@@ -64,7 +69,7 @@ enum Command {
 struct BenchArgs {
     /// Run only these benchmarks, as a comma list (default: all three).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "BENCHMARKS")]
-    only: Vec<crate::bench::Suite>,
+    only: Vec<tributary_tools::bench::Suite>,
     /// Idle instance-resources polled in the sustained polling figure (instances of seven).
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 2_100,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -159,83 +164,6 @@ struct DatabaseArgs {
     database_url: String,
 }
 
-#[derive(Debug, Args)]
-struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
-    #[arg(long, env = "TRIBUTARY_BIND", default_value = settings::DEFAULT_BIND)]
-    bind: SocketAddr,
-    #[command(flatten)]
-    database: DatabaseArgs,
-    /// Deliver events to loopback and private addresses (development and tests only).
-    #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
-    allow_private_callbacks: bool,
-    /// Secret of the first organization, used when the database is empty (with the user's).
-    #[arg(
-        long,
-        env = "TRIBUTARY_BOOTSTRAP_ORG_SECRET",
-        hide_env_values = true,
-        hide = true
-    )]
-    bootstrap_org_secret: Option<String>,
-    /// Secret of the first user, used when the database is empty (with the organization's).
-    #[arg(
-        long,
-        env = "TRIBUTARY_BOOTSTRAP_USER_SECRET",
-        hide_env_values = true,
-        hide = true
-    )]
-    bootstrap_user_secret: Option<String>,
-    /// Requests per minute per provider app (default: the element's published limit).
-    #[arg(long, env = "TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    provider_requests_per_minute: Option<u32>,
-    /// Polls run at once by this process; 0 runs no scheduler (polls only on request).
-    #[arg(long, env = "TRIBUTARY_POLL_CONCURRENCY", default_value_t = 8)]
-    poll_concurrency: usize,
-    /// How long a claimed poll is this process's, such as 5m (after a crash, another process
-    /// polls the resource when the lease ends).
-    #[arg(long, env = "TRIBUTARY_POLL_LEASE", default_value = "5m", value_parser = parse_duration)]
-    poll_lease: std::time::Duration,
-    /// Notifications sent at once by this process; 0 runs no delivery worker.
-    #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", default_value_t = 16)]
-    delivery_concurrency: usize,
-    /// Notifications sent at once to one callback host (host and port).
-    #[arg(long, env = "TRIBUTARY_DELIVERY_PER_HOST", default_value_t = 4,
-          value_parser = clap::value_parser!(u64).range(1..=1024))]
-    delivery_per_host: u64,
-    /// How long one delivery attempt may take, such as 30s (units ms, s, m, h).
-    #[arg(long, env = "TRIBUTARY_DELIVERY_TIMEOUT", default_value = "30s",
-          value_parser = parse_duration)]
-    delivery_timeout: std::time::Duration,
-    /// How long a claimed notification is this process's (after a crash, its notifications are
-    /// sent again when the lease ends); must be longer than the delivery timeout.
-    #[arg(long, env = "TRIBUTARY_DELIVERY_LEASE", default_value = "2m",
-          value_parser = parse_duration)]
-    delivery_lease: std::time::Duration,
-    /// Waits before each delivery retry, as a comma list such as 1s,5s,30s (default Cloud
-    /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
-    #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE")]
-    retry_schedule: Option<String>,
-    /// What this process does: a comma list of api, poller, delivery (several processes can
-    /// share one PostgreSQL database with different roles).
-    #[arg(long, env = "TRIBUTARY_ROLES", default_value = "api,poller,delivery",
-          value_parser = parse_roles)]
-    roles: settings::Roles,
-    /// Days delivered and failed events and their delivery attempts are kept.
-    #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=3650))]
-    retention_days: u64,
-    /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
-    /// SQLite database, created with mode 0600).
-    #[arg(
-        long,
-        env = "TRIBUTARY_MASTER_KEY",
-        hide_env_values = true,
-        hide = true
-    )]
-    master_key: Option<String>,
-}
-
 #[derive(Debug, Subcommand)]
 enum TenantsCommand {
     /// Create an organization with its first user; prints their secrets once, as JSON.
@@ -292,16 +220,6 @@ struct SimulateArgs {
     hook_time_scale: f64,
 }
 
-/// Node roles such as `api,poller`.
-fn parse_roles(text: &str) -> Result<settings::Roles, String> {
-    settings::Roles::parse(text)
-}
-
-/// A duration such as `30s`, `500ms`, `2m`.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    tributary_domain::delivery::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
-}
-
 /// A change rate the simulator can make: above 0, at most 1,000 per second.
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -336,14 +254,25 @@ fn parse_scale(text: &str) -> Result<f64, String> {
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let given = |name: &str| {
+        matches
+            .subcommand_matches(name)
+            .map(crate::serve::given)
+            .unwrap_or_default()
+    };
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(_) => crate::serve::serve(given("serve")),
+        Command::Config(_) => crate::serve::config(given("config")),
         Command::Migrate { database } => migrate(&database.database_url),
         Command::Tenants {
             command: TenantsCommand::Create { name, database },
         } => create_tenant(&name, &database.database_url),
-        Command::Demo(args) => crate::demo::run(crate::demo::DemoOptions {
+        Command::Demo(args) => tributary_tools::demo::run(tributary_tools::demo::DemoOptions {
             duration: std::time::Duration::from_secs(args.duration),
             rate: args.rate,
             database_url: args.database_url,
@@ -367,14 +296,14 @@ pub fn run() -> ExitCode {
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),
-        Command::Bench(args) => crate::bench::run(bench_options(args)),
+        Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
     }
 }
 
-fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
-    use crate::bench::{dates, delivery, nodes, polling};
+fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
+    use tributary_tools::bench::{dates, delivery, nodes, polling};
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    crate::bench::BenchOptions {
+    tributary_tools::bench::BenchOptions {
         only: args.only,
         dates: dates::DatesOptions {
             budget: std::time::Duration::from_millis(args.date_millis),
@@ -398,110 +327,12 @@ fn bench_options(args: BenchArgs) -> crate::bench::BenchOptions {
     }
 }
 
-fn init_tracing() {
-    crate::telemetry::init_stderr();
-}
-
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => Some(runtime),
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            None
-        }
-    }
-}
-
-fn serve(args: ServeArgs) -> ExitCode {
-    init_tracing();
-    let bootstrap =
-        match settings::bootstrap_from(args.bootstrap_org_secret, args.bootstrap_user_secret) {
-            Ok(bootstrap) => bootstrap,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::from(2);
-            }
-        };
-    let retry_schedule = match crate::delivery::schedule_from(args.retry_schedule.as_deref()) {
-        Ok(schedule) => schedule,
-        Err(error) => {
-            eprintln!("error: TRIBUTARY_RETRY_SCHEDULE: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    if args.delivery_lease <= args.delivery_timeout {
-        eprintln!(
-            "error: TRIBUTARY_DELIVERY_LEASE ({:?}) must be longer than TRIBUTARY_DELIVERY_TIMEOUT \
-             ({:?}), or a slow send could be claimed and sent again while it runs",
-            args.delivery_lease, args.delivery_timeout
-        );
-        return ExitCode::from(2);
-    }
-    let registry_keys = ["infusionsoftrest"];
-    let settings = Settings {
-        bind: args.bind,
-        database_url: args.database.database_url,
-        allow_private_callbacks: args.allow_private_callbacks,
-        origins: settings::origins_from_env(registry_keys),
-        bootstrap,
-        master_key: args.master_key.map(Into::into),
-        provider_requests_per_minute: args.provider_requests_per_minute,
-        poll_concurrency: args.poll_concurrency,
-        poll_lease: args.poll_lease,
-        delivery_concurrency: args.delivery_concurrency,
-        delivery_per_host: usize::try_from(args.delivery_per_host).unwrap_or(4),
-        delivery_timeout: args.delivery_timeout,
-        delivery_lease: args.delivery_lease,
-        retry_schedule,
-        retention: std::time::Duration::from_secs(args.retention_days * 86_400),
-        roles: args.roles,
-        ..Settings::default()
-    };
-    let Some(runtime) = runtime() else {
-        return ExitCode::FAILURE;
-    };
-    runtime.block_on(async move {
-        let app = match Application::build(settings, Arc::new(SystemClock)).await {
-            Ok(app) => app,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                return ExitCode::FAILURE;
-            }
-        };
-        if let Some(secrets) = app.generated_secrets() {
-            // Shown once, on stdout only (never in the log): the first organization's secrets.
-            println!("{}", secrets.to_json());
-            eprintln!(
-                "Created the first organization. Its secrets are printed above, once: keep them. \
-                 Calls use `Authorization: User <userSecret>, Organization <organizationSecret>`."
-            );
-        }
-        match app.local_addr() {
-            Ok(addr) => eprintln!("Tributary listening on http://{addr}/elements/api-v2"),
-            Err(error) => eprintln!("Tributary listening (address unknown: {error})"),
-        }
-        let shutdown = CancellationToken::new();
-        let stopper = shutdown.clone();
-        tokio::spawn(async move {
-            wait_for_stop_signal().await;
-            stopper.cancel();
-        });
-        match app.run_until_stopped(shutdown).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: the server stopped: {error}");
-                ExitCode::FAILURE
-            }
-        }
-    })
-}
-
 fn migrate(database_url: &str) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
-        let shown = crate::app::redact_url(database_url);
+        let shown = settings::redact_url(database_url);
         // Opening a store applies what is pending, each migration once even with several
         // processes at it.
         let store = match tributary_store::open(database_url, SystemClock.now_ms()).await {
@@ -542,12 +373,12 @@ fn create_tenant(name: &str, database_url: &str) -> ExitCode {
             Err(error) => {
                 eprintln!(
                     "error: cannot open {}: {error}",
-                    crate::app::redact_url(database_url)
+                    settings::redact_url(database_url)
                 );
                 return ExitCode::FAILURE;
             }
         };
-        match crate::tenants::create(store.as_ref(), name, now).await {
+        match tributary_server::tenants::create(store.as_ref(), name, now).await {
             Ok(secrets) => {
                 println!("{}", secrets.to_json());
                 ExitCode::SUCCESS
@@ -598,27 +429,4 @@ fn simulate(args: SimulateArgs) -> ExitCode {
         let _ = running.stop().await;
         ExitCode::SUCCESS
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
+use tributary_store::{Store, WAKE_SCHEDULER};
 
 use super::Figure;
 
@@ -254,14 +255,14 @@ async fn measure(
         bar.inc(1);
     }
     let total = options.instances * RESOURCES.len();
-    let pool = sqlx::PgPool::connect(database_url).await?;
+    let store = tributary_store::open(database_url, SystemClock.now_ms()).await?;
     // Every first poll sets a cursor (and reads the provider's clock): not measured.
-    round(&pool, total, None).await?;
+    round(store.as_ref(), total, None).await?;
     bar.inc(1);
 
     // 1. Idle polls.
     let started = Instant::now();
-    round(&pool, total, None).await?;
+    round(store.as_ref(), total, None).await?;
     let polls_per_second = total as f64 / started.elapsed().as_secs_f64();
     bar.inc(1);
 
@@ -276,14 +277,14 @@ async fn measure(
     let before = received.load(Ordering::Relaxed);
     let expected = total * options.records.div_ceil(10);
     let started = Instant::now();
-    round(&pool, total, Some((&received, before + expected))).await?;
+    round(store.as_ref(), total, Some((&received, before + expected))).await?;
     let notifications_per_second = expected as f64 / started.elapsed().as_secs_f64();
     bar.inc(1);
     let delivered = received.load(Ordering::Relaxed) - before;
     if delivered != expected {
         bail!("{delivered} notifications arrived, {expected} expected");
     }
-    pool.close().await;
+    drop(store);
     drop(running);
     Ok((polls_per_second, notifications_per_second))
 }
@@ -291,28 +292,19 @@ async fn measure(
 /// Makes every poller due now, wakes the nodes, and waits until each has polled (and, when
 /// given, until the receiver's count reaches the target).
 async fn round(
-    pool: &sqlx::PgPool,
+    store: &dyn Store,
     total: usize,
     arrivals: Option<(&AtomicUsize, usize)>,
 ) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
-    sqlx::query("UPDATE pollers SET next_due_ms = $1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    sqlx::query("SELECT pg_notify('tributary_wake', 'scheduler')")
-        .execute(pool)
-        .await?;
+    store.set_all_pollers_due(now).await?;
+    store.wake_others(WAKE_SCHEDULER).await?;
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let polled: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM pollers WHERE last_poll_ms >= $1")
-                .bind(now)
-                .fetch_one(pool)
-                .await?;
+        let polled = store.count_polled_since(now).await?;
         let arrived =
             arrivals.is_none_or(|(count, target)| count.load(Ordering::Relaxed) >= target);
-        if polled as usize >= total && arrived {
+        if usize::try_from(polled).unwrap_or(usize::MAX) >= total && arrived {
             return Ok(());
         }
         if Instant::now() > deadline {

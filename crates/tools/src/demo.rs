@@ -38,8 +38,8 @@ use tokio_util::sync::CancellationToken;
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
-use crate::app::Application;
-use crate::settings::Settings;
+use tributary_server::app::Application;
+use tributary_server::settings::Settings;
 
 /// The resources the demo polls: the example's appointments, and four more.
 const RESOURCES: [&str; 5] = [
@@ -100,7 +100,11 @@ struct Receiver {
 
 /// Runs the demo; the exit status says whether every change was accounted for.
 pub fn run(options: DemoOptions) -> ExitCode {
-    crate::telemetry::init_with_default(std::io::stderr, std::io::stderr().is_terminal(), "warn");
+    tributary_server::telemetry::init_with_default(
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+        "warn",
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -156,7 +160,8 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
     };
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let secrets =
-        crate::tenants::create(app.state().store.as_ref(), "demo", SystemClock.now_ms()).await?;
+        tributary_server::tenants::create(app.state().store.as_ref(), "demo", SystemClock.now_ms())
+            .await?;
     let auth = format!(
         "User {}, Organization {}",
         secrets.user_secret.expose_secret(),
@@ -229,7 +234,7 @@ async fn drive(
     );
 
     // The webhook receiver, verifying each signature with the instance's key.
-    let key = crate::secrets::random_secret();
+    let key = tributary_server::secrets::random_secret();
     let (sender, mut arrivals) = mpsc::unbounded_channel();
     let receiver = Receiver {
         key: Arc::new(key.clone()),
@@ -764,7 +769,7 @@ fn check(
 /// A fresh directory for the demo's database.
 fn temp_dir() -> anyhow::Result<std::path::PathBuf> {
     // Letters and digits only: the secret's alphabet has `/`, which would nest a directory.
-    let suffix: String = crate::secrets::random_secret()
+    let suffix: String = tributary_server::secrets::random_secret()
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(8)

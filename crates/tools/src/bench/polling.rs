@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tributary_domain::{Clock, ManualClock, SystemClock};
 
 use super::{Figure, Harness, count, step};
-use crate::scheduler::Scheduler;
+use tributary_server::scheduler::Scheduler;
 
 /// How big the polling benchmark is.
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,228 @@
+//! `tributary serve` and `tributary config`: the flags of `serve` (each also a `TRIBUTARY_*`
+//! variable), collected as given with where each came from, and read by the server's
+//! settings (`tributary_server::settings`), which hold every default and name every bad value.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use tokio_util::sync::CancellationToken;
+use tributary_domain::SystemClock;
+use tributary_server::app::Application;
+use tributary_server::settings::{self, Given, Settings, Source};
+
+use crate::process::{init_tracing, runtime, wait_for_stop_signal};
+
+/// The flags of `serve` and `config`. None has a default here: `tributary config` shows the
+/// defaults, which live in the server's settings.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "TRIBUTARY_BIND", value_name = "ADDR")]
+    bind: Option<String>,
+    /// The database: sqlite://PATH (created on first start), sqlite::memory:, or
+    /// postgres://USER@HOST:PORT/DATABASE (the database must exist; several nodes can share it).
+    #[arg(
+        long,
+        env = "TRIBUTARY_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Deliver events to loopback and private addresses (development and tests only).
+    #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
+    allow_private_callbacks: bool,
+    /// Secret of the first organization, used when the database is empty (with the user's).
+    #[arg(
+        long,
+        env = "TRIBUTARY_BOOTSTRAP_ORG_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    bootstrap_org_secret: Option<String>,
+    /// Secret of the first user, used when the database is empty (with the organization's).
+    #[arg(
+        long,
+        env = "TRIBUTARY_BOOTSTRAP_USER_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    bootstrap_user_secret: Option<String>,
+    /// Requests per minute per provider app (default: the element's published limit).
+    #[arg(long, env = "TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE", value_name = "N")]
+    provider_requests_per_minute: Option<String>,
+    /// Polls run at once by this process; 0 runs no scheduler (polls only on request).
+    #[arg(long, env = "TRIBUTARY_POLL_CONCURRENCY", value_name = "N")]
+    poll_concurrency: Option<String>,
+    /// How long a claimed poll is this process's, such as 5m (after a crash, another process
+    /// polls the resource when the lease ends).
+    #[arg(long, env = "TRIBUTARY_POLL_LEASE", value_name = "DURATION")]
+    poll_lease: Option<String>,
+    /// Notifications sent at once by this process; 0 runs no delivery worker.
+    #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", value_name = "N")]
+    delivery_concurrency: Option<String>,
+    /// Notifications sent at once to one callback host (host and port), 1 to 1024.
+    #[arg(long, env = "TRIBUTARY_DELIVERY_PER_HOST", value_name = "N")]
+    delivery_per_host: Option<String>,
+    /// How long one delivery attempt may take, such as 30s (units ms, s, m, h).
+    #[arg(long, env = "TRIBUTARY_DELIVERY_TIMEOUT", value_name = "DURATION")]
+    delivery_timeout: Option<String>,
+    /// How long a claimed notification is this process's (after a crash, its notifications are
+    /// sent again when the lease ends); must be longer than the delivery timeout.
+    #[arg(long, env = "TRIBUTARY_DELIVERY_LEASE", value_name = "DURATION")]
+    delivery_lease: Option<String>,
+    /// Waits before each delivery retry, as a comma list such as 1s,5s,30s (default Cloud
+    /// Elements' schedule: 4^x seconds, nine retries, ±20 % jitter).
+    #[arg(long, env = "TRIBUTARY_RETRY_SCHEDULE", value_name = "WAITS")]
+    retry_schedule: Option<String>,
+    /// What this process does: a comma list of api, poller, delivery (several processes can
+    /// share one PostgreSQL database with different roles).
+    #[arg(long, env = "TRIBUTARY_ROLES", value_name = "ROLES")]
+    roles: Option<String>,
+    /// Days delivered and failed events and their delivery attempts are kept (1 to 3650).
+    #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", value_name = "DAYS")]
+    retention_days: Option<String>,
+    /// Base64 of the 32-byte key that seals secrets at rest (default: a key file beside the
+    /// SQLite database, created with mode 0600).
+    #[arg(
+        long,
+        env = "TRIBUTARY_MASTER_KEY",
+        hide_env_values = true,
+        hide = true
+    )]
+    master_key: Option<String>,
+}
+
+/// The settings given to `serve` or `config`: each flag's (or its variable's) text, keyed by
+/// the variable, with where it came from.
+pub fn given(matches: &ArgMatches) -> Given {
+    let mut given = Given::default();
+    let command = <ServeArgs as Args>::augment_args(clap::Command::new("serve"));
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        let Some(variable) = arg.get_env().and_then(|v| v.to_str()) else {
+            continue;
+        };
+        let source = match matches.value_source(id) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::EnvVariable) => Source::Environment,
+            _ => continue,
+        };
+        let text = match matches.try_get_one::<String>(id) {
+            Ok(Some(text)) => text.clone(),
+            _ => match matches.try_get_one::<bool>(id) {
+                Ok(Some(on)) => on.to_string(),
+                _ => continue,
+            },
+        };
+        given.set(variable, text, source);
+    }
+    given
+}
+
+/// Reads the settings given, or says every value that cannot be used.
+fn read(given: &Given) -> Result<Settings, ExitCode> {
+    Settings::read(given).map_err(|errors| {
+        for error in errors.0 {
+            eprintln!("error: {error}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// `tributary config`: every setting, its value (secrets redacted) and where it came from;
+/// then every value that cannot be used (exit status 2).
+pub fn config(given: Given) -> ExitCode {
+    let registry_keys = ["infusionsoftrest"];
+    let origins = settings::origins_from_env(registry_keys);
+    let lines = settings::effective(&given, &origins);
+    let name = |line: &settings::Effective| match line.flag {
+        Some(flag) => format!("{} ({flag})", line.variable),
+        None => line.variable.clone(),
+    };
+    let width = lines.iter().map(|l| name(l).len()).max().unwrap_or(0);
+    let value_width = lines
+        .iter()
+        .map(|l| l.value.chars().count())
+        .max()
+        .unwrap_or(0);
+    for line in &lines {
+        println!(
+            "{:width$}  {:value_width$}  {}",
+            name(line),
+            line.value,
+            line.source.as_str()
+        );
+    }
+    match read(&given) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// `tributary serve`.
+pub fn serve(given: Given) -> ExitCode {
+    init_tracing();
+    let mut settings = match read(&given) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let registry_keys = ["infusionsoftrest"];
+    settings.origins = settings::origins_from_env(registry_keys);
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async move {
+        let app = match Application::build(settings, Arc::new(SystemClock)).await {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(secrets) = app.generated_secrets() {
+            // Shown once, on stdout only (never in the log): the first organization's secrets.
+            println!("{}", secrets.to_json());
+            eprintln!(
+                "Created the first organization. Its secrets are printed above, once: keep them. \
+                 Calls use `Authorization: User <userSecret>, Organization <organizationSecret>`."
+            );
+        }
+        match app.local_addr() {
+            Ok(addr) => eprintln!("Tributary listening on http://{addr}/elements/api-v2"),
+            Err(error) => eprintln!("Tributary listening (address unknown: {error})"),
+        }
+        let shutdown = CancellationToken::new();
+        let stopper = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            stopper.cancel();
+        });
+        match app.run_until_stopped(shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: the server stopped: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flag_of_serve_is_a_setting_the_server_reads_and_every_setting_has_a_flag() {
+        let command = <ServeArgs as Args>::augment_args(clap::Command::new("serve"));
+        let mut flags: Vec<&str> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_env().and_then(|v| v.to_str()))
+            .collect();
+        let mut read: Vec<&str> = settings::variables().collect();
+        flags.sort_unstable();
+        read.sort_unstable();
+        assert_eq!(flags, read);
+    }
+}

@@ -1,0 +1,209 @@
+//! The address guard: callbacks must not reach loopback, private, link-local, CGNAT, multicast
+//! or metadata addresses (unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`). Host names are judged
+//! after DNS, by the resolver the delivery client connects through, so rebinding cannot slip
+//! through; IP literals skip DNS and are judged before the request.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Whether an address is one a public callback must not reach.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..=127).contains(&b)) // CGNAT
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+        }
+    }
+}
+
+/// How a host name becomes addresses (the system resolver, or a table in tests).
+type Lookup = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Resolves callback hosts and drops private addresses (unless allowed), so the connection can
+/// only go where the check said.
+pub(super) struct GuardedResolver {
+    allow_private: bool,
+    lookup: Lookup,
+}
+
+impl GuardedResolver {
+    pub(super) fn system(allow_private: bool) -> GuardedResolver {
+        GuardedResolver {
+            allow_private,
+            lookup: Arc::new(|host: String| {
+                Box::pin(
+                    async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) },
+                )
+            }),
+        }
+    }
+}
+
+/// The addresses a callback may connect to, or why none.
+fn allowed(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    let kept: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| allow_private || !is_private(a.ip()))
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "callback host {host} resolves only to private addresses (loopback, private, \
+             link-local, CGNAT, multicast or metadata); refused"
+        ));
+    }
+    Ok(kept)
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow_private;
+        let lookup = self.lookup.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs = lookup(host.clone()).await?;
+            let kept = allowed(&host, addrs, allow)?;
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The private address an IP-literal callback names, if it names one (literals skip DNS, so
+/// the resolver never sees them).
+pub(super) fn private_literal(url: &reqwest::Url) -> Option<IpAddr> {
+    url.host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .filter(|ip| is_private(*ip))
+}
+
+/// Why a callback URL will be refused at delivery, if that is known without a DNS lookup (an
+/// IP-literal host): said when an instance is created or changed, so the user learns it then.
+/// Host names are judged at delivery, after resolution, where the attempt says why.
+pub fn callback_warning(url: &str, allow_private: bool) -> Option<String> {
+    if allow_private {
+        return None;
+    }
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let ip = private_literal(&parsed)?;
+    Some(format!(
+        "event.notification.callback.url: {ip} is a private address; deliveries to it will \
+         be refused (TRIBUTARY_ALLOW_PRIVATE_CALLBACKS is off)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_host_resolving_to_a_private_or_metadata_address_is_refused_after_dns() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        let table = |host: String| -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > {
+            let ips: Vec<&str> = match host.as_str() {
+                "internal.example" => vec!["10.0.0.1"],
+                "metadata.example" => vec!["169.254.169.254"],
+                "mixed.example" => vec!["10.0.0.1", "93.184.216.34"],
+                _ => vec!["93.184.216.34"],
+            };
+            let addrs = ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip.parse().unwrap(), 0))
+                .collect();
+            Box::pin(async move { Ok(addrs) })
+        };
+        let guarded = GuardedResolver {
+            allow_private: false,
+            lookup: Arc::new(table),
+        };
+        for host in ["internal.example", "metadata.example"] {
+            let error = guarded
+                .resolve(reqwest::dns::Name::from_str(host).unwrap())
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{host} was allowed"));
+            assert!(error.to_string().contains("private addresses"), "{error}");
+        }
+        let mixed: Vec<SocketAddr> = guarded
+            .resolve(reqwest::dns::Name::from_str("mixed.example").unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(
+            mixed,
+            [SocketAddr::new("93.184.216.34".parse().unwrap(), 0)],
+            "only the public one"
+        );
+        let open = GuardedResolver {
+            allow_private: true,
+            lookup: Arc::new(table),
+        };
+        assert!(
+            open.resolve(reqwest::dns::Name::from_str("metadata.example").unwrap())
+                .await
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn private_and_metadata_addresses_are_recognized() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn an_ip_literal_callback_is_warned_about_and_a_host_name_is_not() {
+        assert!(callback_warning("http://10.0.0.1/cb", false).is_some());
+        assert!(callback_warning("http://[::1]:8080/cb", false).is_some());
+        assert!(callback_warning("http://10.0.0.1/cb", true).is_none());
+        assert!(callback_warning("https://receiver.example/cb", false).is_none());
+    }
+}

@@ -1,0 +1,158 @@
+//! Sending one claimed notification: POST the exact stored bytes, signed, then decide what the
+//! answer means (delivered, retry when, failed, gone) and record the attempt.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use secrecy::ExposeSecret;
+use tributary_domain::delivery::signature_headers;
+use tributary_store::{AttemptOutcome, AttemptRecord, NotificationRecord};
+
+use super::guard::private_literal;
+use super::worker::Deliverer;
+
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
+
+impl Deliverer {
+    /// Sends a claimed notification once and records the attempt.
+    pub(super) async fn send(&self, notification: NotificationRecord) {
+        let started = Instant::now();
+        let at_ms = self.state.now_ms();
+        let signing = self
+            .signing
+            .signing(
+                &self.state,
+                notification.instance_id,
+                notification.instance_version,
+            )
+            .await;
+        let attempt_number = notification.attempts + 1;
+        let key = signing.key.as_ref().map(|k| k.expose_secret());
+        let result = self.post(&notification, key, &signing.scheme).await;
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let (status_code, excerpt, error, retry_after_ms) = match result {
+            Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),
+            Err(error) => (None, None, Some(error), None),
+        };
+        let delivered = status_code.is_some_and(|s| (200..300).contains(&s));
+        let gone = status_code == Some(410);
+        let outcome = if delivered {
+            AttemptOutcome::Delivered
+        } else if gone {
+            AttemptOutcome::Gone
+        } else if notification.callback_url.is_empty() {
+            AttemptOutcome::Failed
+        } else {
+            let jitter = rand::rng().random_range(-1.0..=1.0);
+            match self.state.settings.retry_schedule.wait(
+                usize::try_from(attempt_number).unwrap_or(usize::MAX),
+                jitter,
+            ) {
+                Some(wait) => {
+                    let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                    let wait_ms = wait_ms.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS));
+                    AttemptOutcome::RetryAt(at_ms + wait_ms)
+                }
+                None => AttemptOutcome::Failed,
+            }
+        };
+        let error = error.or_else(|| {
+            (!delivered).then(|| match status_code {
+                Some(410) => "410 Gone: delivery to this URL stopped".to_owned(),
+                Some(code) => format!("the receiver answered {code}"),
+                None => "no answer".to_owned(),
+            })
+        });
+        self.state
+            .delivery_stats
+            .count(&outcome, at_ms, &notification.body);
+        let record = AttemptRecord {
+            notification_id: notification.id.clone(),
+            url: notification.callback_url.clone(),
+            at_ms,
+            status_code,
+            duration_ms,
+            excerpt,
+            error,
+            outcome,
+        };
+        if let Err(error) = self
+            .recorder
+            .record(self.state.store.as_ref(), record)
+            .await
+        {
+            tracing::error!(%error, "could not record a delivery attempt");
+        }
+    }
+
+    /// POSTs the exact stored bytes; returns (status, body excerpt, Retry-After in ms).
+    async fn post(
+        &self,
+        notification: &NotificationRecord,
+        key: Option<&str>,
+        scheme: &str,
+    ) -> Result<(u16, String, Option<i64>), String> {
+        if notification.callback_url.is_empty() {
+            return Err("the instance has no event.notification.callback.url".into());
+        }
+        let url = reqwest::Url::parse(&notification.callback_url)
+            .map_err(|_| "the callback URL does not parse".to_owned())?;
+        // IP literals skip DNS, so the guard checks them here.
+        if !self.state.settings.allow_private_callbacks
+            && let Some(ip) = private_literal(&url)
+        {
+            return Err(format!(
+                "callback address {ip} is private (loopback, private, link-local, CGNAT, \
+                 multicast or metadata); refused"
+            ));
+        }
+        let mut request = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Elements-Webhook-Id", &notification.id)
+            .body(notification.body.clone());
+        if let Some(key) = key {
+            let timestamp = self.state.now_ms() / 1000;
+            for (name, value) in
+                signature_headers(scheme, key, &notification.id, timestamp, &notification.body)
+            {
+                request = request.header(name, value);
+            }
+        }
+        let timeout = self.state.settings.delivery_timeout;
+        let response = request.send().await.map_err(|e| describe(&e, timeout))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map(|s| s.saturating_mul(1000));
+        let body = response.bytes().await.unwrap_or_default();
+        let excerpt: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        Ok((status, excerpt, retry_after))
+    }
+}
+
+/// A send's error in words: its chain of causes, or the timeout it hit.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    let mut text = String::new();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    if error.is_timeout() {
+        format!("timed out after {timeout:?}")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,48 @@
+//! Counters of delivery since the process started, for `/metrics` (the queue depth and the
+//! sends in flight come from the database, so they hold across processes).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+use tributary_store::AttemptOutcome;
+
+/// Counters of delivery since start.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub delivered: AtomicU64,
+    pub failed_attempts: AtomicU64,
+    pub retried: AtomicU64,
+    pub given_up: AtomicU64,
+    /// Sum of milliseconds from an event's poll to its delivery, over delivered notifications.
+    pub latency_ms_sum: AtomicU64,
+}
+
+impl DeliveryStats {
+    /// Counts an attempt at `at_ms` of the notification with this body.
+    pub(super) fn count(&self, outcome: &AttemptOutcome, at_ms: i64, body: &[u8]) {
+        let add = |counter: &AtomicU64, n: u64| {
+            counter.fetch_add(n, Ordering::Relaxed);
+        };
+        match outcome {
+            AttemptOutcome::Delivered => {
+                add(&self.delivered, 1);
+                let poll_ms = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|b| b.pointer("/message/raw/pollDate").and_then(Value::as_i64))
+                    .unwrap_or(at_ms);
+                add(
+                    &self.latency_ms_sum,
+                    u64::try_from(at_ms - poll_ms).unwrap_or(0),
+                );
+            }
+            AttemptOutcome::RetryAt(_) => {
+                add(&self.failed_attempts, 1);
+                add(&self.retried, 1);
+            }
+            AttemptOutcome::Failed | AttemptOutcome::Gone => {
+                add(&self.failed_attempts, 1);
+                add(&self.given_up, 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The delivery worker of one process: its state, and its loop — a continuous pipeline that
+//! queues new events and starts sends as slots free, with `run_once` for tests that step it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::guard::GuardedResolver;
+use super::record::Recorder;
+use super::sign::SigningCache;
+use crate::state::AppState;
+
+/// The delivery worker of one process.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    pub(super) state: AppState,
+    pub(super) owner: String,
+    pub(super) http: reqwest::Client,
+    concurrency: usize,
+    /// Sends in flight per callback host.
+    pub(super) hosts: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
+    pub(super) urls: Arc<Mutex<HashMap<String, usize>>>,
+    /// Instance id → (version, how its notifications are signed).
+    pub(super) signing: Arc<SigningCache>,
+    pub(super) recorder: Arc<Recorder>,
+    /// (instance, version) whose unreadable configuration was logged already.
+    pub(super) unreadable: Arc<Mutex<HashSet<(i64, i64)>>>,
+}
+
+impl Deliverer {
+    pub fn new(state: AppState, concurrency: usize) -> Result<Deliverer, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(state.settings.delivery_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .dns_resolver(Arc::new(GuardedResolver::system(
+                state.settings.allow_private_callbacks,
+            )))
+            .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Deliverer {
+            owner: format!("{}-{}", std::process::id(), crate::secrets::random_secret()),
+            state,
+            http,
+            concurrency: concurrency.max(1),
+            hosts: Arc::default(),
+            urls: Arc::default(),
+            signing: Arc::default(),
+            recorder: Arc::default(),
+            unreadable: Arc::default(),
+        })
+    }
+
+    /// One pass: queues what is unqueued, then sends what is due, to the end. Tests step it.
+    pub async fn run_once(&self) -> (usize, usize) {
+        let queued = self.queue().await;
+        let sent = self.send_due().await;
+        (queued, sent)
+    }
+
+    /// Deletes finished history older than the retention period; returns how many events went.
+    pub async fn prune(&self) -> u64 {
+        let retention =
+            i64::try_from(self.state.settings.retention.as_millis()).unwrap_or(i64::MAX);
+        match self
+            .state
+            .store
+            .prune(self.state.now_ms().saturating_sub(retention))
+            .await
+        {
+            Ok(pruned) => pruned,
+            Err(error) => {
+                tracing::error!(%error, "could not prune old events");
+                0
+            }
+        }
+    }
+
+    /// Runs until shutdown: a continuous pipeline — sends run as tasks, so a slow receiver holds
+    /// at most its host's share of the slots and never stalls the others; new work is claimed
+    /// as slots free, when polls store events, or every half second. Prunes old history hourly.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let mut sends = JoinSet::new();
+        let mut pruned_at: Option<Instant> = None;
+        // Unnotified events appear when a poll stores them (it nudges), or on another node
+        // (the timer finds them); a send finishing adds none, so it skips the look.
+        let mut queue_due = true;
+        loop {
+            if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+                let pruned = self.prune().await;
+                if pruned > 0 {
+                    tracing::info!(pruned, "pruned old events");
+                }
+                pruned_at = Some(Instant::now());
+            }
+            while sends.try_join_next().is_some() {}
+            let queued = if queue_due { self.queue().await } else { 0 };
+            queue_due = queued > 0;
+            // Around again at once only while there may be more: a claim that came back short
+            // means nothing else is due (or every due one's receiver is busy).
+            let (_, more) = self.start_sends(&slots, &mut sends).await;
+            if queued > 0 || more {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => queue_due = true,
+                _ = self.state.delivery_nudge.notified() => queue_due = true,
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        // Sends in flight finish (each is bounded by its timeout); their leases protect the rest.
+        let _ = tokio::time::timeout(self.state.settings.delivery_timeout, async {
+            while sends.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// Claims due notifications and sends them with the same global and per-host limits as
+    /// [`Deliverer::run`], waiting for every send; returns how many started.
+    pub async fn send_due(&self) -> usize {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        let mut sends = JoinSet::new();
+        let (started, _) = self.start_sends(&slots, &mut sends).await;
+        while sends.join_next().await.is_some() {}
+        started
+    }
+}

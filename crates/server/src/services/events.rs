@@ -1,0 +1,288 @@
+//! An instance's pollers and events: poll now, the pollers view, the event log, one event with
+//! its delivery attempts, redelivery of one event's notification, recovery of every failed
+//! one, and resuming delivery to URLs that answered 410.
+
+use tributary_domain::instance_config::VendorType;
+use tributary_store::{EventFilter, EventRecord, EventStatus, PollerRecord, Principal};
+
+use crate::poller::{self, PollSummary, wanted_pollers};
+use crate::secrets::random_secret;
+use crate::services::error::{ProviderFailure, ServiceError};
+use crate::services::instances::show;
+use crate::state::AppState;
+
+/// Polls every enabled resource of an instance now, each under its poller's lease (as the
+/// scheduler's polls are), and says what each poll did once it is stored.
+pub async fn poll_now(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+) -> Result<Vec<PollSummary>, ServiceError> {
+    let instance = show(state, principal, id).await?;
+    let prepared = state.clients.prepared(&instance)?;
+    let settings = &prepared.settings;
+    if !settings.enabled || settings.vendor != VendorType::Polling {
+        return Err(ServiceError::Conflict(format!(
+            "instance {id} does not poll: set event.notification.enabled to true and \
+             event.vendor.type to polling"
+        )));
+    }
+    if !instance.valid {
+        return Err(ServiceError::Provider {
+            failure: ProviderFailure::Unauthorized,
+            message: format!("instance {id} must be authorized again before it can poll"),
+            provider: instance.invalid_reason.clone().unwrap_or_default(),
+        });
+    }
+    let now = state.now_ms();
+    state
+        .store
+        .sync_pollers(id, &wanted_pollers(settings, now, id), now)
+        .await?;
+    let client = state.clients.client(&instance)?;
+    // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled twice
+    // at once (another node's scheduled poll, or another "poll now").
+    let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
+    let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
+    let mut polls = Vec::new();
+    for record in state.store.pollers(id).await? {
+        let claimed = state
+            .store
+            .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
+            .await?;
+        match claimed {
+            Some(record) => polls
+                .push(poller::poll_resource(state, &instance, &client, &prepared, &record).await),
+            None => polls.push(PollSummary {
+                resource: record.resource,
+                error: Some(
+                    "being polled already (a scheduled poll or another request); its events \
+                     arrive with that poll"
+                        .into(),
+                ),
+                ..PollSummary::default()
+            }),
+        }
+    }
+    Ok(polls)
+}
+
+/// An instance's pollers: cursor, next and last poll, failures, last summary.
+pub async fn pollers(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+) -> Result<Vec<PollerRecord>, ServiceError> {
+    show(state, principal, id).await?;
+    Ok(state.store.pollers(id).await?)
+}
+
+/// The event log's filters, as given (each checked and named when bad).
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// `NEW`, `QUEUED`, `NOTIFIED` or `FAILED` (any case).
+    pub status: Option<String>,
+    pub object_type: Option<String>,
+    /// `CREATED`, `UPDATED`, … (any case).
+    pub event_type: Option<String>,
+    /// RFC 3339: events stored at or after then.
+    pub from: Option<String>,
+    /// RFC 3339: events stored before then.
+    pub to: Option<String>,
+    /// A row id: the events after it (paging).
+    pub after: Option<String>,
+    /// 1 to 1,000 (default 200).
+    pub page_size: Option<String>,
+}
+
+/// A value given and not blank, trimmed.
+fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn rfc3339(key: &str, value: &Option<String>) -> Result<Option<i64>, ServiceError> {
+    given(value)
+        .map(|v| {
+            v.parse::<jiff::Timestamp>()
+                .map(|t| t.as_millisecond())
+                .map_err(|_| {
+                    ServiceError::BadInput(format!(
+                        "{key} must be an RFC 3339 time such as 2026-11-28T10:00:00Z, got {v:?}"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl EventQuery {
+    /// The store's filter, oldest first; `instance_id` narrows it to one instance.
+    pub fn filter(&self, instance_id: Option<i64>) -> Result<EventFilter, ServiceError> {
+        let number = |key: &str, value: &Option<String>, default: i64, min: i64, max: i64| {
+            match given(value) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(ServiceError::BadInput(format!(
+                        "{key} must be a whole number from {min} to {max}, got {v:?}"
+                    ))),
+                },
+            }
+        };
+        let status = given(&self.status)
+            .map(|s| {
+                let status = s.to_ascii_uppercase();
+                status.parse::<EventStatus>().map_err(|_| {
+                    ServiceError::BadInput(format!(
+                        "status must be NEW, QUEUED, NOTIFIED or FAILED, got {status:?}"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(EventFilter {
+            instance_id,
+            status,
+            resource: given(&self.object_type),
+            event_type: given(&self.event_type).map(|s| s.to_ascii_uppercase()),
+            from_ms: rfc3339("from", &self.from)?,
+            to_ms: rfc3339("to", &self.to)?,
+            after_id: number("after", &self.after, 0, 0, i64::MAX)?,
+            limit: number("pageSize", &self.page_size, 200, 1, 1000)?,
+            newest_first: false,
+        })
+    }
+}
+
+/// The events of one instance (`Some`) or of every instance of the organization, as the
+/// filter says.
+pub async fn events(
+    state: &AppState,
+    principal: Principal,
+    instance_id: Option<i64>,
+    query: &EventQuery,
+) -> Result<Vec<EventRecord>, ServiceError> {
+    if let Some(id) = instance_id {
+        show(state, principal, id).await?;
+    }
+    let filter = query.filter(instance_id)?;
+    log(state, principal, &filter).await
+}
+
+/// The events a filter finds (a log view may turn it newest first).
+pub async fn log(
+    state: &AppState,
+    principal: Principal,
+    filter: &EventFilter,
+) -> Result<Vec<EventRecord>, ServiceError> {
+    Ok(state
+        .store
+        .find_events(principal.organization_id, filter)
+        .await?)
+}
+
+/// One delivery attempt of a notification, as the store keeps it.
+pub use tributary_store::Attempt;
+
+/// An event with the delivery attempts of its notification.
+#[derive(Debug, Clone)]
+pub struct EventDetail {
+    pub event: EventRecord,
+    pub attempts: Vec<Attempt>,
+}
+
+/// One event of the organization (of one instance, when `instance_id` is given) with its
+/// notification's attempts.
+pub async fn event(
+    state: &AppState,
+    principal: Principal,
+    event_id: &str,
+    instance_id: Option<i64>,
+) -> Result<EventDetail, ServiceError> {
+    let event = state
+        .store
+        .event(principal.organization_id, event_id)
+        .await?
+        .filter(|e| instance_id.is_none_or(|id| e.instance_id == id))
+        .ok_or_else(|| ServiceError::NotFound(format!("no event {event_id:?}")))?;
+    let attempts = match &event.notification_id {
+        Some(notification) => state.store.attempts(notification).await?,
+        None => Vec::new(),
+    };
+    Ok(EventDetail { event, attempts })
+}
+
+/// The exact bytes an event's notification sends, once it has one.
+pub async fn notification_body(
+    state: &AppState,
+    detail: &EventDetail,
+) -> Result<Option<Vec<u8>>, ServiceError> {
+    match &detail.event.notification_id {
+        Some(notification) => Ok(state.store.notification_body(notification).await?),
+        None => Ok(None),
+    }
+}
+
+/// Queues an event's notification again now, with a fresh retry schedule; returns the
+/// notification's id.
+pub async fn redeliver(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+    event_id: &str,
+) -> Result<String, ServiceError> {
+    let event = state
+        .store
+        .event(principal.organization_id, event_id)
+        .await?
+        .filter(|e| e.instance_id == id)
+        .ok_or_else(|| ServiceError::NotFound(format!("no event {event_id:?} in instance {id}")))?;
+    let Some(notification) = event.notification_id else {
+        return Err(ServiceError::Conflict(format!(
+            "event {event_id} is not in a notification yet; it will be sent without asking"
+        )));
+    };
+    state
+        .store
+        .requeue_notification(&notification, state.now_ms())
+        .await?;
+    state.nudge_delivery();
+    Ok(notification)
+}
+
+/// Queues again every failed notification of an instance made since `since` (RFC 3339;
+/// default: all of them); returns how many.
+pub async fn recover(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+    since: Option<&str>,
+) -> Result<u64, ServiceError> {
+    show(state, principal, id).await?;
+    let since = match since {
+        None => 0,
+        Some(v) => v
+            .trim()
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| {
+                ServiceError::BadInput(format!("since must be an RFC 3339 time, got {v:?}"))
+            })?,
+    };
+    let requeued = state
+        .store
+        .requeue_failed(id, since, state.now_ms())
+        .await?;
+    state.nudge_delivery();
+    Ok(requeued)
+}
+
+/// Delivery goes on to the instance's URLs that answered 410; returns how many were stopped.
+pub async fn resume(state: &AppState, principal: Principal, id: i64) -> Result<u64, ServiceError> {
+    show(state, principal, id).await?;
+    let resumed = state.store.resume_callbacks(id).await?;
+    state.nudge_delivery();
+    Ok(resumed)
+}

@@ -1,0 +1,306 @@
+//! The hub: the element's normalized API over the provider's, for clients (`/hubs/…`) and for
+//! the poller. One hub call is one provider request.
+//!
+//! A hub query string is read here once for both: `where` (CEQL; its top-level `AND` parts
+//! become provider parameters where the element declares them, the other safe parts are
+//! evaluated by Tributary), `orderBy`, and the paging (`pageSize`, `page`, `nextPage`). The
+//! next page's token is opaque base64 of the offset, given only while the provider's pages go
+//! on — judged by short pages and `count`, never by its `next` link.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use tributary_domain::ceql;
+use tributary_elements::client::ProviderError;
+use tributary_elements::query::{self, Translated};
+use tributary_elements::{Element, Resource};
+use tributary_store::InstanceRecord;
+
+use crate::secrets::hash_secret;
+use crate::services::error::{ProviderFailure, ServiceError};
+use crate::state::AppState;
+
+/// The page size when a call names none (Cloud Elements' default).
+pub const DEFAULT_PAGE_SIZE: u32 = 200;
+
+/// The secrets a hub call presents: the user's, the instance's token, and optionally the
+/// organization's (which must then match the user's).
+#[derive(Clone)]
+pub struct HubCredentials {
+    pub user: String,
+    pub element: String,
+    pub organization: Option<String>,
+}
+
+impl std::fmt::Debug for HubCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HubCredentials(********)")
+    }
+}
+
+/// The instance a hub call acts for, after checking every secret it presented.
+pub async fn authenticate(
+    state: &AppState,
+    credentials: &HubCredentials,
+) -> Result<InstanceRecord, ServiceError> {
+    let refused =
+        || ServiceError::Unauthorized("the User secret or the Element token is wrong".into());
+    let principal = state
+        .store
+        .principal_of_user(&hash_secret(&credentials.user))
+        .await?
+        .ok_or_else(refused)?;
+    if let Some(organization) = &credentials.organization {
+        let both = state
+            .store
+            .principal(&hash_secret(organization), &hash_secret(&credentials.user))
+            .await?;
+        if both != Some(principal) {
+            return Err(ServiceError::Unauthorized(
+                "the Organization secret does not match the User".into(),
+            ));
+        }
+    }
+    let instance = state
+        .store
+        .instance_by_token(&hash_secret(&credentials.element))
+        .await?
+        .filter(|i| i.organization_id == principal.organization_id)
+        .ok_or_else(refused)?;
+    if !instance.valid {
+        return Err(ServiceError::Provider {
+            failure: ProviderFailure::Unauthorized,
+            message: format!(
+                "instance {} must be authorized again (PATCH /instances/{} with a new providerData.code)",
+                instance.id, instance.id
+            ),
+            provider: instance
+                .invalid_reason
+                .clone()
+                .unwrap_or_else(|| "the provider authorization is no longer valid".into()),
+        });
+    }
+    if instance.disabled {
+        return Err(ServiceError::Conflict(format!(
+            "instance {} is disabled",
+            instance.id
+        )));
+    }
+    Ok(instance)
+}
+
+/// A hub query string, read: each parameter as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubQuery {
+    params: Vec<(String, String)>,
+}
+
+impl HubQuery {
+    /// Reads a query string (`where=…&orderBy=…&pageSize=…`).
+    pub fn parse(text: &str) -> Result<HubQuery, ServiceError> {
+        serde_urlencoded::from_str(text)
+            .map(|params| HubQuery { params })
+            .map_err(|_| ServiceError::BadInput("the query string is malformed".into()))
+    }
+
+    /// A parameter's value as given.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The record filter of the query for one resource: `where` and `orderBy` as provider
+    /// parameters and locally evaluated parts.
+    pub fn record_filter(&self, resource: &Resource) -> Result<Translated, ServiceError> {
+        let clause = match self.get("where").map(str::trim).filter(|w| !w.is_empty()) {
+            Some(text) => Some(
+                ceql::parse(text)
+                    .map_err(|e| ServiceError::BadInput(format!("where: {e} in {text:?}")))?,
+            ),
+            None => None,
+        };
+        query::translate(resource, clause.as_ref(), self.get("orderBy"))
+            .map_err(|e| ServiceError::BadInput(format!("where: {e}")))
+    }
+
+    /// The page size asked for (default 200), at most the element's largest page.
+    fn page_size(&self, max: u32) -> Result<u32, ServiceError> {
+        match self.get("pageSize") {
+            None => Ok(DEFAULT_PAGE_SIZE.min(max)),
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(size) if size >= 1 => Ok(size.min(max)),
+                _ => Err(ServiceError::BadInput(format!(
+                    "pageSize must be a whole number from 1 to {max}, got {text:?}"
+                ))),
+            },
+        }
+    }
+
+    /// The offset that `nextPage` or `page` names (default 0).
+    fn offset(&self, page_size: u32) -> Result<u64, ServiceError> {
+        match (self.get("nextPage"), self.get("page")) {
+            (Some(token), _) => read_page_token(token).ok_or_else(|| {
+                ServiceError::BadInput("nextPage is not a token this server gave out".into())
+            }),
+            (None, Some(page)) => match page.trim().parse::<u64>() {
+                Ok(page) if page >= 1 => Ok((page - 1) * u64::from(page_size)),
+                _ => Err(ServiceError::BadInput(format!(
+                    "page must be a whole number from 1, got {page:?}"
+                ))),
+            },
+            (None, None) => Ok(0),
+        }
+    }
+}
+
+/// The element's resource a hub path names.
+pub fn resource<'a>(
+    element: &'a Element,
+    hub: &str,
+    name: &str,
+) -> Result<&'a Resource, ServiceError> {
+    if hub != element.hub {
+        return Err(ServiceError::NotFound(format!(
+            "no hub {hub:?} for this instance: its element {} is in hub {:?}",
+            element.key, element.hub
+        )));
+    }
+    element.resource(name).ok_or_else(|| {
+        let names: Vec<&str> = element.resources.iter().map(|r| r.name.as_str()).collect();
+        ServiceError::NotFound(format!(
+            "no resource {name:?} in hub {hub}; it has {}",
+            names.join(", ")
+        ))
+    })
+}
+
+fn provider_error(provider_name: &str, error: ProviderError) -> ServiceError {
+    let (failure, message, provider) = match error {
+        ProviderError::Invalid(reason) => (
+            ProviderFailure::Unauthorized,
+            "the instance must be authorized again (PATCH it with a new providerData.code)"
+                .to_owned(),
+            reason,
+        ),
+        ProviderError::Rejected { status, message } => (
+            ProviderFailure::Refused {
+                status: Some(status),
+            },
+            format!("{provider_name} refused the request"),
+            message,
+        ),
+        ProviderError::Failed { status, message } => (
+            ProviderFailure::Failed,
+            format!("{provider_name} failed (HTTP {status})"),
+            message,
+        ),
+        ProviderError::Unreachable(message) => (
+            ProviderFailure::Failed,
+            format!("{provider_name} could not be reached"),
+            message,
+        ),
+        ProviderError::Malformed(message) => (
+            ProviderFailure::Failed,
+            format!("{provider_name} answered something unreadable"),
+            message,
+        ),
+    };
+    ServiceError::Provider {
+        failure,
+        message,
+        provider,
+    }
+}
+
+fn page_token(offset: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn read_page_token(token: &str) -> Option<u64> {
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("o:")?
+        .parse()
+        .ok()
+}
+
+/// One page of a hub listing.
+#[derive(Debug, Clone)]
+pub struct HubPage {
+    pub records: Vec<Value>,
+    /// The token of the next page, while the provider's pages go on.
+    pub next_page: Option<String>,
+    /// The parts of `where` Tributary evaluated itself, as text.
+    pub local_filter: Option<String>,
+    /// The provider's total of matches, when it says and nothing was filtered locally.
+    pub total: Option<u64>,
+}
+
+/// One page of a resource's records, as the query string (`where`, `orderBy`, `pageSize`,
+/// `page`, `nextPage`) asks: one provider request.
+pub async fn list(
+    state: &AppState,
+    instance: &InstanceRecord,
+    hub: &str,
+    name: &str,
+    query_text: &str,
+) -> Result<HubPage, ServiceError> {
+    let client = state.clients.client(instance)?;
+    let element = client.element();
+    let resource = resource(element, hub, name)?;
+    let query = HubQuery::parse(query_text)?;
+    let page_size = query.page_size(element.api.max_page_size)?;
+    let offset = query.offset(page_size)?;
+    let translated = query.record_filter(resource)?;
+    let page = client
+        .list(resource, &translated.params, offset, page_size)
+        .await
+        .map_err(|e| provider_error(&element.name, e))?;
+    let fetched = page.records.len() as u64;
+    let records: Vec<Value> = page
+        .records
+        .into_iter()
+        .filter(|record| translated.keeps(record))
+        .collect();
+    let local_filter = translated.local_text();
+    Ok(HubPage {
+        records,
+        next_page: page.more.then(|| page_token(offset + fetched)),
+        total: page.count.filter(|_| local_filter.is_none()),
+        local_filter,
+    })
+}
+
+/// One record of a resource.
+pub async fn get(
+    state: &AppState,
+    instance: &InstanceRecord,
+    hub: &str,
+    name: &str,
+    id: &str,
+) -> Result<Value, ServiceError> {
+    let client = state.clients.client(instance)?;
+    let element = client.element();
+    let resource = resource(element, hub, name)?;
+    client
+        .get(resource, id)
+        .await
+        .map_err(|e| provider_error(&element.name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_are_opaque_and_round_trip() {
+        for offset in [0, 7, 2_500, u64::MAX] {
+            assert_eq!(read_page_token(&page_token(offset)), Some(offset));
+        }
+        assert_eq!(read_page_token("not a token"), None);
+        assert_eq!(read_page_token(&URL_SAFE_NO_PAD.encode("o:x")), None);
+    }
+}

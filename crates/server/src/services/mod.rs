@@ -1,0 +1,17 @@
+//! The service layer: what Tributary does for a user, with typed inputs and one error type
+//! ([`error::ServiceError`]), called by the API (`api/`, JSON over HTTP) and the web UI (`ui/`,
+//! forms and pages) alike, so both get the same checks and the same words. Services call the
+//! store, the provider clients and the poller; they never call the API or the UI.
+//!
+//! - [`instances`]: create, replace, patch, delete, show, list, configuration entries.
+//! - [`connect`]: consent URLs, the exchange of an authorization code, the UI's waiting Connect.
+//! - [`events`]: poll now, the pollers view, the event log, one event with its attempts,
+//!   redeliver, recover, resume.
+//! - [`hub`]: hub calls (list, get) and the one reading of a hub query string that the poller
+//!   shares.
+
+pub mod connect;
+pub mod error;
+pub mod events;
+pub mod hub;
+pub mod instances;

@@ -1,0 +1,7 @@
+//! Tributary's tools, apart from the server they exercise: `tributary demo` ([`demo`]) and
+//! `tributary bench` ([`bench`]). They use only the public interfaces of the server
+//! (`Application`, `AppState`, its workers and settings), the store and the simulator, so they
+//! see the product as a deployment does.
+
+pub mod bench;
+pub mod demo;
