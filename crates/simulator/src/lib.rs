@@ -26,6 +26,7 @@
 
 mod engine;
 mod infusionsoft;
+pub mod salesforce;
 
 use axum::Router;
 

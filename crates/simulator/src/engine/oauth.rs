@@ -351,7 +351,6 @@ fn exchange(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Issued,
     });
     drop(state);
     Ok(Issued {
-        client_id: client.id,
         tenant: grant.tenant,
         tenant_name: sim.tenant_name(grant.tenant),
         access_token: access,

@@ -205,7 +205,6 @@ pub(crate) enum TokenError {
 /// Tokens just issued.
 #[derive(Debug, Clone)]
 pub(crate) struct Issued {
-    pub client_id: String,
     pub tenant: usize,
     pub tenant_name: String,
     pub access_token: String,
