@@ -6,13 +6,23 @@
 //! what passes against it has a good chance against the real thing.
 //!
 //! A tour of the modules:
-//! - `engine`: what every provider shares — tenants and records, the clock and its offset,
-//!   faults, activity, the state export, the request log, OAuth grants, budgets, the `/_sim`
-//!   control API, the accept loop ([`RunningSimulator`]). A provider plugs in through two traits:
-//!   `engine::provider::Provider` (its data, words and limits) and `engine::sim::Serve` (its
-//!   routes and background tasks).
-//! - `infusionsoft`: the Infusionsoft (Keap) REST API (contract:
-//!   `shared/spec/infusionsoft-simulator.md`; sources: `shared/research/infusionsoft.md`).
+//! - `engine`: what every provider shares — tenants and records (ids, created and updated
+//!   times, versions, deletions with their times), the injected clock and its offset, faults,
+//!   activity and bursts, the state export, the request log, OAuth grants (consent page, codes,
+//!   tokens, expiry, rotation, revocation), budgets, the `/_sim` control API, and the accept loop
+//!   ([`RunningSimulator`]). It names no provider. A provider plugs in through two traits:
+//!   `engine::provider::Provider` (its resources and data, how it words errors and limits, its
+//!   OAuth words and token response) and `engine::sim::Serve` (its routes and background tasks).
+//! - `infusionsoft`: the Infusionsoft (Keap) REST API — the nine v1 resources, paging quirks,
+//!   throttle headers, REST hooks. Contract: `shared/spec/infusionsoft-simulator.md`; sources:
+//!   `shared/research/infusionsoft.md`. [`Simulator::new`] and [`consent_code`] are its.
+//! - [`salesforce`]: the Salesforce REST API — the web-server flow, sessions, SOQL with locator
+//!   paging, five SObjects, getUpdated/getDeleted, the daily allocation. Sources:
+//!   `shared/research/providers.md` §2. Start one with [`salesforce::start`].
+//!
+//! A new provider is one more module beside these two: a `Config` that turns into the engine's
+//! settings, a `Provider` and `Serve` implementation, and a constructor such as
+//! [`salesforce::simulator`].
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {

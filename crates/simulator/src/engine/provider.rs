@@ -4,7 +4,12 @@
 //! request log, OAuth grants, budgets, the control API, the accept loop — and asks the provider
 //! only what differs: its resources and realistic data, how it spells errors and limits, how its
 //! OAuth pages and token responses look. (Its routes and background tasks are the other half,
-//! [`crate::engine::sim::Serve`].) Every method is called with no lock held unless it says so.
+//! [`crate::engine::sim::Serve`].)
+//!
+//! Locks: the hooks that receive engine data — `seed`, `new_fields`, `edit_fields`,
+//! `on_change`, the `export_*` ones — run under the engine's lock, so they must not take it
+//! again. A provider's own lock may be taken inside them; code holding a provider's lock never
+//! takes the engine's. The other hooks run with no lock held.
 
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
@@ -45,7 +50,7 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
     /// A plausible edit of an existing record, as a partial update.
     fn edit_fields(&self, resource: &'static str, rng: &mut StdRng) -> Map<String, Value>;
 
-    /// Hears of every change, under the engine's lock (so it must not take it again).
+    /// Hears of every change (Keap queues REST hook deliveries).
     fn on_change(&self, _change: &Change) {}
 
     // ---- the state export ----

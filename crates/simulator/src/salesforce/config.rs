@@ -146,3 +146,67 @@ impl Args {
         config
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Config, clap::Error> {
+        let argv = std::iter::once("simulate").chain(flags.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| cli.args.config())
+    }
+
+    #[test]
+    fn without_flags_the_simulator_has_salesforce_defaults() {
+        let config = parse(&[]).expect("no flags");
+        assert_eq!(config.clients, [ClientApp::default_app()]);
+        assert!(
+            !config.rotate_refresh_tokens,
+            "rotation is off unless switched on"
+        );
+        assert_eq!(config.session_timeout_secs, 7_200, "two hours");
+        assert!(config.short_pages);
+        assert_eq!((config.tenants, config.seed), (1, DEFAULT_SEED));
+    }
+
+    #[test]
+    fn flags_set_rotation_timeout_quota_short_pages_and_apps() {
+        let config = parse(&[
+            "--rotate-refresh-tokens",
+            "--session-timeout",
+            "60",
+            "--daily-quota",
+            "15000",
+            "--short-pages",
+            "false",
+            "--client",
+            "app:se:cret",
+            "--tenants",
+            "3",
+        ])
+        .expect("valid flags");
+        assert!(config.rotate_refresh_tokens);
+        assert_eq!(config.session_timeout_secs, 60);
+        assert_eq!(config.daily_quota, 15_000);
+        assert!(!config.short_pages);
+        assert_eq!(config.clients[0].secret, "se:cret");
+        assert_eq!(config.tenants, 3);
+        for bad in [
+            &["--session-timeout", "0"][..],
+            &["--daily-quota", "0"],
+            &["--tenants", "0"],
+            &["--short-pages", "sometimes"],
+            &["--client", "nosecret"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

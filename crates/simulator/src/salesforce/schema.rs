@@ -7,7 +7,9 @@
 //!
 //! Dates are written `2013-05-20T20:49:32.000+0000` and kept at one-second resolution: the
 //! engine's millisecond times are truncated to the second on the way out, so ties within a
-//! second are as common as at Salesforce.
+//! second are as common as at Salesforce. A delete moves `SystemModstamp` (so `queryAll … WHERE
+//! IsDeleted = TRUE AND SystemModstamp > …` finds it); choice where undocumented: it leaves
+//! `LastModifiedDate` alone.
 
 use serde_json::Value;
 
