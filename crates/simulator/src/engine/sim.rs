@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tributary_domain::Clock;
 
 use crate::engine::faults::Fault;
-use crate::engine::provider::{Admission, AuthFailure, Provider};
+use crate::engine::provider::{Admission, AuthFailure, GrantedScope, Provider};
 use crate::engine::records::{Action, Change, Deleted, Row, Table, Tenant};
 use crate::engine::settings::Settings;
 use crate::engine::throttle::Budget;
@@ -59,7 +59,7 @@ pub(crate) struct Grant {
     pub expires_ms: i64,
     /// For authorization codes: the redirect URI they were issued for.
     pub redirect_uri: Option<String>,
-    pub scope: crate::engine::provider::GrantedScope,
+    pub scope: GrantedScope,
 }
 
 /// The caller of an API request, once its token checked out.

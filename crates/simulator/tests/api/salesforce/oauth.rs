@@ -105,7 +105,7 @@ async fn without_rotation_a_refresh_returns_no_refresh_token_and_the_old_one_kee
                 .await
                 .status(),
             StatusCode::NOT_FOUND,
-            "the new token is a session"
+            "the new token authenticates (404 for an unknown record, not 401)"
         );
     }
 }
