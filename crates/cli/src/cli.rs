@@ -185,6 +185,10 @@ enum Provider {
     /// `tributary-demo-secret`. Authorize at /app/oauth/authorize, exchange codes at /token,
     /// call the API under /crm/rest/v1.
     Infusionsoft(SimulateArgs),
+    /// A faithful Salesforce REST API: the OAuth web-server flow, SOQL queries with locator
+    /// paging, the core SObjects, getUpdated/getDeleted, the daily API quota, and a control API
+    /// under /_sim.
+    Salesforce(tributary_simulator::salesforce::Args),
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +300,12 @@ pub fn run() -> ExitCode {
         Command::Simulate {
             provider: Provider::Infusionsoft(args),
         } => simulate(args),
+        Command::Simulate {
+            provider: Provider::Salesforce(args),
+        } => {
+            init_tracing();
+            tributary_simulator::salesforce::run(args)
+        }
         Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
     }
 }

@@ -1,22 +1,28 @@
-//! A faithful stand-in for the Infusionsoft (Keap) REST API, quirks included.
+//! Faithful stand-ins for the SaaS APIs Tributary polls, quirks included.
 //!
-//! No machine here reaches the real Infusionsoft, so every integration test, the demo and the
-//! benchmarks talk to this simulator over real HTTP. It must behave like the provider — odd
+//! No machine here reaches the real providers, so every integration test, the demo and the
+//! benchmarks talk to these simulators over real HTTP. Each must behave like its provider — odd
 //! paging links, second-rounded dates, rotating refresh tokens, throttles, REST hooks — so that
-//! what passes against it has a good chance against the real thing. The contract is
-//! `shared/spec/infusionsoft-simulator.md`; every quirk is sourced in
-//! `shared/research/infusionsoft.md`.
+//! what passes against it has a good chance against the real thing.
 //!
 //! A tour of the modules:
-//! - [`config`]: the flags and their real-API defaults.
-//! - `sim`: the state behind one mutex — tenants, records, grants, budgets, faults, the log.
-//! - `resources`: the nine resources as data — names, date styles, filters, orderings.
-//! - `oauth`: the consent page, codes and `/token`.
-//! - `gateway`: the request log, injected faults, authentication and throttling.
-//! - `api`: list/get/create/patch/delete of records.
-//! - `hooks`: REST hook subscriptions, verification and batched delivery.
-//! - `control`: the `/_sim` control API (faults, clock, activity, state, request log, tokens).
-//! - `server`: the accept loop, and [`RunningSimulator`] for tests.
+//! - `engine`: what every provider shares — tenants and records (ids, created and updated
+//!   times, versions, deletions with their times), the injected clock and its offset, faults,
+//!   activity and bursts, the state export, the request log, OAuth grants (consent page, codes,
+//!   tokens, expiry, rotation, revocation), budgets, the `/_sim` control API, and the accept loop
+//!   ([`RunningSimulator`]). It names no provider. A provider plugs in through two traits:
+//!   `engine::provider::Provider` (its resources and data, how it words errors and limits, its
+//!   OAuth words and token response) and `engine::sim::Serve` (its routes and background tasks).
+//! - `infusionsoft`: the Infusionsoft (Keap) REST API — the nine v1 resources, paging quirks,
+//!   throttle headers, REST hooks. Contract: `shared/spec/infusionsoft-simulator.md`; sources:
+//!   `shared/research/infusionsoft.md`. [`Simulator::new`] and [`consent_code`] are its.
+//! - [`salesforce`]: the Salesforce REST API — the web-server flow, sessions, SOQL with locator
+//!   paging, five SObjects, getUpdated/getDeleted, the daily allocation. Sources:
+//!   `shared/research/providers.md` §2. Start one with [`salesforce::start`].
+//!
+//! A new provider is one more module beside these two: a `Config` that turns into the engine's
+//! settings, a `Provider` and `Serve` implementation, and a constructor such as
+//! [`salesforce::simulator`].
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
@@ -28,42 +34,27 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
-pub mod config;
-mod control;
-mod faults;
-mod gateway;
-mod hooks;
-mod http;
-mod oauth;
-mod resources;
-mod seed;
-mod server;
-mod sim;
-mod throttle;
+mod engine;
+mod infusionsoft;
+pub mod salesforce;
 
 use axum::Router;
-use axum::middleware::from_fn_with_state;
 
-pub use config::{ClientApp, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-pub use faults::FaultKind;
-pub use resources::Kind;
-pub use server::{RunningSimulator, consent_code, serve};
-pub use sim::{RequestRecord, Simulator};
+pub use engine::faults::FaultKind;
+pub use engine::server::{RunningSimulator, serve};
+pub use engine::settings::{ClientApp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+pub use engine::sim::{RequestRecord, Simulator};
+pub use infusionsoft::config::Config;
+pub use infusionsoft::consent_code;
+pub use infusionsoft::resources::Kind;
+
+/// The Infusionsoft simulator's settings (also at the crate root).
+pub mod config {
+    pub use crate::engine::settings::{ClientApp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+    pub use crate::infusionsoft::config::Config;
+}
 
 /// Every route of the simulator, ready to serve.
 pub fn router(sim: Simulator) -> Router {
-    let crm = api::router()
-        .merge(hooks::router())
-        .layer(from_fn_with_state(sim.clone(), gateway::authenticate));
-    let provider = Router::new()
-        .nest("/crm/rest/v1", crm)
-        .merge(oauth::token_router())
-        .layer(from_fn_with_state(sim.clone(), gateway::gateway));
-    Router::new()
-        .merge(provider)
-        .merge(oauth::consent_router())
-        .merge(control::router())
-        .fallback(|| async { http::not_found_page() })
-        .with_state(sim)
+    sim.router()
 }

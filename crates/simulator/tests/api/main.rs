@@ -10,4 +10,5 @@ mod hooks;
 mod listing;
 mod oauth;
 mod records;
+mod salesforce;
 mod throttling;

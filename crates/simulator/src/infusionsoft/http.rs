@@ -1,13 +1,12 @@
-//! Response helpers shared by the routes: the real API's error bodies and HTML pages.
+//! Keap's answers: the v1 API's `{"message": …}` errors (the same shape as the control API's,
+//! so `message` is shared), the gateway's 401 and 429 bodies, and the HTML pages of its front
+//! ends.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-/// `{"message": …}` with `status`, the body the v1 API uses for 400s and 404s.
-pub fn message(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "message": text.into() }))).into_response()
-}
+use crate::engine::http::{html, message};
 
 /// The gateway's 429 body (`code` is a string on the real API).
 pub fn throttled_body() -> Value {
@@ -33,16 +32,6 @@ pub fn unauthorized(expired: bool) -> Response {
         axum::Json(json!({"fault": {"faultstring": text, "detail": {"errorcode": code}}})),
     )
         .into_response()
-}
-
-/// An HTML page with `status`.
-pub fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
 }
 
 /// The "Keap - Page Not Found" page the real gateway answers for unknown URLs.
@@ -104,33 +93,4 @@ impl IntoResponse for Reject {
 pub fn json_body(bytes: &[u8]) -> Result<Value, Reject> {
     serde_json::from_slice(bytes)
         .map_err(|error| Reject::bad_request(format!("Request body is not valid JSON: {error}")))
-}
-
-/// Escapes text for an HTML element or a double-quoted attribute.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_escaping_covers_markup_and_both_quote_kinds() {
-        assert_eq!(
-            escape_html(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 }

@@ -12,9 +12,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
-use crate::http::{Reject, json_body};
-use crate::resources::{Kind, ListQuery, Row};
-use crate::sim::{Caller, Simulator};
+use crate::engine::records::Row;
+use crate::engine::sim::{Caller, Simulator};
+use crate::infusionsoft::http::{Reject, json_body};
+use crate::infusionsoft::resources::{Kind, ListQuery, render};
 
 /// Routes under `/crm/rest/v1`, without authentication (the caller adds it).
 pub fn router() -> Router<Simulator> {
@@ -84,7 +85,7 @@ async fn list(
     let Some(table) = state
         .tenants
         .get(caller.tenant)
-        .and_then(|t| t.tables.get(&kind))
+        .and_then(|t| t.tables.get(kind.path()))
     else {
         return Err(Reject::NotFoundPage);
     };
@@ -99,7 +100,7 @@ async fn list(
         .iter()
         .skip(query.offset)
         .take(query.limit)
-        .map(|row| row.render(kind, false))
+        .map(|row| render(row, kind, false))
         .collect();
     drop(state);
 
@@ -151,8 +152,8 @@ async fn show(
     Path((segment, id)): Path<(String, String)>,
 ) -> Result<Response, Reject> {
     let (kind, id) = target(&segment, &id)?;
-    match sim.state().row(caller.tenant, kind, id) {
-        Some(row) => Ok(axum::Json(row.render(kind, false)).into_response()),
+    match sim.state().row(caller.tenant, kind.path(), id) {
+        Some(row) => Ok(axum::Json(render(row, kind, false)).into_response()),
         None => Err(not_found(kind)),
     }
 }
@@ -169,11 +170,12 @@ async fn create(
     let created = {
         let mut state = sim.state();
         let now = sim.provider_now(&state);
-        state.create(caller.tenant, kind, fields, now)
+        sim.create(&mut state, caller.tenant, kind.path(), fields, now)
     };
-    sim.shared.hook_wake.notify_one();
     match created {
-        Some(row) => Ok((StatusCode::CREATED, axum::Json(row.render(kind, true))).into_response()),
+        Some(row) => {
+            Ok((StatusCode::CREATED, axum::Json(render(&row, kind, true))).into_response())
+        }
         None => Err(Reject::NotFoundPage),
     }
 }
@@ -189,11 +191,10 @@ async fn update(
     let updated = {
         let mut state = sim.state();
         let now = sim.provider_now(&state);
-        state.update(caller.tenant, kind, id, fields, now)
+        sim.update(&mut state, caller.tenant, kind.path(), id, fields, now)
     };
-    sim.shared.hook_wake.notify_one();
     match updated {
-        Some(row) => Ok(axum::Json(row.render(kind, true)).into_response()),
+        Some(row) => Ok(axum::Json(render(&row, kind, true)).into_response()),
         None => Err(not_found(kind)),
     }
 }
@@ -207,9 +208,8 @@ async fn remove(
     let deleted = {
         let mut state = sim.state();
         let now = sim.provider_now(&state);
-        state.delete(caller.tenant, kind, id, now)
+        sim.delete(&mut state, caller.tenant, kind.path(), id, now)
     };
-    sim.shared.hook_wake.notify_one();
     if deleted {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -1,32 +1,45 @@
-//! Keap's throttles and quotas: rolling per-minute budgets and per-day quotas.
+//! Budgets: a rolling window (a "minute", or Salesforce's rolling 24 hours) plus a per-UTC-day
+//! quota.
 //!
-//! Each OAuth app (client id) has a per-minute throttle (1,500 by default) and a daily quota
-//! (150,000, reset at 00:00 UTC); each tenant has its own per-minute throttle (10,000) and daily
-//! quota (250,000). Budgets are measured on the simulator's base clock (not the offset provider
-//! clock, which tests move backwards), so a test with a manual clock can roll a window forward.
+//! Providers choose the numbers: Keap gives each OAuth app a per-minute throttle (1,500) and a
+//! daily quota (150,000, reset at 00:00 UTC), and each tenant its own (10,000 and 250,000);
+//! Salesforce gives each org one rolling 24-hour allocation. Budgets are measured on the
+//! simulator's base clock (not the offset provider clock, which tests move backwards), so a test
+//! with a manual clock can roll a window forward.
 
 use std::collections::VecDeque;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A rolling per-minute window plus a per-UTC-day quota.
+/// The numbers of a [`Budget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BudgetSpec {
+    /// Requests admitted per rolling window.
+    pub per_window: u32,
+    /// The rolling window: 60 s for a per-minute throttle (tests shorten it), 24 h for a rolling
+    /// daily allocation.
+    pub window_ms: i64,
+    /// Requests admitted per UTC day (`u32::MAX` for none).
+    pub per_day: u32,
+}
+
+/// A rolling window plus a per-UTC-day quota.
 #[derive(Debug)]
 pub struct Budget {
-    per_minute: u32,
-    /// The rolling window, 60 s unless a test shortens it.
+    per_window: u32,
     window_ms: i64,
     per_day: u32,
-    /// Times (epoch ms) of the requests admitted within the last minute.
+    /// Times (epoch ms) of the requests admitted within the window.
     recent: VecDeque<i64>,
     day_start_ms: i64,
     day_used: u32,
 }
 
-/// A snapshot of a budget, for the `x-keap-*` headers.
+/// A snapshot of a budget, for the providers' usage headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
-    pub minute_limit: u32,
-    pub minute_used: u32,
+    pub window_limit: u32,
+    pub window_used: u32,
     pub day_limit: u32,
     pub day_used: u32,
     /// Epoch ms of the next 00:00 UTC, when the daily quota resets.
@@ -34,8 +47,8 @@ pub struct Usage {
 }
 
 impl Usage {
-    pub fn minute_available(&self) -> u32 {
-        self.minute_limit.saturating_sub(self.minute_used)
+    pub fn window_available(&self) -> u32 {
+        self.window_limit.saturating_sub(self.window_used)
     }
 
     pub fn day_available(&self) -> u32 {
@@ -44,12 +57,11 @@ impl Usage {
 }
 
 impl Budget {
-    /// A budget whose "minute" lasts `window_ms` (tests scale time down with it).
-    pub fn with_window(per_minute: u32, per_day: u32, window_ms: i64) -> Self {
+    pub fn new(spec: BudgetSpec) -> Self {
         Self {
-            per_minute,
-            window_ms: window_ms.max(1),
-            per_day,
+            per_window: spec.per_window,
+            window_ms: spec.window_ms.max(1),
+            per_day: spec.per_day,
             recent: VecDeque::new(),
             day_start_ms: 0,
             day_used: 0,
@@ -77,7 +89,7 @@ impl Budget {
         if self.day_used >= self.per_day {
             return self.day_start_ms + DAY_MS - now_ms;
         }
-        if self.recent.len() >= self.per_minute as usize {
+        if self.recent.len() >= self.per_window as usize {
             let oldest = self.recent.front().copied().unwrap_or(now_ms);
             return (oldest + self.window_ms - now_ms).max(1);
         }
@@ -91,11 +103,22 @@ impl Budget {
         self.day_used = self.day_used.saturating_add(1);
     }
 
+    /// A new allowance per window (a control call raises or lowers a quota).
+    pub fn set_window_limit(&mut self, per_window: u32) {
+        self.per_window = per_window;
+    }
+
+    /// Forgets every admitted request, as if the window and the day had just begun.
+    pub fn reset(&mut self) {
+        self.recent.clear();
+        self.day_used = 0;
+    }
+
     pub fn usage(&mut self, now_ms: i64) -> Usage {
         self.roll(now_ms);
         Usage {
-            minute_limit: self.per_minute,
-            minute_used: u32::try_from(self.recent.len()).unwrap_or(u32::MAX),
+            window_limit: self.per_window,
+            window_used: u32::try_from(self.recent.len()).unwrap_or(u32::MAX),
             day_limit: self.per_day,
             day_used: self.day_used,
             day_expiry_ms: self.day_start_ms + DAY_MS,
@@ -110,7 +133,11 @@ mod tests {
     #[test]
     fn the_minute_window_rolls_and_the_day_quota_resets_at_midnight_utc() {
         let midnight = 1_731_024_000_000; // 2024-11-08T00:00:00Z
-        let mut budget = Budget::with_window(2, 3, 60_000);
+        let mut budget = Budget::new(BudgetSpec {
+            per_window: 2,
+            window_ms: 60_000,
+            per_day: 3,
+        });
         let t0 = midnight - 90_000;
         assert_eq!(budget.wait_ms(t0), 0);
         budget.admit(t0);

@@ -1,4 +1,5 @@
-//! The accept loop. It is hand-rolled (rather than `axum::serve`) for one reason: the `reset`
+//! The accept loop, the same for every provider, and [`RunningSimulator`] for tests, the demo and
+//! benchmarks. The loop is hand-rolled (rather than `axum::serve`) for one reason: the `reset`
 //! fault must close a connection without answering, so each connection gets an abort handle
 //! that its request handlers can pull.
 
@@ -16,16 +17,17 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::gateway::ConnAbort;
-use crate::sim::Simulator;
+use crate::engine::gateway::ConnAbort;
+use crate::engine::sim::Simulator;
 
-/// Serves `sim` on `listener` until [`Simulator::shutdown`]; starts the hook delivery worker.
+/// Serves `sim` on `listener` until [`Simulator::shutdown`]; starts the provider's background
+/// tasks (Keap's REST hook deliveries).
 pub async fn serve(sim: Simulator, listener: TcpListener) -> io::Result<()> {
     let addr = listener.local_addr()?;
     let _ = sim.shared.origin.set(origin_of(addr));
-    let router = crate::router(sim.clone());
+    let router = sim.router();
     let shutdown = sim.shared.shutdown.clone();
-    tokio::spawn(crate::hooks::run_deliveries(sim.clone()));
+    sim.shared.serve.clone().spawn_background(&sim);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -119,19 +121,23 @@ impl Drop for RunningSimulator {
     }
 }
 
-/// What a user's "Allow" on the consent page gives: posts the scripted consent of the simulator
-/// at `origin` for `client_id` and `redirect_uri`, and returns the authorization code of the
-/// redirect. `http` must not follow redirects (the redirect URI is the client's, not served).
-pub async fn consent_code(
+/// What a user's "Allow" on a consent page gives: posts the scripted consent (`allow=true`) to
+/// `authorize_url` for `client_id` and `redirect_uri` (and `extra` form fields, such as
+/// `tenant`), and returns the authorization code of the redirect. `http` must not follow
+/// redirects (the redirect URI is the client's, not served).
+pub(crate) async fn scripted_consent(
     http: &reqwest::Client,
-    origin: &str,
+    authorize_url: &str,
     client_id: &str,
     redirect_uri: &str,
+    extra: &[(&str, &str)],
 ) -> Result<String, String> {
+    let mut form = vec![("allow", "true")];
+    form.extend_from_slice(extra);
     let response = http
-        .post(format!("{origin}/app/oauth/authorize"))
+        .post(authorize_url)
         .query(&[("client_id", client_id), ("redirect_uri", redirect_uri)])
-        .form(&[("allow", "true")])
+        .form(&form)
         .send()
         .await
         .map_err(|e| format!("the consent page did not answer: {e}"))?;

@@ -1,47 +1,7 @@
-//! The simulator's settings, with the defaults of the real API.
+//! The Infusionsoft simulator's settings, with the defaults of the real API.
 
-/// An OAuth app registered with the simulator (`--client ID:SECRET`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientApp {
-    pub id: String,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for ClientApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientApp")
-            .field("id", &self.id)
-            .field("secret", &"********")
-            .finish()
-    }
-}
-
-impl ClientApp {
-    /// The app every default simulator knows: `tributary-demo` / `tributary-demo-secret`.
-    pub fn default_app() -> ClientApp {
-        ClientApp {
-            id: DEFAULT_CLIENT_ID.to_owned(),
-            secret: DEFAULT_CLIENT_SECRET.to_owned(),
-        }
-    }
-
-    /// Parses `ID:SECRET` (the secret may itself contain colons).
-    pub fn parse(text: &str) -> Result<ClientApp, String> {
-        match text.split_once(':') {
-            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(ClientApp {
-                id: id.to_owned(),
-                secret: secret.to_owned(),
-            }),
-            _ => Err(format!(
-                "expected ID:SECRET with both parts non-empty, got {:?}",
-                text.split(':').next().unwrap_or("")
-            )),
-        }
-    }
-}
-
-pub const DEFAULT_CLIENT_ID: &str = "tributary-demo";
-pub const DEFAULT_CLIENT_SECRET: &str = "tributary-demo-secret";
+use crate::engine::settings::{ClientApp, Settings, secs_to_ms};
+use crate::engine::throttle::BudgetSpec;
 
 /// Everything a simulator can be told at start.
 #[derive(Debug, Clone)]
@@ -94,7 +54,7 @@ impl Default for Config {
             quota_per_day: 150_000,
             tenant_throttle_per_minute: 10_000,
             tenant_quota_per_day: 250_000,
-            seed: crate::seed::DEFAULT_SEED,
+            seed: crate::infusionsoft::seed::DEFAULT_SEED,
             random_seed: 0x5EED,
             tenants: 1,
             retry_after: false,
@@ -106,27 +66,34 @@ impl Default for Config {
 }
 
 impl Config {
-    pub(crate) fn client(&self, id: &str) -> Option<&ClientApp> {
-        self.clients.iter().find(|client| client.id == id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_flags_split_at_the_first_colon_and_reject_empty_parts() {
-        let app = ClientApp::parse("id:se:cret").expect("valid");
-        assert_eq!((app.id.as_str(), app.secret.as_str()), ("id", "se:cret"));
-        assert!(ClientApp::parse("nocolon").is_err());
-        assert!(ClientApp::parse(":secret").is_err());
-        assert!(ClientApp::parse("id:").is_err());
-    }
-
-    #[test]
-    fn a_client_secret_never_shows_in_debug_output() {
-        let text = format!("{:?}", ClientApp::parse("app:hunter2").expect("valid"));
-        assert!(!text.contains("hunter2"), "{text}");
+    /// What the engine needs to know of these settings.
+    pub(crate) fn settings(&self) -> Settings {
+        let clients = if self.clients.is_empty() {
+            vec![ClientApp::default_app()]
+        } else {
+            self.clients.clone()
+        };
+        Settings {
+            clients,
+            tenants: self.tenants.max(1),
+            random_seed: self.random_seed,
+            code_ttl_ms: secs_to_ms(self.code_ttl_secs),
+            access_ttl_ms: secs_to_ms(self.token_ttl_secs),
+            sliding_access: false,
+            refresh_ttl_ms: secs_to_ms(self.refresh_ttl_secs),
+            rotate_refresh_tokens: true,
+            app_budget: Some(BudgetSpec {
+                per_window: self.throttle_per_minute,
+                window_ms: self.throttle_window_ms,
+                per_day: self.quota_per_day,
+            }),
+            tenant_budget: BudgetSpec {
+                per_window: self.tenant_throttle_per_minute,
+                window_ms: self.throttle_window_ms,
+                per_day: self.tenant_quota_per_day,
+            },
+            request_log_capacity: self.request_log_capacity,
+            public_origin: self.public_origin.clone(),
+        }
     }
 }

@@ -4,10 +4,13 @@
 //! from a seeded random generator, so a simulator started with the same flags holds the same data.
 
 use rand::Rng;
+use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use serde_json::{Map, Value, json};
 
-use crate::resources::Kind;
+use crate::engine::dates::{format_offset, format_zulu};
+use crate::engine::records::{Row, Tenant};
+use crate::infusionsoft::resources::Kind;
 
 const GIVEN: &[&str] = &[
     "Erica", "Bob", "Priya", "Tomás", "Aiko", "Grace", "Malik", "Sofia", "Liam", "Noor", "Chen",
@@ -109,6 +112,57 @@ pub fn seed_plan(total: usize) -> Vec<(Kind, usize)> {
     plan
 }
 
+/// Fills a tenant's tables with `seed` records shared between the resources: created some time
+/// in the last 30 days, some edited since, tasks and orders linked to earlier contacts.
+pub fn seed_tenant(tenant: &mut Tenant, rng: &mut StdRng, seed: usize, now: i64) {
+    const DAY_MS: i64 = 86_400_000;
+    let mut contacts: Vec<ContactRef> = Vec::new();
+    for (kind, count) in seed_plan(seed) {
+        for _ in 0..count {
+            let created = now - rng.random_range(DAY_MS..30 * DAY_MS);
+            let updated = if rng.random_bool(0.4) {
+                created + rng.random_range(0..(now - created).max(1))
+            } else {
+                created
+            };
+            let contact = if contacts.is_empty() {
+                None
+            } else {
+                contacts.get(rng.random_range(0..contacts.len())).cloned()
+            };
+            let fields = new_fields(kind, rng, contact.as_ref(), created);
+            let table = tenant.tables.entry(kind.path()).or_default();
+            let row = table.seed(created, updated, fields);
+            if kind == Kind::Contacts {
+                contacts.push(contact_ref(row));
+            }
+        }
+    }
+}
+
+/// A contact as other records embed it.
+pub fn contact_ref(row: &Row) -> ContactRef {
+    let text = |key: &str| {
+        row.fields
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    ContactRef {
+        id: row.id,
+        given: text("given_name"),
+        family: text("family_name"),
+        email: row
+            .fields
+            .get("email_addresses")
+            .and_then(|emails| emails.pointer("/0/email"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
+
 /// A contact reference as other records embed it.
 #[derive(Debug, Clone)]
 pub struct ContactRef {
@@ -194,7 +248,7 @@ pub fn new_fields<R: Rng>(
             "priority": rng.random_range(1..4), "completed": false, "url": "",
             "contact": contact_json, "user_id": 1,
             "remind_time": *REMIND_TIMES.choose(rng).unwrap_or(&30),
-            "due_date": crate::resources::format_offset(now_ms + 86_400_000),
+            "due_date": format_offset(now_ms + 86_400_000),
             "completion_date": null, "funnel_id": null, "jgraph_id": null,
         }),
         Kind::Notes => json!({
@@ -208,8 +262,8 @@ pub fn new_fields<R: Rng>(
                 "title": "Demo", "description": "Product demo", "location": "Zoom",
                 "contact_id": contact_id, "user": 1,
                 "remind_time": *REMIND_TIMES.choose(rng).unwrap_or(&15),
-                "start_date": crate::resources::format_zulu(start),
-                "end_date": crate::resources::format_zulu(start + 3_600_000),
+                "start_date": format_zulu(start),
+                "end_date": format_zulu(start + 3_600_000),
             })
         }
         Kind::Orders => {
@@ -220,7 +274,7 @@ pub fn new_fields<R: Rng>(
                 "recurring": false, "total": price, "total_paid": if paid { price } else { 0.0 },
                 "total_due": if paid { 0.0 } else { price }, "refund_total": 0.0,
                 "contact": contact_json, "notes": "", "terms": "", "order_type": "Online",
-                "source_type": "API", "order_date": crate::resources::format_offset(now_ms),
+                "source_type": "API", "order_date": format_offset(now_ms),
                 "lead_affiliate_id": 0, "sales_affiliate_id": 0, "allow_payment": true,
                 "allow_paypal": false, "invoice_number": rng.random_range(1..100_000),
                 "order_items": [{"id": rng.random_range(100..10_000), "name": name,
@@ -244,7 +298,7 @@ pub fn new_fields<R: Rng>(
             let (_, _, price) = *PRODUCTS.choose(rng).unwrap_or(&PRODUCTS[0]);
             json!({
                 "test": false, "amount": price, "currency": "USD", "gateway": "Keap Payments",
-                "paymentDate": crate::resources::format_offset(now_ms), "type": "Sale",
+                "paymentDate": format_offset(now_ms), "type": "Sale",
                 "status": "Approved", "errors": null, "orders": [], "contact_id": contact_id,
                 "gateway_account_name": "Keap Payments", "order_ids": "",
                 "collection_method": "CREDIT_CARD",

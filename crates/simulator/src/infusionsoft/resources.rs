@@ -11,6 +11,9 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use crate::engine::dates::{format_offset, format_zulu, parse_lenient, round_to_second};
+use crate::engine::records::Row;
+
 /// One v1 resource of the simulated API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -309,134 +312,65 @@ impl Kind {
     }
 }
 
-/// A stored record: its id, its true change times, and every other field as JSON.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub id: i64,
-    pub created_ms: i64,
-    pub updated_ms: i64,
-    /// How many times the record was written: 1 when created, one more per update.
-    pub versions: u64,
-    pub fields: Map<String, Value>,
-}
-
-/// Rounds epoch milliseconds half-up to the second, as Keap does to `last_updated`.
-pub fn round_to_second(ms: i64) -> i64 {
-    (ms + 500).div_euclid(1000) * 1000
-}
-
-/// `2024-11-07T20:35:13.000+0000`.
-pub fn format_offset(ms: i64) -> String {
-    format_ms(ms, "+0000")
-}
-
-/// `2024-11-07T20:35:13.217Z`.
-pub fn format_zulu(ms: i64) -> String {
-    format_ms(ms, "Z")
-}
-
-fn format_ms(ms: i64, suffix: &str) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(ts) => format!("{}{suffix}", ts.strftime("%Y-%m-%dT%H:%M:%S%.3f")),
-        Err(_) => String::new(),
+/// The record as the API shows it. `write` selects the write-response form, where the rounded
+/// styles show true milliseconds (as PATCH responses do on the real API).
+pub fn render(row: &Row, kind: Kind, write: bool) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), Value::from(row.id));
+    for (key, value) in &row.fields {
+        out.insert(key.clone(), value.clone());
     }
-}
-
-/// Parses a `since`/`until` value the way the real API accepts them: RFC 3339 with `Z`,
-/// `+00:00` or `+0000`, with or without a fraction (milliseconds or microseconds).
-pub fn parse_date_parameter(value: &str) -> Option<i64> {
-    let normalized = normalize_offset(value.trim());
-    let ts: jiff::Timestamp = normalized.parse().ok()?;
-    Some(ts.as_millisecond())
-}
-
-/// `…+0000` → `…+00:00`, so RFC 3339 parsers accept Keap's own date style.
-fn normalize_offset(value: &str) -> String {
-    let bytes = value.as_bytes();
-    if bytes.len() > 5 {
-        let tail = &value[value.len() - 5..];
-        let sign = tail.as_bytes()[0];
-        if (sign == b'+' || sign == b'-') && tail[1..].bytes().all(|b| b.is_ascii_digit()) {
-            return format!("{}{}:{}", &value[..value.len() - 5], &tail[..3], &tail[3..]);
-        }
-    }
-    value.to_owned()
-}
-
-impl Row {
-    /// The record as the API shows it. `write` selects the write-response form, where the
-    /// rounded styles show true milliseconds (as PATCH responses do on the real API).
-    pub fn render(&self, kind: Kind, write: bool) -> Value {
-        let mut out = Map::new();
-        out.insert("id".into(), Value::from(self.id));
-        for (key, value) in &self.fields {
-            out.insert(key.clone(), value.clone());
-        }
-        match kind.date_style() {
-            DateStyle::Rounded => {
-                let (created, updated) = if write {
-                    (self.created_ms, self.updated_ms)
-                } else {
-                    (
-                        round_to_second(self.created_ms),
-                        round_to_second(self.updated_ms),
-                    )
-                };
-                out.insert("date_created".into(), format_offset(created).into());
-                out.insert("last_updated".into(), format_offset(updated).into());
-                if kind == Kind::Contacts {
-                    out.insert("last_updated_utc_millis".into(), self.updated_ms.into());
-                }
-            }
-            DateStyle::Modification => {
-                out.insert("creation_date".into(), format_zulu(self.created_ms).into());
-                out.insert(
-                    "modification_date".into(),
-                    format_zulu(self.updated_ms).into(),
-                );
-            }
-            DateStyle::TransactionDate => {
-                out.insert(
-                    "transaction_date".into(),
-                    format_offset(self.created_ms).into(),
-                );
-            }
-            DateStyle::None => {}
-        }
-        Value::Object(out)
-    }
-
-    /// The time `since`/`until` compare against: the shown `last_updated` (rounded) for the
-    /// rounded styles, `modification_date` or `transaction_date` otherwise.
-    pub fn change_time(&self, kind: Kind) -> i64 {
-        match kind.date_style() {
-            DateStyle::Rounded => round_to_second(self.updated_ms),
-            DateStyle::Modification | DateStyle::None => self.updated_ms,
-            DateStyle::TransactionDate => self.created_ms,
-        }
-    }
-
-    fn field(&self, path: &str) -> Option<&Value> {
-        let mut parts = path.split('.');
-        let first = parts.next()?;
-        let mut current = self.fields.get(first)?;
-        for part in parts {
-            current = match part.parse::<usize>() {
-                Ok(index) => current.get(index)?,
-                Err(_) => current.get(part)?,
+    match kind.date_style() {
+        DateStyle::Rounded => {
+            let (created, updated) = if write {
+                (row.created_ms, row.updated_ms)
+            } else {
+                (
+                    round_to_second(row.created_ms),
+                    round_to_second(row.updated_ms),
+                )
             };
+            out.insert("date_created".into(), format_offset(created).into());
+            out.insert("last_updated".into(), format_offset(updated).into());
+            if kind == Kind::Contacts {
+                out.insert("last_updated_utc_millis".into(), row.updated_ms.into());
+            }
         }
-        Some(current)
+        DateStyle::Modification => {
+            out.insert("creation_date".into(), format_zulu(row.created_ms).into());
+            out.insert(
+                "modification_date".into(),
+                format_zulu(row.updated_ms).into(),
+            );
+        }
+        DateStyle::TransactionDate => {
+            out.insert(
+                "transaction_date".into(),
+                format_offset(row.created_ms).into(),
+            );
+        }
+        DateStyle::None => {}
     }
+    Value::Object(out)
+}
 
-    fn sort_value(&self, kind: Kind, key: SortKey) -> Value {
-        match key {
-            SortKey::Id => Value::from(self.id),
-            SortKey::Created => Value::from(self.created_ms),
-            SortKey::Updated => Value::from(self.change_time(kind)),
-            SortKey::Field(path) => self.field(path).cloned().unwrap_or(Value::Null),
-            SortKey::Fields(first, _) => self.field(first).cloned().unwrap_or(Value::Null),
-        }
+/// The time `since`/`until` compare against: the shown `last_updated` (rounded) for the rounded
+/// styles, `modification_date` or `transaction_date` otherwise.
+pub fn change_time(row: &Row, kind: Kind) -> i64 {
+    match kind.date_style() {
+        DateStyle::Rounded => round_to_second(row.updated_ms),
+        DateStyle::Modification | DateStyle::None => row.updated_ms,
+        DateStyle::TransactionDate => row.created_ms,
+    }
+}
+
+fn sort_value(row: &Row, kind: Kind, key: SortKey) -> Value {
+    match key {
+        SortKey::Id => Value::from(row.id),
+        SortKey::Created => Value::from(row.created_ms),
+        SortKey::Updated => Value::from(change_time(row, kind)),
+        SortKey::Field(path) => row.field(path).cloned().unwrap_or(Value::Null),
+        SortKey::Fields(first, _) => row.field(first).cloned().unwrap_or(Value::Null),
     }
 }
 
@@ -508,7 +442,7 @@ impl ListQuery {
                     };
                     match filter {
                         Filter::Since | Filter::Until => {
-                            let ms = parse_date_parameter(value).ok_or_else(|| {
+                            let ms = parse_lenient(value).ok_or_else(|| {
                                 BadParameter(format!(
                                     "Invalid date for {name}: {value}. \
                                      Expected a date such as 2017-01-01T22:17:59.039Z"
@@ -562,7 +496,7 @@ impl ListQuery {
 
     /// Whether a record passes every filter.
     pub fn matches(&self, kind: Kind, row: &Row) -> bool {
-        let changed = row.change_time(kind);
+        let changed = change_time(row, kind);
         if self.since.is_some_and(|since| changed < since) {
             return false;
         }
@@ -581,8 +515,8 @@ impl ListQuery {
         }
         rows.sort_by(|a, b| {
             let mut ordering = cmp_json(
-                &a.sort_value(kind, self.sort),
-                &b.sort_value(kind, self.sort),
+                &sort_value(a, kind, self.sort),
+                &sort_value(b, kind, self.sort),
             );
             if let (Ordering::Equal, SortKey::Fields(_, second)) = (ordering, self.sort) {
                 ordering = cmp_json(
@@ -717,60 +651,5 @@ fn cmp_json(a: &Value, b: &Value) -> Ordering {
         }
         (Value::String(x), Value::String(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
         _ => rank(a).cmp(&rank(b)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn last_updated_rounds_half_up_to_the_second_as_the_captured_samples_show() {
-        // From the captures: …08.544 → …09.000, …11.590 → …12.000, …13.217 → …13.000.
-        assert_eq!(round_to_second(1_731_011_708_544), 1_731_011_709_000);
-        assert_eq!(round_to_second(1_731_011_711_590), 1_731_011_712_000);
-        assert_eq!(round_to_second(1_731_011_713_217), 1_731_011_713_000);
-        assert_eq!(round_to_second(1_731_011_713_500), 1_731_011_714_000);
-        assert_eq!(round_to_second(1_731_011_713_499), 1_731_011_713_000);
-    }
-
-    #[test]
-    fn dates_are_written_in_the_two_real_styles() {
-        assert_eq!(
-            format_offset(1_731_011_713_000),
-            "2024-11-07T20:35:13.000+0000"
-        );
-        assert_eq!(format_zulu(1_731_011_713_217), "2024-11-07T20:35:13.217Z");
-    }
-
-    #[test]
-    fn date_parameters_accept_zulu_offsets_and_fractions() {
-        let expected = 1_483_309_079_039;
-        assert_eq!(
-            parse_date_parameter("2017-01-01T22:17:59.039Z"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_date_parameter("2017-01-01T22:17:59.039+0000"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_date_parameter("2017-01-01T22:17:59.039+00:00"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_date_parameter("2017-01-01T22:17:59.039375Z"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_date_parameter("2017-01-01T22:17:59Z"),
-            Some(expected - 39)
-        );
-        assert_eq!(
-            parse_date_parameter("2017-01-01T23:17:59.039+0100"),
-            Some(expected)
-        );
-        assert_eq!(parse_date_parameter("yesterday"), None);
-        assert_eq!(parse_date_parameter("2017-01-01"), None);
     }
 }
