@@ -1,40 +1,49 @@
-//! The provider client of one instance: bearer auth with refresh, pacing, one page at a time.
+//! The provider client of one instance: bearer auth with refresh, pacing, requests built from
+//! the element's templates, answers read by its classifier, one page at a time.
 //!
 //! Token refresh is single-flight: the credentials sit behind an async mutex that a refresh holds
 //! across its HTTP call, so twenty requests that meet an expired token cause one refresh and then
-//! all use its result. A refresh happens a minute before expiry, and on a 401 if no one has
-//! refreshed since the failing request took its token. The rotated refresh token is handed to
-//! the [`CredentialSink`] (which persists it) *before* it is used: Keap kills the old one at
-//! once, so a crash between the two must not lose the only valid token. `invalid_grant` marks
-//! the client dead, tells the sink why, and makes no further provider calls.
+//! all use its result. A refresh happens a minute before expiry, and when the classifier says so
+//! (a 401, typically) if no one has refreshed since the failing request took its token. The
+//! rotated refresh token, and any connection variable the token response carries again, are
+//! handed to the [`CredentialSink`] (which persists them) *before* they are used: a provider may
+//! kill the old refresh token at once, so a crash between the two must not lose the only valid
+//! one. `invalid_grant` marks the client dead, tells the sink why, and makes no further provider
+//! calls. An HTML page is never passed on; the provider's own words are (`errors.messages`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tributary_domain::Clock;
 
-use crate::definition::{Element, Resource};
+use crate::connection::InstanceValues;
+use crate::definition::{Element, GetRequest, ListRequest, Method, Resource};
 use crate::oauth::{self, ClientCredentials, OAuthError};
-use crate::pacer::Pacer;
+use crate::pacer::{MAX_RETRY_AFTER, Pacer};
+use crate::pager::{self, Position};
+use crate::query::Translated;
+use crate::signals::Action;
+use crate::template::{self, Context, PageVars, ResourceVars, Scope, Template};
 
 /// Refresh this long before the provider says the token expires.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
-/// Attempts of one request through 429s before giving up.
-const THROTTLE_ATTEMPTS: u32 = 4;
 
-/// The tokens of an instance.
+/// The tokens of an instance, and the connection values that came with its grant.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub access_token: SecretString,
     pub refresh_token: Option<SecretString>,
     /// Epoch ms when the access token expires, if the provider said.
     pub expires_at_ms: Option<i64>,
+    /// Connection variables from the token response and the OAuth redirect.
+    pub connection: BTreeMap<String, String>,
 }
 
 /// Where a client keeps its instance's credentials.
@@ -49,7 +58,7 @@ pub trait CredentialSink: Send + Sync + std::fmt::Debug {
 /// Why a provider call gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
-    /// The authorization is dead (`invalid_grant`, or a 401 that a refresh did not cure).
+    /// The authorization is dead (`invalid_grant`, or an answer the classifier calls so).
     #[error("the provider authorization is no longer valid: {0}")]
     Invalid(String),
     /// The provider refused the request (4xx), in its own words.
@@ -71,10 +80,16 @@ pub enum ProviderError {
 pub struct ListPage {
     pub records: Vec<Value>,
     /// The provider's total of matching records, when it says.
-    pub count: Option<u64>,
-    /// Whether a next page may hold records: not a short or empty page, not past `count`.
-    /// Never taken from a `next` link (Keap's is always present).
-    pub more: bool,
+    pub total: Option<u64>,
+    /// Where the next page starts, when the pager says there is one.
+    pub next: Option<Position>,
+}
+
+impl ListPage {
+    /// Whether a next page may hold records.
+    pub fn more(&self) -> bool {
+        self.next.is_some()
+    }
 }
 
 struct TokenState {
@@ -82,6 +97,15 @@ struct TokenState {
     /// Bumped at each refresh, so a 401 can tell whether someone already refreshed.
     generation: u64,
     invalid: Option<String>,
+}
+
+/// A request ready to send.
+struct Outgoing {
+    method: Method,
+    url: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<Value>,
 }
 
 /// The provider client of one instance.
@@ -94,6 +118,8 @@ pub struct InstanceClient {
     pacer: Arc<Pacer>,
     clock: Arc<dyn Clock>,
     sink: Arc<dyn CredentialSink>,
+    /// The instance's plain (not secret) configuration values, for templates.
+    config: BTreeMap<String, String>,
     state: Mutex<TokenState>,
 }
 
@@ -103,6 +129,13 @@ impl std::fmt::Debug for InstanceClient {
             .field("element", &self.element.key)
             .field("app", &self.app.client_id)
             .finish_non_exhaustive()
+    }
+}
+
+fn bad_request(message: String) -> ProviderError {
+    ProviderError::Rejected {
+        status: 400,
+        message,
     }
 }
 
@@ -124,6 +157,7 @@ impl InstanceClient {
             pacer,
             clock,
             sink,
+            config: BTreeMap::new(),
             state: Mutex::new(TokenState {
                 credentials,
                 generation: 0,
@@ -132,13 +166,23 @@ impl InstanceClient {
         }
     }
 
+    /// Gives templates the instance's plain configuration values (`{{config.KEY}}` and
+    /// configuration-sourced connection variables).
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> InstanceClient {
+        self.config = config;
+        self
+    }
+
     pub fn element(&self) -> &Element {
         &self.element
     }
 
-    /// A usable access token and its generation; refreshes first when it expires soon or when
-    /// `stale` names the generation a 401 was answered to.
-    async fn token(&self, stale: Option<u64>) -> Result<(SecretString, u64), ProviderError> {
+    /// A usable access token, its generation and the instance's values; refreshes first when
+    /// the token expires soon or when `stale` names the generation a request was refused with.
+    async fn token(
+        &self,
+        stale: Option<u64>,
+    ) -> Result<(SecretString, u64, InstanceValues), ProviderError> {
         let mut state = self.state.lock().await;
         if let Some(reason) = &state.invalid {
             return Err(ProviderError::Invalid(reason.clone()));
@@ -153,8 +197,20 @@ impl InstanceClient {
                 let reason = "the access token expired and there is no refresh token".to_owned();
                 return Err(self.kill(&mut state, reason).await);
             };
-            match oauth::refresh(&self.http, &self.element, &self.app, &refresh_token).await {
+            let values = self.values(&state.credentials);
+            match oauth::refresh(
+                &self.http,
+                &self.element,
+                &self.app,
+                &refresh_token,
+                &values,
+            )
+            .await
+            {
                 Ok(tokens) => {
+                    let mut connection = state.credentials.connection.clone();
+                    // A refresh may carry the tenant's values again (a moved instance URL).
+                    connection.extend(tokens.connection);
                     let credentials = Credentials {
                         access_token: tokens.access_token,
                         // Keep the old refresh token if the provider did not rotate it.
@@ -162,6 +218,7 @@ impl InstanceClient {
                         expires_at_ms: tokens
                             .expires_in
                             .map(|s| self.clock.now_ms() + s.saturating_mul(1000)),
+                        connection,
                     };
                     self.sink
                         .save(&credentials)
@@ -185,9 +242,22 @@ impl InstanceClient {
                         "token refresh: {message}"
                     )));
                 }
+                Err(OAuthError::Missing(message)) => {
+                    return Err(ProviderError::Invalid(message));
+                }
             }
         }
-        Ok((state.credentials.access_token.clone(), state.generation))
+        let values = self.values(&state.credentials);
+        Ok((
+            state.credentials.access_token.clone(),
+            state.generation,
+            values,
+        ))
+    }
+
+    fn values(&self, credentials: &Credentials) -> InstanceValues {
+        self.element
+            .instance_values(&credentials.connection, &self.config)
     }
 
     async fn kill(&self, state: &mut TokenState, reason: String) -> ProviderError {
@@ -198,54 +268,131 @@ impl InstanceClient {
         ProviderError::Invalid(reason)
     }
 
-    /// GETs `url` with the instance's token: paced, refreshed once on a 401, retried through
-    /// 429s. Returns the body of a 2xx.
-    async fn get_json(
+    /// Sends the request `build` makes (again after a refresh, which may change the base URL):
+    /// paced, classified, retried as the element's rules say. Returns a 2xx's JSON body and
+    /// its headers.
+    async fn send(
         &self,
-        url: &str,
-        query: &[(String, String)],
-    ) -> Result<Value, ProviderError> {
+        build: impl Fn(&InstanceValues) -> Result<Outgoing, ProviderError>,
+    ) -> Result<(Value, HeaderMap), ProviderError> {
+        let rules = &self.element.api.errors;
+        let mut counts = vec![0u32; rules.rules.len()];
         let mut stale = None;
         let mut refreshed = false;
-        let mut throttled = 0;
         loop {
-            let (token, generation) = self.token(stale).await?;
+            let (token, generation, values) = self.token(stale).await?;
+            let outgoing = build(&values)?;
             self.pacer.acquire(&self.app.client_id).await;
-            let response = self
+            let method = match outgoing.method {
+                Method::Get => reqwest::Method::GET,
+                Method::Post => reqwest::Method::POST,
+            };
+            let mut request = self
                 .http
-                .get(url)
-                .query(query)
-                .bearer_auth(token.expose_secret())
+                .request(method, &outgoing.url)
+                .query(&outgoing.query)
+                .bearer_auth(token.expose_secret());
+            for (name, value) in &outgoing.headers {
+                request = request.header(name, value);
+            }
+            if let Some(body) = &outgoing.body {
+                request = request.json(body);
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
             let status = response.status();
             let headers = response.headers().clone();
             self.observe_date(&headers);
+            let observed = self
+                .element
+                .api
+                .rate_limit
+                .observe(&headers, self.clock.now_ms());
             self.pacer
-                .observe(&self.app.client_id, &headers, status.is_success());
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                stale = Some(generation);
-                continue;
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                throttled += 1;
-                let retry_after = retry_after(&headers);
-                self.pacer.throttled(&self.app.client_id, retry_after);
-                if throttled < THROTTLE_ATTEMPTS {
-                    continue;
-                }
-                return Err(ProviderError::Failed {
-                    status: 429,
-                    message: "the provider kept throttling the requests".into(),
-                });
+                .observe(&self.app.client_id, observed.remaining, status.is_success());
+            if let (Some(left), Some(reset)) = (observed.remaining, observed.reset)
+                && left < 1.0
+            {
+                self.pacer.pause(&self.app.client_id, reset);
             }
             let body = response
                 .bytes()
                 .await
                 .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
-            return interpret(status, &headers, &body);
+            let answer = Answer::read(status, &headers, &body);
+            let code = status.as_u16();
+            if let Some((index, rule)) = rules.classify(code, answer.json.as_ref()) {
+                let message = || answer.message(&self.element);
+                match rule.action {
+                    Action::Refresh if !refreshed => {
+                        refreshed = true;
+                        stale = Some(generation);
+                        continue;
+                    }
+                    // Refreshed once already: the answer stands as it is.
+                    Action::Refresh => {}
+                    Action::Backoff => {
+                        counts[index] += 1;
+                        self.pacer
+                            .throttled(&self.app.client_id, retry_after(&headers));
+                        if counts[index] < rule.attempts.unwrap_or(1) {
+                            continue;
+                        }
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: "the provider kept throttling the requests".into(),
+                        });
+                    }
+                    Action::Retry => {
+                        counts[index] += 1;
+                        if counts[index] < rule.attempts.unwrap_or(1) {
+                            let wait = retry_after(&headers)
+                                .or(rule.wait())
+                                .unwrap_or(Duration::from_secs(1))
+                                .min(MAX_RETRY_AFTER);
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    Action::Pause => {
+                        let wait = observed
+                            .reset
+                            .or(rule.wait())
+                            .unwrap_or(Duration::from_secs(60));
+                        self.pacer.pause(&self.app.client_id, wait);
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Fail => {
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Reject => {
+                        return Err(ProviderError::Rejected {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Invalid => {
+                        let reason = format!(
+                            "the provider no longer accepts the authorization ({}); authorize \
+                             the instance again",
+                            message()
+                        );
+                        let mut state = self.state.lock().await;
+                        return Err(self.kill(&mut state, reason).await);
+                    }
+                }
+            }
+            return answer
+                .into_result(&self.element)
+                .map(|json| (json, headers));
         }
     }
 
@@ -267,52 +414,224 @@ impl InstanceClient {
         *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One page of a resource: `limit` records from `offset`, with provider parameters.
+    fn scope<'a>(
+        &'a self,
+        values: &'a InstanceValues,
+        resource: Option<&'a Resource>,
+        page: Option<&'a PageVars>,
+        query: Option<&'a Translated>,
+        id: Option<&'a str>,
+    ) -> Scope<'a> {
+        Scope {
+            page,
+            resource: resource.map(|r| ResourceVars {
+                name: &r.name,
+                path: &r.path,
+                object: r.object.as_deref(),
+                fields: &r.fields,
+            }),
+            id,
+            connection: &values.connection,
+            config: &values.config,
+            query: query.map(|q| &q.vars),
+            formats: self.element.formats(),
+        }
+    }
+
+    fn base_url(&self, scope: &Scope<'_>) -> Result<String, ProviderError> {
+        let base = render(&self.element.api.base_url, scope, Context::Text)?
+            .ok_or_else(|| bad_request("the API base URL has no value".into()))?;
+        match Url::parse(&base) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                Ok(base.trim_end_matches('/').to_owned())
+            }
+            _ => Err(bad_request(
+                "the API base URL is not an http or https URL".into(),
+            )),
+        }
+    }
+
+    /// A request's URL, query, headers and body from its templates.
+    #[allow(clippy::too_many_arguments)] // The parts of one request, named at the two callers.
+    fn outgoing(
+        &self,
+        scope: &Scope<'_>,
+        method: Method,
+        path: &str,
+        first_params: Vec<(String, String)>,
+        query: &BTreeMap<String, String>,
+        headers: &BTreeMap<String, String>,
+        body: Option<&Value>,
+    ) -> Result<Outgoing, ProviderError> {
+        let base = self.base_url(scope)?;
+        let path = render(path, scope, Context::Path)?.unwrap_or_default();
+        let mut params = first_params;
+        for (name, value) in query {
+            if let Some(value) = render(value, scope, Context::Text)? {
+                params.push((name.clone(), value));
+            }
+        }
+        let body = match body {
+            Some(body) => template::render_json(body, scope)
+                .map_err(|e| bad_request(format!("the request body: {e}")))?,
+            None => None,
+        };
+        Ok(Outgoing {
+            method,
+            url: format!("{base}{path}"),
+            query: params,
+            headers: self.headers(scope, headers)?,
+            body,
+        })
+    }
+
+    fn headers(
+        &self,
+        scope: &Scope<'_>,
+        own: &BTreeMap<String, String>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, ProviderError> {
+        let mut out = Vec::new();
+        for (name, value) in self.element.api.headers.iter().chain(own) {
+            let Some(value) = render(value, scope, Context::Text)? else {
+                continue;
+            };
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| bad_request(format!("{name:?} is not a header name")))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| bad_request(format!("the header {name} has an unusable value")))?;
+            out.push((header, value));
+        }
+        Ok(out)
+    }
+
+    /// A next-page URL the provider (or a hub page token) gave: resolved against the base
+    /// URL, and only on the base URL's own origin (the bearer token goes with it).
+    fn follow(&self, scope: &Scope<'_>, url: &str) -> Result<Outgoing, ProviderError> {
+        let base = Url::parse(&self.base_url(scope)?)
+            .map_err(|_| bad_request("the API base URL is not a URL".into()))?;
+        let next = base
+            .join(url)
+            .map_err(|_| bad_request("the next page's URL is not a URL".into()))?;
+        if next.origin() != base.origin() {
+            return Err(bad_request(
+                "the next page's URL is not on the provider's API host".into(),
+            ));
+        }
+        Ok(Outgoing {
+            method: Method::Get,
+            url: next.into(),
+            query: Vec::new(),
+            headers: self.headers(scope, &BTreeMap::new())?,
+            body: None,
+        })
+    }
+
+    fn list_outgoing(
+        &self,
+        request: &ListRequest,
+        resource: &Resource,
+        query: &Translated,
+        at: &Position,
+        page: &PageVars,
+        values: &InstanceValues,
+    ) -> Result<Outgoing, ProviderError> {
+        let scope = self.scope(values, Some(resource), Some(page), Some(query), None);
+        if let Position::Url(url) = at {
+            return self.follow(&scope, url);
+        }
+        self.outgoing(
+            &scope,
+            request.method,
+            &request.path,
+            query.params.clone(),
+            &request.query,
+            &request.headers,
+            request.body.as_ref(),
+        )
+    }
+
+    /// One page of a resource: up to `size` records from `at` (the pager's start or a position
+    /// a page gave), with the translated query.
     pub async fn list(
         &self,
         resource: &Resource,
-        params: &[(String, String)],
-        offset: u64,
-        limit: u32,
+        query: &Translated,
+        at: &Position,
+        size: u32,
     ) -> Result<ListPage, ProviderError> {
-        let limit = limit.clamp(1, self.element.api.max_page_size);
-        let mut query = params.to_vec();
-        query.push(("limit".into(), limit.to_string()));
-        query.push(("offset".into(), offset.to_string()));
-        let url = format!("{}{}", self.element.api.base_url, resource.path);
-        let body = self.get_json(&url, &query).await?;
-        let records = match body.get(&resource.envelope) {
+        let size = size.clamp(1, self.element.api.max_page_size);
+        let request = self.element.list_request(resource);
+        let page = at.vars(size);
+        let (body, headers) = self
+            .send(|values| self.list_outgoing(request, resource, query, at, &page, values))
+            .await?;
+        let pointer = self.element.records_pointer(resource);
+        let records = match body.pointer(pointer) {
             Some(Value::Array(records)) => records.clone(),
+            None | Some(Value::Null) if request.records_absent_is_empty => Vec::new(),
             _ => {
                 return Err(ProviderError::Malformed(format!(
-                    "the list has no {:?} array",
-                    resource.envelope
+                    "the list has no {pointer:?} array"
                 )));
             }
         };
-        let count = body.get("count").and_then(Value::as_u64);
-        let got = records.len() as u64;
-        let more = got > 0 && got >= u64::from(limit) && count.is_none_or(|c| offset + got < c);
+        let advance = pager::advance(&request.pager, at, size, records.len(), &body, &headers);
         Ok(ListPage {
             records,
-            count,
-            more,
+            total: advance.total,
+            next: advance.next,
         })
+    }
+
+    fn get_outgoing(
+        &self,
+        request: &GetRequest,
+        resource: &Resource,
+        id: &str,
+        values: &InstanceValues,
+    ) -> Result<Outgoing, ProviderError> {
+        let scope = self.scope(values, Some(resource), None, None, Some(id));
+        self.outgoing(
+            &scope,
+            request.method,
+            &request.path,
+            Vec::new(),
+            &request.query,
+            &request.headers,
+            None,
+        )
     }
 
     /// One record by id.
     pub async fn get(&self, resource: &Resource, id: &str) -> Result<Value, ProviderError> {
-        let encoded: String = id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            .then(|| id.to_owned())
-            .ok_or_else(|| ProviderError::Rejected {
-                status: 400,
-                message: format!("{id:?} is not a record id"),
-            })?;
-        let url = format!("{}{}/{encoded}", self.element.api.base_url, resource.path);
-        self.get_json(&url, &[]).await
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(bad_request(format!("{id:?} is not a record id")));
+        }
+        let request = self.element.get_request(resource);
+        let (body, _) = self
+            .send(|values| self.get_outgoing(request, resource, id, values))
+            .await?;
+        match &request.record {
+            None => Ok(body),
+            Some(pointer) => body.pointer(pointer).cloned().ok_or_else(|| {
+                ProviderError::Malformed(format!("the answer has no record at {pointer:?}"))
+            }),
+        }
     }
+}
+
+fn render(
+    text: &str,
+    scope: &Scope<'_>,
+    context: Context,
+) -> Result<Option<String>, ProviderError> {
+    Template::parse(text)
+        .and_then(|t| t.render(scope, context))
+        .map_err(|e| bad_request(format!("the request cannot be built: {e}")))
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -326,49 +645,72 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Turns a provider answer into JSON or an error that never forwards an HTML page.
-fn interpret(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Value, ProviderError> {
-    let is_html = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("html"))
-        || body.trim_ascii_start().starts_with(b"<");
-    let parsed: Option<Value> = if is_html {
-        None
-    } else {
-        serde_json::from_slice(body).ok()
-    };
-    if status.is_success() {
-        return parsed.ok_or_else(|| {
-            ProviderError::Malformed(if is_html {
-                format!("an HTML page with status {status}")
-            } else {
-                format!("a body that is not JSON with status {status}")
-            })
-        });
+/// A provider's answer, read once: its status, whether it is an HTML page, its JSON.
+struct Answer {
+    status: StatusCode,
+    is_html: bool,
+    json: Option<Value>,
+}
+
+impl Answer {
+    fn read(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Answer {
+        let is_html = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("html"))
+            || body.trim_ascii_start().starts_with(b"<");
+        let json = if is_html {
+            None
+        } else {
+            serde_json::from_slice(body).ok()
+        };
+        Answer {
+            status,
+            is_html,
+            json,
+        }
     }
-    let message = match &parsed {
-        Some(value) => value
-            .get("message")
-            .or_else(|| value.pointer("/fault/faultstring"))
-            .or_else(|| value.get("error_description"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("HTTP {status}")),
-        None if is_html => format!("HTTP {status} (an HTML error page)"),
-        None => format!("HTTP {status}"),
-    };
-    let code = status.as_u16();
-    if status.is_client_error() {
-        Err(ProviderError::Rejected {
-            status: code,
-            message,
-        })
-    } else {
-        Err(ProviderError::Failed {
-            status: code,
-            message,
-        })
+
+    /// The provider's message, or the status in words (never an HTML page).
+    fn message(&self, element: &Element) -> String {
+        let status = self.status;
+        match &self.json {
+            Some(value) => element
+                .api
+                .errors
+                .message(value)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            None if self.is_html => format!("HTTP {status} (an HTML error page)"),
+            None => format!("HTTP {status}"),
+        }
+    }
+
+    /// A 2xx's JSON, or an error that never forwards an HTML page.
+    fn into_result(self, element: &Element) -> Result<Value, ProviderError> {
+        let status = self.status;
+        if status.is_success() {
+            let is_html = self.is_html;
+            return self.json.ok_or_else(|| {
+                ProviderError::Malformed(if is_html {
+                    format!("an HTML page with status {status}")
+                } else {
+                    format!("a body that is not JSON with status {status}")
+                })
+            });
+        }
+        let message = self.message(element);
+        let code = status.as_u16();
+        if status.is_client_error() {
+            Err(ProviderError::Rejected {
+                status: code,
+                message,
+            })
+        } else {
+            Err(ProviderError::Failed {
+                status: code,
+                message,
+            })
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tributary_domain::SystemClock;
+use tributary_elements::connection::InstanceValues;
 use tributary_elements::oauth::{self, ClientCredentials, OAuthError};
 use tributary_elements::{Element, Registry};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
@@ -68,23 +69,43 @@ async fn code(element: &Element) -> String {
 async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
     let (_sim, element, http) = setup().await;
     let code = code(&element).await;
-    let tokens = oauth::exchange_code(&http, &element, &demo_app(), &code, REDIRECT)
-        .await
-        .unwrap();
+    let tokens = oauth::exchange_code(
+        &http,
+        &element,
+        &demo_app(),
+        &code,
+        REDIRECT,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(tokens.expires_in, Some(86_400));
     assert_eq!(tokens.scope.as_deref(), Some("full|ab123.infusionsoft.com"));
     let refresh = tokens.refresh_token.unwrap();
-    let renewed = oauth::refresh(&http, &element, &demo_app(), &refresh)
-        .await
-        .unwrap();
+    let renewed = oauth::refresh(
+        &http,
+        &element,
+        &demo_app(),
+        &refresh,
+        &InstanceValues::default(),
+    )
+    .await
+    .unwrap();
     assert_ne!(
         renewed.access_token.expose_secret(),
         tokens.access_token.expose_secret()
     );
     // The old refresh token died in the rotation.
-    let error = oauth::refresh(&http, &element, &demo_app(), &refresh)
-        .await
-        .unwrap_err();
+    let error = oauth::refresh(
+        &http,
+        &element,
+        &demo_app(),
+        &refresh,
+        &InstanceValues::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(error.is_invalid_grant(), "{error:?}");
     assert_eq!(error.provider_message(), "Invalid refresh token");
 }
@@ -92,9 +113,17 @@ async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
 #[tokio::test]
 async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
     let (_sim, element, http) = setup().await;
-    let error = oauth::exchange_code(&http, &element, &demo_app(), "made-up", REDIRECT)
-        .await
-        .unwrap_err();
+    let error = oauth::exchange_code(
+        &http,
+        &element,
+        &demo_app(),
+        "made-up",
+        REDIRECT,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     match &error {
         OAuthError::Rejected { status, error, .. } => {
             assert_eq!((*status, error.as_str()), (400, "invalid_grant"));
@@ -106,9 +135,17 @@ async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
         client_id: "tributary-demo".into(),
         client_secret: SecretString::from("nope"),
     };
-    let error = oauth::exchange_code(&http, &element, &wrong_secret, "x", REDIRECT)
-        .await
-        .unwrap_err();
+    let error = oauth::exchange_code(
+        &http,
+        &element,
+        &wrong_secret,
+        "x",
+        REDIRECT,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error.provider_message(), "Invalid client credentials");
 }
 
@@ -121,18 +158,34 @@ async fn an_unreachable_or_failing_token_endpoint_is_unavailable() {
         .send()
         .await
         .unwrap();
-    let error = oauth::exchange_code(&http, &element, &demo_app(), "x", REDIRECT)
-        .await
-        .unwrap_err();
+    let error = oauth::exchange_code(
+        &http,
+        &element,
+        &demo_app(),
+        "x",
+        REDIRECT,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");
 
     let closed = Registry::builtin(|_| Some("http://127.0.0.1:9".into()))
         .unwrap()
         .get("infusionsoftrest")
         .unwrap();
-    let error = oauth::exchange_code(&http, &closed, &demo_app(), "x", REDIRECT)
-        .await
-        .unwrap_err();
+    let error = oauth::exchange_code(
+        &http,
+        &closed,
+        &demo_app(),
+        "x",
+        REDIRECT,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");
     assert!(!format!("{error:?}").contains("tributary-demo-secret"));
 }
