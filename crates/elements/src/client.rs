@@ -505,16 +505,23 @@ impl InstanceClient {
     }
 
     /// A next-page URL the provider (or a hub page token) gave: resolved against the base
-    /// URL, and only on the base URL's own origin (the bearer token goes with it).
+    /// URL, and only on the base URL's origin, under its path (the bearer token goes with it,
+    /// and a page token must not reach other parts of the provider's API).
     fn follow(&self, scope: &Scope<'_>, url: &str) -> Result<Outgoing, ProviderError> {
         let base = Url::parse(&self.base_url(scope)?)
             .map_err(|_| bad_request("the API base URL is not a URL".into()))?;
         let next = base
             .join(url)
             .map_err(|_| bad_request("the next page's URL is not a URL".into()))?;
-        if next.origin() != base.origin() {
+        let base_path = base.path().trim_end_matches('/');
+        let under_base = next.path() == base_path
+            || next
+                .path()
+                .strip_prefix(base_path)
+                .is_some_and(|rest| rest.starts_with('/'));
+        if next.origin() != base.origin() || !under_base {
             return Err(bad_request(
-                "the next page's URL is not on the provider's API host".into(),
+                "the next page's URL is not under the provider's API base URL".into(),
             ));
         }
         Ok(Outgoing {

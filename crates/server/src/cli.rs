@@ -169,6 +169,9 @@ struct ServeArgs {
     /// Deliver events to loopback and private addresses (development and tests only).
     #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
     allow_private_callbacks: bool,
+    /// A folder of element definitions (`*.toml`) to load besides the built-in ones.
+    #[arg(long, env = "TRIBUTARY_ELEMENTS_DIR", value_name = "FOLDER")]
+    elements_dir: Option<std::path::PathBuf>,
     /// Secret of the first organization, used when the database is empty (with the user's).
     #[arg(
         long,
@@ -437,12 +440,20 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let registry_keys = ["infusionsoftrest"];
+    // The origin variables are read for every element the definitions name, built in or not.
+    let registry = match tributary_elements::Registry::load(args.elements_dir.as_deref()) {
+        Ok(registry) => registry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let settings = Settings {
         bind: args.bind,
         database_url: args.database.database_url,
         allow_private_callbacks: args.allow_private_callbacks,
-        origins: settings::origins_from_env(registry_keys),
+        origins: settings::origins_from_env(registry.keys()),
+        elements_dir: args.elements_dir,
         bootstrap,
         master_key: args.master_key.map(Into::into),
         provider_requests_per_minute: args.provider_requests_per_minute,

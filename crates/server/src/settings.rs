@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -18,6 +19,9 @@ pub struct Settings {
     pub allow_private_callbacks: bool,
     /// Element key → origin replacing the provider's (`TRIBUTARY_<KEY>_ORIGIN`).
     pub origins: BTreeMap<String, String>,
+    /// `TRIBUTARY_ELEMENTS_DIR`: a folder whose `*.toml` element definitions are loaded
+    /// besides the built-in ones.
+    pub elements_dir: Option<PathBuf>,
     /// `TRIBUTARY_BOOTSTRAP_ORG_SECRET` and `TRIBUTARY_BOOTSTRAP_USER_SECRET`.
     pub bootstrap: Option<Bootstrap>,
     /// `TRIBUTARY_MASTER_KEY`: base64 of the 32-byte key sealing secrets at rest.
@@ -131,6 +135,7 @@ impl Default for Settings {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             allow_private_callbacks: false,
             origins: BTreeMap::new(),
+            elements_dir: None,
             bootstrap: None,
             master_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

@@ -2,10 +2,10 @@
 //!
 //! Calls authenticate as `User <userSecret>, Element <instanceToken>` (an `Organization` part may
 //! be added and must then match). One hub request is one provider request: `pageSize` (at most
-//! the element's largest page) records from the offset that `page` or `nextPage` names, so no
-//! client can make Tributary fetch a provider's whole data set in one call. The next page's
-//! token (`Elements-Next-Page-Token`, opaque base64 of the offset) is sent only while the
-//! provider's pages go on — judged by short pages and `count`, never by its `next` link.
+//! the element's largest page) records from where `page` or `nextPage` says, so no client can
+//! make Tributary fetch a provider's whole data set in one call. The next page's token
+//! (`Elements-Next-Page-Token`, opaque base64 of the pager's position) is sent only while the
+//! element's pager says the provider's pages go on.
 //! Provider failures become the API's error body with the provider's words in
 //! `providerMessage`: its 4xx keep their status, everything else is a 502; an HTML page is
 //! never forwarded.
@@ -19,8 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tributary_domain::auth_header::parse_authorization;
-use tributary_domain::ceql;
 use tributary_elements::client::ProviderError;
+use tributary_elements::pager::Position;
 use tributary_elements::query;
 use tributary_store::InstanceRecord;
 
@@ -157,17 +157,13 @@ fn resource<'a>(
     })
 }
 
-fn page_token(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+fn page_token(position: &Position) -> String {
+    URL_SAFE_NO_PAD.encode(position.encode())
 }
 
-fn read_page_token(token: &str) -> Option<u64> {
+fn read_page_token(token: &str) -> Option<Position> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("o:")?
-        .parse()
-        .ok()
+    Position::decode(&String::from_utf8(bytes).ok()?)
 }
 
 async fn list(
@@ -200,34 +196,32 @@ async fn list(
             }
         },
     };
-    let offset = match (get("nextPage"), get("page")) {
+    let kind = element.list_request(resource).pager.kind;
+    let at = match (get("nextPage"), get("page")) {
         (Some(token), _) => read_page_token(token).ok_or_else(|| {
             ApiError::BadRequest("nextPage is not a token this server gave out".into())
         })?,
         (None, Some(page)) => match page.trim().parse::<u64>() {
-            Ok(page) if page >= 1 => (page - 1) * u64::from(page_size),
+            Ok(page) if page >= 1 => Position::of_page(kind, page, page_size).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "page {page}: {} cannot jump to a page; follow nextPage instead",
+                    element.name
+                ))
+            })?,
             _ => {
                 return Err(ApiError::BadRequest(format!(
                     "page must be a whole number from 1, got {page:?}"
                 )));
             }
         },
-        (None, None) => 0,
+        (None, None) => Position::Start,
     };
-    let clause = match get("where").map(str::trim).filter(|w| !w.is_empty()) {
-        Some(text) => Some(
-            ceql::parse(text)
-                .map_err(|e| ApiError::BadRequest(format!("where: {e} in {text:?}")))?,
-        ),
-        None => None,
-    };
-    let translated = query::translate(resource, clause.as_ref(), get("orderBy"))
-        .map_err(|e| ApiError::BadRequest(format!("where: {e}")))?;
+    let translated = query::hub_query(element, resource, &params)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let page = client
-        .list(resource, &translated.params, offset, page_size)
+        .list(resource, &translated, &at, page_size)
         .await
         .map_err(|e| provider_error(&element.name, e))?;
-    let fetched = page.records.len() as u64;
     let records: Vec<Value> = page
         .records
         .into_iter()
@@ -241,14 +235,14 @@ async fn list(
         }
     };
     put("elements-returned-count", records.len().to_string());
-    if page.more {
-        put("elements-next-page-token", page_token(offset + fetched));
+    if let Some(next) = &page.next {
+        put("elements-next-page-token", page_token(next));
     }
     match translated.local_text() {
         Some(local) => put("elements-local-filter", local),
         None => {
-            if let Some(count) = page.count {
-                put("elements-total-count", count.to_string());
+            if let Some(total) = page.total {
+                put("elements-total-count", total.to_string());
             }
         }
     }
@@ -285,8 +279,11 @@ mod tests {
     #[test]
     fn page_tokens_are_opaque_and_round_trip() {
         for offset in [0, 7, 2_500, u64::MAX] {
-            assert_eq!(read_page_token(&page_token(offset)), Some(offset));
+            let position = Position::Offset(offset);
+            assert_eq!(read_page_token(&page_token(&position)), Some(position));
         }
+        let cursor = Position::Cursor("after:200".into());
+        assert_eq!(read_page_token(&page_token(&cursor)), Some(cursor));
         assert_eq!(read_page_token("not a token"), None);
         assert_eq!(read_page_token(&URL_SAFE_NO_PAD.encode("o:x")), None);
     }

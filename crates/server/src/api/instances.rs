@@ -57,12 +57,13 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// How the account is authenticated.
+/// How the account is authenticated; each with the whole `providerData` object, which may carry
+/// connection values beside the code or tokens (the OAuth redirect's `realmId`, say).
 enum ProviderData {
     /// An authorization code to exchange at the provider's token endpoint.
-    Code(String),
+    Code(String, Map<String, Value>),
     /// Tokens obtained elsewhere.
-    Tokens(TokenSet),
+    Tokens(TokenSet, Map<String, Value>),
 }
 
 /// What a request body says, read field by field; `errors` names every bad field.
@@ -173,7 +174,7 @@ fn read_provider_data(data: &Map<String, Value>) -> Result<ProviderData, String>
     };
     if let Some(code) = data.get("code") {
         return match code.as_str().filter(|c| !c.trim().is_empty()) {
-            Some(code) => Ok(ProviderData::Code(code.trim().to_owned())),
+            Some(code) => Ok(ProviderData::Code(code.trim().to_owned(), data.clone())),
             None => Err("providerData.code must be a non-empty string".into()),
         };
     }
@@ -192,12 +193,16 @@ fn read_provider_data(data: &Map<String, Value>) -> Result<ProviderData, String>
                 }
             },
         };
-        return Ok(ProviderData::Tokens(TokenSet {
-            access_token: SecretString::from(access.to_owned()),
-            refresh_token: text("refresh_token").map(|r| SecretString::from(r.to_owned())),
-            expires_in,
-            scope: text("scope").map(str::to_owned),
-        }));
+        return Ok(ProviderData::Tokens(
+            TokenSet {
+                access_token: SecretString::from(access.to_owned()),
+                refresh_token: text("refresh_token").map(|r| SecretString::from(r.to_owned())),
+                expires_in,
+                scope: text("scope").map(str::to_owned),
+                connection: BTreeMap::new(),
+            },
+            data.clone(),
+        ));
     }
     Err("providerData needs a code (an OAuth authorization code) or an access_token".into())
 }
@@ -311,6 +316,7 @@ fn seal_credentials(state: &AppState, tokens: &TokenSet) -> Vec<u8> {
         expires_at_ms: tokens
             .expires_in
             .map(|s| state.now_ms() + s.saturating_mul(1000)),
+        connection: tokens.connection.clone(),
     };
     crate::clients::seal_credentials(&state.vault, &credentials)
 }
@@ -322,9 +328,12 @@ async fn authenticate(
     config: &BTreeMap<String, String>,
     data: ProviderData,
 ) -> Result<TokenSet, ApiError> {
-    let code = match data {
-        ProviderData::Tokens(tokens) => return Ok(tokens),
-        ProviderData::Code(code) => code,
+    let missing = |error: OAuthError| ApiError::BadRequest(error.provider_message());
+    let (code, data) = match data {
+        ProviderData::Tokens(tokens, data) => {
+            return oauth::accept_tokens(element, tokens, &data, config).map_err(missing);
+        }
+        ProviderData::Code(code, data) => (code, data),
     };
     let client = ClientCredentials {
         client_id: config.get(OAUTH_API_KEY).cloned().unwrap_or_default(),
@@ -333,23 +342,32 @@ async fn authenticate(
         ),
     };
     let redirect = config.get(OAUTH_CALLBACK_URL).cloned().unwrap_or_default();
-    oauth::exchange_code(&state.http, element, &client, &code, &redirect)
-        .await
-        .map_err(|error| match &error {
-            OAuthError::Rejected { .. } => ApiError::Provider {
-                status: StatusCode::BAD_REQUEST,
-                message: format!(
-                    "{} refused the authorization code; get a new code and try again",
-                    element.name
-                ),
-                provider: error.provider_message(),
-            },
-            OAuthError::Unavailable(_) => ApiError::Provider {
-                status: StatusCode::BAD_GATEWAY,
-                message: format!("{} could not be reached to exchange the code", element.name),
-                provider: error.provider_message(),
-            },
-        })
+    oauth::exchange_code(
+        &state.http,
+        element,
+        &client,
+        &code,
+        &redirect,
+        &data,
+        config,
+    )
+    .await
+    .map_err(|error| match &error {
+        OAuthError::Missing(_) => missing(error),
+        OAuthError::Rejected { .. } => ApiError::Provider {
+            status: StatusCode::BAD_REQUEST,
+            message: format!(
+                "{} refused the authorization code; get a new code and try again",
+                element.name
+            ),
+            provider: error.provider_message(),
+        },
+        OAuthError::Unavailable(_) => ApiError::Provider {
+            status: StatusCode::BAD_GATEWAY,
+            message: format!("{} could not be reached to exchange the code", element.name),
+            provider: error.provider_message(),
+        },
+    })
 }
 
 async fn create(
@@ -421,7 +439,7 @@ fn check_create(
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))
         .collect();
-    let exchanging = matches!(request.provider_data, Some(ProviderData::Code(_)));
+    let exchanging = matches!(request.provider_data, Some(ProviderData::Code(..)));
     let settings = match validate(&element, &config, exchanging) {
         Ok(settings) if errors.is_empty() => settings,
         Ok(_) => return Err(CreateRefused::Invalid(errors)),
@@ -747,7 +765,7 @@ async fn update(
                 .filter_map(|(k, v)| Some((k.clone(), keep_or(k, v.clone()?))))
                 .collect(),
         };
-        let exchanging = matches!(provider_data, Some(ProviderData::Code(_)));
+        let exchanging = matches!(provider_data, Some(ProviderData::Code(..)));
         let settings = validate(&element, &config, exchanging).map_err(invalid)?;
         if let Some(data) = provider_data.take() {
             tokens = Some(authenticate(state, &element, &config, data).await?);
