@@ -250,3 +250,29 @@ impl Clients {
             .remove(&instance_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_keep_their_connection_values_and_the_old_shape_still_opens() {
+        let vault = Vault::from_key(&[3; 32]);
+        let credentials = Credentials {
+            access_token: SecretString::from("at"),
+            refresh_token: Some(SecretString::from("rt")),
+            expires_at_ms: Some(5),
+            connection: BTreeMap::from([("realm".to_owned(), "4620816365".to_owned())]),
+        };
+        let opened = open_credentials(&vault, &seal_credentials(&vault, &credentials)).unwrap();
+        assert_eq!(opened.connection, credentials.connection);
+        assert_eq!(opened.access_token.expose_secret(), "at");
+
+        // Sealed before connection values existed: no connection map at all.
+        let old = json!({"access_token": "at", "refresh_token": "rt", "expires_at_ms": 5});
+        let sealed = vault.seal(CREDENTIALS, old.to_string().as_bytes());
+        let opened = open_credentials(&vault, &sealed).unwrap();
+        assert!(opened.connection.is_empty());
+        assert_eq!(opened.refresh_token.unwrap().expose_secret(), "rt");
+    }
+}
