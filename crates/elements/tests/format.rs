@@ -14,8 +14,8 @@ fn the_format_sketches_are_valid_definitions() {
         .collect();
     assert_eq!(sketches.len(), 3, "Salesforce, HubSpot, QuickBooks Online");
     for (i, sketch) in sketches.iter().enumerate() {
-        let element = parse_definition(&format!("sketch {i}"), sketch)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let element =
+            parse_definition(&format!("sketch {i}"), sketch).unwrap_or_else(|e| panic!("{e}"));
         assert!(!element.resources.is_empty());
     }
 }

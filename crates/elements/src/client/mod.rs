@@ -11,26 +11,29 @@
 //! one. `invalid_grant` marks the client dead, tells the sink why, and makes no further provider
 //! calls. An HTML page is never passed on; the provider's own words are (`errors.messages`).
 
+mod answer;
+mod build;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tributary_domain::Clock;
 
 use crate::connection::InstanceValues;
-use crate::definition::{Element, GetRequest, ListRequest, Method, Resource};
+use crate::definition::{Element, Method, Resource};
 use crate::oauth::{self, ClientCredentials, OAuthError};
 use crate::pacer::{MAX_RETRY_AFTER, Pacer};
 use crate::pager::{self, Position};
 use crate::query::Translated;
 use crate::signals::Action;
-use crate::template::{self, Context, PageVars, ResourceVars, Scope, Template};
+use answer::{Answer, describe, retry_after};
+use build::{Outgoing, bad_request};
 
 /// Refresh this long before the provider says the token expires.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -99,15 +102,6 @@ struct TokenState {
     invalid: Option<String>,
 }
 
-/// A request ready to send.
-struct Outgoing {
-    method: Method,
-    url: String,
-    query: Vec<(String, String)>,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Option<Value>,
-}
-
 /// The provider client of one instance.
 pub struct InstanceClient {
     /// The provider's clock minus ours, from the last `Date` header seen (1 s resolution).
@@ -129,13 +123,6 @@ impl std::fmt::Debug for InstanceClient {
             .field("element", &self.element.key)
             .field("app", &self.app.client_id)
             .finish_non_exhaustive()
-    }
-}
-
-fn bad_request(message: String) -> ProviderError {
-    ProviderError::Rejected {
-        status: 400,
-        message,
     }
 }
 
@@ -414,149 +401,6 @@ impl InstanceClient {
         *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn scope<'a>(
-        &'a self,
-        values: &'a InstanceValues,
-        resource: Option<&'a Resource>,
-        page: Option<&'a PageVars>,
-        query: Option<&'a Translated>,
-        id: Option<&'a str>,
-    ) -> Scope<'a> {
-        Scope {
-            page,
-            resource: resource.map(|r| ResourceVars {
-                name: &r.name,
-                path: &r.path,
-                object: r.object.as_deref(),
-                fields: &r.fields,
-            }),
-            id,
-            connection: &values.connection,
-            config: &values.config,
-            query: query.map(|q| &q.vars),
-            formats: self.element.formats(),
-        }
-    }
-
-    fn base_url(&self, scope: &Scope<'_>) -> Result<String, ProviderError> {
-        let base = render(&self.element.api.base_url, scope, Context::Text)?
-            .ok_or_else(|| bad_request("the API base URL has no value".into()))?;
-        match Url::parse(&base) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
-                Ok(base.trim_end_matches('/').to_owned())
-            }
-            _ => Err(bad_request(
-                "the API base URL is not an http or https URL".into(),
-            )),
-        }
-    }
-
-    /// A request's URL, query, headers and body from its templates.
-    #[allow(clippy::too_many_arguments)] // The parts of one request, named at the two callers.
-    fn outgoing(
-        &self,
-        scope: &Scope<'_>,
-        method: Method,
-        path: &str,
-        first_params: Vec<(String, String)>,
-        query: &BTreeMap<String, String>,
-        headers: &BTreeMap<String, String>,
-        body: Option<&Value>,
-    ) -> Result<Outgoing, ProviderError> {
-        let base = self.base_url(scope)?;
-        let path = render(path, scope, Context::Path)?.unwrap_or_default();
-        let mut params = first_params;
-        for (name, value) in query {
-            if let Some(value) = render(value, scope, Context::Text)? {
-                params.push((name.clone(), value));
-            }
-        }
-        let body = match body {
-            Some(body) => template::render_json(body, scope)
-                .map_err(|e| bad_request(format!("the request body: {e}")))?,
-            None => None,
-        };
-        Ok(Outgoing {
-            method,
-            url: format!("{base}{path}"),
-            query: params,
-            headers: self.headers(scope, headers)?,
-            body,
-        })
-    }
-
-    fn headers(
-        &self,
-        scope: &Scope<'_>,
-        own: &BTreeMap<String, String>,
-    ) -> Result<Vec<(HeaderName, HeaderValue)>, ProviderError> {
-        let mut out = Vec::new();
-        for (name, value) in self.element.api.headers.iter().chain(own) {
-            let Some(value) = render(value, scope, Context::Text)? else {
-                continue;
-            };
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| bad_request(format!("{name:?} is not a header name")))?;
-            let value = HeaderValue::from_str(&value)
-                .map_err(|_| bad_request(format!("the header {name} has an unusable value")))?;
-            out.push((header, value));
-        }
-        Ok(out)
-    }
-
-    /// A next-page URL the provider (or a hub page token) gave: resolved against the base
-    /// URL, and only on the base URL's origin, under its path (the bearer token goes with it,
-    /// and a page token must not reach other parts of the provider's API).
-    fn follow(&self, scope: &Scope<'_>, url: &str) -> Result<Outgoing, ProviderError> {
-        let base = Url::parse(&self.base_url(scope)?)
-            .map_err(|_| bad_request("the API base URL is not a URL".into()))?;
-        let next = base
-            .join(url)
-            .map_err(|_| bad_request("the next page's URL is not a URL".into()))?;
-        let base_path = base.path().trim_end_matches('/');
-        let under_base = next.path() == base_path
-            || next
-                .path()
-                .strip_prefix(base_path)
-                .is_some_and(|rest| rest.starts_with('/'));
-        if next.origin() != base.origin() || !under_base {
-            return Err(bad_request(
-                "the next page's URL is not under the provider's API base URL".into(),
-            ));
-        }
-        Ok(Outgoing {
-            method: Method::Get,
-            url: next.into(),
-            query: Vec::new(),
-            headers: self.headers(scope, &BTreeMap::new())?,
-            body: None,
-        })
-    }
-
-    fn list_outgoing(
-        &self,
-        request: &ListRequest,
-        resource: &Resource,
-        query: &Translated,
-        at: &Position,
-        page: &PageVars,
-        values: &InstanceValues,
-    ) -> Result<Outgoing, ProviderError> {
-        let scope = self.scope(values, Some(resource), Some(page), Some(query), None);
-        if let Position::Url(url) = at {
-            return self.follow(&scope, url);
-        }
-        self.outgoing(
-            &scope,
-            request.method,
-            &request.path,
-            query.params.clone(),
-            &request.query,
-            &request.headers,
-            request.body.as_ref(),
-        )
-    }
-
     /// One page of a resource: up to `size` records from `at` (the pager's start or a position
     /// a page gave), with the translated query.
     pub async fn list(
@@ -590,25 +434,6 @@ impl InstanceClient {
         })
     }
 
-    fn get_outgoing(
-        &self,
-        request: &GetRequest,
-        resource: &Resource,
-        id: &str,
-        values: &InstanceValues,
-    ) -> Result<Outgoing, ProviderError> {
-        let scope = self.scope(values, Some(resource), None, None, Some(id));
-        self.outgoing(
-            &scope,
-            request.method,
-            &request.path,
-            Vec::new(),
-            &request.query,
-            &request.headers,
-            None,
-        )
-    }
-
     /// One record by id.
     pub async fn get(&self, resource: &Resource, id: &str) -> Result<Value, ProviderError> {
         if id.is_empty()
@@ -628,107 +453,5 @@ impl InstanceClient {
                 ProviderError::Malformed(format!("the answer has no record at {pointer:?}"))
             }),
         }
-    }
-}
-
-fn render(
-    text: &str,
-    scope: &Scope<'_>,
-    context: Context,
-) -> Result<Option<String>, ProviderError> {
-    Template::parse(text)
-        .and_then(|t| t.render(scope, context))
-        .map_err(|e| bad_request(format!("the request cannot be built: {e}")))
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// A provider's answer, read once: its status, whether it is an HTML page, its JSON.
-struct Answer {
-    status: StatusCode,
-    is_html: bool,
-    json: Option<Value>,
-}
-
-impl Answer {
-    fn read(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Answer {
-        let is_html = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("html"))
-            || body.trim_ascii_start().starts_with(b"<");
-        let json = if is_html {
-            None
-        } else {
-            serde_json::from_slice(body).ok()
-        };
-        Answer {
-            status,
-            is_html,
-            json,
-        }
-    }
-
-    /// The provider's message, or the status in words (never an HTML page).
-    fn message(&self, element: &Element) -> String {
-        let status = self.status;
-        match &self.json {
-            Some(value) => element
-                .api
-                .errors
-                .message(value)
-                .unwrap_or_else(|| format!("HTTP {status}")),
-            None if self.is_html => format!("HTTP {status} (an HTML error page)"),
-            None => format!("HTTP {status}"),
-        }
-    }
-
-    /// A 2xx's JSON, or an error that never forwards an HTML page.
-    fn into_result(self, element: &Element) -> Result<Value, ProviderError> {
-        let status = self.status;
-        if status.is_success() {
-            let is_html = self.is_html;
-            return self.json.ok_or_else(|| {
-                ProviderError::Malformed(if is_html {
-                    format!("an HTML page with status {status}")
-                } else {
-                    format!("a body that is not JSON with status {status}")
-                })
-            });
-        }
-        let message = self.message(element);
-        let code = status.as_u16();
-        if status.is_client_error() {
-            Err(ProviderError::Rejected {
-                status: code,
-                message,
-            })
-        } else {
-            Err(ProviderError::Failed {
-                status: code,
-                message,
-            })
-        }
-    }
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".into()
-    } else if error.is_connect() {
-        "could not connect".into()
-    } else if error.is_decode() || error.is_body() {
-        "the connection broke while reading the answer".into()
-    } else {
-        "the connection closed without an answer".into()
     }
 }
