@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tributary_domain::instance_config::is_secret_key;
 
 use crate::definition::Element;
 
@@ -112,12 +113,18 @@ impl Element {
     }
 
     /// Every value an instance's requests may read: fixed variables, configuration variables,
-    /// then the stored ones (token response, redirect).
+    /// then the stored ones (token response, redirect). A secret configuration value (the
+    /// client secret, a signature key, anything named like a secret) is never one of them.
     pub fn instance_values(
         &self,
         stored: &BTreeMap<String, String>,
         config: &BTreeMap<String, String>,
     ) -> InstanceValues {
+        let config: BTreeMap<String, String> = config
+            .iter()
+            .filter(|(key, _)| !is_secret_key(key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut connection = self.fixed_connection();
         for (name, v) in &self.connection {
             if v.source == Source::Config
@@ -136,10 +143,7 @@ impl Element {
                 connection.insert(name.clone(), value.clone());
             }
         }
-        InstanceValues {
-            connection,
-            config: config.clone(),
-        }
+        InstanceValues { connection, config }
     }
 
     /// The required variables `values` lacks, each with where it should have come from;
@@ -233,8 +237,15 @@ value = "v60.0"
         );
         assert_eq!(given["realm"], "4620816365", "numbers are read as text");
         assert_eq!(given["instance_url"], "https://given.example");
-        let config = BTreeMap::from([("provider.subdomain".to_owned(), "acme".to_owned())]);
+        let config = BTreeMap::from([
+            ("provider.subdomain".to_owned(), "acme".to_owned()),
+            ("oauth.api.secret".to_owned(), "hunter2".to_owned()),
+        ]);
         let values = element.instance_values(&given, &config);
+        assert!(
+            !values.config.contains_key("oauth.api.secret"),
+            "secrets are never template values"
+        );
         assert_eq!(values.connection["version"], "v60.0");
         assert_eq!(values.connection["subdomain"], "acme");
         assert_eq!(values.connection["realm"], "4620816365");
