@@ -88,17 +88,30 @@ struct ErrorResponse {
     error_description: Option<String>,
 }
 
-/// Exchanges an authorization code for tokens. `provider_data` is what the client sent beside
-/// the code (the redirect's other parameters); `config` the instance configuration.
+/// What comes with an authorization code: the redirect URI it was issued for, what the client
+/// sent beside it (`providerData`: the redirect's other parameters), and the instance
+/// configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Redirect<'a> {
+    pub uri: &'a str,
+    pub provider_data: &'a Map<String, Value>,
+    pub config: &'a BTreeMap<String, String>,
+}
+
+/// Exchanges an authorization code for tokens, with the connection values the redirect and
+/// the token response give.
 pub async fn exchange_code(
     http: &reqwest::Client,
     element: &Element,
     client: &ClientCredentials,
     code: &str,
-    redirect_uri: &str,
-    provider_data: &Map<String, Value>,
-    config: &BTreeMap<String, String>,
+    redirect: &Redirect<'_>,
 ) -> Result<TokenSet, OAuthError> {
+    let Redirect {
+        uri: redirect_uri,
+        provider_data,
+        config,
+    } = *redirect;
     let given = element.provider_data_values(provider_data);
     let values = element.instance_values(&given, config);
     let missing = element.missing_connection(&values, true);

@@ -20,6 +20,19 @@ use tributary_simulator::{Config, RunningSimulator, Simulator};
 
 const REDIRECT: &str = "https://client.example/cb";
 
+/// A redirect with nothing beside the code and no configuration (Keap needs neither).
+fn redirect(uri: &str) -> oauth::Redirect<'_> {
+    static EMPTY: std::sync::LazyLock<(
+        serde_json::Map<String, serde_json::Value>,
+        std::collections::BTreeMap<String, String>,
+    )> = std::sync::LazyLock::new(Default::default);
+    oauth::Redirect {
+        uri,
+        provider_data: &EMPTY.0,
+        config: &EMPTY.1,
+    }
+}
+
 /// Remembers what the client asked it to store.
 #[derive(Debug, Default)]
 struct RecordingSink {
@@ -97,17 +110,9 @@ async fn fixture_with(timeout: Duration) -> Fixture {
         .unwrap()
         .1
         .into_owned();
-    let tokens = oauth::exchange_code(
-        &http,
-        &element,
-        &app(),
-        &code,
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let tokens = oauth::exchange_code(&http, &element, &app(), &code, &redirect(REDIRECT))
+        .await
+        .unwrap();
     let sink = Arc::new(RecordingSink::default());
     let refresh_token = tokens.refresh_token.clone().unwrap();
     let client = Arc::new(InstanceClient::new(

@@ -14,6 +14,19 @@ use tributary_simulator::{Config, RunningSimulator, Simulator};
 
 const REDIRECT: &str = "https://client.example/cb";
 
+/// A redirect with nothing beside the code and no configuration (Keap needs neither).
+fn redirect(uri: &str) -> oauth::Redirect<'_> {
+    static EMPTY: std::sync::LazyLock<(
+        serde_json::Map<String, serde_json::Value>,
+        std::collections::BTreeMap<String, String>,
+    )> = std::sync::LazyLock::new(Default::default);
+    oauth::Redirect {
+        uri,
+        provider_data: &EMPTY.0,
+        config: &EMPTY.1,
+    }
+}
+
 async fn setup() -> (RunningSimulator, Arc<Element>, reqwest::Client) {
     let sim = Simulator::new(
         Config {
@@ -69,17 +82,9 @@ async fn code(element: &Element) -> String {
 async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
     let (_sim, element, http) = setup().await;
     let code = code(&element).await;
-    let tokens = oauth::exchange_code(
-        &http,
-        &element,
-        &demo_app(),
-        &code,
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let tokens = oauth::exchange_code(&http, &element, &demo_app(), &code, &redirect(REDIRECT))
+        .await
+        .unwrap();
     assert_eq!(tokens.expires_in, Some(86_400));
     assert_eq!(tokens.scope.as_deref(), Some("full|ab123.infusionsoft.com"));
     let refresh = tokens.refresh_token.unwrap();
@@ -113,17 +118,9 @@ async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
 #[tokio::test]
 async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
     let (_sim, element, http) = setup().await;
-    let error = oauth::exchange_code(
-        &http,
-        &element,
-        &demo_app(),
-        "made-up",
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = oauth::exchange_code(&http, &element, &demo_app(), "made-up", &redirect(REDIRECT))
+        .await
+        .unwrap_err();
     match &error {
         OAuthError::Rejected { status, error, .. } => {
             assert_eq!((*status, error.as_str()), (400, "invalid_grant"));
@@ -135,17 +132,9 @@ async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
         client_id: "tributary-demo".into(),
         client_secret: SecretString::from("nope"),
     };
-    let error = oauth::exchange_code(
-        &http,
-        &element,
-        &wrong_secret,
-        "x",
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = oauth::exchange_code(&http, &element, &wrong_secret, "x", &redirect(REDIRECT))
+        .await
+        .unwrap_err();
     assert_eq!(error.provider_message(), "Invalid client credentials");
 }
 
@@ -158,34 +147,18 @@ async fn an_unreachable_or_failing_token_endpoint_is_unavailable() {
         .send()
         .await
         .unwrap();
-    let error = oauth::exchange_code(
-        &http,
-        &element,
-        &demo_app(),
-        "x",
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = oauth::exchange_code(&http, &element, &demo_app(), "x", &redirect(REDIRECT))
+        .await
+        .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");
 
     let closed = Registry::builtin(|_| Some("http://127.0.0.1:9".into()))
         .unwrap()
         .get("infusionsoftrest")
         .unwrap();
-    let error = oauth::exchange_code(
-        &http,
-        &closed,
-        &demo_app(),
-        "x",
-        REDIRECT,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = oauth::exchange_code(&http, &closed, &demo_app(), "x", &redirect(REDIRECT))
+        .await
+        .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");
     assert!(!format!("{error:?}").contains("tributary-demo-secret"));
 }

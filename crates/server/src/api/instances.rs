@@ -342,32 +342,29 @@ async fn authenticate(
         ),
     };
     let redirect = config.get(OAUTH_CALLBACK_URL).cloned().unwrap_or_default();
-    oauth::exchange_code(
-        &state.http,
-        element,
-        &client,
-        &code,
-        &redirect,
-        &data,
+    let redirect = oauth::Redirect {
+        uri: &redirect,
+        provider_data: &data,
         config,
-    )
-    .await
-    .map_err(|error| match &error {
-        OAuthError::Missing(_) => missing(error),
-        OAuthError::Rejected { .. } => ApiError::Provider {
-            status: StatusCode::BAD_REQUEST,
-            message: format!(
-                "{} refused the authorization code; get a new code and try again",
-                element.name
-            ),
-            provider: error.provider_message(),
-        },
-        OAuthError::Unavailable(_) => ApiError::Provider {
-            status: StatusCode::BAD_GATEWAY,
-            message: format!("{} could not be reached to exchange the code", element.name),
-            provider: error.provider_message(),
-        },
-    })
+    };
+    oauth::exchange_code(&state.http, element, &client, &code, &redirect)
+        .await
+        .map_err(|error| match &error {
+            OAuthError::Missing(_) => missing(error),
+            OAuthError::Rejected { .. } => ApiError::Provider {
+                status: StatusCode::BAD_REQUEST,
+                message: format!(
+                    "{} refused the authorization code; get a new code and try again",
+                    element.name
+                ),
+                provider: error.provider_message(),
+            },
+            OAuthError::Unavailable(_) => ApiError::Provider {
+                status: StatusCode::BAD_GATEWAY,
+                message: format!("{} could not be reached to exchange the code", element.name),
+                provider: error.provider_message(),
+            },
+        })
 }
 
 async fn create(
