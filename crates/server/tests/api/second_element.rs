@@ -583,6 +583,20 @@ async fn the_hub_pages_through_the_second_provider_with_next_page_tokens() {
         (last["stage"].as_str(), last["modified_after"].as_str()),
         ("won", "1767225600000")
     );
+    // A page token naming a URL is followed only under the provider's base URL.
+    let token = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let under = format!("u:/v2/workspaces/{WORKSPACE}/deals?page_size=2&cursor=c3");
+    let followed = hub(format!("nextPage={}", token(&under))).await;
+    assert_eq!(followed.status(), StatusCode::OK);
+    let page: Vec<Value> = followed.json().await.unwrap();
+    assert_eq!(page.len(), 2, "d4 and d5");
+    for outside in [
+        "u:https://elsewhere.example/v2/workspaces/ws-42/deals".to_owned(),
+        "u:/v2/workspaces/ws-43/deals".to_owned(),
+    ] {
+        let refused = hub(format!("nextPage={}", token(&outside))).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{outside}");
+    }
     // A cursor pager cannot jump to page 2.
     let jump = hub("page=2".into()).await;
     assert_eq!(jump.status(), StatusCode::BAD_REQUEST);
