@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::{InstanceClient, ProviderError};
@@ -31,6 +32,31 @@ pub(super) struct Outgoing {
     pub(super) query: Vec<(String, String)>,
     pub(super) headers: Vec<(HeaderName, HeaderValue)>,
     pub(super) body: Option<Value>,
+}
+
+impl Outgoing {
+    /// The request, with the instance's bearer token.
+    pub(super) fn request(
+        &self,
+        http: &reqwest::Client,
+        token: &SecretString,
+    ) -> reqwest::RequestBuilder {
+        let method = match self.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut request = http
+            .request(method, &self.url)
+            .query(&self.query)
+            .bearer_auth(token.expose_secret());
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &self.body {
+            request = request.json(body);
+        }
+        request
+    }
 }
 
 pub(super) fn bad_request(message: String) -> ProviderError {

@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tributary_domain::Clock;
 
 use crate::connection::InstanceValues;
-use crate::definition::{Element, Method, Resource};
+use crate::definition::{Element, Resource};
 use crate::oauth::{self, ClientCredentials, OAuthError};
 use crate::pacer::{MAX_RETRY_AFTER, Pacer};
 use crate::pager::{self, Position};
@@ -270,22 +270,8 @@ impl InstanceClient {
             let (token, generation, values) = self.token(stale).await?;
             let outgoing = build(&values)?;
             self.pacer.acquire(&self.app.client_id).await;
-            let method = match outgoing.method {
-                Method::Get => reqwest::Method::GET,
-                Method::Post => reqwest::Method::POST,
-            };
-            let mut request = self
-                .http
-                .request(method, &outgoing.url)
-                .query(&outgoing.query)
-                .bearer_auth(token.expose_secret());
-            for (name, value) in &outgoing.headers {
-                request = request.header(name, value);
-            }
-            if let Some(body) = &outgoing.body {
-                request = request.json(body);
-            }
-            let response = request
+            let response = outgoing
+                .request(&self.http, &token)
                 .send()
                 .await
                 .map_err(|e| ProviderError::Unreachable(describe(&e)))?;

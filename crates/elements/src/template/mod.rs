@@ -260,11 +260,6 @@ impl Template {
         }
     }
 
-    /// Whether the template has no expression at all.
-    pub fn is_literal(&self) -> bool {
-        self.exprs().next().is_none()
-    }
-
     /// Renders as text; `None` when the whole template is one absent value.
     pub fn render(
         &self,
