@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Deliver events to loopback and private addresses (development and tests only).
     #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
     allow_private_callbacks: bool,
+    /// A folder of element definitions (`*.toml`) to load besides the built-in ones.
+    #[arg(long, env = "TRIBUTARY_ELEMENTS_DIR", value_name = "FOLDER")]
+    elements_dir: Option<String>,
     /// Secret of the first organization, used when the database is empty (with the user's).
     #[arg(
         long,
@@ -131,11 +134,28 @@ fn read(given: &Given) -> Result<Settings, ExitCode> {
     })
 }
 
+/// The origin overrides (`TRIBUTARY_<KEY>_ORIGIN`) of every element the definitions name,
+/// built in or loaded from the elements folder.
+fn origins(settings: &Settings) -> Result<std::collections::BTreeMap<String, String>, ExitCode> {
+    let registry =
+        tributary_elements::Registry::load(settings.elements_dir.as_deref()).map_err(|error| {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        })?;
+    Ok(settings::origins_from_env(registry.keys()))
+}
+
 /// `tributary config`: every setting, its value (secrets redacted) and where it came from;
 /// then every value that cannot be used (exit status 2).
 pub fn config(given: Given) -> ExitCode {
-    let registry_keys = ["infusionsoftrest"];
-    let origins = settings::origins_from_env(registry_keys);
+    let read_settings = read(&given);
+    let origins = match &read_settings {
+        Ok(settings) => match origins(settings) {
+            Ok(origins) => origins,
+            Err(code) => return code,
+        },
+        Err(_) => std::collections::BTreeMap::new(),
+    };
     let lines = settings::effective(&given, &origins);
     let name = |line: &settings::Effective| match line.flag {
         Some(flag) => format!("{} ({flag})", line.variable),
@@ -155,7 +175,7 @@ pub fn config(given: Given) -> ExitCode {
             line.source.as_str()
         );
     }
-    match read(&given) {
+    match read_settings {
         Ok(_) => ExitCode::SUCCESS,
         Err(code) => code,
     }
@@ -168,8 +188,10 @@ pub fn serve(given: Given) -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    let registry_keys = ["infusionsoftrest"];
-    settings.origins = settings::origins_from_env(registry_keys);
+    settings.origins = match origins(&settings) {
+        Ok(origins) => origins,
+        Err(code) => return code,
+    };
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };

@@ -1,20 +1,25 @@
-//! Elements as data: the TOML model, the built-in registry, and origin overrides.
+//! Elements as data: the model of a definition file (`FORMAT.md` documents every field).
+//!
+//! A definition says how to reach a provider (OAuth endpoints, base URL, connection variables),
+//! how to ask it for a resource's records (request templates, where the records sit, the pager),
+//! how to translate a `where` clause for it (a query dialect), and how to read its rate-limit
+//! and error signals. The code that obeys it knows no provider: `validate` checks a definition
+//! when it is loaded, and `registry` loads the built-in and the configured ones.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tributary_domain::dates::DateFormatter;
 use tributary_domain::instance_config::ResourceCatalog;
 
-/// Built-in element definitions, embedded in the binary.
-const BUILTIN: &[(&str, &str)] = &[(
-    "infusionsoftrest.toml",
-    include_str!("../definitions/infusionsoftrest.toml"),
-)];
+use crate::connection::ConnectionVar;
+use crate::query::QuerySpec;
+use crate::signals::{ErrorSpec, RateLimit};
+use crate::template::{Context, Scope, Template};
 
-/// Why an element definition or override could not be used.
+/// Why an element definition, the definitions folder or an override could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ElementError {
     #[error("element definition {file}: {message}")]
@@ -23,6 +28,16 @@ pub enum ElementError {
         "{variable} must be an http or https origin such as http://127.0.0.1:9090, got {value:?}"
     )]
     Origin { variable: String, value: String },
+    #[error("element key {key:?} is defined twice: in {first} and in {second}")]
+    Duplicate {
+        key: String,
+        first: String,
+        second: String,
+    },
+    #[error("{variable} names no element; the elements are {known}")]
+    UnknownOverride { variable: String, known: String },
+    #[error("the elements folder {path}: {message}")]
+    Folder { path: String, message: String },
 }
 
 /// A provider connector.
@@ -37,10 +52,28 @@ pub struct Element {
     pub auth: OAuth2,
     pub api: Api,
     pub events: EventsSupport,
+    /// Per-tenant values (a base URL from the token response, a realm from the redirect …).
+    #[serde(default)]
+    pub connection: BTreeMap<String, ConnectionVar>,
+    /// Named date formatters (a Java pattern in a zone), besides the built-in ones.
+    #[serde(default)]
+    pub date_formats: BTreeMap<String, DateFormatSpec>,
     pub resources: Vec<Resource>,
+    /// The named formatters, compiled when the definition is validated.
+    #[serde(skip)]
+    pub(crate) formats: BTreeMap<String, DateFormatter>,
 }
 
-/// OAuth 2.0 endpoints and how the client authenticates at the token endpoint.
+/// A named date formatter: a Java pattern written in a zone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateFormatSpec {
+    pub pattern: String,
+    pub zone: String,
+}
+
+/// OAuth 2.0 endpoints and how the client authenticates at the token endpoint. The URLs may
+/// use `{{connection.NAME}}` and `{{config.KEY}}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2 {
@@ -63,14 +96,72 @@ pub enum ClientAuth {
     Basic,
 }
 
+/// How the provider's API is called.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
+    /// The API root; may use `{{connection.NAME}}` and `{{config.KEY}}`.
     pub base_url: String,
-    pub paging: String,
+    /// The largest page the provider serves.
     pub max_page_size: u32,
-    /// The provider's request budget per client app and minute.
-    pub requests_per_minute: u32,
+    /// Headers on every API request (besides `Authorization: Bearer …`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub rate_limit: RateLimit,
+    #[serde(default)]
+    pub errors: ErrorSpec,
+    pub query: QuerySpec,
+    /// Every resource's list request, unless the resource has its own.
+    pub list: ListRequest,
+    /// Every resource's get-one request, unless the resource has its own.
+    pub get: GetRequest,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum Method {
+    #[default]
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+}
+
+/// A resource's list request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    #[serde(default)]
+    pub method: Method,
+    /// Appended to the base URL.
+    pub path: String,
+    /// Query parameters, after the query dialect's own (sent in name order).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (sent as `application/json`).
+    pub body: Option<Value>,
+    /// Where the records sit (a JSON pointer); a resource's `records` wins.
+    pub records: Option<String>,
+    /// Whether a response without the records is an empty page (else it is malformed).
+    #[serde(default)]
+    pub records_absent_is_empty: bool,
+    pub pager: crate::pager::PagerSpec,
+}
+
+/// A resource's get-one request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetRequest {
+    #[serde(default)]
+    pub method: Method,
+    pub path: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Where the record sits (a JSON pointer); the whole body when unset.
+    pub record: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,10 +177,15 @@ pub struct EventsSupport {
 pub struct Resource {
     /// The hub name (`contacts`), also the event `objectType`.
     pub name: String,
-    /// The provider path under the API base (`/contacts`).
+    /// The provider path (`{{resource.path}}`).
     pub path: String,
-    /// The list response's array key.
-    pub envelope: String,
+    /// The provider's object name (`{{resource.object}}`: `Account`, `Customer`, `contacts`).
+    pub object: Option<String>,
+    /// The fields to ask for (`{{resource.fields}}`).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Where the records sit in a list response (a JSON pointer such as `/contacts`).
+    pub records: Option<String>,
     pub id_field: String,
     pub created_field: Option<String>,
     pub updated_field: Option<String>,
@@ -97,14 +193,23 @@ pub struct Resource {
     pub date_format: Option<String>,
     /// The REST hook object type (`contact` → `contact.add`), when the provider sends hooks.
     pub hook_object: Option<String>,
-    /// CEQL field name → provider query parameter.
+    /// CEQL field name → the provider's name for it (a parameter, or a field of its query
+    /// language or search).
     #[serde(default)]
     pub filters: BTreeMap<String, String>,
+    /// The query parameter of the updated field's inclusive lower bound (params dialect).
+    pub lower_bound: Option<String>,
+    /// The query parameter of the updated field's inclusive upper bound (params dialect).
+    pub upper_bound: Option<String>,
     #[serde(default)]
     pub order_by: Vec<String>,
-    /// Whether the provider takes `order_direction` (ascending and descending).
+    /// Whether the provider orders both ways.
     #[serde(default)]
     pub order_direction: bool,
+    /// This resource's own list request, replacing `api.list`.
+    pub list: Option<ListRequest>,
+    /// This resource's own get-one request, replacing `api.get`.
+    pub get: Option<GetRequest>,
 }
 
 impl Resource {
@@ -143,6 +248,35 @@ impl Element {
         self.resources.iter().find(|r| r.name == name)
     }
 
+    /// The list request of a resource: its own, or the element's.
+    pub fn list_request<'a>(&'a self, resource: &'a Resource) -> &'a ListRequest {
+        resource.list.as_ref().unwrap_or(&self.api.list)
+    }
+
+    /// The get-one request of a resource: its own, or the element's.
+    pub fn get_request<'a>(&'a self, resource: &'a Resource) -> &'a GetRequest {
+        resource.get.as_ref().unwrap_or(&self.api.get)
+    }
+
+    /// The JSON pointer to a resource's records in a list response.
+    pub fn records_pointer<'a>(&'a self, resource: &'a Resource) -> &'a str {
+        resource
+            .records
+            .as_deref()
+            .or(self.list_request(resource).records.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The provider's published request budget per app and minute.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.api.rate_limit.requests_per_minute
+    }
+
+    /// The named date formatters of this definition.
+    pub fn formats(&self) -> &BTreeMap<String, DateFormatter> {
+        &self.formats
+    }
+
     /// `{ resource: poller configuration }` for every resource with change dates.
     pub fn default_poller_configuration(&self) -> Value {
         let map: Map<String, Value> = self
@@ -153,7 +287,8 @@ impl Element {
         Value::Object(map)
     }
 
-    /// The provider's consent URL for a client app.
+    /// The provider's consent URL for a client app (connection variables known before consent
+    /// — fixed ones — may appear in it).
     pub fn authorize_url(
         &self,
         client_id: &str,
@@ -161,11 +296,26 @@ impl Element {
         state: &str,
         scope: Option<&str>,
     ) -> Result<String, ElementError> {
-        let mut url =
-            Url::parse(&self.auth.authorization_url).map_err(|e| ElementError::Definition {
-                file: self.key.clone(),
-                message: format!("authorization_url: {e}"),
-            })?;
+        let values = self.fixed_connection();
+        let empty = BTreeMap::new();
+        let scope_vars = Scope {
+            page: None,
+            resource: None,
+            id: None,
+            connection: &values,
+            config: &empty,
+            query: None,
+            formats: &self.formats,
+        };
+        let bad = |message: String| ElementError::Definition {
+            file: self.key.clone(),
+            message: format!("authorization_url: {message}"),
+        };
+        let text = Template::parse(&self.auth.authorization_url)
+            .and_then(|t| t.render(&scope_vars, Context::Text))
+            .map_err(|e| bad(e.to_string()))?
+            .unwrap_or_default();
+        let mut url = Url::parse(&text).map_err(|e| bad(e.to_string()))?;
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
             .append_pair("redirect_uri", redirect_uri)
@@ -173,6 +323,24 @@ impl Element {
             .append_pair("scope", scope.unwrap_or(&self.auth.scope))
             .append_pair("state", state);
         Ok(url.into())
+    }
+
+    /// The CEQL names a resource's provider filters take (declared filters, and the bound
+    /// aliases where the provider bounds the updated field).
+    fn public_filters(&self, resource: &Resource) -> Vec<String> {
+        let mut names: Vec<String> = resource.filters.keys().cloned().collect();
+        if crate::query::bounds_updated_field(self, resource) {
+            for alias in [&self.api.query.lower_alias, &self.api.query.upper_alias]
+                .into_iter()
+                .flatten()
+            {
+                if !names.contains(alias) {
+                    names.push(alias.clone());
+                }
+            }
+            names.sort();
+        }
+        names
     }
 
     /// The definition as `GET /elements` shows it (Cloud Elements' field names; no secrets).
@@ -188,7 +356,7 @@ impl Element {
                     "createdDateField": r.created_field,
                     "updatedDateField": r.updated_field,
                     "dateFormat": r.date_format,
-                    "filters": r.filters.keys().collect::<Vec<_>>(),
+                    "filters": self.public_filters(r),
                     "orderBy": r.order_by,
                     "defaultPollerConfiguration": r.default_poller(&self.hub),
                 })
@@ -225,8 +393,10 @@ impl Element {
         })
     }
 
-    /// Replaces the scheme, host and port of every provider URL with `origin`, keeping paths.
-    fn set_origin(&mut self, variable: &str, origin: &str) -> Result<(), ElementError> {
+    /// Replaces the scheme, host and port of every provider URL that starts with one, keeping
+    /// paths and templates (a URL that starts with a template, such as a base URL from the
+    /// token response, has no origin of its own to replace).
+    pub(crate) fn set_origin(&mut self, variable: &str, origin: &str) -> Result<(), ElementError> {
         let bad = || ElementError::Origin {
             variable: variable.to_owned(),
             value: origin.to_owned(),
@@ -235,18 +405,32 @@ impl Element {
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(bad());
         }
-        let rebase = |url: &str| -> Result<String, ElementError> {
-            let old = Url::parse(url).map_err(|_| bad())?;
-            let mut new = base.clone();
-            new.set_path(old.path());
-            new.set_query(old.query());
-            Ok(new.into())
+        let new_origin = base.origin().ascii_serialization();
+        let rebase = |url: &mut String| {
+            if let Some(rest) = split_origin(url) {
+                *url = format!("{new_origin}{rest}");
+            }
         };
-        self.auth.authorization_url = rebase(&self.auth.authorization_url)?;
-        self.auth.token_url = rebase(&self.auth.token_url)?;
-        self.api.base_url = rebase(&self.api.base_url)?;
+        rebase(&mut self.auth.authorization_url);
+        rebase(&mut self.auth.token_url);
+        rebase(&mut self.api.base_url);
         Ok(())
     }
+}
+
+/// What follows `scheme://authority` in a URL that starts with a literal http(s) origin.
+fn split_origin(url: &str) -> Option<&str> {
+    let after_scheme = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority_end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let authority = &after_scheme[..authority_end];
+    if authority.is_empty() || authority.contains("{{") {
+        return None;
+    }
+    Some(&after_scheme[authority_end..])
 }
 
 impl ResourceCatalog for Element {
@@ -263,41 +447,6 @@ impl ResourceCatalog for Element {
     }
 }
 
-/// The elements this server knows.
-#[derive(Debug, Clone)]
-pub struct Registry {
-    elements: Vec<Arc<Element>>,
-}
-
-impl Registry {
-    /// The built-in elements, with origins replaced where `origin_of(key)` says so (the server
-    /// passes `TRIBUTARY_<KEY>_ORIGIN`).
-    pub fn builtin(origin_of: impl Fn(&str) -> Option<String>) -> Result<Registry, ElementError> {
-        let mut elements = Vec::new();
-        for (file, text) in BUILTIN {
-            let mut element: Element =
-                toml::from_str(text).map_err(|e| ElementError::Definition {
-                    file: (*file).to_owned(),
-                    message: e.to_string(),
-                })?;
-            if let Some(origin) = origin_of(&element.key) {
-                let variable = origin_variable(&element.key);
-                element.set_origin(&variable, &origin)?;
-            }
-            elements.push(Arc::new(element));
-        }
-        Ok(Registry { elements })
-    }
-
-    pub fn get(&self, key: &str) -> Option<Arc<Element>> {
-        self.elements.iter().find(|e| e.key == key).cloned()
-    }
-
-    pub fn all(&self) -> &[Arc<Element>] {
-        &self.elements
-    }
-}
-
 /// `TRIBUTARY_INFUSIONSOFTREST_ORIGIN` for `infusionsoftrest`.
 pub fn origin_variable(key: &str) -> String {
     format!("TRIBUTARY_{}_ORIGIN", key.to_ascii_uppercase())
@@ -307,122 +456,12 @@ pub fn origin_variable(key: &str) -> String {
 mod tests {
     use super::*;
 
-    fn infusionsoft(origin: Option<&str>) -> Arc<Element> {
-        let origin = origin.map(str::to_owned);
-        Registry::builtin(|_| origin.clone())
-            .expect("built-in definitions parse")
-            .get("infusionsoftrest")
-            .expect("infusionsoftrest is built in")
-    }
-
     #[test]
-    fn infusionsoftrest_declares_the_nine_resources_on_the_crm_hub() {
-        let element = infusionsoft(None);
-        assert_eq!(element.hub, "crm");
-        assert_eq!(element.auth.token_url, "https://api.infusionsoft.com/token");
-        let names = element.resource_names();
-        assert_eq!(
-            names,
-            [
-                "contacts",
-                "companies",
-                "opportunities",
-                "tasks",
-                "notes",
-                "appointments",
-                "orders",
-                "products",
-                "transactions"
-            ]
-        );
-        assert_eq!(
-            element.resource("contacts").unwrap().filters["email"],
-            "email"
-        );
-    }
-
-    #[test]
-    fn default_pollers_exist_exactly_for_resources_with_change_dates() {
-        let element = infusionsoft(None);
-        let defaults = element.default_poller_configuration();
-        let mut keys: Vec<&String> = defaults.as_object().unwrap().keys().collect();
-        keys.sort();
-        assert_eq!(
-            keys,
-            [
-                "appointments",
-                "contacts",
-                "notes",
-                "opportunities",
-                "orders",
-                "tasks",
-                "transactions"
-            ]
-        );
-        // The seed's own appointments configuration, verbatim.
-        assert_eq!(
-            defaults["appointments"],
-            json!({"url": "/hubs/crm/appointments", "idField": "id", "datesConfiguration": {
-                "updatedDateField": "modification_date", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
-                "updatedDateTimezone": "GMT", "createdDateField": "creation_date",
-                "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'", "createdDateTimezone": "GMT"}})
-        );
-        assert_eq!(defaults["transactions"]["filterByUpdatedDate"], false);
-    }
-
-    #[test]
-    fn the_default_pollers_pass_instance_validation() {
-        use std::collections::BTreeMap;
-        use tributary_domain::instance_config::{EventsSettings, POLLER_CONFIGURATION};
-        let element = infusionsoft(None);
-        let config = BTreeMap::from([(
-            POLLER_CONFIGURATION.to_owned(),
-            element.default_poller_configuration().to_string(),
-        )]);
-        let settings = EventsSettings::read(&config, element.as_ref()).expect("defaults are valid");
-        assert_eq!(settings.pollers.len(), 7);
-    }
-
-    #[test]
-    fn an_origin_override_moves_every_provider_url_and_keeps_the_paths() {
-        let element = infusionsoft(Some("http://127.0.0.1:9090"));
-        assert_eq!(
-            element.auth.authorization_url,
-            "http://127.0.0.1:9090/app/oauth/authorize"
-        );
-        assert_eq!(element.auth.token_url, "http://127.0.0.1:9090/token");
-        assert_eq!(element.api.base_url, "http://127.0.0.1:9090/crm/rest/v1");
-    }
-
-    #[test]
-    fn a_bad_origin_override_is_refused_naming_the_variable() {
-        for origin in ["ftp://x", "not a url", "http://"] {
-            let error = Registry::builtin(|_| Some(origin.to_owned())).expect_err(origin);
-            assert!(
-                error
-                    .to_string()
-                    .contains("TRIBUTARY_INFUSIONSOFTREST_ORIGIN"),
-                "{error}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_authorize_url_carries_the_client_redirect_scope_and_state() {
-        let element = infusionsoft(None);
-        let url = element
-            .authorize_url(
-                "my-app",
-                "https://client.example/cb?x=1",
-                "infusionsoftrest",
-                None,
-            )
-            .unwrap();
-        assert_eq!(
-            url,
-            "https://accounts.infusionsoft.com/app/oauth/authorize?client_id=my-app\
-             &redirect_uri=https%3A%2F%2Fclient.example%2Fcb%3Fx%3D1&response_type=code&scope=full\
-             &state=infusionsoftrest"
-        );
+    fn only_a_literal_origin_is_split_off() {
+        assert_eq!(split_origin("https://api.example/v1/x?y"), Some("/v1/x?y"));
+        assert_eq!(split_origin("http://127.0.0.1:9/"), Some("/"));
+        assert_eq!(split_origin("https://api.example"), Some(""));
+        assert_eq!(split_origin("{{connection.instance_url}}/services"), None);
+        assert_eq!(split_origin("https://{{config.subdomain}}.example/x"), None);
     }
 }

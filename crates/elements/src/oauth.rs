@@ -3,11 +3,20 @@
 //! Errors keep the provider's own words (`error_description`) so the API can pass them on as
 //! `providerMessage`, and tell a rejection (the provider said no: a client error, 400) from an
 //! outage (no usable answer: 502). Tokens are [`SecretString`]s: never in `Debug` output.
+//!
+//! The token URL may name connection variables and configuration values (a login host); the
+//! connection variables a token response carries (Salesforce's `instance_url`) come back in
+//! [`TokenSet::connection`], at the code exchange and at every refresh.
+
+use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
+use crate::connection::InstanceValues;
 use crate::definition::{ClientAuth, Element};
+use crate::template::{Context, Scope, Template};
 
 /// The client app's credentials at the provider.
 #[derive(Debug, Clone)]
@@ -24,6 +33,9 @@ pub struct TokenSet {
     /// Seconds the access token lives, as the provider said.
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
+    /// Connection variables learned with the tokens: from the token response, and (at the
+    /// code exchange) from the redirect's parameters the client passed on.
+    pub connection: BTreeMap<String, String>,
 }
 
 /// Why the token endpoint gave no tokens.
@@ -39,6 +51,9 @@ pub enum OAuthError {
     /// No usable answer: connection failure, timeout, 5xx, or a body that is not a token.
     #[error("the provider's token endpoint is unavailable: {0}")]
     Unavailable(String),
+    /// The instance lacks a connection value the provider needs (named, with its source).
+    #[error("{0}")]
+    Missing(String),
 }
 
 impl OAuthError {
@@ -49,7 +64,7 @@ impl OAuthError {
                 error, description, ..
             } if description.is_empty() => error.clone(),
             OAuthError::Rejected { description, .. } => description.clone(),
-            OAuthError::Unavailable(message) => message.clone(),
+            OAuthError::Unavailable(message) | OAuthError::Missing(message) => message.clone(),
         }
     }
 
@@ -73,28 +88,91 @@ struct ErrorResponse {
     error_description: Option<String>,
 }
 
-/// Exchanges an authorization code for tokens.
+/// What comes with an authorization code: the redirect URI it was issued for, what the client
+/// sent beside it (`providerData`: the redirect's other parameters), and the instance
+/// configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Redirect<'a> {
+    pub uri: &'a str,
+    pub provider_data: &'a Map<String, Value>,
+    pub config: &'a BTreeMap<String, String>,
+}
+
+/// Exchanges an authorization code for tokens, with the connection values the redirect and
+/// the token response give.
 pub async fn exchange_code(
     http: &reqwest::Client,
     element: &Element,
     client: &ClientCredentials,
     code: &str,
-    redirect_uri: &str,
+    redirect: &Redirect<'_>,
 ) -> Result<TokenSet, OAuthError> {
+    let Redirect {
+        uri: redirect_uri,
+        provider_data,
+        config,
+    } = *redirect;
+    let given = element.provider_data_values(provider_data);
+    let values = element.instance_values(&given, config);
+    let missing = element.missing_connection(&values, true);
+    if !missing.is_empty() {
+        return Err(OAuthError::Missing(missing.join("; ")));
+    }
     let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", redirect_uri),
     ];
-    token_request(http, element, element.auth.code_client_auth, client, form).await
+    let mut tokens = token_request(
+        http,
+        element,
+        &values,
+        element.auth.code_client_auth,
+        client,
+        form,
+    )
+    .await?;
+    let mut connection = element.stored_connection(&values.connection);
+    connection.append(&mut tokens.connection);
+    tokens.connection = connection;
+    require_all(element, &tokens, config)?;
+    Ok(tokens)
 }
 
-/// Trades a refresh token for a new token set (the provider may rotate the refresh token).
+/// Takes tokens obtained elsewhere, with the connection values `provider_data` gives.
+pub fn accept_tokens(
+    element: &Element,
+    mut tokens: TokenSet,
+    provider_data: &Map<String, Value>,
+    config: &BTreeMap<String, String>,
+) -> Result<TokenSet, OAuthError> {
+    tokens.connection = element.provider_data_values(provider_data);
+    require_all(element, &tokens, config)?;
+    Ok(tokens)
+}
+
+fn require_all(
+    element: &Element,
+    tokens: &TokenSet,
+    config: &BTreeMap<String, String>,
+) -> Result<(), OAuthError> {
+    let values = element.instance_values(&tokens.connection, config);
+    let missing = element.missing_connection(&values, false);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(OAuthError::Missing(missing.join("; ")))
+    }
+}
+
+/// Trades a refresh token for a new token set (the provider may rotate the refresh token, and
+/// may send connection variables again).
 pub async fn refresh(
     http: &reqwest::Client,
     element: &Element,
     client: &ClientCredentials,
     refresh_token: &SecretString,
+    values: &InstanceValues,
 ) -> Result<TokenSet, OAuthError> {
     let form = vec![
         ("grant_type", "refresh_token"),
@@ -103,6 +181,7 @@ pub async fn refresh(
     token_request(
         http,
         element,
+        values,
         element.auth.refresh_client_auth,
         client,
         form,
@@ -110,14 +189,32 @@ pub async fn refresh(
     .await
 }
 
+/// The token URL with the instance's values.
+fn token_url(element: &Element, values: &InstanceValues) -> Result<String, OAuthError> {
+    let scope = Scope {
+        page: None,
+        resource: None,
+        id: None,
+        connection: &values.connection,
+        config: &values.config,
+        query: None,
+        formats: element.formats(),
+    };
+    Template::parse(&element.auth.token_url)
+        .and_then(|t| t.render(&scope, Context::Text))
+        .map_err(|e| OAuthError::Missing(format!("the token URL: {e}")))?
+        .ok_or_else(|| OAuthError::Missing("the token URL has no value".into()))
+}
+
 async fn token_request(
     http: &reqwest::Client,
     element: &Element,
+    values: &InstanceValues,
     auth: ClientAuth,
     client: &ClientCredentials,
     mut form: Vec<(&str, &str)>,
 ) -> Result<TokenSet, OAuthError> {
-    let mut request = http.post(&element.auth.token_url);
+    let mut request = http.post(token_url(element, values)?);
     match auth {
         ClientAuth::Basic => {
             request = request.basic_auth(
@@ -141,16 +238,19 @@ async fn token_request(
         .await
         .map_err(|e| OAuthError::Unavailable(describe(&e)))?;
     if status.is_success() {
-        let token: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+        let unusable = || {
             OAuthError::Unavailable(format!(
                 "the token endpoint answered {status} without a token"
             ))
-        })?;
+        };
+        let value: Value = serde_json::from_slice(&body).map_err(|_| unusable())?;
+        let token = TokenResponse::deserialize(&value).map_err(|_| unusable())?;
         return Ok(TokenSet {
             access_token: SecretString::from(token.access_token),
             refresh_token: token.refresh_token.map(SecretString::from),
             expires_in: token.expires_in,
             scope: token.scope,
+            connection: element.token_response_values(&value),
         });
     }
     if status.is_client_error() {

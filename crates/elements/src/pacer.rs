@@ -1,11 +1,12 @@
 //! The pacer: one token bucket per provider app, shared by every instance of that app.
 //!
-//! Keap's budget (1,500 requests per rolling minute) belongs to the OAuth app, across all the
-//! tenants that use it, so instances must not pace themselves independently. The bucket starts
-//! from the element's published rate and is corrected downward by the provider's own count
-//! (`x-keap-product-throttle-available`): when another process spends the same budget, the
-//! headers say so. A 429 blocks the app until `Retry-After` (capped) or, without one, for an
-//! exponential back-off with jitter; a success resets the back-off.
+//! A provider's budget may belong to the OAuth app, across all the tenants that use it, so
+//! instances must not pace themselves independently. The bucket starts from the element's
+//! published rate and is corrected downward by the provider's own count of what is left (read
+//! from the headers the element names, see `signals`): when another process spends the same
+//! budget, the headers say so. A throttled answer blocks the app until `Retry-After` (capped)
+//! or, without one, for an exponential back-off with jitter; a success resets the back-off. A
+//! pause (a quota spent until a reset) blocks the app for a given time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,11 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
-use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
 /// The longest `Retry-After` honoured; a provider asking for more gets this and a retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// The longest pause of an app (a daily quota spent): a day.
+pub const MAX_PAUSE: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug)]
 struct Bucket {
@@ -109,19 +111,11 @@ impl Pacer {
         waited
     }
 
-    /// Reads the provider's remaining budget from a response and a success resets back-off.
-    pub fn observe(&self, app: &str, headers: &HeaderMap, success: bool) {
-        let available = [
-            "x-keap-product-throttle-available",
-            "x-keap-tenant-throttle-available",
-        ]
-        .iter()
-        .filter_map(|name| headers.get(*name)?.to_str().ok()?.parse::<f64>().ok())
-        .fold(None, |min: Option<f64>, v| {
-            Some(min.map_or(v, |m| m.min(v)))
-        });
+    /// Takes the provider's count of requests left (when a response said), and a success
+    /// resets back-off.
+    pub fn observe(&self, app: &str, remaining: Option<f64>, success: bool) {
         self.with_bucket(app, |bucket, _, _| {
-            if let Some(available) = available
+            if let Some(available) = remaining
                 && available < bucket.tokens
             {
                 bucket.tokens = available;
@@ -130,6 +124,19 @@ impl Pacer {
                 bucket.failures = 0;
             }
         });
+    }
+
+    /// Blocks the app for `wait` (capped at [`MAX_PAUSE`]): a quota spent until its reset.
+    pub fn pause(&self, app: &str, wait: Duration) -> Duration {
+        let wait = wait.min(MAX_PAUSE);
+        self.with_bucket(app, |bucket, _, _| {
+            let until = Instant::now() + wait;
+            bucket.tokens = 0.0;
+            if bucket.blocked_until.is_none_or(|at| at < until) {
+                bucket.blocked_until = Some(until);
+            }
+        });
+        wait
     }
 
     /// A 429: block the app for `retry_after` (capped), or back off exponentially with jitter.
@@ -219,9 +226,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_providers_count_corrects_the_bucket_and_a_429_blocks_the_app() {
         let pacer = Pacer::new(600);
-        let mut headers = HeaderMap::new();
-        headers.insert("x-keap-product-throttle-available", "0".parse().unwrap());
-        pacer.observe("app", &headers, true);
+        pacer.observe("app", Some(0.0), true);
         let waited = pacer.acquire("app").await;
         assert_eq!(
             waited,
@@ -243,5 +248,22 @@ mod tests {
         assert!(backoff >= Duration::from_millis(800) && backoff <= Duration::from_millis(1200));
         let second = pacer.throttled("other", None);
         assert!(second >= Duration::from_millis(1600), "{second:?} doubles");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_blocks_the_app_for_its_wait_and_no_shorter_pause_cuts_it() {
+        let pacer = Pacer::new(600);
+        assert_eq!(
+            pacer.pause("app", Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+        pacer.pause("app", Duration::from_secs(5));
+        let started = Instant::now();
+        pacer.acquire("app").await;
+        assert!(started.elapsed() >= Duration::from_secs(60));
+        assert_eq!(
+            pacer.pause("app", Duration::from_secs(7 * 86_400)),
+            MAX_PAUSE
+        );
     }
 }

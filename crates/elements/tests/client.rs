@@ -10,12 +10,28 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tributary_domain::SystemClock;
 use tributary_elements::client::{CredentialSink, Credentials, InstanceClient, ProviderError};
+use tributary_elements::connection::InstanceValues;
 use tributary_elements::oauth::{self, ClientCredentials};
 use tributary_elements::pacer::Pacer;
+use tributary_elements::pager::Position;
+use tributary_elements::query::Translated;
 use tributary_elements::{Element, Registry};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
 const REDIRECT: &str = "https://client.example/cb";
+
+/// A redirect with nothing beside the code and no configuration (Keap needs neither).
+fn redirect(uri: &str) -> oauth::Redirect<'_> {
+    static EMPTY: std::sync::LazyLock<(
+        serde_json::Map<String, serde_json::Value>,
+        std::collections::BTreeMap<String, String>,
+    )> = std::sync::LazyLock::new(Default::default);
+    oauth::Redirect {
+        uri,
+        provider_data: &EMPTY.0,
+        config: &EMPTY.1,
+    }
+}
 
 /// Remembers what the client asked it to store.
 #[derive(Debug, Default)]
@@ -94,7 +110,7 @@ async fn fixture_with(timeout: Duration) -> Fixture {
         .unwrap()
         .1
         .into_owned();
-    let tokens = oauth::exchange_code(&http, &element, &app(), &code, REDIRECT)
+    let tokens = oauth::exchange_code(&http, &element, &app(), &code, &redirect(REDIRECT))
         .await
         .unwrap();
     let sink = Arc::new(RecordingSink::default());
@@ -107,6 +123,7 @@ async fn fixture_with(timeout: Duration) -> Fixture {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_at_ms: None,
+            connection: Default::default(),
         },
         Arc::new(Pacer::new(1_000_000)),
         Arc::new(SystemClock),
@@ -157,18 +174,18 @@ impl Fixture {
     /// Reads a whole resource with one page size; returns the ids and the number of pages.
     async fn read_all(&self, resource: &str, page_size: u32) -> (Vec<i64>, usize) {
         let resource = self.element.resource(resource).unwrap();
-        let (mut ids, mut pages, mut offset) = (Vec::new(), 0, 0u64);
+        let (mut ids, mut pages, mut at) = (Vec::new(), 0, Position::Start);
         loop {
             let page = self
                 .client
-                .list(resource, &[], offset, page_size)
+                .list(resource, &Translated::default(), &at, page_size)
                 .await
                 .unwrap();
             pages += 1;
-            offset += page.records.len() as u64;
             ids.extend(page.records.iter().map(|r| r["id"].as_i64().unwrap()));
-            if !page.more {
-                return (ids, pages);
+            match page.next {
+                Some(next) => at = next,
+                None => return (ids, pages),
             }
             assert!(pages < 10_000, "paging does not end");
         }
@@ -226,7 +243,9 @@ async fn an_expired_token_is_refreshed_once_for_twenty_concurrent_requests() {
         let client = f.client.clone();
         let contacts = contacts.clone();
         tasks.push(tokio::spawn(async move {
-            client.list(&contacts, &[], 0, 10).await
+            client
+                .list(&contacts, &Translated::default(), &Position::Start, 10)
+                .await
         }));
     }
     for task in tasks {
@@ -247,6 +266,7 @@ async fn an_expired_token_is_refreshed_once_for_twenty_concurrent_requests() {
         &f.element,
         &app(),
         saved[0].refresh_token.as_ref().unwrap(),
+        &InstanceValues::default(),
     )
     .await;
     assert!(again.is_ok(), "{again:?}");
@@ -265,13 +285,17 @@ async fn a_token_about_to_expire_is_refreshed_before_it_is_used() {
             access_token: SecretString::from("expiring-soon"),
             refresh_token: Some(f.refresh_token.clone()),
             expires_at_ms: Some(now + 30_000),
+            connection: Default::default(),
         },
         Arc::new(Pacer::new(1_000_000)),
         Arc::new(SystemClock),
         sink.clone(),
     );
     let contacts = f.element.resource("contacts").unwrap();
-    client.list(contacts, &[], 0, 10).await.unwrap();
+    client
+        .list(contacts, &Translated::default(), &Position::Start, 10)
+        .await
+        .unwrap();
     let requests = f.requests().await;
     let paths: Vec<&str> = requests
         .iter()
@@ -299,7 +323,11 @@ async fn a_revoked_refresh_token_marks_the_client_invalid_and_stops_provider_cal
     f.sim_post("/tokens/revoke", json!({})).await;
     f.sim_post("/tokens/expire", json!({})).await;
     let contacts = f.element.resource("contacts").unwrap();
-    let error = f.client.list(contacts, &[], 0, 10).await.unwrap_err();
+    let error = f
+        .client
+        .list(contacts, &Translated::default(), &Position::Start, 10)
+        .await
+        .unwrap_err();
     let ProviderError::Invalid(reason) = &error else {
         panic!("expected an invalid authorization, got {error:?}");
     };
@@ -312,7 +340,11 @@ async fn a_revoked_refresh_token_marks_the_client_invalid_and_stops_provider_cal
         Some(reason.as_str())
     );
     let before = f.requests().await.len();
-    let again = f.client.list(contacts, &[], 0, 10).await.unwrap_err();
+    let again = f
+        .client
+        .list(contacts, &Translated::default(), &Position::Start, 10)
+        .await
+        .unwrap_err();
     assert!(matches!(again, ProviderError::Invalid(_)));
     assert_eq!(
         f.requests().await.len(),
@@ -349,11 +381,15 @@ async fn provider_faults_become_errors_that_never_carry_html() {
     ];
     for (fault, check) in cases {
         f.sim_post("/faults", fault.clone()).await;
-        let error = f.client.list(contacts, &[], 0, 10).await.unwrap_err();
+        let error = f
+            .client
+            .list(contacts, &Translated::default(), &Position::Start, 10)
+            .await
+            .unwrap_err();
         assert!(check(&error), "{fault}: {error:?}");
         assert_eq!(
             f.client
-                .list(contacts, &[], 0, 10)
+                .list(contacts, &Translated::default(), &Position::Start, 10)
                 .await
                 .unwrap()
                 .records
@@ -385,7 +421,11 @@ async fn a_429_is_waited_out_and_the_request_goes_through() {
     f.sim_post("/faults", json!({"status": 429, "count": 2}))
         .await;
     let contacts = f.element.resource("contacts").unwrap();
-    let page = f.client.list(contacts, &[], 0, 10).await.unwrap();
+    let page = f
+        .client
+        .list(contacts, &Translated::default(), &Position::Start, 10)
+        .await
+        .unwrap();
     assert!(page.records.is_empty());
     let statuses: Vec<u64> = f
         .requests()

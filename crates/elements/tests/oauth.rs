@@ -7,11 +7,25 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tributary_domain::SystemClock;
+use tributary_elements::connection::InstanceValues;
 use tributary_elements::oauth::{self, ClientCredentials, OAuthError};
 use tributary_elements::{Element, Registry};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
 const REDIRECT: &str = "https://client.example/cb";
+
+/// A redirect with nothing beside the code and no configuration (Keap needs neither).
+fn redirect(uri: &str) -> oauth::Redirect<'_> {
+    static EMPTY: std::sync::LazyLock<(
+        serde_json::Map<String, serde_json::Value>,
+        std::collections::BTreeMap<String, String>,
+    )> = std::sync::LazyLock::new(Default::default);
+    oauth::Redirect {
+        uri,
+        provider_data: &EMPTY.0,
+        config: &EMPTY.1,
+    }
+}
 
 async fn setup() -> (RunningSimulator, Arc<Element>, reqwest::Client) {
     let sim = Simulator::new(
@@ -68,23 +82,35 @@ async fn code(element: &Element) -> String {
 async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
     let (_sim, element, http) = setup().await;
     let code = code(&element).await;
-    let tokens = oauth::exchange_code(&http, &element, &demo_app(), &code, REDIRECT)
+    let tokens = oauth::exchange_code(&http, &element, &demo_app(), &code, &redirect(REDIRECT))
         .await
         .unwrap();
     assert_eq!(tokens.expires_in, Some(86_400));
     assert_eq!(tokens.scope.as_deref(), Some("full|ab123.infusionsoft.com"));
     let refresh = tokens.refresh_token.unwrap();
-    let renewed = oauth::refresh(&http, &element, &demo_app(), &refresh)
-        .await
-        .unwrap();
+    let renewed = oauth::refresh(
+        &http,
+        &element,
+        &demo_app(),
+        &refresh,
+        &InstanceValues::default(),
+    )
+    .await
+    .unwrap();
     assert_ne!(
         renewed.access_token.expose_secret(),
         tokens.access_token.expose_secret()
     );
     // The old refresh token died in the rotation.
-    let error = oauth::refresh(&http, &element, &demo_app(), &refresh)
-        .await
-        .unwrap_err();
+    let error = oauth::refresh(
+        &http,
+        &element,
+        &demo_app(),
+        &refresh,
+        &InstanceValues::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(error.is_invalid_grant(), "{error:?}");
     assert_eq!(error.provider_message(), "Invalid refresh token");
 }
@@ -92,7 +118,7 @@ async fn a_code_is_exchanged_and_the_rotated_refresh_token_works() {
 #[tokio::test]
 async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
     let (_sim, element, http) = setup().await;
-    let error = oauth::exchange_code(&http, &element, &demo_app(), "made-up", REDIRECT)
+    let error = oauth::exchange_code(&http, &element, &demo_app(), "made-up", &redirect(REDIRECT))
         .await
         .unwrap_err();
     match &error {
@@ -106,7 +132,7 @@ async fn a_rejected_code_is_a_rejection_with_the_providers_words() {
         client_id: "tributary-demo".into(),
         client_secret: SecretString::from("nope"),
     };
-    let error = oauth::exchange_code(&http, &element, &wrong_secret, "x", REDIRECT)
+    let error = oauth::exchange_code(&http, &element, &wrong_secret, "x", &redirect(REDIRECT))
         .await
         .unwrap_err();
     assert_eq!(error.provider_message(), "Invalid client credentials");
@@ -121,7 +147,7 @@ async fn an_unreachable_or_failing_token_endpoint_is_unavailable() {
         .send()
         .await
         .unwrap();
-    let error = oauth::exchange_code(&http, &element, &demo_app(), "x", REDIRECT)
+    let error = oauth::exchange_code(&http, &element, &demo_app(), "x", &redirect(REDIRECT))
         .await
         .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");
@@ -130,7 +156,7 @@ async fn an_unreachable_or_failing_token_endpoint_is_unavailable() {
         .unwrap()
         .get("infusionsoftrest")
         .unwrap();
-    let error = oauth::exchange_code(&http, &closed, &demo_app(), "x", REDIRECT)
+    let error = oauth::exchange_code(&http, &closed, &demo_app(), "x", &redirect(REDIRECT))
         .await
         .unwrap_err();
     assert!(matches!(error, OAuthError::Unavailable(_)), "{error:?}");

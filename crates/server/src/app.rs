@@ -53,7 +53,8 @@ impl Application {
     /// Opens the database (migrating it), loads the vault and the elements, bootstraps the
     /// first organization on an empty database, and binds the listener.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let registry = Registry::builtin(|key| settings.origins.get(key).cloned())?;
+        let registry =
+            Registry::load(settings.elements_dir.as_deref())?.with_origins(&settings.origins)?;
         let store = tributary_store::open(&settings.database_url, clock.now_ms())
             .await
             .with_context(|| {

@@ -27,12 +27,14 @@ use tributary_elements::Registry;
 /// The purpose sealed credentials are bound to.
 pub const CREDENTIALS: &str = "credentials";
 
-/// Seals provider credentials for the store.
+/// Seals provider credentials for the store, with the connection values of the grant (a
+/// tenant's API host, its company id), which are as much the grant's as its tokens.
 pub fn seal_credentials(vault: &Vault, credentials: &Credentials) -> Vec<u8> {
     let json = json!({
         "access_token": credentials.access_token.expose_secret(),
         "refresh_token": credentials.refresh_token.as_ref().map(|r| r.expose_secret().to_owned()),
         "expires_at_ms": credentials.expires_at_ms,
+        "connection": credentials.connection,
     });
     vault.seal(CREDENTIALS, json.to_string().as_bytes())
 }
@@ -55,7 +57,7 @@ impl ClientError {
     }
 }
 
-/// Opens stored provider credentials.
+/// Opens stored provider credentials (those sealed before connection values existed have none).
 pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, ClientError> {
     let bytes = vault
         .open(CREDENTIALS, sealed)
@@ -72,6 +74,15 @@ pub fn open_credentials(vault: &Vault, sealed: &[u8]) -> Result<Credentials, Cli
             .ok_or_else(|| ClientError::unusable("stored credentials lack an access token"))?,
         refresh_token: text("refresh_token"),
         expires_at_ms: value.get("expires_at_ms").and_then(Value::as_i64),
+        connection: value
+            .get("connection")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -184,7 +195,7 @@ impl Clients {
         let per_minute = state
             .settings
             .provider_requests_per_minute
-            .unwrap_or(element.api.requests_per_minute);
+            .unwrap_or(element.requests_per_minute());
         let pacer = self.pacers.for_element(
             &element.key,
             per_minute,
@@ -196,15 +207,27 @@ impl Clients {
             clock: state.clock.clone(),
             instance_id: record.id,
         });
-        let client = Arc::new(InstanceClient::new(
-            element,
-            state.http.clone(),
-            app,
-            credentials,
-            pacer,
-            state.clock.clone(),
-            sink,
-        ));
+        // Templates may read configuration values, but never a sealed (secret) one.
+        let plain_config: BTreeMap<String, String> = record
+            .configuration
+            .iter()
+            .filter_map(|entry| match &entry.value {
+                StoredValue::Plain(value) => Some((entry.key.clone(), value.clone())),
+                StoredValue::Sealed(_) => None,
+            })
+            .collect();
+        let client = Arc::new(
+            InstanceClient::new(
+                element,
+                state.http.clone(),
+                app,
+                credentials,
+                pacer,
+                state.clock.clone(),
+                sink,
+            )
+            .with_config(plain_config),
+        );
         cache.insert(record.id, (record.version, client.clone()));
         Ok(client)
     }
@@ -272,5 +295,31 @@ impl Clients {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&instance_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_keep_their_connection_values_and_the_old_shape_still_opens() {
+        let vault = Vault::from_key(&[3; 32]);
+        let credentials = Credentials {
+            access_token: SecretString::from("at"),
+            refresh_token: Some(SecretString::from("rt")),
+            expires_at_ms: Some(5),
+            connection: BTreeMap::from([("realm".to_owned(), "4620816365".to_owned())]),
+        };
+        let opened = open_credentials(&vault, &seal_credentials(&vault, &credentials)).unwrap();
+        assert_eq!(opened.connection, credentials.connection);
+        assert_eq!(opened.access_token.expose_secret(), "at");
+
+        // Sealed before connection values existed: no connection map at all.
+        let old = json!({"access_token": "at", "refresh_token": "rt", "expires_at_ms": 5});
+        let sealed = vault.seal(CREDENTIALS, old.to_string().as_bytes());
+        let opened = open_credentials(&vault, &sealed).unwrap();
+        assert!(opened.connection.is_empty());
+        assert_eq!(opened.refresh_token.unwrap().expose_secret(), "rt");
     }
 }

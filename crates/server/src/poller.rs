@@ -1,13 +1,15 @@
-//! Polling one instance's resources: read every change since the cursor through the instance's
+//! Polling one instance's resources: read every change from the cursor on through the instance's
 //! provider client, decide the events (`tributary_domain::poll`), and write events, cursor and
 //! dedupe memory in one transaction — or nothing, if any page fails.
 //!
 //! - The URL of the poller configuration is rendered with its placeholders at the cursor minus
 //!   the overlap, and its `where` is translated like a hub call's.
-//! - **Cheap idle polls**: when the URL has no `since` but the provider filters this resource's
-//!   updated field with `since`, the poller adds it (and says so in the summary), so a poll
-//!   that finds nothing costs one provider request even for the seed's where-less
-//!   configuration. Cloud Elements scanned every page in that case.
+//! - **Cheap idle polls**: when the URL's `where` has no lower bound on the updated field but
+//!   the provider can filter this resource by it, the poller adds the bound at the window's
+//!   start (the element's dialect writes it; the summary says so), so a poll that finds nothing
+//!   costs one provider request even for the seed's where-less configuration. Cloud Elements
+//!   scanned every page in that case.
+//! - Pages are followed as the element's pager says, never further than it says.
 //! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
@@ -23,6 +25,8 @@ use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
 use tributary_domain::poll::{self, PollState, Seen};
 use tributary_elements::client::InstanceClient;
+use tributary_elements::pager::Position;
+use tributary_elements::query::{self, Translated};
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
 use crate::clients::Prepared;
@@ -39,8 +43,10 @@ pub struct PollSummary {
     pub events: u64,
     pub skipped: usize,
     pub date_errors: usize,
-    /// The poller added `since` to a URL without a date filter.
-    pub added_since: bool,
+    /// The poller added the change filter (a lower bound on the updated field) to a URL
+    /// without one. Named `addedSince` in the API, after Cloud Elements' `since`.
+    #[serde(rename = "addedSince")]
+    pub added_change_filter: bool,
     /// The cursor after the poll (provider time, `yyyy-MM-dd'T'HH:mm:ss'Z'`).
     pub cursor: Option<String>,
     pub error: Option<String>,
@@ -186,7 +192,7 @@ async fn run(
     // Learn the provider's clock before the first poll of this resource.
     if poller.cursor_ms.is_none() && client.provider_skew_ms().is_none() {
         client
-            .list(&resource, &[], 0, 1)
+            .list(&resource, &Translated::default(), &Position::Start, 1)
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -198,31 +204,30 @@ async fn run(
     let rendered = template.render(window_start, provider_now);
     // The URL's query reads as a hub call's would.
     let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let mut translated = HubQuery::parse(query_text)
-        .and_then(|query| query.record_filter(&resource))
-        .map_err(|e| format!("url: {e}"))?;
-    let since_param = resource.filters.get("since").cloned();
-    if let Some(since) = since_param
-        && !translated.params.iter().any(|(k, _)| *k == since)
-        && resource.updated_field.as_deref() == Some(config.dates.updated_field.as_str())
-    {
-        translated.params.push((since, format_since(window_start)));
-        summary.added_since = true;
-    }
+    let params = HubQuery::parse(query_text).map_err(|e| format!("url: {e}"))?;
+    let (translated, added) = query::poll_query(
+        element,
+        &resource,
+        params.params(),
+        &config.dates.updated_field,
+        window_start,
+    )
+    .map_err(|e| format!("url: {e}"))?;
+    summary.added_change_filter = added;
 
     let page_size = config.page_size.unwrap_or(element.api.max_page_size);
     let mut records = Vec::new();
-    let mut offset = 0u64;
+    let mut at = Position::Start;
     loop {
         let page = client
-            .list(&resource, &translated.params, offset, page_size)
+            .list(&resource, &translated, &at, page_size)
             .await
             .map_err(|e| e.to_string())?;
         summary.pages += 1;
-        offset += page.records.len() as u64;
         records.extend(page.records.into_iter().filter(|r| translated.keeps(r)));
-        if !page.more {
-            break;
+        match page.next {
+            Some(next) => at = next,
+            None => break,
         }
     }
     summary.records = records.len();
@@ -287,13 +292,6 @@ async fn run(
     }
 }
 
-/// `since` as the provider takes it: RFC 3339 UTC with milliseconds.
-fn format_since(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +333,5 @@ mod tests {
             wanted_pollers(&settings, 0, 1).is_empty(),
             "no configured resources"
         );
-        assert_eq!(format_since(1_795_860_000_123), "2026-11-28T10:00:00.123Z");
     }
 }

@@ -28,6 +28,7 @@ impl Default for Settings {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             allow_private_callbacks: false,
             origins: BTreeMap::new(),
+            elements_dir: None,
             bootstrap: None,
             master_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -58,6 +59,9 @@ pub struct Settings {
     pub allow_private_callbacks: bool,
     /// Element key → origin replacing the provider's (`TRIBUTARY_<KEY>_ORIGIN`).
     pub origins: BTreeMap<String, String>,
+    /// `TRIBUTARY_ELEMENTS_DIR`: a folder of element definition files (`*.toml`) loaded beside
+    /// the built-in elements.
+    pub elements_dir: Option<std::path::PathBuf>,
     /// `TRIBUTARY_BOOTSTRAP_ORG_SECRET` and `TRIBUTARY_BOOTSTRAP_USER_SECRET`.
     pub bootstrap: Option<Bootstrap>,
     /// `TRIBUTARY_MASTER_KEY`: base64 of the 32-byte key sealing secrets at rest.
@@ -322,6 +326,22 @@ const SPECS: &[Spec] = &[
         default: |s| s.allow_private_callbacks.to_string(),
         read: |s, t| {
             s.allow_private_callbacks = boolean(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_ELEMENTS_DIR",
+        flag: "--elements-dir",
+        shown: Shown::Plain,
+        default: |s| match &s.elements_dir {
+            Some(dir) => dir.display().to_string(),
+            None => "none: the built-in elements only".into(),
+        },
+        read: |s, t| {
+            if t.trim().is_empty() {
+                return Err("must name a folder".into());
+            }
+            s.elements_dir = Some(std::path::PathBuf::from(t.trim()));
             Ok(())
         },
     },

@@ -69,6 +69,7 @@
 
 mod civil;
 mod format;
+pub mod formatter;
 mod names;
 mod parse;
 mod pattern;
@@ -77,6 +78,7 @@ mod zone;
 
 use std::fmt;
 
+pub use formatter::{DateFormatter, Formatted, FormatterError, parse_instant};
 pub use zone::{Zone, ZoneError};
 
 use pattern::{Item, Letter};

@@ -156,7 +156,7 @@ fn read_provider_data(data: &Map<String, Value>) -> Result<ProviderData, String>
     };
     if let Some(code) = data.get("code") {
         return match code.as_str().filter(|c| !c.trim().is_empty()) {
-            Some(code) => Ok(ProviderData::Code(code.trim().to_owned())),
+            Some(code) => Ok(ProviderData::Code(code.trim().to_owned(), data.clone())),
             None => Err("providerData.code must be a non-empty string".into()),
         };
     }
@@ -175,12 +175,16 @@ fn read_provider_data(data: &Map<String, Value>) -> Result<ProviderData, String>
                 }
             },
         };
-        return Ok(ProviderData::Tokens(TokenSet {
-            access_token: SecretString::from(access.to_owned()),
-            refresh_token: text("refresh_token").map(|r| SecretString::from(r.to_owned())),
-            expires_in,
-            scope: text("scope").map(str::to_owned),
-        }));
+        return Ok(ProviderData::Tokens(
+            TokenSet {
+                access_token: SecretString::from(access.to_owned()),
+                refresh_token: text("refresh_token").map(|r| SecretString::from(r.to_owned())),
+                expires_in,
+                scope: text("scope").map(str::to_owned),
+                connection: std::collections::BTreeMap::new(),
+            },
+            data.clone(),
+        ));
     }
     Err("providerData needs a code (an OAuth authorization code) or an access_token".into())
 }

@@ -22,13 +22,14 @@ const CONNECT_MS: i64 = 10 * 60_000;
 /// What a waiting Connect is sealed for (the vault binds a purpose to each sealed value).
 const SEAL_PURPOSE: &str = "ui.connect.form";
 
-/// How the account is authenticated.
+/// How the account is authenticated; each with the whole `providerData` object, which may carry
+/// connection values beside the code or tokens (the OAuth redirect's `realmId`, say).
 #[derive(Debug)]
 pub enum ProviderData {
     /// An authorization code to exchange at the provider's token endpoint.
-    Code(String),
+    Code(String, serde_json::Map<String, serde_json::Value>),
     /// Tokens obtained elsewhere.
-    Tokens(TokenSet),
+    Tokens(TokenSet, serde_json::Map<String, serde_json::Value>),
 }
 
 /// A consent page to send the account's owner to.
@@ -105,9 +106,12 @@ pub async fn exchange(
     config: &std::collections::BTreeMap<String, String>,
     data: ProviderData,
 ) -> Result<TokenSet, ServiceError> {
-    let code = match data {
-        ProviderData::Tokens(tokens) => return Ok(tokens),
-        ProviderData::Code(code) => code,
+    let missing = |error: OAuthError| ServiceError::BadInput(error.provider_message());
+    let (code, data) = match data {
+        ProviderData::Tokens(tokens, data) => {
+            return oauth::accept_tokens(element, tokens, &data, config).map_err(missing);
+        }
+        ProviderData::Code(code, data) => (code, data),
     };
     let client = ClientCredentials {
         client_id: config.get(OAUTH_API_KEY).cloned().unwrap_or_default(),
@@ -116,9 +120,15 @@ pub async fn exchange(
         ),
     };
     let redirect = config.get(OAUTH_CALLBACK_URL).cloned().unwrap_or_default();
+    let redirect = oauth::Redirect {
+        uri: &redirect,
+        provider_data: &data,
+        config,
+    };
     oauth::exchange_code(&state.http, element, &client, &code, &redirect)
         .await
         .map_err(|error| match &error {
+            OAuthError::Missing(_) => missing(error),
             OAuthError::Rejected { .. } => ServiceError::Provider {
                 failure: ProviderFailure::Refused { status: None },
                 message: format!(

@@ -1,17 +1,18 @@
 //! The hub: the element's normalized API over the provider's, for clients (`/hubs/…`) and for
 //! the poller. One hub call is one provider request.
 //!
-//! A hub query string is read here once for both: `where` (CEQL; its top-level `AND` parts
-//! become provider parameters where the element declares them, the other safe parts are
-//! evaluated by Tributary), `orderBy`, and the paging (`pageSize`, `page`, `nextPage`). The
-//! next page's token is opaque base64 of the offset, given only while the provider's pages go
-//! on — judged by short pages and `count`, never by its `next` link.
+//! A hub query string is read here once for both: `where` (CEQL, translated by the element's
+//! dialect: what the provider can take goes to it, the other safe parts are evaluated by
+//! Tributary, the rest is refused naming the clause), `orderBy`, and the paging (`pageSize`,
+//! `page`, `nextPage`). The next page's token is opaque base64 of the pager's position, given
+//! only while the element's pager says the provider's pages go on — never on a `next` link
+//! alone.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use tributary_domain::ceql;
 use tributary_elements::client::ProviderError;
+use tributary_elements::pager::Position;
 use tributary_elements::query::{self, Translated};
 use tributary_elements::{Element, Resource};
 use tributary_store::InstanceRecord;
@@ -111,18 +112,20 @@ impl HubQuery {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The record filter of the query for one resource: `where` and `orderBy` as provider
-    /// parameters and locally evaluated parts.
-    pub fn record_filter(&self, resource: &Resource) -> Result<Translated, ServiceError> {
-        let clause = match self.get("where").map(str::trim).filter(|w| !w.is_empty()) {
-            Some(text) => Some(
-                ceql::parse(text)
-                    .map_err(|e| ServiceError::BadInput(format!("where: {e} in {text:?}")))?,
-            ),
-            None => None,
-        };
-        query::translate(resource, clause.as_ref(), self.get("orderBy"))
-            .map_err(|e| ServiceError::BadInput(format!("where: {e}")))
+    /// Every parameter as given, in order.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+
+    /// The record filter of the query for one resource: `where` and `orderBy` as the element's
+    /// dialect writes them for the provider, and the parts evaluated locally.
+    pub fn record_filter(
+        &self,
+        element: &Element,
+        resource: &Resource,
+    ) -> Result<Translated, ServiceError> {
+        query::hub_query(element, resource, &self.params)
+            .map_err(|e| ServiceError::BadInput(e.to_string()))
     }
 
     /// The page size asked for (default 200), at most the element's largest page.
@@ -138,19 +141,32 @@ impl HubQuery {
         }
     }
 
-    /// The offset that `nextPage` or `page` names (default 0).
-    fn offset(&self, page_size: u32) -> Result<u64, ServiceError> {
+    /// Where the page that `nextPage` or `page` names starts (default: the first page).
+    fn position(
+        &self,
+        element: &Element,
+        resource: &Resource,
+        page_size: u32,
+    ) -> Result<Position, ServiceError> {
+        let kind = element.list_request(resource).pager.kind;
         match (self.get("nextPage"), self.get("page")) {
             (Some(token), _) => read_page_token(token).ok_or_else(|| {
                 ServiceError::BadInput("nextPage is not a token this server gave out".into())
             }),
             (None, Some(page)) => match page.trim().parse::<u64>() {
-                Ok(page) if page >= 1 => Ok((page - 1) * u64::from(page_size)),
+                Ok(page) if page >= 1 => {
+                    Position::of_page(kind, page, page_size).ok_or_else(|| {
+                        ServiceError::BadInput(format!(
+                            "page {page}: {} cannot jump to a page; follow nextPage instead",
+                            element.name
+                        ))
+                    })
+                }
                 _ => Err(ServiceError::BadInput(format!(
                     "page must be a whole number from 1, got {page:?}"
                 ))),
             },
-            (None, None) => Ok(0),
+            (None, None) => Ok(Position::Start),
         }
     }
 }
@@ -214,17 +230,13 @@ fn provider_error(provider_name: &str, error: ProviderError) -> ServiceError {
     }
 }
 
-fn page_token(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+fn page_token(position: &Position) -> String {
+    URL_SAFE_NO_PAD.encode(position.encode())
 }
 
-fn read_page_token(token: &str) -> Option<u64> {
+fn read_page_token(token: &str) -> Option<Position> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("o:")?
-        .parse()
-        .ok()
+    Position::decode(&String::from_utf8(bytes).ok()?)
 }
 
 /// One page of a hub listing.
@@ -253,13 +265,12 @@ pub async fn list(
     let resource = resource(element, hub, name)?;
     let query = HubQuery::parse(query_text)?;
     let page_size = query.page_size(element.api.max_page_size)?;
-    let offset = query.offset(page_size)?;
-    let translated = query.record_filter(resource)?;
+    let at = query.position(element, resource, page_size)?;
+    let translated = query.record_filter(element, resource)?;
     let page = client
-        .list(resource, &translated.params, offset, page_size)
+        .list(resource, &translated, &at, page_size)
         .await
         .map_err(|e| provider_error(&element.name, e))?;
-    let fetched = page.records.len() as u64;
     let records: Vec<Value> = page
         .records
         .into_iter()
@@ -268,8 +279,8 @@ pub async fn list(
     let local_filter = translated.local_text();
     Ok(HubPage {
         records,
-        next_page: page.more.then(|| page_token(offset + fetched)),
-        total: page.count.filter(|_| local_filter.is_none()),
+        next_page: page.next.as_ref().map(page_token),
+        total: page.total.filter(|_| local_filter.is_none()),
         local_filter,
     })
 }
@@ -298,8 +309,11 @@ mod tests {
     #[test]
     fn page_tokens_are_opaque_and_round_trip() {
         for offset in [0, 7, 2_500, u64::MAX] {
-            assert_eq!(read_page_token(&page_token(offset)), Some(offset));
+            let position = Position::Offset(offset);
+            assert_eq!(read_page_token(&page_token(&position)), Some(position));
         }
+        let cursor = Position::Cursor("after:200".into());
+        assert_eq!(read_page_token(&page_token(&cursor)), Some(cursor));
         assert_eq!(read_page_token("not a token"), None);
         assert_eq!(read_page_token(&URL_SAFE_NO_PAD.encode("o:x")), None);
     }

@@ -192,6 +192,7 @@ fn seal_credentials(state: &AppState, tokens: &TokenSet) -> Vec<u8> {
         expires_at_ms: tokens
             .expires_in
             .map(|s| state.now_ms() + s.saturating_mul(1000)),
+        connection: tokens.connection.clone(),
     };
     crate::clients::seal_credentials(&state.vault, &credentials)
 }
@@ -231,7 +232,7 @@ fn check_create(state: &AppState, input: &CreateInstance) -> Result<CheckedCreat
         .flatten()
         .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
         .collect();
-    let exchanging = matches!(input.provider_data, Some(ProviderData::Code(_)));
+    let exchanging = matches!(input.provider_data, Some(ProviderData::Code(..)));
     let settings = match validate(&element, &config, exchanging) {
         Ok(settings) if errors.is_empty() => settings,
         Ok(_) => return Err(ServiceError::InvalidInstance(errors)),
@@ -437,7 +438,7 @@ async fn update(
                 .filter_map(|(k, v)| Some((k.clone(), keep_or(k, v.clone()?))))
                 .collect(),
         };
-        let exchanging = matches!(provider_data, Some(ProviderData::Code(_)));
+        let exchanging = matches!(provider_data, Some(ProviderData::Code(..)));
         let settings =
             validate(&element, &config, exchanging).map_err(ServiceError::InvalidInstance)?;
         if let Some(data) = provider_data.take() {

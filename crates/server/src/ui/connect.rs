@@ -133,7 +133,7 @@ impl NewInstanceForm {
                     .map(|(key, value)| (key.to_owned(), Some(value)))
                     .collect(),
             ),
-            provider_data: Some(ProviderData::Code(code.to_owned())),
+            provider_data: Some(ProviderData::Code(code.to_owned(), serde_json::Map::new())),
             problems: Vec::new(),
         })
     }

@@ -12,5 +12,6 @@ mod hub;
 mod instances;
 mod polling;
 mod scheduling;
+mod second_element;
 mod secrets;
 mod ui;

@@ -1,0 +1,443 @@
+//! The provider client of one instance: bearer auth with refresh, pacing, requests built from
+//! the element's templates, answers read by its classifier, one page at a time.
+//!
+//! Token refresh is single-flight: the credentials sit behind an async mutex that a refresh holds
+//! across its HTTP call, so twenty requests that meet an expired token cause one refresh and then
+//! all use its result. A refresh happens a minute before expiry, and when the classifier says so
+//! (a 401, typically) if no one has refreshed since the failing request took its token. The
+//! rotated refresh token, and any connection variable the token response carries again, are
+//! handed to the [`CredentialSink`] (which persists them) *before* they are used: a provider may
+//! kill the old refresh token at once, so a crash between the two must not lose the only valid
+//! one. `invalid_grant` marks the client dead, tells the sink why, and makes no further provider
+//! calls. An HTML page is never passed on; the provider's own words are (`errors.messages`).
+
+mod answer;
+mod build;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::HeaderMap;
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tributary_domain::Clock;
+
+use crate::connection::InstanceValues;
+use crate::definition::{Element, Resource};
+use crate::oauth::{self, ClientCredentials, OAuthError};
+use crate::pacer::{MAX_RETRY_AFTER, Pacer};
+use crate::pager::{self, Position};
+use crate::query::Translated;
+use crate::signals::Action;
+use answer::{Answer, describe, retry_after};
+use build::{Outgoing, bad_request};
+
+/// Refresh this long before the provider says the token expires.
+pub const REFRESH_MARGIN_MS: i64 = 60_000;
+
+/// The tokens of an instance, and the connection values that came with its grant.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    /// Epoch ms when the access token expires, if the provider said.
+    pub expires_at_ms: Option<i64>,
+    /// Connection variables from the token response and the OAuth redirect.
+    pub connection: BTreeMap<String, String>,
+}
+
+/// Where a client keeps its instance's credentials.
+#[async_trait]
+pub trait CredentialSink: Send + Sync + std::fmt::Debug {
+    /// Persists rotated credentials; the client uses them only after this returns `Ok`.
+    async fn save(&self, credentials: &Credentials) -> Result<(), String>;
+    /// Records that the grant is dead and why.
+    async fn invalidate(&self, reason: &str) -> Result<(), String>;
+}
+
+/// Why a provider call gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The authorization is dead (`invalid_grant`, or an answer the classifier calls so).
+    #[error("the provider authorization is no longer valid: {0}")]
+    Invalid(String),
+    /// The provider refused the request (4xx), in its own words.
+    #[error("the provider refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// The provider failed (5xx), or kept throttling.
+    #[error("the provider failed ({status}): {message}")]
+    Failed { status: u16, message: String },
+    /// No answer: connection refused or reset, timeout.
+    #[error("the provider could not be reached: {0}")]
+    Unreachable(String),
+    /// An answer that is not what the API promises (bad JSON, an HTML page).
+    #[error("the provider answered something unreadable: {0}")]
+    Malformed(String),
+}
+
+/// One page of a provider list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub records: Vec<Value>,
+    /// The provider's total of matching records, when it says.
+    pub total: Option<u64>,
+    /// Where the next page starts, when the pager says there is one.
+    pub next: Option<Position>,
+}
+
+impl ListPage {
+    /// Whether a next page may hold records.
+    pub fn more(&self) -> bool {
+        self.next.is_some()
+    }
+}
+
+struct TokenState {
+    credentials: Credentials,
+    /// Bumped at each refresh, so a 401 can tell whether someone already refreshed.
+    generation: u64,
+    invalid: Option<String>,
+}
+
+/// The provider client of one instance.
+pub struct InstanceClient {
+    /// The provider's clock minus ours, from the last `Date` header seen (1 s resolution).
+    skew_ms: std::sync::Mutex<Option<i64>>,
+    element: Arc<Element>,
+    http: reqwest::Client,
+    app: ClientCredentials,
+    pacer: Arc<Pacer>,
+    clock: Arc<dyn Clock>,
+    sink: Arc<dyn CredentialSink>,
+    /// The instance's plain (not secret) configuration values, for templates.
+    config: BTreeMap<String, String>,
+    state: Mutex<TokenState>,
+}
+
+impl std::fmt::Debug for InstanceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceClient")
+            .field("element", &self.element.key)
+            .field("app", &self.app.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstanceClient {
+    pub fn new(
+        element: Arc<Element>,
+        http: reqwest::Client,
+        app: ClientCredentials,
+        credentials: Credentials,
+        pacer: Arc<Pacer>,
+        clock: Arc<dyn Clock>,
+        sink: Arc<dyn CredentialSink>,
+    ) -> InstanceClient {
+        InstanceClient {
+            skew_ms: std::sync::Mutex::new(None),
+            element,
+            http,
+            app,
+            pacer,
+            clock,
+            sink,
+            config: BTreeMap::new(),
+            state: Mutex::new(TokenState {
+                credentials,
+                generation: 0,
+                invalid: None,
+            }),
+        }
+    }
+
+    /// Gives templates the instance's plain configuration values (`{{config.KEY}}` and
+    /// configuration-sourced connection variables).
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> InstanceClient {
+        self.config = config;
+        self
+    }
+
+    pub fn element(&self) -> &Element {
+        &self.element
+    }
+
+    /// A usable access token, its generation and the instance's values; refreshes first when
+    /// the token expires soon or when `stale` names the generation a request was refused with.
+    async fn token(
+        &self,
+        stale: Option<u64>,
+    ) -> Result<(SecretString, u64, InstanceValues), ProviderError> {
+        let mut state = self.state.lock().await;
+        if let Some(reason) = &state.invalid {
+            return Err(ProviderError::Invalid(reason.clone()));
+        }
+        let expiring = state
+            .credentials
+            .expires_at_ms
+            .is_some_and(|at| at - self.clock.now_ms() < REFRESH_MARGIN_MS);
+        let rejected = stale == Some(state.generation);
+        if expiring || rejected {
+            let Some(refresh_token) = state.credentials.refresh_token.clone() else {
+                let reason = "the access token expired and there is no refresh token".to_owned();
+                return Err(self.kill(&mut state, reason).await);
+            };
+            let values = self.values(&state.credentials);
+            match oauth::refresh(
+                &self.http,
+                &self.element,
+                &self.app,
+                &refresh_token,
+                &values,
+            )
+            .await
+            {
+                Ok(tokens) => {
+                    let mut connection = state.credentials.connection.clone();
+                    // A refresh may carry the tenant's values again (a moved instance URL).
+                    connection.extend(tokens.connection);
+                    let credentials = Credentials {
+                        access_token: tokens.access_token,
+                        // Keep the old refresh token if the provider did not rotate it.
+                        refresh_token: tokens.refresh_token.or(Some(refresh_token)),
+                        expires_at_ms: tokens
+                            .expires_in
+                            .map(|s| self.clock.now_ms() + s.saturating_mul(1000)),
+                        connection,
+                    };
+                    self.sink
+                        .save(&credentials)
+                        .await
+                        .map_err(|e| ProviderError::Failed {
+                            status: 0,
+                            message: format!("could not store the refreshed token: {e}"),
+                        })?;
+                    state.credentials = credentials;
+                    state.generation += 1;
+                }
+                Err(error @ OAuthError::Rejected { .. }) => {
+                    let reason = format!(
+                        "the provider refused the refresh token ({}); authorize the instance again",
+                        error.provider_message()
+                    );
+                    return Err(self.kill(&mut state, reason).await);
+                }
+                Err(OAuthError::Unavailable(message)) => {
+                    return Err(ProviderError::Unreachable(format!(
+                        "token refresh: {message}"
+                    )));
+                }
+                Err(OAuthError::Missing(message)) => {
+                    return Err(ProviderError::Invalid(message));
+                }
+            }
+        }
+        let values = self.values(&state.credentials);
+        Ok((
+            state.credentials.access_token.clone(),
+            state.generation,
+            values,
+        ))
+    }
+
+    fn values(&self, credentials: &Credentials) -> InstanceValues {
+        self.element
+            .instance_values(&credentials.connection, &self.config)
+    }
+
+    async fn kill(&self, state: &mut TokenState, reason: String) -> ProviderError {
+        state.invalid = Some(reason.clone());
+        if let Err(error) = self.sink.invalidate(&reason).await {
+            tracing::warn!(%error, "could not record an invalid instance");
+        }
+        ProviderError::Invalid(reason)
+    }
+
+    /// Sends the request `build` makes (again after a refresh, which may change the base URL):
+    /// paced, classified, retried as the element's rules say. Returns a 2xx's JSON body and
+    /// its headers.
+    async fn send(
+        &self,
+        build: impl Fn(&InstanceValues) -> Result<Outgoing, ProviderError>,
+    ) -> Result<(Value, HeaderMap), ProviderError> {
+        let rules = &self.element.api.errors;
+        let mut counts = vec![0u32; rules.rules.len()];
+        let mut stale = None;
+        let mut refreshed = false;
+        loop {
+            let (token, generation, values) = self.token(stale).await?;
+            let outgoing = build(&values)?;
+            self.pacer.acquire(&self.app.client_id).await;
+            let response = outgoing
+                .request(&self.http, &token)
+                .send()
+                .await
+                .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.observe_date(&headers);
+            let observed = self
+                .element
+                .api
+                .rate_limit
+                .observe(&headers, self.clock.now_ms());
+            self.pacer
+                .observe(&self.app.client_id, observed.remaining, status.is_success());
+            if let (Some(left), Some(reset)) = (observed.remaining, observed.reset)
+                && left < 1.0
+            {
+                self.pacer.pause(&self.app.client_id, reset);
+            }
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
+            let answer = Answer::read(status, &headers, &body);
+            let code = status.as_u16();
+            if let Some((index, rule)) = rules.classify(code, answer.json.as_ref()) {
+                let message = || answer.message(&self.element);
+                match rule.action {
+                    Action::Refresh if !refreshed => {
+                        refreshed = true;
+                        stale = Some(generation);
+                        continue;
+                    }
+                    // Refreshed once already: the answer stands as it is.
+                    Action::Refresh => {}
+                    Action::Backoff => {
+                        counts[index] += 1;
+                        self.pacer
+                            .throttled(&self.app.client_id, retry_after(&headers));
+                        if counts[index] < rule.attempts.unwrap_or(1) {
+                            continue;
+                        }
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: "the provider kept throttling the requests".into(),
+                        });
+                    }
+                    Action::Retry => {
+                        counts[index] += 1;
+                        if counts[index] < rule.attempts.unwrap_or(1) {
+                            let wait = retry_after(&headers)
+                                .or(rule.wait())
+                                .unwrap_or(Duration::from_secs(1))
+                                .min(MAX_RETRY_AFTER);
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    Action::Pause => {
+                        let wait = observed
+                            .reset
+                            .or(rule.wait())
+                            .unwrap_or(Duration::from_secs(60));
+                        self.pacer.pause(&self.app.client_id, wait);
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Fail => {
+                        return Err(ProviderError::Failed {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Reject => {
+                        return Err(ProviderError::Rejected {
+                            status: code,
+                            message: message(),
+                        });
+                    }
+                    Action::Invalid => {
+                        let reason = format!(
+                            "the provider no longer accepts the authorization ({}); authorize \
+                             the instance again",
+                            message()
+                        );
+                        let mut state = self.state.lock().await;
+                        return Err(self.kill(&mut state, reason).await);
+                    }
+                }
+            }
+            return answer
+                .into_result(&self.element)
+                .map(|json| (json, headers));
+        }
+    }
+
+    fn observe_date(&self, headers: &HeaderMap) {
+        let provider = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+            .map(|zoned| zoned.timestamp().as_millisecond());
+        if let Some(provider) = provider {
+            let skew = provider - self.clock.now_ms();
+            *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
+        }
+    }
+
+    /// The provider's clock minus ours, as its last `Date` header said (whole seconds, so up to
+    /// a second low); `None` before any answer.
+    pub fn provider_skew_ms(&self) -> Option<i64> {
+        *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One page of a resource: up to `size` records from `at` (the pager's start or a position
+    /// a page gave), with the translated query.
+    pub async fn list(
+        &self,
+        resource: &Resource,
+        query: &Translated,
+        at: &Position,
+        size: u32,
+    ) -> Result<ListPage, ProviderError> {
+        let size = size.clamp(1, self.element.api.max_page_size);
+        let request = self.element.list_request(resource);
+        let page = at.vars(size);
+        let (body, headers) = self
+            .send(|values| self.list_outgoing(request, resource, query, at, &page, values))
+            .await?;
+        let pointer = self.element.records_pointer(resource);
+        let records = match body.pointer(pointer) {
+            Some(Value::Array(records)) => records.clone(),
+            None | Some(Value::Null) if request.records_absent_is_empty => Vec::new(),
+            _ => {
+                return Err(ProviderError::Malformed(format!(
+                    "the list has no {pointer:?} array"
+                )));
+            }
+        };
+        let advance = pager::advance(&request.pager, at, size, records.len(), &body, &headers);
+        Ok(ListPage {
+            records,
+            total: advance.total,
+            next: advance.next,
+        })
+    }
+
+    /// One record by id.
+    pub async fn get(&self, resource: &Resource, id: &str) -> Result<Value, ProviderError> {
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(bad_request(format!("{id:?} is not a record id")));
+        }
+        let request = self.element.get_request(resource);
+        let (body, _) = self
+            .send(|values| self.get_outgoing(request, resource, id, values))
+            .await?;
+        match &request.record {
+            None => Ok(body),
+            Some(pointer) => body.pointer(pointer).cloned().ok_or_else(|| {
+                ProviderError::Malformed(format!("the answer has no record at {pointer:?}"))
+            }),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Connection variables: the per-tenant values of an instance (its API host, its company id, a
+//! subdomain), each declared with where it comes from.
+//!
+//! - `fixed`: a value of the definition itself;
+//! - `token_response`: a JSON pointer into the token endpoint's answer (Salesforce's
+//!   `instance_url`), read at the code exchange and again at every refresh that carries it;
+//! - `redirect`: a query parameter of the OAuth redirect (QuickBooks' `realmId`), which the
+//!   client passes in `providerData` beside the code;
+//! - `config`: an instance configuration value (a subdomain, a login host).
+//!
+//! Values from the token response and the redirect belong to the grant and are stored with
+//! the credentials (sealed); fixed and configuration values are read afresh when a client is
+//! made. Templates name them `{{connection.NAME}}`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tributary_domain::instance_config::is_secret_key;
+
+use crate::definition::Element;
+
+/// Where a connection variable's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Fixed,
+    TokenResponse,
+    Redirect,
+    Config,
+}
+
+/// A declared connection variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionVar {
+    pub source: Source,
+    /// `fixed`: the value.
+    pub value: Option<String>,
+    /// `token_response`: a JSON pointer into the token response (`/instance_url`).
+    pub pointer: Option<String>,
+    /// `redirect`: the redirect's query parameter, given as `providerData.<parameter>`.
+    pub parameter: Option<String>,
+    /// `config`: the instance configuration key.
+    pub key: Option<String>,
+    /// Whether an instance without it is refused (default true).
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What an instance's requests may read: its connection variables and its plain (not secret)
+/// configuration values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceValues {
+    pub connection: BTreeMap<String, String>,
+    pub config: BTreeMap<String, String>,
+}
+
+/// A scalar JSON value as text (strings as they are, numbers and booleans written out).
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl Element {
+    /// The values of the `fixed` variables.
+    pub fn fixed_connection(&self) -> BTreeMap<String, String> {
+        self.connection
+            .iter()
+            .filter(|(_, v)| v.source == Source::Fixed)
+            .filter_map(|(name, v)| Some((name.clone(), v.value.clone()?)))
+            .collect()
+    }
+
+    /// The `token_response` variables found in a token endpoint's answer.
+    pub fn token_response_values(&self, response: &Value) -> BTreeMap<String, String> {
+        self.connection
+            .iter()
+            .filter(|(_, v)| v.source == Source::TokenResponse)
+            .filter_map(|(name, v)| {
+                let found = response.pointer(v.pointer.as_deref()?)?;
+                Some((name.clone(), scalar(found)?))
+            })
+            .collect()
+    }
+
+    /// The variables a client gave in `providerData`: `redirect` ones by their parameter, and
+    /// (for tokens obtained elsewhere) `token_response` ones by their pointer.
+    pub fn provider_data_values(
+        &self,
+        provider_data: &Map<String, Value>,
+    ) -> BTreeMap<String, String> {
+        let data = Value::Object(provider_data.clone());
+        self.connection
+            .iter()
+            .filter_map(|(name, v)| {
+                let found = match v.source {
+                    Source::Redirect => provider_data.get(v.parameter.as_deref()?)?,
+                    Source::TokenResponse => data.pointer(v.pointer.as_deref()?)?,
+                    Source::Fixed | Source::Config => return None,
+                };
+                Some((name.clone(), scalar(found)?))
+            })
+            .collect()
+    }
+
+    /// Every value an instance's requests may read: fixed variables, configuration variables,
+    /// then the stored ones (token response, redirect). A secret configuration value (the
+    /// client secret, a signature key, anything named like a secret) is never one of them.
+    pub fn instance_values(
+        &self,
+        stored: &BTreeMap<String, String>,
+        config: &BTreeMap<String, String>,
+    ) -> InstanceValues {
+        let config: BTreeMap<String, String> = config
+            .iter()
+            .filter(|(key, _)| !is_secret_key(key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut connection = self.fixed_connection();
+        for (name, v) in &self.connection {
+            if v.source == Source::Config
+                && let Some(value) = v.key.as_deref().and_then(|k| config.get(k))
+                && !value.is_empty()
+            {
+                connection.insert(name.clone(), value.clone());
+            }
+        }
+        for (name, value) in stored {
+            if self
+                .connection
+                .get(name)
+                .is_some_and(|v| matches!(v.source, Source::TokenResponse | Source::Redirect))
+            {
+                connection.insert(name.clone(), value.clone());
+            }
+        }
+        InstanceValues { connection, config }
+    }
+
+    /// The required variables `values` lacks, each with where it should have come from;
+    /// `before_tokens` leaves out those the token response will give.
+    pub fn missing_connection(&self, values: &InstanceValues, before_tokens: bool) -> Vec<String> {
+        self.connection
+            .iter()
+            .filter(|(name, v)| v.required && !values.connection.contains_key(*name))
+            .filter(|(_, v)| !(before_tokens && v.source == Source::TokenResponse))
+            .map(|(name, v)| {
+                let from = match v.source {
+                    Source::Fixed => "its fixed value".to_owned(),
+                    Source::TokenResponse => format!(
+                        "the token response at {} (or providerData)",
+                        v.pointer.as_deref().unwrap_or("?")
+                    ),
+                    Source::Redirect => format!(
+                        "providerData.{} (the OAuth redirect's {} parameter)",
+                        v.parameter.as_deref().unwrap_or("?"),
+                        v.parameter.as_deref().unwrap_or("?")
+                    ),
+                    Source::Config => format!("configuration.{}", v.key.as_deref().unwrap_or("?")),
+                };
+                format!(
+                    "{} needs its connection value {name}, from {from}",
+                    self.name
+                )
+            })
+            .collect()
+    }
+
+    /// The stored part of an instance's connection: what came from the token response or the
+    /// redirect.
+    pub fn stored_connection(&self, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        values
+            .iter()
+            .filter(|(name, _)| {
+                self.connection
+                    .get(*name)
+                    .is_some_and(|v| matches!(v.source, Source::TokenResponse | Source::Redirect))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn element() -> Element {
+        let text = format!(
+            "{}\n{}",
+            crate::validate::tests::MINIMAL,
+            r#"
+[connection.instance_url]
+source = "token_response"
+pointer = "/instance_url"
+
+[connection.realm]
+source = "redirect"
+parameter = "realmId"
+
+[connection.subdomain]
+source = "config"
+key = "provider.subdomain"
+required = false
+
+[connection.version]
+source = "fixed"
+value = "v60.0"
+"#
+        );
+        crate::registry::parse_definition("test.toml", &text).unwrap()
+    }
+
+    #[test]
+    fn each_source_gives_its_values_and_stored_ones_win_over_nothing_else() {
+        let element = element();
+        assert_eq!(
+            element.token_response_values(
+                &json!({"access_token": "x", "instance_url": "https://na1.example"})
+            ),
+            BTreeMap::from([("instance_url".to_owned(), "https://na1.example".to_owned())])
+        );
+        let given = element.provider_data_values(
+            json!({"code": "c", "realmId": 4_620_816_365_u64, "instance_url": "https://given.example"})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(given["realm"], "4620816365", "numbers are read as text");
+        assert_eq!(given["instance_url"], "https://given.example");
+        let config = BTreeMap::from([
+            ("provider.subdomain".to_owned(), "acme".to_owned()),
+            ("oauth.api.secret".to_owned(), "hunter2".to_owned()),
+        ]);
+        let values = element.instance_values(&given, &config);
+        assert!(
+            !values.config.contains_key("oauth.api.secret"),
+            "secrets are never template values"
+        );
+        assert_eq!(values.connection["version"], "v60.0");
+        assert_eq!(values.connection["subdomain"], "acme");
+        assert_eq!(values.connection["realm"], "4620816365");
+        assert_eq!(element.stored_connection(&values.connection).len(), 2);
+        assert!(element.missing_connection(&values, false).is_empty());
+    }
+
+    #[test]
+    fn missing_required_values_are_named_with_where_they_come_from() {
+        let element = element();
+        let values = element.instance_values(&BTreeMap::new(), &BTreeMap::new());
+        let before = element.missing_connection(&values, true);
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert!(before[0].contains("providerData.realmId"), "{before:?}");
+        let after = element.missing_connection(&values, false);
+        assert_eq!(
+            after.len(),
+            2,
+            "the optional subdomain is not missing: {after:?}"
+        );
+        assert!(
+            after.iter().any(|m| m.contains("/instance_url")),
+            "{after:?}"
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! Checking a definition when it is loaded: every template, formatter, pager, dialect,
+//! connection variable and classifier rule, so that a mistake stops the start with a message
+//! naming the field and what would be valid, instead of failing a poll later.
+//!
+//! Serde has already refused unknown fields and missing required ones; this checks what types
+//! cannot say (which fields a pager kind or a dialect needs, where a variable may appear).
+
+mod api;
+
+use std::collections::BTreeSet;
+
+use tributary_domain::dates::DateFormatter;
+
+use crate::connection::Source;
+use crate::definition::Element;
+use crate::query::Dialect;
+use crate::signals::{Action, read_usage};
+use crate::template::{self, Family, Template, Var};
+
+/// Problems found, each naming its field.
+pub(super) struct Problems(Vec<String>);
+
+impl Problems {
+    pub(super) fn add(&mut self, field: &str, message: impl std::fmt::Display) {
+        self.0.push(format!("{field}: {message}"));
+    }
+}
+
+/// Checks a parsed definition and compiles its named date formatters into it.
+pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
+    let mut p = Problems(Vec::new());
+    if element.key.is_empty()
+        || !element
+            .key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        p.add(
+            "key",
+            format!(
+                "{:?} must be lower-case letters, digits and _ (it names TRIBUTARY_<KEY>_ORIGIN)",
+                element.key
+            ),
+        );
+    }
+    for (name, spec) in &element.date_formats {
+        match DateFormatter::pattern(&spec.pattern, &spec.zone) {
+            Ok(formatter) => {
+                element.formats.insert(name.clone(), formatter);
+            }
+            Err(e) => p.add(&format!("date_formats.{name}"), e),
+        }
+    }
+    connection(element, &mut p);
+    let urls = [Family::Connection, Family::Config];
+    check_template(
+        element,
+        &mut p,
+        "auth.authorization_url",
+        &element.auth.authorization_url,
+        &urls,
+    );
+    check_template(
+        element,
+        &mut p,
+        "auth.token_url",
+        &element.auth.token_url,
+        &urls,
+    );
+    check_template(
+        element,
+        &mut p,
+        "api.base_url",
+        &element.api.base_url,
+        &urls,
+    );
+    for (name, value) in &element.api.headers {
+        check_template(
+            element,
+            &mut p,
+            &format!("api.headers.{name}"),
+            value,
+            &urls,
+        );
+    }
+    if element.api.max_page_size == 0 {
+        p.add("api.max_page_size", "must be at least 1");
+    }
+    rate_limit(element, &mut p);
+    errors(element, &mut p);
+    api::query(element, &mut p);
+    api::list(element, &mut p, "api.list", &element.api.list);
+    api::get(element, &mut p, "api.get", &element.api.get);
+    resources(element, &mut p);
+    if p.0.is_empty() { Ok(()) } else { Err(p.0) }
+}
+
+fn is_pointer(text: &str) -> bool {
+    text.is_empty() || text.starts_with('/')
+}
+
+pub(super) fn pointer(p: &mut Problems, field: &str, value: Option<&String>) {
+    if let Some(value) = value
+        && !is_pointer(value)
+    {
+        p.add(
+            field,
+            format!("{value:?} is not a JSON pointer; write it as \"/a/b\""),
+        );
+    }
+}
+
+/// Checks one template string: it parses, its variables belong to `allowed` families, its
+/// connection variables are declared, its formatters exist and sit on dates, and every date
+/// has one.
+pub(super) fn check_template(
+    element: &Element,
+    p: &mut Problems,
+    field: &str,
+    text: &str,
+    allowed: &[Family],
+) {
+    let template = match Template::parse(text) {
+        Ok(template) => template,
+        Err(e) => return p.add(field, e),
+    };
+    for expr in template.exprs() {
+        let family = expr.var.family();
+        if !allowed.contains(&family) {
+            p.add(
+                field,
+                format!(
+                    "{{{{{}}}}} cannot be used here; here the variables are {}",
+                    expr.var,
+                    describe_families(allowed)
+                ),
+            );
+            continue;
+        }
+        if let Var::Connection(name) = &expr.var
+            && !element.connection.contains_key(name)
+        {
+            let declared: Vec<&str> = element.connection.keys().map(String::as_str).collect();
+            p.add(
+                field,
+                format!(
+                    "{{{{{}}}}} names no declared connection variable; declared: {}",
+                    expr.var,
+                    if declared.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            );
+        }
+        let dialect = element.api.query.dialect;
+        let dialect_only = match expr.var {
+            Var::QueryWhere | Var::QueryOrder => Some(Dialect::Where),
+            Var::QueryFilters | Var::QueryFilterGroups | Var::QuerySorts => Some(Dialect::Search),
+            _ => None,
+        };
+        if let Some(only) = dialect_only
+            && only != dialect
+        {
+            p.add(
+                field,
+                format!(
+                    "{{{{{}}}}} is given by the {} dialect; this element's is {}",
+                    expr.var,
+                    only.name(),
+                    dialect.name()
+                ),
+            );
+        }
+        match (&expr.formatter, expr.var.is_date()) {
+            (Some(name), true) => {
+                if let Err(e) = template::formatter(&element.formats, name) {
+                    p.add(field, e);
+                }
+            }
+            (None, true) => p.add(
+                field,
+                format!(
+                    "{{{{{}}}}} is a date: name a formatter, such as {{{{{}|iso_utc}}}}",
+                    expr.var, expr.var
+                ),
+            ),
+            (Some(name), false) => p.add(
+                field,
+                format!("{{{{{}}}}} is not a date; the formatter {name:?} applies to query.lower and query.upper only", expr.var),
+            ),
+            (None, false) => {}
+        }
+    }
+}
+
+fn describe_families(families: &[Family]) -> String {
+    families
+        .iter()
+        .map(|f| match f {
+            Family::Page => "page.*",
+            Family::Resource => "resource.*",
+            Family::Id => "id",
+            Family::Connection => "connection.NAME",
+            Family::Config => "config.KEY",
+            Family::Query => "query.*",
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn connection(element: &Element, p: &mut Problems) {
+    for (name, var) in &element.connection {
+        let field = format!("connection.{name}");
+        let needs = |p: &mut Problems, present: bool, what: &str| {
+            if !present {
+                p.add(
+                    &field,
+                    format!("a {} variable needs {what}", source_name(var.source)),
+                );
+            }
+        };
+        match var.source {
+            Source::Fixed => needs(p, var.value.is_some(), "`value`"),
+            Source::TokenResponse => {
+                needs(
+                    p,
+                    var.pointer.is_some(),
+                    "`pointer`, a JSON pointer such as \"/instance_url\"",
+                );
+                pointer(p, &format!("{field}.pointer"), var.pointer.as_ref());
+            }
+            Source::Redirect => needs(
+                p,
+                var.parameter.is_some(),
+                "`parameter`, the redirect's query parameter such as \"realmId\"",
+            ),
+            Source::Config => needs(p, var.key.is_some(), "`key`, an instance configuration key"),
+        }
+        let extra = [
+            ("value", var.value.is_some(), Source::Fixed),
+            ("pointer", var.pointer.is_some(), Source::TokenResponse),
+            ("parameter", var.parameter.is_some(), Source::Redirect),
+            ("key", var.key.is_some(), Source::Config),
+        ];
+        for (key, present, owner) in extra {
+            if present && owner != var.source {
+                p.add(
+                    &field,
+                    format!(
+                        "`{key}` belongs to {} variables; this one is {}",
+                        source_name(owner),
+                        source_name(var.source)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Fixed => "fixed",
+        Source::TokenResponse => "token_response",
+        Source::Redirect => "redirect",
+        Source::Config => "config",
+    }
+}
+
+fn rate_limit(element: &Element, p: &mut Problems) {
+    let limits = &element.api.rate_limit;
+    if limits.requests_per_minute == 0 {
+        p.add("api.rate_limit.requests_per_minute", "must be at least 1");
+    }
+    for (i, usage) in limits.usage.iter().enumerate() {
+        let field = format!("api.rate_limit.usage[{i}].pattern");
+        let names: Vec<String> = usage
+            .pattern
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_owned()))
+            .collect();
+        let known = ["used", "limit", "remaining"];
+        if names.is_empty() || names.iter().any(|n| !known.contains(&n.as_str())) {
+            p.add(
+                &field,
+                format!(
+                    "{:?} must hold {{used}}, {{limit}} or {{remaining}} and no other {{…}}",
+                    usage.pattern
+                ),
+            );
+        } else if !names.iter().any(|n| n == "remaining")
+            && !(names.iter().any(|n| n == "used")
+                && (names.iter().any(|n| n == "limit") || limits.limit.is_some()))
+        {
+            p.add(
+                &field,
+                "needs {remaining}, or {used} with {limit} (or a limit header)",
+            );
+        }
+        // The pattern reads its own example (digits where the names are).
+        let example = usage
+            .pattern
+            .replace("{used}", "1")
+            .replace("{limit}", "2")
+            .replace("{remaining}", "3");
+        if read_usage(&usage.pattern, &example).is_none() {
+            p.add(
+                &field,
+                format!(
+                    "{:?} cannot be read; two names must have text between them",
+                    usage.pattern
+                ),
+            );
+        }
+    }
+}
+
+fn errors(element: &Element, p: &mut Problems) {
+    let spec = &element.api.errors;
+    for (i, message) in spec.messages.iter().enumerate() {
+        pointer(p, &format!("api.errors.messages[{i}]"), Some(message));
+    }
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let field = format!("api.errors.rules[{i}]");
+        if rule.status.items().is_empty() || rule.status.items().iter().any(|s| !s.is_valid()) {
+            p.add(
+                &format!("{field}.status"),
+                "give codes from 100 to 599 or classes \"1xx\" to \"5xx\"",
+            );
+        }
+        pointer(p, &format!("{field}.pointer"), rule.pointer.as_ref());
+        if rule.pointer.is_none() && (rule.equals.is_some() || rule.exists.is_some()) {
+            p.add(
+                &field,
+                "`equals` and `exists` test the value at `pointer`; add a pointer",
+            );
+        }
+        if let Some(wait) = &rule.wait
+            && let Err(e) = crate::signals::parse_duration(wait)
+        {
+            p.add(&format!("{field}.wait"), e);
+        }
+        let action = rule.action;
+        match action {
+            Action::Retry | Action::Backoff if rule.attempts.is_none_or(|a| a == 0) => {
+                p.add(
+                    &field,
+                    format!(
+                        "a {} rule needs `attempts` (requests in all, at least 1)",
+                        action.name()
+                    ),
+                );
+            }
+            Action::Pause if rule.wait.is_none() && element.api.rate_limit.reset.is_none() => {
+                p.add(
+                    &field,
+                    "a pause rule needs `wait`, or a reset header in api.rate_limit",
+                );
+            }
+            _ => {}
+        }
+        if rule.attempts.is_some() && !matches!(action, Action::Retry | Action::Backoff) {
+            p.add(
+                &field,
+                format!(
+                    "`attempts` applies to retry and backoff, not {}",
+                    action.name()
+                ),
+            );
+        }
+        if rule.wait.is_some() && !matches!(action, Action::Retry | Action::Pause) {
+            p.add(
+                &field,
+                format!("`wait` applies to retry and pause, not {}", action.name()),
+            );
+        }
+    }
+}
+
+fn resources(element: &Element, p: &mut Problems) {
+    let mut names = BTreeSet::new();
+    if element.resources.is_empty() {
+        p.add("resources", "an element needs at least one resource");
+    }
+    for (i, resource) in element.resources.iter().enumerate() {
+        let at = format!("resources[{i}] ({})", resource.name);
+        if resource.name.is_empty() || !names.insert(resource.name.clone()) {
+            p.add(&at, "resource names must be non-empty and distinct");
+        }
+        pointer(p, &format!("{at}.records"), resource.records.as_ref());
+        if let Some(list_request) = &resource.list {
+            api::list(element, p, &format!("{at}.list"), list_request);
+        }
+        if let Some(get_request) = &resource.get {
+            api::get(element, p, &format!("{at}.get"), get_request);
+        }
+        let list_request = element.list_request(resource);
+        if resource.records.is_none() && list_request.records.is_none() {
+            p.add(&at, "say where its records sit: `records`, a JSON pointer such as \"/contacts\" (here or in api.list)");
+        }
+        let params = element.api.query.dialect == Dialect::Params;
+        for (name, value) in [
+            ("lower_bound", &resource.lower_bound),
+            ("upper_bound", &resource.upper_bound),
+        ] {
+            if value.is_some() && !params {
+                p.add(&format!("{at}.{name}"), "bound parameters belong to the params dialect; the other dialects bound the updated field themselves");
+            }
+            if value.is_some() && resource.updated_field.is_none() {
+                p.add(
+                    &format!("{at}.{name}"),
+                    "bounds the updated field: declare `updated_field`",
+                );
+            }
+        }
+        if resource.order_direction && element.api.query.descending.is_none() {
+            p.add(
+                &format!("{at}.order_direction"),
+                "needs api.query.descending, the provider's word for descending order",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
