@@ -14,10 +14,14 @@ use serde_json::{Map, Value, json};
 use tributary_domain::dates::DateFormatter;
 use tributary_domain::instance_config::ResourceCatalog;
 
-use crate::connection::ConnectionVar;
-use crate::query::QuerySpec;
 use crate::signals::{ErrorSpec, RateLimit};
 use crate::template::{Context, Scope, Template};
+
+pub mod connection;
+pub mod query;
+
+use self::connection::ConnectionVar;
+use self::query::{Dialect, QuerySpec};
 
 /// Why an element definition, the definitions folder or an override could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -325,11 +329,22 @@ impl Element {
         Ok(url.into())
     }
 
+    /// Whether the provider bounds this resource's updated field (so a poll can ask only for
+    /// changes): the resource has one, and the dialect can say a bound on it (a query
+    /// language or search filters always can; query parameters only where one is declared).
+    pub fn bounds_updated_field(&self, resource: &Resource) -> bool {
+        resource.updated_field.is_some()
+            && match self.api.query.dialect {
+                Dialect::Params => resource.lower_bound.is_some(),
+                Dialect::Where | Dialect::Search => true,
+            }
+    }
+
     /// The CEQL names a resource's provider filters take (declared filters, and the bound
     /// aliases where the provider bounds the updated field).
     fn public_filters(&self, resource: &Resource) -> Vec<String> {
         let mut names: Vec<String> = resource.filters.keys().cloned().collect();
-        if crate::query::bounds_updated_field(self, resource) {
+        if self.bounds_updated_field(resource) {
             for alias in [&self.api.query.lower_alias, &self.api.query.upper_alias]
                 .into_iter()
                 .flatten()
