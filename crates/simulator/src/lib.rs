@@ -35,6 +35,7 @@
 //! ```
 
 mod engine;
+pub mod hubspot;
 mod infusionsoft;
 pub mod salesforce;
 

@@ -210,7 +210,13 @@ async fn export_state(State(sim): State<Simulator>) -> Response {
                         entry.insert("deleted_ms".into(), deactivation.deactivated_ms.into());
                         entry.insert("kind".into(), "deactivated".into());
                         let row = table.rows.get(&deactivation.id);
-                        provider.export_deactivation(resource, index, row, deactivation, &mut entry);
+                        provider.export_deactivation(
+                            resource,
+                            index,
+                            row,
+                            deactivation,
+                            &mut entry,
+                        );
                         Value::Object(entry)
                     }))
                     .collect::<Vec<_>>();

@@ -114,10 +114,7 @@ async fn hold(State(sim): State<Simulator>, body: Bytes) -> Response {
         Err(bad) => return bad.into_response(),
     };
     if request.count == 0 || request.count > 10_000 {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "count must be between 1 and 10000",
-        );
+        return message(StatusCode::BAD_REQUEST, "count must be between 1 and 10000");
     }
     sim.state().holds.to_hold = request.count;
     (StatusCode::CREATED, axum::Json(holds_json(&sim))).into_response()
@@ -129,7 +126,10 @@ async fn release(State(sim): State<Simulator>) -> Response {
         let mut state = sim.state();
         let held = state.holds.held;
         state.holds.to_hold = 0;
-        state.holds.release.send_modify(|generation| *generation += 1);
+        state
+            .holds
+            .release
+            .send_modify(|generation| *generation += 1);
         held
     };
     axum::Json(json!({ "released": released })).into_response()

@@ -157,7 +157,10 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
 
     /// The answer to a request over the concurrency limit.
     fn too_many_concurrent(&self, _tenant: &str) -> Response {
-        message(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests")
+        message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many concurrent requests",
+        )
     }
 
     // ---- OAuth ----

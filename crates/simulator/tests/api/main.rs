@@ -7,6 +7,7 @@ mod helpers;
 mod control;
 mod faults;
 mod hooks;
+mod hubspot;
 mod listing;
 mod oauth;
 mod records;
