@@ -37,6 +37,7 @@
 mod engine;
 pub mod hubspot;
 mod infusionsoft;
+pub mod quickbooks;
 pub mod salesforce;
 
 use axum::Router;

@@ -10,6 +10,7 @@ mod hooks;
 mod hubspot;
 mod listing;
 mod oauth;
+mod quickbooks;
 mod records;
 mod salesforce;
 mod throttling;
