@@ -112,16 +112,16 @@ fn deactivated(row: &Row, patch: &Map<String, Value>) -> bool {
         .all(|(key, value)| row.fields.get(key) == Some(value))
 }
 
-/// A record of `resource` at `tenant` that a delete can still remove — or, for a provider that
-/// soft-deletes (`patch`), one not yet deactivated — chosen with the generator's random numbers.
-fn pick_deletable(
+/// A record of `resource` at `tenant` not yet deactivated by `patch`, chosen with the
+/// generator's random numbers.
+fn pick_active(
     state: &mut SimState,
     resource: &'static str,
     tenant: usize,
-    patch: Option<&Map<String, Value>>,
+    patch: &Map<String, Value>,
 ) -> Option<i64> {
     let table = state.tenants[tenant].tables.get(resource)?;
-    let deletable = |row: &&Row| patch.is_none_or(|patch| !deactivated(row, patch));
+    let deletable = |row: &&Row| !deactivated(row, patch);
     let probe = state.rng.random_range(1..=table.next_id.max(1));
     table
         .rows
@@ -165,14 +165,12 @@ pub(crate) fn make_deletes(sim: &Simulator, resources: &[&'static str], count: u
             break;
         }
         let (tenant, index) = live[state.rng.random_range(0..live.len())];
-        let (resource, patch) = (resources[index], patches[index].as_ref());
-        let Some(id) = pick_deletable(state, resource, tenant, patch) else {
-            continue;
-        };
-        let done = match patch {
-            None => sim.delete(state, tenant, resource, id, now),
-            Some(patch) => sim
-                .deactivate(state, tenant, resource, id, patch.clone(), now)
+        let resource = resources[index];
+        let done = match patches[index].as_ref() {
+            None => pick_existing(state, resource, tenant, 0.0)
+                .is_some_and(|id| sim.delete(state, tenant, resource, id, now)),
+            Some(patch) => pick_active(state, resource, tenant, patch)
+                .and_then(|id| sim.deactivate(state, tenant, resource, id, patch.clone(), now))
                 .is_some(),
         };
         if done {
