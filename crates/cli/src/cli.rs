@@ -189,6 +189,13 @@ enum Provider {
     /// paging, the core SObjects, getUpdated/getDeleted, the daily API quota, and a control API
     /// under /_sim.
     Salesforce(tributary_simulator::salesforce::Args),
+    /// A faithful HubSpot CRM v3 API: OAuth with 30-minute tokens, contacts, companies, deals
+    /// and tickets, search with its 10,000-result cap and index lag, archives, the ten-secondly
+    /// and search limits, and a control API under /_sim.
+    Hubspot(tributary_simulator::hubspot::Args),
+    /// A faithful QuickBooks Online Accounting API: OAuth with realmId, CDC, the query
+    /// language, local-offset dates, per-realm limits, Faults, and a control API under /_sim.
+    Quickbooks(tributary_simulator::quickbooks::Args),
 }
 
 #[derive(Debug, Args)]
@@ -305,6 +312,18 @@ pub fn run() -> ExitCode {
         } => {
             init_tracing();
             tributary_simulator::salesforce::run(args)
+        }
+        Command::Simulate {
+            provider: Provider::Hubspot(args),
+        } => {
+            init_tracing();
+            tributary_simulator::hubspot::run(args)
+        }
+        Command::Simulate {
+            provider: Provider::Quickbooks(args),
+        } => {
+            init_tracing();
+            tributary_simulator::quickbooks::run(args)
         }
         Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
     }

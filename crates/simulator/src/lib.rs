@@ -7,9 +7,10 @@
 //!
 //! A tour of the modules:
 //! - `engine`: what every provider shares — tenants and records (ids, created and updated
-//!   times, versions, deletions with their times), the injected clock and its offset, faults,
+//!   times, versions, deletions and soft deletes with their times), the injected clock and its offset, faults,
 //!   activity and bursts, the state export, the request log, OAuth grants (consent page, codes,
-//!   tokens, expiry, rotation, revocation), budgets, the `/_sim` control API, and the accept loop
+//!   tokens, expiry, rotation, revocation), budgets and the concurrency limit, the `/_sim` control
+//!   API (with `/_sim/hold`, which keeps requests in flight for tests), and the accept loop
 //!   ([`RunningSimulator`]). It names no provider. A provider plugs in through two traits:
 //!   `engine::provider::Provider` (its resources and data, how it words errors and limits, its
 //!   OAuth words and token response) and `engine::sim::Serve` (its routes and background tasks).
@@ -19,8 +20,15 @@
 //! - [`salesforce`]: the Salesforce REST API — the web-server flow, sessions, SOQL with locator
 //!   paging, five SObjects, getUpdated/getDeleted, the daily allocation. Sources:
 //!   `shared/research/providers.md` §2. Start one with [`salesforce::start`].
+//! - [`hubspot`]: the HubSpot CRM v3 API — 30-minute tokens, four objects, search with its
+//!   10,000-result cap and index lag, archives, the ten-secondly and search limits. Sources:
+//!   `providers.md` §3. Start one with [`hubspot::start`].
+//! - [`quickbooks`]: the QuickBooks Online Accounting API — `realmId` on the consent redirect,
+//!   CDC with its silent 1,000-object cap, the query language, local-offset dates, per-realm
+//!   limits (one of them on concurrency), Faults. Sources: `providers.md` §4. Start one with
+//!   [`quickbooks::start`].
 //!
-//! A new provider is one more module beside these two: a `Config` that turns into the engine's
+//! A new provider is one more module beside these: a `Config` that turns into the engine's
 //! settings, a `Provider` and `Serve` implementation, and a constructor such as
 //! [`salesforce::simulator`].
 //!
@@ -35,7 +43,9 @@
 //! ```
 
 mod engine;
+pub mod hubspot;
 mod infusionsoft;
+pub mod quickbooks;
 pub mod salesforce;
 
 use axum::Router;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::control::resource_named;
 use crate::engine::http::{BadRequest, control_body, message};
+use crate::engine::records::Row;
 use crate::engine::sim::{Activity, Simulator, State as SimState};
 
 pub(crate) fn router() -> Router<Simulator> {
@@ -104,33 +105,75 @@ pub(crate) fn make_changes(sim: &Simulator, resources: &[&'static str], count: u
     count
 }
 
+/// Whether `row` already carries every value of a deactivation `patch` (is soft-deleted).
+fn deactivated(row: &Row, patch: &Map<String, Value>) -> bool {
+    patch
+        .iter()
+        .all(|(key, value)| row.fields.get(key) == Some(value))
+}
+
+/// A record of `resource` at `tenant` not yet deactivated by `patch`, chosen with the
+/// generator's random numbers.
+fn pick_active(
+    state: &mut SimState,
+    resource: &'static str,
+    tenant: usize,
+    patch: &Map<String, Value>,
+) -> Option<i64> {
+    let table = state.tenants[tenant].tables.get(resource)?;
+    let deletable = |row: &&Row| !deactivated(row, patch);
+    let probe = state.rng.random_range(1..=table.next_id.max(1));
+    table
+        .rows
+        .range(probe..)
+        .map(|(_, row)| row)
+        .find(deletable)
+        .or_else(|| table.rows.values().find(deletable))
+        .map(|row| row.id)
+}
+
 /// Deletes up to `count` live records now, spread over `resources` and the tenants; returns how
-/// many were deleted (fewer when the tables run empty).
+/// many were deleted (fewer when the tables run empty). Where the provider soft-deletes a
+/// resource, a delete is its deactivation patch applied as an update.
 pub(crate) fn make_deletes(sim: &Simulator, resources: &[&'static str], count: usize) -> usize {
     if resources.is_empty() {
         return 0;
     }
+    let provider = sim.shared.provider.clone();
+    let patches: Vec<Option<Map<String, Value>>> = resources
+        .iter()
+        .map(|resource| provider.deactivation(resource))
+        .collect();
     let mut state = sim.state();
     let state = &mut *state;
     let now = sim.provider_now(state);
     let mut deleted = 0;
     for _ in 0..count {
-        let live: Vec<(usize, &'static str)> = (0..state.tenants.len())
-            .flat_map(|tenant| resources.iter().map(move |resource| (tenant, *resource)))
-            .filter(|(tenant, resource)| {
+        let live: Vec<(usize, usize)> = (0..state.tenants.len())
+            .flat_map(|tenant| (0..resources.len()).map(move |index| (tenant, index)))
+            .filter(|(tenant, index)| {
                 state.tenants[*tenant]
                     .tables
-                    .get(resource)
-                    .is_some_and(|table| !table.rows.is_empty())
+                    .get(resources[*index])
+                    .is_some_and(|table| match &patches[*index] {
+                        None => !table.rows.is_empty(),
+                        Some(patch) => table.rows.values().any(|row| !deactivated(row, patch)),
+                    })
             })
             .collect();
         if live.is_empty() {
             break;
         }
-        let (tenant, resource) = live[state.rng.random_range(0..live.len())];
-        if let Some(id) = pick_existing(state, resource, tenant, 0.0)
-            && sim.delete(state, tenant, resource, id, now)
-        {
+        let (tenant, index) = live[state.rng.random_range(0..live.len())];
+        let resource = resources[index];
+        let done = match patches[index].as_ref() {
+            None => pick_existing(state, resource, tenant, 0.0)
+                .is_some_and(|id| sim.delete(state, tenant, resource, id, now)),
+            Some(patch) => pick_active(state, resource, tenant, patch)
+                .and_then(|id| sim.deactivate(state, tenant, resource, id, patch.clone(), now))
+                .is_some(),
+        };
+        if done {
             deleted += 1;
         }
     }

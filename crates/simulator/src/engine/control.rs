@@ -1,7 +1,7 @@
 //! The control API under `/_sim` (never under a provider's paths), the same for every provider:
 //! faults, the clock offset, exact-count records, the state export, the request log, and token
-//! expiry and revocation. (The activity generator is in `activity`; a provider may add its own
-//! knobs beside these.)
+//! expiry and revocation; `/_sim/hold` comes from `inflight`. (The activity generator is in
+//! `activity`; a provider may add its own knobs beside these.)
 //!
 //! Bodies are JSON; a bad body is a 400 `{"message": …}` naming what is wrong.
 
@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::engine::dates::{format_offset, format_zulu, round_to_second};
 use crate::engine::faults::FaultIn;
 use crate::engine::http::{control_body, message};
+use crate::engine::inflight;
 use crate::engine::sim::Simulator;
 
 pub(crate) fn router() -> Router<Simulator> {
@@ -31,6 +32,7 @@ pub(crate) fn router() -> Router<Simulator> {
         .route("/_sim/requests", get(list_requests).delete(clear_requests))
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/tokens/revoke", post(revoke_tokens))
+        .merge(inflight::router())
 }
 
 async fn list_faults(State(sim): State<Simulator>) -> Response {
@@ -163,7 +165,8 @@ async fn create_records(State(sim): State<Simulator>, body: Bytes) -> Response {
 
 /// `GET /_sim/state`: every record of every tenant with its id and dates (as epoch milliseconds,
 /// and as the provider's API shows them), plus every deletion with its date and change counters
-/// per resource.
+/// per resource. Soft deletes (deactivations) are listed among the deletions with
+/// `"kind": "deactivated"`; the record itself stays among the records.
 async fn export_state(State(sim): State<Simulator>) -> Response {
     let provider = sim.provider();
     let state = sim.state();
@@ -199,6 +202,24 @@ async fn export_state(State(sim): State<Simulator>) -> Response {
                         Value::Object(entry)
                     })
                     .collect();
+                let deleted = deleted
+                    .into_iter()
+                    .chain(table.deactivated.iter().map(|deactivation| {
+                        let mut entry = Map::new();
+                        entry.insert("id".into(), deactivation.id.into());
+                        entry.insert("deleted_ms".into(), deactivation.deactivated_ms.into());
+                        entry.insert("kind".into(), "deactivated".into());
+                        let row = table.rows.get(&deactivation.id);
+                        provider.export_deactivation(
+                            resource,
+                            index,
+                            row,
+                            deactivation,
+                            &mut entry,
+                        );
+                        Value::Object(entry)
+                    }))
+                    .collect::<Vec<_>>();
                 let mut entry = Map::new();
                 entry.insert("records".into(), records.into());
                 entry.insert("deleted".into(), deleted.into());

@@ -23,6 +23,9 @@ pub enum FaultKind {
     Html,
     /// Answer normally after `latency_ms`.
     Latency,
+    /// Answer 200 with the provider's error in the body (QuickBooks' Fault inside a 200).
+    #[serde(rename = "error_in_200")]
+    ErrorIn200,
 }
 
 /// `POST /_sim/faults` body.

@@ -1,6 +1,7 @@
 //! What stands in front of a provider's routes, as an API gateway does: the request log, injected
 //! faults, the provider's early refusals, and the `Date` header on the provider's clock
-//! ([`gateway`]); then bearer authentication and the budgets ([`authenticate`]). The provider
+//! ([`gateway`]); then bearer authentication, the concurrency limit and the budgets
+//! ([`authenticate`]). The provider
 //! words every refusal (`Provider::fault_status`, `unauthorized`, `over_limit`, …).
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::engine::dates::format_zulu;
 use crate::engine::faults::{self, Fault, FaultKind};
+use crate::engine::inflight::InFlight;
 use crate::engine::provider::AuthFailure;
 use crate::engine::sim::{RequestRecord, Simulator};
 
@@ -100,6 +102,7 @@ async fn answer(sim: Simulator, request: Request, next: Next) -> Response {
         FaultKind::Status => provider.fault_status(fault.status),
         FaultKind::Html => provider.fault_html(fault.status),
         FaultKind::Malformed => provider.fault_malformed(resource.as_deref()),
+        FaultKind::ErrorIn200 => provider.fault_in_200(),
         FaultKind::Timeout => {
             let hold = if fault.latency_ms > 0 {
                 fault.latency_ms
@@ -145,12 +148,18 @@ pub(crate) async fn authenticate(
         Ok(caller) => caller,
         Err(failure) => return provider.unauthorized(failure),
     };
-    let admitted = sim.state().admit(&caller, sim.settings(), now);
     let tenant = sim.tenant_name(caller.tenant);
+    // The concurrency limit is checked first: a request refused for it spends no budget.
+    let Some(slot) = InFlight::enter(&sim, caller.tenant) else {
+        return provider.too_many_concurrent(&tenant);
+    };
+    let admitted = sim.state().admit(&caller, sim.settings(), now);
     match admitted {
         Ok(admission) => {
             request.extensions_mut().insert(caller);
+            slot.wait_if_held().await;
             let mut response = next.run(request).await;
+            drop(slot);
             provider.limit_headers(response.headers_mut(), &admission, &tenant);
             response
         }

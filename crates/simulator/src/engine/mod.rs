@@ -5,7 +5,7 @@
 //!
 //! Nothing here names a provider: files import from one another (never from this `mod.rs`),
 //! from the bottom up — `records`, `throttle`, `settings`, `dates`, `http`, `faults`, then
-//! `provider`, then `sim`, then what serves and controls a `Simulator`.
+//! `provider`, then `sim`, then what serves and controls a `Simulator` (`inflight` among them).
 
 pub(crate) mod activity;
 pub(crate) mod control;
@@ -13,6 +13,7 @@ pub(crate) mod dates;
 pub(crate) mod faults;
 pub(crate) mod gateway;
 pub(crate) mod http;
+pub(crate) mod inflight;
 pub(crate) mod oauth;
 pub(crate) mod provider;
 pub(crate) mod records;

@@ -280,6 +280,7 @@ fn exchange(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Issued,
     }
     let now = sim.base_now();
     let mut state = sim.state();
+    let mut presented = None;
     let (grant, with_refresh) = match grant_type.as_str() {
         "authorization_code" => {
             let code = form.get("code").ok_or(TokenError::MissingCode)?;
@@ -319,6 +320,8 @@ fn exchange(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Issued,
             if settings.rotate_refresh_tokens {
                 // Rotation: the presented refresh token dies now.
                 state.refresh_tokens.remove(refresh);
+            } else {
+                presented = Some(refresh.clone());
             }
             (grant, settings.rotate_refresh_tokens)
         }
@@ -355,6 +358,7 @@ fn exchange(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Issued,
         tenant_name: sim.tenant_name(grant.tenant),
         access_token: access,
         refresh_token: refresh,
+        presented_refresh_token: presented,
         access_ttl_secs: settings.access_ttl_ms / 1000,
         issued_at_ms: now,
         scope: grant.scope,

@@ -11,12 +11,13 @@
 //! again. A provider's own lock may be taken inside them; code holding a provider's lock never
 //! takes the engine's. The other hooks run with no lock held.
 
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value};
 
-use crate::engine::records::{Change, Deleted, Row, Table, Tenant};
+use crate::engine::http::message;
+use crate::engine::records::{Change, Deactivation, Deleted, Row, Table, Tenant};
 use crate::engine::throttle::Usage;
 
 /// The hooks a provider module implements.
@@ -53,6 +54,13 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
     /// Hears of every change (Keap queues REST hook deliveries).
     fn on_change(&self, _change: &Change) {}
 
+    /// The patch that soft-deletes a record of `resource`, when the provider deactivates such
+    /// records instead of deleting them (QuickBooks' list entities: `Active: false`). Bursts with
+    /// deletes then apply it as an update, to records it does not already describe.
+    fn deactivation(&self, _resource: &'static str) -> Option<Map<String, Value>> {
+        None
+    }
+
     // ---- the state export ----
 
     /// Adds the provider's view of a record (its dates as the API writes them, its own id) to
@@ -72,6 +80,18 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
         _resource: &'static str,
         _tenant: usize,
         _deleted: &Deleted,
+        _out: &mut Map<String, Value>,
+    ) {
+    }
+
+    /// Adds the provider's view of a soft delete to the export's
+    /// `{id, deleted_ms, kind: "deactivated"}`.
+    fn export_deactivation(
+        &self,
+        _resource: &'static str,
+        _tenant: usize,
+        _row: Option<&Row>,
+        _deactivation: &Deactivation,
         _out: &mut Map<String, Value>,
     ) {
     }
@@ -109,6 +129,12 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
     /// The answer of a `malformed` fault: 200 with JSON cut short.
     fn fault_malformed(&self, resource: Option<&str>) -> Response;
 
+    /// The answer of an `error_in_200` fault: HTTP 200 whose body is the provider's error
+    /// (QuickBooks answers some failures so).
+    fn fault_in_200(&self) -> Response {
+        self.fault_status(200)
+    }
+
     // ---- authentication and limits ----
 
     /// The access token a request carries.
@@ -122,6 +148,20 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug + 'static {
 
     /// The answer to a request over budget.
     fn over_limit(&self, admission: &Admission, tenant: &str) -> Response;
+
+    /// How many requests of one tenant may be in flight at once (QuickBooks: 10 per realm), when
+    /// the provider limits it.
+    fn concurrency_limit(&self) -> Option<u32> {
+        None
+    }
+
+    /// The answer to a request over the concurrency limit.
+    fn too_many_concurrent(&self, _tenant: &str) -> Response {
+        message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many concurrent requests",
+        )
+    }
 
     // ---- OAuth ----
 
@@ -215,6 +255,9 @@ pub(crate) struct Issued {
     pub access_token: String,
     /// Absent when a refresh does not rotate, or when the scope gives no refresh token.
     pub refresh_token: Option<String>,
+    /// The refresh token a refresh grant presented, for providers that repeat it in the answer
+    /// when they do not rotate (HubSpot).
+    pub presented_refresh_token: Option<String>,
     pub access_ttl_secs: i64,
     /// Base-clock time of issue.
     pub issued_at_ms: i64,

@@ -50,12 +50,22 @@ pub(crate) struct Deleted {
     pub row: Row,
 }
 
+/// A soft delete: the record stays in the table, marked by the provider's patch (QuickBooks'
+/// `Active: false`); the time is kept so the state export can report it beside the deletions.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Deactivation {
+    pub id: i64,
+    pub deactivated_ms: i64,
+}
+
 /// One resource of one tenant.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub rows: BTreeMap<i64, Row>,
     pub next_id: i64,
     pub deleted: Vec<Deleted>,
+    /// Soft deletes, for providers that deactivate records instead of deleting them.
+    pub deactivated: Vec<Deactivation>,
     pub creates: u64,
     pub updates: u64,
 }
@@ -91,6 +101,9 @@ pub(crate) struct Tenant {
     /// One table per resource the provider declares, by resource name.
     pub tables: BTreeMap<&'static str, Table>,
     pub budget: Budget,
+    /// Requests of this tenant being answered now (past authentication), for providers that
+    /// limit concurrency.
+    pub in_flight: u32,
 }
 
 /// What a change did.

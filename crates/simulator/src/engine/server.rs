@@ -132,6 +132,22 @@ pub(crate) async fn scripted_consent(
     redirect_uri: &str,
     extra: &[(&str, &str)],
 ) -> Result<String, String> {
+    let redirect = scripted_redirect(http, authorize_url, client_id, redirect_uri, extra).await?;
+    redirect
+        .get("code")
+        .cloned()
+        .ok_or_else(|| "the consent redirect carries no code".to_owned())
+}
+
+/// Like [`scripted_consent`], but returns every query parameter of the redirect (QuickBooks
+/// adds `realmId` beside the code).
+pub(crate) async fn scripted_redirect(
+    http: &reqwest::Client,
+    authorize_url: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    extra: &[(&str, &str)],
+) -> Result<std::collections::HashMap<String, String>, String> {
     let mut form = vec![("allow", "true")];
     form.extend_from_slice(extra);
     let response = http
@@ -146,10 +162,25 @@ pub(crate) async fn scripted_consent(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| format!("the consent page did not redirect ({})", response.status()))?;
-    reqwest::Url::parse(location)
+    Ok(reqwest::Url::parse(location)
         .map_err(|e| format!("the consent redirect does not parse: {e}"))?
         .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| "the consent redirect carries no code".to_owned())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
+}
+
+/// Ctrl-C, or SIGTERM on Unix: what `tributary simulate …` serves until.
+pub(crate) async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -18,9 +18,9 @@ use tributary_domain::Clock;
 
 use crate::engine::faults::Fault;
 use crate::engine::provider::{Admission, AuthFailure, GrantedScope, Provider};
-use crate::engine::records::{Action, Change, Deleted, Row, Table, Tenant};
+use crate::engine::records::{Action, Change, Deactivation, Deleted, Row, Table, Tenant};
 use crate::engine::settings::Settings;
-use crate::engine::throttle::Budget;
+use crate::engine::throttle::{Budget, Holds};
 
 /// A running simulator's shared core, whatever the provider. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -112,6 +112,8 @@ pub(crate) struct State {
     pub offset_ms: i64,
     pub rng: StdRng,
     pub activity: Option<Activity>,
+    /// Requests held in flight on purpose (`/_sim/hold`).
+    pub holds: Holds,
 }
 
 impl Simulator {
@@ -134,6 +136,7 @@ impl Simulator {
                         .map(|resource| (*resource, Table::default()))
                         .collect::<BTreeMap<_, _>>(),
                     budget: Budget::new(settings.tenant_budget),
+                    in_flight: 0,
                 };
                 provider.seed(&mut tenant, &mut rng, now);
                 tenant
@@ -151,6 +154,7 @@ impl Simulator {
             offset_ms: 0,
             rng,
             activity: None,
+            holds: Holds::default(),
         };
         Simulator {
             shared: Arc::new(Shared {
@@ -302,6 +306,26 @@ impl Simulator {
         });
         self.changed(tenant, resource, Action::Delete, id, now);
         true
+    }
+
+    /// Soft-deletes a record: applies the provider's deactivation `patch` as an update and keeps
+    /// the time among the table's deactivations.
+    pub(crate) fn deactivate(
+        &self,
+        state: &mut State,
+        tenant: usize,
+        resource: &'static str,
+        id: i64,
+        patch: Map<String, Value>,
+        now: i64,
+    ) -> Option<Row> {
+        let row = self.update(state, tenant, resource, id, patch, now)?;
+        let table = state.tenants.get_mut(tenant)?.tables.get_mut(resource)?;
+        table.deactivated.push(Deactivation {
+            id,
+            deactivated_ms: now,
+        });
+        Some(row)
     }
 
     fn changed(&self, tenant: usize, resource: &'static str, action: Action, id: i64, at_ms: i64) {

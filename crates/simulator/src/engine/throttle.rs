@@ -6,10 +6,32 @@
 //! Salesforce gives each org one rolling 24-hour allocation. Budgets are measured on the
 //! simulator's base clock (not the offset provider clock, which tests move backwards), so a test
 //! with a manual clock can roll a window forward.
+//!
+//! Beside the budgets, the [`Holds`] of `/_sim/hold`: requests kept in flight on purpose, so tests
+//! of a concurrency limit (QuickBooks' 10 per realm) need no timing.
 
 use std::collections::VecDeque;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// Requests held in flight on purpose (`/_sim/hold`): how many of the next admitted requests to
+/// hold, how many wait now, and the signal that releases them (its value changes on release).
+#[derive(Debug)]
+pub(crate) struct Holds {
+    pub to_hold: u32,
+    pub held: u32,
+    pub release: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Holds {
+    fn default() -> Self {
+        Holds {
+            to_hold: 0,
+            held: 0,
+            release: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
 
 /// The numbers of a [`Budget`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
