@@ -18,7 +18,7 @@
 //! # Where things are
 //! - `lib.rs` (here): the [`Store`] trait, [`StoreError`], [`open`].
 //! - `records.rs`: the records that go in and come out ([`InstanceRecord`], [`PollCommit`],
-//!   [`Attempt`]…); `status.rs`: [`EventStatus`] and [`NotificationStatus`], the one place the
+//!   [`Attempt`]…); `activity.rs`: the counts behind the UI's plots ([`Activity`]); `status.rs`: [`EventStatus`] and [`NotificationStatus`], the one place the
 //!   status words are spelled.
 //! - `sql/`: the one implementation of [`Store`], generic over the backend. `sql/store.rs` has
 //!   every method, most of them one statement; the transactions of several statements are by
@@ -30,6 +30,7 @@
 //! - `migrate.rs` and `migrations/{sqlite,postgres}/`: each backend's schema, forward only.
 //! - `tests/contract.rs`: the contract, run against both backends.
 
+mod activity;
 pub mod migrate;
 pub mod postgres;
 mod records;
@@ -41,6 +42,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use activity::{
+    Activity, ActivityFilter, LATENCY_BOUNDS_MS, LatencyCount, OutcomeCount, ResourceCount,
+};
 pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, EventFilter,
     EventRecord, InstanceData, InstanceRecord, NewEvent, NewInstance, NewNotification,
@@ -304,6 +308,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One event of an organization by its event id.
     async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>>;
+
+    /// What an organization's instances (or one of them) did in a stretch of time, counted in
+    /// buckets: events per resource, notifications by outcome, delivery latency.
+    async fn activity(&self, organization_id: i64, filter: &ActivityFilter) -> Result<Activity>;
 
     /// Queues a notification again now, with a fresh retry schedule (redelivery).
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool>;

@@ -11,10 +11,10 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use super::rows::{self, Columns, select_events, select_instances, select_pollers};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
-    Attempt, AttemptRecord, CallbackCaps, Committed, EventFilter, EventRecord, EventStatus,
-    InstanceData, InstanceRecord, NewInstance, NewNotification, NewOrganization, NewSession,
-    NotificationRecord, NotificationStatus, PollCommit, PollerRecord, Principal, Result, Session,
-    Store, Updated,
+    Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, EventFilter,
+    EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance, NewNotification,
+    NewOrganization, NewSession, NotificationRecord, NotificationStatus, PollCommit, PollerRecord,
+    Principal, Result, Session, Store, Updated,
 };
 
 #[async_trait]
@@ -464,6 +464,10 @@ where
         row.as_ref().map(rows::event).transpose()
     }
 
+    async fn activity(&self, organization_id: i64, filter: &ActivityFilter) -> Result<Activity> {
+        self.count_activity(organization_id, filter).await
+    }
+
     async fn find_events(
         &self,
         organization_id: i64,
@@ -482,6 +486,7 @@ where
                            AND ($6 IS NULL OR e.created_ms >= $6)
                            AND ($7 IS NULL OR e.created_ms < $7)
                            AND e.id > $8
+                           AND ($10 IS NULL OR e.id < $10)
                          ORDER BY e.id "
                     ),
                     $order,
@@ -504,6 +509,7 @@ where
             .bind(filter.to_ms)
             .bind(filter.after_id)
             .bind(super::limit(filter.limit))
+            .bind(filter.before_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::event).collect()
