@@ -1,5 +1,5 @@
 //! Element instances: create (the provider's code exchanged before anything is stored),
-//! replace, patch, delete, show, list, and their configuration entries.
+//! replace, patch, enable or disable, delete, show, list, and their configuration entries.
 //!
 //! Inputs are typed ([`CreateInstance`], [`ChangeInstance`]): the API reads them from JSON, the
 //! UI from its form, and both get the same checks and the same words. Every write validates the
@@ -569,6 +569,58 @@ pub async fn patch(
     let record = update(state, principal, id, change).await?;
     let warnings = warnings(state, &record);
     Ok(Changed { record, warnings })
+}
+
+/// Enables (`true`) or disables an instance. A disabled instance polls nothing (the scheduler
+/// skips it) and refuses hub calls; its pollers keep their cursors, so enabling it again loses
+/// nothing changed meanwhile. Only the switch changes: the configuration is written back as
+/// stored, so an instance whose configuration no longer validates can still be switched off.
+pub async fn set_enabled(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+    enabled: bool,
+) -> Result<InstanceRecord, ServiceError> {
+    for _attempt in 0..3 {
+        let record = show(state, principal, id).await?;
+        let data = InstanceData {
+            name: record.name.clone(),
+            tags: record.tags.clone(),
+            configuration: record
+                .configuration
+                .iter()
+                .map(|entry| (entry.key.clone(), entry.value.clone()))
+                .collect(),
+            credentials: record.credentials.clone(),
+            valid: record.valid,
+            invalid_reason: record.invalid_reason.clone(),
+            disabled: !enabled,
+            events_enabled: record.events_enabled,
+        };
+        match state
+            .store
+            .update_instance(
+                principal.organization_id,
+                id,
+                record.version,
+                data,
+                state.now_ms(),
+            )
+            .await?
+        {
+            Updated::Done(record) => {
+                state.clients.forget(id);
+                state.nudge_scheduler();
+                tracing::info!(instance = id, enabled, "instance enabled or disabled");
+                return Ok(*record);
+            }
+            Updated::NotFound => return Err(ServiceError::NotFound(format!("no instance {id}"))),
+            Updated::Conflict => continue,
+        }
+    }
+    Err(ServiceError::Conflict(format!(
+        "instance {id} is being changed by someone else; try again"
+    )))
 }
 
 /// Removes an instance with its configuration, pollers and events.

@@ -7,9 +7,12 @@
 //! - [`connect`]: consent URLs, the exchange of an authorization code, the UI's waiting Connect.
 //! - [`events`]: poll now, the pollers view, the event log, one event with its attempts,
 //!   redeliver, recover, resume.
+//! - [`activity`]: the last two days hour by hour (events per resource, delivery outcomes and
+//!   latency), for the web UI's plots.
 //! - [`hub`]: hub calls (list, get) and the one reading of a hub query string that the poller
 //!   shares.
 
+pub mod activity;
 pub mod connect;
 pub mod error;
 pub mod events;

@@ -12,6 +12,7 @@
 
 mod connect;
 mod instance;
+mod plot;
 mod session;
 
 use askama::Template;
