@@ -35,6 +35,9 @@ pub struct RecentActivity {
     pub deliveries: Vec<i64>,
     pub p50_ms: Vec<Option<i64>>,
     pub p99_ms: Vec<Option<i64>>,
+    /// The median and 99th percentile over the whole stretch.
+    pub overall_p50_ms: Option<i64>,
+    pub overall_p99_ms: Option<i64>,
 }
 
 /// Notifications per hour by outcome.
@@ -120,7 +123,12 @@ fn shape(activity: &Activity, from_ms: i64, bucket_ms: i64) -> RecentActivity {
             histograms[i][count.bin] += count.count;
         }
     }
+    let overall: Vec<i64> = (0..=LATENCY_BOUNDS_MS.len())
+        .map(|bin| histograms.iter().map(|h| h[bin]).sum())
+        .collect();
     RecentActivity {
+        overall_p50_ms: percentile(&overall, 0.5),
+        overall_p99_ms: percentile(&overall, 0.99),
         from_ms,
         bucket_ms,
         events: events.into_iter().collect(),
@@ -269,5 +277,6 @@ mod tests {
         assert_eq!(shaped.p50_ms[1], Some(750));
         assert_eq!(shaped.p50_ms[0], None);
         assert_eq!(shaped.p99_ms[2], None);
+        assert_eq!(shaped.overall_p50_ms, Some(750));
     }
 }

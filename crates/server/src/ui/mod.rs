@@ -10,14 +10,16 @@
 //! Pages are an adapter like the API: they read forms into the services' typed inputs
 //! ([`crate::services`]) and render what the services return, or the service error's message.
 
+mod charts;
 mod connect;
+mod home;
 mod instance;
 mod plot;
 mod session;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -25,7 +27,6 @@ use serde::Deserialize;
 
 use crate::secrets::hash_secret;
 use crate::services::error::{ProviderFailure, ServiceError};
-use crate::services::{events, instances};
 use crate::state::AppState;
 pub use session::UiSession;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
@@ -38,7 +39,7 @@ const SESSION_MS: i64 = 12 * 3_600_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(instances))
+        .route("/", get(home::show))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", axum::routing::post(sign_out))
         .route("/ui/style.css", get(style))
@@ -343,96 +344,46 @@ async fn sign_out(
     response
 }
 
-/// One line of the instances table.
-struct InstanceRow {
-    id: i64,
-    name: String,
-    element: String,
-    tags: String,
-    valid: bool,
-    invalid_reason: Option<String>,
-    events: bool,
-    resources: usize,
-    last_poll: String,
-    failures: i64,
-}
-
-#[derive(Template)]
-#[template(path = "instances.html")]
-struct Instances {
-    csrf: String,
-    query: String,
-    rows: Vec<InstanceRow>,
-}
-
-#[derive(Deserialize)]
-struct SearchQuery {
-    #[serde(default)]
-    q: String,
-}
-
-async fn instances(
-    State(state): State<AppState>,
-    session: Option<UiSession>,
-    Query(search): Query<SearchQuery>,
-) -> Response {
-    let Some(session) = session else {
-        return Redirect::to("/sign-in").into_response();
-    };
-    let records = match instances::list(
-        &state,
-        session.principal,
-        &instances::ListInstances::default(),
-    )
-    .await
-    {
-        Ok(records) => records,
-        Err(error) => return failed(error),
-    };
-    let query = search.q.trim().to_owned();
-    let needle = query.to_lowercase();
-    let mut rows = Vec::new();
-    for record in records {
-        let matches = needle.is_empty()
-            || record.name.to_lowercase().contains(&needle)
-            || record
-                .tags
-                .iter()
-                .any(|tag| tag.to_lowercase().contains(&needle));
-        if !matches {
-            continue;
-        }
-        let pollers = match events::pollers(&state, session.principal, record.id).await {
-            Ok(pollers) => pollers,
-            Err(error) => return failed(error),
-        };
-        let last_poll = pollers.iter().filter_map(|p| p.last_poll_ms).max();
-        rows.push(InstanceRow {
-            id: record.id,
-            name: record.name,
-            element: record.element_key,
-            tags: record.tags.join(", "),
-            valid: record.valid,
-            invalid_reason: record.invalid_reason,
-            events: record.events_enabled,
-            resources: pollers.len(),
-            last_poll: last_poll.map(time).unwrap_or_else(|| "never".into()),
-            failures: pollers.iter().map(|p| p.failures).sum(),
-        });
-    }
-    page(
-        StatusCode::OK,
-        &Instances {
-            csrf: session.csrf,
-            query,
-            rows,
-        },
-    )
-}
-
 /// Epoch milliseconds as `2026-11-28 10:42:08 UTC`.
 pub(crate) fn time(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
+}
+
+/// How long ago `ms` was, as people say it: `just now`, `4 min ago`, `3 h ago`, `2 days ago`
+/// (in the future: `in 5 min`).
+pub(crate) fn ago(now_ms: i64, ms: i64) -> String {
+    let (seconds, future) = if ms > now_ms {
+        ((ms - now_ms) / 1000, true)
+    } else {
+        ((now_ms - ms) / 1000, false)
+    };
+    let amount = match seconds {
+        0..45 => return "just now".into(),
+        45..5_400 => format!("{} min", (seconds + 30) / 60),
+        5_400..172_800 => format!("{} h", (seconds + 1_800) / 3_600),
+        _ => format!("{} days", (seconds + 43_200) / 86_400),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+
+    #[test]
+    fn ages_are_said_in_the_largest_unit_that_fits() {
+        let now = 1_000_000_000_000;
+        assert_eq!(ago(now, now - 10_000), "just now");
+        assert_eq!(ago(now, now - 50_000), "1 min ago");
+        assert_eq!(ago(now, now - 4 * 60_000), "4 min ago");
+        assert_eq!(ago(now, now - 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago(now, now - 3 * 86_400_000), "3 days ago");
+        assert_eq!(ago(now, now + 5 * 60_000), "in 5 min");
+    }
 }
