@@ -506,10 +506,17 @@ mod tests {
         let id = notification_id(["e1", "e2"]);
         let number = notification_number(&id);
         assert!(number > 0);
-        assert_eq!(number, notification_number(&id), "the same id, the same number");
+        assert_eq!(
+            number,
+            notification_number(&id),
+            "the same id, the same number"
+        );
         assert_ne!(number, notification_number(&notification_id(["e2", "e1"])));
         assert_ne!(number.to_string(), id, "distinct from the id");
-        assert!(number.to_string().parse::<i64>().is_ok(), "a Java long reads it");
+        assert!(
+            number.to_string().parse::<i64>().is_ok(),
+            "a Java long reads it"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::dates::{DatePattern, Zone};
+use crate::legacy_pollers as legacy;
 use crate::placeholders::UrlTemplate;
 
 pub const OAUTH_API_KEY: &str = "oauth.api.key";
@@ -25,6 +26,8 @@ pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
 pub const SIGNATURE_SCHEME: &str = "event.notification.signature.scheme";
 pub const REFRESH_INTERVAL: &str = "event.poller.refresh_interval";
 pub const POLLER_CONFIGURATION: &str = "event.poller.configuration";
+/// Cloud Elements' legacy poller configuration: one `|`-separated line per resource.
+pub const POLLER_URLS: &str = "event.poller.urls";
 
 /// The default minutes between polls.
 pub const DEFAULT_REFRESH_MINUTES: u32 = 15;
@@ -34,15 +37,33 @@ pub const DEFAULT_POLL_DELAY_SECS: u32 = 60;
 /// The largest `pageSize` a poller may ask for.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Whether a configuration key holds a secret: encrypted at rest, masked in responses.
+/// Whether a configuration key holds a secret by its name: sealed at rest, masked in every
+/// response (an element may declare more, see `tributary_elements::Element::is_secret`).
+///
+/// A key is secret when it names a secret, password, passphrase, credential or private
+/// anything, or when one of its parts (split at `.`, `_` and `-`) ends in `key` or `token`:
+/// `oauth.api.secret`, `oauth.api.key` (Cloud Elements masks the client id too),
+/// `event.notification.signature.key`, `x.apikey`, `x.private_key`, `x.credential`,
+/// `oauth.user.refresh_token`. A key whose last part is `url` or `uri` is an address, not a
+/// secret (`oauth.token.url`, `event.notification.callback.url`).
 pub fn is_secret_key(key: &str) -> bool {
+    const WORDS: [&str; 6] = [
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "credential",
+        "private",
+    ];
     let key = key.to_ascii_lowercase();
-    key == OAUTH_API_SECRET
-        || key == SIGNATURE_KEY
-        || key.contains("secret")
-        || key.contains("password")
-        || key.ends_with("token")
-        || key.ends_with(".key") && key != OAUTH_API_KEY
+    let parts: Vec<&str> = key.split(['.', '_', '-']).collect();
+    if matches!(parts.last(), Some(&("url" | "uri"))) {
+        return false;
+    }
+    WORDS.iter().any(|word| key.contains(word))
+        || parts
+            .iter()
+            .any(|part| part.ends_with("key") || part.ends_with("token"))
 }
 
 /// A configuration value as stored and shown: strings as they are, booleans and numbers in their
@@ -65,6 +86,16 @@ pub trait ResourceCatalog {
     fn has_resource(&self, name: &str) -> bool;
     /// The resource names, for error messages.
     fn resource_names(&self) -> Vec<String>;
+    /// The element's own poller configuration of a resource (`url`, `idField`,
+    /// `datesConfiguration` …), when it knows the resource's change dates: what a resource
+    /// entry without `idField` or `datesConfiguration` takes them from.
+    fn default_poller(&self, _resource: &str) -> Option<Value> {
+        None
+    }
+    /// The resources polled when events are on and no poller configuration is given.
+    fn default_resources(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A problem with one configuration field.
@@ -214,17 +245,35 @@ impl EventsSettings {
                 }
             },
         };
-        let pollers = match config.get(POLLER_CONFIGURATION) {
-            None => {
-                if enabled && vendor == VendorType::Polling {
+        // The JSON form wins; the legacy lines are read when it is absent (Cloud Elements'
+        // provisioning sends both, the lines naming the JSON's resources); without either,
+        // the element's default resources are polled.
+        let pollers = match (config.get(POLLER_CONFIGURATION), config.get(POLLER_URLS)) {
+            (Some(text), _) => read_pollers(text, catalog, &mut errors),
+            (None, Some(lines)) => match legacy::read(lines, catalog) {
+                Ok(object) => read_object(&object, POLLER_URLS, catalog, &mut errors),
+                Err(problems) => {
+                    errors.extend(problems);
+                    BTreeMap::new()
+                }
+            },
+            (None, None) if enabled && vendor == VendorType::Polling => {
+                let defaults: Map<String, Value> = catalog
+                    .default_resources()
+                    .into_iter()
+                    .filter_map(|r| Some((r.clone(), catalog.default_poller(&r)?)))
+                    .collect();
+                if defaults.is_empty() {
                     error(
                         POLLER_CONFIGURATION,
-                        "is required when events are enabled with polling".into(),
+                        "is required when events are enabled with polling (the element has no \
+                         default resources to poll)"
+                            .into(),
                     );
                 }
-                BTreeMap::new()
+                read_object(&defaults, POLLER_CONFIGURATION, catalog, &mut errors)
             }
-            Some(text) => read_pollers(text, catalog, &mut errors),
+            (None, None) => BTreeMap::new(),
         };
         if errors.is_empty() {
             Ok(EventsSettings {
@@ -278,7 +327,6 @@ fn read_pollers(
     catalog: &dyn ResourceCatalog,
     errors: &mut Vec<FieldError>,
 ) -> BTreeMap<String, PollerConfig> {
-    let mut pollers = BTreeMap::new();
     let object = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
@@ -286,18 +334,30 @@ fn read_pollers(
                 field: POLLER_CONFIGURATION.into(),
                 message: "must be a JSON object of resource name to poller configuration".into(),
             });
-            return pollers;
+            return BTreeMap::new();
         }
         Err(error) => {
             errors.push(FieldError {
                 field: POLLER_CONFIGURATION.into(),
                 message: format!("is not valid JSON: {error}"),
             });
-            return pollers;
+            return BTreeMap::new();
         }
     };
-    for (resource, value) in &object {
-        let prefix = format!("{POLLER_CONFIGURATION}.{resource}");
+    read_object(&object, POLLER_CONFIGURATION, catalog, errors)
+}
+
+/// Reads a poller configuration object (resource → entry); `source` is the key it came from,
+/// naming each problem's field.
+fn read_object(
+    object: &Map<String, Value>,
+    source: &str,
+    catalog: &dyn ResourceCatalog,
+    errors: &mut Vec<FieldError>,
+) -> BTreeMap<String, PollerConfig> {
+    let mut pollers = BTreeMap::new();
+    for (resource, value) in object {
+        let prefix = format!("{source}.{resource}");
         if !catalog.has_resource(resource) {
             errors.push(FieldError {
                 field: prefix,
@@ -315,11 +375,45 @@ fn read_pollers(
             });
             continue;
         };
-        if let Some(config) = read_poller(&prefix, resource, fields, catalog.hub(), errors) {
+        let fields = with_element_defaults(fields, catalog.default_poller(resource));
+        if let Some(config) = read_poller(&prefix, resource, &fields, catalog.hub(), errors) {
             pollers.insert(resource.clone(), config);
         }
     }
     pollers
+}
+
+/// A resource entry with what it leaves out taken from the element: `idField` (absent or
+/// blank), and `datesConfiguration` when absent (with the element's `filterByUpdatedDate`,
+/// which belongs to its dates). A `datesConfiguration` given is taken as given, whole.
+fn with_element_defaults(
+    fields: &Map<String, Value>,
+    element: Option<Value>,
+) -> Map<String, Value> {
+    let mut fields = fields.clone();
+    let Some(Value::Object(element)) = element else {
+        return fields;
+    };
+    let blank_id = text_field(&fields, "idField").is_none_or(|id| id.trim().is_empty());
+    if blank_id && let Some(id) = element.get("idField") {
+        fields.insert("idField".into(), id.clone());
+    }
+    if !fields.contains_key("datesConfiguration")
+        && let Some(dates) = element.get("datesConfiguration")
+    {
+        fields.insert("datesConfiguration".into(), dates.clone());
+        let given_filter =
+            fields.contains_key("filterByUpdatedDate") || fields.contains_key("filterByUpdateDate");
+        if !given_filter && let Some(filter) = element.get("filterByUpdatedDate") {
+            fields.insert("filterByUpdatedDate".into(), filter.clone());
+        }
+    }
+    if !fields.contains_key("url")
+        && let Some(url) = element.get("url")
+    {
+        fields.insert("url".into(), url.clone());
+    }
+    fields
 }
 
 /// Reads a field as a string, accepting the native JSON types CE clients send.
@@ -741,23 +835,244 @@ mod tests {
     }
 
     #[test]
-    fn secret_keys_are_recognized_but_the_client_id_is_not_one() {
+    fn secret_keys_are_recognized_by_name_the_client_id_among_them() {
         for key in [
             OAUTH_API_SECRET,
+            OAUTH_API_KEY,
             SIGNATURE_KEY,
             "oauth.user.token",
             "oauth.user.refresh_token",
             "basic.password",
+            "event.notification.basic.password",
+            "x.apikey",
+            "x.apiKey",
+            "x.private_key",
+            "x.privateKey",
+            "x.credential",
+            "x.credentials",
+            "clientSecret",
+            "sftp.passphrase",
+            "access-token",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in [
-            OAUTH_API_KEY,
             CALLBACK_URL,
+            OAUTH_CALLBACK_URL,
             REFRESH_INTERVAL,
             POLLER_CONFIGURATION,
+            POLLER_URLS,
+            EVENTS_ENABLED,
+            VENDOR_TYPE,
+            SIGNATURE_SCHEME,
+            "oauth.token.url",
+            "oauth.scope",
+            "event.notification.basic.username",
+            "provider.subdomain",
+            "pagination.type",
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
+    }
+
+    /// A CRM whose element knows its resources' change dates (contacts and appointments), as
+    /// an element definition does.
+    struct CrmWithDefaults;
+    impl ResourceCatalog for CrmWithDefaults {
+        fn hub(&self) -> &str {
+            "crm"
+        }
+        fn has_resource(&self, name: &str) -> bool {
+            ["contacts", "appointments", "companies"].contains(&name)
+        }
+        fn resource_names(&self) -> Vec<String> {
+            vec!["appointments".into(), "companies".into(), "contacts".into()]
+        }
+        fn default_poller(&self, resource: &str) -> Option<Value> {
+            let (updated, created) = match resource {
+                "contacts" => ("last_updated", "date_created"),
+                "appointments" => ("modification_date", "creation_date"),
+                _ => return None,
+            };
+            Some(
+                json!({"url": format!("/hubs/crm/{resource}"), "idField": "id",
+                "datesConfiguration": {
+                    "updatedDateField": updated, "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss",
+                    "updatedDateTimezone": "GMT", "createdDateField": created,
+                    "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss", "createdDateTimezone": "GMT"}}),
+            )
+        }
+        fn default_resources(&self) -> Vec<String> {
+            vec!["appointments".into(), "contacts".into()]
+        }
+    }
+
+    fn enabled(extra: &[(&str, Value)]) -> BTreeMap<String, String> {
+        let mut pairs = vec![
+            (EVENTS_ENABLED, json!(true)),
+            (CALLBACK_URL, json!("https://app.example/cb")),
+        ];
+        pairs.extend(extra.iter().cloned());
+        config(&pairs)
+    }
+
+    #[test]
+    fn without_a_poller_configuration_the_element_s_default_resources_are_polled() {
+        let settings = EventsSettings::read(&enabled(&[]), &CrmWithDefaults).expect("valid");
+        assert_eq!(
+            settings.pollers.keys().collect::<Vec<_>>(),
+            ["appointments", "contacts"]
+        );
+        let contacts = &settings.pollers["contacts"];
+        assert_eq!(contacts.url, "/hubs/crm/contacts");
+        assert_eq!(contacts.id_field, "id");
+        assert_eq!(contacts.dates.updated_field, "last_updated");
+        assert_eq!(contacts.dates.created_timezone.as_deref(), Some("GMT"));
+        let errors = EventsSettings::read(&enabled(&[]), &Crm).unwrap_err();
+        assert!(
+            errors[0].message.contains("no default resources"),
+            "an element without defaults still needs one: {errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_resource_entry_without_id_field_or_dates_takes_the_element_s() {
+        let poller = json!({"contacts": {
+            "url": "/hubs/crm/contacts?where=last_updated>'${gmtDate:yyyy-MM-dd}'",
+            "pollDelay": 5}});
+        let settings = EventsSettings::read(
+            &enabled(&[(POLLER_CONFIGURATION, poller)]),
+            &CrmWithDefaults,
+        )
+        .expect("valid");
+        let contacts = &settings.pollers["contacts"];
+        assert!(contacts.url.contains("where="), "the url as given");
+        assert_eq!(contacts.poll_delay_secs, 5);
+        assert_eq!(contacts.id_field, "id");
+        assert_eq!(contacts.dates.created_field, "date_created");
+
+        // A datesConfiguration given is taken whole: its own gaps are still errors.
+        let partial = json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "",
+            "datesConfiguration": {"updatedDateField": "x"}}});
+        let errors = EventsSettings::read(
+            &enabled(&[(POLLER_CONFIGURATION, partial)]),
+            &CrmWithDefaults,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(
+            fields.contains(
+                &"event.poller.configuration.contacts.datesConfiguration.updatedDateFormat"
+            ) && !fields.iter().any(|f| f.ends_with("idField")),
+            "{fields:?}"
+        );
+
+        // A resource whose dates the element does not know still needs them.
+        let companies = json!({"companies": {"url": "/hubs/crm/companies"}});
+        let errors = EventsSettings::read(
+            &enabled(&[(POLLER_CONFIGURATION, companies)]),
+            &CrmWithDefaults,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "event.poller.configuration.companies.idField",
+                "event.poller.configuration.companies.datesConfiguration"
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_poller_urls_read_as_the_equivalent_json_configuration() {
+        let lines = "contacts|/hubs/crm/contacts?where=last_updated>='${date}'||last_updated|\
+                     yyyy-MM-dd'T'HH:mm:ssZ||date_created|yyyy-MM-dd'T'HH:mm:ssZ|\n\
+                     appointments|/hubs/crm/appointments\n";
+        let settings =
+            EventsSettings::read(&enabled(&[(POLLER_URLS, json!(lines))]), &CrmWithDefaults)
+                .expect("valid");
+        let contacts = &settings.pollers["contacts"];
+        assert_eq!(
+            contacts.url,
+            "/hubs/crm/contacts?where=last_updated>='${date}'"
+        );
+        assert_eq!(contacts.id_field, "id", "the element's: the form has none");
+        assert_eq!(contacts.dates.updated_format, "yyyy-MM-dd'T'HH:mm:ssZ");
+        assert_eq!(
+            contacts.dates.updated_timezone, None,
+            "an empty zone is UTC"
+        );
+        let appointments = &settings.pollers["appointments"];
+        assert_eq!(appointments.dates.updated_field, "modification_date");
+
+        // Cloud Elements' provisioning form: resource names.
+        let named = EventsSettings::read(
+            &enabled(&[(POLLER_URLS, json!("contacts|appointments"))]),
+            &CrmWithDefaults,
+        )
+        .expect("valid");
+        assert_eq!(
+            named.pollers.keys().collect::<Vec<_>>(),
+            ["appointments", "contacts"]
+        );
+
+        // The JSON form wins when both are given.
+        let both = EventsSettings::read(
+            &enabled(&[
+                (POLLER_URLS, json!("contacts|appointments")),
+                (
+                    POLLER_CONFIGURATION,
+                    json!({"contacts": {"url": "/hubs/crm/contacts"}}),
+                ),
+            ]),
+            &CrmWithDefaults,
+        )
+        .expect("valid");
+        assert_eq!(both.pollers.keys().collect::<Vec<_>>(), ["contacts"]);
+    }
+
+    #[test]
+    fn a_legacy_line_that_cannot_be_read_is_named_by_its_number() {
+        let lines = "contacts\n\
+                     widgets|appointments\n\
+                     companies\n\
+                     appointments|/hubs/crm/appointments|//record[x]\n\
+                     contacts|/hubs/crm/contacts|||||||||\n\
+                     contacts|/hubs/crm/contacts?where=x='1'";
+        let errors =
+            EventsSettings::read(&enabled(&[(POLLER_URLS, json!(lines))]), &CrmWithDefaults)
+                .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 5, "{text:#?}");
+        for (line, needle) in [
+            ("line 2", "widgets: unknown resource"),
+            (
+                "line 3",
+                "companies: the element has no poller configuration",
+            ),
+            ("line 4", "xPathFilter"),
+            ("line 5", "has 11 fields"),
+            ("line 6", "contacts is configured twice"),
+        ] {
+            assert!(
+                text.iter()
+                    .any(|t| t.starts_with(&format!("event.poller.urls {line}:"))
+                        && t.contains(needle)),
+                "{line} {needle}: {text:#?}"
+            );
+        }
+        // A documented line's own problems name the resource under event.poller.urls.
+        let bad_pattern =
+            "contacts|/hubs/crm/contacts||last_updated|yyyy-qq|GMT|date_created|yyyy|GMT";
+        let errors = EventsSettings::read(
+            &enabled(&[(POLLER_URLS, json!(bad_pattern))]),
+            &CrmWithDefaults,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].field,
+            "event.poller.urls.contacts.datesConfiguration.updatedDateFormat"
+        );
     }
 }
