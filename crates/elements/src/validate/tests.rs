@@ -296,7 +296,10 @@ fn declared_secret_keys_are_secrets_and_never_connection_values() {
         ("x.region".to_owned(), "eu".to_owned()),
     ]);
     let values = element.instance_values(&std::collections::BTreeMap::new(), &config);
-    assert!(!values.config.contains_key("x.custom"), "never a template value");
+    assert!(
+        !values.config.contains_key("x.custom"),
+        "never a template value"
+    );
     assert_eq!(values.connection["region"], "eu");
 
     let error = problems(|t| {

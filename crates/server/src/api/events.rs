@@ -1,6 +1,13 @@
 //! An instance's pollers and events: poll now, poller status, the event log with its delivery
-//! attempts, redelivery of one event's notification, and recovery of every failed one — the
-//! JSON face of [`crate::services::events`].
+//! attempts, the analytics, redelivery of one event's notification, and recovery of every
+//! failed one — the JSON face of [`crate::services::events`].
+//!
+//! Every item of the log carries Cloud Elements' fields (`shared/research/cloud-elements.md`
+//! §3.8: `id` as a string, `eventDate`, `status` in Cloud Elements' words, `providerData` as a
+//! string) beside Tributary's own (`deliveryStatus`, `sequence` for paging, the event's fields).
+//! `GET /instances/events/{id}` finds an event by its id, and a notification — as Cloud
+//! Elements' event of one poll, with the events it carries — by `message.eventId` (also the
+//! `Elements-Webhook-Id` header) or by the envelope's outer `id`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -8,11 +15,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tributary_domain::poll::event_date;
-use tributary_store::{EventRecord, PollerRecord};
+use tributary_store::{Attempt, EventRecord, EventStatus, PollerRecord};
 
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, path_id};
-use crate::services::events::{self, EventDetail, EventQuery};
+use crate::services::events::{
+    self, Analytics, AnalyticsQuery, EventDetail, EventQuery, LogEntry, NotificationDetail,
+};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,6 +32,16 @@ pub fn router() -> Router<AppState> {
         .route("/instances/{id}/pollers", get(pollers))
         .route("/instances/{id}/events", get(instance_events))
         .route("/instances/events", get(all_events))
+        .route("/instances/events/analytics", get(analytics))
+        .route(
+            "/instances/events/analytics/instances",
+            get(analytics_by_instance),
+        )
+        .route(
+            "/instances/events/analytics/accounts",
+            get(analytics_by_account),
+        )
+        .route("/instances/{id}/events/analytics", get(instance_analytics))
         .route("/instances/events/{event_id}", get(any_event))
         .route("/instances/{id}/events/{event_id}", get(instance_event))
         .route(
@@ -55,6 +74,14 @@ fn date_or_null(ms: Option<i64>) -> Value {
 }
 
 fn poller_json(p: PollerRecord) -> Value {
+    let last_poll = p
+        .last_summary
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    let warnings = last_poll
+        .as_ref()
+        .and_then(|l| l.get("dateWarnings"))
+        .cloned()
+        .unwrap_or(json!(0));
     json!({
         "resource": p.resource,
         "cursor": date_or_null(p.cursor_ms),
@@ -64,7 +91,8 @@ fn poller_json(p: PollerRecord) -> Value {
         "failures": p.failures,
         "lastError": p.last_error,
         "eventsEmitted": p.events_emitted,
-        "lastPoll": p.last_summary.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+        "dateWarnings": warnings,
+        "lastPoll": last_poll,
     })
 }
 
@@ -78,9 +106,24 @@ async fn pollers(
     Ok(Json(pollers.into_iter().map(poller_json).collect::<Vec<_>>()).into_response())
 }
 
+/// An event or notification status in Cloud Elements' words (`NEW`, `RECEIVED`,
+/// `DISPATCHED`, `CONSUMED`, `NOTIFIED`): queued is dispatched; failed is dispatched and never
+/// notified (Cloud Elements has no word for it; `deliveryStatus` says `FAILED`).
+fn ce_status(status: EventStatus) -> &'static str {
+    match status {
+        EventStatus::New => "NEW",
+        EventStatus::Queued | EventStatus::Failed => "DISPATCHED",
+        EventStatus::Notified => "NOTIFIED",
+    }
+}
+
 fn event_json(e: EventRecord) -> Value {
     let mut event = json!({
-        "id": e.id,
+        "id": e.event_id,
+        "eventDate": event_date(e.created_ms),
+        "status": ce_status(e.status),
+        "providerData": e.record,
+        "sequence": e.id,
         "eventId": e.event_id,
         "instanceId": e.instance_id,
         "objectType": e.resource,
@@ -88,7 +131,7 @@ fn event_json(e: EventRecord) -> Value {
         "eventType": e.event_type,
         "date": event_date(e.date_ms),
         "pollDate": event_date(e.poll_date_ms),
-        "status": e.status.as_str(),
+        "deliveryStatus": e.status.as_str(),
         "notificationId": e.notification_id,
         "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
     });
@@ -143,12 +186,9 @@ async fn all_events(
     Ok(Json(found.into_iter().map(event_json).collect::<Vec<_>>()).into_response())
 }
 
-/// An event's JSON with its notification's `attempts`.
-fn detail_json(detail: EventDetail) -> Value {
-    let mut json = event_json(detail.event);
-    json["attempts"] = Value::Array(
-        detail
-            .attempts
+fn attempts_json(attempts: Vec<Attempt>) -> Value {
+    Value::Array(
+        attempts
             .into_iter()
             .map(|a| {
                 json!({"date": event_date(a.at_ms), "statusCode": a.status_code,
@@ -156,8 +196,51 @@ fn detail_json(detail: EventDetail) -> Value {
                        "error": a.error})
             })
             .collect(),
-    );
+    )
+}
+
+/// An event's JSON with its notification's `attempts` (also as Cloud Elements'
+/// `notifiedData`).
+fn detail_json(detail: EventDetail) -> Value {
+    let mut json = event_json(detail.event);
+    let attempts = attempts_json(detail.attempts);
+    json["notifiedData"] = attempts.clone();
+    json["attempts"] = attempts;
     json
+}
+
+/// A notification as Cloud Elements' event of one poll: its id, when it was made, its status,
+/// the raw payload it carries (`providerData`, a string) and its attempts, with the events it
+/// carries.
+fn notification_json(detail: NotificationDetail) -> Value {
+    let n = detail.notification;
+    let body: Value = serde_json::from_slice(&n.body).unwrap_or(Value::Null);
+    let raw = body.pointer("/message/raw").cloned().unwrap_or(Value::Null);
+    let status = EventStatus::from(n.status);
+    let attempts = attempts_json(detail.attempts);
+    json!({
+        "id": n.id,
+        "eventDate": event_date(n.created_ms),
+        "status": ce_status(status),
+        "providerData": raw.to_string(),
+        "notifiedData": attempts.clone(),
+        "eventId": n.id,
+        "notificationId": n.id,
+        "envelopeId": n.number.map(|number| number.to_string()),
+        "instanceId": n.instance_id,
+        "objectType": n.resource,
+        "deliveryStatus": n.status.as_str(),
+        "deliveredDate": n.delivered_ms.map(event_date),
+        "events": detail.events.into_iter().map(event_json).collect::<Vec<_>>(),
+        "attempts": attempts,
+    })
+}
+
+fn entry_json(entry: LogEntry) -> Value {
+    match entry {
+        LogEntry::Event(detail) => detail_json(detail),
+        LogEntry::Notification(detail) => notification_json(detail),
+    }
 }
 
 async fn any_event(
@@ -165,8 +248,8 @@ async fn any_event(
     Caller(principal): Caller,
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let detail = events::event(&state, principal, &event_id, None).await?;
-    Ok(Json(detail_json(detail)).into_response())
+    let entry = events::lookup(&state, principal, &event_id, None).await?;
+    Ok(Json(entry_json(entry)).into_response())
 }
 
 async fn instance_event(
@@ -175,8 +258,131 @@ async fn instance_event(
     Path((id, event_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let detail = events::event(&state, principal, &event_id, Some(id)).await?;
-    Ok(Json(detail_json(detail)).into_response())
+    let entry = events::lookup(&state, principal, &event_id, Some(id)).await?;
+    Ok(Json(entry_json(entry)).into_response())
+}
+
+/// `from`, `to`, `interval` and `accountIds[]` of an analytics call.
+fn analytics_query(raw: Option<&str>) -> Result<AnalyticsQuery, ApiError> {
+    let params = params(raw)?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    Ok(AnalyticsQuery {
+        from: get("from"),
+        to: get("to"),
+        interval: get("interval"),
+        account_ids: params
+            .iter()
+            .filter(|(k, _)| k == "accountIds[]" || k == "accountIds")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    })
+}
+
+/// `[{timestamp, count}]`, one item per interval.
+fn totals_json(analytics: &Analytics) -> Value {
+    Value::Array(
+        analytics
+            .buckets
+            .iter()
+            .map(|bucket| {
+                let count: i64 = analytics
+                    .counts
+                    .iter()
+                    .filter(|c| c.bucket_ms == *bucket)
+                    .map(|c| c.count)
+                    .sum();
+                json!({"timestamp": event_date(*bucket), "count": count})
+            })
+            .collect(),
+    )
+}
+
+/// `[{timestamp, total, count, records: [{<key>, count, success, failed}]}]`, one item per
+/// interval, a record per instance (`instanceId`) or account (`accountId`).
+fn records_json(analytics: &Analytics, by_account: Option<i64>) -> Value {
+    Value::Array(
+        analytics
+            .buckets
+            .iter()
+            .map(|bucket| {
+                let counts = analytics.counts.iter().filter(|c| c.bucket_ms == *bucket);
+                let records: Vec<Value> = match by_account {
+                    None => counts
+                        .map(|c| {
+                            json!({"instanceId": c.instance_id, "count": c.count,
+                                   "success": c.notified, "failed": c.failed})
+                        })
+                        .collect(),
+                    Some(account) => {
+                        let (count, success, failed) = counts.fold((0, 0, 0), |(n, s, f), c| {
+                            (n + c.count, s + c.notified, f + c.failed)
+                        });
+                        if count == 0 {
+                            Vec::new()
+                        } else {
+                            vec![json!({"accountId": account, "count": count,
+                                        "success": success, "failed": failed})]
+                        }
+                    }
+                };
+                let total: i64 = records.iter().filter_map(|r| r["count"].as_i64()).sum();
+                json!({"timestamp": event_date(*bucket), "total": total, "count": total,
+                       "records": records})
+            })
+            .collect(),
+    )
+}
+
+/// `GET /instances/events/analytics`: the organization's events per interval.
+async fn analytics(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = analytics_query(raw.as_deref())?;
+    let found = events::analytics(&state, principal, None, &query).await?;
+    Ok(Json(totals_json(&found)).into_response())
+}
+
+/// `GET /instances/{id}/events/analytics`: one instance's events per interval.
+async fn instance_analytics(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = path_id("instance", &id)?;
+    let query = analytics_query(raw.as_deref())?;
+    let found = events::analytics(&state, principal, Some(id), &query).await?;
+    Ok(Json(totals_json(&found)).into_response())
+}
+
+/// `GET /instances/events/analytics/instances`: per interval, each instance's events.
+async fn analytics_by_instance(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = analytics_query(raw.as_deref())?;
+    let found = events::analytics(&state, principal, None, &query).await?;
+    Ok(Json(records_json(&found, None)).into_response())
+}
+
+/// `GET /instances/events/analytics/accounts`: per interval, the account's (organization's)
+/// events.
+async fn analytics_by_account(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = analytics_query(raw.as_deref())?;
+    let found = events::analytics(&state, principal, None, &query).await?;
+    Ok(Json(records_json(&found, Some(principal.organization_id))).into_response())
 }
 
 /// `POST /instances/{id}/events/{eventId}/redeliver`: sends the event's notification again now,

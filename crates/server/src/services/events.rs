@@ -1,9 +1,13 @@
-//! An instance's pollers and events: poll now, the pollers view, the event log, one event with
-//! its delivery attempts, redelivery of one event's notification, recovery of every failed
-//! one, and resuming delivery to URLs that answered 410.
+//! An instance's pollers and events: poll now, the pollers view, the event log, one entry of it
+//! with its delivery attempts (found by any id a client holds: an event's, or a notification's
+//! id or number), the event counts of the analytics, redelivery of one event's notification,
+//! recovery of every failed one, and resuming delivery to URLs that answered 410.
 
 use tributary_domain::instance_config::VendorType;
-use tributary_store::{EventFilter, EventRecord, EventStatus, PollerRecord, Principal};
+use tributary_store::{
+    CountFilter, EventCount, EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord,
+    Principal,
+};
 
 use crate::poller::{self, PollSummary, wanted_pollers};
 use crate::secrets::random_secret;
@@ -19,6 +23,11 @@ pub async fn poll_now(
     id: i64,
 ) -> Result<Vec<PollSummary>, ServiceError> {
     let instance = show(state, principal, id).await?;
+    if instance.disabled {
+        return Err(ServiceError::Conflict(format!(
+            "instance {id} is disabled: it polls nothing until PUT /instances/{id}/enabled"
+        )));
+    }
     let prepared = state.clients.prepared(&instance)?;
     let settings = &prepared.settings;
     if !settings.enabled || settings.vendor != VendorType::Polling {
@@ -152,6 +161,7 @@ impl EventQuery {
             after_id: number("after", &self.after, 0, 0, i64::MAX)?,
             limit: number("pageSize", &self.page_size, 200, 1, 1000)?,
             newest_first: false,
+            notification_id: None,
         })
     }
 }
@@ -212,6 +222,159 @@ pub async fn event(
         None => Vec::new(),
     };
     Ok(EventDetail { event, attempts })
+}
+
+/// A notification of the event log with the events it carries and its attempts.
+#[derive(Debug, Clone)]
+pub struct NotificationDetail {
+    pub notification: NotificationView,
+    pub events: Vec<EventRecord>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// An entry of the event log, found by any id a client holds.
+#[derive(Debug, Clone)]
+pub enum LogEntry {
+    /// By an event's id (`message.events[].eventId`).
+    Event(EventDetail),
+    /// By a notification's id (`message.eventId`, the `Elements-Webhook-Id` header) or its
+    /// number (the envelope's outer `id`).
+    Notification(NotificationDetail),
+}
+
+/// The event log's entry that `key` names: an event by its id, else a notification by its id
+/// or number (of one instance, when `instance_id` is given).
+pub async fn lookup(
+    state: &AppState,
+    principal: Principal,
+    key: &str,
+    instance_id: Option<i64>,
+) -> Result<LogEntry, ServiceError> {
+    match event(state, principal, key, instance_id).await {
+        Ok(detail) => return Ok(LogEntry::Event(detail)),
+        Err(ServiceError::NotFound(_)) => {}
+        Err(other) => return Err(other),
+    }
+    let organization = principal.organization_id;
+    let notification = state
+        .store
+        .find_notification(organization, key)
+        .await?
+        .filter(|n| instance_id.is_none_or(|id| n.instance_id == id))
+        .ok_or_else(|| ServiceError::NotFound(format!("no event {key:?}")))?;
+    let events = state
+        .store
+        .find_events(
+            organization,
+            &EventFilter {
+                notification_id: Some(notification.id.clone()),
+                // A notification carries at most 20 events.
+                limit: 100,
+                ..EventFilter::default()
+            },
+        )
+        .await?;
+    let attempts = state.store.attempts(&notification.id).await?;
+    Ok(LogEntry::Notification(NotificationDetail {
+        notification,
+        events,
+        attempts,
+    }))
+}
+
+/// The analytics' buckets, as given (each checked and named when bad).
+#[derive(Debug, Clone, Default)]
+pub struct AnalyticsQuery {
+    /// RFC 3339 (default: 60 intervals before `to`).
+    pub from: Option<String>,
+    /// RFC 3339 (default: now).
+    pub to: Option<String>,
+    /// `minute` (default), `hour`, `day` or `week`.
+    pub interval: Option<String>,
+    /// `accountIds[]`: only the caller's own organization may be named.
+    pub account_ids: Vec<String>,
+}
+
+/// Event counts per interval from `from` to `to`, both ends' intervals included.
+#[derive(Debug, Clone)]
+pub struct Analytics {
+    /// Every bucket's start, oldest first (buckets without events included).
+    pub buckets: Vec<i64>,
+    /// The counts of the buckets and instances with events.
+    pub counts: Vec<EventCount>,
+}
+
+/// The most buckets one analytics answer has.
+const MAX_BUCKETS: i64 = 10_000;
+
+/// Counts the organization's events (of one instance, when given) per interval, as Cloud
+/// Elements' `GET /instances/events/analytics` does: `from` and `to` as RFC 3339, `interval`
+/// `minute` (the default; `second` is refused, as Cloud Elements refuses it), `hour`, `day` or
+/// `week`; the intervals are aligned on the epoch, and both ends' are included (an hour by the
+/// minute is 61 buckets). An event counts in the interval it was stored in; `success` and
+/// `failed` are the events delivered and failed by now.
+pub async fn analytics(
+    state: &AppState,
+    principal: Principal,
+    instance_id: Option<i64>,
+    query: &AnalyticsQuery,
+) -> Result<Analytics, ServiceError> {
+    if let Some(id) = instance_id {
+        show(state, principal, id).await?;
+    }
+    let organization = principal.organization_id.to_string();
+    if let Some(other) = query.account_ids.iter().find(|a| a.trim() != organization) {
+        return Err(ServiceError::Forbidden(format!(
+            "account {other:?} is not yours; your account id is {organization}"
+        )));
+    }
+    let interval_ms: i64 = match given(&query.interval)
+        .map(|i| i.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("minute") => 60_000,
+        Some("hour") => 3_600_000,
+        Some("day") => 86_400_000,
+        Some("week") => 7 * 86_400_000,
+        Some(other) => {
+            return Err(ServiceError::BadInput(format!(
+                "interval must be minute, hour, day or week, got {other:?}"
+            )));
+        }
+    };
+    let to = rfc3339("to", &query.to)?.unwrap_or_else(|| state.now_ms());
+    let from = rfc3339("from", &query.from)?.unwrap_or(to - 60 * interval_ms);
+    if to < from {
+        return Err(ServiceError::BadInput(format!(
+            "from ({}) must not be after to ({})",
+            tributary_domain::poll::event_date(from),
+            tributary_domain::poll::event_date(to)
+        )));
+    }
+    let first = from.div_euclid(interval_ms) * interval_ms;
+    let last = to.div_euclid(interval_ms) * interval_ms;
+    let count = (last - first) / interval_ms + 1;
+    if count > MAX_BUCKETS {
+        return Err(ServiceError::BadInput(format!(
+            "from to to spans {count} intervals; at most {MAX_BUCKETS} (choose a longer interval)"
+        )));
+    }
+    let counts = state
+        .store
+        .count_events(
+            principal.organization_id,
+            &CountFilter {
+                instance_id,
+                from_ms: first,
+                to_ms: last + interval_ms,
+                bucket_ms: interval_ms,
+            },
+        )
+        .await?;
+    Ok(Analytics {
+        buckets: (0..count).map(|i| first + i * interval_ms).collect(),
+        counts,
+    })
 }
 
 /// The exact bytes an event's notification sends, once it has one.
