@@ -18,7 +18,23 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::instance_config::{FieldError, POLLER_URLS, ResourceCatalog};
+/// What reading the lines needs to know of the element (`instance_config` gives it from the
+/// element's `ResourceCatalog`).
+pub trait Resources {
+    /// Whether the element has a resource of this name.
+    fn has(&self, name: &str) -> bool;
+    /// The resource names, for error messages.
+    fn names(&self) -> Vec<String>;
+    /// The element's own configuration entry of a resource, when it knows its change dates.
+    fn default_entry(&self, name: &str) -> Option<Value>;
+}
+
+/// A line that cannot be read: its number (from 1) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub message: String,
+}
 
 /// The names of the documented form's fields, in order.
 const FIELDS: [&str; 9] = [
@@ -44,19 +60,11 @@ const DATES: [(usize, &str); 6] = [
 ];
 
 /// Reads `event.poller.urls` into a poller configuration object, or names every line that
-/// cannot be read (`event.poller.urls line N: …`).
-pub fn read(
-    text: &str,
-    catalog: &dyn ResourceCatalog,
-) -> Result<Map<String, Value>, Vec<FieldError>> {
+/// cannot be read.
+pub fn read(text: &str, catalog: &dyn Resources) -> Result<Map<String, Value>, Vec<LineError>> {
     let mut object = Map::new();
     let mut errors = Vec::new();
-    let mut error = |line: usize, message: String| {
-        errors.push(FieldError {
-            field: format!("{POLLER_URLS} line {line}"),
-            message,
-        });
-    };
+    let mut error = |line: usize, message: String| errors.push(LineError { line, message });
     let lines = text
         .lines()
         .enumerate()
@@ -75,9 +83,9 @@ pub fn read(
         } else {
             let mut named = Vec::new();
             for name in fields.iter().filter(|f| !f.is_empty()) {
-                match catalog.default_poller(name) {
+                match catalog.default_entry(name) {
                     Some(entry) => named.push(((*name).to_owned(), entry)),
-                    None if catalog.has_resource(name) => error(
+                    None if catalog.has(name) => error(
                         number,
                         format!(
                             "{name}: the element has no poller configuration of its own for \
@@ -90,7 +98,7 @@ pub fn read(
                         number,
                         format!(
                             "{name}: unknown resource; the element has {}",
-                            catalog.resource_names().join(", ")
+                            catalog.names().join(", ")
                         ),
                     ),
                 }

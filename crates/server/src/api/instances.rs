@@ -338,10 +338,14 @@ async fn rendered_all(state: &AppState, records: &[InstanceRecord]) -> Result<Va
     let mut owners: BTreeMap<i64, UserProfile> = BTreeMap::new();
     let mut shown = Vec::with_capacity(records.len());
     for record in records {
-        if !owners.contains_key(&record.user_id) {
-            owners.insert(record.user_id, instances::owner(state, record).await?);
-        }
-        let user = owners.get(&record.user_id).cloned().unwrap_or_default();
+        let user = match owners.get(&record.user_id) {
+            Some(user) => user.clone(),
+            None => {
+                let user = instances::owner(state, record).await?;
+                owners.insert(record.user_id, user.clone());
+                user
+            }
+        };
         shown.push(instance_json(state, record, &user));
     }
     Ok(Value::Array(shown))

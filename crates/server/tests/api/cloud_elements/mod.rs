@@ -29,12 +29,15 @@ use crate::helpers::{TestApp, seed_body, spawn_app_with};
 /// The sender address the tests' server is given.
 pub const SENDER: &str = "events@acme.example";
 
-/// What a receiver got: each request's headers and raw body.
+/// A request a receiver got: its headers and raw body.
+pub type Received = (HeaderMap, Vec<u8>);
+
+/// What a receiver got.
 #[derive(Clone, Default)]
-pub struct Inbox(Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>);
+pub struct Inbox(Arc<Mutex<Vec<Received>>>);
 
 impl Inbox {
-    pub fn received(&self) -> Vec<(HeaderMap, Vec<u8>)> {
+    pub fn received(&self) -> Vec<Received> {
         self.0.lock().unwrap().clone()
     }
 
