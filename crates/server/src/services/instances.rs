@@ -735,16 +735,6 @@ pub async fn delete(state: &AppState, principal: Principal, id: i64) -> Result<(
     }
 }
 
-/// An instance's configuration entries (secret values stay sealed: show them with
-/// [`crate::configuration::shown`]).
-pub async fn configuration(
-    state: &AppState,
-    principal: Principal,
-    id: i64,
-) -> Result<Vec<ConfigEntry>, ServiceError> {
-    Ok(show(state, principal, id).await?.configuration)
-}
-
 fn find_entry(
     record: &InstanceRecord,
     id: i64,
@@ -814,4 +804,29 @@ pub async fn set_configuration_entry(
         .entry(&key)
         .cloned()
         .ok_or_else(|| ServiceError::internal(format!("entry {key} vanished from instance {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_html;
+
+    #[test]
+    fn html_tags_are_stripped_and_other_text_kept() {
+        for (given, kept) in [
+            (
+                "<a href=\"#\" onClick=\"javascript:alert('xss');return false;\">churros-xss</a>",
+                "churros-xss",
+            ),
+            ("<b>bold</b> and <i>it</i>", "bold and it"),
+            ("<a title=\"x > y\">quoted</a>", "quoted"),
+            ("<!-- note -->text", "text"),
+            ("a < b and b > a", "a < b and b > a"),
+            ("<3 for CRM", "<3 for CRM"),
+            ("unclosed <b tag", "unclosed <b tag"),
+            ("plain", "plain"),
+            ("", ""),
+        ] {
+            assert_eq!(strip_html(given), kept, "{given:?}");
+        }
+    }
 }
