@@ -477,8 +477,6 @@ struct Change {
     tags: Option<Vec<String>>,
     configuration: ConfigChange,
     provider_data: Option<ProviderData>,
-    /// Disable (`Some(true)`) or enable (`Some(false)`) the instance.
-    disabled: Option<bool>,
 }
 
 /// Applies a change: validates the result, authenticates anew if provider data came, and writes
@@ -549,7 +547,7 @@ async fn update(
             credentials,
             valid,
             invalid_reason,
-            disabled: change.disabled.unwrap_or(record.disabled),
+            disabled: record.disabled,
             events_enabled: settings.enabled,
         };
         match state
@@ -629,7 +627,6 @@ pub async fn replace(
         tags: Some(tags.unwrap_or_default()),
         configuration: ConfigChange::Replace(input.configuration.unwrap_or_default()),
         provider_data: input.provider_data,
-        disabled: None,
     };
     let record = update(state, principal, id, change).await?;
     let warnings = warnings(state, &record);
@@ -656,7 +653,6 @@ pub async fn patch(
             None => ConfigChange::Keep,
         },
         provider_data: input.provider_data,
-        disabled: None,
     };
     let record = update(state, principal, id, change).await?;
     let warnings = warnings(state, &record);
@@ -674,21 +670,48 @@ pub async fn set_enabled(
     id: i64,
     enabled: bool,
 ) -> Result<InstanceRecord, ServiceError> {
-    let change = Change {
-        name: None,
-        tags: None,
-        configuration: ConfigChange::Keep,
-        provider_data: None,
-        disabled: Some(!enabled),
-    };
-    let record = update(state, principal, id, change).await?;
-    if enabled {
-        state.store.make_pollers_due(id, state.now_ms()).await?;
-        state.nudge_scheduler();
-        state.nudge_delivery();
+    // Only the switch changes: the configuration is written back as stored (not validated
+    // again), so an instance whose stored configuration no longer validates can still be
+    // switched off.
+    for _attempt in 0..3 {
+        let record = show(state, principal, id).await?;
+        let data = InstanceData {
+            name: record.name.clone(),
+            tags: record.tags.clone(),
+            configuration: record
+                .configuration
+                .iter()
+                .map(|entry| (entry.key.clone(), entry.value.clone()))
+                .collect(),
+            credentials: record.credentials.clone(),
+            valid: record.valid,
+            invalid_reason: record.invalid_reason.clone(),
+            disabled: !enabled,
+            events_enabled: record.events_enabled,
+        };
+        let now = state.now_ms();
+        match state
+            .store
+            .update_instance(principal.organization_id, id, record.version, data, now)
+            .await?
+        {
+            Updated::Done(record) => {
+                state.clients.forget(id);
+                if enabled {
+                    state.store.make_pollers_due(id, now).await?;
+                    state.nudge_delivery();
+                }
+                state.nudge_scheduler();
+                tracing::info!(instance = id, enabled, "instance enabled or disabled");
+                return Ok(*record);
+            }
+            Updated::NotFound => return Err(ServiceError::NotFound(format!("no instance {id}"))),
+            Updated::Conflict => continue,
+        }
     }
-    tracing::info!(instance = id, enabled, "instance enabled or disabled");
-    Ok(record)
+    Err(ServiceError::Conflict(format!(
+        "instance {id} is being changed by someone else; try again"
+    )))
 }
 
 /// The instance an instance token names, if it belongs to the caller's organization (the
@@ -797,7 +820,6 @@ pub async fn set_configuration_entry(
         tags: None,
         configuration: ConfigChange::Merge(vec![(key.clone(), Some(value))]),
         provider_data: None,
-        disabled: None,
     };
     let record = update(state, principal, id, change).await?;
     record
