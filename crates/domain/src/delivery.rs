@@ -2,8 +2,10 @@
 //! schedule, and batching. Nothing here reads a clock: times come in as epoch milliseconds.
 //!
 //! - **The envelope**: Cloud Elements' notification body (`shared/spec/product.md` §5) for a
-//!   batch of events of one instance, resource and poll, with an id derived from its events'
-//!   ids, so building it twice gives the same notification.
+//!   batch of events of one instance, resource and poll, with an id (`message.eventId`)
+//!   derived from its events' ids, so building it twice gives the same notification, and a
+//!   number derived from the id (the outer `id`, a decimal string as Cloud Elements' was);
+//!   `createdDate` is Java's `Date.toString()` in UTC and `user` the deployment's sender.
 //! - **Cloud Elements' signature**: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256 of the
 //!   exact body bytes, keyed with event.notification.signature.key>`.
 //! - **Standard Webhooks** (optional per instance): `webhook-signature: v1,<base64 HMAC-SHA256 of

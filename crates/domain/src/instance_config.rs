@@ -7,6 +7,13 @@
 //! (`shared/spec/product.md` §3) is validated from the normalized map ([`EventsSettings::read`]).
 //! Validation collects every problem, each naming its field (and resource), so one 400 tells the
 //! client everything it must fix.
+//!
+//! The poller configuration is what Cloud Elements accepts: the JSON `event.poller.configuration`
+//! (whose resource entries may leave `idField` and `datesConfiguration` to the element,
+//! [`ResourceCatalog::default_poller`]), else the legacy `event.poller.urls` lines
+//! ([`crate::legacy_pollers`]), else — events on, polling — the element's own resources
+//! ([`ResourceCatalog::default_resources`]). Which keys are secret is said by name here
+//! ([`is_secret_key`]); an element may declare more.
 
 use std::collections::BTreeMap;
 
