@@ -171,6 +171,15 @@ enum TenantsCommand {
         /// The organization's name.
         #[arg(long)]
         name: String,
+        /// The first user's email address (an instance's `user.emailAddress`).
+        #[arg(long)]
+        email: Option<String>,
+        /// The first user's first name (`user.firstName`).
+        #[arg(long)]
+        first_name: Option<String>,
+        /// The first user's last name (`user.lastName`).
+        #[arg(long)]
+        last_name: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -281,8 +290,23 @@ pub fn run() -> ExitCode {
         Command::Config(_) => crate::serve::config(given("config")),
         Command::Migrate { database } => migrate(&database.database_url),
         Command::Tenants {
-            command: TenantsCommand::Create { name, database },
-        } => create_tenant(&name, &database.database_url),
+            command:
+                TenantsCommand::Create {
+                    name,
+                    email,
+                    first_name,
+                    last_name,
+                    database,
+                },
+        } => create_tenant(
+            &name,
+            tributary_store::UserProfile {
+                email,
+                first_name,
+                last_name,
+            },
+            &database.database_url,
+        ),
         Command::Demo(args) => tributary_tools::demo::run(tributary_tools::demo::DemoOptions {
             duration: std::time::Duration::from_secs(args.duration),
             rate: args.rate,
@@ -391,7 +415,7 @@ fn migrate(database_url: &str) -> ExitCode {
     })
 }
 
-fn create_tenant(name: &str, database_url: &str) -> ExitCode {
+fn create_tenant(name: &str, user: tributary_store::UserProfile, database_url: &str) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
@@ -407,7 +431,7 @@ fn create_tenant(name: &str, database_url: &str) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match tributary_server::tenants::create(store.as_ref(), name, now).await {
+        match tributary_server::tenants::create_with_user(store.as_ref(), name, user, now).await {
             Ok(secrets) => {
                 println!("{}", secrets.to_json());
                 ExitCode::SUCCESS

@@ -1,5 +1,7 @@
 //! `tributary dates parse|format`: check a `datesConfiguration` against real values before
-//! creating an instance. Errors point at the offending character.
+//! creating an instance. Errors point at the offending character. A value is read as the poller
+//! reads it, as Java's `parse(String)` does: text after the pattern is ignored, with a warning
+//! on stderr pointing at it.
 
 use std::process::ExitCode;
 
@@ -45,8 +47,16 @@ pub fn parse(pattern: &str, zone: Option<&str>, value: &str) -> ExitCode {
         Ok(pair) => pair,
         Err(code) => return code,
     };
-    match compiled.parse(value, &zone) {
-        Ok(ms) => {
+    match compiled.parse_prefix(value, &zone) {
+        Ok((ms, read)) => {
+            let rest = value.get(read..).unwrap_or_default();
+            if !rest.is_empty() {
+                eprintln!(
+                    "warning: {rest:?} after the pattern was ignored, as Java ignores it (the \
+                     poller reads it the same way); extend the pattern to read it\n{}",
+                    point_at(value, read)
+                );
+            }
             println!("{} {ms}", rfc3339(ms));
             ExitCode::SUCCESS
         }

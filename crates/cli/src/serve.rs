@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// share one PostgreSQL database with different roles).
     #[arg(long, env = "TRIBUTARY_ROLES", value_name = "ROLES")]
     roles: Option<String>,
+    /// The `user` of every notification: the deployment's sender address (default
+    /// notifications@tributary.invalid).
+    #[arg(long, env = "TRIBUTARY_NOTIFICATION_SENDER", value_name = "ADDRESS")]
+    notification_sender: Option<String>,
     /// Days delivered and failed events and their delivery attempts are kept (1 to 3650).
     #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", value_name = "DAYS")]
     retention_days: Option<String>,

@@ -574,6 +574,86 @@ fn dates_parse_prints_the_instant_and_epoch_milliseconds() {
 }
 
 #[test]
+fn dates_parse_reads_text_after_the_pattern_as_java_does_and_warns_on_stderr() {
+    let output = tributary()
+        .args([
+            "dates",
+            "parse",
+            "--format",
+            "yyyy-MM-dd'T'HH:mm:ss",
+            "2017-01-01T22:17:59.039Z",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "2017-01-01T22:17:59.000Z 1483309079000\n",
+        "the prefix, as Java's parse(String) and the poller read it"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("warning: \".039Z\" after the pattern was ignored")
+            && stderr.contains("  2017-01-01T22:17:59.039Z\n                     ^"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn tenants_create_keeps_the_first_user_s_name_and_email() {
+    let dir = temp_dir("tenant-user");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let created = tributary()
+        .args([
+            "tenants",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "ada@acme.example",
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let store = tributary_store::open(&url, 0).await.unwrap();
+    let user = store.user(1, 1).await.unwrap().unwrap();
+    assert_eq!(
+        user.profile,
+        tributary_store::UserProfile {
+            email: Some("ada@acme.example".into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+        }
+    );
+    let bad = tributary()
+        .args([
+            "tenants",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "not an address",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--email must be an email address"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn dates_format_writes_an_instant_in_a_zone() {
     let output = tributary()
         .args([

@@ -2,8 +2,10 @@
 //! schedule, and batching. Nothing here reads a clock: times come in as epoch milliseconds.
 //!
 //! - **The envelope**: Cloud Elements' notification body (`shared/spec/product.md` §5) for a
-//!   batch of events of one instance, resource and poll, with an id derived from its events'
-//!   ids, so building it twice gives the same notification.
+//!   batch of events of one instance, resource and poll, with an id (`message.eventId`)
+//!   derived from its events' ids, so building it twice gives the same notification, and a
+//!   number derived from the id (the outer `id`, a decimal string as Cloud Elements' was);
+//!   `createdDate` is Java's `Date.toString()` in UTC and `user` the deployment's sender.
 //! - **Cloud Elements' signature**: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256 of the
 //!   exact body bytes, keyed with event.notification.signature.key>`.
 //! - **Standard Webhooks** (optional per instance): `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -112,6 +114,9 @@ pub struct EnvelopeSource<'a> {
     pub hub: &'a str,
     /// The resource (`objectType`) of every event of the notification.
     pub resource: &'a str,
+    /// The envelope's `user`: the deployment's sender address (Cloud Elements':
+    /// `notifications@cloud-elements.com`).
+    pub sender: &'a str,
 }
 
 /// One event as a notification carries it.
@@ -128,10 +133,11 @@ pub struct EnvelopeEvent<'a> {
     pub record: &'a str,
 }
 
-/// A notification: its id and its body.
+/// A notification: its id (`message.eventId`), its number (the outer `id`) and its body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub id: String,
+    pub number: i64,
     pub body: Value,
 }
 
@@ -153,6 +159,29 @@ pub fn notification_id<'a>(event_ids: impl IntoIterator<Item = &'a str>) -> Stri
     URL_SAFE_NO_PAD.encode(&hasher.finalize()[..15])
 }
 
+/// A notification's number: the envelope's outer `id`, a decimal string as Cloud Elements' was
+/// (`"1496771"`), distinct from its id (`message.eventId`) and derived from it, so the same
+/// notification always has the same number. 63 bits of SHA-256 of the id: it fits a Java
+/// `long` (a client may read it as one), and two notifications kept at once share one with a
+/// chance of about n²/2⁶⁴ (n = 10 million: 5 in a million).
+pub fn notification_number(notification_id: &str) -> i64 {
+    let digest = Sha256::digest(notification_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    // The top bit cleared keeps it positive; 0 is moved to 1 (a number is never 0).
+    i64::try_from(u64::from_be_bytes(first) >> 1)
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
+/// Java's `Date.toString()` in UTC, as Cloud Elements wrote a notification's `createdDate`:
+/// `EEE MMM dd HH:mm:ss zzz yyyy` in `Locale.US` (`Mon Aug 20 15:30:07 UTC 2018`).
+pub fn java_date_string(epoch_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(epoch_ms)
+        .map(|t| t.strftime("%a %b %d %H:%M:%S UTC %Y").to_string())
+        .unwrap_or_default()
+}
+
 /// Cloud Elements' notification envelope for events of one instance, resource and poll,
 /// created at `created_ms`.
 pub fn envelope(
@@ -161,6 +190,7 @@ pub fn envelope(
     created_ms: i64,
 ) -> Envelope {
     let id = notification_id(events.iter().map(|e| e.event_id));
+    let number = notification_number(&id);
     let resource = source.resource;
     let poll_date = events.first().map(|e| e.poll_date_ms).unwrap_or_default();
     let records: Vec<Value> = events
@@ -182,12 +212,12 @@ pub fn envelope(
     raw.insert("pollDate".into(), json!(poll_date));
     raw.insert("objectType".into(), json!(resource));
     let body = json!({
-        "id": id,
+        "id": number.to_string(),
         "topic": format!("instance-{}-{}-events", source.instance_id, source.element_key),
         "severity": "medium",
         "action": "create",
-        "createdDate": event_date(created_ms),
-        "user": "tributary",
+        "createdDate": java_date_string(created_ms),
+        "user": source.sender,
         "message": {
             "elementKey": source.element_key,
             "accountId": source.organization_id,
@@ -202,7 +232,7 @@ pub fn envelope(
             "events": items,
         }
     });
-    Envelope { id, body }
+    Envelope { id, number, body }
 }
 
 /// Parses one duration such as `500ms`, `30s`, `2m` or `1h` (a whole number and a unit; not
@@ -397,6 +427,7 @@ mod tests {
             element_key: "infusionsoftrest",
             hub: "crm",
             resource: "appointments",
+            sender: "notifications@tributary.example",
         };
         let events = [
             EnvelopeEvent {
@@ -419,13 +450,14 @@ mod tests {
         let built = envelope(&source, &events, 1_795_860_006_000);
         let body = &built.body;
         assert_eq!(built.id, notification_id(["e1", "e2"]));
+        assert_eq!(built.number, notification_number(&built.id));
         let top: [(&str, Value); 6] = [
-            ("/id", json!(built.id)),
+            ("/id", json!(built.number.to_string())),
             ("/topic", json!("instance-123-infusionsoftrest-events")),
             ("/severity", json!("medium")),
             ("/action", json!("create")),
-            ("/createdDate", json!("2026-11-28T10:00:06Z")),
-            ("/user", json!("tributary")),
+            ("/createdDate", json!("Sat Nov 28 10:00:06 UTC 2026")),
+            ("/user", json!("notifications@tributary.example")),
         ];
         let message: [(&str, Value); 14] = [
             ("/message/elementKey", json!("infusionsoftrest")),
@@ -468,6 +500,39 @@ mod tests {
                 .as_ref(),
             Some(body),
             "the bytes are the body"
+        );
+    }
+
+    #[test]
+    fn a_notification_number_is_a_positive_java_long_of_its_own() {
+        let id = notification_id(["e1", "e2"]);
+        let number = notification_number(&id);
+        assert!(number > 0);
+        assert_eq!(
+            number,
+            notification_number(&id),
+            "the same id, the same number"
+        );
+        assert_ne!(number, notification_number(&notification_id(["e2", "e1"])));
+        assert_ne!(number.to_string(), id, "distinct from the id");
+        assert!(
+            number.to_string().parse::<i64>().is_ok(),
+            "a Java long reads it"
+        );
+    }
+
+    #[test]
+    fn created_dates_are_java_date_to_string_in_utc() {
+        // The captured Cloud Elements notification: `Mon Aug 20 15:30:07 UTC 2018`.
+        assert_eq!(
+            java_date_string(1_534_779_007_000),
+            "Mon Aug 20 15:30:07 UTC 2018"
+        );
+        assert_eq!(java_date_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            java_date_string(1_780_448_400_500),
+            "Wed Jun 03 01:00:00 UTC 2026",
+            "the day of the month is two digits; milliseconds are dropped"
         );
     }
 

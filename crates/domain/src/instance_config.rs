@@ -7,12 +7,20 @@
 //! (`shared/spec/product.md` §3) is validated from the normalized map ([`EventsSettings::read`]).
 //! Validation collects every problem, each naming its field (and resource), so one 400 tells the
 //! client everything it must fix.
+//!
+//! The poller configuration is what Cloud Elements accepts: the JSON `event.poller.configuration`
+//! (whose resource entries may leave `idField` and `datesConfiguration` to the element,
+//! [`ResourceCatalog::default_poller`]), else the legacy `event.poller.urls` lines
+//! ([`crate::legacy_pollers`]), else — events on, polling — the element's own resources
+//! ([`ResourceCatalog::default_resources`]). Which keys are secret is said by name here
+//! ([`is_secret_key`]); an element may declare more.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use crate::dates::{DatePattern, Zone};
+use crate::legacy_pollers as legacy;
 use crate::placeholders::UrlTemplate;
 
 pub const OAUTH_API_KEY: &str = "oauth.api.key";
@@ -25,6 +33,8 @@ pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
 pub const SIGNATURE_SCHEME: &str = "event.notification.signature.scheme";
 pub const REFRESH_INTERVAL: &str = "event.poller.refresh_interval";
 pub const POLLER_CONFIGURATION: &str = "event.poller.configuration";
+/// Cloud Elements' legacy poller configuration: one `|`-separated line per resource.
+pub const POLLER_URLS: &str = "event.poller.urls";
 
 /// The default minutes between polls.
 pub const DEFAULT_REFRESH_MINUTES: u32 = 15;
@@ -34,15 +44,33 @@ pub const DEFAULT_POLL_DELAY_SECS: u32 = 60;
 /// The largest `pageSize` a poller may ask for.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Whether a configuration key holds a secret: encrypted at rest, masked in responses.
+/// Whether a configuration key holds a secret by its name: sealed at rest, masked in every
+/// response (an element may declare more, see `tributary_elements::Element::is_secret`).
+///
+/// A key is secret when it names a secret, password, passphrase, credential or private
+/// anything, or when one of its parts (split at `.`, `_` and `-`) ends in `key` or `token`:
+/// `oauth.api.secret`, `oauth.api.key` (Cloud Elements masks the client id too),
+/// `event.notification.signature.key`, `x.apikey`, `x.private_key`, `x.credential`,
+/// `oauth.user.refresh_token`. A key whose last part is `url` or `uri` is an address, not a
+/// secret (`oauth.token.url`, `event.notification.callback.url`).
 pub fn is_secret_key(key: &str) -> bool {
+    const WORDS: [&str; 6] = [
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "credential",
+        "private",
+    ];
     let key = key.to_ascii_lowercase();
-    key == OAUTH_API_SECRET
-        || key == SIGNATURE_KEY
-        || key.contains("secret")
-        || key.contains("password")
-        || key.ends_with("token")
-        || key.ends_with(".key") && key != OAUTH_API_KEY
+    let parts: Vec<&str> = key.split(['.', '_', '-']).collect();
+    if matches!(parts.last(), Some(&("url" | "uri"))) {
+        return false;
+    }
+    WORDS.iter().any(|word| key.contains(word))
+        || parts
+            .iter()
+            .any(|part| part.ends_with("key") || part.ends_with("token"))
 }
 
 /// A configuration value as stored and shown: strings as they are, booleans and numbers in their
@@ -65,6 +93,16 @@ pub trait ResourceCatalog {
     fn has_resource(&self, name: &str) -> bool;
     /// The resource names, for error messages.
     fn resource_names(&self) -> Vec<String>;
+    /// The element's own poller configuration of a resource (`url`, `idField`,
+    /// `datesConfiguration` …), when it knows the resource's change dates: what a resource
+    /// entry without `idField` or `datesConfiguration` takes them from.
+    fn default_poller(&self, _resource: &str) -> Option<Value> {
+        None
+    }
+    /// The resources polled when events are on and no poller configuration is given.
+    fn default_resources(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A problem with one configuration field.
@@ -214,17 +252,38 @@ impl EventsSettings {
                 }
             },
         };
-        let pollers = match config.get(POLLER_CONFIGURATION) {
-            None => {
-                if enabled && vendor == VendorType::Polling {
+        // The JSON form wins; the legacy lines are read when it is absent (Cloud Elements'
+        // provisioning sends both, the lines naming the JSON's resources); without either,
+        // the element's default resources are polled.
+        let pollers = match (config.get(POLLER_CONFIGURATION), config.get(POLLER_URLS)) {
+            (Some(text), _) => read_pollers(text, catalog, &mut errors),
+            (None, Some(lines)) => match legacy::read(lines, &Lines(catalog)) {
+                Ok(object) => read_object(&object, POLLER_URLS, catalog, &mut errors),
+                Err(problems) => {
+                    errors.extend(problems.into_iter().map(|p| FieldError {
+                        field: format!("{POLLER_URLS} line {}", p.line),
+                        message: p.message,
+                    }));
+                    BTreeMap::new()
+                }
+            },
+            (None, None) if enabled && vendor == VendorType::Polling => {
+                let defaults: Map<String, Value> = catalog
+                    .default_resources()
+                    .into_iter()
+                    .filter_map(|r| Some((r.clone(), catalog.default_poller(&r)?)))
+                    .collect();
+                if defaults.is_empty() {
                     error(
                         POLLER_CONFIGURATION,
-                        "is required when events are enabled with polling".into(),
+                        "is required when events are enabled with polling (the element has no \
+                         default resources to poll)"
+                            .into(),
                     );
                 }
-                BTreeMap::new()
+                read_object(&defaults, POLLER_CONFIGURATION, catalog, &mut errors)
             }
-            Some(text) => read_pollers(text, catalog, &mut errors),
+            (None, None) => BTreeMap::new(),
         };
         if errors.is_empty() {
             Ok(EventsSettings {
@@ -238,6 +297,23 @@ impl EventsSettings {
         } else {
             Err(errors)
         }
+    }
+}
+
+/// The element as the legacy lines' reader sees it.
+struct Lines<'a>(&'a dyn ResourceCatalog);
+
+impl legacy::Resources for Lines<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.0.has_resource(name)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.resource_names()
+    }
+
+    fn default_entry(&self, name: &str) -> Option<Value> {
+        self.0.default_poller(name)
     }
 }
 
@@ -278,7 +354,6 @@ fn read_pollers(
     catalog: &dyn ResourceCatalog,
     errors: &mut Vec<FieldError>,
 ) -> BTreeMap<String, PollerConfig> {
-    let mut pollers = BTreeMap::new();
     let object = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
@@ -286,18 +361,30 @@ fn read_pollers(
                 field: POLLER_CONFIGURATION.into(),
                 message: "must be a JSON object of resource name to poller configuration".into(),
             });
-            return pollers;
+            return BTreeMap::new();
         }
         Err(error) => {
             errors.push(FieldError {
                 field: POLLER_CONFIGURATION.into(),
                 message: format!("is not valid JSON: {error}"),
             });
-            return pollers;
+            return BTreeMap::new();
         }
     };
-    for (resource, value) in &object {
-        let prefix = format!("{POLLER_CONFIGURATION}.{resource}");
+    read_object(&object, POLLER_CONFIGURATION, catalog, errors)
+}
+
+/// Reads a poller configuration object (resource → entry); `source` is the key it came from,
+/// naming each problem's field.
+fn read_object(
+    object: &Map<String, Value>,
+    source: &str,
+    catalog: &dyn ResourceCatalog,
+    errors: &mut Vec<FieldError>,
+) -> BTreeMap<String, PollerConfig> {
+    let mut pollers = BTreeMap::new();
+    for (resource, value) in object {
+        let prefix = format!("{source}.{resource}");
         if !catalog.has_resource(resource) {
             errors.push(FieldError {
                 field: prefix,
@@ -315,11 +402,45 @@ fn read_pollers(
             });
             continue;
         };
-        if let Some(config) = read_poller(&prefix, resource, fields, catalog.hub(), errors) {
+        let fields = with_element_defaults(fields, catalog.default_poller(resource));
+        if let Some(config) = read_poller(&prefix, resource, &fields, catalog.hub(), errors) {
             pollers.insert(resource.clone(), config);
         }
     }
     pollers
+}
+
+/// A resource entry with what it leaves out taken from the element: `idField` (absent or
+/// blank), and `datesConfiguration` when absent (with the element's `filterByUpdatedDate`,
+/// which belongs to its dates). A `datesConfiguration` given is taken as given, whole.
+fn with_element_defaults(
+    fields: &Map<String, Value>,
+    element: Option<Value>,
+) -> Map<String, Value> {
+    let mut fields = fields.clone();
+    let Some(Value::Object(element)) = element else {
+        return fields;
+    };
+    let blank_id = text_field(&fields, "idField").is_none_or(|id| id.trim().is_empty());
+    if blank_id && let Some(id) = element.get("idField") {
+        fields.insert("idField".into(), id.clone());
+    }
+    if !fields.contains_key("datesConfiguration")
+        && let Some(dates) = element.get("datesConfiguration")
+    {
+        fields.insert("datesConfiguration".into(), dates.clone());
+        let given_filter =
+            fields.contains_key("filterByUpdatedDate") || fields.contains_key("filterByUpdateDate");
+        if !given_filter && let Some(filter) = element.get("filterByUpdatedDate") {
+            fields.insert("filterByUpdatedDate".into(), filter.clone());
+        }
+    }
+    if !fields.contains_key("url")
+        && let Some(url) = element.get("url")
+    {
+        fields.insert("url".into(), url.clone());
+    }
+    fields
 }
 
 /// Reads a field as a string, accepting the native JSON types CE clients send.
@@ -741,21 +862,41 @@ mod tests {
     }
 
     #[test]
-    fn secret_keys_are_recognized_but_the_client_id_is_not_one() {
+    fn secret_keys_are_recognized_by_name_the_client_id_among_them() {
         for key in [
             OAUTH_API_SECRET,
+            OAUTH_API_KEY,
             SIGNATURE_KEY,
             "oauth.user.token",
             "oauth.user.refresh_token",
             "basic.password",
+            "event.notification.basic.password",
+            "x.apikey",
+            "x.apiKey",
+            "x.private_key",
+            "x.privateKey",
+            "x.credential",
+            "x.credentials",
+            "clientSecret",
+            "sftp.passphrase",
+            "access-token",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in [
-            OAUTH_API_KEY,
             CALLBACK_URL,
+            OAUTH_CALLBACK_URL,
             REFRESH_INTERVAL,
             POLLER_CONFIGURATION,
+            POLLER_URLS,
+            EVENTS_ENABLED,
+            VENDOR_TYPE,
+            SIGNATURE_SCHEME,
+            "oauth.token.url",
+            "oauth.scope",
+            "event.notification.basic.username",
+            "provider.subdomain",
+            "pagination.type",
         ] {
             assert!(!is_secret_key(key), "{key}");
         }

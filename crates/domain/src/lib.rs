@@ -7,7 +7,8 @@
 //! - [`clock`]: the [`Clock`] every time-dependent part of the system is given;
 //! - [`auth_header`]: the Cloud Elements `Authorization` header;
 //! - [`instance_config`]: instance configuration values and the validation of every events key,
-//!   the poller configuration included;
+//!   the poller configuration included ([`legacy_pollers`]: Cloud Elements' older
+//!   `event.poller.urls` lines, read as that configuration);
 //! - [`dates`]: Java `SimpleDateFormat` patterns ([`DatePattern`]) and time zones ([`Zone`]),
 //!   read and written as Java 17 does, with every deviation listed in its docs;
 //! - [`placeholders`]: `${gmtDate:…}` and friends in poller URLs ([`UrlTemplate`]);
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod dates;
 pub mod delivery;
 pub mod instance_config;
+pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
 

@@ -15,6 +15,10 @@
 //!   window that no event has named yet (the provider indexed it late, after other records moved
 //!   the cursor past its creation) is also CREATED — it is new to the client. `date` is the
 //!   created date for CREATED, the updated date for UPDATED.
+//! - Dates are read as Java's `parse(String)` reads them: **text after the pattern is ignored**
+//!   (`yyyy-MM-dd'T'HH:mm:ss` reads `2017-01-01T22:17:59.039Z` as its first 19 characters;
+//!   Cloud Elements configurations rely on it). Each such record counts a warning, with one
+//!   example per date field, so the user can tighten the pattern; the event is not flagged.
 //! - A record whose dates do not parse is **not dropped**: it becomes an UPDATED event flagged
 //!   with the error, deduplicated by a hash of its content (it has no usable date), and it does
 //!   not move the cursor.
@@ -153,6 +157,10 @@ pub struct PollOutcome {
     /// Records without a usable id (no event can name them).
     pub without_id: usize,
     pub date_errors: usize,
+    /// Records whose dates had text after the pattern (read as Java does, the rest ignored).
+    pub date_warnings: usize,
+    /// One example of such a date per date field, in words a user can act on.
+    pub warnings: Vec<String>,
 }
 
 /// Reads a dotted path (`user.id`) from a record as text.
@@ -193,6 +201,32 @@ fn content_hash(record: &Value) -> String {
     URL_SAFE_NO_PAD.encode(&Sha256::digest(record.to_string().as_bytes())[..15])
 }
 
+/// Reads a record's date field as Java's `parse(String)` does: the instant, and a warning when
+/// text after the pattern was ignored; or why it cannot be read.
+fn read_date(
+    record: &Value,
+    field: &str,
+    pattern: &DatePattern,
+    zone: &Zone,
+) -> Result<(i64, Option<String>), String> {
+    let text = field_text(record, field).ok_or_else(|| format!("{field} is missing or empty"))?;
+    let (epoch_ms, read) = pattern.parse_prefix(&text, zone).map_err(|e| {
+        format!(
+            "{field} {text:?} does not match {:?}: {e}",
+            pattern.source()
+        )
+    })?;
+    let rest = text.get(read..).unwrap_or_default();
+    let warning = (!rest.is_empty()).then(|| {
+        format!(
+            "{field} {text:?}: {rest:?} after the pattern {:?} was ignored, as Java ignores it; \
+             extend the pattern to read it",
+            pattern.source()
+        )
+    });
+    Ok((epoch_ms, warning))
+}
+
 /// Decides a poll: `records` as the provider returned them (any order), read at `poll_start_ms`
 /// (Tributary's clock, used only for `filterByCurrentDate` and undated records).
 pub fn decide(
@@ -215,6 +249,8 @@ pub fn decide(
         skipped: 0,
         without_id: 0,
         date_errors: 0,
+        date_warnings: 0,
+        warnings: Vec::new(),
     };
     let mut seen = state.seen.clone();
     for record in records {
@@ -222,28 +258,36 @@ pub fn decide(
             outcome.without_id += 1;
             continue;
         };
-        let parse = |field: &str, pattern: &DatePattern, zone: &Zone| -> Result<i64, String> {
-            let text =
-                field_text(&record, field).ok_or_else(|| format!("{field} is missing or empty"))?;
-            pattern.parse(&text, zone).map_err(|e| {
-                format!(
-                    "{field} {text:?} does not match {:?}: {e}",
-                    pattern.source()
-                )
-            })
-        };
-        let updated = parse(
+        let updated = read_date(
+            &record,
             &config.dates.updated_field,
             &poller.updated,
             &poller.updated_zone,
         );
-        let created = parse(
+        let created = read_date(
+            &record,
             &config.dates.created_field,
             &poller.created,
             &poller.created_zone,
         );
         let (updated_ms, created_ms) = match (updated, created) {
-            (Ok(updated), Ok(created)) => (updated, created),
+            (Ok(updated), Ok(created)) => {
+                let warned = [&updated.1, &created.1].into_iter().flatten();
+                let mut any = false;
+                for warning in warned {
+                    any = true;
+                    let field = warning.split(' ').next().unwrap_or_default();
+                    if !outcome
+                        .warnings
+                        .iter()
+                        .any(|w| w.split(' ').next() == Some(field))
+                    {
+                        outcome.warnings.push(warning.clone());
+                    }
+                }
+                outcome.date_warnings += usize::from(any);
+                (updated.0, created.0)
+            }
             (Err(error), _) | (_, Err(error)) => {
                 // Not dropped: an UPDATED event flagged with the error, once per content.
                 let hash = content_hash(&record);
@@ -394,6 +438,55 @@ mod tests {
             .iter()
             .map(|e| (e.object_id.clone(), e.event_type.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn text_after_the_pattern_is_read_as_java_reads_it_with_a_warning_not_a_flag() {
+        let mut config = seed().config;
+        config.dates.updated_format = "yyyy-MM-dd'T'HH:mm:ss".into();
+        config.dates.created_format = "yyyy-MM-dd'T'HH:mm:ss".into();
+        let poller = CompiledPoller::compile(&config).unwrap();
+        let state = PollState {
+            cursor_ms: 1_483_300_000_000,
+            seen: BTreeMap::new(),
+        };
+        let outcome = decide(
+            &poller,
+            &state,
+            1_483_400_000_000,
+            7,
+            "appointments",
+            vec![
+                json!({"id": 1, "creation_date": "2017-01-01T22:17:59.039Z",
+                       "modification_date": "2017-01-01T22:17:59.039Z"}),
+                json!({"id": 2, "creation_date": "2017-01-01T22:00:00",
+                       "modification_date": "2017-01-01T22:18:00.5Z"}),
+                json!({"id": 3, "creation_date": "2017-01-01T22:00:00",
+                       "modification_date": "2017-01-01T22:19:00"}),
+            ],
+        );
+        assert_eq!(outcome.date_errors, 0);
+        assert_eq!(outcome.date_warnings, 2, "records 1 and 2; 3 matches whole");
+        assert!(outcome.events.iter().all(|e| e.date_error.is_none()));
+        assert_eq!(
+            event_date(outcome.events[0].date_ms),
+            "2017-01-01T22:17:59Z",
+            "the prefix, as Java's parse(String) reads it"
+        );
+        assert_eq!(outcome.events[1].updated_ms, Some(1_483_309_080_000));
+        assert_eq!(
+            outcome.warnings.len(),
+            2,
+            "one example per field: {:?}",
+            outcome.warnings
+        );
+        assert!(
+            outcome.warnings[0].starts_with("modification_date \"2017-01-01T22:17:59.039Z\"")
+                && outcome.warnings[0].contains("\".039Z\" after the pattern"),
+            "{:?}",
+            outcome.warnings
+        );
+        assert!(outcome.warnings[1].starts_with("creation_date "));
     }
 
     #[test]

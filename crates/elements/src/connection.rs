@@ -15,7 +15,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use tributary_domain::instance_config::is_secret_key;
 
 use crate::definition::Element;
 pub use crate::definition::connection::{ConnectionVar, Source};
@@ -82,7 +81,8 @@ impl Element {
 
     /// Every value an instance's requests may read: fixed variables, configuration variables,
     /// then the stored ones (token response, redirect). A secret configuration value (the
-    /// client secret, a signature key, anything named like a secret) is never one of them.
+    /// client secret, a signature key, anything named like a secret or declared in
+    /// `secret_keys`) is never one of them.
     pub fn instance_values(
         &self,
         stored: &BTreeMap<String, String>,
@@ -90,7 +90,7 @@ impl Element {
     ) -> InstanceValues {
         let config: BTreeMap<String, String> = config
             .iter()
-            .filter(|(key, _)| !is_secret_key(key))
+            .filter(|(key, _)| !self.is_secret(key))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut connection = self.fixed_connection();

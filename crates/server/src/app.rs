@@ -210,6 +210,7 @@ async fn bootstrap(
             name: "default".into(),
             organization_secret_hash: hash_secret(organization_secret.expose_secret()),
             user_secret_hash: hash_secret(user_secret.expose_secret()),
+            user: tributary_store::UserProfile::default(),
             now_ms,
         })
         .await?;

@@ -43,6 +43,12 @@ pub struct PollSummary {
     pub events: u64,
     pub skipped: usize,
     pub date_errors: usize,
+    /// Records whose dates had text after the pattern: read as Java reads them (the rest
+    /// ignored), counted here rather than flagged.
+    pub date_warnings: usize,
+    /// An example of such a date per date field, saying what to change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The poller added the change filter (a lower bound on the updated field) to a URL
     /// without one. Named `addedSince` in the API, after Cloud Elements' `since`.
     #[serde(rename = "addedSince")]
@@ -246,6 +252,8 @@ async fn run(
     );
     summary.skipped = outcome.skipped;
     summary.date_errors = outcome.date_errors;
+    summary.date_warnings = outcome.date_warnings;
+    summary.warnings = outcome.warnings.clone();
     summary.cursor = Some(poll::event_date(outcome.state.cursor_ms));
     let events = outcome
         .events
@@ -279,6 +287,10 @@ async fn run(
     match committed {
         Committed::Done { inserted } => {
             summary.events = inserted;
+            state.poll_stats.date_warnings.fetch_add(
+                u64::try_from(summary.date_warnings).unwrap_or(u64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             if inserted > 0 {
                 state.nudge_delivery();
             }

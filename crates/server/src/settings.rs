@@ -19,6 +19,9 @@ use tributary_domain::delivery::{RetrySchedule, parse_duration};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tributary.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The `user` of every notification unless a deployment names its own: the `.invalid` domain
+/// (RFC 2606) says plainly that it reaches no one.
+pub const DEFAULT_NOTIFICATION_SENDER: &str = "notifications@tributary.invalid";
 
 /// The defaults of every setting (the only place they are written).
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             retry_schedule: RetrySchedule::default(),
             retention: Duration::from_secs(30 * 86_400),
             roles: Roles::default(),
+            notification_sender: DEFAULT_NOTIFICATION_SENDER.to_owned(),
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct Settings {
     pub retention: Duration,
     /// `TRIBUTARY_ROLES`: what this process does (default all three).
     pub roles: Roles,
+    /// `TRIBUTARY_NOTIFICATION_SENDER`: the `user` of every notification's envelope, the
+    /// deployment's sender address (Cloud Elements': `notifications@cloud-elements.com`).
+    pub notification_sender: String,
 }
 
 /// What a process does, so one deployment can run API-only and worker-only nodes from the same
@@ -450,6 +457,27 @@ const SPECS: &[Spec] = &[
         },
     },
     Spec {
+        variable: "TRIBUTARY_NOTIFICATION_SENDER",
+        flag: "--notification-sender",
+        shown: Shown::Plain,
+        default: |s| s.notification_sender.clone(),
+        read: |s, t| {
+            let address = t.trim();
+            let parts = address.split_once('@');
+            let well_formed = parts.is_some_and(|(local, domain)| {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            }) && address.len() <= 254
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !well_formed {
+                return Err(format!(
+                    "{address:?}: must be an email address such as notifications@example.com"
+                ));
+            }
+            s.notification_sender = address.to_owned();
+            Ok(())
+        },
+    },
+    Spec {
         variable: "TRIBUTARY_MASTER_KEY",
         flag: "--master-key",
         shown: Shown::Secret,
@@ -719,6 +747,35 @@ mod tests {
             error.contains("TRIBUTARY_DELIVERY_LEASE (30s) must be longer than TRIBUTARY_DELIVERY_TIMEOUT (30s)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_notification_sender_is_an_email_address() {
+        assert_eq!(
+            Settings::read(&Given::default())
+                .unwrap()
+                .notification_sender,
+            DEFAULT_NOTIFICATION_SENDER
+        );
+        let mut given = Given::default();
+        given.set(
+            "TRIBUTARY_NOTIFICATION_SENDER",
+            " events@acme.example ",
+            Source::Flag,
+        );
+        assert_eq!(
+            Settings::read(&given).unwrap().notification_sender,
+            "events@acme.example"
+        );
+        for bad in ["", "acme", "@acme.example", "events@", "a b@c", "a@b@c"] {
+            given.set("TRIBUTARY_NOTIFICATION_SENDER", bad, Source::Environment);
+            let error = Settings::read(&given).unwrap_err().to_string();
+            assert!(
+                error.contains("--notification-sender (TRIBUTARY_NOTIFICATION_SENDER)")
+                    && error.contains("must be an email address"),
+                "{bad:?}: {error}"
+            );
+        }
     }
 
     #[test]

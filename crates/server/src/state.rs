@@ -34,6 +34,15 @@ pub struct AppState {
     pub delivery_nudge: Arc<tokio::sync::Notify>,
     /// Delivery counters for `/metrics`.
     pub delivery_stats: Arc<DeliveryStats>,
+    /// Poll counters for `/metrics`.
+    pub poll_stats: Arc<PollStats>,
+}
+
+/// Counters of polling since the process started, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct PollStats {
+    /// Records whose dates had text after their pattern (read as Java reads them).
+    pub date_warnings: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -66,6 +75,7 @@ impl AppState {
             nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_stats: Arc::new(DeliveryStats::default()),
+            poll_stats: Arc::new(PollStats::default()),
         }
     }
 

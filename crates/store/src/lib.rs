@@ -46,10 +46,10 @@ pub use activity::{
     Activity, ActivityFilter, LATENCY_BOUNDS_MS, LatencyCount, OutcomeCount, ResourceCount,
 };
 pub use records::{
-    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, EventFilter,
-    EventRecord, InstanceData, InstanceRecord, NewEvent, NewInstance, NewNotification,
-    NewOrganization, NewSession, NotificationRecord, PollCommit, PollerRecord, Principal, Session,
-    StoredValue, Updated,
+    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
+    EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent, NewInstance,
+    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationView, PollCommit,
+    PollerRecord, Principal, Session, StoredValue, Updated, UserProfile, UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
@@ -148,6 +148,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<Option<Vec<u8>>>;
 
+    /// A user of an organization (another organization's is not found).
+    async fn user(&self, organization_id: i64, user_id: i64) -> Result<Option<UserRecord>>;
+
     /// The principal of a user secret alone (hub calls name the user and the instance token).
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>>;
 
@@ -219,6 +222,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         next_due_ms: i64,
     ) -> Result<()>;
 
+    /// Makes an instance's pollers due at `due_ms` at the latest (leases untouched: a poll
+    /// under way finishes first); returns how many moved. Enabling an instance resumes its
+    /// polls at once, from their cursors.
+    async fn make_pollers_due(&self, instance_id: i64, due_ms: i64) -> Result<u64>;
+
     /// The earliest due time among pollers not leased (or whose lease expired at `now_ms`).
     async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>>;
 
@@ -232,7 +240,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// An instance by id alone, for workers (API calls use [`Store::instance`]).
     async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>>;
 
-    /// Events that no notification carries yet, oldest first.
+    /// Events that no notification carries yet, oldest first; a disabled instance's wait (they
+    /// are not returned until it is enabled again).
     async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>>;
 
     /// Stores notifications and marks their events QUEUED with the notification's id, in one
@@ -312,6 +321,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// What an organization's instances (or one of them) did in a stretch of time, counted in
     /// buckets: events per resource, notifications by outcome, delivery latency.
     async fn activity(&self, organization_id: i64, filter: &ActivityFilter) -> Result<Activity>;
+    /// A notification of an organization by its id or by its number (`key` in decimal).
+    async fn find_notification(
+        &self,
+        organization_id: i64,
+        key: &str,
+    ) -> Result<Option<NotificationView>>;
+
+    /// An organization's events counted per bucket and instance (buckets and instances without
+    /// events are left out), in bucket then instance order.
+    async fn count_events(
+        &self,
+        organization_id: i64,
+        filter: &CountFilter,
+    ) -> Result<Vec<EventCount>>;
 
     /// Queues a notification again now, with a fresh retry schedule (redelivery).
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool>;

@@ -12,7 +12,25 @@ pub struct NewOrganization {
     pub name: String,
     pub organization_secret_hash: Vec<u8>,
     pub user_secret_hash: Vec<u8>,
+    /// Who the first user is (what an instance's `user` object shows).
+    pub user: UserProfile,
     pub now_ms: i64,
+}
+
+/// What is known of a user besides its secret: each part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// A user as stored (its secret's hash left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub organization_id: i64,
+    pub profile: UserProfile,
 }
 
 /// Who is calling: an organization and one of its users.
@@ -56,6 +74,9 @@ pub struct InstanceRecord {
     pub element_key: String,
     pub name: String,
     pub tags: Vec<String>,
+    /// The instance token, sealed; `None` for instances stored before tokens were kept
+    /// readable (only their token's hash exists).
+    pub token_sealed: Option<Vec<u8>>,
     /// Entries in key order.
     pub configuration: Vec<ConfigEntry>,
     /// Sealed provider credentials.
@@ -95,6 +116,8 @@ pub struct NewInstance {
     pub principal: Principal,
     pub element_key: String,
     pub token_hash: Vec<u8>,
+    /// The same token sealed, so that its owner can read it back.
+    pub token_sealed: Vec<u8>,
     pub data: InstanceData,
     pub now_ms: i64,
 }
@@ -155,6 +178,8 @@ pub struct EventRecord {
     pub status: EventStatus,
     /// The notification that carries it, once queued.
     pub notification_id: Option<String>,
+    /// When the poll stored it (Tributary's clock).
+    pub created_ms: i64,
 }
 
 /// Which events a listing wants (every field optional).
@@ -169,6 +194,8 @@ pub struct EventFilter {
     pub from_ms: Option<i64>,
     /// Events stored before this time (epoch ms).
     pub to_ms: Option<i64>,
+    /// Only the events this notification carries.
+    pub notification_id: Option<String>,
     /// Rows after this one (paging).
     pub after_id: i64,
     /// Rows before this one (paging back through a log shown newest first).
@@ -201,6 +228,46 @@ pub enum Committed {
     Done { inserted: u64 },
     /// Another poll of the same poller committed first; nothing was written.
     Conflict,
+}
+
+/// A notification as the event log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationView {
+    pub id: String,
+    /// Its numeric id (the envelope's outer `id`); `None` for notifications queued before
+    /// numbers were stored.
+    pub number: Option<i64>,
+    pub instance_id: i64,
+    pub resource: String,
+    pub status: NotificationStatus,
+    pub attempts: i64,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+    /// The exact bytes sent.
+    pub body: Vec<u8>,
+}
+
+/// Which events to count, in buckets of `bucket_ms` from `from_ms` (inclusive) to `to_ms`
+/// (exclusive), by when they were stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountFilter {
+    /// One instance's events; `None`: every instance of the organization.
+    pub instance_id: Option<i64>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub bucket_ms: i64,
+}
+
+/// How many events of one instance were stored in one bucket, and how many of them were
+/// delivered or failed by now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCount {
+    /// The bucket's start (epoch ms).
+    pub bucket_ms: i64,
+    pub instance_id: i64,
+    pub count: i64,
+    pub notified: i64,
+    pub failed: i64,
 }
 
 /// A notification to queue: built from `event_ids`, body bytes final.

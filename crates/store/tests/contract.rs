@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
-    EventFilter, EventStatus, InstanceData, LatencyCount, NewEvent, NewInstance, NewNotification,
-    NewOrganization, NewSession, NotificationStatus, OutcomeCount, PollCommit, Principal,
-    ResourceCount, Session, Store, StoredValue, Updated,
+    CountFilter, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount, NewEvent,
+    NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus, OutcomeCount,
+    PollCommit, Principal, ResourceCount, Session, Store, StoredValue, Updated, UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -77,6 +77,10 @@ contract! {
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
         every_poller_is_made_due_at_once_and_counted_once_it_has_polled,
         events_are_found_by_each_filter_and_read_back_with_their_status,
+        an_instance_keeps_its_sealed_token_and_a_user_its_profile,
+        a_notification_is_found_by_its_id_or_its_number_with_its_events,
+        a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_due,
+        events_are_counted_per_bucket_and_instance_with_their_outcomes,
         activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization,
     ],
     urls: [
@@ -263,6 +267,7 @@ async fn org(store: &dyn Store, tag: u8) -> Principal {
             name: format!("org {tag}"),
             organization_secret_hash: vec![tag; 32],
             user_secret_hash: vec![tag + 100; 32],
+            user: UserProfile::default(),
             now_ms: NOW,
         })
         .await
@@ -302,6 +307,7 @@ async fn insert(
             principal,
             element_key: "infusionsoftrest".into(),
             token_hash: vec![token; 32],
+            token_sealed: vec![token; 8],
             data: data(name),
             now_ms: NOW,
         })
@@ -473,6 +479,7 @@ async fn tokens_and_secrets_are_unique(store: Arc<dyn Store>) {
             principal,
             element_key: "infusionsoftrest".into(),
             token_hash: vec![50; 32],
+            token_sealed: vec![50; 8],
             data: data("two"),
             now_ms: NOW,
         })
@@ -1319,6 +1326,7 @@ async fn configuration_keys_and_resources_sort_bytewise(store: Arc<dyn Store>) {
             principal,
             element_key: "infusionsoftrest".into(),
             token_hash: vec![50; 32],
+            token_sealed: vec![50; 8],
             data: unsorted,
             now_ms: NOW,
         })
@@ -2162,6 +2170,343 @@ async fn events_are_found_by_each_filter_and_read_back_with_their_status(store: 
     assert_eq!(ids(found(org, filter).await), ["b"]);
     assert_eq!(ids(found(other.organization_id, all).await), ["z"]);
     assert_eq!(store.event(org, "z").await.unwrap(), None);
+}
+
+async fn an_instance_keeps_its_sealed_token_and_a_user_its_profile(store: Arc<dyn Store>) {
+    let principal = store
+        .create_organization(NewOrganization {
+            name: "profiled".into(),
+            organization_secret_hash: vec![1; 32],
+            user_secret_hash: vec![101; 32],
+            user: UserProfile {
+                email: Some("ada@example.com".into()),
+                first_name: Some("Ada".into()),
+                last_name: None,
+            },
+            now_ms: NOW,
+        })
+        .await
+        .unwrap();
+    let other = org(store.as_ref(), 2).await;
+    let record = insert(store.as_ref(), principal, 50, "sealed").await;
+    assert_eq!(record.token_sealed, Some(vec![50; 8]));
+    let user = store
+        .user(principal.organization_id, principal.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.id, principal.user_id);
+    assert_eq!(
+        user.profile,
+        UserProfile {
+            email: Some("ada@example.com".into()),
+            first_name: Some("Ada".into()),
+            last_name: None,
+        }
+    );
+    assert_eq!(
+        store
+            .user(other.organization_id, principal.user_id)
+            .await
+            .unwrap(),
+        None,
+        "another organization's user is not found"
+    );
+    let plain = store
+        .user(other.organization_id, other.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain.profile, UserProfile::default());
+}
+
+async fn a_notification_is_found_by_its_id_or_its_number_with_its_events(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let other = org(store.as_ref(), 2).await;
+    let record = insert(store.as_ref(), principal, 50, "n").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    store
+        .queue_notifications(
+            vec![notification_to(
+                "n1",
+                record.id,
+                "https://r.example/",
+                &["a", "b"],
+            )],
+            NOW + 20,
+        )
+        .await
+        .unwrap();
+    let number = tributary_domain::delivery::notification_number("n1");
+    let org_id = principal.organization_id;
+    let by_id = store
+        .find_notification(org_id, "n1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_id.id, "n1");
+    assert_eq!(by_id.number, Some(number));
+    assert_eq!(
+        (by_id.instance_id, by_id.resource.as_str(), by_id.status),
+        (record.id, "contacts", NotificationStatus::Queued)
+    );
+    assert_eq!((by_id.attempts, by_id.created_ms), (0, NOW + 20));
+    assert_eq!(by_id.delivered_ms, None);
+    assert_eq!(
+        store
+            .find_notification(org_id, &number.to_string())
+            .await
+            .unwrap(),
+        Some(by_id.clone()),
+        "its number finds it too"
+    );
+    for missing in ["n2", "12345", "-1", ""] {
+        assert_eq!(
+            store.find_notification(org_id, missing).await.unwrap(),
+            None,
+            "{missing:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .find_notification(other.organization_id, "n1")
+            .await
+            .unwrap(),
+        None,
+        "another organization's notification is not found"
+    );
+    let carried = store
+        .find_events(
+            org_id,
+            &EventFilter {
+                notification_id: Some("n1".into()),
+                limit: 100,
+                ..EventFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        carried
+            .iter()
+            .map(|e| (e.event_id.as_str(), e.created_ms))
+            .collect::<Vec<_>>(),
+        [("a", NOW + 10), ("b", NOW + 10)],
+        "its events, with when they were stored"
+    );
+}
+
+async fn a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_due(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let quiet = insert(store.as_ref(), principal, 50, "quiet").await;
+    let busy = insert(store.as_ref(), principal, 51, "busy").await;
+    for record in [&quiet, &busy] {
+        store
+            .sync_pollers(
+                record.id,
+                &[("contacts".into(), NOW + 3_600_000), ("tasks".into(), NOW)],
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .commit_poll(commit(quiet.id, 1, vec![event("q")], NOW))
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(busy.id, 1, vec![event("b")], NOW))
+        .await
+        .unwrap();
+    let disabled = InstanceData {
+        disabled: true,
+        ..data("quiet")
+    };
+    let updated = store
+        .update_instance(principal.organization_id, quiet.id, 1, disabled, NOW + 1)
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Done(ref r) if r.disabled));
+    let waiting = |store: Arc<dyn Store>| async move {
+        store
+            .unnotified_events(1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        waiting(store.clone()).await,
+        ["b"],
+        "the disabled instance's older event neither goes out nor holds the other back"
+    );
+    store
+        .update_instance(
+            principal.organization_id,
+            quiet.id,
+            2,
+            data("quiet"),
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting(store.clone()).await, ["q"], "enabled: it goes out");
+
+    // Due at NOW + 1 at the latest: the later poller (contacts, due in a minute after its
+    // poll) moves, the earlier (tasks, due at NOW) stays.
+    assert_eq!(store.make_pollers_due(quiet.id, NOW + 1).await.unwrap(), 1);
+    let due: Vec<(String, i64)> = store
+        .pollers(quiet.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.resource, p.next_due_ms))
+        .collect();
+    assert_eq!(
+        due,
+        [("contacts".to_owned(), NOW + 1), ("tasks".to_owned(), NOW)]
+    );
+    assert_eq!(store.make_pollers_due(quiet.id, NOW + 5).await.unwrap(), 0);
+    let untouched: Vec<i64> = store
+        .pollers(busy.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.next_due_ms)
+        .collect();
+    assert_eq!(untouched, [NOW + 60_000, NOW], "another instance's stay");
+}
+
+async fn events_are_counted_per_bucket_and_instance_with_their_outcomes(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let other = org(store.as_ref(), 2).await;
+    let first = insert(store.as_ref(), principal, 50, "first").await;
+    let second = insert(store.as_ref(), principal, 51, "second").await;
+    let foreign = insert(store.as_ref(), other, 52, "foreign").await;
+    // first: a, b stored at NOW + 10 and c at NOW + 70_010; second: d at NOW + 10.
+    for record in [&first, &second, &foreign] {
+        store
+            .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+            .await
+            .unwrap();
+    }
+    store
+        .commit_poll(commit(first.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    store
+        .commit_poll(PollCommit {
+            now_ms: NOW + 70_010,
+            ..commit(first.id, 2, vec![event("c")], NOW)
+        })
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(second.id, 1, vec![event("d")], NOW))
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(foreign.id, 1, vec![event("z")], NOW))
+        .await
+        .unwrap();
+    let url = "https://r.example/";
+    store
+        .queue_notifications(
+            vec![
+                notification_to("n1", first.id, url, &["a"]),
+                notification_to("n2", first.id, url, &["b"]),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    let settled = |id: &str, outcome| AttemptRecord {
+        url: url.into(),
+        notification_id: id.into(),
+        at_ms: NOW + 30,
+        status_code: Some(200),
+        duration_ms: 1,
+        excerpt: None,
+        error: None,
+        outcome,
+    };
+    store
+        .record_attempts(vec![
+            settled("n1", AttemptOutcome::Delivered),
+            settled("n2", AttemptOutcome::Failed),
+        ])
+        .await
+        .unwrap();
+    let minute = 60_000;
+    let count = |bucket_ms, instance_id, count, notified, failed| EventCount {
+        bucket_ms,
+        instance_id,
+        count,
+        notified,
+        failed,
+    };
+    let all = CountFilter {
+        instance_id: None,
+        from_ms: NOW,
+        to_ms: NOW + 3 * minute,
+        bucket_ms: minute,
+    };
+    assert_eq!(
+        store
+            .count_events(principal.organization_id, &all)
+            .await
+            .unwrap(),
+        [
+            count(NOW, first.id, 2, 1, 1),
+            count(NOW, second.id, 1, 0, 0),
+            count(NOW + minute, first.id, 1, 0, 0),
+        ]
+    );
+    let one = CountFilter {
+        instance_id: Some(second.id),
+        ..all
+    };
+    assert_eq!(
+        store
+            .count_events(principal.organization_id, &one)
+            .await
+            .unwrap(),
+        [count(NOW, second.id, 1, 0, 0)]
+    );
+    let narrow = CountFilter {
+        from_ms: NOW + 11,
+        to_ms: NOW + 70_010,
+        ..all
+    };
+    assert!(
+        store
+            .count_events(principal.organization_id, &narrow)
+            .await
+            .unwrap()
+            .is_empty(),
+        "from is inclusive, to exclusive"
+    );
+    assert_eq!(
+        store
+            .count_events(other.organization_id, &all)
+            .await
+            .unwrap(),
+        [count(NOW, foreign.id, 1, 0, 0)]
+    );
 }
 
 async fn activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization(

@@ -35,10 +35,12 @@
 //! the later instant (standard time) is chosen, as both Java modes do. See [`Zone`].
 //!
 //! # Deliberate deviations from Java
-//! - **The whole input must match** for [`DatePattern::parse`]. Java's `parse(String)` stops at
-//!   the end of the pattern and ignores what follows (`yyyy-MM-dd` reads
-//!   `2026-11-28T10:00:00Z`). [`DatePattern::parse_prefix`] behaves like Java and says how much
-//!   it read, for callers that want to accept such data with a warning.
+//! - **Text after the pattern**: Java's `parse(String)` stops at the end of the pattern and
+//!   ignores what follows (`yyyy-MM-dd` reads `2026-11-28T10:00:00Z`). So does
+//!   [`DatePattern::parse_prefix`], which also says how much it read: the poller and
+//!   `tributary dates parse` read record dates with it, as Cloud Elements did, and warn about
+//!   what was ignored. [`DatePattern::parse`] is the strict reading (the whole input must
+//!   match), for callers that want it.
 //! - **Four or more `S` are a decimal fraction of the second**, truncated to milliseconds:
 //!   `.123456` with `SSSSSS` is 123 ms, and formatting writes `123000`. Java reads the digits as
 //!   a count of milliseconds (123456 ms, two minutes later) and pads the milliseconds

@@ -12,7 +12,7 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tributary_domain::dates::DateFormatter;
-use tributary_domain::instance_config::ResourceCatalog;
+use tributary_domain::instance_config::{ResourceCatalog, is_secret_key};
 
 use crate::signals::{ErrorSpec, RateLimit};
 use crate::template::{Context, Scope, Template};
@@ -62,6 +62,11 @@ pub struct Element {
     /// Named date formatters (a Java pattern in a zone), besides the built-in ones.
     #[serde(default)]
     pub date_formats: BTreeMap<String, DateFormatSpec>,
+    /// Instance configuration keys that hold secrets besides those named like one
+    /// (`tributary_domain::instance_config::is_secret_key`): sealed at rest, masked in every
+    /// response, never a template value.
+    #[serde(default)]
+    pub secret_keys: Vec<String>,
     pub resources: Vec<Resource>,
     /// The named formatters, compiled when the definition is validated.
     #[serde(skip)]
@@ -250,6 +255,20 @@ impl Resource {
 impl Element {
     pub fn resource(&self, name: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.name == name)
+    }
+
+    /// Whether an instance configuration key of this element holds a secret: named like one,
+    /// or declared in `secret_keys`.
+    pub fn is_secret(&self, key: &str) -> bool {
+        is_secret_key(key) || self.secret_keys.iter().any(|k| k == key)
+    }
+
+    /// Whether Tributary has a source for this element's own webhooks, so that
+    /// `event.vendor.type: webhooks` can produce events. None has yet (`[events] webhooks`
+    /// says what the provider offers, not what Tributary receives): this is the one place
+    /// that changes when webhook sources arrive.
+    pub fn has_webhook_source(&self) -> bool {
+        false
     }
 
     /// The list request of a resource: its own, or the element's.
@@ -459,6 +478,18 @@ impl ResourceCatalog for Element {
 
     fn resource_names(&self) -> Vec<String> {
         self.resources.iter().map(|r| r.name.clone()).collect()
+    }
+
+    fn default_poller(&self, resource: &str) -> Option<Value> {
+        self.resource(resource)?.default_poller(&self.hub)
+    }
+
+    fn default_resources(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|r| r.default_poller(&self.hub).is_some())
+            .map(|r| r.name.clone())
+            .collect()
     }
 }
 

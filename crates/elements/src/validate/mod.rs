@@ -51,6 +51,14 @@ pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
             Err(e) => p.add(&format!("date_formats.{name}"), e),
         }
     }
+    for (i, key) in element.secret_keys.iter().enumerate() {
+        if key.trim().is_empty() || key.chars().any(char::is_whitespace) {
+            p.add(
+                &format!("secret_keys[{i}]"),
+                format!("{key:?} must be a configuration key such as \"x.api.token\""),
+            );
+        }
+    }
     connection(element, &mut p);
     let urls = [Family::Connection, Family::Config];
     check_template(
@@ -236,7 +244,18 @@ fn connection(element: &Element, p: &mut Problems) {
                 var.parameter.is_some(),
                 "`parameter`, the redirect's query parameter such as \"realmId\"",
             ),
-            Source::Config => needs(p, var.key.is_some(), "`key`, an instance configuration key"),
+            Source::Config => {
+                needs(p, var.key.is_some(), "`key`, an instance configuration key");
+                if let Some(key) = var.key.as_deref().filter(|k| element.is_secret(k)) {
+                    p.add(
+                        &format!("{field}.key"),
+                        format!(
+                            "{key:?} is a secret (named like one, or in secret_keys): secrets \
+                             are never connection values"
+                        ),
+                    );
+                }
+            }
         }
         let extra = [
             ("value", var.value.is_some(), Source::Fixed),

@@ -280,3 +280,43 @@ fn keys_resources_and_get_requests_are_checked() {
     let error = problems(|t| format!("{t}color = \"blue\"\n"));
     assert!(error.contains("unknown field `color`"), "{error}");
 }
+
+#[test]
+fn declared_secret_keys_are_secrets_and_never_connection_values() {
+    let text = MINIMAL.replace(
+        "[auth]",
+        "secret_keys = [\"x.custom\"]\n\n[connection.region]\nsource = \"config\"\nkey = \"x.region\"\n\n[auth]",
+    );
+    let element = parse_definition("secrets.toml", &text).unwrap();
+    assert!(element.is_secret("x.custom"), "declared");
+    assert!(element.is_secret("x.apikey"), "named like one");
+    assert!(!element.is_secret("x.region"));
+    let config = std::collections::BTreeMap::from([
+        ("x.custom".to_owned(), "hunter2".to_owned()),
+        ("x.region".to_owned(), "eu".to_owned()),
+    ]);
+    let values = element.instance_values(&std::collections::BTreeMap::new(), &config);
+    assert!(
+        !values.config.contains_key("x.custom"),
+        "never a template value"
+    );
+    assert_eq!(values.connection["region"], "eu");
+
+    let error = problems(|t| {
+        t.replace(
+            "[auth]",
+            "secret_keys = [\"x.region\", \" \"]\n\n[connection.region]\nsource = \"config\"\nkey = \"x.region\"\n\n[auth]",
+        )
+    });
+    assert!(
+        error.contains("connection.region.key: \"x.region\" is a secret")
+            && error.contains("secret_keys[1]"),
+        "{error}"
+    );
+}
+
+#[test]
+fn no_element_has_a_webhook_source_yet() {
+    let element = parse_definition("minimal.toml", MINIMAL).unwrap();
+    assert!(!element.has_webhook_source());
+}

@@ -26,6 +26,7 @@ use crate::services::error::{ProviderFailure, ServiceError};
 pub enum ApiError {
     BadRequest(String),
     Unauthorized(String),
+    Forbidden(String),
     NotFound(String),
     Conflict(String),
     PayloadTooLarge(String),
@@ -58,6 +59,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -77,6 +79,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::BadRequest(error.to_string())
             }
             ServiceError::Unauthorized(message) => ApiError::Unauthorized(message),
+            ServiceError::Forbidden(message) => ApiError::Forbidden(message),
             ServiceError::NotFound(message) => ApiError::NotFound(message),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::Provider {
@@ -131,6 +134,7 @@ impl IntoResponse for ApiError {
             },
             ApiError::BadRequest(message)
             | ApiError::Unauthorized(message)
+            | ApiError::Forbidden(message)
             | ApiError::NotFound(message)
             | ApiError::Conflict(message)
             | ApiError::PayloadTooLarge(message)

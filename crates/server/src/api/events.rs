@@ -1,6 +1,13 @@
 //! An instance's pollers and events: poll now, poller status, the event log with its delivery
 //! attempts, redelivery of one event's notification, and recovery of every failed one — the
 //! JSON face of [`crate::services::events`].
+//!
+//! Every item of the log carries Cloud Elements' fields (`shared/research/cloud-elements.md`
+//! §3.8: `id` as a string, `eventDate`, `status` in Cloud Elements' words, `providerData` as a
+//! string) beside Tributary's own (`deliveryStatus`, `sequence` for paging, the event's fields).
+//! `GET /instances/events/{id}` finds an event by its id, and a notification — as Cloud
+//! Elements' event of one poll, with the events it carries — by `message.eventId` (also the
+//! `Elements-Webhook-Id` header) or by the envelope's outer `id`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -8,11 +15,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tributary_domain::poll::event_date;
-use tributary_store::{EventRecord, PollerRecord};
+use tributary_store::{Attempt, EventRecord, EventStatus, PollerRecord};
 
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, path_id};
-use crate::services::events::{self, EventDetail, EventQuery};
+use crate::services::events::{self, EventDetail, EventQuery, LogEntry, NotificationDetail};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The parameters of a query string, or the error naming it malformed.
-fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))
 }
@@ -55,6 +62,14 @@ fn date_or_null(ms: Option<i64>) -> Value {
 }
 
 fn poller_json(p: PollerRecord) -> Value {
+    let last_poll = p
+        .last_summary
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    let warnings = last_poll
+        .as_ref()
+        .and_then(|l| l.get("dateWarnings"))
+        .cloned()
+        .unwrap_or(json!(0));
     json!({
         "resource": p.resource,
         "cursor": date_or_null(p.cursor_ms),
@@ -64,7 +79,8 @@ fn poller_json(p: PollerRecord) -> Value {
         "failures": p.failures,
         "lastError": p.last_error,
         "eventsEmitted": p.events_emitted,
-        "lastPoll": p.last_summary.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+        "dateWarnings": warnings,
+        "lastPoll": last_poll,
     })
 }
 
@@ -78,9 +94,24 @@ async fn pollers(
     Ok(Json(pollers.into_iter().map(poller_json).collect::<Vec<_>>()).into_response())
 }
 
+/// An event or notification status in Cloud Elements' words (`NEW`, `RECEIVED`,
+/// `DISPATCHED`, `CONSUMED`, `NOTIFIED`): queued is dispatched; failed is dispatched and never
+/// notified (Cloud Elements has no word for it; `deliveryStatus` says `FAILED`).
+fn ce_status(status: EventStatus) -> &'static str {
+    match status {
+        EventStatus::New => "NEW",
+        EventStatus::Queued | EventStatus::Failed => "DISPATCHED",
+        EventStatus::Notified => "NOTIFIED",
+    }
+}
+
 fn event_json(e: EventRecord) -> Value {
     let mut event = json!({
-        "id": e.id,
+        "id": e.event_id,
+        "eventDate": event_date(e.created_ms),
+        "status": ce_status(e.status),
+        "providerData": e.record,
+        "sequence": e.id,
         "eventId": e.event_id,
         "instanceId": e.instance_id,
         "objectType": e.resource,
@@ -88,7 +119,7 @@ fn event_json(e: EventRecord) -> Value {
         "eventType": e.event_type,
         "date": event_date(e.date_ms),
         "pollDate": event_date(e.poll_date_ms),
-        "status": e.status.as_str(),
+        "deliveryStatus": e.status.as_str(),
         "notificationId": e.notification_id,
         "raw": serde_json::from_str::<Value>(&e.record).unwrap_or(Value::Null),
     });
@@ -144,12 +175,9 @@ async fn all_events(
     Ok(Json(found.into_iter().map(event_json).collect::<Vec<_>>()).into_response())
 }
 
-/// An event's JSON with its notification's `attempts`.
-fn detail_json(detail: EventDetail) -> Value {
-    let mut json = event_json(detail.event);
-    json["attempts"] = Value::Array(
-        detail
-            .attempts
+fn attempts_json(attempts: Vec<Attempt>) -> Value {
+    Value::Array(
+        attempts
             .into_iter()
             .map(|a| {
                 json!({"date": event_date(a.at_ms), "statusCode": a.status_code,
@@ -157,8 +185,51 @@ fn detail_json(detail: EventDetail) -> Value {
                        "error": a.error})
             })
             .collect(),
-    );
+    )
+}
+
+/// An event's JSON with its notification's `attempts` (also as Cloud Elements'
+/// `notifiedData`).
+fn detail_json(detail: EventDetail) -> Value {
+    let mut json = event_json(detail.event);
+    let attempts = attempts_json(detail.attempts);
+    json["notifiedData"] = attempts.clone();
+    json["attempts"] = attempts;
     json
+}
+
+/// A notification as Cloud Elements' event of one poll: its id, when it was made, its status,
+/// the raw payload it carries (`providerData`, a string) and its attempts, with the events it
+/// carries.
+fn notification_json(detail: NotificationDetail) -> Value {
+    let n = detail.notification;
+    let body: Value = serde_json::from_slice(&n.body).unwrap_or(Value::Null);
+    let raw = body.pointer("/message/raw").cloned().unwrap_or(Value::Null);
+    let status = EventStatus::from(n.status);
+    let attempts = attempts_json(detail.attempts);
+    json!({
+        "id": n.id,
+        "eventDate": event_date(n.created_ms),
+        "status": ce_status(status),
+        "providerData": raw.to_string(),
+        "notifiedData": attempts.clone(),
+        "eventId": n.id,
+        "notificationId": n.id,
+        "envelopeId": n.number.map(|number| number.to_string()),
+        "instanceId": n.instance_id,
+        "objectType": n.resource,
+        "deliveryStatus": n.status.as_str(),
+        "deliveredDate": n.delivered_ms.map(event_date),
+        "events": detail.events.into_iter().map(event_json).collect::<Vec<_>>(),
+        "attempts": attempts,
+    })
+}
+
+fn entry_json(entry: LogEntry) -> Value {
+    match entry {
+        LogEntry::Event(detail) => detail_json(detail),
+        LogEntry::Notification(detail) => notification_json(detail),
+    }
 }
 
 async fn any_event(
@@ -166,8 +237,8 @@ async fn any_event(
     Caller(principal): Caller,
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let detail = events::event(&state, principal, &event_id, None).await?;
-    Ok(Json(detail_json(detail)).into_response())
+    let entry = events::lookup(&state, principal, &event_id, None).await?;
+    Ok(Json(entry_json(entry)).into_response())
 }
 
 async fn instance_event(
@@ -176,8 +247,8 @@ async fn instance_event(
     Path((id, event_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let detail = events::event(&state, principal, &event_id, Some(id)).await?;
-    Ok(Json(detail_json(detail)).into_response())
+    let entry = events::lookup(&state, principal, &event_id, Some(id)).await?;
+    Ok(Json(entry_json(entry)).into_response())
 }
 
 /// `POST /instances/{id}/events/{eventId}/redeliver`: sends the event's notification again now,

@@ -1,5 +1,6 @@
 //! Request extractors with the API's own error messages: the caller's identity from the
-//! `Authorization` header, JSON bodies, and numeric path ids.
+//! `Authorization` header (with the instance token of token-scoped calls), JSON bodies, and
+//! numeric path ids.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -20,35 +21,79 @@ const EXPECTED: &str =
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Principal);
 
+/// An authenticated organization user, with the instance token the header names, if any
+/// (`Authorization: User …, Organization …, Element <token>`): the token-scoped calls act on
+/// that instance.
+#[derive(Clone)]
+pub struct Scoped {
+    pub principal: Principal,
+    pub instance_token: Option<String>,
+}
+
+impl std::fmt::Debug for Scoped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scoped")
+            .field("principal", &self.principal)
+            .field(
+                "instance_token",
+                &self.instance_token.as_ref().map(|_| "********"),
+            )
+            .finish()
+    }
+}
+
+/// Checks the User and Organization secrets of a request; returns who it is and the Element
+/// token it names, if any.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Principal, Option<String>), ApiError> {
+    let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized(format!(
+            "missing Authorization header; {EXPECTED}"
+        )));
+    };
+    let header = header.to_str().map_err(|_| {
+        ApiError::Unauthorized(format!("unreadable Authorization header; {EXPECTED}"))
+    })?;
+    let presented = parse_authorization(header)
+        .map_err(|e| ApiError::Unauthorized(format!("{e}; {EXPECTED}")))?;
+    let (Some(user), Some(organization)) = (&presented.user, &presented.organization) else {
+        return Err(ApiError::Unauthorized(format!(
+            "the Authorization header needs both User and Organization; {EXPECTED}"
+        )));
+    };
+    match state
+        .store
+        .principal(&hash_secret(organization), &hash_secret(user))
+        .await?
+    {
+        Some(principal) => Ok((principal, presented.element)),
+        None => Err(ApiError::Unauthorized(
+            "the User or Organization secret is wrong".into(),
+        )),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::Unauthorized(format!(
-                "missing Authorization header; {EXPECTED}"
-            )));
-        };
-        let header = header.to_str().map_err(|_| {
-            ApiError::Unauthorized(format!("unreadable Authorization header; {EXPECTED}"))
-        })?;
-        let presented = parse_authorization(header)
-            .map_err(|e| ApiError::Unauthorized(format!("{e}; {EXPECTED}")))?;
-        let (Some(user), Some(organization)) = (&presented.user, &presented.organization) else {
-            return Err(ApiError::Unauthorized(format!(
-                "the Authorization header needs both User and Organization; {EXPECTED}"
-            )));
-        };
-        match state
-            .store
-            .principal(&hash_secret(organization), &hash_secret(user))
-            .await?
-        {
-            Some(principal) => Ok(Caller(principal)),
-            None => Err(ApiError::Unauthorized(
-                "the User or Organization secret is wrong".into(),
-            )),
-        }
+        authenticate(parts, state)
+            .await
+            .map(|(principal, _)| Caller(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for Scoped {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (principal, instance_token) = authenticate(parts, state).await?;
+        Ok(Scoped {
+            principal,
+            instance_token,
+        })
     }
 }
 

@@ -101,6 +101,17 @@ async fn metrics(State(state): State<AppState>) -> Response {
         family(&mut text, name, help, "counter");
         text.push_str(&format!("{name} {value}\n"));
     }
+    let name = "tributary_poll_date_warnings_total";
+    family(
+        &mut text,
+        name,
+        "Polled records whose dates had text after their pattern (read as Java reads them).",
+        "counter",
+    );
+    text.push_str(&format!(
+        "{name} {}\n",
+        read(&state.poll_stats.date_warnings)
+    ));
     // The queue depth comes from the database, so it is true across processes and restarts.
     if let Ok(queued) = state.store.queued_notifications().await {
         let name = "tributary_notifications_queued";

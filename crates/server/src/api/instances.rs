@@ -1,23 +1,34 @@
-//! `/instances`: connect a provider account, read, change and remove it, and its configuration
-//! entries — the Cloud Elements instance API (`shared/research/cloud-elements.md` §3).
+//! `/instances`: connect a provider account, read, change, enable, disable and remove it, and
+//! its configuration entries — the Cloud Elements instance API
+//! (`shared/research/cloud-elements.md` §3).
 //!
 //! This adapter reads request bodies into the typed inputs of [`crate::services::instances`]
 //! (naming every field it cannot read) and renders instances as Cloud Elements shows them:
-//! every configuration value a string, secrets masked, the token only in the create response.
+//! every configuration value a string, secrets masked, the token in clear to its owner (shown
+//! as `********` only for an instance stored before tokens were kept readable), the owning
+//! user's `id`, `emailAddress`, `firstName`, `lastName`, and the `providerData` given echoed
+//! by the create response alone.
+//!
+//! The token-scoped forms act on the instance whose token the `Authorization` header names
+//! (`User …, Organization …, Element <token>`): `GET /instances` (that instance, as a
+//! one-element list), `PUT` and `PATCH /instances`, `GET /instances/configuration[/{entry}]`,
+//! `PATCH /instances/configuration/{entry}`, `PUT` / `DELETE /instances/enabled`.
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use tributary_domain::instance_config::normalize_value;
 use tributary_elements::oauth::TokenSet;
-use tributary_store::{ConfigEntry, InstanceRecord};
+use tributary_store::{ConfigEntry, InstanceRecord, UserProfile};
 
 use crate::api::error::ApiError;
-use crate::api::extract::{Caller, JsonBody, path_id};
-use crate::configuration::{MASK, shown};
+use crate::api::extract::{Caller, JsonBody, Scoped, path_id};
+use crate::configuration::{MASK, open_token, shown};
 use crate::services::instances::{
     self, ChangeInstance, ConfigEntries, CreateInstance, ListInstances, ProviderData, SetEntry,
     tags_message,
@@ -26,11 +37,27 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/instances", get(list).post(create))
+        .route(
+            "/instances",
+            get(list)
+                .post(create)
+                .put(replace_scoped)
+                .patch(patch_scoped),
+        )
+        .route("/instances/configuration", get(list_configuration_scoped))
+        .route(
+            "/instances/configuration/{entry}",
+            get(show_configuration_scoped).patch(patch_configuration_scoped),
+        )
+        .route(
+            "/instances/enabled",
+            put(enable_scoped).delete(disable_scoped),
+        )
         .route(
             "/instances/{id}",
             get(show).put(replace).patch(patch).delete(remove),
         )
+        .route("/instances/{id}/enabled", put(enable).delete(disable))
         .route("/instances/{id}/configuration", get(list_configuration))
         .route(
             "/instances/{id}/configuration/{entry}",
@@ -196,7 +223,15 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let input = read_body(&body).into_create();
     let created = instances::create(&state, principal, input).await?;
-    let mut body = instance_json(&state, &created.record, Some(&created.token));
+    created_json(&state, created).await
+}
+
+/// The create response: the instance with its `providerData` echoed, and any warnings.
+async fn created_json(state: &AppState, created: instances::Created) -> Result<Response, ApiError> {
+    let mut body = rendered(state, &created.record).await?;
+    if let Some(map) = body.as_object_mut() {
+        map.insert("providerData".into(), Value::Object(created.provider_data));
+    }
     add_warnings(&mut body, created.warnings);
     Ok(Json(body).into_response())
 }
@@ -220,9 +255,7 @@ async fn create_for_element(
         _ => input.element_key = Some(key),
     }
     let created = instances::create(&state, principal, input).await?;
-    let mut body = instance_json(&state, &created.record, Some(&created.token));
-    add_warnings(&mut body, created.warnings);
-    Ok(Json(body).into_response())
+    created_json(&state, created).await
 }
 
 /// Adds `warnings` to an instance response when there are any.
@@ -239,14 +272,18 @@ fn format_date(ms: i64) -> String {
 }
 
 /// The instance as Cloud Elements shows it: every configuration value a string, secrets masked;
-/// the token only when it was just issued.
-fn instance_json(state: &AppState, record: &InstanceRecord, token: Option<&str>) -> Value {
+/// the token in clear (its owner is asking), or masked for an instance whose token was stored
+/// only as a hash; the owning user.
+fn instance_json(state: &AppState, record: &InstanceRecord, user: &UserProfile) -> Value {
+    let element = state.registry.get(&record.element_key);
     let configuration: Map<String, Value> = record
         .configuration
         .iter()
-        .map(|entry| (entry.key.clone(), Value::String(shown(entry).to_owned())))
+        .map(|entry| {
+            let value = shown(element.as_deref(), entry).to_owned();
+            (entry.key.clone(), Value::String(value))
+        })
         .collect();
-    let element = state.registry.get(&record.element_key);
     let element_json = match &element {
         Some(e) => json!({
             "id": e.id, "key": e.key, "name": e.name, "hub": e.hub,
@@ -256,12 +293,14 @@ fn instance_json(state: &AppState, record: &InstanceRecord, token: Option<&str>)
         }),
         None => json!({"key": record.element_key}),
     };
+    let token = open_token(&state.vault, record).unwrap_or_else(|| MASK.to_owned());
+    let text = |part: &Option<String>| part.clone().unwrap_or_default();
     let mut out = json!({
         "id": record.id,
         "name": record.name,
         "createdDate": format_date(record.created_ms),
         "updatedDate": format_date(record.updated_ms),
-        "token": token.unwrap_or(MASK),
+        "token": token,
         "element": element_json,
         "elementId": element.as_ref().map(|e| e.id),
         "tags": record.tags,
@@ -275,12 +314,54 @@ fn instance_json(state: &AppState, record: &InstanceRecord, token: Option<&str>)
         "traceLoggingEnabled": false,
         "cachingEnabled": false,
         "externalAuthentication": "none",
-        "user": {"id": record.user_id},
+        "user": {
+            "id": record.user_id,
+            "emailAddress": text(&user.email),
+            "firstName": text(&user.first_name),
+            "lastName": text(&user.last_name),
+        },
     });
     if let (Some(reason), Some(map)) = (&record.invalid_reason, out.as_object_mut()) {
         map.insert("invalidReason".into(), Value::String(reason.clone()));
     }
     out
+}
+
+/// One instance rendered, with its owner read from the store.
+async fn rendered(state: &AppState, record: &InstanceRecord) -> Result<Value, ApiError> {
+    let user = instances::owner(state, record).await?;
+    Ok(instance_json(state, record, &user))
+}
+
+/// Instances rendered, each owner read once.
+async fn rendered_all(state: &AppState, records: &[InstanceRecord]) -> Result<Value, ApiError> {
+    let mut owners: BTreeMap<i64, UserProfile> = BTreeMap::new();
+    let mut shown = Vec::with_capacity(records.len());
+    for record in records {
+        let user = match owners.get(&record.user_id) {
+            Some(user) => user.clone(),
+            None => {
+                let user = instances::owner(state, record).await?;
+                owners.insert(record.user_id, user.clone());
+                user
+            }
+        };
+        shown.push(instance_json(state, record, &user));
+    }
+    Ok(Value::Array(shown))
+}
+
+/// The instance a token-scoped call names by the `Element` token of its header.
+async fn scoped_instance(state: &AppState, scoped: &Scoped) -> Result<InstanceRecord, ApiError> {
+    let Some(token) = &scoped.instance_token else {
+        return Err(ApiError::BadRequest(
+            "this call acts on the instance whose token the Authorization header names: send \
+             `Authorization: User <userSecret>, Organization <organizationSecret>, Element \
+             <instanceToken>`, or use the /instances/{id}/… form"
+                .into(),
+        ));
+    };
+    Ok(instances::by_token(state, scoped.principal, token).await?)
 }
 
 async fn show(
@@ -290,7 +371,7 @@ async fn show(
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
     let record = instances::show(&state, principal, id).await?;
-    Ok(Json(instance_json(&state, &record, None)).into_response())
+    Ok(Json(rendered(&state, &record).await?).into_response())
 }
 
 /// `tags[]` (repeatable; an instance with any of them matches) and `searchText` (in the name,
@@ -312,18 +393,23 @@ fn list_query(element_key: Option<String>, raw: Option<&str>) -> Result<ListInst
     })
 }
 
+/// `GET /instances`: the organization's instances; with an `Element` token, that instance
+/// alone (a list of one, so the answer keeps its shape).
 async fn list(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    scoped: Scoped,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = list_query(None, raw.as_deref())?;
-    let records = instances::list(&state, principal, &query).await?;
-    let shown: Vec<Value> = records
-        .iter()
-        .map(|r| instance_json(&state, r, None))
-        .collect();
-    Ok(Json(shown).into_response())
+    let mut records = instances::list(&state, scoped.principal, &query).await?;
+    if scoped.instance_token.is_some() {
+        let only = scoped_instance(&state, &scoped).await?;
+        records.retain(|r| r.id == only.id);
+        if records.is_empty() {
+            return Err(ApiError::NotFound("no instance matches the search".into()));
+        }
+    }
+    Ok(Json(rendered_all(&state, &records).await?).into_response())
 }
 
 async fn list_for_element(
@@ -337,11 +423,7 @@ async fn list_for_element(
     }
     let query = list_query(Some(key), raw.as_deref())?;
     let records = instances::list(&state, principal, &query).await?;
-    let shown: Vec<Value> = records
-        .iter()
-        .map(|r| instance_json(&state, r, None))
-        .collect();
-    Ok(Json(shown).into_response())
+    Ok(Json(rendered_all(&state, &records).await?).into_response())
 }
 
 async fn replace(
@@ -352,9 +434,82 @@ async fn replace(
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
     let changed = instances::replace(&state, principal, id, read_body(&body).into_change()).await?;
-    let mut body = instance_json(&state, &changed.record, None);
+    changed_json(&state, changed).await
+}
+
+/// A changed instance with its warnings.
+async fn changed_json(state: &AppState, changed: instances::Changed) -> Result<Response, ApiError> {
+    let mut body = rendered(state, &changed.record).await?;
     add_warnings(&mut body, changed.warnings);
     Ok(Json(body).into_response())
+}
+
+/// `PUT /instances`: the token-scoped full update.
+async fn replace_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    let input = read_body(&body).into_change();
+    let changed = instances::replace(&state, scoped.principal, id, input).await?;
+    changed_json(&state, changed).await
+}
+
+/// `PATCH /instances`: the token-scoped partial update.
+async fn patch_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    let input = read_body(&body).into_change();
+    let changed = instances::patch(&state, scoped.principal, id, input).await?;
+    changed_json(&state, changed).await
+}
+
+/// `PUT` / `DELETE /instances/{id}/enabled`, and the token-scoped forms: answer with the
+/// instance as it is now.
+async fn set_enabled(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    id: i64,
+    enabled: bool,
+) -> Result<Response, ApiError> {
+    let record = instances::set_enabled(state, principal, id, enabled).await?;
+    Ok(Json(rendered(state, &record).await?).into_response())
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_enabled(&state, principal, path_id("instance", &id)?, true).await
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_enabled(&state, principal, path_id("instance", &id)?, false).await
+}
+
+async fn enable_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    set_enabled(&state, scoped.principal, id, true).await
+}
+
+async fn disable_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    set_enabled(&state, scoped.principal, id, false).await
 }
 
 async fn patch(
@@ -365,9 +520,7 @@ async fn patch(
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
     let changed = instances::patch(&state, principal, id, read_body(&body).into_change()).await?;
-    let mut body = instance_json(&state, &changed.record, None);
-    add_warnings(&mut body, changed.warnings);
-    Ok(Json(body).into_response())
+    changed_json(&state, changed).await
 }
 
 async fn remove(
@@ -380,8 +533,19 @@ async fn remove(
     Ok(Json(json!({})).into_response())
 }
 
-fn entry_json(entry: &ConfigEntry) -> Value {
-    json!({"id": entry.id, "key": entry.key, "propertyValue": shown(entry)})
+fn entry_json(state: &AppState, record: &InstanceRecord, entry: &ConfigEntry) -> Value {
+    let element = state.registry.get(&record.element_key);
+    json!({"id": entry.id, "key": entry.key, "propertyValue": shown(element.as_deref(), entry)})
+}
+
+fn entries_json(state: &AppState, record: &InstanceRecord) -> Value {
+    Value::Array(
+        record
+            .configuration
+            .iter()
+            .map(|entry| entry_json(state, record, entry))
+            .collect(),
+    )
 }
 
 async fn list_configuration(
@@ -390,9 +554,29 @@ async fn list_configuration(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let entries = instances::configuration(&state, principal, id).await?;
-    let entries: Vec<Value> = entries.iter().map(entry_json).collect();
-    Ok(Json(entries).into_response())
+    let record = instances::show(&state, principal, id).await?;
+    Ok(Json(entries_json(&state, &record)).into_response())
+}
+
+/// `GET /instances/configuration`: the token-scoped form.
+async fn list_configuration_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+) -> Result<Response, ApiError> {
+    let record = scoped_instance(&state, &scoped).await?;
+    Ok(Json(entries_json(&state, &record)).into_response())
+}
+
+async fn show_entry(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    id: i64,
+    entry: &str,
+) -> Result<Response, ApiError> {
+    let entry_id = path_id("configuration entry", entry)?;
+    let record = instances::show(state, principal, id).await?;
+    let entry = instances::configuration_entry(state, principal, id, entry_id).await?;
+    Ok(Json(entry_json(state, &record, &entry)).into_response())
 }
 
 async fn show_configuration(
@@ -401,9 +585,36 @@ async fn show_configuration(
     Path((id, entry)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let entry_id = path_id("configuration entry", &entry)?;
-    let entry = instances::configuration_entry(&state, principal, id, entry_id).await?;
-    Ok(Json(entry_json(&entry)).into_response())
+    show_entry(&state, principal, id, &entry).await
+}
+
+async fn show_configuration_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+    Path(entry): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    show_entry(&state, scoped.principal, id, &entry).await
+}
+
+async fn patch_entry(
+    state: &AppState,
+    principal: tributary_store::Principal,
+    id: i64,
+    entry: &str,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let entry_id = path_id("configuration entry", entry)?;
+    let input = SetEntry {
+        key: body.get("key").and_then(Value::as_str).map(str::to_owned),
+        value: body
+            .get("propertyValue")
+            .filter(|value| !value.is_null())
+            .and_then(normalize_value),
+    };
+    let entry = instances::set_configuration_entry(state, principal, id, entry_id, input).await?;
+    let record = instances::show(state, principal, id).await?;
+    Ok(Json(entry_json(state, &record, &entry)).into_response())
 }
 
 async fn patch_configuration(
@@ -413,14 +624,15 @@ async fn patch_configuration(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = path_id("instance", &id)?;
-    let entry_id = path_id("configuration entry", &entry)?;
-    let input = SetEntry {
-        key: body.get("key").and_then(Value::as_str).map(str::to_owned),
-        value: body
-            .get("propertyValue")
-            .filter(|value| !value.is_null())
-            .and_then(normalize_value),
-    };
-    let entry = instances::set_configuration_entry(&state, principal, id, entry_id, input).await?;
-    Ok(Json(entry_json(&entry)).into_response())
+    patch_entry(&state, principal, id, &entry, &body).await
+}
+
+async fn patch_configuration_scoped(
+    State(state): State<AppState>,
+    scoped: Scoped,
+    Path(entry): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = scoped_instance(&state, &scoped).await?.id;
+    patch_entry(&state, scoped.principal, id, &entry, &body).await
 }

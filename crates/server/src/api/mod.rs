@@ -4,6 +4,7 @@
 //! ([`crate::services`]), calls the service, and renders the answer as Cloud Elements does;
 //! [`error::ApiError`] is the one place a service error becomes an HTTP status.
 
+pub mod analytics;
 pub mod elements;
 pub mod error;
 pub mod events;
@@ -23,4 +24,5 @@ pub fn routes() -> Router<AppState> {
         .merge(instances::router())
         .merge(hub::router())
         .merge(events::router())
+        .merge(analytics::router())
 }

@@ -104,6 +104,7 @@ impl Deliverer {
             element_key: &element_key,
             hub: &hub,
             resource,
+            sender: &self.state.settings.notification_sender,
         };
         let items: Vec<EnvelopeEvent<'_>> = events
             .iter()

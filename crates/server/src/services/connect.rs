@@ -129,6 +129,20 @@ pub async fn exchange(
         .await
         .map_err(|error| match &error {
             OAuthError::Missing(_) => missing(error),
+            // OAuth's `invalid_client` is about the app, not the code: say so, or the user
+            // fetches code after code with a wrong client secret.
+            OAuthError::Rejected { error: kind, .. } if kind == "invalid_client" => {
+                ServiceError::Provider {
+                    failure: ProviderFailure::Refused { status: None },
+                    message: format!(
+                        "{} refused the client credentials: check configuration.{OAUTH_API_KEY} \
+                         and configuration.{OAUTH_API_SECRET} (the provider app's client id and \
+                         secret)",
+                        element.name
+                    ),
+                    provider: error.provider_message(),
+                }
+            }
             OAuthError::Rejected { .. } => ServiceError::Provider {
                 failure: ProviderFailure::Refused { status: None },
                 message: format!(

@@ -27,6 +27,10 @@ pub enum ServiceError {
     /// Secrets that do not identify the caller.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is known, but what they ask is not allowed now (a disabled instance's hub
+    /// call).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     /// The request does not fit the state of things (a concurrent change, an instance that

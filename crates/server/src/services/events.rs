@@ -1,9 +1,12 @@
-//! An instance's pollers and events: poll now, the pollers view, the event log, one event with
-//! its delivery attempts, redelivery of one event's notification, recovery of every failed
-//! one, and resuming delivery to URLs that answered 410.
+//! An instance's pollers and events: poll now, the pollers view, the event log, one entry of it
+//! with its delivery attempts (found by any id a client holds: an event's, or a notification's
+//! id or number), redelivery of one event's notification, recovery of every failed one, and
+//! resuming delivery to URLs that answered 410.
 
 use tributary_domain::instance_config::VendorType;
-use tributary_store::{EventFilter, EventRecord, EventStatus, PollerRecord, Principal};
+use tributary_store::{
+    EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal,
+};
 
 use crate::poller::{self, PollSummary, wanted_pollers};
 use crate::secrets::random_secret;
@@ -19,6 +22,11 @@ pub async fn poll_now(
     id: i64,
 ) -> Result<Vec<PollSummary>, ServiceError> {
     let instance = show(state, principal, id).await?;
+    if instance.disabled {
+        return Err(ServiceError::Conflict(format!(
+            "instance {id} is disabled: it polls nothing until PUT /instances/{id}/enabled"
+        )));
+    }
     let prepared = state.clients.prepared(&instance)?;
     let settings = &prepared.settings;
     if !settings.enabled || settings.vendor != VendorType::Polling {
@@ -98,7 +106,7 @@ pub struct EventQuery {
 }
 
 /// A value given and not blank, trimmed.
-fn given(value: &Option<String>) -> Option<String> {
+pub(crate) fn given(value: &Option<String>) -> Option<String> {
     value
         .as_deref()
         .map(str::trim)
@@ -106,7 +114,7 @@ fn given(value: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn rfc3339(key: &str, value: &Option<String>) -> Result<Option<i64>, ServiceError> {
+pub(crate) fn rfc3339(key: &str, value: &Option<String>) -> Result<Option<i64>, ServiceError> {
     given(value)
         .map(|v| {
             v.parse::<jiff::Timestamp>()
@@ -157,6 +165,7 @@ impl EventQuery {
                 .transpose()?,
             limit: number("pageSize", &self.page_size, 200, 1, 1000)?,
             newest_first: false,
+            notification_id: None,
         })
     }
 }
@@ -217,6 +226,64 @@ pub async fn event(
         None => Vec::new(),
     };
     Ok(EventDetail { event, attempts })
+}
+
+/// A notification of the event log with the events it carries and its attempts.
+#[derive(Debug, Clone)]
+pub struct NotificationDetail {
+    pub notification: NotificationView,
+    pub events: Vec<EventRecord>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// An entry of the event log, found by any id a client holds.
+#[derive(Debug, Clone)]
+pub enum LogEntry {
+    /// By an event's id (`message.events[].eventId`).
+    Event(EventDetail),
+    /// By a notification's id (`message.eventId`, the `Elements-Webhook-Id` header) or its
+    /// number (the envelope's outer `id`).
+    Notification(NotificationDetail),
+}
+
+/// The event log's entry that `key` names: an event by its id, else a notification by its id
+/// or number (of one instance, when `instance_id` is given).
+pub async fn lookup(
+    state: &AppState,
+    principal: Principal,
+    key: &str,
+    instance_id: Option<i64>,
+) -> Result<LogEntry, ServiceError> {
+    match event(state, principal, key, instance_id).await {
+        Ok(detail) => return Ok(LogEntry::Event(detail)),
+        Err(ServiceError::NotFound(_)) => {}
+        Err(other) => return Err(other),
+    }
+    let organization = principal.organization_id;
+    let notification = state
+        .store
+        .find_notification(organization, key)
+        .await?
+        .filter(|n| instance_id.is_none_or(|id| n.instance_id == id))
+        .ok_or_else(|| ServiceError::NotFound(format!("no event {key:?}")))?;
+    let events = state
+        .store
+        .find_events(
+            organization,
+            &EventFilter {
+                notification_id: Some(notification.id.clone()),
+                // A notification carries at most 20 events.
+                limit: 100,
+                ..EventFilter::default()
+            },
+        )
+        .await?;
+    let attempts = state.store.attempts(&notification.id).await?;
+    Ok(LogEntry::Notification(NotificationDetail {
+        notification,
+        events,
+        attempts,
+    }))
 }
 
 /// The exact bytes an event's notification sends, once it has one.

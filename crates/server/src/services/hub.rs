@@ -82,9 +82,10 @@ pub async fn authenticate(
         });
     }
     if instance.disabled {
-        return Err(ServiceError::Conflict(format!(
-            "instance {} is disabled",
-            instance.id
+        // Cloud Elements answers a disabled instance's hub call with 403.
+        return Err(ServiceError::Forbidden(format!(
+            "instance {} is disabled; enable it with PUT /instances/{}/enabled",
+            instance.id, instance.id
         )));
     }
     Ok(instance)

@@ -1,30 +1,38 @@
 //! Element instances: create (the provider's code exchanged before anything is stored),
-//! replace, patch, enable or disable, delete, show, list, and their configuration entries.
+//! replace, patch, enable and disable, delete, show, list, and their configuration entries.
 //!
 //! Inputs are typed ([`CreateInstance`], [`ChangeInstance`]): the API reads them from JSON, the
 //! UI from its form, and both get the same checks and the same words. Every write validates the
 //! whole resulting configuration (every problem named with its field) and exchanges an
 //! authorization code at the provider before anything is stored, so a refused request changes
 //! nothing. Updates are guarded by the instance's version: concurrent writers retry on a fresh
-//! read instead of overwriting each other. Secret values are sealed at rest and shown as
-//! [`MASK`]; sending [`MASK`] back keeps the stored secret.
+//! read instead of overwriting each other. Secret values (the element's word:
+//! [`tributary_elements::Element::is_secret`]) are sealed at rest and shown as [`MASK`];
+//! sending [`MASK`] back keeps the stored secret. The instance's token is sealed too (beside
+//! its hash, which finds it), so that its owner can read it back as Cloud Elements allows.
+//!
+//! Names and tags are stripped of HTML as Cloud Elements strips them (`<a …>x</a>` is `x`).
+//! A disabled instance polls nothing, sends nothing new and refuses hub calls; enabling it
+//! resumes its polls from their cursors at once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::{Map, Value};
 use tributary_domain::instance_config::{
-    CALLBACK_URL, EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET, OAUTH_CALLBACK_URL,
-    check_http_url, is_secret_key,
+    CALLBACK_URL, EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET, OAUTH_CALLBACK_URL, VENDOR_TYPE,
+    VendorType, check_http_url, is_secret_key,
 };
 use tributary_elements::Element;
 use tributary_elements::client::Credentials;
 use tributary_elements::oauth::TokenSet;
 use tributary_store::{
     ConfigEntry, InstanceData, InstanceRecord, NewInstance, Principal, StoredValue, Updated,
+    UserProfile,
 };
 
 pub use crate::configuration::MASK;
-use crate::configuration::{open_configuration, seal_configuration};
+use crate::configuration::{open_configuration, seal_configuration, seal_token};
 use crate::poller::wanted_pollers;
 use crate::secrets::{hash_secret, random_secret};
 pub use crate::services::connect::ProviderData;
@@ -68,11 +76,13 @@ pub struct ChangeInstance {
     pub problems: Vec<String>,
 }
 
-/// A created instance, with its token (shown once).
+/// A created instance, with its token.
 #[derive(Debug)]
 pub struct Created {
     pub record: InstanceRecord,
     pub token: String,
+    /// The `providerData` given, its secrets masked (Cloud Elements echoes it on create).
+    pub provider_data: Map<String, Value>,
     /// What the user should know now (a callback URL that delivery will refuse).
     pub warnings: Vec<String>,
 }
@@ -93,9 +103,53 @@ pub struct ListInstances {
     pub search: Option<String>,
 }
 
-/// A name trimmed and checked.
+/// Text without its HTML tags, as Cloud Elements stores names and tags: `<a href="#">x</a>`
+/// is `x`. A tag is `<` followed by a letter, `/`, `!` or `?`, up to the `>` outside quotes;
+/// a `<` that starts no tag (`a < b`) and an unclosed tag are kept as text. Entities are left
+/// as written.
+pub fn strip_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let opens = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'));
+        let end = opens.then(|| tag_end(after)).flatten();
+        match end {
+            Some(end) => {
+                out.push_str(&rest[..start]);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[..=start]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte offset of the `>` that closes a tag, skipping quoted attribute values.
+fn tag_end(tag: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in tag.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A name stripped of HTML, trimmed and checked.
 fn check_name(name: Option<&str>, errors: &mut Vec<String>) -> Option<String> {
-    let trimmed = name?.trim();
+    let stripped = strip_html(name?);
+    let trimmed = stripped.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
         errors.push(format!("name must be 1 to {MAX_NAME} characters"));
         return None;
@@ -103,9 +157,12 @@ fn check_name(name: Option<&str>, errors: &mut Vec<String>) -> Option<String> {
     Some(trimmed.to_owned())
 }
 
-/// Tags trimmed and checked.
+/// Tags stripped of HTML, trimmed and checked.
 fn check_tags(tags: Option<&[String]>, errors: &mut Vec<String>) -> Option<Vec<String>> {
-    let tags: Vec<String> = tags?.iter().map(|t| t.trim().to_owned()).collect();
+    let tags: Vec<String> = tags?
+        .iter()
+        .map(|t| strip_html(t).trim().to_owned())
+        .collect();
     if tags.len() > MAX_TAGS
         || tags
             .iter()
@@ -160,6 +217,17 @@ fn validate(
             .map(|e| format!("configuration.{e}"))
             .collect::<Vec<_>>()
     });
+    // A configuration that can never produce an event is refused, not stored "enabled".
+    if let Ok(settings) = &settings
+        && settings.vendor == VendorType::Webhooks
+        && !element.has_webhook_source()
+    {
+        errors.push(format!(
+            "configuration.{VENDOR_TYPE}: {} ({}) has no webhook source in Tributary yet, so \
+             webhooks would never produce an event; use polling",
+            element.name, element.key
+        ));
+    }
     match settings {
         Ok(settings) if errors.is_empty() => Ok(settings),
         Ok(_) => Err(errors),
@@ -277,6 +345,7 @@ pub async fn create(
         .provider_data
         .take()
         .ok_or_else(|| ServiceError::internal("a checked create lacks its provider data"))?;
+    let provider_data = echo(&data);
     let tokens = exchange(state, &element, &config, data).await?;
     let token = random_secret();
     let record = state
@@ -285,10 +354,11 @@ pub async fn create(
             principal,
             element_key: element.key.clone(),
             token_hash: hash_secret(&token),
+            token_sealed: seal_token(&state.vault, &token),
             data: InstanceData {
                 name,
                 tags,
-                configuration: seal_configuration(&state.vault, &config),
+                configuration: seal_configuration(&state.vault, &element, &config),
                 credentials: Some(seal_credentials(state, &tokens)),
                 valid: true,
                 invalid_reason: None,
@@ -309,8 +379,26 @@ pub async fn create(
     Ok(Created {
         record,
         token,
+        provider_data,
         warnings,
     })
+}
+
+/// `providerData` as a create response echoes it: every field given, secrets (tokens, a
+/// secret) masked.
+fn echo(data: &ProviderData) -> Map<String, Value> {
+    let (ProviderData::Code(_, given) | ProviderData::Tokens(_, given)) = data;
+    given
+        .iter()
+        .map(|(key, value)| {
+            let shown = if is_secret_key(key) {
+                Value::String(MASK.into())
+            } else {
+                value.clone()
+            };
+            (key.clone(), shown)
+        })
+        .collect()
 }
 
 /// What a user should know of a stored instance now: its callback URL will be refused.
@@ -411,7 +499,7 @@ async fn update(
         })?;
         let current = open_configuration(&state.vault, &record).map_err(ServiceError::internal)?;
         let keep_or = |key: &str, value: String| -> String {
-            if value == MASK && is_secret_key(key) {
+            if value == MASK && element.is_secret(key) {
                 current.get(key).cloned().unwrap_or(value)
             } else {
                 value
@@ -455,7 +543,7 @@ async fn update(
         let data = InstanceData {
             name: change.name.clone().unwrap_or(record.name.clone()),
             tags: change.tags.clone().unwrap_or(record.tags.clone()),
-            configuration: seal_configuration(&state.vault, &config),
+            configuration: seal_configuration(&state.vault, &element, &config),
             credentials,
             valid,
             invalid_reason,
@@ -571,16 +659,20 @@ pub async fn patch(
     Ok(Changed { record, warnings })
 }
 
-/// Enables (`true`) or disables an instance. A disabled instance polls nothing (the scheduler
-/// skips it) and refuses hub calls; its pollers keep their cursors, so enabling it again loses
-/// nothing changed meanwhile. Only the switch changes: the configuration is written back as
-/// stored, so an instance whose configuration no longer validates can still be switched off.
+/// Enables (`true`) or disables an instance (`PUT` / `DELETE /instances/{id}/enabled`). A
+/// disabled instance polls nothing (the scheduler skips it and "poll now" refuses), sends
+/// nothing new (its events wait unqueued; notifications queued before go on to their end) and
+/// refuses hub calls with 403, as Cloud Elements does. Its pollers keep their cursors, so
+/// enabling it polls at once from where it stopped: nothing changed meanwhile is lost.
 pub async fn set_enabled(
     state: &AppState,
     principal: Principal,
     id: i64,
     enabled: bool,
 ) -> Result<InstanceRecord, ServiceError> {
+    // Only the switch changes: the configuration is written back as stored (not validated
+    // again), so an instance whose stored configuration no longer validates can still be
+    // switched off.
     for _attempt in 0..3 {
         let record = show(state, principal, id).await?;
         let data = InstanceData {
@@ -597,19 +689,18 @@ pub async fn set_enabled(
             disabled: !enabled,
             events_enabled: record.events_enabled,
         };
+        let now = state.now_ms();
         match state
             .store
-            .update_instance(
-                principal.organization_id,
-                id,
-                record.version,
-                data,
-                state.now_ms(),
-            )
+            .update_instance(principal.organization_id, id, record.version, data, now)
             .await?
         {
             Updated::Done(record) => {
                 state.clients.forget(id);
+                if enabled {
+                    state.store.make_pollers_due(id, now).await?;
+                    state.nudge_delivery();
+                }
                 state.nudge_scheduler();
                 tracing::info!(instance = id, enabled, "instance enabled or disabled");
                 return Ok(*record);
@@ -621,6 +712,35 @@ pub async fn set_enabled(
     Err(ServiceError::Conflict(format!(
         "instance {id} is being changed by someone else; try again"
     )))
+}
+
+/// The instance an instance token names, if it belongs to the caller's organization (the
+/// token-scoped calls: `Authorization: User …, Organization …, Element <token>`).
+pub async fn by_token(
+    state: &AppState,
+    principal: Principal,
+    token: &str,
+) -> Result<InstanceRecord, ServiceError> {
+    state
+        .store
+        .instance_by_token(&hash_secret(token))
+        .await?
+        .filter(|record| record.organization_id == principal.organization_id)
+        .ok_or_else(|| {
+            ServiceError::Unauthorized(
+                "the Element token names no instance of this organization".into(),
+            )
+        })
+}
+
+/// Who owns an instance, as its `user` object shows them (each part empty when never given).
+pub async fn owner(state: &AppState, record: &InstanceRecord) -> Result<UserProfile, ServiceError> {
+    Ok(state
+        .store
+        .user(record.organization_id, record.user_id)
+        .await?
+        .map(|user| user.profile)
+        .unwrap_or_default())
 }
 
 /// Removes an instance with its configuration, pollers and events.
@@ -636,16 +756,6 @@ pub async fn delete(state: &AppState, principal: Principal, id: i64) -> Result<(
     } else {
         Err(ServiceError::NotFound(format!("no instance {id}")))
     }
-}
-
-/// An instance's configuration entries (secret values stay sealed: show them with
-/// [`crate::configuration::shown`]).
-pub async fn configuration(
-    state: &AppState,
-    principal: Principal,
-    id: i64,
-) -> Result<Vec<ConfigEntry>, ServiceError> {
-    Ok(show(state, principal, id).await?.configuration)
 }
 
 fn find_entry(
@@ -716,4 +826,29 @@ pub async fn set_configuration_entry(
         .entry(&key)
         .cloned()
         .ok_or_else(|| ServiceError::internal(format!("entry {key} vanished from instance {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_html;
+
+    #[test]
+    fn html_tags_are_stripped_and_other_text_kept() {
+        for (given, kept) in [
+            (
+                "<a href=\"#\" onClick=\"javascript:alert('xss');return false;\">churros-xss</a>",
+                "churros-xss",
+            ),
+            ("<b>bold</b> and <i>it</i>", "bold and it"),
+            ("<a title=\"x > y\">quoted</a>", "quoted"),
+            ("<!-- note -->text", "text"),
+            ("a < b and b > a", "a < b and b > a"),
+            ("<3 for CRM", "<3 for CRM"),
+            ("unclosed <b tag", "unclosed <b tag"),
+            ("plain", "plain"),
+            ("", ""),
+        ] {
+            assert_eq!(strip_html(given), kept, "{given:?}");
+        }
+    }
 }

@@ -5,14 +5,16 @@
 //!
 //! - [`instances`]: create, replace, patch, delete, show, list, configuration entries.
 //! - [`connect`]: consent URLs, the exchange of an authorization code, the UI's waiting Connect.
-//! - [`events`]: poll now, the pollers view, the event log, one event with its attempts,
-//!   redeliver, recover, resume.
+//! - [`events`]: poll now, the pollers view, the event log, one entry of it (by any id a
+//!   notification carries) with its attempts, redeliver, recover, resume.
+//! - [`analytics`]: the event log counted per interval, instance and account.
 //! - [`activity`]: the last two days hour by hour (events per resource, delivery outcomes and
 //!   latency), for the web UI's plots.
 //! - [`hub`]: hub calls (list, get) and the one reading of a hub query string that the poller
 //!   shares.
 
 pub mod activity;
+pub mod analytics;
 pub mod connect;
 pub mod error;
 pub mod events;

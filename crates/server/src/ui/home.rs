@@ -90,8 +90,7 @@ pub(super) async fn show(
             .get(&record.element_key)
             .map(|e| e.name.clone())
             .unwrap_or_else(|| record.element_key.clone());
-        if let Some(StoredValue::Plain(client_id)) = record.entry(OAUTH_API_KEY).map(|e| &e.value)
-        {
+        if let Some(StoredValue::Plain(client_id)) = record.entry(OAUTH_API_KEY).map(|e| &e.value) {
             match apps
                 .iter_mut()
                 .find(|a| a.element == element && a.client_id == *client_id)

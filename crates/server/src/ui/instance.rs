@@ -27,6 +27,9 @@ pub(super) struct PollerRow {
     events: i64,
     failures: i64,
     last_error: Option<String>,
+    /// Records of the last poll whose dates had text after the pattern, with an example.
+    date_warnings: i64,
+    date_warning: Option<String>,
 }
 
 /// An event's line.
@@ -142,14 +145,27 @@ async fn live(
     let pollers = events::pollers(state, session.principal, id)
         .await?
         .into_iter()
-        .map(|p| PollerRow {
-            resource: p.resource,
-            cursor: p.cursor_ms.map(time).unwrap_or_else(|| "not set".into()),
-            last_poll: p.last_poll_ms.map(time).unwrap_or_else(|| "never".into()),
-            next_poll: time(p.next_due_ms),
-            events: p.events_emitted,
-            failures: p.failures,
-            last_error: p.last_error,
+        .map(|p| {
+            let summary = p
+                .last_summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+            let summary = summary.as_ref();
+            PollerRow {
+                resource: p.resource,
+                cursor: p.cursor_ms.map(time).unwrap_or_else(|| "not set".into()),
+                last_poll: p.last_poll_ms.map(time).unwrap_or_else(|| "never".into()),
+                next_poll: time(p.next_due_ms),
+                events: p.events_emitted,
+                failures: p.failures,
+                last_error: p.last_error,
+                date_warnings: summary
+                    .and_then(|s| s["dateWarnings"].as_i64())
+                    .unwrap_or(0),
+                date_warning: summary
+                    .and_then(|s| s["warnings"][0].as_str())
+                    .map(str::to_owned),
+            }
         })
         .collect();
     let (params, _) = filters(raw);
@@ -213,10 +229,16 @@ async fn render(
         Ok(record) => record,
         Err(error) => return refused(&error),
     };
+    let element = state.registry.get(&record.element_key);
     let configuration = record
         .configuration
         .iter()
-        .map(|entry| (entry.key.clone(), shown(entry).to_owned()))
+        .map(|entry| {
+            (
+                entry.key.clone(),
+                shown(element.as_deref(), entry).to_owned(),
+            )
+        })
         .collect();
     let live = match live(state, &session, id, record.events_enabled, raw).await {
         Ok(live) => live,

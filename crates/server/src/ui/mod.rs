@@ -181,6 +181,7 @@ pub(crate) fn status(error: &ServiceError) -> StatusCode {
     match error {
         ServiceError::InvalidInstance(_) | ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
         ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::Provider { failure, .. } => match failure {

@@ -316,26 +316,25 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
             &["event.poller.configuration.appointments.url", "/hubs/crm/"],
         ),
         case(
-            "poller without idField",
+            // A resource whose dates the element knows takes its idField from the element
+            // (tests/api/cloud_elements.rs); one whose dates it does not know needs both.
+            "poller without idField or dates for a resource without change dates",
             Method::POST,
             "/instances",
-            poller(
-                &base,
-                json!({"appointments": {"url": "/hubs/crm/appointments", "datesConfiguration": valid_poller["datesConfiguration"].clone()}}),
-            ),
+            poller(&base, json!({"companies": {"url": "/hubs/crm/companies"}})),
             StatusCode::BAD_REQUEST,
-            &["appointments.idField"],
+            &["companies.idField", "companies.datesConfiguration"],
         ),
         case(
-            "poller without dates",
+            "poller without dates for a resource whose dates the element does not know",
             Method::POST,
             "/instances",
             poller(
                 &base,
-                json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "id"}}),
+                json!({"products": {"url": "/hubs/crm/products", "idField": "id"}}),
             ),
             StatusCode::BAD_REQUEST,
-            &["contacts.datesConfiguration", "is required"],
+            &["products.datesConfiguration", "is required"],
         ),
         case(
             "poller JSON string that is not JSON",
@@ -376,15 +375,17 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
             seed_with(&base, |b| {
                 b["name"] = json!(1);
                 b["configuration"]["event.poller.refresh_interval"] = json!("0");
-                b["configuration"]["event.poller.configuration"] = json!({"notes": {"url": "/x"}});
+                // Products have no change dates the element knows: nothing to default from.
+                b["configuration"]["event.poller.configuration"] =
+                    json!({"products": {"url": "/x"}});
             }),
             StatusCode::BAD_REQUEST,
             &[
                 "name must be a string",
                 "refresh_interval",
-                "notes.url",
-                "notes.idField",
-                "notes.datesConfiguration",
+                "products.url",
+                "products.idField",
+                "products.datesConfiguration",
             ],
         ),
         case(

@@ -131,7 +131,7 @@ async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_rede
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["status"] == "FAILED")
+        .find(|e| e["deliveryStatus"] == "FAILED")
         .expect("the 410'd event stays FAILED");
     app.expect(
         Method::POST,
@@ -231,7 +231,10 @@ async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that
     assert_eq!(headers["elements-webhook-signature"], expected.as_str());
     assert_eq!(headers["content-type"], "application/json");
     let body: Value = serde_json::from_slice(raw).unwrap();
-    assert_eq!(headers["elements-webhook-id"], body["id"].as_str().unwrap());
+    assert_eq!(
+        headers["elements-webhook-id"],
+        body["message"]["eventId"].as_str().unwrap()
+    );
     assert_eq!(
         body["topic"],
         format!("instance-{id}-infusionsoftrest-events")
@@ -268,7 +271,7 @@ async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| e["status"] == "NOTIFIED"),
+            .all(|e| e["deliveryStatus"] == "NOTIFIED"),
         "{stored}"
     );
 }
@@ -319,7 +322,7 @@ async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_atte
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| e["status"] == "NOTIFIED")
+            .all(|e| e["deliveryStatus"] == "NOTIFIED")
     );
     let metrics = app.metrics().await;
     for (name, value) in [
@@ -340,14 +343,14 @@ async fn get(app: &TestApp, path: &str) -> Value {
     app.expect(Method::GET, path, None, StatusCode::OK).await
 }
 
-/// The status of each of an instance's events, oldest first.
+/// The delivery status of each of an instance's events, oldest first.
 async fn statuses(app: &TestApp, id: i64) -> Vec<String> {
     get(app, &format!("/instances/{id}/events"))
         .await
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .map(|e| e["deliveryStatus"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -370,7 +373,7 @@ async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
         0.0
     );
     let stored = get(&app, &format!("/instances/{id}/events")).await;
-    assert_eq!(stored[0]["status"], "FAILED");
+    assert_eq!(stored[0]["deliveryStatus"], "FAILED");
 }
 
 #[tokio::test]
@@ -396,7 +399,7 @@ async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, nam
         "nothing reached the loopback receiver"
     );
     let stored = get(&app, &format!("/instances/{id}/events")).await;
-    assert_eq!(stored[0]["status"], "FAILED");
+    assert_eq!(stored[0]["deliveryStatus"], "FAILED");
     let notification = stored[0]["notificationId"].as_str().unwrap();
     let attempts = app.state.store.attempts(notification).await.unwrap();
     assert_eq!(attempts.len(), 4);
@@ -495,7 +498,7 @@ async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
     let none = get(&app, &format!("/instances/{id}/events?objectType=tasks")).await;
     assert_eq!(none, json!([]));
     let paged = get(&app, &format!("/instances/{id}/events?pageSize=2")).await;
-    let after = paged[1]["id"].as_i64().unwrap();
+    let after = paged[1]["sequence"].as_i64().unwrap();
     let rest = get(&app, &format!("/instances/{id}/events?after={after}")).await;
     assert_eq!(rest.as_array().unwrap().len(), 1);
     let future = get(

@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_requests;
 mod browser;
+mod cloud_elements;
 mod delivery;
 mod elements;
 mod hub;

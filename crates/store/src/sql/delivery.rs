@@ -2,6 +2,7 @@
 //! stored), and settling a batch of delivery attempts.
 
 use sqlx::Executor;
+use tributary_domain::delivery::notification_number;
 
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
 use crate::{
@@ -50,10 +51,12 @@ where
                 .await?;
                 continue;
             }
+            // Its number (the envelope's outer `id`) derives from its id, as the envelope's did.
+            let number = notification_number(&notification.id);
             sqlx::query(
                 "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
-                     next_attempt_ms, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                     next_attempt_ms, created_ms, number)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(notification.id.clone())
@@ -63,6 +66,7 @@ where
             .bind(notification.body)
             .bind(NotificationStatus::Queued.as_str())
             .bind(now_ms)
+            .bind(number)
             .execute(&mut *tx)
             .await?;
         }

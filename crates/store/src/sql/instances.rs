@@ -144,8 +144,9 @@ where
         let id: i64 = sqlx::query(
             "INSERT INTO instances (organization_id, user_id, element_key, name, token_hash, tags,
                  credentials, valid, invalid_reason, disabled, events_enabled, version,
-                 created_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
+                 created_ms, updated_ms, token_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13)
+             RETURNING id",
         )
         .bind(new.principal.organization_id)
         .bind(new.principal.user_id)
@@ -159,6 +160,7 @@ where
         .bind(data.disabled)
         .bind(data.events_enabled)
         .bind(new.now_ms)
+        .bind(new.token_sealed.clone())
         .fetch_one(&mut *tx)
         .await?
         .column("id")?;

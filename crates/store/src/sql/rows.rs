@@ -11,8 +11,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Postgres, Row, Sqlite, Type};
 
 use crate::{
-    Attempt, ConfigEntry, EventRecord, InstanceRecord, NotificationRecord, PollerRecord, Principal,
-    Result, Session, StoreError, StoredValue,
+    Attempt, ConfigEntry, EventCount, EventRecord, InstanceRecord, NotificationRecord,
+    NotificationView, PollerRecord, Principal, Result, Session, StoreError, StoredValue,
+    UserProfile, UserRecord,
 };
 
 /// A value the store reads from a row: one both backends decode (integers are `BIGINT` on
@@ -48,8 +49,9 @@ impl Columns for PgRow {
 macro_rules! select_instances {
     ($rest:literal) => {
         concat!(
-            "SELECT id, organization_id, user_id, element_key, name, tags, credentials, valid,
-                    invalid_reason, disabled, events_enabled, version, created_ms, updated_ms
+            "SELECT id, organization_id, user_id, element_key, name, tags, token_sealed,
+                    credentials, valid, invalid_reason, disabled, events_enabled, version,
+                    created_ms, updated_ms
              FROM instances ",
             $rest
         )
@@ -81,7 +83,8 @@ macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
-                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id
+                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id,
+                    e.created_ms
              FROM events e ",
             $rest
         )
@@ -126,6 +129,7 @@ pub(crate) fn event(row: &impl Columns) -> Result<EventRecord> {
         record: row.column("record")?,
         status: status(row, "event")?,
         notification_id: row.column("notification_id")?,
+        created_ms: row.column("created_ms")?,
     })
 }
 
@@ -158,6 +162,48 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
         attempts: row.column("attempts")?,
         // NULL only for an instance deleted meanwhile: 0 is a version no sender has seen.
         instance_version: row.column::<Option<i64>>("instance_version")?.unwrap_or(0),
+    })
+}
+
+/// A row of `SELECT id, number, instance_id, resource, status, attempts, created_ms,
+/// delivered_ms, body FROM notifications`.
+pub(crate) fn notification_view(row: &impl Columns) -> Result<NotificationView> {
+    Ok(NotificationView {
+        id: row.column("id")?,
+        number: row.column("number")?,
+        instance_id: row.column("instance_id")?,
+        resource: row.column("resource")?,
+        status: status(row, "notification")?,
+        attempts: row.column("attempts")?,
+        created_ms: row.column("created_ms")?,
+        delivered_ms: row.column("delivered_ms")?,
+        body: row.column("body")?,
+    })
+}
+
+/// A row of `SELECT id, organization_id, email, first_name, last_name FROM users`.
+pub(crate) fn user(row: &impl Columns) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: row.column("id")?,
+        organization_id: row.column("organization_id")?,
+        profile: UserProfile {
+            email: row.column("email")?,
+            first_name: row.column("first_name")?,
+            last_name: row.column("last_name")?,
+        },
+    })
+}
+
+/// A row of the event counts (`bucket`, `instance_id`, `count`, `notified`, `failed`), its
+/// bucket index turned into the bucket's start.
+pub(crate) fn event_count(row: &impl Columns, from_ms: i64, bucket_ms: i64) -> Result<EventCount> {
+    let bucket: i64 = row.column("bucket")?;
+    Ok(EventCount {
+        bucket_ms: from_ms.saturating_add(bucket.saturating_mul(bucket_ms)),
+        instance_id: row.column("instance_id")?,
+        count: row.column("count")?,
+        notified: row.column("notified")?,
+        failed: row.column("failed")?,
     })
 }
 
@@ -229,6 +275,7 @@ pub(crate) fn instance(
         element_key: row.column("element_key")?,
         name: row.column("name")?,
         tags,
+        token_sealed: row.column("token_sealed")?,
         configuration,
         credentials: row.column("credentials")?,
         valid: row.column("valid")?,

@@ -11,10 +11,11 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use super::rows::{self, Columns, select_events, select_instances, select_pollers};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
-    Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, EventFilter,
-    EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance, NewNotification,
-    NewOrganization, NewSession, NotificationRecord, NotificationStatus, PollCommit, PollerRecord,
-    Principal, Result, Session, Store, Updated,
+    Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
+    EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance,
+    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationStatus,
+    NotificationView, PollCommit, PollerRecord, Principal, Result, Session, Store, Updated,
+    UserRecord,
 };
 
 #[async_trait]
@@ -79,12 +80,17 @@ where
         .await?
         .column("id")?;
         let user_id: i64 = sqlx::query(
-            "INSERT INTO users (organization_id, secret_hash, created_ms) VALUES ($1, $2, $3)
+            "INSERT INTO users (organization_id, secret_hash, created_ms, email, first_name,
+                 last_name)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING id",
         )
         .bind(organization_id)
         .bind(new.user_secret_hash)
         .bind(new.now_ms)
+        .bind(new.user.email)
+        .bind(new.user.first_name)
+        .bind(new.user.last_name)
         .fetch_one(&mut *tx)
         .await?
         .column("id")?;
@@ -110,6 +116,18 @@ where
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(rows::principal).transpose()
+    }
+
+    async fn user(&self, organization_id: i64, user_id: i64) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(
+            "SELECT id, organization_id, email, first_name, last_name FROM users
+             WHERE organization_id = $1 AND id = $2",
+        )
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn principal_of_user(&self, user_secret_hash: &[u8]) -> Result<Option<Principal>> {
@@ -375,6 +393,17 @@ where
         Ok(())
     }
 
+    async fn make_pollers_due(&self, instance_id: i64, due_ms: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE pollers SET next_due_ms = $1 WHERE instance_id = $2 AND next_due_ms > $1",
+        )
+        .bind(due_ms)
+        .bind(instance_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>> {
         // A leased poller is due when its lease ends, if that is later than its due time.
         Ok(sqlx::query(
@@ -486,7 +515,8 @@ where
                            AND ($6 IS NULL OR e.created_ms >= $6)
                            AND ($7 IS NULL OR e.created_ms < $7)
                            AND e.id > $8
-                           AND ($10 IS NULL OR e.id < $10)
+                           AND ($10 IS NULL OR e.notification_id = $10)
+                           AND ($11 IS NULL OR e.id < $11)
                          ORDER BY e.id "
                     ),
                     $order,
@@ -509,15 +539,92 @@ where
             .bind(filter.to_ms)
             .bind(filter.after_id)
             .bind(super::limit(filter.limit))
+            .bind(filter.notification_id.clone())
             .bind(filter.before_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::event).collect()
     }
 
+    async fn find_notification(
+        &self,
+        organization_id: i64,
+        key: &str,
+    ) -> Result<Option<NotificationView>> {
+        macro_rules! select_notification {
+            ($where:literal) => {
+                concat!(
+                    "SELECT n.id, n.number, n.instance_id, n.resource, n.status, n.attempts,
+                            n.created_ms, n.delivered_ms, n.body
+                     FROM notifications n JOIN instances i ON i.id = n.instance_id
+                     WHERE i.organization_id = $1 AND ",
+                    $where
+                )
+            };
+        }
+        let by_id = sqlx::query(select_notification!("n.id = $2"))
+            .bind(organization_id)
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = by_id {
+            return rows::notification_view(&row).map(Some);
+        }
+        let Ok(number) = key.parse::<i64>() else {
+            return Ok(None);
+        };
+        // Numbers are 63 bits of a hash: two notifications sharing one are unlikely but not
+        // impossible, and then the newest is the one a client most likely holds.
+        let by_number = sqlx::query(select_notification!(
+            "n.number = $2 ORDER BY n.created_ms DESC, n.id LIMIT 1"
+        ))
+        .bind(organization_id)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
+        by_number.as_ref().map(rows::notification_view).transpose()
+    }
+
+    async fn count_events(
+        &self,
+        organization_id: i64,
+        filter: &CountFilter,
+    ) -> Result<Vec<EventCount>> {
+        let bucket_ms = filter.bucket_ms.max(1);
+        // `created_ms >= $2`, so the integer division truncates toward the bucket's start on
+        // both backends.
+        let rows = sqlx::query(
+            "SELECT (e.created_ms - $2) / $4 AS bucket, e.instance_id, COUNT(*) AS count,
+                    SUM(CASE WHEN e.status = $5 THEN 1 ELSE 0 END) AS notified,
+                    SUM(CASE WHEN e.status = $6 THEN 1 ELSE 0 END) AS failed
+             FROM events e JOIN instances i ON i.id = e.instance_id
+             WHERE i.organization_id = $1 AND e.created_ms >= $2 AND e.created_ms < $3
+               AND ($7 IS NULL OR e.instance_id = $7)
+             GROUP BY bucket, e.instance_id
+             ORDER BY bucket, e.instance_id",
+        )
+        .bind(organization_id)
+        .bind(filter.from_ms)
+        .bind(filter.to_ms)
+        .bind(bucket_ms)
+        .bind(EventStatus::Notified.as_str())
+        .bind(EventStatus::Failed.as_str())
+        .bind(filter.instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| rows::event_count(row, filter.from_ms, bucket_ms))
+            .collect()
+    }
+
     async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>> {
+        // A disabled instance sends nothing new: its events wait here, unqueued, and do not
+        // hold up the others' (they are not in the first `limit`).
         let rows = sqlx::query(select_events!(
-            "WHERE e.notification_id IS NULL ORDER BY e.id LIMIT $1"
+            "WHERE e.notification_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM instances i
+                               WHERE i.id = e.instance_id AND i.disabled = TRUE)
+             ORDER BY e.id LIMIT $1"
         ))
         .bind(super::limit(limit))
         .fetch_all(&self.pool)
