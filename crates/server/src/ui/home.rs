@@ -88,7 +88,7 @@ pub(super) async fn show(
         let element = state
             .registry
             .get(&record.element_key)
-            .map(|e| e.name.clone())
+            .map(|e| format!("{} ({})", e.name, e.key))
             .unwrap_or_else(|| record.element_key.clone());
         if let Some(StoredValue::Plain(client_id)) = record.entry(OAUTH_API_KEY).map(|e| &e.value) {
             match apps

@@ -12,8 +12,11 @@
 
 mod charts;
 mod connect;
+mod edit;
+mod event;
 mod home;
 mod instance;
+mod log;
 mod plot;
 mod session;
 
@@ -22,7 +25,7 @@ use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::secrets::hash_secret;
@@ -41,7 +44,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::show))
         .route("/sign-in", get(sign_in_page).post(sign_in))
-        .route("/sign-out", axum::routing::post(sign_out))
+        .route("/sign-out", post(sign_out))
         .route("/ui/style.css", get(style))
         .route("/ui/live.js", get(script))
         .route("/ui/form.js", get(form_script))
@@ -52,21 +55,19 @@ pub fn router() -> Router<AppState> {
         .route("/ui/oauth/callback", get(connect::callback))
         .route("/ui/instances/{id}", get(instance::show))
         .route("/ui/instances/{id}/live", get(instance::live_part))
+        .route("/ui/instances/{id}/poll", post(instance::poll_now))
+        .route("/ui/instances/{id}/recover", post(instance::recover))
+        .route("/ui/instances/{id}/enable", post(instance::enable))
+        .route("/ui/instances/{id}/disable", post(instance::disable))
+        .route("/ui/instances/{id}/edit", get(edit::show).post(edit::save))
         .route(
-            "/ui/instances/{id}/poll",
-            axum::routing::post(instance::poll_now),
+            "/ui/instances/{id}/delete",
+            get(edit::confirm_delete).post(edit::delete),
         )
-        .route(
-            "/ui/instances/{id}/recover",
-            axum::routing::post(instance::recover),
-        )
-        .route(
-            "/ui/instances/{id}/events/{event_id}",
-            get(instance::show_event),
-        )
+        .route("/ui/instances/{id}/events/{event_id}", get(event::show))
         .route(
             "/ui/instances/{id}/events/{event_id}/redeliver",
-            axum::routing::post(instance::redeliver),
+            post(event::redeliver),
         )
 }
 
@@ -343,6 +344,27 @@ async fn sign_out(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The instance's id from the path, or the 404 page saying there is none.
+pub(crate) fn instance_id(text: &str) -> Result<i64, Box<Response>> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Box::new(not_found(&format!("There is no instance {text:?}."))))
+}
+
+fn not_found(text: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "Not found", text, "/")
+}
+
+/// Why an action failed, as the service says it.
+pub(crate) fn refused(error: &ServiceError) -> Response {
+    match error {
+        ServiceError::NotFound(text) => not_found(text),
+        ServiceError::Internal(detail) => failed(detail),
+        _ => message(status(error), "Refused", &error.user_message(), "/"),
+    }
 }
 
 /// Epoch milliseconds as `2026-11-28 10:42:08 UTC`.
