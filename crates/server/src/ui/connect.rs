@@ -38,6 +38,9 @@ pub(super) struct NewInstanceForm {
     refresh: String,
     resources: Vec<String>,
     pollers_json: String,
+    /// `polling`, or `webhooks` where the element offers them.
+    #[serde(default)]
+    vendor: String,
 }
 
 impl NewInstanceForm {
@@ -66,6 +69,7 @@ impl NewInstanceForm {
                 .map(|(_, v)| v.clone())
                 .collect(),
             pollers_json: get("pollers_json"),
+            vendor: get("vendor"),
         }
     }
 
@@ -111,7 +115,14 @@ impl NewInstanceForm {
             ("oauth.api.secret", self.api_secret.clone()),
             ("oauth.callback.url", self.oauth_callback.clone()),
             ("event.notification.enabled", self.events.to_string()),
-            ("event.vendor.type", "polling".to_owned()),
+            (
+                "event.vendor.type",
+                if self.vendor.is_empty() {
+                    "polling".to_owned()
+                } else {
+                    self.vendor.clone()
+                },
+            ),
             ("event.poller.refresh_interval", self.refresh.clone()),
             ("event.poller.configuration", pollers.to_string()),
         ];
@@ -169,6 +180,7 @@ fn field_of(error: &str) -> Option<&'static str> {
         _ if config.starts_with("event.notification.callback.url") => Some("callback_url"),
         _ if config.starts_with("event.notification.signature") => Some("signature_key"),
         _ if config.starts_with("event.notification.enabled") => Some("events"),
+        _ if config.starts_with("event.vendor.type") => Some("vendor"),
         _ if config.starts_with("oauth.api.key") => Some("api_key"),
         _ if config.starts_with("oauth.api.secret") => Some("api_secret"),
         _ if config.starts_with("oauth.callback.url") => Some("oauth_callback"),
@@ -183,12 +195,25 @@ pub(super) struct ResourceBox {
     checked: bool,
 }
 
+/// An element the create flow offers: what it polls, and whether it has webhooks.
+pub(super) struct ElementCard {
+    key: String,
+    name: String,
+    resources: Vec<String>,
+    webhooks: bool,
+    chosen: bool,
+}
+
 #[derive(Template)]
 #[template(path = "new_instance.html")]
 struct NewInstancePage {
     csrf: String,
     form: NewInstanceForm,
-    elements: Vec<(String, String)>,
+    elements: Vec<ElementCard>,
+    /// The chosen element's name, and whether it offers webhooks and Tributary receives them.
+    element_name: String,
+    webhooks_offered: bool,
+    webhooks_received: bool,
     resources: Vec<ResourceBox>,
     defaults: String,
     own_callback: String,
@@ -206,6 +231,15 @@ impl NewInstancePage {
             .map(|(_, e)| e.as_str())
             .collect();
         (!errors.is_empty()).then(|| errors.join("; "))
+    }
+
+    /// The value of a field's `aria-invalid`.
+    fn invalid(&self, field: &str) -> &'static str {
+        if self.field_errors.iter().any(|(f, _)| *f == field) {
+            "true"
+        } else {
+            "false"
+        }
     }
 }
 
@@ -274,8 +308,22 @@ fn render_form(
                 .registry
                 .all()
                 .iter()
-                .map(|e| (e.key.clone(), format!("{} ({})", e.name, e.key)))
+                .map(|e| ElementCard {
+                    key: e.key.clone(),
+                    name: e.name.clone(),
+                    resources: e
+                        .resources
+                        .iter()
+                        .filter(|r| r.default_poller(&e.hub).is_some())
+                        .map(|r| r.name.clone())
+                        .collect(),
+                    webhooks: e.events.webhooks,
+                    chosen: element.as_ref().is_some_and(|chosen| chosen.key == e.key),
+                })
                 .collect(),
+            element_name: element.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
+            webhooks_offered: element.as_ref().is_some_and(|e| e.events.webhooks),
+            webhooks_received: element.as_ref().is_some_and(|e| e.has_webhook_source()),
             resources,
             defaults,
             own_callback: own_callback(headers),
@@ -287,16 +335,23 @@ fn render_form(
     )
 }
 
+/// `?element=KEY` chooses the element the form opens with (the page works without scripts).
+#[derive(Deserialize)]
+pub(super) struct NewQuery {
+    element: Option<String>,
+}
+
 pub(super) async fn new_form(
     State(state): State<AppState>,
     session: UiSession,
     headers: HeaderMap,
+    Query(query): Query<NewQuery>,
 ) -> Response {
     let form = NewInstanceForm {
-        element: state
-            .registry
-            .all()
-            .first()
+        element: query
+            .element
+            .and_then(|key| state.registry.get(&key))
+            .or_else(|| state.registry.all().first().cloned())
             .map(|e| e.key.clone())
             .unwrap_or_default(),
         oauth_callback: own_callback(&headers),
