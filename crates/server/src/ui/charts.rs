@@ -179,12 +179,7 @@ fn outcomes_figure(activity: &RecentActivity, prefix: &str, whose: &str) -> Figu
     }
     let legend = legend_for_counts(&plot);
     let svg = plot::bars(&plot);
-    figure(
-        plot,
-        "Notifications made per hour, by where they stand now",
-        svg,
-        legend,
-    )
+    figure(plot, "Made per hour, by where they stand now", svg, legend)
 }
 
 fn latency_figure(activity: &RecentActivity, prefix: &str, whose: &str) -> Figure {
@@ -239,7 +234,7 @@ fn latency_figure(activity: &RecentActivity, prefix: &str, whose: &str) -> Figur
     let svg = plot::lines(&plot);
     let deliveries: i64 = activity.deliveries.iter().sum();
     let note = format!(
-        "Poll to receiver's 2xx, estimated from a histogram; {deliveries} deliver{}",
+        "Poll to receiver's 2xx, per hour · {deliveries} deliver{}",
         if deliveries == 1 { "y" } else { "ies" }
     );
     figure(plot, &note, svg, legend)

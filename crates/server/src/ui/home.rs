@@ -7,11 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use tributary_domain::instance_config::OAUTH_API_KEY;
-use tributary_store::StoredValue;
 
 use super::charts::{self, Figure, Totals};
 use super::{UiSession, ago, failed, page, time};
+use crate::services::analytics::{self, AnalyticsQuery};
 use crate::services::{activity, events, instances};
 use crate::state::AppState;
 
@@ -28,12 +27,14 @@ struct InstanceRow {
     resources: usize,
     last_poll: Option<(String, String)>,
     failures: i64,
+    /// Events stored in the last 48 hours, and how many of them failed delivery.
+    events_48h: i64,
+    failed_48h: i64,
 }
 
-/// A provider app (an element and a client id) whose quota the scheduler will report.
+/// An element in use, whose provider apps' quotas the scheduler will report.
 struct App {
     element: String,
-    client_id: String,
     instances: usize,
 }
 
@@ -79,6 +80,10 @@ pub(super) async fn show(
         Err(error) => return failed(error),
     };
     let now = state.now_ms();
+    let per_instance = match last_two_days(&state, &session, now).await {
+        Ok(counts) => counts,
+        Err(error) => return failed(error),
+    };
     let query = search.q.trim().to_owned();
     let needle = query.to_lowercase();
     let mut rows = Vec::new();
@@ -90,25 +95,24 @@ pub(super) async fn show(
             .get(&record.element_key)
             .map(|e| format!("{} ({})", e.name, e.key))
             .unwrap_or_else(|| record.element_key.clone());
-        if let Some(StoredValue::Plain(client_id)) = record.entry(OAUTH_API_KEY).map(|e| &e.value) {
-            match apps
-                .iter_mut()
-                .find(|a| a.element == element && a.client_id == *client_id)
-            {
-                Some(app) => app.instances += 1,
-                None => apps.push(App {
-                    element: element.clone(),
-                    client_id: client_id.clone(),
-                    instances: 1,
-                }),
-            }
+        match apps.iter_mut().find(|a| a.element == element) {
+            Some(app) => app.instances += 1,
+            None => apps.push(App {
+                element: element.clone(),
+                instances: 1,
+            }),
         }
         let pollers = match events::pollers(&state, session.principal, record.id).await {
             Ok(pollers) => pollers,
             Err(error) => return failed(error),
         };
         let failures: i64 = pollers.iter().map(|p| p.failures).sum();
-        if !record.valid || failures > 0 {
+        let (events_48h, failed_48h) = per_instance
+            .iter()
+            .find(|(id, _, _)| *id == record.id)
+            .map(|(_, events, failed)| (*events, *failed))
+            .unwrap_or((0, 0));
+        if !record.valid || failures > 0 || failed_48h > 0 {
             attention += 1;
         }
         let matches = needle.is_empty()
@@ -133,6 +137,8 @@ pub(super) async fn show(
             resources: pollers.len(),
             last_poll: last_poll.map(|ms| (ago(now, ms), time(ms))),
             failures,
+            events_48h,
+            failed_48h,
         });
     }
     page(
@@ -148,4 +154,39 @@ pub(super) async fn show(
             apps,
         },
     )
+}
+
+/// Each instance's events of the last 48 hours and how many of them failed delivery:
+/// `(instance, events, failed)`.
+async fn last_two_days(
+    state: &AppState,
+    session: &UiSession,
+    now: i64,
+) -> Result<Vec<(i64, i64, i64)>, crate::services::error::ServiceError> {
+    let at = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let query = AnalyticsQuery {
+        from: Some(at(now - activity::HOURS as i64 * activity::HOUR_MS)),
+        to: Some(at(now)),
+        interval: Some("hour".into()),
+        account_ids: Vec::new(),
+    };
+    let counts = analytics::analytics(state, session.principal, None, &query).await?;
+    let mut per_instance: Vec<(i64, i64, i64)> = Vec::new();
+    for count in counts.counts {
+        match per_instance
+            .iter_mut()
+            .find(|(id, _, _)| *id == count.instance_id)
+        {
+            Some(entry) => {
+                entry.1 += count.count;
+                entry.2 += count.failed;
+            }
+            None => per_instance.push((count.instance_id, count.count, count.failed)),
+        }
+    }
+    Ok(per_instance)
 }

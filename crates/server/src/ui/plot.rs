@@ -11,10 +11,10 @@
 use std::fmt::Write;
 
 /// The drawing's size in SVG units; the page scales it to its column's width.
-const WIDTH: f64 = 480.0;
-const HEIGHT: f64 = 190.0;
-const LEFT: f64 = 52.0;
-const RIGHT: f64 = 6.0;
+const WIDTH: f64 = 360.0;
+const HEIGHT: f64 = 170.0;
+const LEFT: f64 = 40.0;
+const RIGHT: f64 = 8.0;
 const TOP: f64 = 8.0;
 const BOTTOM: f64 = 22.0;
 
@@ -283,7 +283,7 @@ fn open(plot: &Plot, ticks: &[f64], frame: &Frame, out: &mut String) {
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
              <text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             WIDTH - RIGHT,
-            LEFT - 6.0,
+            LEFT - 5.0,
             y + 3.5,
             escape(&format_value(plot.unit, *tick))
         );

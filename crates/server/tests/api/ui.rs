@@ -244,7 +244,9 @@ async fn the_instances_list_shows_the_organizations_instances_and_searches_them(
     );
     assert!(html.contains("infusionsoftrest"));
     assert!(
-        html.contains("<span class=\"badge info\">on</span> <span class=\"muted\">1 resource</span>"),
+        html.contains(
+            "<span class=\"badge info\">on</span> <span class=\"muted\">1 resource</span>"
+        ),
         "{html}"
     );
 
