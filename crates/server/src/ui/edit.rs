@@ -36,12 +36,9 @@ use crate::state::AppState;
 
 /// The signature schemes, with what each sends.
 const SCHEMES: [(&str, &str); 3] = [
-    ("elements", "Cloud Elements (Elements-Webhook-Signature)"),
-    (
-        "standard",
-        "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)",
-    ),
-    ("both", "Both sets of headers"),
+    ("elements", "Cloud Elements"),
+    ("standard", "Standard Webhooks"),
+    ("both", "Both"),
 ];
 
 /// What the form holds: the instance's settings as shown, or as the user typed them.

@@ -6,7 +6,6 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
-use tributary_domain::poll::event_date;
 
 use super::log::tone;
 use super::{
@@ -36,6 +35,7 @@ struct Carrier {
     id: String,
     number: Option<i64>,
     status: String,
+    tone: &'static str,
     created: String,
     delivered: Option<String>,
     /// The other events it carries: (event id, line).
@@ -105,6 +105,7 @@ async fn render(
                     id: found.notification.id.clone(),
                     number: found.notification.number,
                     status: found.notification.status.as_str().to_owned(),
+                    tone: tone(found.notification.status.as_str()),
                     created: time(found.notification.created_ms),
                     delivered: found.notification.delivered_ms.map(time),
                     others: found
@@ -142,7 +143,7 @@ async fn render(
             tone: if delivered { "ok" } else { "bad" },
             mark: if delivered { "✓" } else { "✕" },
             what: answer(attempt.status_code),
-            when: event_date(attempt.at_ms),
+            when: time(attempt.at_ms),
             took: Some(format!("{} ms", attempt.duration_ms)),
             detail: attempt
                 .error
@@ -170,8 +171,8 @@ async fn render(
             event_type: event.event_type,
             resource: event.resource,
             object_id: event.object_id,
-            date: event_date(event.date_ms),
-            poll_date: event_date(event.poll_date_ms),
+            date: time(event.date_ms),
+            poll_date: time(event.poll_date_ms),
             date_error: event.date_error,
             carrier,
             timeline,

@@ -93,7 +93,7 @@ pub(super) async fn show(
         let element = state
             .registry
             .get(&record.element_key)
-            .map(|e| format!("{} ({})", e.name, e.key))
+            .map(|e| e.name.clone())
             .unwrap_or_else(|| record.element_key.clone());
         match apps.iter_mut().find(|a| a.element == element) {
             Some(app) => app.instances += 1,

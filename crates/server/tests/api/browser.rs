@@ -18,7 +18,7 @@ use tributary_server::delivery::Deliverer;
 use tributary_simulator::Config;
 
 use crate::helpers::{
-    ORG_SECRET, TestApp, USER_SECRET, seed_body, seed_poller, spawn_app_with_clocks,
+    ORG_SECRET, TestApp, USER_SECRET, seed_body, seed_poller, spawn_app_with, spawn_app_with_clocks,
 };
 use kit::Browser;
 
@@ -425,5 +425,122 @@ async fn a_user_signs_in_creates_edits_polls_and_redelivers_on_pages_axe_finds_n
     assert_eq!(browser.path().await, "/sign-in");
     eprintln!("screenshots in {}", kit::screenshots().display());
     browser.assert_accessible();
+    browser.close().await;
+}
+
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+const SPACE: &str = " ";
+/// Shift and Tab together: the focus goes back.
+const SHIFT_TAB: &str = "\u{e008}\u{e004}";
+
+/// Tabs once and checks where the focus went (and that it shows).
+async fn next(browser: &Browser, expected: &str) {
+    browser.press(TAB).await;
+    let (at, tag, ring) = browser.focused().await;
+    assert_eq!(at, expected, "the focus went to {tag} {at:?}");
+    assert!(ring, "the focus on {at:?} is not visible");
+}
+
+#[tokio::test]
+async fn the_create_and_edit_flows_work_from_the_keyboard_alone_with_the_focus_always_visible() {
+    let app = spawn_app_with(Config::default(), |s| s.allow_private_callbacks = true).await;
+    let healthy = receiver(AxumStatus::OK).await;
+    let browser = Browser::start().await;
+    let site = site(&app);
+
+    // Sign in: the skip link comes first, then the fields; Enter submits.
+    browser.goto(&format!("{site}/sign-in")).await;
+    next(&browser, "#main").await;
+    browser.tab_to("user", 5).await;
+    browser.press(USER_SECRET).await;
+    next(&browser, "organization").await;
+    browser.press(ORG_SECRET).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert_eq!(browser.path().await, "/");
+
+    // To the create form by its link.
+    browser.tab_to("new-instance-link", 12).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert_eq!(browser.path().await, "/ui/instances/new");
+
+    // The create form, field by field in reading order, typed into as the focus arrives.
+    let before = browser.tab_to("name", 20).await;
+    assert!(
+        before
+            .iter()
+            .any(|stop| stop.starts_with("/ui/instances/new?element=")),
+        "the element cards come before the form: {before:?}"
+    );
+    browser.press("Keyboard CRM").await;
+    next(&browser, "tags").await;
+    browser.press("keys, only").await;
+    next(&browser, "api_key").await;
+    browser.press("tributary-demo").await;
+    next(&browser, "api_secret").await;
+    browser.press("tributary-demo-secret").await;
+    next(&browser, "oauth_callback").await;
+    next(&browser, "events").await;
+    next(&browser, "vendor").await;
+    next(&browser, "callback_url").await;
+    browser.press(&healthy).await;
+    next(&browser, "signature_key").await;
+    next(&browser, "refresh").await;
+    // The first resource (contacts) ticked with the space bar, the rest passed.
+    next(&browser, "resource").await;
+    browser.press(SPACE).await;
+    for _ in 0..6 {
+        next(&browser, "resource").await;
+    }
+    next(&browser, "summary").await;
+    next(&browser, "connect").await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&app.sim.url()),
+        "Enter on Connect leads to the provider's consent page"
+    );
+    browser
+        .click_and_wait("button[name=allow][value=true]")
+        .await;
+    assert!(browser.text("h1").await.starts_with("Keyboard CRM"));
+    let pollers = browser.text("#pollers").await;
+    assert!(pollers.contains("contacts"), "{pollers}");
+
+    // The edit form: Tab reaches Edit; the fields follow in reading order; Enter in a field
+    // saves.
+    browser.tab_to("edit-link", 20).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(browser.path().await.ends_with("/edit"));
+    browser.tab_to("name", 12).await;
+    next(&browser, "tags").await;
+    next(&browser, "events").await;
+    next(&browser, "vendor").await;
+    next(&browser, "callback_url").await;
+    next(&browser, "refresh").await;
+    // Tabbing into a field selects what it holds: typing replaces it.
+    browser.press("45").await;
+    next(&browser, "signature_key").await;
+    next(&browser, "scheme").await;
+    next(&browser, "resource-contacts").await;
+    next(&browser, "summary").await;
+    for _ in 0..3 {
+        browser.chord(SHIFT_TAB).await;
+    }
+    assert_eq!(browser.focused().await.0, "signature_key");
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(browser.text("#notice").await.starts_with("Saved."));
+    let id = app.instances().await.last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.instance(id).await["configuration"]["event.poller.refresh_interval"],
+        json!("45")
+    );
     browser.close().await;
 }

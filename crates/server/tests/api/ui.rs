@@ -242,11 +242,10 @@ async fn the_instances_list_shows_the_organizations_instances_and_searches_them(
         html.contains("Support &#60;3 CRM") || html.contains("Support &lt;3 CRM"),
         "names are escaped: {html}"
     );
-    assert!(html.contains("infusionsoftrest"));
+    assert!(html.contains("Infusionsoft REST · #1"), "{html}");
     assert!(
-        html.contains(
-            "<span class=\"badge info\">on</span> <span class=\"muted\">1 resource</span>"
-        ),
+        html.contains("<span class=\"badge info\">events on</span>")
+            && html.contains("1 resource polled"),
         "{html}"
     );
 

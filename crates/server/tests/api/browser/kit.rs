@@ -351,7 +351,20 @@ impl Browser {
         self.client.perform_actions(actions).await.unwrap();
     }
 
-    /// What has the focus, and whether it shows it: `(id or name, tag, ring)`, the ring true
+    /// Presses keys together, as a chord (`\u{e008}\u{e004}`: Shift and Tab).
+    pub async fn chord(&self, keys: &str) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys.chars() {
+            actions = actions.then(KeyAction::Down { value: key });
+        }
+        for key in keys.chars().rev() {
+            actions = actions.then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// What has the focus, and whether it shows it: `(id, name, href or tag; tag; ring)`, the
+    /// ring true
     /// when the element matches `:focus-visible` and draws an outline at least 2px wide.
     pub async fn focused(&self) -> (String, String, bool) {
         let info = self
@@ -359,7 +372,8 @@ impl Browser {
             .execute(
                 "const el = document.activeElement;
                  const style = getComputedStyle(el);
-                 return [el.id || el.getAttribute('name') || el.getAttribute('href') || '',
+                 return [el.id || el.getAttribute('name') || el.getAttribute('href')
+                           || el.tagName.toLowerCase(),
                          el.tagName.toLowerCase(),
                          el.matches(':focus-visible') && style.outlineStyle !== 'none'
                            && parseFloat(style.outlineWidth) >= 2];",
