@@ -7,6 +7,9 @@ use serde_json::json;
 
 use crate::helpers::{ORG_SECRET, TestApp, USER_SECRET, seed_body, spawn_app};
 
+mod edit;
+mod log;
+
 /// A browser-like client without redirects or a cookie store: the test carries cookies itself.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -696,7 +699,10 @@ async fn connect_goes_through_the_consent_page_and_comes_back_to_create_the_inst
 
 /// HTML text as the user reads it (askama escapes quotes and brackets).
 fn unescape(html: &str) -> String {
-    html.replace("&#34;", "\"")
+    html.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
