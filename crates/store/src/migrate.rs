@@ -62,15 +62,27 @@ pub const SQLITE: &[Migration] = &[
         name: "notifications_by_instance",
         sql: include_str!("../migrations/sqlite/0008_notifications_by_instance.sql"),
     },
+    Migration {
+        version: 10,
+        name: "deletes_and_pauses",
+        sql: include_str!("../migrations/sqlite/0010_deletes_and_pauses.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
 /// schema, so its history starts there in one file; later changes add a file to both lists.
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "deletes_and_pauses",
+        sql: include_str!("../migrations/postgres/0003_deletes_and_pauses.sql"),
+    },
+];
 
 /// How a backend serializes migration runs and keeps its bookkeeping table.
 #[derive(Debug, Clone, Copy)]
