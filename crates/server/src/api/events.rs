@@ -65,6 +65,14 @@ fn poller_json(p: PollerRecord) -> Value {
         "lastError": p.last_error,
         "eventsEmitted": p.events_emitted,
         "lastPoll": p.last_summary.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+        "pausedUntil": date_or_null(p.paused_until_ms),
+        "deleteCursor": date_or_null(p.delete_cursor_ms),
+        "deletesLost": p.deletes_lost_at_ms.map(|at| json!({
+            "count": p.deletes_lost,
+            "from": date_or_null(p.deletes_lost_from_ms),
+            "until": date_or_null(p.deletes_lost_until_ms),
+            "detectedDate": event_date(at),
+        })),
     })
 }
 

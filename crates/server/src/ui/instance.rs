@@ -27,6 +27,8 @@ pub(super) struct PollerRow {
     events: i64,
     failures: i64,
     last_error: Option<String>,
+    /// The last loss of deletes at the provider, said loudly.
+    deletes_lost: Option<String>,
 }
 
 /// An event's line.
@@ -46,11 +48,12 @@ const STATUSES: [(&str, &str); 5] = [
     ("NOTIFIED", "notified"),
     ("FAILED", "failed"),
 ];
-const EVENT_TYPES: [(&str, &str); 4] = [
+const EVENT_TYPES: [(&str, &str); 5] = [
     ("", "any"),
     ("CREATED", "created"),
     ("UPDATED", "updated"),
     ("DELETED", "deleted"),
+    ("DELETES_LOST", "deletes lost"),
 ];
 
 /// The part of the instance page that refreshes itself.
@@ -150,6 +153,15 @@ async fn live(
             events: p.events_emitted,
             failures: p.failures,
             last_error: p.last_error,
+            deletes_lost: p.deletes_lost_at_ms.map(|at| {
+                format!(
+                    "{} time(s); last: deletes from {} to {} lost at the provider (found {})",
+                    p.deletes_lost,
+                    p.deletes_lost_from_ms.map(time).unwrap_or_default(),
+                    p.deletes_lost_until_ms.map(time).unwrap_or_default(),
+                    time(at)
+                )
+            }),
         })
         .collect();
     let (params, _) = filters(raw);
