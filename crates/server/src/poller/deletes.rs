@@ -21,16 +21,22 @@ pub struct DeleteSummary {
     /// Deletions the provider reported in the window.
     pub deleted: usize,
     /// The window read (provider time), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// The delete cursor after the sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// Deletions without a usable id or date (counted, never guessed at).
     pub unreadable: usize,
     /// The span whose deletes the provider no longer had, when it said so.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lost: Option<String>,
     /// Why nothing was read: too soon for a window, or the provider's error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
