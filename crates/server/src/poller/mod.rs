@@ -294,6 +294,8 @@ async fn run(
     let mut events: Vec<NewEvent> = events;
     let mut sweep = None;
     if config.detect_deletes {
+        // The provider's clock as its latest answer (this poll's pages) showed it.
+        let skew = client.provider_skew_ms().unwrap_or(skew);
         let swept = deletes::sweep(client, &resource, poller, instance.id, skew, now).await;
         events.extend(swept.events);
         summary.deletes = Some(swept.summary);
