@@ -190,9 +190,59 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
     );
 }
 
+/// The demo against Salesforce: deletes too, each delivered once as DELETED.
+#[test]
+fn demo_with_salesforce_accounts_for_every_change_and_every_deletion() {
+    let output = tributary()
+        .args(["demo", "--element", "sfdc", "--duration", "12"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(" DELETED "),
+        "deletions are shown: {stdout}"
+    );
+    let verdict = stdout
+        .lines()
+        .find(|line| line.starts_with("OK: "))
+        .unwrap_or_else(|| panic!("no verdict: {stdout}"));
+    let numbers: Vec<u64> = verdict
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().unwrap())
+        .collect();
+    let [
+        made,
+        events,
+        merged,
+        deleted,
+        deletions,
+        verified,
+        notifications,
+        latest,
+        records,
+    ] = numbers[..]
+    else {
+        panic!("unexpected verdict: {verdict}");
+    };
+    assert_eq!(made, events + merged, "{verdict}");
+    assert!(deleted > 0, "the demo deleted records: {verdict}");
+    assert_eq!(deleted, deletions, "{verdict}");
+    assert_eq!(verified, notifications, "{verdict}");
+    assert_eq!(latest, records, "{verdict}");
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "a clean run logs no warning: {stderr}"
+    );
+}
+
 #[test]
 fn demo_flags_are_checked() {
     for (args, needle) in [
+        (vec!["--element", "nosuch"], "--element"),
         (vec!["--rate", "0"], "--rate"),
         (vec!["--rate", "many"], "--rate"),
         (vec!["--duration", "0"], "--duration"),
