@@ -1075,7 +1075,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 11] = [
+const BENCH_FIGURES: [&str; 16] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1083,6 +1083,11 @@ const BENCH_FIGURES: [&str; 11] = [
     "polling: wall time per idle poll",
     "polling: idle polls/s sustained",
     "polling: backfill records/s (one poll, one transaction)",
+    "polling (sfdc): provider requests per idle poll",
+    "polling (sfdc): CPU per idle poll (server and simulator)",
+    "polling (sfdc): wall time per idle poll",
+    "polling (sfdc): idle polls/s sustained",
+    "polling (sfdc): backfill records/s (one poll, one transaction)",
     "delivery: notifications/s (signed, persisted, 4 per host)",
     "delivery: latency p50, event stored → received",
     "delivery: latency p99, event stored → received",
