@@ -1776,18 +1776,15 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
         }
     };
     // Polls until the dead process's lease has ended and a poll goes through.
-    let poll_after_lease = |api: String| {
-        let poll = poll.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            loop {
-                let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
-                if summary["polls"][0]["error"].is_null() {
-                    return summary;
-                }
-                assert!(Instant::now() < deadline, "{summary}");
-                tokio::time::sleep(Duration::from_millis(250)).await;
+    let poll_after_lease = |api: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+            if summary["polls"][0]["error"].is_null() {
+                return summary;
             }
+            assert!(Instant::now() < deadline, "{summary}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     };
     poll(api.clone()).await.unwrap();

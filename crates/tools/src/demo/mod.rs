@@ -318,7 +318,7 @@ async fn drive(
             Some(arrival) = arrivals.recv() => tally.add(arrival, &view),
             _ = tick.tick() => {
                 ticks += 1;
-                if provider.deletes && ticks % DELETE_EVERY == 0 {
+                if provider.deletes && ticks.is_multiple_of(DELETE_EVERY) {
                     delete_one(http, origin, provider).await?;
                 }
                 if poll_now(http, api, auth, id).await.is_err() {
