@@ -43,9 +43,10 @@ use async_trait::async_trait;
 
 pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
-    EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent, NewInstance,
-    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationView, PollCommit,
-    PollerRecord, Principal, Session, StoredValue, Updated, UserProfile, UserRecord,
+    DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
+    NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
+    NotificationView, PollCommit, PollerRecord, Principal, Session, StoredValue, Updated,
+    UserProfile, UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
@@ -188,6 +189,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed>;
+
+    /// [`Store::commit_poll`] with the poll's delete sweep: its events are among the commit's,
+    /// and the delete cursor and any loss found are written in the same transaction.
+    async fn commit_poll_with_deletes(
+        &self,
+        commit: PollCommit,
+        deletes: DeleteCommit,
+    ) -> Result<Committed>;
+
+    /// Records that a poller waits for the provider until `until_ms` (a spent quota) — not a
+    /// failure: no back-off, no failure count. The lease is given back; the poller is due then.
+    async fn record_poll_pause(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        reason: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    /// How many times deletes were found lost, over every poller (for `/metrics`).
+    async fn deletes_lost_total(&self) -> Result<i64>;
 
     /// Records a failed poll (the cursor stays; the next poll repeats the window).
     async fn record_poll_failure(

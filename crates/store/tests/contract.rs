@@ -14,8 +14,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tributary_store::{
-    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, CountFilter, EventCount,
-    EventFilter, EventStatus, InstanceData, NewEvent, NewInstance, NewNotification,
+    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, CountFilter, DeleteCommit,
+    EventCount, EventFilter, EventStatus, InstanceData, NewEvent, NewInstance, NewNotification,
     NewOrganization, NewSession, NotificationStatus, PollCommit, Principal, Session, Store,
     StoredValue, Updated, UserProfile,
 };
@@ -62,6 +62,8 @@ contract! {
         pollers_follow_the_configured_resources,
         a_poll_commits_events_and_cursor_together_once,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
+        a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
+        a_pause_is_not_a_failure_and_the_next_commit_ends_it,
         due_pollers_are_claimed_once_until_their_lease_ends,
         claims_come_soonest_due_first,
         events_are_queued_once_in_notifications_that_are_leased_and_finish,
@@ -679,6 +681,141 @@ async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let fresh = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!((fresh.delete_cursor_ms, fresh.deletes_lost), (None, 0));
+    let deleted = NewEvent {
+        event_type: "DELETED".into(),
+        ..event("gone")
+    };
+    let sweep = DeleteCommit {
+        cursor_ms: NOW + 60_000,
+        lost: None,
+    };
+    let done = store
+        .commit_poll_with_deletes(
+            commit(record.id, 1, vec![event("a"), deleted], NOW + 1),
+            sweep,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, Committed::Done { inserted: 2 });
+    // A late sweep from the same version writes nothing, its cursor included.
+    let late = DeleteCommit {
+        cursor_ms: NOW + 999_000,
+        lost: Some((NOW, NOW + 5)),
+    };
+    let lost = store
+        .commit_poll_with_deletes(commit(record.id, 1, vec![], NOW + 2), late)
+        .await
+        .unwrap();
+    assert_eq!(lost, Committed::Conflict);
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.delete_cursor_ms, poller.deletes_lost),
+        (Some(NOW + 60_000), 0)
+    );
+    let purged = DeleteCommit {
+        cursor_ms: NOW + 120_000,
+        lost: Some((NOW + 60_000, NOW + 90_000)),
+    };
+    store
+        .commit_poll_with_deletes(commit(record.id, 2, vec![], NOW + 3), purged)
+        .await
+        .unwrap();
+    // A sweep without a loss keeps the last one on show.
+    store
+        .commit_poll_with_deletes(commit(record.id, 3, vec![], NOW + 4), sweep)
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            poller.delete_cursor_ms,
+            poller.deletes_lost,
+            poller.deletes_lost_from_ms,
+            poller.deletes_lost_until_ms,
+            poller.deletes_lost_at_ms,
+        ),
+        (
+            Some(NOW + 60_000),
+            1,
+            Some(NOW + 60_000),
+            Some(NOW + 90_000),
+            Some(NOW + 10)
+        )
+    );
+    assert_eq!(store.deletes_lost_total().await.unwrap(), 1);
+    // A commit without a sweep leaves the delete cursor alone.
+    store
+        .commit_poll(commit(record.id, 4, vec![], NOW + 5))
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(poller.delete_cursor_ms, Some(NOW + 60_000));
+    let types: Vec<String> = store
+        .events(record.id, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["CREATED", "DELETED"]);
+}
+
+async fn a_pause_is_not_a_failure_and_the_next_commit_ends_it(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "me", NOW, 60_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store
+        .record_poll_pause(record.id, "contacts", "quota spent", NOW + 900_000, NOW + 1)
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            poller.paused_until_ms,
+            poller.next_due_ms,
+            poller.failures,
+            poller.last_error.as_deref()
+        ),
+        (Some(NOW + 900_000), NOW + 900_000, 0, Some("quota spent"))
+    );
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "other", NOW + 2, 60_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "the pause gave the lease back"
+    );
+    store
+        .commit_poll(commit(record.id, 1, vec![], NOW + 3))
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.paused_until_ms, poller.last_error.clone()),
+        (None, None)
     );
 }
 

@@ -211,6 +211,8 @@ fn validate(
         )),
         None => {}
     }
+    // The element's own settings (a login host among its choices).
+    errors.extend(element.config_problems(config));
     let settings = EventsSettings::read(config, element).map_err(|field_errors| {
         field_errors
             .into_iter()

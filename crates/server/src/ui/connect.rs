@@ -38,6 +38,9 @@ pub(super) struct NewInstanceForm {
     refresh: String,
     resources: Vec<String>,
     pollers_json: String,
+    /// `config.KEY` fields: the element's own settings (a login host), as typed.
+    #[serde(default)]
+    settings: Vec<(String, String)>,
 }
 
 impl NewInstanceForm {
@@ -66,7 +69,27 @@ impl NewInstanceForm {
                 .map(|(_, v)| v.clone())
                 .collect(),
             pollers_json: get("pollers_json"),
+            settings: fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("config.")?.to_owned(), v.trim())))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k, v.to_owned()))
+                .collect(),
         }
+    }
+
+    /// The element's own settings typed for the element chosen (those of other elements'
+    /// fields are not sent).
+    fn element_settings(&self, state: &AppState) -> Vec<(String, String)> {
+        let Some(element) = state.registry.get(&self.element) else {
+            return Vec::new();
+        };
+        let keys = setting_keys(&element);
+        self.settings
+            .iter()
+            .filter(|(k, _)| keys.contains(k))
+            .cloned()
+            .collect()
     }
 
     /// The poller configuration: the JSON typed, or the default of each resource ticked; a
@@ -123,16 +146,20 @@ impl NewInstanceForm {
                 configuration.push((key, value.clone()));
             }
         }
+        let mut configuration: Vec<(String, Option<String>)> = configuration
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Some(value)))
+            .collect();
+        configuration.extend(
+            self.element_settings(state)
+                .into_iter()
+                .map(|(key, value)| (key, Some(value))),
+        );
         Ok(CreateInstance {
             element_key: Some(self.element.clone()),
             name: Some(self.name.clone()),
             tags: Some(self.tag_list()),
-            configuration: Some(
-                configuration
-                    .into_iter()
-                    .map(|(key, value)| (key.to_owned(), Some(value)))
-                    .collect(),
-            ),
+            configuration: Some(configuration),
             provider_data: Some(ProviderData::Code(code.to_owned(), serde_json::Map::new())),
             problems: Vec::new(),
         })
@@ -172,6 +199,7 @@ fn field_of(error: &str) -> Option<&'static str> {
         _ if config.starts_with("oauth.api.key") => Some("api_key"),
         _ if config.starts_with("oauth.api.secret") => Some("api_secret"),
         _ if config.starts_with("oauth.callback.url") => Some("oauth_callback"),
+        _ if !config.is_empty() && !config.starts_with("event.") => Some("settings"),
         _ => None,
     }
 }
@@ -181,6 +209,35 @@ pub(super) struct ResourceBox {
     name: String,
     path: String,
     checked: bool,
+    /// The element can see its deletes (`detectDeletes` defaults on).
+    deletes: bool,
+}
+
+/// An element's own setting: a configuration variable the instance may set (a login host).
+pub(super) struct SettingField {
+    key: String,
+    value: String,
+    hint: String,
+}
+
+/// One element of the form: its resources, its settings, its default poller configuration.
+pub(super) struct ElementChoice {
+    key: String,
+    label: String,
+    selected: bool,
+    resources: Vec<ResourceBox>,
+    settings: Vec<SettingField>,
+    defaults: String,
+}
+
+/// The configuration keys of an element's configuration variables.
+fn setting_keys(element: &tributary_elements::Element) -> Vec<String> {
+    element
+        .connection
+        .values()
+        .filter(|v| v.source == tributary_elements::connection::Source::Config)
+        .filter_map(|v| v.key.clone())
+        .collect()
 }
 
 #[derive(Template)]
@@ -188,9 +245,7 @@ pub(super) struct ResourceBox {
 struct NewInstancePage {
     csrf: String,
     form: NewInstanceForm,
-    elements: Vec<(String, String)>,
-    resources: Vec<ResourceBox>,
-    defaults: String,
+    elements: Vec<ElementChoice>,
     own_callback: String,
     /// (field, message) pairs.
     field_errors: Vec<(&'static str, String)>,
@@ -226,30 +281,64 @@ fn render_form(
     form: NewInstanceForm,
     errors: Vec<String>,
 ) -> Response {
-    let element = state
+    let selected = state
         .registry
         .get(&form.element)
-        .or_else(|| state.registry.all().first().cloned());
-    let (resources, defaults) = match &element {
-        Some(element) => {
-            let defaults = element.default_poller_configuration();
-            let boxes = element
+        .or_else(|| state.registry.all().first().cloned())
+        .map(|e| e.key.clone())
+        .unwrap_or_default();
+    let elements = state
+        .registry
+        .all()
+        .iter()
+        .map(|element| {
+            let chosen = element.key == selected;
+            let resources = element
                 .resources
                 .iter()
                 .filter(|r| r.default_poller(&element.hub).is_some())
                 .map(|r| ResourceBox {
                     name: r.name.clone(),
                     path: format!("/hubs/{}/{}", element.hub, r.name),
-                    checked: form.resources.contains(&r.name),
+                    checked: chosen && form.resources.contains(&r.name),
+                    deletes: element.detects_deletes(r),
                 })
                 .collect();
-            (
-                boxes,
-                serde_json::to_string_pretty(&defaults).unwrap_or_default(),
-            )
-        }
-        None => (Vec::new(), String::new()),
-    };
+            let settings = element
+                .connection
+                .values()
+                .filter(|v| v.source == tributary_elements::connection::Source::Config)
+                .filter_map(|v| {
+                    let key = v.key.clone()?;
+                    let mut accepted: Vec<String> = v.choices.keys().cloned().collect();
+                    accepted.extend(v.allow.iter().cloned());
+                    let hint = match (&v.default, accepted.is_empty()) {
+                        (Some(default), true) => format!("default {default}"),
+                        (Some(default), false) => {
+                            format!("{}; default {default}", accepted.join(", "))
+                        }
+                        (None, _) => accepted.join(", "),
+                    };
+                    let value = form
+                        .settings
+                        .iter()
+                        .find(|(k, _)| chosen && *k == key)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    Some(SettingField { key, value, hint })
+                })
+                .collect();
+            ElementChoice {
+                key: element.key.clone(),
+                label: format!("{} ({})", element.name, element.key),
+                selected: chosen,
+                resources,
+                settings,
+                defaults: serde_json::to_string_pretty(&element.default_poller_configuration())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
     let mut field_errors = Vec::new();
     let mut general_errors = Vec::new();
     for error in errors {
@@ -258,26 +347,19 @@ fn render_form(
             None => general_errors.push(error),
         }
     }
-    // The consent pages the form's answer may redirect to.
+    // The consent pages the form's answer may redirect to (a login host an instance chooses
+    // among several: each of them).
     let consent_origins: Vec<String> = state
         .registry
         .all()
         .iter()
-        .filter_map(|e| reqwest::Url::parse(&e.auth.authorization_url).ok())
-        .map(|url| url.origin().ascii_serialization())
+        .flat_map(|e| e.consent_origins())
         .collect();
     page_with_form_targets(
         status,
         &NewInstancePage {
             csrf: session.csrf.clone(),
-            elements: state
-                .registry
-                .all()
-                .iter()
-                .map(|e| (e.key.clone(), format!("{} ({})", e.name, e.key)))
-                .collect(),
-            resources,
-            defaults,
+            elements,
             own_callback: own_callback(headers),
             form,
             field_errors,
@@ -287,16 +369,23 @@ fn render_form(
     )
 }
 
+/// `?element=KEY` chooses the element the form opens with (the page works without scripts).
+#[derive(Deserialize)]
+pub(super) struct NewQuery {
+    element: Option<String>,
+}
+
 pub(super) async fn new_form(
     State(state): State<AppState>,
     session: UiSession,
     headers: HeaderMap,
+    Query(query): Query<NewQuery>,
 ) -> Response {
     let form = NewInstanceForm {
-        element: state
-            .registry
-            .all()
-            .first()
+        element: query
+            .element
+            .and_then(|key| state.registry.get(&key))
+            .or_else(|| state.registry.all().first().cloned())
             .map(|e| e.key.clone())
             .unwrap_or_default(),
         oauth_callback: own_callback(&headers),
@@ -355,6 +444,7 @@ pub(super) async fn connect(
         callback_url: Some(form.oauth_callback.clone()),
         state: None,
         scope: None,
+        configuration: form.element_settings(&state).into_iter().collect(),
     };
     match connect::begin(&state, &session.token_hash, consent, &pending).await {
         Ok(url) => Redirect::to(&url).into_response(),

@@ -30,6 +30,8 @@ pub(super) struct PollerRow {
     /// Records of the last poll whose dates had text after the pattern, with an example.
     date_warnings: i64,
     date_warning: Option<String>,
+    /// The last loss of deletes at the provider, said loudly.
+    deletes_lost: Option<String>,
 }
 
 /// An event's line.
@@ -49,11 +51,12 @@ const STATUSES: [(&str, &str); 5] = [
     ("NOTIFIED", "notified"),
     ("FAILED", "failed"),
 ];
-const EVENT_TYPES: [(&str, &str); 4] = [
+const EVENT_TYPES: [(&str, &str); 5] = [
     ("", "any"),
     ("CREATED", "created"),
     ("UPDATED", "updated"),
     ("DELETED", "deleted"),
+    ("DELETES_LOST", "deletes lost"),
 ];
 
 /// The part of the instance page that refreshes itself.
@@ -165,6 +168,15 @@ async fn live(
                 date_warning: summary
                     .and_then(|s| s["warnings"][0].as_str())
                     .map(str::to_owned),
+                deletes_lost: p.deletes_lost_at_ms.map(|at| {
+                    format!(
+                        "{} time(s); last: deletes from {} to {} lost at the provider (found {})",
+                        p.deletes_lost,
+                        p.deletes_lost_from_ms.map(time).unwrap_or_default(),
+                        p.deletes_lost_until_ms.map(time).unwrap_or_default(),
+                        time(at)
+                    )
+                }),
             }
         })
         .collect();

@@ -12,6 +12,7 @@ mod elements;
 mod hub;
 mod instances;
 mod polling;
+mod salesforce;
 mod scheduling;
 mod second_element;
 mod secrets;

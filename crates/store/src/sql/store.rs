@@ -11,10 +11,11 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use super::rows::{self, Columns, select_events, select_instances, select_pollers};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
-    Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter, EventCount, EventFilter,
-    EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance, NewNotification,
-    NewOrganization, NewSession, NotificationRecord, NotificationStatus, NotificationView,
-    PollCommit, PollerRecord, Principal, Result, Session, Store, Updated, UserRecord,
+    Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter, DeleteCommit, EventCount,
+    EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance,
+    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationStatus,
+    NotificationView, PollCommit, PollerRecord, Principal, Result, Session, Store, Updated,
+    UserRecord,
 };
 
 #[async_trait]
@@ -418,7 +419,48 @@ where
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
-        self.commit(commit).await
+        self.commit(commit, None).await
+    }
+
+    async fn commit_poll_with_deletes(
+        &self,
+        commit: PollCommit,
+        deletes: DeleteCommit,
+    ) -> Result<Committed> {
+        self.commit(commit, Some(deletes)).await
+    }
+
+    async fn record_poll_pause(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        reason: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET paused_until_ms = $1, next_due_ms = $1, last_error = $2,
+                 last_poll_ms = $3, lease_owner = NULL, lease_until_ms = NULL
+             WHERE instance_id = $4 AND resource = $5",
+        )
+        .bind(until_ms)
+        .bind(B::diagnostic(reason))
+        .bind(now_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deletes_lost_total(&self) -> Result<i64> {
+        let total: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(deletes_lost), 0) AS BIGINT) AS total FROM pollers",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .column("total")?;
+        Ok(total)
     }
 
     async fn record_poll_failure(

@@ -14,8 +14,19 @@
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
 //!
+//! - **Deletes**, where the element can see them and the resource's `detectDeletes` is on, are
+//!   swept after the updates (`deletes`): their events and the delete cursor go into the same
+//!   commit as the updates'.
+//! - **A pause** (the provider's quota for this instance is spent, as its classifier says) is
+//!   not a failure: the poller waits until the pause ends, with no back-off and no failure
+//!   counted, and says so in its status.
+//!
 //! Polls run from the scheduler (on their due times, with leases) and from "poll now"
 //! (`services::events::poll_now`).
+
+mod deletes;
+
+pub use deletes::DeleteSummary;
 
 use std::collections::BTreeMap;
 
@@ -56,6 +67,9 @@ pub struct PollSummary {
     /// The cursor after the poll (provider time, `yyyy-MM-dd'T'HH:mm:ss'Z'`).
     pub cursor: Option<String>,
     pub error: Option<String>,
+    /// The delete sweep, on resources that detect deletes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<DeleteSummary>,
 }
 
 /// The resources whose pollers an instance should have, each with its first due time spread
@@ -141,6 +155,23 @@ pub async fn poll_resource(
     .await
     {
         Ok(()) => {}
+        Err(error) if client.paused_until_ms().is_some() => {
+            // The provider's quota for this instance is spent: wait for it, not a failure.
+            let until = client.paused_until_ms().unwrap_or(next_due);
+            let reason = format!(
+                "paused until {}: the provider refused for a spent quota ({error})",
+                poll::event_date(until)
+            );
+            if let Err(e) = state
+                .store
+                .record_poll_pause(instance.id, &poller.resource, &reason, until, now)
+                .await
+            {
+                tracing::error!(error = %e, "could not record a paused poll");
+            }
+            tracing::info!(instance = instance.id, resource = %poller.resource, %reason, "poll paused");
+            summary.error = Some(reason);
+        }
         Err(error) => {
             // Back off on repeated failures: the interval, doubled per failure up to an hour.
             let failures = u32::try_from(poller.failures.max(0))
@@ -268,22 +299,33 @@ async fn run(
             record: event.record.to_string(),
         })
         .collect();
+    let mut events: Vec<NewEvent> = events;
+    let mut sweep = None;
+    if config.detect_deletes {
+        // The provider's clock as its latest answer (this poll's pages) showed it.
+        let skew = client.provider_skew_ms().unwrap_or(skew);
+        let swept = deletes::sweep(client, &resource, poller, instance.id, skew, now).await;
+        events.extend(swept.events);
+        summary.deletes = Some(swept.summary);
+        sweep = swept.commit;
+    }
     let summary_json = serde_json::to_string(&*summary).unwrap_or_default();
-    let committed = state
-        .store
-        .commit_poll(PollCommit {
-            instance_id: instance.id,
-            resource: poller.resource.clone(),
-            expected_version: poller.version,
-            events,
-            cursor_ms: outcome.state.cursor_ms,
-            seen: seen_to_json(&outcome.state),
-            summary: summary_json,
-            next_due_ms: next_due,
-            now_ms: now,
-        })
-        .await
-        .map_err(|e| format!("could not store the poll: {e}"))?;
+    let commit = PollCommit {
+        instance_id: instance.id,
+        resource: poller.resource.clone(),
+        expected_version: poller.version,
+        events,
+        cursor_ms: outcome.state.cursor_ms,
+        seen: seen_to_json(&outcome.state),
+        summary: summary_json,
+        next_due_ms: next_due,
+        now_ms: now,
+    };
+    let committed = match sweep {
+        Some(deletes) => state.store.commit_poll_with_deletes(commit, deletes).await,
+        None => state.store.commit_poll(commit).await,
+    }
+    .map_err(|e| format!("could not store the poll: {e}"))?;
     match committed {
         Committed::Done { inserted } => {
             summary.events = inserted;
