@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -183,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))
+        // NUL in the path, the query or a form, refused before any handler (`api::nul`).
+        .layer(from_fn_with_state(state.clone(), api::nul::refuse_nul))
         .layer(from_fn(api::error::request_context))
         .with_state(state)
 }

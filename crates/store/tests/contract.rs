@@ -76,6 +76,7 @@ contract! {
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
         every_poller_is_made_due_at_once_and_counted_once_it_has_polled,
         events_are_found_by_each_filter_and_read_back_with_their_status,
+        a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -2146,4 +2147,31 @@ async fn events_are_found_by_each_filter_and_read_back_with_their_status(store: 
     assert_eq!(ids(found(org, filter).await), ["c", "d"]);
     assert_eq!(ids(found(other.organization_id, all).await), ["z"]);
     assert_eq!(store.event(org, "z").await.unwrap(), None);
+}
+
+/// A NUL in text: SQLite stores it, PostgreSQL refuses it — as `InvalidInput` (the caller's
+/// 400), never a bare database error (an opaque 500). The API refuses NUL before it gets here.
+async fn a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let stored = store
+        .insert_instance(NewInstance {
+            principal,
+            element_key: "infusionsoftrest".into(),
+            token_hash: vec![7; 32],
+            data: data("evil\u{0}name"),
+            now_ms: NOW,
+        })
+        .await;
+    match stored {
+        Ok(record) => assert_eq!(record.name, "evil\u{0}name"),
+        Err(tributary_store::StoreError::InvalidInput(_)) => {}
+        Err(other) => panic!("a NUL is the caller's error, not {other:?}"),
+    }
+    let found = store.event(principal.organization_id, "a\u{0}b").await;
+    assert!(
+        matches!(found, Ok(None) | Err(tributary_store::StoreError::InvalidInput(_))),
+        "{found:?}"
+    );
 }

@@ -107,6 +107,9 @@ impl From<tributary_store::StoreError> for ApiError {
             tributary_store::StoreError::Unavailable(_) => {
                 ApiError::Unavailable("the database is unavailable; try again shortly".into())
             }
+            tributary_store::StoreError::InvalidInput(message) => {
+                ApiError::BadRequest(format!("a value cannot be stored: {message}"))
+            }
             other => ApiError::internal(other),
         }
     }

@@ -2,12 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backends;
 mod helpers;
 
 mod bad_requests;
 mod browser;
 mod delivery;
 mod elements;
+mod hardening;
 mod hub;
 mod instances;
 mod polling;
