@@ -88,6 +88,7 @@ contract! {
         a_pending_connect_taken_at_once_by_two_processes_is_taken_once,
         a_reader_paging_by_id_misses_no_event_committed_meanwhile,
         another_process_is_woken_when_work_appears_where_the_backend_can,
+        a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it,
     ],
 }
 
@@ -2174,4 +2175,23 @@ async fn a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_datab
         matches!(found, Ok(None) | Err(tributary_store::StoreError::InvalidInput(_))),
         "{found:?}"
     );
+}
+
+/// `sslmode=require` in a PostgreSQL URL opens the store over TLS (the test server has TLS on;
+/// a build without a TLS feature could not open it at all). SQLite has no connection to encrypt.
+async fn a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it(url: String) {
+    if url.starts_with("sqlite:") {
+        return;
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}sslmode=require");
+    let store = tributary_store::open(&url, NOW).await.unwrap();
+    store.ping().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let ssl: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(ssl, "the connection is encrypted");
 }
