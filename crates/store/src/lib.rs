@@ -406,17 +406,17 @@ mod tests {
     #[test]
     fn overload_and_shutdown_are_unavailable_and_bad_values_are_the_callers() {
         for (code, kind) in [
-            ("53300", SqlState::Unavailable), // too_many_connections
-            ("53200", SqlState::Unavailable), // out_of_memory
-            ("57P01", SqlState::Unavailable), // admin_shutdown
-            ("57P03", SqlState::Unavailable), // cannot_connect_now
-            ("08006", SqlState::Unavailable), // connection_failure
+            ("53300", SqlState::Unavailable),  // too_many_connections
+            ("53200", SqlState::Unavailable),  // out_of_memory
+            ("57P01", SqlState::Unavailable),  // admin_shutdown
+            ("57P03", SqlState::Unavailable),  // cannot_connect_now
+            ("08006", SqlState::Unavailable),  // connection_failure
             ("22021", SqlState::InvalidInput), // character_not_in_repertoire (a NUL)
             ("22P05", SqlState::InvalidInput), // untranslatable_character
             ("22003", SqlState::InvalidInput), // numeric_value_out_of_range
-            ("23505", SqlState::Other),       // unique_violation: the code decides
-            ("42P01", SqlState::Other),       // undefined_table: a bug
-            ("2067", SqlState::Other),        // SQLite's unique constraint
+            ("23505", SqlState::Other),        // unique_violation: the code decides
+            ("42P01", SqlState::Other),        // undefined_table: a bug
+            ("2067", SqlState::Other),         // SQLite's unique constraint
         ] {
             assert_eq!(sqlstate_kind(code), kind, "{code}");
         }

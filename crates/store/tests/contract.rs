@@ -2172,7 +2172,10 @@ async fn a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_datab
     }
     let found = store.event(principal.organization_id, "a\u{0}b").await;
     assert!(
-        matches!(found, Ok(None) | Err(tributary_store::StoreError::InvalidInput(_))),
+        matches!(
+            found,
+            Ok(None) | Err(tributary_store::StoreError::InvalidInput(_))
+        ),
         "{found:?}"
     );
 }
@@ -2188,10 +2191,9 @@ async fn a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it(url
     let store = tributary_store::open(&url, NOW).await.unwrap();
     store.ping().await.unwrap();
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let ssl: bool =
-        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert!(ssl, "the connection is encrypted");
 }

@@ -78,17 +78,18 @@ impl FromRequest<AppState> for JsonBody {
         let limit = state.settings.max_body_bytes;
         // Over the limit is a 413; a body that breaks off or is malformed (bad chunked
         // framing) is the client's 400.
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| match rejection.status() {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
-                    "the request body is larger than {limit} bytes"
-                )),
-                _ => ApiError::BadRequest(format!(
-                    "the request body could not be read: {}",
-                    rejection.body_text()
-                )),
-            })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(
+                        format!("the request body is larger than {limit} bytes"),
+                    ),
+                    _ => ApiError::BadRequest(format!(
+                        "the request body could not be read: {}",
+                        rejection.body_text()
+                    )),
+                })?;
         if bytes.len() > limit {
             return Err(ApiError::PayloadTooLarge(format!(
                 "the request body is larger than {limit} bytes"

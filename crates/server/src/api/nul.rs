@@ -137,6 +137,9 @@ mod tests {
         let body = serde_json::json!({"tags": {"k\u{0}": 1}});
         assert!(json_nul(&body).is_some_and(|m| m.starts_with("`tags.k\\u0000`")));
         assert_eq!(json_nul(&serde_json::json!({"name": "fine"})), None);
-        assert!(pairs_nul(b"csrf=1&name=a%00", "the form field").is_some_and(|m| m.contains("\"name\"")));
+        assert!(
+            pairs_nul(b"csrf=1&name=a%00", "the form field")
+                .is_some_and(|m| m.contains("\"name\""))
+        );
     }
 }

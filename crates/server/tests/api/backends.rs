@@ -6,8 +6,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-use tributary_simulator::Config;
 use tributary_server::Settings;
+use tributary_simulator::Config;
 
 use crate::helpers::{TestApp, spawn_app_with};
 
@@ -74,7 +74,9 @@ impl PostgresDatabase {
             .unwrap();
         let (base, query) = admin_url
             .split_once('?')
-            .map_or((admin_url.as_str(), String::new()), |(b, q)| (b, format!("?{q}")));
+            .map_or((admin_url.as_str(), String::new()), |(b, q)| {
+                (b, format!("?{q}"))
+            });
         let (scheme, rest) = base.split_once("://").unwrap();
         let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
         Some(PostgresDatabase {
