@@ -3,5 +3,6 @@
 //! idle connections, and the smaller ones. Each runs real HTTP against the simulator, and on
 //! PostgreSQL too where the backend matters (`TEST_POSTGRES_URL`).
 
+mod abandoned;
 mod guard;
 mod nul;
