@@ -4,5 +4,6 @@
 //! PostgreSQL too where the backend matters (`TEST_POSTGRES_URL`).
 
 mod abandoned;
+mod clock;
 mod guard;
 mod nul;
