@@ -152,9 +152,11 @@ impl Application {
                 tracing::warn!(%error, "no wake-ups from other processes; timers find their work");
             }
         }
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let limits = crate::listen::Limits {
+            header_timeout: self.state.settings.header_timeout,
+            max_connections: self.state.settings.max_connections,
+        };
+        let served = crate::listen::serve(self.listener, self.router, limits, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }

@@ -30,6 +30,8 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// The request body did not arrive within `TRIBUTARY_BODY_TIMEOUT`.
+    RequestTimeout(String),
     /// The provider refused (`status` 400) or failed (502); `provider` is its own message.
     Provider {
         status: StatusCode,
@@ -62,6 +64,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Provider { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,6 +141,7 @@ impl IntoResponse for ApiError {
             | ApiError::Conflict(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
+            | ApiError::RequestTimeout(message)
             | ApiError::Unavailable(message) => ErrorPayload {
                 message,
                 provider_message: None,

@@ -78,18 +78,19 @@ impl FromRequest<AppState> for JsonBody {
         let limit = state.settings.max_body_bytes;
         // Over the limit is a 413; a body that breaks off or is malformed (bad chunked
         // framing) is the client's 400.
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(
-                        format!("the request body is larger than {limit} bytes"),
-                    ),
-                    _ => ApiError::BadRequest(format!(
-                        "the request body could not be read: {}",
-                        rejection.body_text()
-                    )),
-                })?;
+        let waited = state.settings.body_timeout;
+        let bytes = tokio::time::timeout(waited, Bytes::from_request(request, state))
+            .await
+            .map_err(|_| body_timed_out(waited))?
+            .map_err(|rejection| match rejection.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+                    "the request body is larger than {limit} bytes"
+                )),
+                _ => ApiError::BadRequest(format!(
+                    "the request body could not be read: {}",
+                    rejection.body_text()
+                )),
+            })?;
         if bytes.len() > limit {
             return Err(ApiError::PayloadTooLarge(format!(
                 "the request body is larger than {limit} bytes"
@@ -103,6 +104,14 @@ impl FromRequest<AppState> for JsonBody {
             None => Ok(JsonBody(value)),
         }
     }
+}
+
+/// A request body that did not arrive in time (`TRIBUTARY_BODY_TIMEOUT`).
+pub fn body_timed_out(waited: std::time::Duration) -> ApiError {
+    ApiError::RequestTimeout(format!(
+        "the request body did not arrive within {}",
+        crate::settings::format_duration(waited)
+    ))
 }
 
 /// Parses a numeric id from a path segment, naming it when it is not one.

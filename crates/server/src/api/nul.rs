@@ -40,9 +40,11 @@ pub async fn refuse_nul(
     // Forms are the UI's small bodies: read them here, look, and hand the same bytes on.
     let limit = state.settings.max_body_bytes;
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let waited = state.settings.body_timeout;
+    let bytes = match tokio::time::timeout(waited, to_bytes(body, limit)).await {
+        Err(_) => return crate::api::extract::body_timed_out(waited).into_response(),
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
             return ApiError::PayloadTooLarge(format!(
                 "the form is larger than {limit} bytes or was cut short"
             ))

@@ -7,3 +7,4 @@ mod abandoned;
 mod clock;
 mod guard;
 mod nul;
+mod connections;
