@@ -185,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))
+        .layer(from_fn_with_state(state.clone(), crate::ui::secure_cookies))
         // NUL in the path, the query or a form, refused before any handler (`api::nul`).
         .layer(from_fn_with_state(state.clone(), api::nul::refuse_nul))
         .layer(from_fn(api::error::request_context))

@@ -120,6 +120,15 @@ pub struct Settings {
     pub public_url: Option<String>,
 }
 
+impl Settings {
+    /// Whether users reach this server over https (`TRIBUTARY_PUBLIC_URL`).
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
+    }
+}
+
 /// What a process does, so one deployment can run API-only and worker-only nodes from the same
 /// binary. Every node answers `/healthz`, `/readyz` and `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

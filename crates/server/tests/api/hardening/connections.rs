@@ -74,7 +74,11 @@ async fn half_sent_requests_are_closed_and_healthz_answers_past_them() {
     }
     // A connection that sends nothing, and one idle after its request, are closed too.
     let mut silent = TcpStream::connect(address(&app)).await.unwrap();
-    assert!(closed_within(&mut silent, Duration::from_secs(10)).await.is_some());
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
     let mut kept = TcpStream::connect(address(&app)).await.unwrap();
     kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await

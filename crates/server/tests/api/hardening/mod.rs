@@ -5,6 +5,7 @@
 
 mod abandoned;
 mod clock;
+mod connections;
 mod guard;
 mod nul;
-mod connections;
+mod cookies;
