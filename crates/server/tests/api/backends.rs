@@ -12,7 +12,7 @@ use tributary_simulator::Config;
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// base64 of 32 bytes: a key for the tests' PostgreSQL servers.
-const MASTER_KEY: &str = "dHJpYnV0YXJ5LXRlc3QtbWFzdGVyLWtleS0zMmJ5dGU=";
+pub const MASTER_KEY: &str = "dHJpYnV0YXJ5LXRlc3QtbWFzdGVyLWtleS0zMmJ5dGU=";
 
 /// Runs `test` against a server on SQLite, then on a fresh PostgreSQL database when
 /// `TEST_POSTGRES_URL` is set. `tweak` adjusts the settings of both.

@@ -13,7 +13,12 @@ async fn sign_in_cookies(public_url: Option<&str>) -> Vec<String> {
     let public_url = public_url.map(str::to_owned);
     let app = spawn_app_with(Config::default(), move |s| s.public_url = public_url).await;
     let root = app.api.trim_end_matches("/elements/api-v2").to_owned();
-    let form = app.http.get(format!("{root}/sign-in")).send().await.unwrap();
+    let form = app
+        .http
+        .get(format!("{root}/sign-in"))
+        .send()
+        .await
+        .unwrap();
     let mut cookies: Vec<String> = form
         .headers()
         .get_all(SET_COOKIE)

@@ -6,6 +6,7 @@
 mod abandoned;
 mod clock;
 mod connections;
+mod cookies;
 mod guard;
 mod nul;
-mod cookies;
+mod overload;
