@@ -8,5 +8,6 @@ mod clock;
 mod connections;
 mod cookies;
 mod guard;
+mod hub;
 mod nul;
 mod overload;
