@@ -11,3 +11,4 @@ mod guard;
 mod hub;
 mod nul;
 mod overload;
+mod patches;
