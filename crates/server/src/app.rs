@@ -193,7 +193,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Creates the first organization on an empty database, from the configured secrets or fresh
-/// ones (returned so the caller can show them once).
+/// ones (returned so the caller can show them once). Several processes starting together on
+/// one empty database create one organization between them (the store takes turns); the
+/// others start normally (issue 16).
 async fn bootstrap(
     store: &dyn Store,
     settings: &Settings,
@@ -210,14 +212,20 @@ async fn bootstrap(
             true,
         ),
     };
-    store
-        .create_organization(NewOrganization {
+    // Another process starting on the same empty database may create it first: then this one
+    // starts normally, with nothing to show.
+    let created = store
+        .create_first_organization(NewOrganization {
             name: "default".into(),
             organization_secret_hash: hash_secret(organization_secret.expose_secret()),
             user_secret_hash: hash_secret(user_secret.expose_secret()),
             now_ms,
         })
         .await?;
+    if created.is_none() {
+        tracing::info!("another process created the first organization");
+        return Ok(None);
+    }
     tracing::info!(generated, "created the first organization");
     Ok(generated.then_some(GeneratedSecrets {
         organization_secret,

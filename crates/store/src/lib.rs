@@ -142,6 +142,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates an organization and its first user.
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal>;
 
+    /// Creates the first organization and its first user, unless an organization exists:
+    /// `None` then. Processes starting at once on an empty database take turns, so exactly one
+    /// creates it and the others start normally.
+    async fn create_first_organization(&self, new: NewOrganization) -> Result<Option<Principal>>;
+
     /// The principal whose organization and user secrets hash to these values, if the user
     /// belongs to that organization.
     async fn principal(

@@ -89,6 +89,7 @@ contract! {
         a_reader_paging_by_id_misses_no_event_committed_meanwhile,
         another_process_is_woken_when_work_appears_where_the_backend_can,
         a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it,
+        processes_bootstrapping_at_once_create_one_first_organization,
     ],
 }
 
@@ -2196,4 +2197,24 @@ async fn a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it(url
         .await
         .unwrap();
     assert!(ssl, "the connection is encrypted");
+}
+
+/// Processes starting together on an empty database create one first organization between
+/// them; the others are told one exists.
+async fn processes_bootstrapping_at_once_create_one_first_organization(url: String) {
+    let stores = open_at_once(&url, 3).await;
+    let created = at_once(&stores, 9, |i, store| async move {
+        store
+            .create_first_organization(NewOrganization {
+                name: format!("first {i}"),
+                organization_secret_hash: vec![i as u8; 32],
+                user_secret_hash: vec![100 + i as u8; 32],
+                now_ms: NOW,
+            })
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(created.iter().flatten().count(), 1, "{created:?}");
+    assert_eq!(stores[0].organization_count().await.unwrap(), 1);
 }

@@ -68,31 +68,24 @@ where
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
         let mut tx = self.begin().await?;
-        let organization_id: i64 = sqlx::query(
-            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES ($1, $2, $3)
-             RETURNING id",
-        )
-        .bind(new.name)
-        .bind(new.organization_secret_hash)
-        .bind(new.now_ms)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
-        let user_id: i64 = sqlx::query(
-            "INSERT INTO users (organization_id, secret_hash, created_ms) VALUES ($1, $2, $3)
-             RETURNING id",
-        )
-        .bind(organization_id)
-        .bind(new.user_secret_hash)
-        .bind(new.now_ms)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
+        let principal = Self::insert_organization(&mut tx, new).await?;
         tx.commit().await?;
-        Ok(Principal {
-            organization_id,
-            user_id,
-        })
+        Ok(principal)
+    }
+
+    async fn create_first_organization(&self, new: NewOrganization) -> Result<Option<Principal>> {
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::Bootstrap).await?;
+        let organizations: i64 = sqlx::query("SELECT COUNT(*) AS count FROM organizations")
+            .fetch_one(&mut *tx)
+            .await?
+            .column("count")?;
+        if organizations > 0 {
+            return Ok(None);
+        }
+        let principal = Self::insert_organization(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(Some(principal))
     }
 
     async fn principal(

@@ -4,6 +4,7 @@
 //! PostgreSQL too where the backend matters (`TEST_POSTGRES_URL`).
 
 mod abandoned;
+mod bootstrap;
 mod clock;
 mod connections;
 mod cookies;
