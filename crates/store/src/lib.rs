@@ -343,7 +343,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One event of an organization by its event id.
     async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>>;
 
-    /// Queues a notification again now, with a fresh retry schedule (redelivery).
+    /// Queues a notification again now, with a fresh retry schedule (redelivery). A send in
+    /// flight keeps its lease: the notification is not claimed again until it ends, so a
+    /// redelivery never sends twice at once.
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool>;
 
     /// Queues again every `FAILED` notification of an instance created at or after `since_ms`;

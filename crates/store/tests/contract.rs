@@ -77,6 +77,7 @@ contract! {
         every_poller_is_made_due_at_once_and_counted_once_it_has_polled,
         events_are_found_by_each_filter_and_read_back_with_their_status,
         a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database,
+        a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_once,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -1002,8 +1003,9 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         .await
         .unwrap();
     assert!(store.requeue_notification("n2", NOW).await.unwrap());
+    // (Claimed once its send's lease has ended: a redelivery leaves a send in flight alone.)
     let claimed = store
-        .claim_due_notifications("w", NOW, 1_000, 10)
+        .claim_due_notifications("w", NOW + 1_000, 1_000, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -2217,4 +2219,55 @@ async fn processes_bootstrapping_at_once_create_one_first_organization(url: Stri
     .await;
     assert_eq!(created.iter().flatten().count(), 1, "{created:?}");
     assert_eq!(stores[0].organization_count().await.unwrap(), 1);
+}
+
+/// A redelivery asked while the notification's send is in flight leaves that send's lease
+/// alone: no other claim sends it meanwhile; once the lease ends it is sent again.
+async fn a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_once(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 60, "r").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a")], NOW))
+        .await
+        .unwrap();
+    store
+        .queue_notifications(
+            vec![NewNotification {
+                id: "n1".into(),
+                instance_id: record.id,
+                resource: "contacts".into(),
+                callback_url: "https://receiver.example/".into(),
+                body: b"{}".to_vec(),
+                event_ids: vec!["a".into()],
+            }],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let sending = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(sending.len(), 1);
+    assert!(store.requeue_notification("n1", NOW + 10).await.unwrap());
+    assert!(
+        store
+            .claim_due_notifications("x", NOW + 20, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the send in flight still holds it"
+    );
+    let again = store
+        .claim_due_notifications("x", NOW + 1_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "sent again once the lease ends");
+    assert_eq!(again[0].attempts, 0, "with a fresh schedule");
 }

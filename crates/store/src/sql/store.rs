@@ -596,10 +596,13 @@ where
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::InstanceOf(notification_id)).await?;
-        // Sent again to where the instance's events go now.
+        // Sent again to where the instance's events go now. A send in flight keeps its lease
+        // (issue 16): clearing it would let another claim send the notification a second
+        // time at once. That send is the redelivery; if it fails, the fresh schedule retries.
         let changed = sqlx::query(
             "UPDATE notifications SET status = $1, attempts = 0, next_attempt_ms = $2,
-                 lease_owner = NULL, lease_until_ms = NULL,
+                 lease_owner = CASE WHEN lease_until_ms > $2 THEN lease_owner END,
+                 lease_until_ms = CASE WHEN lease_until_ms > $2 THEN lease_until_ms END,
                  callback_url = COALESCE((SELECT value FROM instance_configuration c
                      WHERE c.instance_id = notifications.instance_id AND c.key = $3),
                      callback_url)
