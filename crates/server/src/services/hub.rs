@@ -241,6 +241,38 @@ fn provider_error(provider_name: &str, error: ProviderError) -> ServiceError {
     }
 }
 
+/// Whether a poller configuration can ever be polled: its URL is exactly
+/// `/hubs/{hub}/{resource}` for a resource of the element (no `..`, nothing after it), its
+/// query reads as a hub call's, and its `where` translates for that resource with the poll's
+/// change filter — what every poll does, done once when the configuration is written (create,
+/// PUT, PATCH), so a configuration that could only fail at every poll, or never match, is
+/// refused then with the problem named (issue 16). The message says what is wrong with the URL.
+pub fn check_poller_url(element: &Element, url: &str, updated_field: &str) -> Result<(), String> {
+    let template =
+        tributary_domain::placeholders::UrlTemplate::compile(url).map_err(|e| e.to_string())?;
+    let rendered = template.render(0, 0);
+    let (path, query_text) = rendered.split_once('?').unwrap_or((&rendered, ""));
+    let hub_prefix = format!("/hubs/{}/", element.hub);
+    let names: Vec<&str> = element.resources.iter().map(|r| r.name.as_str()).collect();
+    let shape = || {
+        format!(
+            "must be /hubs/{}/<resource> (one of {}), optionally with ?where=…, got {path:?}",
+            element.hub,
+            names.join(", ")
+        )
+    };
+    let name = path
+        .strip_prefix(&hub_prefix)
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .ok_or_else(shape)?;
+    let resource = element.resource(name).ok_or_else(shape)?;
+    let params = HubQuery::parse(query_text).map_err(|e| e.to_string())?;
+    query::poll_query(element, resource, params.params(), updated_field, 0)
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// What a page token's tag binds: the instance and resource it pages, and the position.
 fn token_purpose(instance_id: i64, resource: &str) -> String {
     format!("page token {instance_id} {resource}")

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tributary_domain::instance_config::{
     CALLBACK_URL, EventsSettings, OAUTH_API_KEY, OAUTH_API_SECRET, OAUTH_CALLBACK_URL,
-    check_http_url, is_secret_key,
+    POLLER_CONFIGURATION, check_http_url, is_secret_key,
 };
 use tributary_elements::Element;
 use tributary_elements::client::Credentials;
@@ -160,6 +160,20 @@ fn validate(
             .map(|e| format!("configuration.{e}"))
             .collect::<Vec<_>>()
     });
+    // Each poller's URL as a poll will read it: the hub's own parser and the element's fields.
+    if let Ok(settings) = &settings {
+        for (resource, poller) in &settings.pollers {
+            if let Err(problem) = crate::services::hub::check_poller_url(
+                element,
+                &poller.url,
+                &poller.dates.updated_field,
+            ) {
+                errors.push(format!(
+                    "configuration.{POLLER_CONFIGURATION}.{resource}.url: {problem}"
+                ));
+            }
+        }
+    }
     match settings {
         Ok(settings) if errors.is_empty() => Ok(settings),
         Ok(_) => Err(errors),

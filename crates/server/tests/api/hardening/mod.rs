@@ -13,3 +13,4 @@ mod hub;
 mod nul;
 mod overload;
 mod patches;
+mod pollers;
