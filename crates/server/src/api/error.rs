@@ -56,6 +56,14 @@ impl ApiError {
         ApiError::Internal(detail.to_string())
     }
 
+    /// A request body that did not arrive in time (`TRIBUTARY_BODY_TIMEOUT`).
+    pub fn body_timed_out(waited: std::time::Duration) -> ApiError {
+        ApiError::RequestTimeout(format!(
+            "the request body did not arrive within {}",
+            crate::settings::format_duration(waited)
+        ))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

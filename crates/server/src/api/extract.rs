@@ -81,7 +81,7 @@ impl FromRequest<AppState> for JsonBody {
         let waited = state.settings.body_timeout;
         let bytes = tokio::time::timeout(waited, Bytes::from_request(request, state))
             .await
-            .map_err(|_| body_timed_out(waited))?
+            .map_err(|_| ApiError::body_timed_out(waited))?
             .map_err(|rejection| match rejection.status() {
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
                     "the request body is larger than {limit} bytes"
@@ -104,14 +104,6 @@ impl FromRequest<AppState> for JsonBody {
             None => Ok(JsonBody(value)),
         }
     }
-}
-
-/// A request body that did not arrive in time (`TRIBUTARY_BODY_TIMEOUT`).
-pub fn body_timed_out(waited: std::time::Duration) -> ApiError {
-    ApiError::RequestTimeout(format!(
-        "the request body did not arrive within {}",
-        crate::settings::format_duration(waited)
-    ))
 }
 
 /// Parses a numeric id from a path segment, naming it when it is not one.

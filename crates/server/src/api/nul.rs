@@ -42,7 +42,7 @@ pub async fn refuse_nul(
     let (parts, body) = request.into_parts();
     let waited = state.settings.body_timeout;
     let bytes = match tokio::time::timeout(waited, to_bytes(body, limit)).await {
-        Err(_) => return crate::api::extract::body_timed_out(waited).into_response(),
+        Err(_) => return ApiError::body_timed_out(waited).into_response(),
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => {
             return ApiError::PayloadTooLarge(format!(
