@@ -59,11 +59,9 @@ impl Outgoing {
     }
 }
 
+/// A request Tributary will not send (the provider never sees it).
 pub(super) fn bad_request(message: String) -> ProviderError {
-    ProviderError::Rejected {
-        status: 400,
-        message,
-    }
+    ProviderError::Unsent(message)
 }
 
 impl InstanceClient {

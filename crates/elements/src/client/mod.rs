@@ -78,6 +78,11 @@ pub enum ProviderError {
     /// An answer that is not what the API promises (bad JSON, an HTML page).
     #[error("the provider answered something unreadable: {0}")]
     Malformed(String),
+    /// Tributary refused to send the request: what the caller gave cannot make a request the
+    /// definition allows (an id with `/` or `..`, a next-page URL off the API's base). The
+    /// provider never saw it, so it is the caller's error, not the provider's.
+    #[error("Tributary refused the request before sending it: {0}")]
+    Unsent(String),
 }
 
 /// One page of a provider list.

@@ -197,6 +197,11 @@ pub struct Resource {
     /// The fields to ask for (`{{resource.fields}}`).
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The top-level fields a record of this resource has, when the definition lists them: a
+    /// `where` naming any other field is refused (it could never match, or the provider would
+    /// refuse it at every poll). Empty: not listed, any field is taken.
+    #[serde(default)]
+    pub record_fields: Vec<String>,
     /// Where the records sit in a list response (a JSON pointer such as `/contacts`).
     pub records: Option<String>,
     pub id_field: String,

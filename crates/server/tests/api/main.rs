@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backends;
 mod helpers;
 
 mod bad_requests;
@@ -9,6 +10,7 @@ mod browser;
 mod cloud_elements;
 mod delivery;
 mod elements;
+mod hardening;
 mod hub;
 mod instances;
 mod polling;

@@ -69,36 +69,24 @@ where
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
         let mut tx = self.begin().await?;
-        let organization_id: i64 = sqlx::query(
-            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES ($1, $2, $3)
-             RETURNING id",
-        )
-        .bind(new.name)
-        .bind(new.organization_secret_hash)
-        .bind(new.now_ms)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
-        let user_id: i64 = sqlx::query(
-            "INSERT INTO users (organization_id, secret_hash, created_ms, email, first_name,
-                 last_name)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id",
-        )
-        .bind(organization_id)
-        .bind(new.user_secret_hash)
-        .bind(new.now_ms)
-        .bind(new.user.email)
-        .bind(new.user.first_name)
-        .bind(new.user.last_name)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
+        let principal = Self::insert_organization(&mut tx, new).await?;
         tx.commit().await?;
-        Ok(Principal {
-            organization_id,
-            user_id,
-        })
+        Ok(principal)
+    }
+
+    async fn create_first_organization(&self, new: NewOrganization) -> Result<Option<Principal>> {
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::Bootstrap).await?;
+        let organizations: i64 = sqlx::query("SELECT COUNT(*) AS count FROM organizations")
+            .fetch_one(&mut *tx)
+            .await?
+            .column("count")?;
+        if organizations > 0 {
+            return Ok(None);
+        }
+        let principal = Self::insert_organization(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(Some(principal))
     }
 
     async fn principal(
@@ -751,10 +739,13 @@ where
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::InstanceOf(notification_id)).await?;
-        // Sent again to where the instance's events go now.
+        // Sent again to where the instance's events go now. A send in flight keeps its lease
+        // (issue 16): clearing it would let another claim send the notification a second
+        // time at once. That send is the redelivery; if it fails, the fresh schedule retries.
         let changed = sqlx::query(
             "UPDATE notifications SET status = $1, attempts = 0, next_attempt_ms = $2,
-                 lease_owner = NULL, lease_until_ms = NULL,
+                 lease_owner = CASE WHEN lease_until_ms > $2 THEN lease_owner END,
+                 lease_until_ms = CASE WHEN lease_until_ms > $2 THEN lease_until_ms END,
                  callback_url = COALESCE((SELECT value FROM instance_configuration c
                      WHERE c.instance_id = notifications.instance_id AND c.key = $3),
                      callback_url)
