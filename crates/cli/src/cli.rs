@@ -129,6 +129,10 @@ struct DemoArgs {
     /// Use this database instead of a fresh one in a temporary directory (kept afterwards).
     #[arg(long)]
     database_url: Option<String>,
+    /// The provider: infusionsoftrest (Keap) or sfdc (Salesforce, deletes included).
+    #[arg(long, value_name = "KEY", default_value = "infusionsoftrest",
+          value_parser = clap::builder::PossibleValuesParser::new(tributary_tools::demo::ELEMENTS))]
+    element: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,6 +315,7 @@ pub fn run() -> ExitCode {
             duration: std::time::Duration::from_secs(args.duration),
             rate: args.rate,
             database_url: args.database_url,
+            element: args.element,
         }),
         Command::Dates {
             command:

@@ -87,6 +87,20 @@ pub struct ServeArgs {
     /// notifications@tributary.invalid).
     #[arg(long, env = "TRIBUTARY_NOTIFICATION_SENDER", value_name = "ADDRESS")]
     notification_sender: Option<String>,
+    /// How long a request's head may take to arrive (also closes connections that send nothing
+    /// or idle between requests), e.g. 30s.
+    #[arg(long, env = "TRIBUTARY_HEADER_TIMEOUT", value_name = "DURATION")]
+    header_timeout: Option<String>,
+    /// How long a request body may take to arrive in full (slower: 408), e.g. 60s.
+    #[arg(long, env = "TRIBUTARY_BODY_TIMEOUT", value_name = "DURATION")]
+    body_timeout: Option<String>,
+    /// Connections served at once; more wait until one closes (keep under `ulimit -n`).
+    #[arg(long, env = "TRIBUTARY_MAX_CONNECTIONS", value_name = "COUNT")]
+    max_connections: Option<String>,
+    /// The base URL users and providers reach this server at; https marks the session cookie
+    /// Secure.
+    #[arg(long, env = "TRIBUTARY_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
     /// Days delivered and failed events and their delivery attempts are kept (1 to 3650).
     #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", value_name = "DAYS")]
     retention_days: Option<String>,

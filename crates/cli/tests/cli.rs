@@ -190,9 +190,59 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
     );
 }
 
+/// The demo against Salesforce: deletes too, each delivered once as DELETED.
+#[test]
+fn demo_with_salesforce_accounts_for_every_change_and_every_deletion() {
+    let output = tributary()
+        .args(["demo", "--element", "sfdc", "--duration", "12"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(" DELETED "),
+        "deletions are shown: {stdout}"
+    );
+    let verdict = stdout
+        .lines()
+        .find(|line| line.starts_with("OK: "))
+        .unwrap_or_else(|| panic!("no verdict: {stdout}"));
+    let numbers: Vec<u64> = verdict
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().unwrap())
+        .collect();
+    let [
+        made,
+        events,
+        merged,
+        deleted,
+        deletions,
+        verified,
+        notifications,
+        latest,
+        records,
+    ] = numbers[..]
+    else {
+        panic!("unexpected verdict: {verdict}");
+    };
+    assert_eq!(made, events + merged, "{verdict}");
+    assert!(deleted > 0, "the demo deleted records: {verdict}");
+    assert_eq!(deleted, deletions, "{verdict}");
+    assert_eq!(verified, notifications, "{verdict}");
+    assert_eq!(latest, records, "{verdict}");
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "a clean run logs no warning: {stderr}"
+    );
+}
+
 #[test]
 fn demo_flags_are_checked() {
     for (args, needle) in [
+        (vec!["--element", "nosuch"], "--element"),
         (vec!["--rate", "0"], "--rate"),
         (vec!["--rate", "many"], "--rate"),
         (vec!["--duration", "0"], "--duration"),
@@ -1105,7 +1155,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 11] = [
+const BENCH_FIGURES: [&str; 16] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1113,6 +1163,11 @@ const BENCH_FIGURES: [&str; 11] = [
     "polling: wall time per idle poll",
     "polling: idle polls/s sustained",
     "polling: backfill records/s (one poll, one transaction)",
+    "polling (sfdc): provider requests per idle poll",
+    "polling (sfdc): CPU per idle poll (server and simulator)",
+    "polling (sfdc): wall time per idle poll",
+    "polling (sfdc): idle polls/s sustained",
+    "polling (sfdc): backfill records/s (one poll, one transaction)",
     "delivery: notifications/s (signed, persisted, 4 per host)",
     "delivery: latency p50, event stored → received",
     "delivery: latency p99, event stored → received",
@@ -1665,5 +1720,250 @@ fn bench_measures_one_and_two_nodes_on_postgresql() {
         assert!(figure["value"].as_f64().unwrap() > 0.0, "{figure}");
         assert!(figure["ceiling"].as_f64().unwrap() > 0.0, "{figure}");
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `kill -9` of a real `serve` polling Salesforce (`sfdc`), twice: in the middle of a poll's
+/// pages, and in the middle of its delete sweep (updates read, deletions requested, nothing
+/// committed). After each restart the next poll stores every change and every deletion once,
+/// and a repeat stores nothing.
+#[tokio::test]
+async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeats_nothing() {
+    use serde_json::{Value, json};
+    use std::time::{Duration, Instant};
+
+    let sim = tributary_simulator::salesforce::start(
+        tributary_simulator::salesforce::Config {
+            seed: 0,
+            short_pages: false,
+            ..tributary_simulator::salesforce::Config::default()
+        },
+        std::sync::Arc::new(tributary_domain::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let origin = sim.url();
+    let dir = temp_dir("sfdc-crash");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let (org, user) = (
+        "sfdc-crash-organization-secret",
+        "sfdc-crash-user-secret-000001",
+    );
+    let envs = [
+        ("TRIBUTARY_SFDC_ORIGIN", origin.as_str()),
+        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
+        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
+        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
+        ("TRIBUTARY_POLL_LEASE", "5s"),
+    ];
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let auth = format!("User {user}, Organization {org}");
+    let redirect = "https://app.example/oauth";
+    let control = |path: &'static str, body: Value| {
+        let http = http.clone();
+        let origin = origin.clone();
+        async move {
+            let response = http
+                .post(format!("{origin}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{path}");
+        }
+    };
+    // Requests of the simulator's log whose path contains `needle`.
+    let logged = |needle: &'static str| {
+        let origin = origin.clone();
+        async move {
+            let log: Vec<Value> = reqwest::get(format!("{origin}/_sim/requests"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            log.iter()
+                .filter(|r| r["path"].as_str().unwrap_or_default().contains(needle))
+                .count()
+        }
+    };
+
+    let (first, api) = start_serve(&url, &envs);
+    let code = tributary_simulator::salesforce::consent_code(
+        &http,
+        &origin,
+        "tributary-demo",
+        redirect,
+        None,
+    )
+    .await
+    .unwrap();
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    let body = json!({"element": {"key": "sfdc"}, "providerData": {"code": code},
+        "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
+        "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
+        "event.notification.enabled": true, "event.notification.callback.url": "https://r.example/",
+        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "Id",
+            "pageSize": 200, "datesConfiguration": {"updatedDateField": "SystemModstamp",
+            "updatedDateFormat": format, "createdDateField": "CreatedDate",
+            "createdDateFormat": format}}}}});
+    let created: Value = http
+        .post(format!("{api}/instances"))
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let poll = |api: String| {
+        let http = http.clone();
+        let auth = auth.clone();
+        async move {
+            http.post(format!("{api}/instances/{id}/events/poll"))
+                .header("Authorization", auth)
+                .send()
+                .await
+        }
+    };
+    let events = |api: String| {
+        let http = http.clone();
+        let auth = auth.clone();
+        async move {
+            let list: Vec<Value> = http
+                .get(format!("{api}/instances/{id}/events?pageSize=1000"))
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list.iter()
+                .map(|e| {
+                    (
+                        e["objectId"].as_str().unwrap().to_owned(),
+                        e["eventType"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // Polls until the dead process's lease has ended and a poll goes through.
+    let poll_after_lease = |api: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+            if summary["polls"][0]["error"].is_null() {
+                return summary;
+            }
+            assert!(Instant::now() < deadline, "{summary}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    poll(api.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // 1. Killed between pages: 450 contacts, pages of 200; the third page hangs.
+    control(
+        "/_sim/records",
+        json!({"resource": "Contact", "count": 450}),
+    )
+    .await;
+    control(
+        "/_sim/faults",
+        json!({"latency_ms": 30_000, "resource": "query", "after": 2}),
+    )
+    .await;
+    let before = logged("/query").await;
+    let in_flight = tokio::spawn(poll(api.clone()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while logged("/query").await < before + 2 {
+        assert!(Instant::now() < deadline, "the poll never read two pages");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(first); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the poll died with the process"
+    );
+    http.delete(format!("{origin}/_sim/faults"))
+        .send()
+        .await
+        .unwrap();
+    let (second, api) = start_serve(&url, &envs);
+    assert!(
+        events(api.clone()).await.is_empty(),
+        "nothing was committed"
+    );
+    let summary = poll_after_lease(api.clone()).await;
+    assert_eq!(summary["polls"][0]["events"], 450, "{summary}");
+    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["polls"][0]["events"], 0, "{again}");
+
+    // 2. Killed in the delete sweep: two contacts deleted, the provider's clock two minutes on
+    // (the delete log is read in whole minutes), and the delete request hangs.
+    control(
+        "/_sim/activity/burst",
+        json!({"changes": 0, "deletes": 2, "resources": ["Contact"]}),
+    )
+    .await;
+    control("/_sim/clock", json!({"offset_seconds": 120})).await;
+    control(
+        "/_sim/faults",
+        json!({"latency_ms": 30_000, "resource": "Contact"}),
+    )
+    .await;
+    let (queries, sweeps) = (logged("/query").await, logged("/deleted").await);
+    let in_flight = tokio::spawn(poll(api.clone()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while logged("/query").await < queries + 1 {
+        assert!(Instant::now() < deadline, "the poll never read its updates");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        logged("/deleted").await,
+        sweeps,
+        "the delete request hangs, unanswered (earlier sweeps were answered)"
+    );
+    drop(second); // SIGKILL
+    match in_flight.await.unwrap() {
+        Err(_) => {}
+        Ok(answer) => panic!(
+            "the sweep died with the process, yet: {}",
+            answer.text().await.unwrap()
+        ),
+    }
+    http.delete(format!("{origin}/_sim/faults"))
+        .send()
+        .await
+        .unwrap();
+    let (_third, api) = start_serve(&url, &envs);
+    let summary = poll_after_lease(api.clone()).await;
+    assert_eq!(summary["polls"][0]["deletes"]["deleted"], 2, "{summary}");
+    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["polls"][0]["events"], 0, "{again}");
+    let stored = events(api.clone()).await;
+    let created = stored.iter().filter(|(_, t)| t == "CREATED").count();
+    let mut deleted: Vec<&String> = stored
+        .iter()
+        .filter(|(_, t)| t == "DELETED")
+        .map(|(id, _)| id)
+        .collect();
+    deleted.sort_unstable();
+    deleted.dedup();
+    assert_eq!(
+        (stored.len(), created, deleted.len()),
+        (452, 450, 2),
+        "every change and every deletion once"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

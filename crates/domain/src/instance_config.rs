@@ -103,6 +103,10 @@ pub trait ResourceCatalog {
     fn default_resources(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether the element can see this resource's deletes (`detectDeletes` defaults to it).
+    fn detects_deletes(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// A problem with one configuration field.
@@ -149,6 +153,9 @@ pub struct PollerConfig {
     pub created_check_tolerance_secs: u32,
     pub filter_by_updated_date: bool,
     pub filter_by_current_date: bool,
+    /// `detectDeletes`: whether the poll also reads the resource's deletes. Defaults to
+    /// whether the element can see them.
+    pub detect_deletes: bool,
 }
 
 /// The events settings of an instance, read and validated from its configuration.
@@ -403,7 +410,7 @@ fn read_object(
             continue;
         };
         let fields = with_element_defaults(fields, catalog.default_poller(resource));
-        if let Some(config) = read_poller(&prefix, resource, &fields, catalog.hub(), errors) {
+        if let Some(config) = read_poller(&prefix, resource, &fields, catalog, errors) {
             pollers.insert(resource.clone(), config);
         }
     }
@@ -452,9 +459,10 @@ fn read_poller(
     prefix: &str,
     resource: &str,
     fields: &Map<String, Value>,
-    hub: &str,
+    catalog: &dyn ResourceCatalog,
     errors: &mut Vec<FieldError>,
 ) -> Option<PollerConfig> {
+    let hub = catalog.hub();
     let before = errors.len();
     let mut error = |field: &str, message: String| {
         errors.push(FieldError {
@@ -595,6 +603,16 @@ fn read_poller(
         flag("filterByUpdateDate", true)
     };
     let filter_by_current_date = flag("filterByCurrentDate", false);
+    let can_detect = catalog.detects_deletes(resource);
+    let detect_deletes = flag("detectDeletes", can_detect);
+    if detect_deletes && !can_detect {
+        error(
+            "detectDeletes",
+            format!(
+                "the element cannot see the deletes of {resource}; leave it out or set it to false"
+            ),
+        );
+    }
     if errors.len() > before {
         return None;
     }
@@ -607,6 +625,7 @@ fn read_poller(
         created_check_tolerance_secs,
         filter_by_updated_date,
         filter_by_current_date,
+        detect_deletes,
     })
 }
 
@@ -900,5 +919,57 @@ mod tests {
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
+    }
+
+    /// Sees the deletes of contacts only.
+    struct Deleting;
+    impl ResourceCatalog for Deleting {
+        fn hub(&self) -> &str {
+            "crm"
+        }
+        fn has_resource(&self, name: &str) -> bool {
+            ["contacts", "appointments"].contains(&name)
+        }
+        fn resource_names(&self) -> Vec<String> {
+            vec!["appointments".into(), "contacts".into()]
+        }
+        fn detects_deletes(&self, name: &str) -> bool {
+            name == "contacts"
+        }
+    }
+
+    #[test]
+    fn delete_detection_defaults_to_what_the_element_can_and_is_refused_where_it_cannot() {
+        let mut pollers = seed_poller();
+        let mut contacts = pollers["appointments"].clone();
+        contacts["url"] = json!("/hubs/crm/contacts");
+        pollers["contacts"] = contacts;
+        let read = |pollers: &Value| {
+            EventsSettings::read(
+                &config(&[(POLLER_CONFIGURATION, pollers.clone())]),
+                &Deleting,
+            )
+        };
+        let settings = read(&pollers).unwrap();
+        assert!(settings.pollers["contacts"].detect_deletes);
+        assert!(!settings.pollers["appointments"].detect_deletes);
+        pollers["contacts"]["detectDeletes"] = json!("false");
+        assert!(!read(&pollers).unwrap().pollers["contacts"].detect_deletes);
+        pollers["appointments"]["detectDeletes"] = json!(true);
+        let errors = read(&pollers).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].field,
+            "event.poller.configuration.appointments.detectDeletes"
+        );
+        assert!(
+            errors[0]
+                .message
+                .contains("cannot see the deletes of appointments")
+        );
+        assert!(
+            EventsSettings::read(&config(&[(POLLER_CONFIGURATION, seed_poller())]), &Crm).is_ok(),
+            "an element without delete detection needs no key"
+        );
     }
 }

@@ -16,7 +16,9 @@
 //! - [`delivery`]: the notification envelope (Cloud Elements' body), its signatures (Cloud
 //!   Elements' and Standard Webhooks'), the retry schedule, and batching;
 //! - [`poll`]: the poll's decision — which records become CREATED or UPDATED events, and where
-//!   the cursor and the dedupe memory go next.
+//!   the cursor and the dedupe memory go next;
+//! - [`deletes`]: a delete sweep's decision — its window, its DELETED events, its cursor, and
+//!   deletes lost at the provider.
 //!
 //! Tests: table tests whose expectations Java printed (`tests/java/Oracle.java`), property
 //! tests (the poll among them: no change lost or repeated), and fuzz targets in `fuzz/` (their
@@ -26,6 +28,7 @@ pub mod auth_header;
 pub mod ceql;
 pub mod clock;
 pub mod dates;
+pub mod deletes;
 pub mod delivery;
 pub mod instance_config;
 pub mod legacy_pollers;

@@ -26,6 +26,11 @@
 //!   `filterByCurrentDate` leaves records changed after the poll's start for the next poll.
 //! - An **event id** is derived from (instance, resource, object id, updated date): a repeated
 //!   poll cannot produce a second event for the same change with another id.
+//! - A provider clock that **steps back** behind the cursor (noticed from its `Date` header)
+//!   makes the poll read from the provider's now (or the last poll's moment on its new clock)
+//!   minus the overlap, holding the cursor there until the clock passes it again; repeats of
+//!   changes read before the step share their event ids and are kept once by the store
+//!   ([`decide_since`]; issue 16).
 //!
 //! The caller writes the events, the new cursor and the new memory in one transaction, or
 //! nothing (a failed poll leaves the cursor where it was, and the next poll repeats the window).
@@ -94,6 +99,28 @@ impl CompiledPoller {
     /// Where a poll starts reading: the cursor minus the overlap.
     pub fn window_start(&self, cursor_ms: i64) -> i64 {
         cursor_ms - self.overlap_ms()
+    }
+
+    /// Where a poll starts reading when the provider's clock may have stepped back: from the
+    /// earlier of the cursor and `since_ms` (the provider's now, or the moment the last poll
+    /// read up to on the provider's clock of today), minus the overlap. See [`decide_since`].
+    pub fn read_from(&self, cursor_ms: i64, since_ms: i64) -> i64 {
+        self.window_start(from_ms(cursor_ms, since_ms))
+    }
+}
+
+/// How far the provider's now may fall behind the cursor before its clock is judged to have
+/// stepped back: its `Date` header has one-second resolution, and records may be dated a moment
+/// ahead of it. A smaller step is inside the overlap anyway.
+pub const STEP_BACK_TOLERANCE_MS: i64 = 2_000;
+
+/// The point from which changes are new: the cursor, or `since` when the provider's clock
+/// stepped back behind the cursor by more than [`STEP_BACK_TOLERANCE_MS`].
+fn from_ms(cursor_ms: i64, since_ms: i64) -> i64 {
+    if since_ms < cursor_ms - STEP_BACK_TOLERANCE_MS {
+        since_ms
+    } else {
+        cursor_ms
     }
 }
 
@@ -228,7 +255,9 @@ fn read_date(
 }
 
 /// Decides a poll: `records` as the provider returned them (any order), read at `poll_start_ms`
-/// (Tributary's clock, used only for `filterByCurrentDate` and undated records).
+/// (the provider's now, from its `Date` header: used for `filterByCurrentDate`, undated records,
+/// and to notice that the provider's clock stepped back behind the cursor — see
+/// [`decide_since`]; here the poll reads from the earlier of the cursor and that now).
 pub fn decide(
     poller: &CompiledPoller,
     state: &PollState,
@@ -237,8 +266,43 @@ pub fn decide(
     resource: &str,
     records: Vec<Value>,
 ) -> PollOutcome {
+    decide_since(
+        poller,
+        state,
+        poll_start_ms,
+        poll_start_ms,
+        instance_id,
+        resource,
+        records,
+    )
+}
+
+/// [`decide`], with `since_ms`: the moment on the provider's clock of today from which a change
+/// may not have been read yet (the caller knows it from its own clock: when the last poll ran,
+/// plus the provider's skew now). Normally that is after the cursor, and nothing differs.
+///
+/// When the provider's clock **steps back** (issue 16: an NTP correction, a failover to a host
+/// whose clock is behind), every change made after the step is dated before the cursor, and a
+/// window of cursor − overlap never reads it. So when `since_ms` (or the provider's now) is
+/// more than [`STEP_BACK_TOLERANCE_MS`] before the cursor, the poll reads from there minus the
+/// overlap, and the new cursor is held at the provider's now (not the highest date emitted,
+/// which is in the provider's future now), so the next poll reads on from here until the
+/// provider's clock passes the old cursor. Records re-read from before the step that the
+/// (bounded) dedupe memory no longer holds are emitted again under the same event ids, which
+/// the store keeps once: nothing is lost, and nothing is delivered twice.
+pub fn decide_since(
+    poller: &CompiledPoller,
+    state: &PollState,
+    since_ms: i64,
+    poll_start_ms: i64,
+    instance_id: i64,
+    resource: &str,
+    records: Vec<Value>,
+) -> PollOutcome {
     let config = &poller.config;
-    let window_start = poller.window_start(state.cursor_ms);
+    let from_ms = from_ms(state.cursor_ms, since_ms.min(poll_start_ms));
+    let stepped_back = from_ms < state.cursor_ms;
+    let window_start = poller.window_start(from_ms);
     let tolerance_ms = i64::from(config.created_check_tolerance_secs) * 1000;
     let mut outcome = PollOutcome {
         events: Vec::new(),
@@ -334,7 +398,7 @@ pub fn decide(
         // New to the client: created after the last cursor, or created inside the overlap window
         // and never emitted (indexed late: it existed at the last poll, but no event named it).
         let unseen = !state.seen.contains_key(&object_id);
-        let created_now = created_ms > state.cursor_ms
+        let created_now = created_ms > from_ms
             || (unseen && created_ms >= window_start)
             || (updated_ms - created_ms).abs() <= tolerance_ms;
         let event_type = if created_now {
@@ -353,6 +417,10 @@ pub fn decide(
         });
         outcome.state.cursor_ms = outcome.state.cursor_ms.max(updated_ms);
         seen.insert(object_id, Seen::Updated(updated_ms));
+    }
+    if stepped_back {
+        // The provider's now is behind what was emitted: the next poll reads on from here.
+        outcome.state.cursor_ms = outcome.state.cursor_ms.min(poll_start_ms);
     }
     // Keep only what the next poll's window can still return.
     let next_window = poller.window_start(outcome.state.cursor_ms);
@@ -420,6 +488,7 @@ mod tests {
             created_check_tolerance_secs: 0,
             filter_by_updated_date: true,
             filter_by_current_date: false,
+            detect_deletes: false,
         })
         .unwrap()
     }
@@ -806,5 +875,92 @@ mod tests {
         );
         assert_eq!(field_text(&json!({"id": ""}), "id"), None);
         assert_eq!(field_text(&json!({"id": null}), "id"), None);
+    }
+
+    #[test]
+    fn changes_after_the_provider_clock_steps_back_are_read_and_repeats_keep_their_ids() {
+        let poller = seed();
+        // Before the step: record 1 emitted at T0 (the cursor), record 2 ten minutes earlier.
+        let before = PollState {
+            cursor_ms: T0,
+            seen: BTreeMap::from([("1".to_owned(), Seen::Updated(T0))]),
+        };
+        let earlier = decide(
+            &poller,
+            &PollState {
+                cursor_ms: T0 - 700_000,
+                seen: BTreeMap::new(),
+            },
+            T0 - 590_000,
+            7,
+            "appointments",
+            vec![record(2, T0 - 86_400_000, T0 - 620_000)],
+        );
+        // The provider's clock steps back ten minutes: its now is T0 − 600 s, and records
+        // changed since are dated before the cursor − overlap.
+        let now = T0 - 600_000 + 30_000;
+        let outcome = decide(
+            &poller,
+            &before,
+            now,
+            7,
+            "appointments",
+            vec![
+                record(1, T0 - 86_400_000, T0),           // in the memory: skipped
+                record(2, T0 - 86_400_000, T0 - 620_000), // re-read, not remembered
+                record(3, now - 20_000, now - 20_000),    // new after the step
+                record(4, T0 - 86_400_000, now - 10_000), // edited after the step
+            ],
+        );
+        assert_eq!(
+            types(&outcome),
+            [
+                ("2".into(), "UPDATED"),
+                ("3".into(), "CREATED"),
+                ("4".into(), "UPDATED")
+            ]
+        );
+        assert_eq!(
+            outcome.events[0].event_id, earlier.events[0].event_id,
+            "a repeat has its first event's id, which the store keeps once"
+        );
+        assert_eq!(outcome.state.cursor_ms, now, "held at the provider's now");
+        // The next poll reads on from there: a change between the polls is not lost.
+        let next = decide(
+            &poller,
+            &outcome.state,
+            now + 120_000,
+            7,
+            "appointments",
+            vec![
+                record(1, T0 - 86_400_000, T0),
+                record(3, now - 20_000, now - 20_000),
+                record(5, now + 30_000, now + 30_000),
+            ],
+        );
+        assert_eq!(types(&next), [("5".into(), "CREATED")]);
+        // `since` (the last poll on the provider's new clock) reaches further back than its
+        // now when polls are further apart than the overlap.
+        let late = decide_since(
+            &poller,
+            &before,
+            now - 300_000,
+            now,
+            7,
+            "appointments",
+            vec![record(6, now - 200_000, now - 200_000)],
+        );
+        assert_eq!(types(&late), [("6".into(), "CREATED")]);
+        // A provider a second behind the cursor has not stepped back: nothing changes.
+        let jitter = decide(
+            &poller,
+            &before,
+            T0 - 1_000,
+            7,
+            "appointments",
+            vec![record(7, T0 - 86_400_000, T0 - 120_000)],
+        );
+        assert_eq!(types(&jitter), [], "outside the window, as before");
+        assert_eq!(jitter.state.cursor_ms, T0);
     }
 }

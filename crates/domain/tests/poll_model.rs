@@ -49,6 +49,7 @@ fn poller() -> CompiledPoller {
         created_check_tolerance_secs: 0,
         filter_by_updated_date: true,
         filter_by_current_date: false,
+        detect_deletes: false,
     })
     .unwrap()
 }

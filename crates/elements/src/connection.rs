@@ -96,10 +96,9 @@ impl Element {
         let mut connection = self.fixed_connection();
         for (name, v) in &self.connection {
             if v.source == Source::Config
-                && let Some(value) = v.key.as_deref().and_then(|k| config.get(k))
-                && !value.is_empty()
+                && let Ok(Some(value)) = config_value(v, &config)
             {
-                connection.insert(name.clone(), value.clone());
+                connection.insert(name.clone(), value);
             }
         }
         for (name, value) in stored {
@@ -117,6 +116,10 @@ impl Element {
     /// The required variables `values` lacks, each with where it should have come from;
     /// `before_tokens` leaves out those the token response will give.
     pub fn missing_connection(&self, values: &InstanceValues, before_tokens: bool) -> Vec<String> {
+        let refused = self.config_problems(&values.config);
+        if !refused.is_empty() {
+            return refused;
+        }
         self.connection
             .iter()
             .filter(|(name, v)| v.required && !values.connection.contains_key(*name))
@@ -143,6 +146,56 @@ impl Element {
             .collect()
     }
 
+    /// The configuration values a configuration variable refuses (not a choice, not an
+    /// allowed URL), each naming its key: `configuration.KEY must be …, got "…"`.
+    pub fn config_problems(&self, config: &BTreeMap<String, String>) -> Vec<String> {
+        self.connection
+            .values()
+            .filter_map(|v| {
+                let refused = config_value(v, config).err()?;
+                Some(format!(
+                    "configuration.{} {refused}",
+                    v.key.as_deref().unwrap_or("?")
+                ))
+            })
+            .collect()
+    }
+
+    /// The origins a consent page may be on, for a browser's form-action policy: the
+    /// authorization URL's own, or — when it starts with an origin variable — that variable's
+    /// default, choices and allowed patterns (`https://*.my.salesforce.com`).
+    pub fn consent_origins(&self) -> Vec<String> {
+        let url = &self.auth.authorization_url;
+        if let Ok(parsed) = reqwest::Url::parse(url)
+            && parsed.host_str().is_some()
+        {
+            return vec![parsed.origin().ascii_serialization()];
+        }
+        let Some(name) = url
+            .strip_prefix("{{connection.")
+            .and_then(|rest| rest.split_once("}}"))
+            .map(|(name, _)| name.trim())
+        else {
+            return Vec::new();
+        };
+        let Some(var) = self.connection.get(name).filter(|v| v.origin) else {
+            return Vec::new();
+        };
+        if let Some(forced) = &var.forced {
+            return vec![forced.clone()];
+        }
+        let mut origins: Vec<String> = var
+            .default
+            .iter()
+            .chain(var.choices.values())
+            .chain(var.allow.iter())
+            .cloned()
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     /// The stored part of an instance's connection: what came from the token response or the
     /// redirect.
     pub fn stored_connection(&self, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -156,6 +209,103 @@ impl Element {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// The value of a `config` variable: the configuration's (a choice word read as its value,
+/// checked against the allowed patterns), else the default, else none; an error says why a
+/// given value is refused. An origin override wins over any accepted value.
+fn config_value(
+    var: &ConnectionVar,
+    config: &BTreeMap<String, String>,
+) -> Result<Option<String>, String> {
+    if var.source != Source::Config {
+        return Ok(None);
+    }
+    let given = var
+        .key
+        .as_deref()
+        .and_then(|key| config.get(key))
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty());
+    let value = match given {
+        None => var.default.clone(),
+        Some(text) => Some(accepted(var, text)?),
+    };
+    Ok(match (&var.forced, value) {
+        (Some(forced), Some(_)) => Some(forced.clone()),
+        (_, value) => value,
+    })
+}
+
+/// A given configuration value as the variable takes it, or why not.
+fn accepted(var: &ConnectionVar, text: &str) -> Result<String, String> {
+    if let Some(value) = var.choices.get(text) {
+        return Ok(value.clone());
+    }
+    if var.allow.is_empty() && var.choices.is_empty() {
+        return if var.origin {
+            origin_of(text).ok_or_else(|| refusal(var, text))
+        } else {
+            Ok(text.to_owned())
+        };
+    }
+    let origin = origin_of(text).ok_or_else(|| refusal(var, text))?;
+    if var
+        .allow
+        .iter()
+        .any(|pattern| matches_pattern(pattern, &origin))
+    {
+        Ok(origin)
+    } else {
+        Err(refusal(var, text))
+    }
+}
+
+fn refusal(var: &ConnectionVar, text: &str) -> String {
+    let mut accepted: Vec<String> = var.choices.keys().cloned().collect();
+    accepted.extend(var.allow.iter().map(|p| format!("a URL such as {p}")));
+    if accepted.is_empty() {
+        accepted.push("an http or https origin such as https://host.example".into());
+    }
+    let shown: String = text.chars().take(80).collect();
+    format!("must be {}, got {shown:?}", accepted.join(" or "))
+}
+
+/// `scheme://host[:port]` of an http(s) URL that is nothing more (a trailing `/` allowed).
+pub(crate) fn origin_of(text: &str) -> Option<String> {
+    let url = reqwest::Url::parse(text).ok()?;
+    let bare = matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some() && bare)
+        .then(|| url.origin().ascii_serialization())
+}
+
+/// Whether an origin matches `scheme://host-pattern[:port]`, where a `*` label stands for one
+/// or more host labels of letters, digits and `-`.
+pub(crate) fn matches_pattern(pattern: &str, origin: &str) -> bool {
+    let Some((scheme, host)) = pattern.split_once("://") else {
+        return false;
+    };
+    let Some(rest) = origin.strip_prefix(&format!("{scheme}://")) else {
+        return false;
+    };
+    let Some(suffix) = host.strip_prefix("*.") else {
+        return rest.eq_ignore_ascii_case(host);
+    };
+    let rest = rest.to_ascii_lowercase();
+    let Some(labels) = rest.strip_suffix(&format!(".{}", suffix.to_ascii_lowercase())) else {
+        return false;
+    };
+    !labels.is_empty()
+        && labels.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]

@@ -13,10 +13,13 @@ use std::sync::Arc;
 use crate::definition::{Element, ElementError, origin_variable};
 
 /// The built-in element definitions, embedded in the binary: the one list of them.
-const BUILTIN: &[(&str, &str)] = &[(
-    "infusionsoftrest.toml",
-    include_str!("../definitions/infusionsoftrest.toml"),
-)];
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "infusionsoftrest.toml",
+        include_str!("../definitions/infusionsoftrest.toml"),
+    ),
+    ("sfdc.toml", include_str!("../definitions/sfdc.toml")),
+];
 
 /// Parses and validates one definition; errors name `file`.
 pub fn parse_definition(file: &str, text: &str) -> Result<Element, ElementError> {
@@ -301,7 +304,7 @@ mod tests {
         let text = crate::validate::tests::MINIMAL;
         let dir = folder(&[("second.toml", text), ("notes.txt", "not a definition")]);
         let registry = Registry::load(Some(&dir)).unwrap();
-        assert_eq!(registry.keys(), ["infusionsoftrest", "second"]);
+        assert_eq!(registry.keys(), ["infusionsoftrest", "sfdc", "second"]);
         let moved = registry
             .with_origins(&BTreeMap::from([(
                 "second".to_owned(),

@@ -271,6 +271,21 @@ pub struct Rule {
     pub attempts: Option<u32>,
     /// `retry`, `pause`: how long, such as `60s` (units ms, s, m, h).
     pub wait: Option<String>,
+    /// `refresh`: what to do when the rule matches again after its refresh (`invalid`: the
+    /// refreshed token is refused too, so the authorization is dead). Unset: as if no rule
+    /// matched.
+    pub then: Option<Action>,
+    /// `pause`: whom the pause holds — the whole provider app (`app`, the default: a budget
+    /// shared by every tenant) or this instance only (`instance`: a tenant's own quota).
+    pub scope: Option<PauseScope>,
+}
+
+/// Whom a `pause` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseScope {
+    App,
+    Instance,
 }
 
 impl Rule {

@@ -409,9 +409,10 @@ async fn provider_faults_become_errors_that_never_carry_html() {
     );
     let found = f.client.get(contacts, "1").await.unwrap();
     assert_eq!(found["id"], 1);
+    // An id that would leave the resource's path is refused here; the provider never sees it.
     assert!(matches!(
         f.client.get(contacts, "../etc").await.unwrap_err(),
-        ProviderError::Rejected { status: 400, .. }
+        ProviderError::Unsent(_)
     ));
 }
 

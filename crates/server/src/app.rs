@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -152,9 +152,11 @@ impl Application {
                 tracing::warn!(%error, "no wake-ups from other processes; timers find their work");
             }
         }
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let limits = crate::listen::Limits {
+            header_timeout: self.state.settings.header_timeout,
+            max_connections: self.state.settings.max_connections,
+        };
+        let served = crate::listen::serve(self.listener, self.router, limits, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }
@@ -183,12 +185,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))
+        .layer(from_fn_with_state(state.clone(), crate::ui::secure_cookies))
+        // NUL in the path, the query or a form, refused before any handler (`api::nul`).
+        .layer(from_fn_with_state(state.clone(), api::nul::refuse_nul))
         .layer(from_fn(api::error::request_context))
         .with_state(state)
 }
 
 /// Creates the first organization on an empty database, from the configured secrets or fresh
-/// ones (returned so the caller can show them once).
+/// ones (returned so the caller can show them once). Several processes starting together on
+/// one empty database create one organization between them (the store takes turns); the
+/// others start normally (issue 16).
 async fn bootstrap(
     store: &dyn Store,
     settings: &Settings,
@@ -205,8 +212,10 @@ async fn bootstrap(
             true,
         ),
     };
-    store
-        .create_organization(NewOrganization {
+    // Another process starting on the same empty database may create it first: then this one
+    // starts normally, with nothing to show.
+    let created = store
+        .create_first_organization(NewOrganization {
             name: "default".into(),
             organization_secret_hash: hash_secret(organization_secret.expose_secret()),
             user_secret_hash: hash_secret(user_secret.expose_secret()),
@@ -214,6 +223,10 @@ async fn bootstrap(
             now_ms,
         })
         .await?;
+    if created.is_none() {
+        tracing::info!("another process created the first organization");
+        return Ok(None);
+    }
     tracing::info!(generated, "created the first organization");
     Ok(generated.then_some(GeneratedSecrets {
         organization_secret,

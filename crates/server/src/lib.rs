@@ -27,6 +27,7 @@ pub mod app;
 pub mod clients;
 pub mod configuration;
 pub mod delivery;
+pub mod listen;
 pub mod poller;
 pub mod scheduler;
 pub mod secrets;

@@ -8,6 +8,9 @@
 //!   from a key file created beside the SQLite database with mode 0600. Each sealed value is
 //!   bound to its purpose (the configuration key, or "credentials") as associated data, so a
 //!   ciphertext copied into another column does not open.
+//! - Values handed out that must come back unchanged (the hub's page tokens) carry an
+//!   HMAC-SHA256 tag under a key derived from the same master key ([`Vault::tag`]), so a
+//!   caller cannot forge one, and every node of a deployment accepts another's.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,17 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+use hmac::Mac;
+
+fn hmac_with(key: &[u8]) -> HmacSha256 {
+    <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+}
+
+/// Bytes of a tag: 128 bits, beyond any forger's reach.
+const TAG_LEN: usize = 16;
 
 /// The format byte in front of every sealed value.
 const FORMAT_V1: u8 = 1;
@@ -51,9 +65,12 @@ pub enum VaultError {
     Unseal,
 }
 
-/// Seals and opens secret values with AES-256-GCM.
+/// Seals and opens secret values with AES-256-GCM, and tags values handed out.
 pub struct Vault {
     cipher: Aes256Gcm,
+    /// HMAC key for tags: HMAC-SHA256(master key, "tributary tags v1"), so the master key
+    /// itself never keys two algorithms.
+    tag_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -64,9 +81,34 @@ impl std::fmt::Debug for Vault {
 
 impl Vault {
     pub fn from_key(key: &[u8; 32]) -> Vault {
+        let mut derive = hmac_with(key);
+        derive.update(b"tributary tags v1");
         Vault {
             cipher: Aes256Gcm::new(key.into()),
+            tag_key: derive.finalize().into_bytes().into(),
         }
+    }
+
+    fn tag_mac(&self, purpose: &str, data: &[u8]) -> HmacSha256 {
+        let mut mac = hmac_with(&self.tag_key);
+        mac.update(&(purpose.len() as u64).to_le_bytes());
+        mac.update(purpose.as_bytes());
+        mac.update(data);
+        mac
+    }
+
+    /// A tag of `data` for `purpose` (16 bytes of HMAC-SHA256): whoever lacks the master key
+    /// cannot make one.
+    pub fn tag(&self, purpose: &str, data: &[u8]) -> Vec<u8> {
+        self.tag_mac(purpose, data).finalize().into_bytes()[..TAG_LEN].to_vec()
+    }
+
+    /// Whether `tag` is [`Vault::tag`] of `data` for `purpose` (compared in constant time).
+    pub fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        self.tag_mac(purpose, data)
+            .verify_truncated_left(tag)
+            .is_ok()
+            && tag.len() == TAG_LEN
     }
 
     /// The vault for a deployment: the master key if given, else the key file beside the

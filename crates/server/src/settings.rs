@@ -48,6 +48,10 @@ impl Default for Settings {
             retention: Duration::from_secs(30 * 86_400),
             roles: Roles::default(),
             notification_sender: DEFAULT_NOTIFICATION_SENDER.to_owned(),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            public_url: None,
         }
     }
 }
@@ -107,6 +111,29 @@ pub struct Settings {
     /// `TRIBUTARY_NOTIFICATION_SENDER`: the `user` of every notification's envelope, the
     /// deployment's sender address (Cloud Elements': `notifications@cloud-elements.com`).
     pub notification_sender: String,
+    /// `TRIBUTARY_HEADER_TIMEOUT`: how long a request's head may take to arrive, counted from
+    /// when the server starts waiting for it — so it also closes a connection that sends
+    /// nothing, or sits idle between kept-alive requests (default 30 s).
+    pub header_timeout: Duration,
+    /// `TRIBUTARY_BODY_TIMEOUT`: how long a request body may take to arrive in full; slower is
+    /// a 408 and a closed connection (default 60 s).
+    pub body_timeout: Duration,
+    /// `TRIBUTARY_MAX_CONNECTIONS`: connections served at once; more wait in the listen
+    /// backlog until one closes, so half-open clients cannot take every file descriptor
+    /// (default 4,096; keep it under the process's `ulimit -n`).
+    pub max_connections: usize,
+    /// `TRIBUTARY_PUBLIC_URL`: the base URL users and providers reach this server at (behind a
+    /// proxy or TLS terminator). An `https` one marks the session cookie `Secure`.
+    pub public_url: Option<String>,
+}
+
+impl Settings {
+    /// Whether users reach this server over https (`TRIBUTARY_PUBLIC_URL`).
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
+    }
 }
 
 /// What a process does, so one deployment can run API-only and worker-only nodes from the same
@@ -289,6 +316,13 @@ fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
             text.trim()
         )),
     }
+}
+
+fn positive(duration: Duration) -> Result<Duration, String> {
+    if duration.is_zero() {
+        return Err("must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn boolean(text: &str) -> Result<bool, String> {
@@ -474,6 +508,55 @@ const SPECS: &[Spec] = &[
                 ));
             }
             s.notification_sender = address.to_owned();
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_HEADER_TIMEOUT",
+        flag: "--header-timeout",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.header_timeout),
+        read: |s, t| {
+            s.header_timeout = positive(duration(t)?)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_BODY_TIMEOUT",
+        flag: "--body-timeout",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.body_timeout),
+        read: |s, t| {
+            s.body_timeout = positive(duration(t)?)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_MAX_CONNECTIONS",
+        flag: "--max-connections",
+        shown: Shown::Plain,
+        default: |s| s.max_connections.to_string(),
+        read: |s, t| {
+            s.max_connections = number(t, 1, 1_000_000)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_PUBLIC_URL",
+        flag: "--public-url",
+        shown: Shown::Url,
+        default: |s| match &s.public_url {
+            Some(url) => url.clone(),
+            None => "none: the bind address, plain http".into(),
+        },
+        read: |s, t| {
+            let url = t.trim().trim_end_matches('/');
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|_| format!("{url:?}: must be an http or https URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(format!("{url:?}: must be an http or https URL with a host"));
+            }
+            s.public_url = Some(url.to_owned());
             Ok(())
         },
     },

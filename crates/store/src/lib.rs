@@ -47,13 +47,15 @@ pub use activity::{
 };
 pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
-    EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent, NewInstance,
-    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationView, PollCommit,
-    PollerRecord, Principal, Session, StoredValue, Updated, UserProfile, UserRecord,
+    DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
+    NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
+    NotificationView, PollCommit, PollerRecord, Principal, Session, StoredValue, Updated,
+    UserProfile, UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
-/// Storage failures. Callers map `Unavailable` to 503 and the rest to an opaque 500.
+/// Storage failures. Callers map `Unavailable` to 503, `InvalidInput` to 400 and the rest to an
+/// opaque 500.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -63,6 +65,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database refused a value the caller gave (PostgreSQL's class 22, "data exception":
+    /// a NUL in text, a number out of range). The edges refuse such input first; this keeps a
+    /// value they missed a 400 rather than a 500.
+    #[error("the database refused a value: {0}")]
+    InvalidInput(String),
     #[error("database error: {0}")]
     Database(String),
     #[error("stored data is corrupt: {0}")]
@@ -73,12 +80,39 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        match error {
+        match &error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(error.to_string())
             }
-            other => StoreError::Database(other.to_string()),
+            sqlx::Error::Database(db) => match db.code().as_deref().map(sqlstate_kind) {
+                Some(SqlState::Unavailable) => StoreError::Unavailable(error.to_string()),
+                Some(SqlState::InvalidInput) => StoreError::InvalidInput(db.message().to_owned()),
+                _ => StoreError::Database(error.to_string()),
+            },
+            _ => StoreError::Database(error.to_string()),
         }
+    }
+}
+
+/// What a PostgreSQL SQLSTATE says about who is at fault (SQLite's codes are numbers and never
+/// match these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqlState {
+    /// The server cannot take the work now: too many connections (53300) or other
+    /// insufficient resources (class 53), shutting down or starting (57P01–57P03), the
+    /// connection failed (class 08). Worth a 503 and a retry.
+    Unavailable,
+    /// A data exception (class 22): a value the caller sent.
+    InvalidInput,
+    Other,
+}
+
+fn sqlstate_kind(code: &str) -> SqlState {
+    match code {
+        "57P01" | "57P02" | "57P03" => SqlState::Unavailable,
+        _ if code.starts_with("53") || code.starts_with("08") => SqlState::Unavailable,
+        _ if code.starts_with("22") => SqlState::InvalidInput,
+        _ => SqlState::Other,
     }
 }
 
@@ -112,6 +146,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Creates an organization and its first user.
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal>;
+
+    /// Creates the first organization and its first user, unless an organization exists:
+    /// `None` then. Processes starting at once on an empty database take turns, so exactly one
+    /// creates it and the others start normally.
+    async fn create_first_organization(&self, new: NewOrganization) -> Result<Option<Principal>>;
 
     /// The principal whose organization and user secrets hash to these values, if the user
     /// belongs to that organization.
@@ -192,6 +231,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed>;
+
+    /// [`Store::commit_poll`] with the poll's delete sweep: its events are among the commit's,
+    /// and the delete cursor and any loss found are written in the same transaction.
+    async fn commit_poll_with_deletes(
+        &self,
+        commit: PollCommit,
+        deletes: DeleteCommit,
+    ) -> Result<Committed>;
+
+    /// Records that a poller waits for the provider until `until_ms` (a spent quota) — not a
+    /// failure: no back-off, no failure count. The lease is given back; the poller is due then.
+    async fn record_poll_pause(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        reason: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    /// How many times deletes were found lost, over every poller (for `/metrics`).
+    async fn deletes_lost_total(&self) -> Result<i64>;
 
     /// Records a failed poll (the cursor stays; the next poll repeats the window).
     async fn record_poll_failure(
@@ -336,7 +397,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         filter: &CountFilter,
     ) -> Result<Vec<EventCount>>;
 
-    /// Queues a notification again now, with a fresh retry schedule (redelivery).
+    /// Queues a notification again now, with a fresh retry schedule (redelivery). A send in
+    /// flight keeps its lease: the notification is not claimed again until it ends, so a
+    /// redelivery never sends twice at once.
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool>;
 
     /// Queues again every `FAILED` notification of an instance created at or after `since_ms`;
@@ -399,7 +462,26 @@ pub(crate) fn without_password(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_password;
+    use super::{SqlState, sqlstate_kind, without_password};
+
+    #[test]
+    fn overload_and_shutdown_are_unavailable_and_bad_values_are_the_callers() {
+        for (code, kind) in [
+            ("53300", SqlState::Unavailable),  // too_many_connections
+            ("53200", SqlState::Unavailable),  // out_of_memory
+            ("57P01", SqlState::Unavailable),  // admin_shutdown
+            ("57P03", SqlState::Unavailable),  // cannot_connect_now
+            ("08006", SqlState::Unavailable),  // connection_failure
+            ("22021", SqlState::InvalidInput), // character_not_in_repertoire (a NUL)
+            ("22P05", SqlState::InvalidInput), // untranslatable_character
+            ("22003", SqlState::InvalidInput), // numeric_value_out_of_range
+            ("23505", SqlState::Other),        // unique_violation: the code decides
+            ("42P01", SqlState::Other),        // undefined_table: a bug
+            ("2067", SqlState::Other),         // SQLite's unique constraint
+        ] {
+            assert_eq!(sqlstate_kind(code), kind, "{code}");
+        }
+    }
 
     #[test]
     fn a_url_in_an_error_message_shows_no_password() {

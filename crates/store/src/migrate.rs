@@ -67,6 +67,11 @@ pub const SQLITE: &[Migration] = &[
         name: "cloud_elements_compatibility",
         sql: include_str!("../migrations/sqlite/0009_cloud_elements_compatibility.sql"),
     },
+    Migration {
+        version: 10,
+        name: "deletes_and_pauses",
+        sql: include_str!("../migrations/sqlite/0010_deletes_and_pauses.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -81,6 +86,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "cloud_elements_compatibility",
         sql: include_str!("../migrations/postgres/0002_cloud_elements_compatibility.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "deletes_and_pauses",
+        sql: include_str!("../migrations/postgres/0003_deletes_and_pauses.sql"),
     },
 ];
 

@@ -123,6 +123,12 @@ impl Backend for Postgres {
                 // instead, as every write does on SQLite.
                 sqlx::query(EVENTS_LOCK).execute(&mut *conn).await?;
             }
+            Lock::Bootstrap => {
+                // The key spells "tribboot".
+                sqlx::query("SELECT pg_advisory_xact_lock(8390884927023837044)")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Lock::Repointed(instance_id) => {
                 // In id order, the order a sender's group commit locks them in, so the two
                 // cannot deadlock.

@@ -147,6 +147,26 @@ pub struct PollerRecord {
     pub last_summary: Option<String>,
     pub events_emitted: i64,
     pub version: i64,
+    /// The first instant the delete sweep has not read (provider time); `None` before the
+    /// first sweep.
+    pub delete_cursor_ms: Option<i64>,
+    /// How many times deletes were found lost at the provider.
+    pub deletes_lost: i64,
+    /// The last loss: the span whose deletes are gone, and when it was found.
+    pub deletes_lost_from_ms: Option<i64>,
+    pub deletes_lost_until_ms: Option<i64>,
+    pub deletes_lost_at_ms: Option<i64>,
+    /// Until when the poller waits for the provider (a spent quota), if it does.
+    pub paused_until_ms: Option<i64>,
+}
+
+/// What a poll's delete sweep writes with the poll (its events go with the poll's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteCommit {
+    /// The delete cursor after the sweep.
+    pub cursor_ms: i64,
+    /// A span whose deletes the provider no longer has: `(from_ms, until_ms)`.
+    pub lost: Option<(i64, i64)>,
 }
 
 /// An event to store.

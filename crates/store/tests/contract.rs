@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
-    CountFilter, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount, NewEvent,
-    NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus, OutcomeCount,
-    PollCommit, Principal, ResourceCount, Session, Store, StoredValue, Updated, UserProfile,
+    CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
+    NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
+    OutcomeCount, PollCommit, Principal, ResourceCount, Session, Store, StoredValue, Updated,
+    UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -62,6 +63,8 @@ contract! {
         pollers_follow_the_configured_resources,
         a_poll_commits_events_and_cursor_together_once,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
+        a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
+        a_pause_is_not_a_failure_and_the_next_commit_ends_it,
         due_pollers_are_claimed_once_until_their_lease_ends,
         claims_come_soonest_due_first,
         events_are_queued_once_in_notifications_that_are_leased_and_finish,
@@ -74,6 +77,8 @@ contract! {
         a_nul_in_an_attempts_excerpt_does_not_sink_the_batch,
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
         an_opened_database_is_at_the_newest_schema_this_binary_knows,
+        a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database,
+        a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_once,
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
         every_poller_is_made_due_at_once_and_counted_once_it_has_polled,
         events_are_found_by_each_filter_and_read_back_with_their_status,
@@ -93,6 +98,8 @@ contract! {
         a_pending_connect_taken_at_once_by_two_processes_is_taken_once,
         a_reader_paging_by_id_misses_no_event_committed_meanwhile,
         another_process_is_woken_when_work_appears_where_the_backend_can,
+        a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it,
+        processes_bootstrapping_at_once_create_one_first_organization,
     ],
 }
 
@@ -683,6 +690,141 @@ async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
     );
 }
 
+async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let fresh = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!((fresh.delete_cursor_ms, fresh.deletes_lost), (None, 0));
+    let deleted = NewEvent {
+        event_type: "DELETED".into(),
+        ..event("gone")
+    };
+    let sweep = DeleteCommit {
+        cursor_ms: NOW + 60_000,
+        lost: None,
+    };
+    let done = store
+        .commit_poll_with_deletes(
+            commit(record.id, 1, vec![event("a"), deleted], NOW + 1),
+            sweep,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, Committed::Done { inserted: 2 });
+    // A late sweep from the same version writes nothing, its cursor included.
+    let late = DeleteCommit {
+        cursor_ms: NOW + 999_000,
+        lost: Some((NOW, NOW + 5)),
+    };
+    let lost = store
+        .commit_poll_with_deletes(commit(record.id, 1, vec![], NOW + 2), late)
+        .await
+        .unwrap();
+    assert_eq!(lost, Committed::Conflict);
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.delete_cursor_ms, poller.deletes_lost),
+        (Some(NOW + 60_000), 0)
+    );
+    let purged = DeleteCommit {
+        cursor_ms: NOW + 120_000,
+        lost: Some((NOW + 60_000, NOW + 90_000)),
+    };
+    store
+        .commit_poll_with_deletes(commit(record.id, 2, vec![], NOW + 3), purged)
+        .await
+        .unwrap();
+    // A sweep without a loss keeps the last one on show.
+    store
+        .commit_poll_with_deletes(commit(record.id, 3, vec![], NOW + 4), sweep)
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            poller.delete_cursor_ms,
+            poller.deletes_lost,
+            poller.deletes_lost_from_ms,
+            poller.deletes_lost_until_ms,
+            poller.deletes_lost_at_ms,
+        ),
+        (
+            Some(NOW + 60_000),
+            1,
+            Some(NOW + 60_000),
+            Some(NOW + 90_000),
+            Some(NOW + 10)
+        )
+    );
+    assert_eq!(store.deletes_lost_total().await.unwrap(), 1);
+    // A commit without a sweep leaves the delete cursor alone.
+    store
+        .commit_poll(commit(record.id, 4, vec![], NOW + 5))
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(poller.delete_cursor_ms, Some(NOW + 60_000));
+    let types: Vec<String> = store
+        .events(record.id, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["CREATED", "DELETED"]);
+}
+
+async fn a_pause_is_not_a_failure_and_the_next_commit_ends_it(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "me", NOW, 60_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store
+        .record_poll_pause(record.id, "contacts", "quota spent", NOW + 900_000, NOW + 1)
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            poller.paused_until_ms,
+            poller.next_due_ms,
+            poller.failures,
+            poller.last_error.as_deref()
+        ),
+        (Some(NOW + 900_000), NOW + 900_000, 0, Some("quota spent"))
+    );
+    assert!(
+        store
+            .claim_poller(record.id, "contacts", "other", NOW + 2, 60_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "the pause gave the lease back"
+    );
+    store
+        .commit_poll(commit(record.id, 1, vec![], NOW + 3))
+        .await
+        .unwrap();
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (poller.paused_until_ms, poller.last_error.clone()),
+        (None, None)
+    );
+}
+
 async fn a_failed_poll_keeps_the_cursor_and_counts_the_failure(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
@@ -1008,8 +1150,9 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         .await
         .unwrap();
     assert!(store.requeue_notification("n2", NOW).await.unwrap());
+    // (Claimed once its send's lease has ended: a redelivery leaves a send in flight alone.)
     let claimed = store
-        .claim_due_notifications("w", NOW, 1_000, 10)
+        .claim_due_notifications("w", NOW + 1_000, 1_000, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -2507,6 +2650,127 @@ async fn events_are_counted_per_bucket_and_instance_with_their_outcomes(store: A
             .unwrap(),
         [count(NOW, foreign.id, 1, 0, 0)]
     );
+}
+
+/// A NUL in text: SQLite stores it, PostgreSQL refuses it — as `InvalidInput` (the caller's
+/// 400), never a bare database error (an opaque 500). The API refuses NUL before it gets here.
+async fn a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let stored = store
+        .insert_instance(NewInstance {
+            principal,
+            element_key: "infusionsoftrest".into(),
+            token_hash: vec![7; 32],
+            token_sealed: vec![7; 8],
+            data: data("evil\u{0}name"),
+            now_ms: NOW,
+        })
+        .await;
+    match stored {
+        Ok(record) => assert_eq!(record.name, "evil\u{0}name"),
+        Err(tributary_store::StoreError::InvalidInput(_)) => {}
+        Err(other) => panic!("a NUL is the caller's error, not {other:?}"),
+    }
+    let found = store.event(principal.organization_id, "a\u{0}b").await;
+    assert!(
+        matches!(
+            found,
+            Ok(None) | Err(tributary_store::StoreError::InvalidInput(_))
+        ),
+        "{found:?}"
+    );
+}
+
+/// `sslmode=require` in a PostgreSQL URL opens the store over TLS (the test server has TLS on;
+/// a build without a TLS feature could not open it at all). SQLite has no connection to encrypt.
+async fn a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it(url: String) {
+    if url.starts_with("sqlite:") {
+        return;
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}sslmode=require");
+    let store = tributary_store::open(&url, NOW).await.unwrap();
+    store.ping().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is encrypted");
+}
+
+/// Processes starting together on an empty database create one first organization between
+/// them; the others are told one exists.
+async fn processes_bootstrapping_at_once_create_one_first_organization(url: String) {
+    let stores = open_at_once(&url, 3).await;
+    let created = at_once(&stores, 9, |i, store| async move {
+        store
+            .create_first_organization(NewOrganization {
+                name: format!("first {i}"),
+                organization_secret_hash: vec![i as u8; 32],
+                user_secret_hash: vec![100 + i as u8; 32],
+                user: UserProfile::default(),
+                now_ms: NOW,
+            })
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(created.iter().flatten().count(), 1, "{created:?}");
+    assert_eq!(stores[0].organization_count().await.unwrap(), 1);
+}
+
+/// A redelivery asked while the notification's send is in flight leaves that send's lease
+/// alone: no other claim sends it meanwhile; once the lease ends it is sent again.
+async fn a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_once(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 60, "r").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a")], NOW))
+        .await
+        .unwrap();
+    store
+        .queue_notifications(
+            vec![NewNotification {
+                id: "n1".into(),
+                instance_id: record.id,
+                resource: "contacts".into(),
+                callback_url: "https://receiver.example/".into(),
+                body: b"{}".to_vec(),
+                event_ids: vec!["a".into()],
+            }],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let sending = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(sending.len(), 1);
+    assert!(store.requeue_notification("n1", NOW + 10).await.unwrap());
+    assert!(
+        store
+            .claim_due_notifications("x", NOW + 20, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the send in flight still holds it"
+    );
+    let again = store
+        .claim_due_notifications("x", NOW + 1_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "sent again once the lease ends");
+    assert_eq!(again[0].attempts, 0, "with a fresh schedule");
 }
 
 async fn activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization(

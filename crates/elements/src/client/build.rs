@@ -17,12 +17,12 @@ use crate::query::Translated;
 use crate::template::{self, Context, PageVars, ResourceVars, Scope, Template};
 
 /// A request's templates, as a definition gives them.
-struct Parts<'a> {
-    method: Method,
-    path: &'a str,
-    query: &'a BTreeMap<String, String>,
-    headers: &'a BTreeMap<String, String>,
-    body: Option<&'a Value>,
+pub(super) struct Parts<'a> {
+    pub(super) method: Method,
+    pub(super) path: &'a str,
+    pub(super) query: &'a BTreeMap<String, String>,
+    pub(super) headers: &'a BTreeMap<String, String>,
+    pub(super) body: Option<&'a Value>,
 }
 
 /// A request ready to send.
@@ -59,15 +59,13 @@ impl Outgoing {
     }
 }
 
+/// A request Tributary will not send (the provider never sees it).
 pub(super) fn bad_request(message: String) -> ProviderError {
-    ProviderError::Rejected {
-        status: 400,
-        message,
-    }
+    ProviderError::Unsent(message)
 }
 
 impl InstanceClient {
-    fn scope<'a>(
+    pub(super) fn scope<'a>(
         &'a self,
         values: &'a InstanceValues,
         resource: Option<&'a Resource>,
@@ -106,7 +104,7 @@ impl InstanceClient {
 
     /// A request's URL, query, headers and body from its templates; `first_params` (the
     /// query dialect's) go before the template's own.
-    fn outgoing(
+    pub(super) fn outgoing(
         &self,
         scope: &Scope<'_>,
         parts: Parts<'_>,

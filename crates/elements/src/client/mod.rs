@@ -13,6 +13,7 @@
 
 mod answer;
 mod build;
+mod deletes;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,9 +32,10 @@ use crate::oauth::{self, ClientCredentials, OAuthError};
 use crate::pacer::{MAX_RETRY_AFTER, Pacer};
 use crate::pager::{self, Position};
 use crate::query::Translated;
-use crate::signals::Action;
+use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
 use build::{Outgoing, bad_request};
+pub use deletes::{DeletedPage, Deletion};
 
 /// Refresh this long before the provider says the token expires.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -76,6 +78,11 @@ pub enum ProviderError {
     /// An answer that is not what the API promises (bad JSON, an HTML page).
     #[error("the provider answered something unreadable: {0}")]
     Malformed(String),
+    /// Tributary refused to send the request: what the caller gave cannot make a request the
+    /// definition allows (an id with `/` or `..`, a next-page URL off the API's base). The
+    /// provider never saw it, so it is the caller's error, not the provider's.
+    #[error("Tributary refused the request before sending it: {0}")]
+    Unsent(String),
 }
 
 /// One page of a provider list.
@@ -95,6 +102,14 @@ impl ListPage {
     }
 }
 
+/// An instance-scoped pause: until when, and the refusal that started it.
+#[derive(Debug, Clone)]
+struct Paused {
+    until_ms: i64,
+    status: u16,
+    message: String,
+}
+
 struct TokenState {
     credentials: Credentials,
     /// Bumped at each refresh, so a 401 can tell whether someone already refreshed.
@@ -106,6 +121,9 @@ struct TokenState {
 pub struct InstanceClient {
     /// The provider's clock minus ours, from the last `Date` header seen (1 s resolution).
     skew_ms: std::sync::Mutex<Option<i64>>,
+    /// Until when (our clock, epoch ms) this instance's requests are held by an
+    /// instance-scoped pause (a tenant's spent quota), with the refusal's status and words.
+    paused: std::sync::Mutex<Option<Paused>>,
     element: Arc<Element>,
     http: reqwest::Client,
     app: ClientCredentials,
@@ -138,6 +156,7 @@ impl InstanceClient {
     ) -> InstanceClient {
         InstanceClient {
             skew_ms: std::sync::Mutex::new(None),
+            paused: std::sync::Mutex::new(None),
             element,
             http,
             app,
@@ -267,6 +286,7 @@ impl InstanceClient {
         let mut stale = None;
         let mut refreshed = false;
         loop {
+            self.check_paused()?;
             let (token, generation, values) = self.token(stale).await?;
             let outgoing = build(&values)?;
             self.pacer.acquire(&self.app.client_id).await;
@@ -298,13 +318,17 @@ impl InstanceClient {
             let code = status.as_u16();
             if let Some((index, rule)) = rules.classify(code, answer.json.as_ref()) {
                 let message = || answer.message(&self.element);
-                match rule.action {
+                // Refreshed once already: the rule's `then` decides, or the answer stands.
+                let action = match rule.action {
+                    Action::Refresh if refreshed => rule.then.unwrap_or(Action::Refresh),
+                    action => action,
+                };
+                match action {
                     Action::Refresh if !refreshed => {
                         refreshed = true;
                         stale = Some(generation);
                         continue;
                     }
-                    // Refreshed once already: the answer stands as it is.
                     Action::Refresh => {}
                     Action::Backoff => {
                         counts[index] += 1;
@@ -334,10 +358,15 @@ impl InstanceClient {
                             .reset
                             .or(rule.wait())
                             .unwrap_or(Duration::from_secs(60));
-                        self.pacer.pause(&self.app.client_id, wait);
+                        let message = message();
+                        if rule.scope == Some(PauseScope::Instance) {
+                            self.pause_instance(wait, code, &message);
+                        } else {
+                            self.pacer.pause(&self.app.client_id, wait);
+                        }
                         return Err(ProviderError::Failed {
                             status: code,
-                            message: message(),
+                            message,
                         });
                     }
                     Action::Fail => {
@@ -379,6 +408,43 @@ impl InstanceClient {
             let skew = provider - self.clock.now_ms();
             *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(skew);
         }
+    }
+
+    /// Holds this instance's requests for `wait` (capped at a day), on the injected clock.
+    fn pause_instance(&self, wait: Duration, status: u16, message: &str) {
+        let wait_ms =
+            i64::try_from(wait.min(crate::pacer::MAX_PAUSE).as_millis()).unwrap_or(i64::MAX);
+        let until_ms = self.clock.now_ms().saturating_add(wait_ms);
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.as_ref().is_none_or(|p| p.until_ms < until_ms) {
+            *paused = Some(Paused {
+                until_ms,
+                status,
+                message: message.to_owned(),
+            });
+        }
+    }
+
+    /// Refuses a request while an instance-scoped pause holds, without calling the provider.
+    fn check_paused(&self) -> Result<(), ProviderError> {
+        let paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        match paused.as_ref() {
+            Some(p) if p.until_ms > self.clock.now_ms() => Err(ProviderError::Failed {
+                status: p.status,
+                message: p.message.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Until when (epoch ms, our clock) an instance-scoped pause holds this instance's
+    /// requests; `None` when none does now.
+    pub fn paused_until_ms(&self) -> Option<i64> {
+        let paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        paused
+            .as_ref()
+            .map(|p| p.until_ms)
+            .filter(|until| *until > self.clock.now_ms())
     }
 
     /// The provider's clock minus ours, as its last `Date` header said (whole seconds, so up to

@@ -18,9 +18,11 @@ use crate::signals::{ErrorSpec, RateLimit};
 use crate::template::{Context, Scope, Template};
 
 pub mod connection;
+pub mod deletes;
 pub mod query;
 
 use self::connection::ConnectionVar;
+use self::deletes::DeletesSpec;
 use self::query::{Dialect, QuerySpec};
 
 /// Why an element definition, the definitions folder or an override could not be used.
@@ -124,6 +126,8 @@ pub struct Api {
     pub list: ListRequest,
     /// Every resource's get-one request, unless the resource has its own.
     pub get: GetRequest,
+    /// Every resource's delete detection, unless the resource has its own.
+    pub deletes: Option<DeletesSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -193,6 +197,11 @@ pub struct Resource {
     /// The fields to ask for (`{{resource.fields}}`).
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The top-level fields a record of this resource has, when the definition lists them: a
+    /// `where` naming any other field is refused (it could never match, or the provider would
+    /// refuse it at every poll). Empty: not listed, any field is taken.
+    #[serde(default)]
+    pub record_fields: Vec<String>,
     /// Where the records sit in a list response (a JSON pointer such as `/contacts`).
     pub records: Option<String>,
     pub id_field: String,
@@ -219,6 +228,8 @@ pub struct Resource {
     pub list: Option<ListRequest>,
     /// This resource's own get-one request, replacing `api.get`.
     pub get: Option<GetRequest>,
+    /// This resource's own delete detection, replacing `api.deletes`.
+    pub deletes: Option<DeletesSpec>,
 }
 
 impl Resource {
@@ -281,6 +292,18 @@ impl Element {
         resource.get.as_ref().unwrap_or(&self.api.get)
     }
 
+    /// The delete detection of a resource: its own, or the element's; `None` when it has
+    /// none.
+    pub fn deletes_of<'a>(&'a self, resource: &'a Resource) -> Option<&'a DeletesSpec> {
+        resource.deletes.as_ref().or(self.api.deletes.as_ref())
+    }
+
+    /// Whether Tributary can see a resource's deletes (a kind it implements is declared).
+    pub fn detects_deletes(&self, resource: &Resource) -> bool {
+        self.deletes_of(resource)
+            .is_some_and(|spec| spec.kind.implemented())
+    }
+
     /// The JSON pointer to a resource's records in a list response.
     pub fn records_pointer<'a>(&'a self, resource: &'a Resource) -> &'a str {
         resource
@@ -311,7 +334,7 @@ impl Element {
     }
 
     /// The provider's consent URL for a client app (connection variables known before consent
-    /// — fixed ones — may appear in it).
+    /// — fixed ones, and configuration ones at their defaults — may appear in it).
     pub fn authorize_url(
         &self,
         client_id: &str,
@@ -319,7 +342,20 @@ impl Element {
         state: &str,
         scope: Option<&str>,
     ) -> Result<String, ElementError> {
-        let values = self.fixed_connection();
+        self.authorize_url_with(client_id, redirect_uri, state, scope, &BTreeMap::new())
+    }
+
+    /// [`Element::authorize_url`] with the instance configuration given so far, which
+    /// configuration variables (a login host) are read from.
+    pub fn authorize_url_with(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        state: &str,
+        scope: Option<&str>,
+        config: &BTreeMap<String, String>,
+    ) -> Result<String, ElementError> {
+        let values = self.instance_values(&BTreeMap::new(), config).connection;
         let empty = BTreeMap::new();
         let scope_vars = Scope {
             page: None,
@@ -393,6 +429,7 @@ impl Element {
                     "filters": self.public_filters(r),
                     "orderBy": r.order_by,
                     "defaultPollerConfiguration": r.default_poller(&self.hub),
+                    "detectsDeletes": self.detects_deletes(r),
                 })
             })
             .collect();
@@ -448,6 +485,11 @@ impl Element {
         rebase(&mut self.auth.authorization_url);
         rebase(&mut self.auth.token_url);
         rebase(&mut self.api.base_url);
+        // A configuration variable holding an origin (a login host) is replaced too, whatever
+        // an instance configures.
+        for var in self.connection.values_mut().filter(|v| v.origin) {
+            var.forced = Some(new_origin.clone());
+        }
         Ok(())
     }
 }
@@ -490,6 +532,11 @@ impl ResourceCatalog for Element {
             .filter(|r| r.default_poller(&self.hub).is_some())
             .map(|r| r.name.clone())
             .collect()
+    }
+
+    fn detects_deletes(&self, name: &str) -> bool {
+        self.resource(name)
+            .is_some_and(|resource| Element::detects_deletes(self, resource))
     }
 }
 

@@ -19,6 +19,9 @@
 //! never become query text), **search** (JSON filter objects, HubSpot-style). A poll's change
 //! filter is one more bound, `<updated> >= <window start>` ([`poll_query`]).
 //!
+//! Where a definition lists a resource's `record_fields`, a clause naming any other field is
+//! refused (issue 16: `nosuchfield = 'x'` was accepted and emitted nothing, for ever).
+//!
 //! Local evaluation filters each page the provider returns, so a page can hold fewer records
 //! than asked for; paging still ends only when the provider's pages end.
 
@@ -165,6 +168,9 @@ pub fn translate(
     order_by: Option<&str>,
 ) -> Result<Translated, QueryError> {
     let spec = &element.api.query;
+    if let Some(clause) = clause {
+        check_fields(spec, resource, clause)?;
+    }
     let mut out = Translated::default();
     let parts: Vec<&Expr> = match clause {
         None => Vec::new(),
@@ -205,6 +211,45 @@ pub fn translate(
         context.order(order, &mut out)?;
     }
     Ok(out)
+}
+
+/// Refuses a clause naming a field the resource's records do not have, where the definition
+/// lists them (`record_fields`): such a clause never matches locally, and a provider refuses it
+/// at every call. The declared filters, the updated field's aliases, the id and the date fields
+/// are always known; a dotted path is judged by its first segment.
+fn check_fields(spec: &QuerySpec, resource: &Resource, clause: &Expr) -> Result<(), QueryError> {
+    if resource.record_fields.is_empty() {
+        return Ok(());
+    }
+    let known = |name: &str| {
+        let top = name.split('.').next().unwrap_or(name);
+        resource.record_fields.iter().any(|f| f == top || f == name)
+            || resource.filters.contains_key(name)
+            || is_alias(spec, name)
+            || resource.id_field == name
+            || resource.updated_field.as_deref() == Some(name)
+            || resource.created_field.as_deref() == Some(name)
+    };
+    match clause {
+        Expr::And(parts) | Expr::Or(parts) => parts
+            .iter()
+            .try_for_each(|part| check_fields(spec, resource, part)),
+        Expr::Compare { field, .. }
+        | Expr::Like { field, .. }
+        | Expr::In { field, .. }
+        | Expr::IsNull { field, .. } => {
+            if known(&field.name) {
+                Ok(())
+            } else {
+                Err(QueryError(format!(
+                    "{} has no field {:?}; its fields are {}",
+                    resource.name,
+                    field.name,
+                    resource.record_fields.join(", ")
+                )))
+            }
+        }
+    }
 }
 
 fn is_alias(spec: &QuerySpec, name: &str) -> bool {

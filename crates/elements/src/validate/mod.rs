@@ -6,6 +6,7 @@
 //! cannot say (which fields a pager kind or a dialect needs, where a variable may appear).
 
 mod api;
+mod deletes;
 
 use std::collections::BTreeSet;
 
@@ -100,6 +101,7 @@ pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
     api::list(element, &mut p, "api.list", &element.api.list);
     api::get(element, &mut p, "api.get", &element.api.get);
     resources(element, &mut p);
+    deletes::check(element, &mut p);
     if p.0.is_empty() { Ok(()) } else { Err(p.0) }
 }
 
@@ -262,7 +264,43 @@ fn connection(element: &Element, p: &mut Problems) {
             ("pointer", var.pointer.is_some(), Source::TokenResponse),
             ("parameter", var.parameter.is_some(), Source::Redirect),
             ("key", var.key.is_some(), Source::Config),
+            ("default", var.default.is_some(), Source::Config),
+            ("choices", !var.choices.is_empty(), Source::Config),
+            ("allow", !var.allow.is_empty(), Source::Config),
+            ("origin", var.origin, Source::Config),
         ];
+        if var.origin {
+            for (what, value) in var
+                .default
+                .iter()
+                .map(|v| ("default", v))
+                .chain(var.choices.values().map(|v| ("choices", v)))
+            {
+                if crate::connection::origin_of(value).as_deref() != Some(value.as_str()) {
+                    p.add(
+                        &format!("{field}.{what}"),
+                        format!("{value:?} is not an origin such as https://login.example (an origin variable's values are origins)"),
+                    );
+                }
+            }
+        }
+        for pattern in &var.allow {
+            let host = pattern
+                .strip_prefix("https://")
+                .or_else(|| pattern.strip_prefix("http://"))
+                .unwrap_or("");
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            if bare.is_empty()
+                || !bare
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+            {
+                p.add(
+                    &format!("{field}.allow"),
+                    format!("{pattern:?} is not a pattern such as https://*.my.example.com"),
+                );
+            }
+        }
         for (key, present, owner) in extra {
             if present && owner != var.source {
                 p.add(
@@ -387,6 +425,26 @@ fn errors(element: &Element, p: &mut Problems) {
                     "`attempts` applies to retry and backoff, not {}",
                     action.name()
                 ),
+            );
+        }
+        match (action, rule.then) {
+            (Action::Refresh, Some(Action::Refresh)) => p.add(
+                &format!("{field}.then"),
+                "a refresh rule cannot refresh again; name what follows (invalid, reject, fail …)",
+            ),
+            (Action::Refresh, _) | (_, None) => {}
+            (_, Some(_)) => p.add(
+                &format!("{field}.then"),
+                format!(
+                    "`then` follows a refresh; this rule's action is {}",
+                    action.name()
+                ),
+            ),
+        }
+        if rule.scope.is_some() && action != Action::Pause {
+            p.add(
+                &format!("{field}.scope"),
+                format!("`scope` applies to pause, not {}", action.name()),
             );
         }
         if rule.wait.is_some() && !matches!(action, Action::Retry | Action::Pause) {

@@ -41,7 +41,8 @@ async fn show(
 }
 
 /// `?apiKey=&apiSecret=&callbackUrl=&state=&scope=` → `{"oauthUrl", "element"}`. The secret is
-/// accepted (Cloud Elements clients send it) but never used or echoed.
+/// accepted (Cloud Elements clients send it) but never used or echoed; other parameters are
+/// configuration values (a login host), checked as a create would.
 async fn oauth_url(
     State(state): State<AppState>,
     _caller: Caller,
@@ -67,6 +68,15 @@ async fn oauth_url(
             callback_url: get("callbackUrl"),
             state: get("state"),
             scope: get("scope"),
+            // Any other parameter is a configuration value the consent URL may need (an
+            // element's login host: `sfdc.login.url=sandbox`).
+            configuration: params
+                .iter()
+                .filter(|(k, _)| {
+                    !["apiKey", "apiSecret", "callbackUrl", "state", "scope"].contains(&k.as_str())
+                })
+                .cloned()
+                .collect(),
         },
     )?;
     Ok(Json(json!({"oauthUrl": consent.url, "element": consent.element_key})).into_response())

@@ -31,6 +31,8 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// The request body did not arrive within `TRIBUTARY_BODY_TIMEOUT`.
+    RequestTimeout(String),
     /// The provider refused (`status` 400) or failed (502); `provider` is its own message.
     Provider {
         status: StatusCode,
@@ -55,6 +57,14 @@ impl ApiError {
         ApiError::Internal(detail.to_string())
     }
 
+    /// A request body that did not arrive in time (`TRIBUTARY_BODY_TIMEOUT`).
+    pub fn body_timed_out(waited: std::time::Duration) -> ApiError {
+        ApiError::RequestTimeout(format!(
+            "the request body did not arrive within {}",
+            crate::settings::format_duration(waited)
+        ))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -64,6 +74,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Provider { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -110,6 +121,9 @@ impl From<tributary_store::StoreError> for ApiError {
             tributary_store::StoreError::Unavailable(_) => {
                 ApiError::Unavailable("the database is unavailable; try again shortly".into())
             }
+            tributary_store::StoreError::InvalidInput(message) => {
+                ApiError::BadRequest(format!("a value cannot be stored: {message}"))
+            }
             other => ApiError::internal(other),
         }
     }
@@ -139,6 +153,7 @@ impl IntoResponse for ApiError {
             | ApiError::Conflict(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
+            | ApiError::RequestTimeout(message)
             | ApiError::Unavailable(message) => ErrorPayload {
                 message,
                 provider_message: None,

@@ -81,6 +81,14 @@ fn poller_json(p: PollerRecord) -> Value {
         "eventsEmitted": p.events_emitted,
         "dateWarnings": warnings,
         "lastPoll": last_poll,
+        "pausedUntil": date_or_null(p.paused_until_ms),
+        "deleteCursor": date_or_null(p.delete_cursor_ms),
+        "deletesLost": p.deletes_lost_at_ms.map(|at| json!({
+            "count": p.deletes_lost,
+            "from": date_or_null(p.deletes_lost_from_ms),
+            "until": date_or_null(p.deletes_lost_until_ms),
+            "detectedDate": event_date(at),
+        })),
     })
 }
 

@@ -97,7 +97,8 @@ impl FromRequestParts<AppState> for Scoped {
     }
 }
 
-/// A JSON request body, parsed into a `Value` (handlers read fields and name bad ones).
+/// A JSON request body, parsed into a `Value` (handlers read fields and name bad ones); a NUL
+/// in any string or key is refused here, naming where (`api::nul`).
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
@@ -120,17 +121,33 @@ impl FromRequest<AppState> for JsonBody {
             ));
         }
         let limit = state.settings.max_body_bytes;
-        let bytes = Bytes::from_request(request, state).await.map_err(|_| {
-            ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
-        })?;
+        // Over the limit is a 413; a body that breaks off or is malformed (bad chunked
+        // framing) is the client's 400.
+        let waited = state.settings.body_timeout;
+        let bytes = tokio::time::timeout(waited, Bytes::from_request(request, state))
+            .await
+            .map_err(|_| ApiError::body_timed_out(waited))?
+            .map_err(|rejection| match rejection.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+                    "the request body is larger than {limit} bytes"
+                )),
+                _ => ApiError::BadRequest(format!(
+                    "the request body could not be read: {}",
+                    rejection.body_text()
+                )),
+            })?;
         if bytes.len() > limit {
             return Err(ApiError::PayloadTooLarge(format!(
                 "the request body is larger than {limit} bytes"
             )));
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
+        })?;
+        match crate::api::nul::json_nul(&value) {
+            Some(problem) => Err(ApiError::BadRequest(problem)),
+            None => Ok(JsonBody(value)),
+        }
     }
 }
 

@@ -31,7 +31,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// Prometheus text exposition: the provider pacers (how often and how long requests waited for
 /// their app's budget, how many 429s the provider still answered), delivery counters since
-/// start, and the number of notifications waiting.
+/// start, the number of notifications waiting, and deletes lost at providers.
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     let series = state.clients.pacers.stats();
@@ -122,6 +122,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "gauge",
         );
         text.push_str(&format!("{name} {queued}\n"));
+    }
+    // Deletes lost at the provider (its delete log purged before a sweep read it): never
+    // silent. From the database, so it counts what every process found.
+    if let Ok(lost) = state.store.deletes_lost_total().await {
+        let name = "tributary_deletes_lost_total";
+        family(
+            &mut text,
+            name,
+            "Times a delete sweep found deletes lost at the provider (its delete history purged before Tributary read it).",
+            "counter",
+        );
+        text.push_str(&format!("{name} {lost}\n"));
     }
     if let Ok(in_flight) = state.store.in_flight_notifications(state.now_ms()).await {
         let name = "tributary_notifications_in_flight";

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod hub;
 pub mod instances;
+pub mod nul;
 
 use axum::Router;
 

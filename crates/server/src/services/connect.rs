@@ -43,6 +43,9 @@ pub struct ConsentRequest {
     /// The OAuth `state` (default: the element's key).
     pub state: Option<String>,
     pub scope: Option<String>,
+    /// The instance configuration given so far: an element's configuration variables (a login
+    /// host) may be part of its consent URL.
+    pub configuration: std::collections::BTreeMap<String, String>,
 }
 
 /// The consent page's URL, for an element.
@@ -80,16 +83,18 @@ pub fn consent_url(state: &AppState, request: &ConsentRequest) -> Result<Consent
             }
         }
     }
+    errors.extend(element.config_problems(&request.configuration));
     let (Some(api_key), Some(callback), true) = (api_key, callback, errors.is_empty()) else {
         return Err(ServiceError::BadInput(errors.join("; ")));
     };
     let state_param = given(&request.state).unwrap_or_else(|| element.key.clone());
     let url = element
-        .authorize_url(
+        .authorize_url_with(
             &api_key,
             &callback,
             &state_param,
             given(&request.scope).as_deref(),
+            &request.configuration,
         )
         .map_err(ServiceError::internal)?;
     Ok(ConsentUrl {

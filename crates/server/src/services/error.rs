@@ -78,6 +78,9 @@ impl From<tributary_store::StoreError> for ServiceError {
             tributary_store::StoreError::Unavailable(_) => {
                 ServiceError::Unavailable("the database is unavailable; try again shortly".into())
             }
+            tributary_store::StoreError::InvalidInput(message) => {
+                ServiceError::BadInput(format!("a value cannot be stored: {message}"))
+            }
             other => ServiceError::internal(other),
         }
     }

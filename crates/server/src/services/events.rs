@@ -48,31 +48,40 @@ pub async fn poll_now(
         .sync_pollers(id, &wanted_pollers(settings, now, id), now)
         .await?;
     let client = state.clients.client(&instance)?;
-    // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled twice
-    // at once (another node's scheduled poll, or another "poll now").
-    let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
-    let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
-    let mut polls = Vec::new();
-    for record in state.store.pollers(id).await? {
-        let claimed = state
-            .store
-            .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
-            .await?;
-        match claimed {
-            Some(record) => polls
-                .push(poller::poll_resource(state, &instance, &client, &prepared, &record).await),
-            None => polls.push(PollSummary {
-                resource: record.resource,
-                error: Some(
-                    "being polled already (a scheduled poll or another request); its events \
-                     arrive with that poll"
-                        .into(),
+    // The polls run on a task of their own: a caller that goes away (a closed socket drops
+    // this future) must not abandon a poll between its claim and its commit, which would hold
+    // the lease — and keep every other poll of the resource out — until the lease ends. Once
+    // started, each poll finishes and releases its lease whatever the caller does.
+    let state = state.clone();
+    let polls = tokio::spawn(async move {
+        // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled
+        // twice at once (another node's scheduled poll, or another "poll now").
+        let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
+        let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
+        let mut polls = Vec::new();
+        for record in state.store.pollers(id).await? {
+            let claimed = state
+                .store
+                .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
+                .await?;
+            match claimed {
+                Some(record) => polls.push(
+                    poller::poll_resource(&state, &instance, &client, &prepared, &record).await,
                 ),
-                ..PollSummary::default()
-            }),
+                None => polls.push(PollSummary {
+                    resource: record.resource,
+                    error: Some(
+                        "being polled already (a scheduled poll or another request); its \
+                         events arrive with that poll"
+                            .into(),
+                    ),
+                    ..PollSummary::default()
+                }),
+            }
         }
-    }
-    Ok(polls)
+        Ok::<_, ServiceError>(polls)
+    });
+    polls.await.map_err(ServiceError::internal)?
 }
 
 /// An instance's pollers: cursor, next and last poll, failures, last summary.

@@ -4,9 +4,12 @@
 //! A hub query string is read here once for both: `where` (CEQL, translated by the element's
 //! dialect: what the provider can take goes to it, the other safe parts are evaluated by
 //! Tributary, the rest is refused naming the clause), `orderBy`, and the paging (`pageSize`,
-//! `page`, `nextPage`). The next page's token is opaque base64 of the pager's position, given
-//! only while the element's pager says the provider's pages go on — never on a `next` link
-//! alone.
+//! `page`, `nextPage`). The next page's token is base64 of the pager's position with an HMAC
+//! tag bound to the instance and resource (a position may be a next-page URL that the client
+//! fetches with the instance's bearer token, so a forged token is refused, 400), given only
+//! while the element's pager says the provider's pages go on — never on a `next` link alone.
+//! An id or URL that Tributary will not send (`../../settings`) is the caller's 400, said as
+//! Tributary's refusal — the provider never saw it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,7 +20,7 @@ use tributary_elements::query::{self, Translated};
 use tributary_elements::{Element, Resource};
 use tributary_store::InstanceRecord;
 
-use crate::secrets::hash_secret;
+use crate::secrets::{Vault, hash_secret};
 use crate::services::error::{ProviderFailure, ServiceError};
 use crate::state::AppState;
 
@@ -145,15 +148,17 @@ impl HubQuery {
     /// Where the page that `nextPage` or `page` names starts (default: the first page).
     fn position(
         &self,
+        (vault, instance_id): (&Vault, i64),
         element: &Element,
         resource: &Resource,
         page_size: u32,
     ) -> Result<Position, ServiceError> {
         let kind = element.list_request(resource).pager.kind;
         match (self.get("nextPage"), self.get("page")) {
-            (Some(token), _) => read_page_token(token).ok_or_else(|| {
-                ServiceError::BadInput("nextPage is not a token this server gave out".into())
-            }),
+            (Some(token), _) => read_page_token(vault, instance_id, &resource.name, token)
+                .ok_or_else(|| {
+                    ServiceError::BadInput("nextPage is not a token this server gave out".into())
+                }),
             (None, Some(page)) => match page.trim().parse::<u64>() {
                 Ok(page) if page >= 1 => {
                     Position::of_page(kind, page, page_size).ok_or_else(|| {
@@ -195,6 +200,12 @@ pub fn resource<'a>(
 
 fn provider_error(provider_name: &str, error: ProviderError) -> ServiceError {
     let (failure, message, provider) = match error {
+        // Refused here, never sent: the caller's input, and no word of the provider's.
+        ProviderError::Unsent(reason) => {
+            return ServiceError::BadInput(format!(
+                "Tributary refused the request before sending it to {provider_name}: {reason}"
+            ));
+        }
         ProviderError::Invalid(reason) => (
             ProviderFailure::Unauthorized,
             "the instance must be authorized again (PATCH it with a new providerData.code)"
@@ -231,13 +242,71 @@ fn provider_error(provider_name: &str, error: ProviderError) -> ServiceError {
     }
 }
 
-fn page_token(position: &Position) -> String {
-    URL_SAFE_NO_PAD.encode(position.encode())
+/// Whether a poller configuration can ever be polled: its URL is exactly
+/// `/hubs/{hub}/{resource}` for a resource of the element (no `..`, nothing after it), its
+/// query reads as a hub call's, and its `where` translates for that resource with the poll's
+/// change filter — what every poll does, done once when the configuration is written (create,
+/// PUT, PATCH), so a configuration that could only fail at every poll, or never match, is
+/// refused then with the problem named (issue 16). The message says what is wrong with the URL.
+pub fn check_poller_url(element: &Element, url: &str, updated_field: &str) -> Result<(), String> {
+    let template =
+        tributary_domain::placeholders::UrlTemplate::compile(url).map_err(|e| e.to_string())?;
+    let rendered = template.render(0, 0);
+    let (path, query_text) = rendered.split_once('?').unwrap_or((&rendered, ""));
+    let hub_prefix = format!("/hubs/{}/", element.hub);
+    let names: Vec<&str> = element.resources.iter().map(|r| r.name.as_str()).collect();
+    let shape = || {
+        format!(
+            "must be /hubs/{}/<resource> (one of {}), optionally with ?where=…, got {path:?}",
+            element.hub,
+            names.join(", ")
+        )
+    };
+    let name = path
+        .strip_prefix(&hub_prefix)
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .ok_or_else(shape)?;
+    let resource = element.resource(name).ok_or_else(shape)?;
+    let params = HubQuery::parse(query_text).map_err(|e| e.to_string())?;
+    query::poll_query(element, resource, params.params(), updated_field, 0)
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
-fn read_page_token(token: &str) -> Option<Position> {
-    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-    Position::decode(&String::from_utf8(bytes).ok()?)
+/// What a page token's tag binds: the instance and resource it pages, and the position.
+fn token_purpose(instance_id: i64, resource: &str) -> String {
+    format!("page token {instance_id} {resource}")
+}
+
+/// A page token: the position (base64url), a dot, and its tag (base64url). Tamper-proof
+/// (issue 16): a position may be a next-page URL, which the client follows with the instance's
+/// bearer token, so a forged one must not be accepted — its tag cannot be made without the
+/// master key, and it binds the instance and resource too.
+fn page_token(vault: &Vault, instance_id: i64, resource: &str, position: &Position) -> String {
+    let text = position.encode();
+    let tag = vault.tag(&token_purpose(instance_id, resource), text.as_bytes());
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(text),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+/// The position a page token names, if this deployment gave it out for this resource.
+fn read_page_token(
+    vault: &Vault,
+    instance_id: i64,
+    resource: &str,
+    token: &str,
+) -> Option<Position> {
+    let (text, tag) = token.trim().split_once('.')?;
+    let text = URL_SAFE_NO_PAD.decode(text).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    if !vault.verify(&token_purpose(instance_id, resource), &text, &tag) {
+        return None;
+    }
+    Position::decode(&String::from_utf8(text).ok()?)
 }
 
 /// One page of a hub listing.
@@ -266,7 +335,7 @@ pub async fn list(
     let resource = resource(element, hub, name)?;
     let query = HubQuery::parse(query_text)?;
     let page_size = query.page_size(element.api.max_page_size)?;
-    let at = query.position(element, resource, page_size)?;
+    let at = query.position((&state.vault, instance.id), element, resource, page_size)?;
     let translated = query.record_filter(element, resource)?;
     let page = client
         .list(resource, &translated, &at, page_size)
@@ -280,7 +349,10 @@ pub async fn list(
     let local_filter = translated.local_text();
     Ok(HubPage {
         records,
-        next_page: page.next.as_ref().map(page_token),
+        next_page: page
+            .next
+            .as_ref()
+            .map(|next| page_token(&state.vault, instance.id, &resource.name, next)),
         total: page.total.filter(|_| local_filter.is_none()),
         local_filter,
     })
@@ -308,14 +380,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_tokens_are_opaque_and_round_trip() {
+    fn page_tokens_round_trip_and_a_forged_or_moved_one_is_refused() {
+        let vault = Vault::from_key(&[7; 32]);
         for offset in [0, 7, 2_500, u64::MAX] {
             let position = Position::Offset(offset);
-            assert_eq!(read_page_token(&page_token(&position)), Some(position));
+            let token = page_token(&vault, 1, "contacts", &position);
+            assert_eq!(
+                read_page_token(&vault, 1, "contacts", &token),
+                Some(position)
+            );
         }
         let cursor = Position::Cursor("after:200".into());
-        assert_eq!(read_page_token(&page_token(&cursor)), Some(cursor));
-        assert_eq!(read_page_token("not a token"), None);
-        assert_eq!(read_page_token(&URL_SAFE_NO_PAD.encode("o:x")), None);
+        let token = page_token(&vault, 1, "contacts", &cursor);
+        assert_eq!(read_page_token(&vault, 1, "contacts", &token), Some(cursor));
+        // Another instance, another resource, another key: refused.
+        assert_eq!(read_page_token(&vault, 2, "contacts", &token), None);
+        assert_eq!(read_page_token(&vault, 1, "orders", &token), None);
+        let other = Vault::from_key(&[8; 32]);
+        assert_eq!(read_page_token(&other, 1, "contacts", &token), None);
+        // A forged next-page URL, with or without a borrowed tag.
+        let (_, tag) = token.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode("u:/crm/rest/v1/account/profile");
+        assert_eq!(read_page_token(&vault, 1, "contacts", &forged), None);
+        let borrowed = format!("{forged}.{tag}");
+        assert_eq!(read_page_token(&vault, 1, "contacts", &borrowed), None);
+        assert_eq!(read_page_token(&vault, 1, "contacts", "not a token"), None);
     }
 }

@@ -38,6 +38,9 @@ pub(super) struct NewInstanceForm {
     refresh: String,
     resources: Vec<String>,
     pollers_json: String,
+    /// `config.KEY` fields: the element's own settings (a login host), as typed.
+    #[serde(default)]
+    settings: Vec<(String, String)>,
     /// `polling`, or `webhooks` where the element offers them.
     #[serde(default)]
     vendor: String,
@@ -70,7 +73,27 @@ impl NewInstanceForm {
                 .collect(),
             pollers_json: get("pollers_json"),
             vendor: get("vendor"),
+            settings: fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("config.")?.to_owned(), v.trim())))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k, v.to_owned()))
+                .collect(),
         }
+    }
+
+    /// The element's own settings typed for the element chosen (those of other elements'
+    /// fields are not sent).
+    fn element_settings(&self, state: &AppState) -> Vec<(String, String)> {
+        let Some(element) = state.registry.get(&self.element) else {
+            return Vec::new();
+        };
+        let keys = setting_keys(&element);
+        self.settings
+            .iter()
+            .filter(|(k, _)| keys.contains(k))
+            .cloned()
+            .collect()
     }
 
     /// The poller configuration: the JSON typed, or the default of each resource ticked; a
@@ -134,16 +157,20 @@ impl NewInstanceForm {
                 configuration.push((key, value.clone()));
             }
         }
+        let mut configuration: Vec<(String, Option<String>)> = configuration
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Some(value)))
+            .collect();
+        configuration.extend(
+            self.element_settings(state)
+                .into_iter()
+                .map(|(key, value)| (key, Some(value))),
+        );
         Ok(CreateInstance {
             element_key: Some(self.element.clone()),
             name: Some(self.name.clone()),
             tags: Some(self.tag_list()),
-            configuration: Some(
-                configuration
-                    .into_iter()
-                    .map(|(key, value)| (key.to_owned(), Some(value)))
-                    .collect(),
-            ),
+            configuration: Some(configuration),
             provider_data: Some(ProviderData::Code(code.to_owned(), serde_json::Map::new())),
             problems: Vec::new(),
         })
@@ -184,6 +211,7 @@ fn field_of(error: &str) -> Option<&'static str> {
         _ if config.starts_with("oauth.api.key") => Some("api_key"),
         _ if config.starts_with("oauth.api.secret") => Some("api_secret"),
         _ if config.starts_with("oauth.callback.url") => Some("oauth_callback"),
+        _ if !config.is_empty() && !config.starts_with("event.") => Some("settings"),
         _ => None,
     }
 }
@@ -193,15 +221,38 @@ pub(super) struct ResourceBox {
     name: String,
     path: String,
     checked: bool,
+    /// The element can see its deletes (`detectDeletes` defaults on).
+    deletes: bool,
 }
 
-/// An element the create flow offers: what it polls, and whether it has webhooks.
-pub(super) struct ElementCard {
+/// An element's own setting: a configuration variable the instance may set (a login host).
+pub(super) struct SettingField {
     key: String,
+    value: String,
+    hint: String,
+}
+
+/// One element of the form: its resources, its settings, its default poller configuration.
+pub(super) struct ElementChoice {
+    key: String,
+    label: String,
+    /// Its display name, and whether the provider offers webhooks.
     name: String,
-    resources: Vec<String>,
     webhooks: bool,
-    chosen: bool,
+    selected: bool,
+    resources: Vec<ResourceBox>,
+    settings: Vec<SettingField>,
+    defaults: String,
+}
+
+/// The configuration keys of an element's configuration variables.
+fn setting_keys(element: &tributary_elements::Element) -> Vec<String> {
+    element
+        .connection
+        .values()
+        .filter(|v| v.source == tributary_elements::connection::Source::Config)
+        .filter_map(|v| v.key.clone())
+        .collect()
 }
 
 #[derive(Template)]
@@ -209,13 +260,11 @@ pub(super) struct ElementCard {
 struct NewInstancePage {
     csrf: String,
     form: NewInstanceForm,
-    elements: Vec<ElementCard>,
+    elements: Vec<ElementChoice>,
     /// The chosen element's name, and whether it offers webhooks and Tributary receives them.
     element_name: String,
     webhooks_offered: bool,
     webhooks_received: bool,
-    resources: Vec<ResourceBox>,
-    defaults: String,
     own_callback: String,
     /// (field, message) pairs.
     field_errors: Vec<(&'static str, String)>,
@@ -260,30 +309,68 @@ fn render_form(
     form: NewInstanceForm,
     errors: Vec<String>,
 ) -> Response {
-    let element = state
+    let chosen_element = state
         .registry
         .get(&form.element)
         .or_else(|| state.registry.all().first().cloned());
-    let (resources, defaults) = match &element {
-        Some(element) => {
-            let defaults = element.default_poller_configuration();
-            let boxes = element
+    let selected = chosen_element
+        .as_ref()
+        .map(|e| e.key.clone())
+        .unwrap_or_default();
+    let elements = state
+        .registry
+        .all()
+        .iter()
+        .map(|element| {
+            let chosen = element.key == selected;
+            let resources = element
                 .resources
                 .iter()
                 .filter(|r| r.default_poller(&element.hub).is_some())
                 .map(|r| ResourceBox {
                     name: r.name.clone(),
                     path: format!("/hubs/{}/{}", element.hub, r.name),
-                    checked: form.resources.contains(&r.name),
+                    checked: chosen && form.resources.contains(&r.name),
+                    deletes: element.detects_deletes(r),
                 })
                 .collect();
-            (
-                boxes,
-                serde_json::to_string_pretty(&defaults).unwrap_or_default(),
-            )
-        }
-        None => (Vec::new(), String::new()),
-    };
+            let settings = element
+                .connection
+                .values()
+                .filter(|v| v.source == tributary_elements::connection::Source::Config)
+                .filter_map(|v| {
+                    let key = v.key.clone()?;
+                    let mut accepted: Vec<String> = v.choices.keys().cloned().collect();
+                    accepted.extend(v.allow.iter().cloned());
+                    let hint = match (&v.default, accepted.is_empty()) {
+                        (Some(default), true) => format!("default {default}"),
+                        (Some(default), false) => {
+                            format!("{}; default {default}", accepted.join(", "))
+                        }
+                        (None, _) => accepted.join(", "),
+                    };
+                    let value = form
+                        .settings
+                        .iter()
+                        .find(|(k, _)| chosen && *k == key)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    Some(SettingField { key, value, hint })
+                })
+                .collect();
+            ElementChoice {
+                key: element.key.clone(),
+                label: format!("{} ({})", element.name, element.key),
+                name: element.name.clone(),
+                webhooks: element.events.webhooks,
+                selected: chosen,
+                resources,
+                settings,
+                defaults: serde_json::to_string_pretty(&element.default_poller_configuration())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
     let mut field_errors = Vec::new();
     let mut general_errors = Vec::new();
     for error in errors {
@@ -292,40 +379,27 @@ fn render_form(
             None => general_errors.push(error),
         }
     }
-    // The consent pages the form's answer may redirect to.
+    // The consent pages the form's answer may redirect to (a login host an instance chooses
+    // among several: each of them).
     let consent_origins: Vec<String> = state
         .registry
         .all()
         .iter()
-        .filter_map(|e| reqwest::Url::parse(&e.auth.authorization_url).ok())
-        .map(|url| url.origin().ascii_serialization())
+        .flat_map(|e| e.consent_origins())
         .collect();
     page_with_form_targets(
         status,
         &NewInstancePage {
             csrf: session.csrf.clone(),
-            elements: state
-                .registry
-                .all()
-                .iter()
-                .map(|e| ElementCard {
-                    key: e.key.clone(),
-                    name: e.name.clone(),
-                    resources: e
-                        .resources
-                        .iter()
-                        .filter(|r| r.default_poller(&e.hub).is_some())
-                        .map(|r| r.name.clone())
-                        .collect(),
-                    webhooks: e.events.webhooks,
-                    chosen: element.as_ref().is_some_and(|chosen| chosen.key == e.key),
-                })
-                .collect(),
-            element_name: element.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
-            webhooks_offered: element.as_ref().is_some_and(|e| e.events.webhooks),
-            webhooks_received: element.as_ref().is_some_and(|e| e.has_webhook_source()),
-            resources,
-            defaults,
+            elements,
+            element_name: chosen_element
+                .as_ref()
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            webhooks_offered: chosen_element.as_ref().is_some_and(|e| e.events.webhooks),
+            webhooks_received: chosen_element
+                .as_ref()
+                .is_some_and(|e| e.has_webhook_source()),
             own_callback: own_callback(headers),
             form,
             field_errors,
@@ -410,6 +484,7 @@ pub(super) async fn connect(
         callback_url: Some(form.oauth_callback.clone()),
         state: None,
         scope: None,
+        configuration: form.element_settings(&state).into_iter().collect(),
     };
     match connect::begin(&state, &session.token_hash, consent, &pending).await {
         Ok(url) => Redirect::to(&url).into_response(),

@@ -34,6 +34,8 @@ pub(super) struct PollerRow {
     /// Records of the last poll whose dates had text after the pattern, with an example.
     date_warnings: i64,
     date_warning: Option<String>,
+    /// The last loss of deletes at the provider, said loudly.
+    deletes_lost: Option<String>,
 }
 
 /// The part of the instance page that refreshes itself: pollers and the event log.
@@ -118,6 +120,15 @@ async fn live(
                 date_warning: summary
                     .and_then(|s| s["warnings"][0].as_str())
                     .map(str::to_owned),
+                deletes_lost: p.deletes_lost_at_ms.map(|at| {
+                    format!(
+                        "{} time(s); last: deletes from {} to {} lost at the provider (found {})",
+                        p.deletes_lost,
+                        p.deletes_lost_from_ms.map(time).unwrap_or_default(),
+                        p.deletes_lost_until_ms.map(time).unwrap_or_default(),
+                        time(at)
+                    )
+                }),
             }
         })
         .collect();

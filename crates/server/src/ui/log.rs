@@ -27,11 +27,12 @@ pub(super) const STATUSES: [(&str, &str); 5] = [
     ("FAILED", "failed"),
 ];
 
-pub(super) const EVENT_TYPES: [(&str, &str); 4] = [
+pub(super) const EVENT_TYPES: [(&str, &str); 5] = [
     ("", "any"),
     ("CREATED", "created"),
     ("UPDATED", "updated"),
     ("DELETED", "deleted"),
+    ("DELETES_LOST", "deletes lost"),
 ];
 
 /// An event's line.

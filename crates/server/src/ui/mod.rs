@@ -2,7 +2,7 @@
 //! JavaScript build step).
 //!
 //! Sign-in takes the same user and organization secrets as the API and starts a session: the
-//! cookie (`HttpOnly`, `SameSite=Lax`) holds a random token, the database only its hash. Every
+//! cookie (`HttpOnly`, `SameSite=Lax`, `Secure` when `TRIBUTARY_PUBLIC_URL` is https) holds a random token, the database only its hash. Every
 //! form that changes something carries a CSRF token — the session's, or before sign-in a random
 //! one also set as a cookie (double submit) — and a POST without the right one is refused with
 //! 403. A signed-out visitor reaches nothing but the sign-in page.
@@ -31,8 +31,8 @@ use serde::Deserialize;
 use crate::secrets::hash_secret;
 use crate::services::error::{ProviderFailure, ServiceError};
 use crate::state::AppState;
-pub use session::UiSession;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
+pub use session::{UiSession, secure_cookies};
 
 /// Scripts, styles and form targets from this site only; no framing.
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";

@@ -86,6 +86,36 @@ pub fn cookie(name: &str, value: &str, max_age: Option<i64>) -> String {
     text
 }
 
+/// Marks every cookie a response sets `Secure` when users reach this server over https
+/// (`TRIBUTARY_PUBLIC_URL`), so a browser never sends the session over plain http. Behind a
+/// TLS terminator the server itself sees plain http, so only that setting can tell (issue 16).
+pub async fn secure_cookies(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if !state.settings.public_url_is_https() {
+        return response;
+    }
+    let headers = response.headers_mut();
+    let set: Vec<_> = headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| format!("{v}; Secure"))
+        .collect();
+    if !set.is_empty() {
+        headers.remove(axum::http::header::SET_COOKIE);
+        for value in set {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                headers.append(axum::http::header::SET_COOKIE, value);
+            }
+        }
+    }
+    response
+}
+
 /// Compares two tokens in time independent of where they differ; an empty token never matches.
 pub fn same_token(expected: &str, presented: &str) -> bool {
     use sha2::{Digest, Sha256};

@@ -11,7 +11,13 @@ async fn elements_are_listed_with_their_resources_and_default_pollers() {
     let all = app
         .expect(Method::GET, "/elements", None, StatusCode::OK)
         .await;
-    assert_eq!(all.as_array().unwrap().len(), 1);
+    let keys: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["infusionsoftrest", "sfdc"], "the built-in elements");
     let element = app
         .expect(
             Method::GET,

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backends;
 mod helpers;
 
 mod bad_requests;
@@ -9,9 +10,11 @@ mod browser;
 mod cloud_elements;
 mod delivery;
 mod elements;
+mod hardening;
 mod hub;
 mod instances;
 mod polling;
+mod salesforce;
 mod scheduling;
 mod second_element;
 mod secrets;

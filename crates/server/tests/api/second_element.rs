@@ -583,14 +583,21 @@ async fn the_hub_pages_through_the_second_provider_with_next_page_tokens() {
         (last["stage"].as_str(), last["modified_after"].as_str()),
         ("won", "1767225600000")
     );
-    // A page token naming a URL is followed only under the provider's base URL.
-    let token = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
-    let under = format!("u:/v2/workspaces/{WORKSPACE}/deals?page_size=2&cursor=c3");
-    let followed = hub(format!("nextPage={}", token(&under))).await;
+    // A page token this server gave out is followed; one made up by the caller — naming a URL
+    // anywhere, under the provider's base URL or not — is refused (issue 16: tokens are
+    // tagged, so the caller cannot steer the instance's bearer token).
+    let first = hub("pageSize=2".into()).await;
+    let given = first.headers()["elements-next-page-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let followed = hub(format!("pageSize=2&nextPage={given}")).await;
     assert_eq!(followed.status(), StatusCode::OK);
     let page: Vec<Value> = followed.json().await.unwrap();
-    assert_eq!(page.len(), 2, "d4 and d5");
+    assert_eq!(page.len(), 2, "d3 and d4");
+    let token = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
     for outside in [
+        format!("u:/v2/workspaces/{WORKSPACE}/deals?page_size=2&cursor=c3"),
         "u:https://elsewhere.example/v2/workspaces/ws-42/deals".to_owned(),
         "u:/v2/workspaces/ws-43/deals".to_owned(),
     ] {

@@ -1,5 +1,6 @@
 //! An instance with its configuration: reading an instance row with its entries, and the
-//! transactions that insert and update an instance with its whole configuration.
+//! transactions that insert and update an instance with its whole configuration (and the
+//! insert of an organization with its first user).
 
 use sqlx::Executor;
 
@@ -8,8 +9,8 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use super::rows::{self, Columns};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
 use crate::{
-    InstanceData, InstanceRecord, NewInstance, NotificationStatus, Result, StoreError, StoredValue,
-    Updated,
+    InstanceData, InstanceRecord, NewInstance, NewOrganization, NotificationStatus, Principal,
+    Result, StoreError, StoredValue, Updated,
 };
 
 impl<B> SqlStore<B>
@@ -65,6 +66,42 @@ where
             Some(row) => Ok(Some(self.load(row).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Inserts an organization and its first user in the caller's transaction.
+    pub(super) async fn insert_organization(
+        conn: &mut B::Connection,
+        new: NewOrganization,
+    ) -> Result<Principal> {
+        let organization_id: i64 = sqlx::query(
+            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES ($1, $2, $3)
+             RETURNING id",
+        )
+        .bind(new.name)
+        .bind(new.organization_secret_hash)
+        .bind(new.now_ms)
+        .fetch_one(&mut *conn)
+        .await?
+        .column("id")?;
+        let user_id: i64 = sqlx::query(
+            "INSERT INTO users (organization_id, secret_hash, created_ms, email, first_name,
+                 last_name)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id",
+        )
+        .bind(organization_id)
+        .bind(new.user_secret_hash)
+        .bind(new.now_ms)
+        .bind(new.user.email)
+        .bind(new.user.first_name)
+        .bind(new.user.last_name)
+        .fetch_one(&mut *conn)
+        .await?
+        .column("id")?;
+        Ok(Principal {
+            organization_id,
+            user_id,
+        })
     }
 
     /// Writes an instance's whole configuration in the caller's transaction, which holds the

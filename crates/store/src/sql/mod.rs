@@ -144,6 +144,9 @@ pub enum Lock<'a> {
     Repointed(i64),
     /// The instances, then the notifications, a batch of attempts settles, each in id order.
     Settling(&'a [String]),
+    /// The turn to create the first organization, so that processes starting together on an
+    /// empty database create one, not one each.
+    Bootstrap,
 }
 
 /// A `LIMIT` both backends read alike: SQLite reads a negative limit as none and PostgreSQL

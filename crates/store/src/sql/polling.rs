@@ -5,13 +5,14 @@ use sqlx::Executor;
 
 use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
-use crate::{Committed, EventStatus, PollCommit, Result};
+use crate::{Committed, DeleteCommit, EventStatus, PollCommit, Result};
 
 impl<B> SqlStore<B>
 where
     B: Backend,
     for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
     i64: Param<B>,
+    Option<i64>: Param<B>,
     &'static str: Param<B>,
     String: Param<B>,
     Option<String>: Param<B>,
@@ -60,7 +61,11 @@ where
 
     /// Writes a poll's events, cursor, memory and summary in one transaction, or nothing on a
     /// version conflict.
-    pub(super) async fn commit(&self, commit: PollCommit) -> Result<Committed> {
+    pub(super) async fn commit(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+    ) -> Result<Committed> {
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
         if !commit.events.is_empty() {
@@ -72,7 +77,7 @@ where
         let updated = sqlx::query(
             "UPDATE pollers SET cursor_ms = $1, seen = $2, next_due_ms = $3, failures = 0,
                  last_error = NULL, last_poll_ms = $4, last_summary = $5, version = version + 1,
-                 lease_owner = NULL, lease_until_ms = NULL
+                 lease_owner = NULL, lease_until_ms = NULL, paused_until_ms = NULL
              WHERE instance_id = $6 AND resource = $7 AND version = $8",
         )
         .bind(commit.cursor_ms)
@@ -88,6 +93,30 @@ where
         .rows_affected();
         if updated == 0 {
             return Ok(Committed::Conflict);
+        }
+        if let Some(deletes) = deletes {
+            let (lost, from, until) = match deletes.lost {
+                Some((from, until)) => (1_i64, Some(from), Some(until)),
+                None => (0_i64, None, None),
+            };
+            // A loss replaces the last one shown; no loss keeps it (it stays news until a
+            // person has seen it in the API, the UI or /metrics).
+            sqlx::query(
+                "UPDATE pollers SET delete_cursor_ms = $1, deletes_lost = deletes_lost + $2,
+                     deletes_lost_from_ms = COALESCE($3, deletes_lost_from_ms),
+                     deletes_lost_until_ms = COALESCE($4, deletes_lost_until_ms),
+                     deletes_lost_at_ms = CASE WHEN $2 > 0 THEN $5 ELSE deletes_lost_at_ms END
+                 WHERE instance_id = $6 AND resource = $7",
+            )
+            .bind(deletes.cursor_ms)
+            .bind(lost)
+            .bind(from)
+            .bind(until)
+            .bind(commit.now_ms)
+            .bind(commit.instance_id)
+            .bind(commit.resource.clone())
+            .execute(&mut *tx)
+            .await?;
         }
         let mut inserted = 0;
         for event in commit.events {

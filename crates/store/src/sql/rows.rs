@@ -62,7 +62,8 @@ macro_rules! select_instances {
 macro_rules! poller_columns {
     () => {
         "instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures, last_error,
-         last_poll_ms, last_summary, events_emitted, version"
+         last_poll_ms, last_summary, events_emitted, version, delete_cursor_ms, deletes_lost,
+         deletes_lost_from_ms, deletes_lost_until_ms, deletes_lost_at_ms, paused_until_ms"
     };
 }
 
@@ -147,6 +148,12 @@ pub(crate) fn poller(row: &impl Columns) -> Result<PollerRecord> {
         last_summary: row.column("last_summary")?,
         events_emitted: row.column("events_emitted")?,
         version: row.column("version")?,
+        delete_cursor_ms: row.column("delete_cursor_ms")?,
+        deletes_lost: row.column("deletes_lost")?,
+        deletes_lost_from_ms: row.column("deletes_lost_from_ms")?,
+        deletes_lost_until_ms: row.column("deletes_lost_until_ms")?,
+        deletes_lost_at_ms: row.column("deletes_lost_at_ms")?,
+        paused_until_ms: row.column("paused_until_ms")?,
     })
 }
 

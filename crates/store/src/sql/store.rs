@@ -12,10 +12,10 @@ use super::rows::{self, Columns, select_events, select_instances, select_pollers
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
     Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
-    EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance,
-    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationStatus,
-    NotificationView, PollCommit, PollerRecord, Principal, Result, Session, Store, Updated,
-    UserRecord,
+    DeleteCommit, EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord,
+    NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
+    NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, Result, Session,
+    Store, Updated, UserRecord,
 };
 
 #[async_trait]
@@ -69,36 +69,24 @@ where
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Principal> {
         let mut tx = self.begin().await?;
-        let organization_id: i64 = sqlx::query(
-            "INSERT INTO organizations (name, secret_hash, created_ms) VALUES ($1, $2, $3)
-             RETURNING id",
-        )
-        .bind(new.name)
-        .bind(new.organization_secret_hash)
-        .bind(new.now_ms)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
-        let user_id: i64 = sqlx::query(
-            "INSERT INTO users (organization_id, secret_hash, created_ms, email, first_name,
-                 last_name)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id",
-        )
-        .bind(organization_id)
-        .bind(new.user_secret_hash)
-        .bind(new.now_ms)
-        .bind(new.user.email)
-        .bind(new.user.first_name)
-        .bind(new.user.last_name)
-        .fetch_one(&mut *tx)
-        .await?
-        .column("id")?;
+        let principal = Self::insert_organization(&mut tx, new).await?;
         tx.commit().await?;
-        Ok(Principal {
-            organization_id,
-            user_id,
-        })
+        Ok(principal)
+    }
+
+    async fn create_first_organization(&self, new: NewOrganization) -> Result<Option<Principal>> {
+        let mut tx = self.begin().await?;
+        B::lock(&mut tx, Lock::Bootstrap).await?;
+        let organizations: i64 = sqlx::query("SELECT COUNT(*) AS count FROM organizations")
+            .fetch_one(&mut *tx)
+            .await?
+            .column("count")?;
+        if organizations > 0 {
+            return Ok(None);
+        }
+        let principal = Self::insert_organization(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(Some(principal))
     }
 
     async fn principal(
@@ -419,7 +407,48 @@ where
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
-        self.commit(commit).await
+        self.commit(commit, None).await
+    }
+
+    async fn commit_poll_with_deletes(
+        &self,
+        commit: PollCommit,
+        deletes: DeleteCommit,
+    ) -> Result<Committed> {
+        self.commit(commit, Some(deletes)).await
+    }
+
+    async fn record_poll_pause(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        reason: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE pollers SET paused_until_ms = $1, next_due_ms = $1, last_error = $2,
+                 last_poll_ms = $3, lease_owner = NULL, lease_until_ms = NULL
+             WHERE instance_id = $4 AND resource = $5",
+        )
+        .bind(until_ms)
+        .bind(B::diagnostic(reason))
+        .bind(now_ms)
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deletes_lost_total(&self) -> Result<i64> {
+        let total: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(deletes_lost), 0) AS BIGINT) AS total FROM pollers",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .column("total")?;
+        Ok(total)
     }
 
     async fn record_poll_failure(
@@ -716,10 +745,13 @@ where
     async fn requeue_notification(&self, notification_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::InstanceOf(notification_id)).await?;
-        // Sent again to where the instance's events go now.
+        // Sent again to where the instance's events go now. A send in flight keeps its lease
+        // (issue 16): clearing it would let another claim send the notification a second
+        // time at once. That send is the redelivery; if it fails, the fresh schedule retries.
         let changed = sqlx::query(
             "UPDATE notifications SET status = $1, attempts = 0, next_attempt_ms = $2,
-                 lease_owner = NULL, lease_until_ms = NULL,
+                 lease_owner = CASE WHEN lease_until_ms > $2 THEN lease_owner END,
+                 lease_until_ms = CASE WHEN lease_until_ms > $2 THEN lease_until_ms END,
                  callback_url = COALESCE((SELECT value FROM instance_configuration c
                      WHERE c.instance_id = notifications.instance_id AND c.key = $3),
                      callback_url)

@@ -425,9 +425,65 @@ const REDIRECT: &str = "https://app.example/oauth";
 const APP_ID: &str = "tributary-demo";
 const APP_SECRET: &str = "tributary-demo-secret";
 
+/// The provider a harness runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BenchElement {
+    /// Keap, `infusionsoftrest`.
+    Infusionsoft,
+    /// Salesforce, `sfdc`.
+    Salesforce,
+}
+
+impl BenchElement {
+    pub fn key(self) -> &'static str {
+        match self {
+            BenchElement::Infusionsoft => "infusionsoftrest",
+            BenchElement::Salesforce => "sfdc",
+        }
+    }
+
+    /// The simulator's name for contacts.
+    fn contacts(self) -> &'static str {
+        match self {
+            BenchElement::Infusionsoft => "contacts",
+            BenchElement::Salesforce => "Contact",
+        }
+    }
+
+    /// The simulator, without throttles or quotas, seeded with nothing.
+    async fn simulator(self) -> anyhow::Result<RunningSimulator> {
+        let clock = Arc::new(tributary_domain::SystemClock);
+        let addr = "127.0.0.1:0".parse()?;
+        let sim = match self {
+            BenchElement::Infusionsoft => {
+                let config = Config {
+                    seed: 0,
+                    throttle_per_minute: u32::MAX,
+                    tenant_throttle_per_minute: u32::MAX,
+                    quota_per_day: u32::MAX,
+                    tenant_quota_per_day: u32::MAX,
+                    ..Config::default()
+                };
+                RunningSimulator::start(Simulator::new(config, clock), addr).await
+            }
+            BenchElement::Salesforce => {
+                let config = tributary_simulator::salesforce::Config {
+                    seed: 0,
+                    daily_quota: u32::MAX,
+                    short_pages: false,
+                    ..tributary_simulator::salesforce::Config::default()
+                };
+                tributary_simulator::salesforce::start(config, clock, addr).await
+            }
+        };
+        sim.context("cannot start the simulator")
+    }
+}
+
 /// The simulator, without throttles or quotas, and Tributary on a fresh SQLite database, with
 /// the HTTP client a user would have.
 pub(crate) struct Harness {
+    pub element: BenchElement,
     pub http: reqwest::Client,
     pub sim: RunningSimulator,
     pub api: String,
@@ -446,18 +502,17 @@ impl Harness {
         clock: Arc<dyn Clock>,
         adjust: impl FnOnce(&mut Settings),
     ) -> anyhow::Result<Harness> {
-        let config = Config {
-            seed: 0,
-            throttle_per_minute: u32::MAX,
-            tenant_throttle_per_minute: u32::MAX,
-            quota_per_day: u32::MAX,
-            tenant_quota_per_day: u32::MAX,
-            ..Config::default()
-        };
-        let sim = Simulator::new(config, Arc::new(tributary_domain::SystemClock));
-        let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse()?)
-            .await
-            .context("cannot start the simulator")?;
+        Harness::start_for(tag, BenchElement::Infusionsoft, clock, adjust).await
+    }
+
+    /// [`Harness::start`] against `element`'s simulator.
+    pub async fn start_for(
+        tag: &str,
+        element: BenchElement,
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Harness> {
+        let sim = element.simulator().await?;
         let dir = std::env::temp_dir().join(format!(
             "tributary-bench-{tag}-{}-{}",
             std::process::id(),
@@ -473,7 +528,7 @@ impl Harness {
         let mut settings = Settings {
             bind: "127.0.0.1:0".parse()?,
             database_url: format!("sqlite://{}", dir.join("bench.db").display()),
-            origins: BTreeMap::from([("infusionsoftrest".to_owned(), sim.url())]),
+            origins: BTreeMap::from([(element.key().to_owned(), sim.url())]),
             bootstrap: Some(Bootstrap {
                 organization_secret: ORG.to_owned().into(),
                 user_secret: USER.to_owned().into(),
@@ -489,6 +544,7 @@ impl Harness {
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         Ok(Harness {
+            element,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
@@ -512,17 +568,31 @@ impl Harness {
 
     /// An authorization code from the simulator's consent page, answered "allow".
     pub async fn code(&self) -> anyhow::Result<String> {
-        tributary_simulator::consent_code(&self.http, &self.sim.url(), APP_ID, REDIRECT)
-            .await
-            .map_err(anyhow::Error::msg)
+        let origin = self.sim.url();
+        match self.element {
+            BenchElement::Infusionsoft => {
+                tributary_simulator::consent_code(&self.http, &origin, APP_ID, REDIRECT).await
+            }
+            BenchElement::Salesforce => {
+                tributary_simulator::salesforce::consent_code(
+                    &self.http, &origin, APP_ID, REDIRECT, None,
+                )
+                .await
+            }
+        }
+        .map_err(anyhow::Error::msg)
     }
 
     /// An access token for the simulator's API, as the bare loops use it.
     pub async fn token(&self) -> anyhow::Result<String> {
         let code = self.code().await?;
+        let path = match self.element {
+            BenchElement::Infusionsoft => "/token",
+            BenchElement::Salesforce => "/services/oauth2/token",
+        };
         let tokens: Value = self
             .http
-            .post(format!("{}/token", self.sim.url()))
+            .post(format!("{}{path}", self.sim.url()))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("client_id", APP_ID),
@@ -555,7 +625,7 @@ impl Harness {
         if let Some(key) = signing_key {
             configuration["event.notification.signature.key"] = key.into();
         }
-        let body = json!({"element": {"key": "infusionsoftrest"},
+        let body = json!({"element": {"key": self.element.key()},
             "providerData": {"code": self.code().await?},
             "name": "bench", "configuration": configuration});
         let created: Value = self
@@ -586,11 +656,12 @@ impl Harness {
 
     /// The element's default poller configuration, every resource.
     pub fn default_pollers(&self) -> anyhow::Result<Value> {
+        let key = self.element.key();
         Ok(self
             .state
             .registry
-            .get("infusionsoftrest")
-            .context("no infusionsoftrest element")?
+            .get(key)
+            .with_context(|| format!("no {key} element"))?
             .default_poller_configuration())
     }
 
@@ -602,7 +673,7 @@ impl Harness {
             let response = self
                 .http
                 .post(format!("{}/_sim/records", self.sim.url()))
-                .json(&json!({"resource": "contacts", "count": chunk}))
+                .json(&json!({"resource": self.element.contacts(), "count": chunk}))
                 .send()
                 .await?;
             anyhow::ensure!(

@@ -8,6 +8,11 @@
 //!    transaction in SQLite), next to bare paging of the same records with the poll's own
 //!    request (GETs of 1000, one after another) measured just before it.
 //!
+//! Each figure is taken for Keap (`infusionsoftrest`) and for Salesforce (`sfdc`, its figures
+//! named `polling (sfdc): …`). Salesforce's polls also sweep deletes once a minute of the
+//! provider's has passed, so its sustained figure's ceiling makes as many bare requests as the
+//! polls made (list and delete requests), and its bare paging follows `nextRecordsUrl`.
+//!
 //! Tributary runs with a manual clock, so "a minute later" is one call; the simulator keeps
 //! real time.
 
@@ -20,7 +25,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tributary_domain::{Clock, ManualClock, SystemClock};
 
-use super::{Figure, Harness, count, step};
+use super::{BenchElement, Figure, Harness, count, step};
 use tributary_server::scheduler::Scheduler;
 
 /// How big the polling benchmark is.
@@ -102,14 +107,49 @@ async fn provider_gets(bench: &Harness) -> anyhow::Result<usize> {
         .count())
 }
 
-/// Runs the three polling figures against a fresh simulator and server.
+/// Runs the three polling figures against a fresh simulator and server, for each element.
 pub async fn run(options: &PollingOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
-    step(bar, "starting the simulator and the server", 1);
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let bench = Harness::start("polling", clock.clone(), |_| {}).await?;
-    let figures = measure(options, bar, &bench, &clock).await;
-    bench.stop().await;
-    figures
+    let mut figures = Vec::new();
+    for element in [BenchElement::Infusionsoft, BenchElement::Salesforce] {
+        step(
+            bar,
+            format!("starting the {} simulator and the server", element.key()),
+            1,
+        );
+        let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+        let bench = Harness::start_for("polling", element, clock.clone(), |_| {}).await?;
+        let measured = measure(options, bar, &bench, &clock).await;
+        bench.stop().await;
+        figures.extend(measured?);
+    }
+    Ok(figures)
+}
+
+/// What differs between the elements' figures.
+struct Polled {
+    /// The figures' name prefix.
+    prefix: &'static str,
+    /// The resource of the idle poll.
+    idle: &'static str,
+}
+
+impl Polled {
+    fn of(element: BenchElement) -> Polled {
+        match element {
+            BenchElement::Infusionsoft => Polled {
+                prefix: "polling",
+                idle: "appointments",
+            },
+            BenchElement::Salesforce => Polled {
+                prefix: "polling (sfdc)",
+                idle: "contacts",
+            },
+        }
+    }
+
+    fn name(&self, figure: &str) -> String {
+        format!("{}: {figure}", self.prefix)
+    }
 }
 
 async fn measure(
@@ -120,10 +160,12 @@ async fn measure(
 ) -> anyhow::Result<Vec<Figure>> {
     let mut figures = Vec::new();
     let pollers = bench.default_pollers()?;
+    let polled = Polled::of(bench.element);
+    let idle_resource = polled.idle;
 
     // 1. The idle poll.
-    let appointments = json!({"appointments": pollers["appointments"].clone()});
-    let idle = bench.instance(appointments, CALLBACK, None).await?;
+    let one = json!({ idle_resource: pollers[idle_resource].clone() });
+    let idle = bench.instance(one, CALLBACK, None).await?;
     bench.poll(idle).await?; // the first poll also reads the provider's clock
     step(
         bar,
@@ -144,10 +186,10 @@ async fn measure(
     let requests = (provider_gets(bench).await? - requests) as f64 / IDLE_POLLS as f64;
     let idle_notes = format!(
         "{IDLE_POLLS} \"poll now\" requests, one at a time, for one instance polling \
-         appointments, with nothing new at the provider"
+         {idle_resource}, with nothing new at the provider"
     );
     figures.push(Figure::against(
-        "polling: provider requests per idle poll",
+        polled.name("provider requests per idle poll"),
         requests,
         "requests/poll",
         "the ideal: one list request",
@@ -157,7 +199,7 @@ async fn measure(
         format!("ratio = requests / 1; {idle_notes}"),
     ));
     figures.push(Figure::informational(
-        "polling: CPU per idle poll (server and simulator)",
+        polled.name("CPU per idle poll (server and simulator)"),
         cpu,
         "ms/poll",
         false,
@@ -168,7 +210,7 @@ async fn measure(
         ),
     ));
     figures.push(Figure::informational(
-        "polling: wall time per idle poll",
+        polled.name("wall time per idle poll"),
         wall,
         "ms/poll",
         false,
@@ -194,7 +236,7 @@ async fn measure(
         bench.instance(pollers.clone(), CALLBACK, None).await?;
         bar.inc(1);
     }
-    // Every instance's resources, and the idle instance's appointments.
+    // Every instance's resources, and the idle instance's one.
     let expected = instances * per_instance + 1;
     let scheduler = Scheduler::new(bench.state.clone(), CONCURRENCY, Duration::from_secs(300));
     step(
@@ -220,29 +262,29 @@ async fn measure(
         ),
         expected as u64,
     );
+    let before = provider_gets(bench).await?;
     let started = Instant::now();
-    let (polled, failed, events) = drain(&scheduler, bar).await;
-    let poll_rate = polled as f64 / started.elapsed().as_secs_f64();
+    let (polls, failed, events) = drain(&scheduler, bar).await;
+    let poll_rate = polls as f64 / started.elapsed().as_secs_f64();
     ensure!(
-        polled == expected && failed == 0 && events == 0,
-        "the timed polls: {polled} of {expected} ran, {failed} failed, {events} events"
+        polls == expected && failed == 0 && events == 0,
+        "the timed polls: {polls} of {expected} ran, {failed} failed, {events} events"
     );
+    // As many bare requests as the polls made (Salesforce's also swept deletes).
+    let requests = provider_gets(bench).await? - before;
 
     let token = bench.token().await?;
-    let url = format!(
-        "{}/crm/rest/v1/contacts?since=2026-01-01T00%3A00%3A00.000Z&limit=1000&offset=0",
-        bench.sim.url()
-    );
+    let url = bare_url(bench).await?;
     step(
         bar,
         format!("ceiling: a bare GET loop, {CONCURRENCY} at once"),
-        polled as u64,
+        requests as u64,
     );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..CONCURRENCY {
         let (http, url, token, bar) = (bench.http.clone(), url.clone(), token.clone(), bar.clone());
-        let share = polled / CONCURRENCY + usize::from(worker < polled % CONCURRENCY);
+        let share = requests / CONCURRENCY + usize::from(worker < requests % CONCURRENCY);
         tasks.push(tokio::spawn(async move {
             for _ in 0..share {
                 let response = http.get(&url).bearer_auth(&token).send().await?;
@@ -260,9 +302,11 @@ async fn measure(
     for task in tasks {
         task.await.context("a GET loop stopped")??;
     }
-    let get_rate = polled as f64 / started.elapsed().as_secs_f64();
+    // The loop's rate in "polls' worth" of requests: a poll that made two requests is worth
+    // two bare GETs.
+    let get_rate = polls as f64 / started.elapsed().as_secs_f64();
     figures.push(Figure::against(
-        "polling: idle polls/s sustained",
+        polled.name("idle polls/s sustained"),
         poll_rate,
         "polls/s",
         format!("bare GET loop, {CONCURRENCY} at once"),
@@ -270,14 +314,19 @@ async fn measure(
         "the bare GET loop's rate",
         true,
         format!(
-            "ratio = polls/s / bare GETs/s; {} idle instance-resources ({} instances × \
-             {per_instance} and one; {} first polls before), drained by the scheduler \
-             {CONCURRENCY} at once; ceiling: the same list request (contacts, since, limit \
-             1000, nothing new) as often as there were polls, {CONCURRENCY} plain loops against \
-             the same simulator",
-            count(polled),
+            "ratio = polls/s / bare GETs/s (counted per poll); {} idle instance-resources ({} \
+             instances × {per_instance} and one; {} first polls before), drained by the \
+             scheduler {CONCURRENCY} at once, {} provider requests in all; ceiling: a list \
+             request ({}, nothing new) as often as the polls requested, {CONCURRENCY} plain \
+             loops against the same simulator",
+            count(polls),
             count(instances),
-            count(first)
+            count(first),
+            count(requests),
+            match bench.element {
+                BenchElement::Infusionsoft => "contacts, since, limit 1000",
+                BenchElement::Salesforce => "a poll's own SOQL query",
+            }
         ),
     ));
 
@@ -306,11 +355,11 @@ async fn measure(
         .into_iter()
         .rfind(|r| {
             r["method"] == "GET"
-                && r["path"].as_str().is_some_and(|p| p.ends_with("/contacts"))
-                && r["query"].as_str().is_some_and(|q| q.contains("since="))
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/contacts") || p.ends_with("/query"))
         })
         .context("the first poll of contacts made no page request")?;
-    let (pages_url, page_size) = paging_url(bench, &page_request)?;
     clock.advance_ms(2_000);
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     step(
@@ -324,38 +373,17 @@ async fn measure(
     bench.contacts(options.backfill).await?;
 
     // Its ceiling first, while nothing else runs: the poll's request, page by page.
-    let pages = options.backfill.div_ceil(page_size);
-    step(
-        bar,
-        format!("ceiling: bare paging, {} GETs of {page_size}", count(pages)),
-        pages as u64,
-    );
-    let mut bodies = Vec::with_capacity(pages);
-    let started = Instant::now();
-    for page in 0..pages {
-        let response = bench
-            .http
-            .get(format!(
-                "{pages_url}limit={page_size}&offset={}",
-                page * page_size
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await?;
-        ensure!(
-            response.status().is_success(),
-            "the simulator answered {}",
-            response.status()
-        );
-        bodies.push(response.bytes().await?);
-        bar.inc(1);
-    }
-    let paging_elapsed = started.elapsed().as_secs_f64();
-    let mut paged = 0;
-    for body in &bodies {
-        let page: Value = serde_json::from_slice(body)?;
-        paged += page["contacts"].as_array().map_or(0, Vec::len);
-    }
+    let Paged {
+        records: paged,
+        pages,
+        page_size,
+        seconds: paging_elapsed,
+    } = match bench.element {
+        BenchElement::Infusionsoft => {
+            bare_offset_paging(bench, bar, &page_request, &token, options.backfill).await?
+        }
+        BenchElement::Salesforce => bare_locator_paging(bench, bar, &page_request, &token).await?,
+    };
     ensure!(
         paged == options.backfill,
         "bare paging read {paged} contacts of {}",
@@ -387,7 +415,7 @@ async fn measure(
     );
     bar.inc(1);
     figures.push(Figure::against(
-        "polling: backfill records/s (one poll, one transaction)",
+        polled.name("backfill records/s (one poll, one transaction)"),
         events as f64 / elapsed,
         "records/s",
         format!("bare paging of the same records, GETs of {page_size}"),
@@ -397,9 +425,16 @@ async fn measure(
         format!(
             "ratio = records/s / bare paging's records/s; {} records in {elapsed:.2} s ({pages} \
              pages) read, turned into events and stored in one transaction; ceiling: the \
-             poll's own page request (same since, limit {page_size}, offsets in turn) sent \
-             bare one after another just before the poll, bodies read and not parsed ({:.2} s)",
+             poll's own page request ({}) sent bare one after another just before the poll, \
+             bodies read ({:.2} s)",
             count(events as usize),
+            match bench.element {
+                BenchElement::Infusionsoft =>
+                    format!("same since, limit {page_size}, offsets in turn, not parsed"),
+                BenchElement::Salesforce => format!(
+                    "same SOQL, batchSize {page_size}, then each nextRecordsUrl until done"
+                ),
+            },
             paging_elapsed
         ),
     ));
@@ -432,4 +467,145 @@ fn paging_url(bench: &Harness, request: &Value) -> anyhow::Result<(String, usize
         text.push(if text.contains('?') { '&' } else { '?' });
     }
     Ok((text, page_size))
+}
+
+/// The URL of the sustained figure's bare GET loop: Keap's contacts since a date; for
+/// Salesforce, a poll's own logged query (nothing new at the provider answers it empty).
+async fn bare_url(bench: &Harness) -> anyhow::Result<String> {
+    match bench.element {
+        BenchElement::Infusionsoft => Ok(format!(
+            "{}/crm/rest/v1/contacts?since=2026-01-01T00%3A00%3A00.000Z&limit=1000&offset=0",
+            bench.sim.url()
+        )),
+        BenchElement::Salesforce => {
+            let query = request_log(bench)
+                .await?
+                .into_iter()
+                .rfind(|r| {
+                    r["method"] == "GET"
+                        && r["path"].as_str().is_some_and(|p| p.ends_with("/query"))
+                })
+                .context("no poll made a query request")?;
+            Ok(format!(
+                "{}{}?{}",
+                bench.sim.url(),
+                query["path"].as_str().unwrap_or_default(),
+                query["query"].as_str().unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// What bare paging read.
+struct Paged {
+    records: usize,
+    pages: usize,
+    page_size: usize,
+    seconds: f64,
+}
+
+/// Keap: the poll's page request with `limit` and each `offset` in turn.
+async fn bare_offset_paging(
+    bench: &Harness,
+    bar: &ProgressBar,
+    page_request: &Value,
+    token: &str,
+    records: usize,
+) -> anyhow::Result<Paged> {
+    let (pages_url, page_size) = paging_url(bench, page_request)?;
+    let pages = records.div_ceil(page_size);
+    step(
+        bar,
+        format!("ceiling: bare paging, {} GETs of {page_size}", count(pages)),
+        pages as u64,
+    );
+    let mut bodies = Vec::with_capacity(pages);
+    let started = Instant::now();
+    for page in 0..pages {
+        let response = bench
+            .http
+            .get(format!(
+                "{pages_url}limit={page_size}&offset={}",
+                page * page_size
+            ))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        ensure!(
+            response.status().is_success(),
+            "the simulator answered {}",
+            response.status()
+        );
+        bodies.push(response.bytes().await?);
+        bar.inc(1);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut paged = 0;
+    for body in &bodies {
+        let page: Value = serde_json::from_slice(body)?;
+        paged += page["contacts"].as_array().map_or(0, Vec::len);
+    }
+    Ok(Paged {
+        records: paged,
+        pages,
+        page_size,
+        seconds,
+    })
+}
+
+/// Salesforce: the poll's query with its batch size, then each `nextRecordsUrl` until `done`
+/// (a locator's pages must be read to know the next one, so each body is parsed).
+async fn bare_locator_paging(
+    bench: &Harness,
+    bar: &ProgressBar,
+    page_request: &Value,
+    token: &str,
+) -> anyhow::Result<Paged> {
+    // The poll asks for the element's largest batch.
+    let page_size = bench
+        .state
+        .registry
+        .get(bench.element.key())
+        .map_or(2_000, |e| e.api.max_page_size as usize);
+    step(
+        bar,
+        format!("ceiling: bare paging, batches of {page_size}"),
+        1,
+    );
+    let origin = bench.sim.url();
+    let mut url = format!(
+        "{origin}{}?{}",
+        page_request["path"].as_str().unwrap_or_default(),
+        page_request["query"].as_str().unwrap_or_default()
+    );
+    let (mut records, mut pages) = (0, 0);
+    let started = Instant::now();
+    loop {
+        let response = bench
+            .http
+            .get(&url)
+            .bearer_auth(token)
+            .header("Sforce-Query-Options", format!("batchSize={page_size}"))
+            .send()
+            .await?;
+        ensure!(
+            response.status().is_success(),
+            "the simulator answered {}",
+            response.status()
+        );
+        let page: Value = serde_json::from_slice(&response.bytes().await?)?;
+        pages += 1;
+        records += page["records"].as_array().map_or(0, Vec::len);
+        match page["nextRecordsUrl"].as_str() {
+            Some(next) if page["done"] == false => url = format!("{origin}{next}"),
+            _ => break,
+        }
+    }
+    bar.inc(1);
+    Ok(Paged {
+        records,
+        pages,
+        page_size,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

@@ -1,38 +1,17 @@
 //! The address guard: callbacks must not reach loopback, private, link-local, CGNAT, multicast
-//! or metadata addresses (unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`). Host names are judged
+//! or metadata addresses, nor any other block IANA's special-purpose registries mark not
+//! globally reachable, with IPv4 embedded in IPv6 unwrapped ([`special`]; issue 16 found
+//! NAT64, 6to4, IPv4-compatible and reserved ranges slipping through a hand-picked list)
+//! (unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`). Host names are judged
 //! after DNS, by the resolver the delivery client connects through, so rebinding cannot slip
 //! through; IP literals skip DNS and are judged before the request.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Whether an address is one a public callback must not reach.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..=127).contains(&b)) // CGNAT
-                || a == 0
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-        }
-    }
-}
+mod special;
+
+pub use special::is_private;
 
 /// How a host name becomes addresses (the system resolver, or a table in tests).
 type Lookup = Arc<

@@ -13,9 +13,26 @@
 //! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
+//! - **A provider clock that steps back** (issue 16): every change after the step is dated
+//!   before the cursor. The poll reads from the earlier of the cursor and the last successful
+//!   poll's moment on the provider's clock of today (our clock then, plus the skew its `Date`
+//!   header shows now; the moment is kept in that poll's stored summary), minus the overlap;
+//!   when this poll's own answers show the step, it reads once more from there. Repeats keep
+//!   their event ids and are stored once (`tributary_domain::poll::decide_since`).
+//!
+//! - **Deletes**, where the element can see them and the resource's `detectDeletes` is on, are
+//!   swept after the updates (`deletes`): their events and the delete cursor go into the same
+//!   commit as the updates'.
+//! - **A pause** (the provider's quota for this instance is spent, as its classifier says) is
+//!   not a failure: the poller waits until the pause ends, with no back-off and no failure
+//!   counted, and says so in its status.
 //!
 //! Polls run from the scheduler (on their due times, with leases) and from "poll now"
 //! (`services::events::poll_now`).
+
+mod deletes;
+
+pub use deletes::DeleteSummary;
 
 use std::collections::BTreeMap;
 
@@ -56,6 +73,20 @@ pub struct PollSummary {
     /// The cursor after the poll (provider time, `yyyy-MM-dd'T'HH:mm:ss'Z'`).
     pub cursor: Option<String>,
     pub error: Option<String>,
+    /// The delete sweep, on resources that detect deletes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<DeleteSummary>,
+    /// When the poll began, on Tributary's clock (epoch ms). Stored with the last successful
+    /// poll's summary: on the provider's clock of the next poll, everything changed after this
+    /// moment may be unread, which matters when that clock has stepped back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polled_at_ms: Option<i64>,
+}
+
+/// When the last successful poll began (Tributary's clock), from its stored summary.
+fn last_success_ms(poller: &PollerRecord) -> Option<i64> {
+    let summary: Value = serde_json::from_str(poller.last_summary.as_deref()?).ok()?;
+    summary.get("polledAtMs")?.as_i64()
 }
 
 /// The resources whose pollers an instance should have, each with its first due time spread
@@ -141,6 +172,23 @@ pub async fn poll_resource(
     .await
     {
         Ok(()) => {}
+        Err(error) if client.paused_until_ms().is_some() => {
+            // The provider's quota for this instance is spent: wait for it, not a failure.
+            let until = client.paused_until_ms().unwrap_or(next_due);
+            let reason = format!(
+                "paused until {}: the provider refused for a spent quota ({error})",
+                poll::event_date(until)
+            );
+            if let Err(e) = state
+                .store
+                .record_poll_pause(instance.id, &poller.resource, &reason, until, now)
+                .await
+            {
+                tracing::error!(error = %e, "could not record a paused poll");
+            }
+            tracing::info!(instance = instance.id, resource = %poller.resource, %reason, "poll paused");
+            summary.error = Some(reason);
+        }
         Err(error) => {
             // Back off on repeated failures: the interval, doubled per failure up to an hour.
             let failures = u32::try_from(poller.failures.max(0))
@@ -202,49 +250,75 @@ async fn run(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let skew = client.provider_skew_ms().unwrap_or(0);
+    let mut skew = client.provider_skew_ms().unwrap_or(0);
     let cursor = poller.cursor_ms.unwrap_or(poller.enabled_ms + skew - 1_000);
-    let provider_now = now + skew;
-    let window_start = compiled.window_start(cursor);
+    let last_success = last_success_ms(poller);
+    summary.polled_at_ms = Some(now);
+    // Read from the cursor — or earlier, when the provider's clock has stepped back behind it:
+    // `since` is the last successful poll's moment on the provider's clock of today (or its
+    // now), and a skew learned from this poll's own answers that puts it earlier than the one
+    // the poll began with sends the poll back once to read from there (issue 16).
+    let mut reread = false;
+    let (records, since, provider_now) = loop {
+        let provider_now = now + skew;
+        let since = last_success.map_or(provider_now, |at| (at + skew).min(provider_now));
+        let window_start = compiled.read_from(cursor, since);
+        let rendered = template.render(window_start, provider_now);
+        // The URL's query reads as a hub call's would.
+        let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let params = HubQuery::parse(query_text).map_err(|e| format!("url: {e}"))?;
+        let (translated, added) = query::poll_query(
+            element,
+            &resource,
+            params.params(),
+            &config.dates.updated_field,
+            window_start,
+        )
+        .map_err(|e| format!("url: {e}"))?;
+        summary.added_change_filter = added;
 
-    let rendered = template.render(window_start, provider_now);
-    // The URL's query reads as a hub call's would.
-    let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let params = HubQuery::parse(query_text).map_err(|e| format!("url: {e}"))?;
-    let (translated, added) = query::poll_query(
-        element,
-        &resource,
-        params.params(),
-        &config.dates.updated_field,
-        window_start,
-    )
-    .map_err(|e| format!("url: {e}"))?;
-    summary.added_change_filter = added;
-
-    let page_size = config.page_size.unwrap_or(element.api.max_page_size);
-    let mut records = Vec::new();
-    let mut at = Position::Start;
-    loop {
-        let page = client
-            .list(&resource, &translated, &at, page_size)
-            .await
-            .map_err(|e| e.to_string())?;
-        summary.pages += 1;
-        records.extend(page.records.into_iter().filter(|r| translated.keeps(r)));
-        match page.next {
-            Some(next) => at = next,
-            None => break,
+        let page_size = config.page_size.unwrap_or(element.api.max_page_size);
+        let mut records = Vec::new();
+        let mut at = Position::Start;
+        loop {
+            let page = client
+                .list(&resource, &translated, &at, page_size)
+                .await
+                .map_err(|e| e.to_string())?;
+            summary.pages += 1;
+            records.extend(page.records.into_iter().filter(|r| translated.keeps(r)));
+            match page.next {
+                Some(next) => at = next,
+                None => break,
+            }
         }
-    }
+        let fresh = client.provider_skew_ms().unwrap_or(skew);
+        let fresh_since = last_success.map_or(now + fresh, |at| (at + fresh).min(now + fresh));
+        if !reread
+            && compiled.read_from(cursor, fresh_since) < window_start - poll::STEP_BACK_TOLERANCE_MS
+        {
+            tracing::info!(
+                instance = instance.id,
+                resource = %poller.resource,
+                step_ms = skew - fresh,
+                "the provider's clock stepped back; reading again from its new clock"
+            );
+            skew = fresh;
+            reread = true;
+            continue;
+        }
+        break (records, since, provider_now);
+    };
     summary.records = records.len();
 
     let previous = PollState {
         cursor_ms: cursor,
         seen: seen_from_json(&poller.seen),
     };
-    let outcome = poll::decide(
+    let outcome = poll::decide_since(
         compiled,
         &previous,
+        since,
         provider_now,
         instance.id,
         &poller.resource,
@@ -268,22 +342,33 @@ async fn run(
             record: event.record.to_string(),
         })
         .collect();
+    let mut events: Vec<NewEvent> = events;
+    let mut sweep = None;
+    if config.detect_deletes {
+        // The provider's clock as its latest answer (this poll's pages) showed it.
+        let skew = client.provider_skew_ms().unwrap_or(skew);
+        let swept = deletes::sweep(client, &resource, poller, instance.id, skew, now).await;
+        events.extend(swept.events);
+        summary.deletes = Some(swept.summary);
+        sweep = swept.commit;
+    }
     let summary_json = serde_json::to_string(&*summary).unwrap_or_default();
-    let committed = state
-        .store
-        .commit_poll(PollCommit {
-            instance_id: instance.id,
-            resource: poller.resource.clone(),
-            expected_version: poller.version,
-            events,
-            cursor_ms: outcome.state.cursor_ms,
-            seen: seen_to_json(&outcome.state),
-            summary: summary_json,
-            next_due_ms: next_due,
-            now_ms: now,
-        })
-        .await
-        .map_err(|e| format!("could not store the poll: {e}"))?;
+    let commit = PollCommit {
+        instance_id: instance.id,
+        resource: poller.resource.clone(),
+        expected_version: poller.version,
+        events,
+        cursor_ms: outcome.state.cursor_ms,
+        seen: seen_to_json(&outcome.state),
+        summary: summary_json,
+        next_due_ms: next_due,
+        now_ms: now,
+    };
+    let committed = match sweep {
+        Some(deletes) => state.store.commit_poll_with_deletes(commit, deletes).await,
+        None => state.store.commit_poll(commit).await,
+    }
+    .map_err(|e| format!("could not store the poll: {e}"))?;
     match committed {
         Committed::Done { inserted } => {
             summary.events = inserted;

@@ -1,0 +1,350 @@
+//! Deletes seen through polling, as a pure decision: which window a delete sweep reads, which
+//! deletions become `DELETED` events, where the delete cursor goes next, and when deletes were
+//! lost at the provider (`shared/research/providers.md` §2.6, §7.4).
+//!
+//! The rules, and why:
+//! - A sweep has its **own cursor**, the first instant not yet read, beside the update cursor:
+//!   a provider's delete log is a separate feed with its own retention.
+//! - The **window** is `[cursor, now)` in the provider's time, both ends floored to the unit the
+//!   provider reads them in (Salesforce ignores seconds). Flooring the start re-reads a little,
+//!   which event ids make harmless; a sweep waits until a whole unit has passed, because the
+//!   provider refuses an empty window.
+//! - The **next cursor** is where the provider says its answer really ends (Salesforce's
+//!   `latestDateCovered`, earlier than the end while long transactions are open), never before
+//!   the window's start; the window's end when it says nothing.
+//! - **Lost deletes are said loudly, never silently**: when the provider's oldest kept deletion
+//!   (`earliestDateAvailable`) is later than the cursor, or the cursor is older than the
+//!   provider's look-back, the deletes in between are gone. The outcome names the lost span;
+//!   the caller stores a `DELETES_LOST` event, the poller's status and a metric. The cursor then
+//!   moves past the loss, so one loss is reported once.
+//! - A **DELETED event id** derives from (instance, resource, object id, deletion time): a
+//!   deletion read twice (overlapping windows, a retried sweep) is one event.
+
+use serde_json::{Value, json};
+
+use crate::poll::{event_date, event_id};
+
+/// The event type of a deletion.
+pub const DELETED: &str = "DELETED";
+/// The event type that reports deletes lost at the provider.
+pub const DELETES_LOST: &str = "DELETES_LOST";
+
+/// The window a sweep reads, and what was lost before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Deletes older than the provider keeps that the cursor still wanted.
+    pub lost: Option<Lost>,
+}
+
+/// A span whose deletes the provider no longer has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    pub from_ms: i64,
+    pub until_ms: i64,
+}
+
+impl Lost {
+    fn union(self, other: Option<Lost>) -> Lost {
+        match other {
+            None => self,
+            Some(other) => Lost {
+                from_ms: self.from_ms.min(other.from_ms),
+                until_ms: self.until_ms.max(other.until_ms),
+            },
+        }
+    }
+}
+
+fn floor(ms: i64, unit: i64) -> i64 {
+    ms.div_euclid(unit.max(1)) * unit.max(1)
+}
+
+/// The window of the next sweep from `cursor_ms` at the provider's `now_ms`, or `None` while
+/// less than one `granularity_ms` has passed. With a `lookback_ms`, a cursor older than the
+/// provider keeps starts the window one unit inside the look-back instead, and names the loss.
+pub fn window(
+    cursor_ms: i64,
+    now_ms: i64,
+    lookback_ms: Option<i64>,
+    granularity_ms: i64,
+) -> Option<Window> {
+    let unit = granularity_ms.max(1);
+    let mut start = floor(cursor_ms, unit);
+    let end = floor(now_ms, unit);
+    let mut lost = None;
+    if let Some(lookback) = lookback_ms {
+        // One unit inside the look-back, so the provider's clock a little ahead of ours does
+        // not make it refuse the start.
+        let oldest = floor(now_ms - lookback, unit) + unit;
+        if start < oldest {
+            lost = Some(Lost {
+                from_ms: cursor_ms,
+                until_ms: oldest,
+            });
+            start = oldest;
+        }
+    }
+    (end > start).then_some(Window {
+        start_ms: start,
+        end_ms: end,
+        lost,
+    })
+}
+
+/// One deletion the provider reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deletion {
+    pub object_id: String,
+    pub deleted_ms: i64,
+    /// The provider's entry, carried as the event's record.
+    pub entry: Value,
+}
+
+/// What the provider answered for a window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    pub deletions: Vec<Deletion>,
+    pub covered_ms: Option<i64>,
+    pub earliest_ms: Option<i64>,
+}
+
+/// An event a sweep produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteEvent {
+    pub event_id: String,
+    pub object_id: String,
+    /// [`DELETED`] or [`DELETES_LOST`].
+    pub event_type: &'static str,
+    pub date_ms: i64,
+    pub record: Value,
+}
+
+/// What a sweep decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub events: Vec<DeleteEvent>,
+    pub cursor_ms: i64,
+    pub lost: Option<Lost>,
+}
+
+/// The id of a deletion's event.
+pub fn deleted_event_id(
+    instance_id: i64,
+    resource: &str,
+    object_id: &str,
+    deleted_ms: i64,
+) -> String {
+    event_id(
+        instance_id,
+        resource,
+        object_id,
+        &format!("deleted:{deleted_ms}"),
+    )
+}
+
+/// Decides a sweep of `window` from `cursor_ms`: an event per deletion (in the provider's
+/// order), a `DELETES_LOST` event when deletes were lost, and the next cursor.
+pub fn decide(
+    instance_id: i64,
+    resource: &str,
+    cursor_ms: i64,
+    window: &Window,
+    answer: Answer,
+) -> Outcome {
+    let mut events: Vec<DeleteEvent> = answer
+        .deletions
+        .into_iter()
+        .map(|d| DeleteEvent {
+            event_id: deleted_event_id(instance_id, resource, &d.object_id, d.deleted_ms),
+            object_id: d.object_id,
+            event_type: DELETED,
+            date_ms: d.deleted_ms,
+            record: d.entry,
+        })
+        .collect();
+    let purged = answer
+        .earliest_ms
+        .filter(|earliest| *earliest > cursor_ms)
+        .map(|earliest| Lost {
+            from_ms: cursor_ms,
+            until_ms: earliest,
+        });
+    let lost = match (purged, window.lost) {
+        (Some(purged), other) => Some(purged.union(other)),
+        (None, other) => other,
+    };
+    let covered = answer
+        .covered_ms
+        .unwrap_or(window.end_ms)
+        .clamp(window.start_ms, window.end_ms.max(window.start_ms));
+    let mut next = covered.max(cursor_ms);
+    if let Some(lost) = lost {
+        // Nothing older than the loss's end can still be read: move past it, so the same loss
+        // is not reported again by the next sweep.
+        next = next.max(lost.until_ms);
+        events.push(DeleteEvent {
+            event_id: event_id(
+                instance_id,
+                resource,
+                "",
+                &format!("deletes-lost:{}:{}", lost.from_ms, lost.until_ms),
+            ),
+            object_id: String::new(),
+            event_type: DELETES_LOST,
+            date_ms: lost.until_ms,
+            record: json!({
+                "objectType": resource,
+                "lostFrom": event_date(lost.from_ms),
+                "lostUntil": event_date(lost.until_ms),
+                "message": format!(
+                    "the provider no longer has the {resource} deleted between {} and {}; \
+                     records deleted then will never be reported as DELETED (resynchronize \
+                     through the hub to find them)",
+                    event_date(lost.from_ms),
+                    event_date(lost.until_ms)
+                ),
+            }),
+        });
+    }
+    Outcome {
+        events,
+        cursor_ms: next,
+        lost,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_860_000_000; // 2026-11-28T10:00:00Z
+    const MINUTE: i64 = 60_000;
+    const DAY: i64 = 86_400_000;
+
+    fn deletion(id: &str, at: i64) -> Deletion {
+        Deletion {
+            object_id: id.into(),
+            deleted_ms: at,
+            entry: json!({"id": id}),
+        }
+    }
+
+    #[test]
+    fn a_window_is_whole_units_from_the_cursor_to_now_and_waits_for_one_to_pass() {
+        let w = window(T0 + 30_000, T0 + 3 * MINUTE + 5_000, None, MINUTE).unwrap();
+        assert_eq!((w.start_ms, w.end_ms, w.lost), (T0, T0 + 3 * MINUTE, None));
+        assert_eq!(
+            window(T0 + 30_000, T0 + 59_000, None, MINUTE),
+            None,
+            "not a whole minute yet"
+        );
+    }
+
+    #[test]
+    fn a_cursor_older_than_the_look_back_starts_inside_it_and_names_the_loss() {
+        let w = window(T0 - 20 * DAY, T0, Some(15 * DAY), MINUTE).unwrap();
+        assert_eq!(w.start_ms, T0 - 15 * DAY + MINUTE);
+        assert_eq!(
+            w.lost,
+            Some(Lost {
+                from_ms: T0 - 20 * DAY,
+                until_ms: T0 - 15 * DAY + MINUTE
+            })
+        );
+        let outcome = decide(7, "contacts", T0 - 20 * DAY, &w, Answer::default());
+        assert_eq!(outcome.events.len(), 1);
+        assert_eq!(outcome.events[0].event_type, DELETES_LOST);
+    }
+
+    #[test]
+    fn deletions_become_events_with_stable_ids_and_the_cursor_follows_the_covered_date() {
+        let w = window(T0, T0 + 10 * MINUTE, None, MINUTE).unwrap();
+        let answer = Answer {
+            deletions: vec![deletion("a", T0 + 1_000), deletion("b", T0 + 1_000)],
+            covered_ms: Some(T0 + 8 * MINUTE),
+            earliest_ms: Some(T0 - DAY),
+        };
+        let outcome = decide(7, "contacts", T0, &w, answer.clone());
+        assert_eq!(
+            outcome.cursor_ms,
+            T0 + 8 * MINUTE,
+            "latestDateCovered is the next start"
+        );
+        assert_eq!(outcome.lost, None);
+        let types: Vec<&str> = outcome.events.iter().map(|e| e.event_type).collect();
+        assert_eq!(types, [DELETED, DELETED]);
+        assert_eq!(outcome.events[0].date_ms, T0 + 1_000);
+        let again = decide(7, "contacts", T0, &w, answer);
+        assert_eq!(outcome.events, again.events, "a repeat is the same events");
+        assert_ne!(
+            outcome.events[0].event_id,
+            deleted_event_id(7, "contacts", "a", T0 + 2_000),
+            "another deletion time is another event"
+        );
+        assert_ne!(
+            outcome.events[0].event_id,
+            crate::poll::event_id(7, "contacts", "a", &(T0 + 1_000).to_string()),
+            "never the id of an update at the same time"
+        );
+    }
+
+    #[test]
+    fn a_covered_date_outside_the_window_is_held_inside_it() {
+        let w = window(T0, T0 + 10 * MINUTE, None, MINUTE).unwrap();
+        let before = Answer {
+            covered_ms: Some(T0 - MINUTE),
+            ..Answer::default()
+        };
+        assert_eq!(decide(1, "r", T0, &w, before).cursor_ms, T0);
+        let after = Answer {
+            covered_ms: Some(T0 + DAY),
+            ..Answer::default()
+        };
+        assert_eq!(decide(1, "r", T0, &w, after).cursor_ms, T0 + 10 * MINUTE);
+        assert_eq!(
+            decide(1, "r", T0, &w, Answer::default()).cursor_ms,
+            T0 + 10 * MINUTE
+        );
+    }
+
+    #[test]
+    fn a_purged_history_is_reported_once_and_the_cursor_moves_past_it() {
+        let cursor = T0 + 30_000;
+        let w = window(cursor, T0 + 5 * MINUTE, None, MINUTE).unwrap();
+        let purged_at = T0 + 7 * MINUTE + 12_000;
+        let answer = Answer {
+            deletions: Vec::new(),
+            covered_ms: Some(T0 + 5 * MINUTE),
+            earliest_ms: Some(purged_at),
+        };
+        let first = decide(3, "accounts", cursor, &w, answer.clone());
+        assert_eq!(
+            first.lost,
+            Some(Lost {
+                from_ms: cursor,
+                until_ms: purged_at
+            })
+        );
+        assert_eq!(first.cursor_ms, purged_at);
+        let lost = first.events.last().unwrap();
+        assert_eq!(
+            (lost.event_type, lost.object_id.as_str()),
+            (DELETES_LOST, "")
+        );
+        assert!(
+            lost.record["message"]
+                .as_str()
+                .unwrap()
+                .contains("2026-11-28T10:00:30Z and 2026-11-28T10:07:12Z"),
+            "{}",
+            lost.record
+        );
+        // The next sweep starts after the loss: the same earliest date is not news.
+        let w = window(first.cursor_ms, T0 + 20 * MINUTE, None, MINUTE).unwrap();
+        let second = decide(3, "accounts", first.cursor_ms, &w, answer);
+        assert_eq!(second.lost, None);
+        assert!(second.events.is_empty());
+    }
+}

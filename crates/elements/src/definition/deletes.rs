@@ -1,0 +1,96 @@
+//! How a definition says a resource's deletes are seen (data only; the client reads them with
+//! [`crate::client::InstanceClient::deleted`], the server decides their events).
+//!
+//! Providers show deletes in four ways (`shared/research/providers.md` §7.4), each a `kind`:
+//! - `separate_request` — a call of its own over a time window, with its own retention and a
+//!   "history lost" signal (Salesforce's `sobjects/{X}/deleted/?start&end`). Implemented.
+//! - `archived_list` — a list of archived records with no time filter, compared with the ids
+//!   known (HubSpot's `GET …?archived=true`). Reserved.
+//! - `inline` — stubs inside the change feed itself, told apart by a field (QuickBooks' CDC
+//!   `status: "Deleted"`). Reserved.
+//! - `absence` — a reconciliation sweep: ids the provider no longer lists (Keap). Reserved.
+//!
+//! Reserved kinds parse, so a definition can be written ahead, and are refused by validation
+//! until they are built.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::definition::Method;
+
+/// The ways deletes are seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteKind {
+    SeparateRequest,
+    ArchivedList,
+    Inline,
+    Absence,
+}
+
+impl DeleteKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeleteKind::SeparateRequest => "separate_request",
+            DeleteKind::ArchivedList => "archived_list",
+            DeleteKind::Inline => "inline",
+            DeleteKind::Absence => "absence",
+        }
+    }
+
+    /// Whether Tributary reads this kind yet.
+    pub fn implemented(self) -> bool {
+        self == DeleteKind::SeparateRequest
+    }
+}
+
+/// A resource's delete detection.
+///
+/// For `separate_request`: the request (`method`, `path`, `query`, `headers`, templates whose
+/// `{{query.lower|…}}` and `{{query.upper|…}}` are the window's start and end), and JSON
+/// pointers into its answer: `records` (the deletions), and in each `id` and `date` (read with
+/// the Java pattern `date_format`, UTC unless the text says otherwise); `covered` (where the
+/// provider says the window really ended: the next window starts there) and `earliest` (the
+/// oldest deletion it still keeps: later than the sweep's cursor means deletes were lost).
+/// `lookback` is how far back the provider keeps deletes, `granularity` the unit its window
+/// bounds are read in (a sweep waits until a whole unit has passed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletesSpec {
+    pub kind: DeleteKind,
+    #[serde(default)]
+    pub method: Method,
+    pub path: Option<String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub records: Option<String>,
+    pub id: Option<String>,
+    pub date: Option<String>,
+    pub date_format: Option<String>,
+    pub covered: Option<String>,
+    pub earliest: Option<String>,
+    pub lookback: Option<String>,
+    pub granularity: Option<String>,
+}
+
+impl DeletesSpec {
+    /// `lookback` in milliseconds (validated when the definition loads).
+    pub fn lookback_ms(&self) -> Option<i64> {
+        duration_ms(self.lookback.as_deref())
+    }
+
+    /// `granularity` in milliseconds; a second when unset.
+    pub fn granularity_ms(&self) -> i64 {
+        duration_ms(self.granularity.as_deref())
+            .filter(|ms| *ms > 0)
+            .unwrap_or(1_000)
+    }
+}
+
+fn duration_ms(text: Option<&str>) -> Option<i64> {
+    let duration = crate::signals::parse_duration(text?).ok()?;
+    i64::try_from(duration.as_millis()).ok()
+}
