@@ -493,7 +493,7 @@ async fn the_create_and_edit_flows_work_from_the_keyboard_alone_with_the_focus_a
         next(&browser, "resource").await;
     }
     next(&browser, "summary").await;
-    next(&browser, "pollers_json").await;
+    next(&browser, "summary").await;
     next(&browser, "connect").await;
     browser.navigating(browser.press(ENTER)).await;
     assert!(
