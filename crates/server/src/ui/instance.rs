@@ -333,9 +333,7 @@ async fn switch(
                 "Enabled: polling resumes from where it stopped, and waiting events are sent."
                     .to_owned()
             } else {
-                "Disabled: nothing is polled or sent until you enable it again; nothing is lost \
-                 meanwhile."
-                    .to_owned()
+                "Disabled.".to_owned()
             })
         });
     render(&state, session, id, None, outcome).await
