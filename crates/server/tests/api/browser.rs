@@ -216,6 +216,22 @@ async fn a_user_signs_in_creates_edits_polls_and_redelivers_on_pages_axe_finds_n
     );
     browser.look("04-search").await;
 
+    // The create form of every element, and its refusals beside their fields.
+    browser
+        .goto(&format!("{site}/ui/instances/new?element=sfdc"))
+        .await;
+    assert!(browser.text("#element-sfdc").await.contains("accounts"));
+    browser.look("05a-new-instance-salesforce").await;
+    browser
+        .find("#callback_url")
+        .await
+        .send_keys("ftp://x")
+        .await
+        .unwrap();
+    browser.click_and_wait("#connect").await;
+    assert!(browser.text("#callback_url-error").await.contains("http"));
+    browser.look("05b-new-instance-refused").await;
+
     // Create an instance: the form, the provider's consent page, and back.
     browser.goto(&format!("{site}/")).await;
     browser.click_and_wait("#new-instance-link").await;
@@ -256,7 +272,7 @@ async fn a_user_signs_in_creates_edits_polls_and_redelivers_on_pages_axe_finds_n
             .await
             .unwrap();
     }
-    browser.look("05-new-instance").await;
+    browser.look("05c-new-instance").await;
     browser.click_and_wait("#connect").await;
     assert!(
         browser
