@@ -110,7 +110,11 @@ async fn live(
                 last_poll: p.last_poll_ms.map(time).unwrap_or_else(|| "never".into()),
                 last_poll_ago: p.last_poll_ms.map(|ms| ago(now, ms)).unwrap_or_default(),
                 next_poll: time(p.next_due_ms),
-                next_poll_in: ago(now, p.next_due_ms),
+                next_poll_in: if p.next_due_ms <= now {
+                    "due now".into()
+                } else {
+                    ago(now, p.next_due_ms)
+                },
                 events: p.events_emitted,
                 failures: p.failures,
                 last_error: p.last_error,
