@@ -9,6 +9,16 @@
 //!
 //! Pages are an adapter like the API: they read forms into the services' typed inputs
 //! ([`crate::services`]) and render what the services return, or the service error's message.
+//! One stylesheet (`templates/style.css`, light and dark) dresses every page; nothing inline,
+//! so the strict CSP holds.
+//!
+//! - `home`: the organization's last two days (key figures, plots) and its instances.
+//! - `connect`: the create flow, every element of the registry, through the consent page.
+//! - `instance`: an instance's page and its actions; `log` its event log (pages, filters).
+//! - `edit`: the edit form (PATCH's service), the switch, the delete and its confirmation.
+//! - `event`: an event with its notification and delivery timeline, and redelivery.
+//! - `charts` shapes the activity service's counts into `plot`'s SVG drawings.
+//! - `session`: the cookie, the session lookup, CSRF tokens.
 
 mod charts;
 mod connect;
