@@ -60,7 +60,7 @@ where
         filter: &ActivityFilter,
     ) -> Result<Activity> {
         if filter.bucket_ms <= 0 {
-            return Err(StoreError::Database(format!(
+            return Err(StoreError::InvalidInput(format!(
                 "activity buckets must be positive, got {} ms",
                 filter.bucket_ms
             )));
