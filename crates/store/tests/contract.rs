@@ -2962,4 +2962,17 @@ async fn activity_counts_events_outcomes_and_latency_per_bucket_of_one_organizat
         .await
         .unwrap();
     assert_eq!(empty, Activity::default());
+    let nonsense = store
+        .activity(
+            principal.organization_id,
+            &ActivityFilter {
+                bucket_ms: 0,
+                ..filter
+            },
+        )
+        .await;
+    assert!(
+        matches!(nonsense, Err(tributary_store::StoreError::InvalidInput(_))),
+        "{nonsense:?}"
+    );
 }
