@@ -18,7 +18,7 @@
 //! # Where things are
 //! - `lib.rs` (here): the [`Store`] trait, [`StoreError`], [`open`].
 //! - `records.rs`: the records that go in and come out ([`InstanceRecord`], [`PollCommit`],
-//!   [`Attempt`]…); `status.rs`: [`EventStatus`] and [`NotificationStatus`], the one place the
+//!   [`Attempt`]…); `activity.rs`: the counts behind the UI's plots ([`Activity`]); `status.rs`: [`EventStatus`] and [`NotificationStatus`], the one place the
 //!   status words are spelled.
 //! - `sql/`: the one implementation of [`Store`], generic over the backend. `sql/store.rs` has
 //!   every method, most of them one statement; the transactions of several statements are by
@@ -30,6 +30,7 @@
 //! - `migrate.rs` and `migrations/{sqlite,postgres}/`: each backend's schema, forward only.
 //! - `tests/contract.rs`: the contract, run against both backends.
 
+mod activity;
 pub mod migrate;
 pub mod postgres;
 mod records;
@@ -41,6 +42,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use activity::{
+    Activity, ActivityFilter, LATENCY_BOUNDS_MS, LatencyCount, OutcomeCount, ResourceCount,
+};
 pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
@@ -375,6 +379,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One event of an organization by its event id.
     async fn event(&self, organization_id: i64, event_id: &str) -> Result<Option<EventRecord>>;
 
+    /// What an organization's instances (or one of them) did in a stretch of time, counted in
+    /// buckets: events per resource, notifications by outcome, delivery latency.
+    async fn activity(&self, organization_id: i64, filter: &ActivityFilter) -> Result<Activity>;
     /// A notification of an organization by its id or by its number (`key` in decimal).
     async fn find_notification(
         &self,

@@ -218,6 +218,8 @@ pub struct EventFilter {
     pub notification_id: Option<String>,
     /// Rows after this one (paging).
     pub after_id: i64,
+    /// Rows before this one (paging back through a log shown newest first).
+    pub before_id: Option<i64>,
     pub limit: i64,
     /// The newest `limit` events, newest first (a log view), instead of oldest first after
     /// `after_id` (paging through everything).

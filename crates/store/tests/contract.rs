@@ -14,10 +14,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tributary_store::{
-    Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, CountFilter, DeleteCommit,
-    EventCount, EventFilter, EventStatus, InstanceData, NewEvent, NewInstance, NewNotification,
-    NewOrganization, NewSession, NotificationStatus, PollCommit, Principal, Session, Store,
-    StoredValue, Updated, UserProfile,
+    Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
+    CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
+    NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
+    OutcomeCount, PollCommit, Principal, ResourceCount, Session, Store, StoredValue, Updated,
+    UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -85,6 +86,7 @@ contract! {
         a_notification_is_found_by_its_id_or_its_number_with_its_events,
         a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_due,
         events_are_counted_per_bucket_and_instance_with_their_outcomes,
+        activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -2295,6 +2297,20 @@ async fn events_are_found_by_each_filter_and_read_back_with_their_status(store: 
         ..all.clone()
     };
     assert_eq!(ids(found(org, filter).await), ["c", "d"]);
+    // Paging back through the log newest first: the page before c.
+    let c = store.event(org, "c").await.unwrap().unwrap();
+    let filter = EventFilter {
+        before_id: Some(c.id),
+        newest_first: true,
+        ..all.clone()
+    };
+    assert_eq!(ids(found(org, filter).await), ["b", "a"]);
+    let filter = EventFilter {
+        before_id: Some(c.id),
+        after_id: store.event(org, "a").await.unwrap().unwrap().id,
+        ..all.clone()
+    };
+    assert_eq!(ids(found(org, filter).await), ["b"]);
     assert_eq!(ids(found(other.organization_id, all).await), ["z"]);
     assert_eq!(store.event(org, "z").await.unwrap(), None);
 }
@@ -2755,4 +2771,208 @@ async fn a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_
         .unwrap();
     assert_eq!(again.len(), 1, "sent again once the lease ends");
     assert_eq!(again[0].attempts, 0, "with a fresh schedule");
+}
+
+async fn activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let other = org(store.as_ref(), 2).await;
+    let first = insert(store.as_ref(), principal, 50, "p").await;
+    let second = insert(store.as_ref(), principal, 51, "q").await;
+    let foreign = insert(store.as_ref(), other, 52, "x").await;
+    // Buckets of a second from NOW. Every event was found by the poll of NOW + 5.
+    let stored =
+        |instance_id: i64, resource: &str, version: i64, at: i64, ids: &[&str]| PollCommit {
+            resource: resource.into(),
+            now_ms: at,
+            ..commit(
+                instance_id,
+                version,
+                ids.iter().map(|id| event(id)).collect(),
+                NOW,
+            )
+        };
+    store
+        .sync_pollers(
+            first.id,
+            &[("contacts".into(), NOW), ("tasks".into(), NOW)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .sync_pollers(second.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .sync_pollers(foreign.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    for commit in [
+        stored(first.id, "contacts", 1, NOW + 10, &["a", "b"]),
+        stored(first.id, "tasks", 1, NOW + 1_500, &["c"]),
+        stored(second.id, "contacts", 1, NOW + 2_500, &["d", "f"]),
+        // Outside the stretch asked for, and in another organization.
+        stored(second.id, "contacts", 2, NOW + 3_000, &["e"]),
+        stored(foreign.id, "contacts", 1, NOW + 10, &["z"]),
+    ] {
+        store.commit_poll(commit).await.unwrap();
+    }
+    let url = "https://r.example/";
+    for (at, notifications) in [
+        (
+            NOW + 20,
+            vec![
+                notification_to("n1", first.id, url, &["a"]),
+                notification_to("n2", first.id, url, &["b"]),
+                notification_to("nz", foreign.id, url, &["z"]),
+            ],
+        ),
+        (
+            NOW + 1_600,
+            vec![notification_to("n3", first.id, url, &["c"])],
+        ),
+        (
+            NOW + 2_600,
+            vec![
+                notification_to("n4", second.id, url, &["d"]),
+                notification_to("n5", second.id, url, &["f"]),
+            ],
+        ),
+    ] {
+        store.queue_notifications(notifications, at).await.unwrap();
+    }
+    let attempt = |id: &str, at_ms: i64, outcome| AttemptRecord {
+        url: url.into(),
+        notification_id: id.into(),
+        at_ms,
+        status_code: Some(200),
+        duration_ms: 1,
+        excerpt: None,
+        error: None,
+        outcome,
+    };
+    // n1 delivered 395 ms after its poll, n2 retrying, n3 failed, n4 delivered 2,895 ms after
+    // its poll, n5 not tried yet; nz is another organization's.
+    store
+        .record_attempts(vec![
+            attempt("n1", NOW + 400, AttemptOutcome::Delivered),
+            attempt("n2", NOW + 400, AttemptOutcome::RetryAt(NOW + 5_000)),
+            attempt("n3", NOW + 1_700, AttemptOutcome::Failed),
+            attempt("n4", NOW + 2_900, AttemptOutcome::Delivered),
+            attempt("nz", NOW + 400, AttemptOutcome::Delivered),
+        ])
+        .await
+        .unwrap();
+
+    let filter = ActivityFilter {
+        instance_id: None,
+        from_ms: NOW,
+        to_ms: NOW + 3_000,
+        bucket_ms: 1_000,
+    };
+    let activity = store
+        .activity(principal.organization_id, &filter)
+        .await
+        .unwrap();
+    let resource = |bucket, resource: &str, count| ResourceCount {
+        bucket,
+        resource: resource.into(),
+        count,
+    };
+    assert_eq!(
+        activity.events,
+        [
+            resource(0, "contacts", 2),
+            resource(1, "tasks", 1),
+            resource(2, "contacts", 2),
+        ]
+    );
+    let outcome = |bucket, status, tried, count| OutcomeCount {
+        bucket,
+        status,
+        tried,
+        count,
+    };
+    let mut notifications = activity.notifications.clone();
+    notifications.sort_by_key(|o| (o.bucket, o.status, o.tried));
+    assert_eq!(
+        notifications,
+        [
+            outcome(0, NotificationStatus::Queued, true, 1),
+            outcome(0, NotificationStatus::Notified, true, 1),
+            outcome(1, NotificationStatus::Failed, true, 1),
+            outcome(2, NotificationStatus::Queued, false, 1),
+            outcome(2, NotificationStatus::Notified, true, 1),
+        ]
+    );
+    // 395 ms is in the bin up to 500 ms (index 2); 2,895 ms in the one up to 5 s (index 5).
+    assert_eq!(
+        activity.latency,
+        [
+            LatencyCount {
+                bucket: 0,
+                bin: 2,
+                count: 1
+            },
+            LatencyCount {
+                bucket: 2,
+                bin: 5,
+                count: 1
+            },
+        ]
+    );
+
+    // One instance's alone.
+    let second_only = store
+        .activity(
+            principal.organization_id,
+            &ActivityFilter {
+                instance_id: Some(second.id),
+                ..filter
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second_only.events, [resource(2, "contacts", 2)]);
+    assert_eq!(second_only.latency.len(), 1);
+    // Another organization's instance is nothing here.
+    let foreign_only = store
+        .activity(
+            principal.organization_id,
+            &ActivityFilter {
+                instance_id: Some(foreign.id),
+                ..filter
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(foreign_only, Activity::default());
+    // A stretch with nothing in it.
+    let empty = store
+        .activity(
+            principal.organization_id,
+            &ActivityFilter {
+                from_ms: NOW + 10_000,
+                to_ms: NOW + 20_000,
+                ..filter
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(empty, Activity::default());
+    let nonsense = store
+        .activity(
+            principal.organization_id,
+            &ActivityFilter {
+                bucket_ms: 0,
+                ..filter
+            },
+        )
+        .await;
+    assert!(
+        matches!(nonsense, Err(tributary_store::StoreError::InvalidInput(_))),
+        "{nonsense:?}"
+    );
 }

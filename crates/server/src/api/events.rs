@@ -154,6 +154,7 @@ fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
         from: get("from"),
         to: get("to"),
         after: get("after"),
+        before: None,
         page_size: get("pageSize"),
     })
 }

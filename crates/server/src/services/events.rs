@@ -108,6 +108,8 @@ pub struct EventQuery {
     pub to: Option<String>,
     /// A row id: the events after it (paging).
     pub after: Option<String>,
+    /// A row id: the events before it (paging back through a log shown newest first).
+    pub before: Option<String>,
     /// 1 to 1,000 (default 200).
     pub page_size: Option<String>,
 }
@@ -167,6 +169,9 @@ impl EventQuery {
             from_ms: rfc3339("from", &self.from)?,
             to_ms: rfc3339("to", &self.to)?,
             after_id: number("after", &self.after, 0, 0, i64::MAX)?,
+            before_id: given(&self.before)
+                .map(|_| number("before", &self.before, 0, 1, i64::MAX))
+                .transpose()?,
             limit: number("pageSize", &self.page_size, 200, 1, 1000)?,
             newest_first: false,
             notification_id: None,

@@ -8,9 +8,12 @@
 //! - [`events`]: poll now, the pollers view, the event log, one entry of it (by any id a
 //!   notification carries) with its attempts, redeliver, recover, resume.
 //! - [`analytics`]: the event log counted per interval, instance and account.
+//! - [`activity`]: the last two days hour by hour (events per resource, delivery outcomes and
+//!   latency), for the web UI's plots.
 //! - [`hub`]: hub calls (list, get) and the one reading of a hub query string that the poller
 //!   shares.
 
+pub mod activity;
 pub mod analytics;
 pub mod connect;
 pub mod error;

@@ -41,6 +41,9 @@ pub(super) struct NewInstanceForm {
     /// `config.KEY` fields: the element's own settings (a login host), as typed.
     #[serde(default)]
     settings: Vec<(String, String)>,
+    /// `polling`, or `webhooks` where the element offers them.
+    #[serde(default)]
+    vendor: String,
 }
 
 impl NewInstanceForm {
@@ -69,6 +72,7 @@ impl NewInstanceForm {
                 .map(|(_, v)| v.clone())
                 .collect(),
             pollers_json: get("pollers_json"),
+            vendor: get("vendor"),
             settings: fields
                 .iter()
                 .filter_map(|(k, v)| Some((k.strip_prefix("config.")?.to_owned(), v.trim())))
@@ -134,7 +138,14 @@ impl NewInstanceForm {
             ("oauth.api.secret", self.api_secret.clone()),
             ("oauth.callback.url", self.oauth_callback.clone()),
             ("event.notification.enabled", self.events.to_string()),
-            ("event.vendor.type", "polling".to_owned()),
+            (
+                "event.vendor.type",
+                if self.vendor.is_empty() {
+                    "polling".to_owned()
+                } else {
+                    self.vendor.clone()
+                },
+            ),
             ("event.poller.refresh_interval", self.refresh.clone()),
             ("event.poller.configuration", pollers.to_string()),
         ];
@@ -196,6 +207,7 @@ fn field_of(error: &str) -> Option<&'static str> {
         _ if config.starts_with("event.notification.callback.url") => Some("callback_url"),
         _ if config.starts_with("event.notification.signature") => Some("signature_key"),
         _ if config.starts_with("event.notification.enabled") => Some("events"),
+        _ if config.starts_with("event.vendor.type") => Some("vendor"),
         _ if config.starts_with("oauth.api.key") => Some("api_key"),
         _ if config.starts_with("oauth.api.secret") => Some("api_secret"),
         _ if config.starts_with("oauth.callback.url") => Some("oauth_callback"),
@@ -224,6 +236,9 @@ pub(super) struct SettingField {
 pub(super) struct ElementChoice {
     key: String,
     label: String,
+    /// Its display name, and whether the provider offers webhooks.
+    name: String,
+    webhooks: bool,
     selected: bool,
     resources: Vec<ResourceBox>,
     settings: Vec<SettingField>,
@@ -246,6 +261,10 @@ struct NewInstancePage {
     csrf: String,
     form: NewInstanceForm,
     elements: Vec<ElementChoice>,
+    /// The chosen element's name, and whether it offers webhooks and Tributary receives them.
+    element_name: String,
+    webhooks_offered: bool,
+    webhooks_received: bool,
     own_callback: String,
     /// (field, message) pairs.
     field_errors: Vec<(&'static str, String)>,
@@ -261,6 +280,15 @@ impl NewInstancePage {
             .map(|(_, e)| e.as_str())
             .collect();
         (!errors.is_empty()).then(|| errors.join("; "))
+    }
+
+    /// The value of a field's `aria-invalid`.
+    fn invalid(&self, field: &str) -> &'static str {
+        if self.field_errors.iter().any(|(f, _)| *f == field) {
+            "true"
+        } else {
+            "false"
+        }
     }
 }
 
@@ -281,10 +309,12 @@ fn render_form(
     form: NewInstanceForm,
     errors: Vec<String>,
 ) -> Response {
-    let selected = state
+    let chosen_element = state
         .registry
         .get(&form.element)
-        .or_else(|| state.registry.all().first().cloned())
+        .or_else(|| state.registry.all().first().cloned());
+    let selected = chosen_element
+        .as_ref()
         .map(|e| e.key.clone())
         .unwrap_or_default();
     let elements = state
@@ -331,6 +361,8 @@ fn render_form(
             ElementChoice {
                 key: element.key.clone(),
                 label: format!("{} ({})", element.name, element.key),
+                name: element.name.clone(),
+                webhooks: element.events.webhooks,
                 selected: chosen,
                 resources,
                 settings,
@@ -360,6 +392,14 @@ fn render_form(
         &NewInstancePage {
             csrf: session.csrf.clone(),
             elements,
+            element_name: chosen_element
+                .as_ref()
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            webhooks_offered: chosen_element.as_ref().is_some_and(|e| e.events.webhooks),
+            webhooks_received: chosen_element
+                .as_ref()
+                .is_some_and(|e| e.has_webhook_source()),
             own_callback: own_callback(headers),
             form,
             field_errors,

@@ -9,22 +9,37 @@
 //!
 //! Pages are an adapter like the API: they read forms into the services' typed inputs
 //! ([`crate::services`]) and render what the services return, or the service error's message.
+//! One stylesheet (`templates/style.css`, light and dark) dresses every page; nothing inline,
+//! so the strict CSP holds.
+//!
+//! - `home`: the organization's last two days (key figures, plots) and its instances.
+//! - `connect`: the create flow, every element of the registry, through the consent page.
+//! - `instance`: an instance's page and its actions; `log` its event log (pages, filters).
+//! - `edit`: the edit form (PATCH's service), the switch, the delete and its confirmation.
+//! - `event`: an event with its notification and delivery timeline, and redelivery.
+//! - `charts` shapes the activity service's counts into `plot`'s SVG drawings.
+//! - `session`: the cookie, the session lookup, CSRF tokens.
 
+mod charts;
 mod connect;
+mod edit;
+mod event;
+mod home;
 mod instance;
+mod log;
+mod plot;
 mod session;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::secrets::hash_secret;
 use crate::services::error::{ProviderFailure, ServiceError};
-use crate::services::{events, instances};
 use crate::state::AppState;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, same_token};
 pub use session::{UiSession, secure_cookies};
@@ -37,9 +52,9 @@ const SESSION_MS: i64 = 12 * 3_600_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(instances))
+        .route("/", get(home::show))
         .route("/sign-in", get(sign_in_page).post(sign_in))
-        .route("/sign-out", axum::routing::post(sign_out))
+        .route("/sign-out", post(sign_out))
         .route("/ui/style.css", get(style))
         .route("/ui/live.js", get(script))
         .route("/ui/form.js", get(form_script))
@@ -50,21 +65,19 @@ pub fn router() -> Router<AppState> {
         .route("/ui/oauth/callback", get(connect::callback))
         .route("/ui/instances/{id}", get(instance::show))
         .route("/ui/instances/{id}/live", get(instance::live_part))
+        .route("/ui/instances/{id}/poll", post(instance::poll_now))
+        .route("/ui/instances/{id}/recover", post(instance::recover))
+        .route("/ui/instances/{id}/enable", post(instance::enable))
+        .route("/ui/instances/{id}/disable", post(instance::disable))
+        .route("/ui/instances/{id}/edit", get(edit::show).post(edit::save))
         .route(
-            "/ui/instances/{id}/poll",
-            axum::routing::post(instance::poll_now),
+            "/ui/instances/{id}/delete",
+            get(edit::confirm_delete).post(edit::delete),
         )
-        .route(
-            "/ui/instances/{id}/recover",
-            axum::routing::post(instance::recover),
-        )
-        .route(
-            "/ui/instances/{id}/events/{event_id}",
-            get(instance::show_event),
-        )
+        .route("/ui/instances/{id}/events/{event_id}", get(event::show))
         .route(
             "/ui/instances/{id}/events/{event_id}/redeliver",
-            axum::routing::post(instance::redeliver),
+            post(event::redeliver),
         )
 }
 
@@ -343,91 +356,25 @@ async fn sign_out(
     response
 }
 
-/// One line of the instances table.
-struct InstanceRow {
-    id: i64,
-    name: String,
-    element: String,
-    tags: String,
-    valid: bool,
-    invalid_reason: Option<String>,
-    events: bool,
-    resources: usize,
-    last_poll: String,
-    failures: i64,
+/// The instance's id from the path, or the 404 page saying there is none.
+pub(crate) fn instance_id(text: &str) -> Result<i64, Box<Response>> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Box::new(not_found(&format!("There is no instance {text:?}."))))
 }
 
-#[derive(Template)]
-#[template(path = "instances.html")]
-struct Instances {
-    csrf: String,
-    query: String,
-    rows: Vec<InstanceRow>,
+fn not_found(text: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "Not found", text, "/")
 }
 
-#[derive(Deserialize)]
-struct SearchQuery {
-    #[serde(default)]
-    q: String,
-}
-
-async fn instances(
-    State(state): State<AppState>,
-    session: Option<UiSession>,
-    Query(search): Query<SearchQuery>,
-) -> Response {
-    let Some(session) = session else {
-        return Redirect::to("/sign-in").into_response();
-    };
-    let records = match instances::list(
-        &state,
-        session.principal,
-        &instances::ListInstances::default(),
-    )
-    .await
-    {
-        Ok(records) => records,
-        Err(error) => return failed(error),
-    };
-    let query = search.q.trim().to_owned();
-    let needle = query.to_lowercase();
-    let mut rows = Vec::new();
-    for record in records {
-        let matches = needle.is_empty()
-            || record.name.to_lowercase().contains(&needle)
-            || record
-                .tags
-                .iter()
-                .any(|tag| tag.to_lowercase().contains(&needle));
-        if !matches {
-            continue;
-        }
-        let pollers = match events::pollers(&state, session.principal, record.id).await {
-            Ok(pollers) => pollers,
-            Err(error) => return failed(error),
-        };
-        let last_poll = pollers.iter().filter_map(|p| p.last_poll_ms).max();
-        rows.push(InstanceRow {
-            id: record.id,
-            name: record.name,
-            element: record.element_key,
-            tags: record.tags.join(", "),
-            valid: record.valid,
-            invalid_reason: record.invalid_reason,
-            events: record.events_enabled,
-            resources: pollers.len(),
-            last_poll: last_poll.map(time).unwrap_or_else(|| "never".into()),
-            failures: pollers.iter().map(|p| p.failures).sum(),
-        });
+/// Why an action failed, as the service says it.
+pub(crate) fn refused(error: &ServiceError) -> Response {
+    match error {
+        ServiceError::NotFound(text) => not_found(text),
+        ServiceError::Internal(detail) => failed(detail),
+        _ => message(status(error), "Refused", &error.user_message(), "/"),
     }
-    page(
-        StatusCode::OK,
-        &Instances {
-            csrf: session.csrf,
-            query,
-            rows,
-        },
-    )
 }
 
 /// Epoch milliseconds as `2026-11-28 10:42:08 UTC`.
@@ -435,4 +382,41 @@ pub(crate) fn time(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
+}
+
+/// How long ago `ms` was, as people say it: `just now`, `4 min ago`, `3 h ago`, `2 days ago`
+/// (in the future: `in 5 min`).
+pub(crate) fn ago(now_ms: i64, ms: i64) -> String {
+    let (seconds, future) = if ms > now_ms {
+        ((ms - now_ms) / 1000, true)
+    } else {
+        ((now_ms - ms) / 1000, false)
+    };
+    let amount = match seconds {
+        0..45 => return "just now".into(),
+        45..5_400 => format!("{} min", (seconds + 30) / 60),
+        5_400..172_800 => format!("{} h", (seconds + 1_800) / 3_600),
+        _ => format!("{} days", (seconds + 43_200) / 86_400),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+
+    #[test]
+    fn ages_are_said_in_the_largest_unit_that_fits() {
+        let now = 1_000_000_000_000;
+        assert_eq!(ago(now, now - 10_000), "just now");
+        assert_eq!(ago(now, now - 50_000), "1 min ago");
+        assert_eq!(ago(now, now - 4 * 60_000), "4 min ago");
+        assert_eq!(ago(now, now - 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago(now, now - 3 * 86_400_000), "3 days ago");
+        assert_eq!(ago(now, now + 5 * 60_000), "in 5 min");
+    }
 }

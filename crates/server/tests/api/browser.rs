@@ -1,241 +1,282 @@
-//! The web UI in a real browser: headless Chromium driven through WebDriver (chromedriver), against
-//! `serve` and the simulator. Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
-//! them). Screenshots of each page go to `$CARGO_TARGET_TMPDIR/ui-screenshots/`, for a reviewer.
+//! The web UI in a real browser: headless Chromium driven through WebDriver (chromedriver),
+//! against `serve` and the simulator. Needs Debian's `chromium` and `chromium-driver` and npm's
+//! `axe-core` (`.ci/run` installs them; the tests install axe-core themselves when npm is
+//! there). Every page is looked at in light and dark, at desktop and phone widths: a full-page
+//! screenshot of each goes to `target/tmp/ui-screenshots/` for a reviewer, and axe-core audits
+//! each; a serious or critical violation anywhere fails the walk.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod kit;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use std::sync::Arc;
+
+use axum::http::StatusCode as AxumStatus;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+use tributary_domain::delivery::RetrySchedule;
+use tributary_domain::{Clock, ManualClock, SystemClock};
+use tributary_server::delivery::Deliverer;
+use tributary_simulator::Config;
 
-use crate::helpers::{ORG_SECRET, TestApp, USER_SECRET, seed_body, spawn_app};
+use crate::helpers::{
+    ORG_SECRET, TestApp, USER_SECRET, seed_body, seed_poller, spawn_app_with, spawn_app_with_clocks,
+};
+use kit::Browser;
 
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
+const HOUR: i64 = 3_600_000;
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn executable(name: &str, candidates: &[&str]) -> PathBuf {
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not found (looked at {candidates:?}); install Debian's chromium and \
-                 chromium-driver packages: apt-get install chromium chromium-driver"
-            )
-        })
-}
-
-async fn driver() -> Driver {
-    let binary = executable(
-        "chromedriver",
-        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+/// A receiver answering `status` to every notification; returns its URL.
+async fn receiver(status: AxumStatus) -> String {
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || async move { status }),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(binary)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// The server and the simulator on one manual clock, delivering to local receivers with a
+/// short retry schedule (so failures finish within the two days the plots show).
+async fn app(clock: Arc<ManualClock>) -> TestApp {
+    let config = Config {
+        seed: 7,
+        throttle_per_minute: 1_000_000,
+        tenant_throttle_per_minute: 1_000_000,
+        quota_per_day: u32::MAX,
+        tenant_quota_per_day: u32::MAX,
+        ..Config::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{}/status", driver.url))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    spawn_app_with_clocks(config, clock.clone(), clock, |s| {
+        s.allow_private_callbacks = true;
+        s.retry_schedule = RetrySchedule::parse("10m,1h").unwrap();
+        s.provider_requests_per_minute = Some(1_000_000);
+    })
+    .await
+}
+
+/// An instance polling appointments and contacts, delivering to `callback`.
+async fn instance(app: &TestApp, name: &str, tags: &[&str], callback: &str) -> i64 {
+    let mut body = seed_body(&app.code().await);
+    body["name"] = json!(name);
+    body["tags"] = json!(tags);
+    body["configuration"]["event.notification.callback.url"] = json!(callback);
+    let mut pollers = seed_poller();
+    pollers["contacts"] = json!({});
+    body["configuration"]["event.poller.configuration"] = pollers;
+    let created = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await;
+    created["id"].as_i64().unwrap()
+}
+
+async fn changes(app: &TestApp, resource: &str, count: i64) {
+    if count > 0 {
+        let response = app
+            .http
+            .post(format!("{}/_sim/records", app.sim.url()))
+            .json(&json!({"resource": resource, "count": count}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{resource}");
     }
-    driver
 }
 
-async fn browser(driver: &Driver) -> Client {
-    let chromium = executable(
-        "chromium",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox",
-            "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session through chromedriver")
+/// Delivery passes until nothing more is due at the clock's time.
+async fn deliver(deliverer: &Deliverer) {
+    for _ in 0..100 {
+        if deliverer.run_once().await == (0, 0) {
+            return;
+        }
+    }
+    panic!("delivery never ran out of due work");
 }
 
-fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+async fn poll(app: &TestApp, id: i64) -> Value {
+    app.expect(
+        Method::POST,
+        &format!("/instances/{id}/events/poll"),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn shoot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+/// Two days of history, hour by hour: changes at the provider in a daily rhythm, a poll of
+/// each instance, and a delivery pass a little later (longer at busy hours, so latency moves).
+async fn history(app: &TestApp, clock: &ManualClock, ids: &[i64], hours: i64) {
+    let deliverer = Deliverer::new(app.state.clone(), 4).unwrap();
+    for hour in 0..hours {
+        let rhythm = (hour as f64 * std::f64::consts::TAU / 24.0).sin();
+        changes(app, "appointments", (2.0 + 2.0 * rhythm).round() as i64).await;
+        changes(
+            app,
+            "contacts",
+            (3.0 + 3.0 * rhythm + (hour % 3) as f64).round() as i64,
+        )
+        .await;
+        for id in ids {
+            poll(app, *id).await;
+        }
+        clock.advance_ms(150 + 400 * ((hour * 7) % 5));
+        deliver(&deliverer).await;
+        clock.advance_ms(HOUR - 150 - 400 * ((hour * 7) % 5));
+    }
+    deliver(&deliverer).await;
 }
 
-fn origin(app: &TestApp) -> String {
+/// The origin of the UI.
+fn site(app: &TestApp) -> String {
     app.api.trim_end_matches("/elements/api-v2").to_owned()
 }
 
-/// Waits for an element (pages are server-rendered, but navigation is asynchronous).
-async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-}
-
-/// Clicks what navigates (a link, a form's button) and waits until the next page has replaced
-/// this one, so nothing is read from the page being left.
-async fn click_and_wait(client: &Client, locator: Locator<'_>) {
-    let old = client.find(Locator::Css("html")).await.unwrap();
-    client.find(locator).await.unwrap().click().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while old.tag_name().await.is_ok() {
-        assert!(Instant::now() < deadline, "the page did not change");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
-async fn a_user_signs_in_creates_an_instance_through_consent_polls_and_redelivers_an_event() {
-    let app = spawn_app().await;
-    let mut body = seed_body(&app.code().await);
-    body["name"] = json!("Sales CRM");
-    body["tags"] = json!(["east"]);
-    app.expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
-        .await;
-    let mut other = seed_body(&app.code().await);
-    other["name"] = json!("Support CRM");
-    other["tags"] = json!(["west"]);
-    app.expect(Method::POST, "/instances", Some(&other), StatusCode::OK)
-        .await;
+async fn a_user_signs_in_creates_edits_polls_and_redelivers_on_pages_axe_finds_nothing_serious_on()
+{
+    // Two days ago on the hour, a little past, so that the plots fill their 48 hours.
+    let now = SystemClock.now_ms();
+    let start = (now / HOUR - 47) * HOUR + 5 * 60_000;
+    let clock = Arc::new(ManualClock::new(start));
+    let app = app(clock.clone()).await;
+    let healthy = receiver(AxumStatus::OK).await;
+    let down = receiver(AxumStatus::SERVICE_UNAVAILABLE).await;
+    let sales = instance(&app, "Sales CRM", &["east", "prod"], &healthy).await;
+    let support = instance(&app, "Support CRM", &["west"], &down).await;
+    history(&app, &clock, &[sales, support], 47).await;
 
-    let driver = driver().await;
-    let client = browser(&driver).await;
-    let site = origin(&app);
+    let browser = Browser::start().await;
+    let site = site(&app);
 
-    // Signed out, the list sends the browser to sign-in.
-    client.goto(&format!("{site}/")).await.unwrap();
-    find(&client, "#sign-in").await;
-    assert_eq!(client.current_url().await.unwrap().path(), "/sign-in");
-    shoot(&client, "1-sign-in").await;
+    // Signed out, the home page sends the browser to sign-in.
+    browser.goto(&format!("{site}/")).await;
+    browser.find("#sign-in").await;
+    assert_eq!(browser.path().await, "/sign-in");
+    browser.look("01-sign-in").await;
 
     // Wrong secrets: the form says so.
-    find(&client, "#user")
+    browser
+        .find("#user")
         .await
         .send_keys(USER_SECRET)
         .await
         .unwrap();
-    find(&client, "#organization")
+    browser
+        .find("#organization")
         .await
         .send_keys("not-the-organization-secret")
         .await
         .unwrap();
-    click_and_wait(&client, Locator::Css("#sign-in")).await;
-    let error = find(&client, "#sign-in-error").await.text().await.unwrap();
+    browser.click_and_wait("#sign-in").await;
     assert_eq!(
-        error,
+        browser.text("#sign-in-error").await,
         "The user secret or the organization secret is wrong."
     );
-    shoot(&client, "2-sign-in-refused").await;
+    browser.look("02-sign-in-refused").await;
 
-    // Right secrets: the instances.
-    find(&client, "#user")
+    // Right secrets: the organization's two days, and its instances.
+    browser
+        .find("#user")
         .await
         .send_keys(USER_SECRET)
         .await
         .unwrap();
-    find(&client, "#organization")
+    browser
+        .find("#organization")
         .await
         .send_keys(ORG_SECRET)
         .await
         .unwrap();
-    click_and_wait(&client, Locator::Css("#sign-in")).await;
-    let table = find(&client, "#instances").await.text().await.unwrap();
+    browser.click_and_wait("#sign-in").await;
+    let table = browser.text("#instances").await;
     assert!(
         table.contains("Sales CRM") && table.contains("Support CRM"),
         "{table}"
     );
     assert!(table.contains("2 instances"), "{table}");
-    shoot(&client, "3-instances").await;
-    client.set_window_size(390, 844).await.unwrap();
-    shoot(&client, "4-instances-phone").await;
-    client.set_window_size(1280, 900).await.unwrap();
+    let events_plot = browser.find("#home-events svg.plot").await;
+    assert!(
+        events_plot
+            .attr("aria-labelledby")
+            .await
+            .unwrap()
+            .is_some_and(|ids| ids == "home-events-title home-events-desc")
+    );
+    let described = browser.text("#home-outcomes details summary").await;
+    assert_eq!(described, "The numbers");
+    browser.look("03-home").await;
 
     // Search.
-    let search = find(&client, "#q").await;
-    search.send_keys("west").await.unwrap();
-    click_and_wait(&client, Locator::Css("form[role=search] button")).await;
-    let found = find(&client, "#instances").await.text().await.unwrap();
+    browser.find("#q").await.send_keys("west").await.unwrap();
+    browser.click_and_wait("form[role=search] button").await;
+    let found = browser.text("#instances").await;
     assert!(
         found.contains("Support CRM") && !found.contains("Sales CRM"),
         "{found}"
     );
-    shoot(&client, "5-search").await;
+    browser.look("04-search").await;
 
-    // Create an instance: the form, then the provider's consent page, then back.
-    client.goto(&format!("{site}/")).await.unwrap();
-    click_and_wait(&client, Locator::Css("#new-instance-link")).await;
-    find(&client, "#name")
+    // The create form of every element, and its refusals beside their fields.
+    browser
+        .goto(&format!("{site}/ui/instances/new?element=sfdc"))
+        .await;
+    assert!(browser.text("#element-sfdc").await.contains("accounts"));
+    browser.look("05a-new-instance-salesforce").await;
+    browser
+        .find("#callback_url")
+        .await
+        .send_keys("ftp://x")
+        .await
+        .unwrap();
+    browser.click_and_wait("#connect").await;
+    assert!(browser.text("#callback_url-error").await.contains("http"));
+    browser.look("05b-new-instance-refused").await;
+
+    // Create an instance: the form, the provider's consent page, and back.
+    browser.goto(&format!("{site}/")).await;
+    browser.click_and_wait("#new-instance-link").await;
+    let choices = browser.text("#element-choices").await;
+    assert!(
+        choices.contains("Infusionsoft REST") && choices.contains("contacts"),
+        "every element with its resources: {choices}"
+    );
+    browser
+        .find("#name")
         .await
         .send_keys("Browser CRM")
         .await
         .unwrap();
-    find(&client, "#api_key")
+    browser
+        .find("#api_key")
         .await
         .send_keys("tributary-demo")
         .await
         .unwrap();
-    find(&client, "#api_secret")
+    browser
+        .find("#api_secret")
         .await
         .send_keys("tributary-demo-secret")
         .await
         .unwrap();
-    find(&client, "#callback_url")
+    browser
+        .find("#callback_url")
         .await
-        .send_keys("https://receiver.example/events")
+        .send_keys(&healthy)
         .await
         .unwrap();
     for resource in ["appointments", "contacts"] {
-        find(&client, &format!("input[name=resource][value={resource}]"))
+        browser
+            .find(&format!("input[name=resource][value={resource}]"))
             .await
             .click()
             .await
             .unwrap();
     }
-    shoot(&client, "6-new-instance").await;
-    click_and_wait(&client, Locator::Css("#connect")).await;
+    browser.look("05c-new-instance").await;
+    browser.click_and_wait("#connect").await;
     assert!(
-        client
+        browser
+            .client
             .current_url()
             .await
             .unwrap()
@@ -243,70 +284,280 @@ async fn a_user_signs_in_creates_an_instance_through_consent_polls_and_redeliver
             .starts_with(&app.sim.url()),
         "at the provider's consent page"
     );
-    shoot(&client, "7-consent").await;
-    click_and_wait(&client, Locator::Css("button[name=allow][value=true]")).await;
-    let heading = find(&client, "h1").await.text().await.unwrap();
+    // The simulator's page, not Tributary's: a screenshot only.
+    browser.shoot("06-consent-at-the-provider").await;
+    browser
+        .click_and_wait("button[name=allow][value=true]")
+        .await;
+    let heading = browser.text("h1").await;
     assert!(heading.starts_with("Browser CRM"), "{heading}");
-    let pollers = find(&client, "#pollers").await.text().await.unwrap();
+    let pollers = browser.text("#pollers").await;
     assert!(
         pollers.contains("appointments") && pollers.contains("contacts"),
         "{pollers}"
     );
 
-    // Poll now finds a change made at the provider; its event opens with its delivery,
-    // which can be sent again.
-    click_and_wait(&client, Locator::Css("#poll-now")).await;
-    let notice = find(&client, "#notice").await.text().await.unwrap();
-    assert_eq!(notice, "Polled 2 resources: 0 new events.");
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    app.http
-        .post(format!("{}/_sim/records", app.sim.url()))
-        .json(&json!({"resource": "appointments", "count": 1}))
-        .send()
-        .await
-        .unwrap();
-    click_and_wait(&client, Locator::Css("#poll-now")).await;
-    let notice = find(&client, "#notice").await.text().await.unwrap();
-    assert_eq!(notice, "Polled 2 resources: 1 new event.");
-    let events = find(&client, "#events").await.text().await.unwrap();
+    // Poll now finds a change made at the provider.
+    browser.click_and_wait("#poll-now").await;
+    assert_eq!(
+        browser.text("#notice").await,
+        "Polled 2 resources: 0 new events."
+    );
+    clock.advance_ms(2_000);
+    changes(&app, "appointments", 1).await;
+    browser.click_and_wait("#poll-now").await;
+    assert_eq!(
+        browser.text("#notice").await,
+        "Polled 2 resources: 1 new event."
+    );
+    let events = browser.text("#events").await;
     assert!(
         events.contains("appointments") && events.contains("CREATED"),
         "{events}"
     );
-    shoot(&client, "8-instance").await;
-    // The delivery worker's pass (stepped here) sends it to a callback that cannot be reached.
-    tributary_server::delivery::Deliverer::new(app.state.clone(), 4)
-        .unwrap()
-        .run_once()
-        .await;
-    click_and_wait(&client, Locator::LinkText("details")).await;
-    let attempts = find(&client, "#attempts").await.text().await.unwrap();
-    assert!(attempts.contains("no answer"), "{attempts}");
-    let body = find(&client, "#notification-body")
-        .await
-        .text()
+    browser.look("07-instance-new").await;
+
+    // Edit it: a bad interval is refused next to its field, then a good one is saved.
+    browser.click_and_wait("#edit-link").await;
+    browser.look("08-edit").await;
+    let refresh = browser.find("#refresh").await;
+    refresh.clear().await.unwrap();
+    refresh.send_keys("0").await.unwrap();
+    let callback = browser.find("#callback_url").await;
+    callback.clear().await.unwrap();
+    callback.send_keys("ftp://nowhere").await.unwrap();
+    // The browser's own checks would stop the form first; the server's are the ones tested.
+    browser
+        .client
+        .execute(
+            "document.getElementById('edit-instance').noValidate = true;",
+            vec![],
+        )
         .await
         .unwrap();
-    assert!(body.contains("\"objectType\": \"appointments\""), "{body}");
-    shoot(&client, "9-event").await;
-    click_and_wait(&client, Locator::Css("#redeliver")).await;
-    let notice = find(&client, "#notice").await.text().await.unwrap();
+    browser.click_and_wait("#save").await;
+    let refused = browser.text("#refresh-error").await;
     assert!(
-        notice.ends_with("is queued again and will be sent now."),
-        "{notice}"
+        refused.contains("event.poller.refresh_interval") && refused.contains("1 to 10080"),
+        "{refused}"
     );
+    assert!(browser.text("#callback_url-error").await.contains("http"));
+    browser.look("09-edit-refused").await;
+    let refresh = browser.find("#refresh").await;
+    refresh.clear().await.unwrap();
+    refresh.send_keys("30").await.unwrap();
+    let callback = browser.find("#callback_url").await;
+    callback.clear().await.unwrap();
+    callback.send_keys(&down).await.unwrap();
+    browser.click_and_wait("#save").await;
+    assert!(browser.text("#notice").await.starts_with("Saved."));
+    let id: i64 = browser
+        .path()
+        .await
+        .trim_start_matches("/ui/instances/")
+        .trim_end_matches("/edit")
+        .parse()
+        .unwrap();
+    let stored = app.instance(id).await;
     assert_eq!(
-        find(&client, "#event-status").await.text().await.unwrap(),
-        "QUEUED"
+        stored["configuration"]["event.poller.refresh_interval"],
+        json!("30")
     );
-    shoot(&client, "10-redelivered").await;
 
-    // Sign out: back to sign-in, and the list is out of reach again.
-    click_and_wait(&client, Locator::Css("#sign-out")).await;
-    find(&client, "#sign-in").await;
-    client.goto(&format!("{site}/")).await.unwrap();
-    find(&client, "#sign-in").await;
-    assert_eq!(client.current_url().await.unwrap().path(), "/sign-in");
-    client.close().await.unwrap();
-    eprintln!("screenshots in {}", screenshots().display());
+    // The event: its notification fails at the receiver, and is sent again on request.
+    deliver(&Deliverer::new(app.state.clone(), 4).unwrap()).await;
+    browser.goto(&format!("{site}/ui/instances/{id}")).await;
+    browser.look("10-instance").await;
+    browser.click_and_wait("#events td.primary a").await;
+    let attempts = browser.text("#attempts").await;
+    assert!(attempts.contains("503 Service Unavailable"), "{attempts}");
+    let body = browser.text("#notification-body").await;
+    assert!(body.contains("\"objectType\": \"appointments\""), "{body}");
+    browser.look("11-event").await;
+    browser.click_and_wait("#redeliver").await;
+    assert!(
+        browser
+            .text("#notice")
+            .await
+            .ends_with("is queued again and will be sent now."),
+    );
+    assert_eq!(browser.text("#event-status").await, "QUEUED");
+    browser.look("12-redelivered").await;
+
+    // The event log: filtered to failures, and paged.
+    browser
+        .goto(&format!("{site}/ui/instances/{support}?status=FAILED"))
+        .await;
+    let failed = browser.text("#events").await;
+    assert!(
+        failed.contains("FAILED") && !failed.contains("NOTIFIED"),
+        "{failed}"
+    );
+    browser.look("13-event-log-filtered").await;
+    browser.goto(&format!("{site}/ui/instances/{sales}")).await;
+    browser.click_and_wait("#older").await;
+    assert!(
+        browser
+            .text("#events caption")
+            .await
+            .starts_with("A page of")
+    );
+    browser.look("14-event-log-older").await;
+
+    // Switch it off and on, then delete it after saying so.
+    browser
+        .goto(&format!("{site}/ui/instances/{id}/edit"))
+        .await;
+    browser.click_and_wait("#disable").await;
+    assert!(browser.text("#notice").await.starts_with("Disabled"));
+    browser.look("15-disabled").await;
+    browser.click_and_wait("#enable").await;
+    assert!(browser.text("#notice").await.starts_with("Enabled"));
+    browser
+        .goto(&format!("{site}/ui/instances/{id}/edit"))
+        .await;
+    browser.click_and_wait("#delete-link").await;
+    browser.look("16-delete-confirm").await;
+    browser.click_and_wait("#confirm-delete").await;
+    assert_eq!(browser.text("h1").await, "Instance deleted");
+    browser.look("17-deleted").await;
+    app.expect(
+        Method::GET,
+        &format!("/instances/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // A page that is not there.
+    browser.goto(&format!("{site}/ui/instances/999999")).await;
+    browser.look("18-not-found").await;
+
+    // Sign out: back to sign-in, and the home page is out of reach again.
+    browser.goto(&format!("{site}/")).await;
+    browser.click_and_wait("#sign-out").await;
+    browser.find("#sign-in").await;
+    browser.goto(&format!("{site}/")).await;
+    assert_eq!(browser.path().await, "/sign-in");
+    eprintln!("screenshots in {}", kit::screenshots().display());
+    browser.assert_accessible();
+    browser.close().await;
+}
+
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+const SPACE: &str = " ";
+/// Shift and Tab together: the focus goes back.
+const SHIFT_TAB: &str = "\u{e008}\u{e004}";
+
+/// Tabs once and checks where the focus went (and that it shows).
+async fn next(browser: &Browser, expected: &str) {
+    browser.press(TAB).await;
+    let (at, tag, ring) = browser.focused().await;
+    assert_eq!(at, expected, "the focus went to {tag} {at:?}");
+    assert!(ring, "the focus on {at:?} is not visible");
+}
+
+#[tokio::test]
+async fn the_create_and_edit_flows_work_from_the_keyboard_alone_with_the_focus_always_visible() {
+    let app = spawn_app_with(Config::default(), |s| s.allow_private_callbacks = true).await;
+    let healthy = receiver(AxumStatus::OK).await;
+    let browser = Browser::start().await;
+    let site = site(&app);
+
+    // Sign in: the skip link comes first, then the fields; Enter submits.
+    browser.goto(&format!("{site}/sign-in")).await;
+    next(&browser, "#main").await;
+    browser.tab_to("user", 5).await;
+    browser.press(USER_SECRET).await;
+    next(&browser, "organization").await;
+    browser.press(ORG_SECRET).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert_eq!(browser.path().await, "/");
+
+    // To the create form by its link.
+    browser.tab_to("new-instance-link", 12).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert_eq!(browser.path().await, "/ui/instances/new");
+
+    // The create form, field by field in reading order, typed into as the focus arrives.
+    let before = browser.tab_to("name", 20).await;
+    assert!(
+        before
+            .iter()
+            .any(|stop| stop.starts_with("/ui/instances/new?element=")),
+        "the element cards come before the form: {before:?}"
+    );
+    browser.press("Keyboard CRM").await;
+    next(&browser, "tags").await;
+    browser.press("keys, only").await;
+    next(&browser, "api_key").await;
+    browser.press("tributary-demo").await;
+    next(&browser, "api_secret").await;
+    browser.press("tributary-demo-secret").await;
+    next(&browser, "oauth_callback").await;
+    next(&browser, "events").await;
+    next(&browser, "vendor").await;
+    next(&browser, "callback_url").await;
+    browser.press(&healthy).await;
+    next(&browser, "signature_key").await;
+    next(&browser, "refresh").await;
+    // The first resource (contacts) ticked with the space bar, the rest passed.
+    next(&browser, "resource").await;
+    browser.press(SPACE).await;
+    for _ in 0..6 {
+        next(&browser, "resource").await;
+    }
+    next(&browser, "summary").await;
+    next(&browser, "summary").await;
+    next(&browser, "connect").await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&app.sim.url()),
+        "Enter on Connect leads to the provider's consent page"
+    );
+    browser
+        .click_and_wait("button[name=allow][value=true]")
+        .await;
+    assert!(browser.text("h1").await.starts_with("Keyboard CRM"));
+    let pollers = browser.text("#pollers").await;
+    assert!(pollers.contains("contacts"), "{pollers}");
+
+    // The edit form: Tab reaches Edit; the fields follow in reading order; Enter in a field
+    // saves.
+    browser.tab_to("edit-link", 20).await;
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(browser.path().await.ends_with("/edit"));
+    browser.tab_to("name", 12).await;
+    next(&browser, "tags").await;
+    next(&browser, "events").await;
+    next(&browser, "vendor").await;
+    next(&browser, "callback_url").await;
+    next(&browser, "refresh").await;
+    // Tabbing into a field selects what it holds: typing replaces it.
+    browser.press("45").await;
+    next(&browser, "signature_key").await;
+    next(&browser, "scheme").await;
+    next(&browser, "resource-contacts").await;
+    next(&browser, "summary").await;
+    for _ in 0..3 {
+        browser.chord(SHIFT_TAB).await;
+    }
+    assert_eq!(browser.focused().await.0, "signature_key");
+    browser.navigating(browser.press(ENTER)).await;
+    assert!(browser.text("#notice").await.starts_with("Saved."));
+    let id = app.instances().await.last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.instance(id).await["configuration"]["event.poller.refresh_interval"],
+        json!("45")
+    );
+    browser.close().await;
 }

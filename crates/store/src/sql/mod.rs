@@ -19,6 +19,7 @@
 //! always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function only one backend has
 //! is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
 
+mod activity;
 mod delivery;
 mod instances;
 mod polling;

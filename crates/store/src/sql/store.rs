@@ -11,11 +11,11 @@ use tributary_domain::instance_config::CALLBACK_URL;
 use super::rows::{self, Columns, select_events, select_instances, select_pollers};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
-    Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter, DeleteCommit, EventCount,
-    EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord, NewInstance,
-    NewNotification, NewOrganization, NewSession, NotificationRecord, NotificationStatus,
-    NotificationView, PollCommit, PollerRecord, Principal, Result, Session, Store, Updated,
-    UserRecord,
+    Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
+    DeleteCommit, EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord,
+    NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
+    NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, Result, Session,
+    Store, Updated, UserRecord,
 };
 
 #[async_trait]
@@ -522,6 +522,10 @@ where
         row.as_ref().map(rows::event).transpose()
     }
 
+    async fn activity(&self, organization_id: i64, filter: &ActivityFilter) -> Result<Activity> {
+        self.count_activity(organization_id, filter).await
+    }
+
     async fn find_events(
         &self,
         organization_id: i64,
@@ -541,6 +545,7 @@ where
                            AND ($7 IS NULL OR e.created_ms < $7)
                            AND e.id > $8
                            AND ($10 IS NULL OR e.notification_id = $10)
+                           AND ($11 IS NULL OR e.id < $11)
                          ORDER BY e.id "
                     ),
                     $order,
@@ -564,6 +569,7 @@ where
             .bind(filter.after_id)
             .bind(super::limit(filter.limit))
             .bind(filter.notification_id.clone())
+            .bind(filter.before_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::event).collect()
