@@ -217,6 +217,8 @@ pub fn decide(
         date_errors: 0,
     };
     let mut seen = state.seen.clone();
+    // Object id → the updated date this poll emitted for it.
+    let mut this_poll: BTreeMap<String, i64> = BTreeMap::new();
     for record in records {
         let Some(object_id) = field_text(&record, &config.id_field) else {
             outcome.without_id += 1;
@@ -287,12 +289,22 @@ pub fn decide(
             outcome.skipped += 1;
             continue;
         }
+        // A record this poll read twice: offset paging reads a record again when one is
+        // inserted before it between two pages, and it may have changed meanwhile. A version
+        // older than the one emitted is stale; a newer one is an update of a record the client
+        // now knows, whatever its dates say.
+        let emitted_now = this_poll.get(&object_id).copied();
+        if emitted_now.is_some_and(|emitted| emitted >= updated_ms) {
+            outcome.skipped += 1;
+            continue;
+        }
         // New to the client: created after the last cursor, or created inside the overlap window
         // and never emitted (indexed late: it existed at the last poll, but no event named it).
         let unseen = !state.seen.contains_key(&object_id);
-        let created_now = created_ms > state.cursor_ms
-            || (unseen && created_ms >= window_start)
-            || (updated_ms - created_ms).abs() <= tolerance_ms;
+        let created_now = emitted_now.is_none()
+            && (created_ms > state.cursor_ms
+                || (unseen && created_ms >= window_start)
+                || (updated_ms - created_ms).abs() <= tolerance_ms);
         let event_type = if created_now {
             EventType::Created
         } else {
@@ -308,6 +320,7 @@ pub fn decide(
             record,
         });
         outcome.state.cursor_ms = outcome.state.cursor_ms.max(updated_ms);
+        this_poll.insert(object_id.clone(), updated_ms);
         seen.insert(object_id, Seen::Updated(updated_ms));
     }
     // Keep only what the next poll's window can still return.
@@ -681,6 +694,40 @@ mod tests {
         ] {
             assert_ne!(id, other);
         }
+    }
+
+    #[test]
+    fn a_record_read_twice_in_one_poll_is_created_once_and_never_goes_back() {
+        let poller = seed();
+        let state = PollState {
+            cursor_ms: T0,
+            ..Default::default()
+        };
+        // Page 1 read record 1 new; it changed before page 2, which an insertion before it
+        // made read it again; then an older copy, as a provider answering out of order would.
+        let outcome = decide(
+            &poller,
+            &state,
+            T0 + 60_000,
+            1,
+            "r",
+            vec![
+                record(1, T0 + 1_000, T0 + 1_000),
+                record(1, T0 + 1_000, T0 + 5_000),
+                record(1, T0 + 1_000, T0 + 1_000),
+            ],
+        );
+        assert_eq!(
+            types(&outcome),
+            [("1".into(), "CREATED"), ("1".into(), "UPDATED")]
+        );
+        assert_eq!(outcome.skipped, 1);
+        assert_eq!(outcome.state.cursor_ms, T0 + 5_000);
+        assert_eq!(
+            outcome.state.seen.get("1"),
+            Some(&Seen::Updated(T0 + 5_000)),
+            "the memory keeps the newest version"
+        );
     }
 
     #[test]
