@@ -10,9 +10,10 @@
 //! steps), indexes it some real time later — less than the overlap, in any order (until then a
 //! search shows the record's previous version, or nothing; once shown, a version stays shown) —
 //! and answers `since` (inclusive, on the updated date) ordered by id, a page at a time by
-//! offset, as Infusionsoft does. A poll reads pages until the last,
-//! at real moments of their own, and hands all the records to `decide` at once, as the poller
-//! does (`crates/server/src/poller.rs`).
+//! offset, as Infusionsoft does. A poll reads pages until the last, each at a moment of its
+//! own, and hands all the records to `decide` at once, as the poller does
+//! (`crates/server/src/poller.rs`). What the model finds lost when the provider's clock steps
+//! back, or forward across late indexing, is issue 16's bug: those properties are ignored below.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashSet};
