@@ -213,10 +213,7 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, CeqlError> {
                 {
                     i += 1;
                 }
-                let number = text[start..i]
-                    .parse::<serde_json::Number>()
-                    .map_err(|_| error(start, format!("invalid number {:?}", &text[start..i])))?;
-                tokens.push((Token::Number(number), start));
+                tokens.push((Token::Number(number(&text[start..i], start)?), start));
             }
             _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
                 while i < bytes.len()
@@ -238,6 +235,24 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, CeqlError> {
     }
     tokens.push((Token::End, text.len()));
     Ok(tokens)
+}
+
+/// A number literal, with JSON's grammar. A fraction or exponent is read by Rust's correctly
+/// rounded `f64` parser: serde_json's default one is off by an ulp for some literals
+/// (`-1.5e38`), so the value written back, or sent to the provider, was not the one written.
+fn number(literal: &str, start: usize) -> Result<serde_json::Number, CeqlError> {
+    let invalid = || error(start, format!("invalid number {literal:?}"));
+    let number = literal
+        .parse::<serde_json::Number>()
+        .map_err(|_| invalid())?;
+    if !number.is_f64() {
+        return Ok(number);
+    }
+    literal
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .ok_or_else(invalid)
 }
 
 struct Parser {

@@ -139,8 +139,23 @@ pub struct PollState {
 pub enum Seen {
     /// Its updated date, epoch ms.
     Updated(i64),
+    /// Its updated date and a created date *after* it (epoch ms): the provider's clock stepped
+    /// back between the record's creation and its change. Remembered until the window passes
+    /// the created date, so the record is not taken for a new one while its created date,
+    /// written on the clock before the step, still falls inside the window.
+    Ahead { updated: i64, created: i64 },
     /// A hash of its content, for a record whose dates did not parse.
     Content(String),
+}
+
+impl Seen {
+    /// The updated date remembered, for a dated record.
+    pub fn updated_ms(&self) -> Option<i64> {
+        match self {
+            Seen::Updated(ms) | Seen::Ahead { updated: ms, .. } => Some(*ms),
+            Seen::Content(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,6 +318,12 @@ pub fn decide_since(
     let from_ms = from_ms(state.cursor_ms, since_ms.min(poll_start_ms));
     let stepped_back = from_ms < state.cursor_ms;
     let window_start = poller.window_start(from_ms);
+    // A record never emitted is new when created after this: the usual window's start (created
+    // after the last cursor, or inside the overlap and indexed late), or — the provider's clock
+    // having stepped back — the moment from which changes may be unread on its new clock (it was
+    // created after the last poll). Not the stepped-back window's start: a record emitted before
+    // the step, whose memory the usual window let go, may be created inside it.
+    let new_from = poller.window_start(state.cursor_ms).min(from_ms);
     let tolerance_ms = i64::from(config.created_check_tolerance_secs) * 1000;
     let mut outcome = PollOutcome {
         events: Vec::new(),
@@ -317,6 +338,8 @@ pub fn decide_since(
         warnings: Vec::new(),
     };
     let mut seen = state.seen.clone();
+    // Object id → the updated date this poll emitted for it.
+    let mut this_poll: BTreeMap<String, i64> = BTreeMap::new();
     for record in records {
         let Some(object_id) = field_text(&record, &config.id_field) else {
             outcome.without_id += 1;
@@ -391,16 +414,33 @@ pub fn decide_since(
             outcome.skipped += 1; // the next poll takes it
             continue;
         }
-        if seen.get(&object_id) == Some(&Seen::Updated(updated_ms)) {
+        if seen
+            .get(&object_id)
+            .is_some_and(|seen| seen.updated_ms() == Some(updated_ms))
+        {
             outcome.skipped += 1;
             continue;
         }
-        // New to the client: created after the last cursor, or created inside the overlap window
-        // and never emitted (indexed late: it existed at the last poll, but no event named it).
+        // A record this poll read twice: offset paging reads a record again when one is
+        // inserted before it between two pages, and it may have changed meanwhile. A version
+        // older than the one emitted is stale; a newer one is an update of a record the client
+        // now knows, whatever its dates say.
+        let emitted_now = this_poll.get(&object_id).copied();
+        if emitted_now.is_some_and(|emitted| emitted >= updated_ms) {
+            outcome.skipped += 1;
+            continue;
+        }
+        // New to the client: never emitted (not in the memory, not earlier in this poll), and
+        // created inside the window — after the last cursor, or indexed late (it existed at the
+        // last poll, but no event named it), or after the provider's clock stepped back (dated
+        // behind the cursor) — or created at its updated date within the tolerance. A record
+        // the memory holds was emitted, so it is no news whatever its created date says (after
+        // a step back, one emitted before the step carries a created date past the window's
+        // start, and the cursor itself may have been pulled back behind it).
         let unseen = !state.seen.contains_key(&object_id);
-        let created_now = created_ms > from_ms
-            || (unseen && created_ms >= window_start)
-            || (updated_ms - created_ms).abs() <= tolerance_ms;
+        let created_now = emitted_now.is_none()
+            && unseen
+            && (created_ms >= new_from || (updated_ms - created_ms).abs() <= tolerance_ms);
         let event_type = if created_now {
             EventType::Created
         } else {
@@ -416,7 +456,16 @@ pub fn decide_since(
             record,
         });
         outcome.state.cursor_ms = outcome.state.cursor_ms.max(updated_ms);
-        seen.insert(object_id, Seen::Updated(updated_ms));
+        this_poll.insert(object_id.clone(), updated_ms);
+        let memory = if created_ms > updated_ms {
+            Seen::Ahead {
+                updated: updated_ms,
+                created: created_ms,
+            }
+        } else {
+            Seen::Updated(updated_ms)
+        };
+        seen.insert(object_id, memory);
     }
     if stepped_back {
         // The provider's now is behind what was emitted: the next poll reads on from here.
@@ -428,6 +477,7 @@ pub fn decide_since(
         .into_iter()
         .filter(|(_, seen)| match seen {
             Seen::Updated(ms) => *ms >= next_window,
+            Seen::Ahead { created, .. } => *created >= next_window,
             Seen::Content(_) => true,
         })
         .collect();
@@ -843,6 +893,40 @@ mod tests {
         ] {
             assert_ne!(id, other);
         }
+    }
+
+    #[test]
+    fn a_record_read_twice_in_one_poll_is_created_once_and_never_goes_back() {
+        let poller = seed();
+        let state = PollState {
+            cursor_ms: T0,
+            ..Default::default()
+        };
+        // Page 1 read record 1 new; it changed before page 2, which an insertion before it
+        // made read it again; then an older copy, as a provider answering out of order would.
+        let outcome = decide(
+            &poller,
+            &state,
+            T0 + 60_000,
+            1,
+            "r",
+            vec![
+                record(1, T0 + 1_000, T0 + 1_000),
+                record(1, T0 + 1_000, T0 + 5_000),
+                record(1, T0 + 1_000, T0 + 1_000),
+            ],
+        );
+        assert_eq!(
+            types(&outcome),
+            [("1".into(), "CREATED"), ("1".into(), "UPDATED")]
+        );
+        assert_eq!(outcome.skipped, 1);
+        assert_eq!(outcome.state.cursor_ms, T0 + 5_000);
+        assert_eq!(
+            outcome.state.seen.get("1"),
+            Some(&Seen::Updated(T0 + 5_000)),
+            "the memory keeps the newest version"
+        );
     }
 
     #[test]

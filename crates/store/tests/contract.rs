@@ -2,10 +2,16 @@
 //!
 //! Each test is written once: an async fn taking a freshly opened store, or (for tests that open
 //! stores themselves: reopening, several processes at once) the URL of a fresh database.
-//! [`contract!`] runs each in `sqlite::` and in `postgres::`. The PostgreSQL runs need
-//! `TEST_POSTGRES_URL`, a URL whose user may create databases (for example
-//! `postgres://postgres@127.0.0.1:5432/postgres`): each run creates its own database and drops
-//! it afterwards. Without the variable they print that they did not run, and pass.
+//! [`contract!`] runs each in `sqlite::` and in `postgres::`; a few run only in `postgres::`
+//! (what SQLite has no counterpart of).
+//!
+//! The PostgreSQL runs need `TEST_POSTGRES_URL`, a URL whose user may create databases (for
+//! example `postgres://postgres@127.0.0.1:5432/postgres`): each run creates its own database and
+//! drops it afterwards. Every test that needs PostgreSQL has `postgres::` in its name: that is
+//! how `.config/nextest.toml` tells them apart. The default nextest profile leaves them out (the
+//! summary counts them as skipped); `--profile postgres` runs them, and `scripts/test` picks
+//! that profile when it finds a server. Run without `TEST_POSTGRES_URL`, a PostgreSQL test
+//! fails and says how to provide it: it never passes without having run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
+use sqlx::AssertSqlSafe;
 use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
     CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
@@ -24,11 +31,16 @@ use tributary_store::{
 const NOW: i64 = 1_795_860_000_000;
 
 /// Generates, for each test, `sqlite::NAME` and `postgres::NAME`. `stores:` tests take an opened
-/// store, `urls:` tests the URL of a fresh, unopened database.
+/// store, `urls:` tests the URL of a fresh, unopened database; `postgres_urls:` tests run on
+/// PostgreSQL only.
 macro_rules! contract {
-    (stores: [$($store_test:ident),* $(,)?], urls: [$($url_test:ident),* $(,)?] $(,)?) => {
+    (
+        stores: [$($store_test:ident),* $(,)?],
+        urls: [$($url_test:ident),* $(,)?],
+        postgres_urls: [$($postgres_test:ident),* $(,)?] $(,)?
+    ) => {
         contract!(@backend sqlite, [$($store_test),*], [$($url_test),*]);
-        contract!(@backend postgres, [$($store_test),*], [$($url_test),*]);
+        contract!(@backend postgres, [$($store_test),*], [$($url_test),* $(, $postgres_test)*]);
     };
     (@backend $backend:ident, [$($store_test:ident),*], [$($url_test:ident),*]) => {
         mod $backend {
@@ -76,7 +88,6 @@ contract! {
         configuration_keys_and_resources_sort_bytewise,
         a_nul_in_an_attempts_excerpt_does_not_sink_the_batch,
         a_notification_sharing_an_event_with_one_queued_before_is_not_stored,
-        an_opened_database_is_at_the_newest_schema_this_binary_knows,
         a_value_the_backend_cannot_hold_is_the_callers_error_not_a_broken_database,
         a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_once,
         a_poll_on_request_takes_the_lease_only_when_it_is_free,
@@ -87,6 +98,7 @@ contract! {
         a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_due,
         events_are_counted_per_bucket_and_instance_with_their_outcomes,
         activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization,
+        a_polls_memory_and_cursor_are_kept_by_its_commit_and_untouched_by_a_conflict_or_a_failure,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -97,10 +109,11 @@ contract! {
         of_concurrent_edits_from_one_version_exactly_one_wins,
         a_pending_connect_taken_at_once_by_two_processes_is_taken_once,
         a_reader_paging_by_id_misses_no_event_committed_meanwhile,
-        another_process_is_woken_when_work_appears_where_the_backend_can,
         a_url_asking_for_tls_is_served_over_tls_where_the_backend_speaks_it,
         processes_bootstrapping_at_once_create_one_first_organization,
+        an_older_database_is_brought_to_the_newest_migration_on_disk_when_opened,
     ],
+    postgres_urls: [another_process_is_woken_when_work_appears],
 }
 
 /// Fresh databases for one test each, removed afterwards (also when the test fails).
@@ -162,11 +175,13 @@ mod fresh {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
-            println!(
-                "postgres::{name} did not run: TEST_POSTGRES_URL is not set \
-                 (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            panic!(
+                "postgres::{name} needs PostgreSQL and TEST_POSTGRES_URL is not set. Set it to a \
+                 server whose user may create databases, e.g. \
+                 TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres, or run \
+                 scripts/test, which finds one on 127.0.0.1:5432; plain `cargo nextest run` \
+                 skips the PostgreSQL tests"
             );
-            return;
         };
         let database = format!("tributary_test_{}", unique_suffix());
         let mut admin = PgConnection::connect(&admin_url)
@@ -215,14 +230,45 @@ async fn migrations_applied(url: &str) -> Vec<i64> {
     }
 }
 
-/// The migrations the backend `url` names has.
-fn migrations_listed(url: &str) -> Vec<i64> {
-    let list = if url.starts_with("sqlite:") {
-        tributary_store::migrate::SQLITE
+/// The migration files of the backend `url` names, as the crate ships them in
+/// `migrations/<backend>/NNNN_name.sql`: (version, name, SQL), oldest first. Read from disk, not
+/// from the list the binary embeds, so a file the list forgets (or a runner that skips one)
+/// shows.
+fn migrations_on_disk(url: &str) -> Vec<(i64, String, String)> {
+    let backend = if url.starts_with("sqlite:") {
+        "sqlite"
     } else {
-        tributary_store::migrate::POSTGRES
+        "postgres"
     };
-    list.iter().map(|m| m.version).collect()
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let (version, name) = stem
+                .split_once('_')
+                .unwrap_or_else(|| panic!("{} is not NNNN_name.sql", path.display()));
+            let version = version
+                .parse()
+                .unwrap_or_else(|_| panic!("{} is not NNNN_name.sql", path.display()));
+            (
+                version,
+                name.to_owned(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no migrations in {}", dir.display());
+    files
+}
+
+/// The versions of [`migrations_on_disk`].
+fn versions_on_disk(url: &str) -> Vec<i64> {
+    migrations_on_disk(url).into_iter().map(|m| m.0).collect()
 }
 
 /// Opens `count` stores on `url` at once, as `count` processes starting together would.
@@ -330,7 +376,7 @@ async fn an_opened_database_is_migrated_once_and_reopens_with_its_data(url: Stri
     let reopened = tributary_store::open(&url, NOW + 1).await.unwrap();
     assert_eq!(reopened.organization_count().await.unwrap(), 1);
     reopened.ping().await.unwrap();
-    assert_eq!(migrations_applied(&url).await, migrations_listed(&url));
+    assert_eq!(migrations_applied(&url).await, versions_on_disk(&url));
 }
 
 async fn a_principal_needs_both_secrets_of_the_same_organization(store: Arc<dyn Store>) {
@@ -1557,7 +1603,7 @@ async fn processes_opening_a_new_database_at_once_migrate_it_once(url: String) {
         store.ping().await.unwrap();
         assert_eq!(store.organization_count().await.unwrap(), 0);
     }
-    assert_eq!(migrations_applied(&url).await, migrations_listed(&url));
+    assert_eq!(migrations_applied(&url).await, versions_on_disk(&url));
 }
 
 async fn two_processes_claiming_due_pollers_never_claim_the_same_one(url: String) {
@@ -1896,26 +1942,121 @@ async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
     assert_eq!(claimed, ["n1"]);
 }
 
-async fn an_opened_database_is_at_the_newest_schema_this_binary_knows(store: Arc<dyn Store>) {
-    let (applied, known) = store.schema_version().await.unwrap();
-    assert!(known >= 1);
-    assert_eq!(applied, known);
+/// A database left at an older schema (the first half of the migration files applied, as an
+/// older binary would have left it; none on a backend with one file) is brought to the newest
+/// file when opened, with the data it held.
+async fn an_older_database_is_brought_to_the_newest_migration_on_disk_when_opened(url: String) {
+    let files = migrations_on_disk(&url);
+    let embedded = if url.starts_with("sqlite:") {
+        tributary_store::migrate::SQLITE
+    } else {
+        tributary_store::migrate::POSTGRES
+    };
+    assert_eq!(
+        embedded
+            .iter()
+            .map(|m| (m.version, m.name, m.sql))
+            .collect::<Vec<_>>(),
+        files
+            .iter()
+            .map(|(version, name, sql)| (*version, name.as_str(), sql.as_str()))
+            .collect::<Vec<_>>(),
+        "the binary embeds every migration file, in order"
+    );
+    let older = &files[..files.len() / 2];
+    migrate_by_hand(&url, older).await;
+    assert_eq!(
+        migrations_applied(&url).await,
+        older.iter().map(|m| m.0).collect::<Vec<_>>()
+    );
+
+    let store = tributary_store::open(&url, NOW).await.unwrap();
+    let newest = files.last().unwrap().0;
+    assert_eq!(store.schema_version().await.unwrap(), (newest, newest));
+    assert_eq!(migrations_applied(&url).await, versions_on_disk(&url));
+    // The newest schema works: a poll's commit touches the later migrations' tables.
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a")], NOW))
+        .await
+        .unwrap();
+    let url_of_receiver = "https://r.example/";
+    store
+        .queue_notifications(
+            vec![notification_to("n1", record.id, url_of_receiver, &["a"])],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.queued_notifications().await.unwrap(), 1);
+    drop(store);
+    let reopened = tributary_store::open(&url, NOW + 1).await.unwrap();
+    assert_eq!(reopened.schema_version().await.unwrap(), (newest, newest));
+    assert_eq!(reopened.organization_count().await.unwrap(), 1);
 }
 
-/// PostgreSQL carries wake-ups between processes (LISTEN/NOTIFY); SQLite has none to carry (its
-/// one process nudges itself, and timers are the fallback everywhere).
-async fn another_process_is_woken_when_work_appears_where_the_backend_can(url: String) {
-    let stores = open_at_once(&url, 2).await;
-    let wake_ups = stores[1].wake_ups().await.unwrap();
-    if !url.starts_with("postgres") {
-        assert!(wake_ups.is_none());
-        stores[0]
-            .wake_others(tributary_store::WAKE_DELIVERY)
-            .await
-            .unwrap();
-        return;
+/// Applies `migrations` to the database `url` names the way the runner records them, creating
+/// the database file if it is SQLite.
+async fn migrate_by_hand(url: &str, migrations: &[(i64, String, String)]) {
+    let ledger = "CREATE TABLE _tributary_migrations (
+                      version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
+    let record =
+        "INSERT INTO _tributary_migrations (version, name, applied_ms) VALUES ($1, $2, $3)";
+    if url.starts_with("sqlite:") {
+        use std::str::FromStr;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(ledger).execute(&pool).await.unwrap();
+        for (version, name, sql) in migrations {
+            sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(record)
+                .bind(version)
+                .bind(name)
+                .bind(NOW)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::raw_sql(ledger).execute(&pool).await.unwrap();
+        for (version, name, sql) in migrations {
+            sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(record)
+                .bind(version)
+                .bind(name)
+                .bind(NOW)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
     }
-    let mut wake_ups = wake_ups.expect("PostgreSQL listens");
+}
+
+/// PostgreSQL carries wake-ups between processes (LISTEN/NOTIFY). SQLite has none to carry: one
+/// process per database file, which nudges itself, and timers are the fallback everywhere.
+async fn another_process_is_woken_when_work_appears(url: String) {
+    let stores = open_at_once(&url, 2).await;
+    let mut wake_ups = stores[1]
+        .wake_ups()
+        .await
+        .unwrap()
+        .expect("PostgreSQL listens");
     stores[0]
         .wake_others(tributary_store::WAKE_DELIVERY)
         .await
@@ -1933,6 +2074,85 @@ async fn another_process_is_woken_when_work_appears_where_the_backend_can(url: S
         heard.push(topic);
     }
     assert_eq!(heard, ["delivery", "scheduler"]);
+}
+
+/// The dedupe memory (`seen`) and the cursor are the poll's state between polls: a commit
+/// stores both exactly as given, and a poll that lost the race (its version is stale) or that
+/// failed leaves both as the last commit wrote them — else the next poll would emit changes
+/// twice, or skip them.
+async fn a_polls_memory_and_cursor_are_kept_by_its_commit_and_untouched_by_a_conflict_or_a_failure(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let state = |store: Arc<dyn Store>| async move {
+        let poller = store.poller(record.id, "contacts").await.unwrap().unwrap();
+        (poller.cursor_ms, poller.seen, poller.version)
+    };
+    let (cursor, _, version) = state(store.clone()).await;
+    assert_eq!(
+        (cursor, version),
+        (None, 1),
+        "a new poller has no cursor yet"
+    );
+
+    let memory = r#"{"42":1795860000123,"43":"content:abc","\u00e9\"":1}"#;
+    let first = PollCommit {
+        seen: memory.into(),
+        ..commit(record.id, 1, vec![event("a")], NOW + 123)
+    };
+    assert_eq!(
+        store.commit_poll(first).await.unwrap(),
+        Committed::Done { inserted: 1 }
+    );
+    let committed = (Some(NOW + 123), memory.to_owned(), 2);
+    assert_eq!(
+        state(store.clone()).await,
+        committed,
+        "read back as written"
+    );
+
+    let stale = PollCommit {
+        seen: r#"{"99":1}"#.into(),
+        ..commit(record.id, 1, vec![event("b")], NOW + 999)
+    };
+    assert_eq!(store.commit_poll(stale).await.unwrap(), Committed::Conflict);
+    assert_eq!(
+        state(store.clone()).await,
+        committed,
+        "a conflicting commit changes neither"
+    );
+
+    store
+        .record_poll_failure(
+            record.id,
+            "contacts",
+            "provider failed (500)",
+            NOW + 60_000,
+            NOW + 50,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state(store.clone()).await,
+        committed,
+        "a failed poll changes neither (nor the version a running poll holds)"
+    );
+
+    let emptied = PollCommit {
+        seen: "{}".into(),
+        ..commit(record.id, 2, vec![], NOW + 123)
+    };
+    store.commit_poll(emptied).await.unwrap();
+    assert_eq!(
+        state(store).await,
+        (Some(NOW + 123), "{}".to_owned(), 3),
+        "the next commit replaces the memory whole"
+    );
 }
 
 async fn a_poll_on_request_takes_the_lease_only_when_it_is_free(store: Arc<dyn Store>) {

@@ -59,11 +59,12 @@
 //! - **Numbers are ASCII digits** (Java also takes other Unicode digits) and at most
 //!   999,999,999 (Java wraps larger ones around `int`).
 //! - **Zone names** for `z`/`zzzz` come from a table of the zones configurations use (US, EU,
-//!   India, Japan, Nepal, Brazil, Sydney, UTC/GMT); other zones print the tz database's
-//!   alphabetic abbreviation or `GMT±hh:mm`, where Java has its full CLDR table. A table name
-//!   is written only when its offset is the zone's offset at that instant (Kathmandu in 1970
-//!   writes `GMT+05:30`, not `NPT`, which means +05:45): Java writes the name and reads it
-//!   back as another instant.
+//!   India, Japan, Nepal, Brazil, Sydney, UTC/GMT); other zones print `GMT±hh:mm` (or the tz
+//!   database's abbreviation when it is a table name for the same offset), where Java has its
+//!   full CLDR table (`WIB`, `MSK`). A name is written only when it reads back as the zone's
+//!   offset at that instant (Kathmandu in 1970 writes `GMT+05:30`, not `NPT`, which means
+//!   +05:45; a zone before standard time writes its local mean time's offset, not `LMT`): Java
+//!   writes the name and reads it back as another instant, or not at all.
 //! - **A pattern letter repeated more than 64 times** is refused (Java pads to any width).
 //!
 //! Error messages name the problem and the byte offset in the input or pattern
@@ -222,7 +223,9 @@ impl DatePattern {
 
     /// Whether formatting then parsing gives back the same instant: no field is lost (all of
     /// year, month or day of year, day, hours, minutes, seconds and milliseconds are present,
-    /// unambiguous, and the zone is either in the text or fixed by the caller).
+    /// unambiguous, and the zone is either in the text, whole, or fixed by the caller), and no
+    /// number runs into the next one with fewer letters than it has digits (see
+    /// [`Self::warnings`]) or into a literal digit.
     pub fn is_lossless(&self) -> bool {
         let Kind::Pattern(items, _) = &self.kind else {
             return true;
@@ -233,6 +236,8 @@ impl DatePattern {
                 .any(|i| matches!(i, Item::Field { letter, count, .. } if f(*letter, *count)))
         };
         has(&|l, c| l == Letter::Year && c != 2)
+            // A two-digit year beside a full one: Java reads the last, without its century.
+            && !has(&|l, c| l == Letter::Year && c == 2)
             && (has(&|l, _| matches!(l, Letter::Month | Letter::MonthStandalone))
                 && has(&|l, _| l == Letter::DayOfMonth)
                 || has(&|l, _| l == Letter::DayOfYear))
@@ -243,6 +248,15 @@ impl DatePattern {
             && has(&|l, _| l == Letter::Second)
             && has(&|l, c| l == Letter::Millisecond && c >= 3)
             && !has(&|l, _| l == Letter::WeekYear)
+            // The hour twice, of the day and of a half day: Java checks one against the other,
+            // and without an 'a' they disagree every afternoon.
+            && !(has(&|l, _| matches!(l, Letter::HourOfDay0 | Letter::HourOfDay1))
+                && has(&|l, _| matches!(l, Letter::Hour0 | Letter::Hour1))
+                && !has(&|l, _| l == Letter::AmPm))
+            // One X writes only the offset's hours: +05:30 reads back as +05.
+            && !has(&|l, c| l == Letter::ZoneIso && c == 1)
+            && too_narrow(items).is_empty()
+            && !digit_after_number(items)
     }
 
     /// Reads a whole date; text after the date is an error (see the module docs).
@@ -363,8 +377,50 @@ impl DatePattern {
                 at(Letter::Hour1)
             ));
         }
+        for (position, count, widest) in too_narrow(items) {
+            let letter = self.source[position..].chars().next().unwrap_or('?');
+            warnings.push(format!(
+                "'{letter}' at position {position} runs into the number after it, so it reads \
+                 exactly {count} digit{}, but it writes up to {widest}: text it writes does \
+                 not read back; use {}",
+                if count == 1 { "" } else { "s" },
+                letter.to_string().repeat(widest)
+            ));
+        }
         warnings
     }
+}
+
+/// Whether a number field is followed by a literal digit, which it reads as one of its own
+/// (`yyyy0`), as Java does.
+fn digit_after_number(items: &[Item]) -> bool {
+    items.windows(2).any(|pair| match pair {
+        [Item::Field { letter, count, .. }, Item::Literal(text)] => {
+            letter.is_numeric(*count) && text.starts_with(|c: char| c.is_ascii_digit())
+        }
+        _ => false,
+    })
+}
+
+/// The number fields that run into the next number with fewer letters than the digits they
+/// write (Java reads such a field as exactly `count` digits, so `yMMdd` reads 20261128 as year
+/// 2): (position, count, widest).
+fn too_narrow(items: &[Item]) -> Vec<(usize, usize, usize)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Field {
+                letter,
+                count,
+                fixed_width: true,
+                position,
+            } => letter
+                .widest(*count)
+                .filter(|widest| count < widest)
+                .map(|widest| (*position, *count, widest)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `milliseconds` / `seconds`: an optional `-` and ASCII digits, nothing else.

@@ -83,6 +83,25 @@ impl Letter {
             _ => false,
         }
     }
+
+    /// The most digits a number field of this letter and count is written with (the count pads
+    /// it further). A field followed directly by another number reads exactly `count` digits,
+    /// so a count below this writes values it cannot read back (`yMMdd`: 2026 reads as 2).
+    /// `None` for text fields and for fields written with exactly `count` digits (`yy`, `SSSS`
+    /// and longer fractions).
+    pub(crate) fn widest(self, count: usize) -> Option<usize> {
+        if !self.is_numeric(count) {
+            return None;
+        }
+        match self {
+            Letter::Year | Letter::WeekYear if count == 2 => None,
+            Letter::Millisecond if count >= 4 => None,
+            Letter::Year | Letter::WeekYear => Some(4),
+            Letter::DayOfYear | Letter::Millisecond => Some(3),
+            Letter::DayOfWeekInMonth | Letter::WeekOfMonth | Letter::IsoDayOfWeek => Some(1),
+            _ => Some(2),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

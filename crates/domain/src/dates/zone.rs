@@ -32,7 +32,7 @@ use jiff::Timestamp;
 use jiff::tz::{AmbiguousOffset, TimeZone, TimeZoneDatabase};
 
 use super::civil::{Civil, MS_PER_DAY};
-use super::names::{ZoneNames, zone_names};
+use super::names::{ZoneNames, match_zone_name, zone_names};
 
 /// A time zone, compiled once per configuration. Cheap to clone.
 #[derive(Clone)]
@@ -237,9 +237,13 @@ impl Zone {
             }
             return custom_id(offset);
         }
+        // The tz database's abbreviation only where the parser reads it back as this offset:
+        // `WIB`, `MSK` or a zone's `LMT` before standard time are not in the names table, and
+        // writing them made text that its own pattern refused.
         if !long
             && let Some(abbreviation) = self.abbreviation_at(epoch_ms)
             && abbreviation.bytes().all(|b| b.is_ascii_alphabetic())
+            && match_zone_name(abbreviation.as_bytes(), None) == Some((offset, abbreviation.len()))
         {
             return abbreviation;
         }

@@ -122,6 +122,7 @@ fn seen_to_json(state: &PollState) -> String {
         .map(|(id, seen)| {
             let value = match seen {
                 Seen::Updated(ms) => json!(ms),
+                Seen::Ahead { updated, created } => json!([updated, created]),
                 Seen::Content(hash) => json!(hash),
             };
             (id.clone(), value)
@@ -136,6 +137,16 @@ fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
             .into_iter()
             .filter_map(|(id, value)| match value {
                 Value::Number(n) => Some((id, Seen::Updated(n.as_i64()?))),
+                Value::Array(dates) => match dates.as_slice() {
+                    [updated, created] => Some((
+                        id,
+                        Seen::Ahead {
+                            updated: updated.as_i64()?,
+                            created: created.as_i64()?,
+                        },
+                    )),
+                    _ => None,
+                },
                 Value::String(hash) => Some((id, Seen::Content(hash))),
                 _ => None,
             })
@@ -400,6 +411,13 @@ mod tests {
             seen: BTreeMap::from([
                 ("1".to_owned(), Seen::Updated(1_795_860_000_000)),
                 ("2".to_owned(), Seen::Content("abc".into())),
+                (
+                    "3".to_owned(),
+                    Seen::Ahead {
+                        updated: 1_795_860_000_000,
+                        created: 1_795_860_060_000,
+                    },
+                ),
             ]),
         };
         assert_eq!(seen_from_json(&seen_to_json(&state)), state.seen);
