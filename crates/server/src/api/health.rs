@@ -1,39 +1,59 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (and its database does).
+//! `GET /healthz` (the process answers), `GET /readyz` (and its database does), `GET /metrics`
+//! (Prometheus), and `GET /openapi.json` (the API described): the operations routes, which
+//! every node answers whatever its roles.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
+use crate::api::openapi::{self, ErrorBody, StatusOut};
 use crate::metrics::{self, Scraped};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi::openapi_json))
 }
 
-async fn healthz() -> Response {
-    Json(json!({"status": "ok"})).into_response()
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process answers.", body = StatusOut)))]
+async fn healthz() -> Json<StatusOut> {
+    Json(StatusOut {
+        status: "ok".into(),
+    })
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /readyz`: the process and its database answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "The database answers.", body = StatusOut),
+        (status = 503, description = "The database does not answer.", body = ErrorBody),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<StatusOut>, ApiError> {
     state
         .store
         .ping()
         .await
         .map_err(|_| ApiError::Unavailable("the database does not answer".into()))?;
-    Ok(Json(json!({"status": "ready"})).into_response())
+    Ok(Json(StatusOut {
+        status: "ready".into(),
+    }))
 }
 
 /// The Prometheus exposition (OpenMetrics text, [`crate::metrics`]): the latency histograms,
 /// the provider pacers (how often and how long requests waited for their app's budget, how many
 /// 429s the provider still answered), delivery counters since start, the number of
 /// notifications waiting and in flight, and deletes lost at providers.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "OpenMetrics text.", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut scraped = Scraped::default();
     let series = state.clients.pacers.stats();

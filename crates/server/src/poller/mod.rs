@@ -51,7 +51,7 @@ use crate::services::hub::HubQuery;
 use crate::state::AppState;
 
 /// What one poll of one resource did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PollSummary {
     pub resource: String,
