@@ -237,8 +237,5 @@ async fn analytics_by_account(
 ) -> Result<Json<Vec<IntervalOut>>, ApiError> {
     let query = analytics_query(raw.as_deref())?;
     let found = events::analytics(&state, principal, None, &query).await?;
-    Ok(Json(records_json(
-        &found,
-        Some(principal.organization_id),
-    )))
+    Ok(Json(records_json(&found, Some(principal.organization_id))))
 }

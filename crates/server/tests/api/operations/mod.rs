@@ -4,3 +4,4 @@
 mod exposition;
 mod logs;
 mod metrics;
+mod openapi;
