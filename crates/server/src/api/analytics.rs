@@ -167,7 +167,7 @@ async fn analytics(
 /// `GET /instances/{id}/events/analytics`: one instance's events per interval.
 #[utoipa::path(get, path = "/instances/{id}/events/analytics", tag = "events",
     params(
-        ("id" = String, Path, description = "The instance id."),
+        ("id" = String, Path, description = "The instance id.", example = "1"),
         ("from" = Option<String>, Query, description = "RFC 3339 (default: an hour ago)."),
         ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
         ("interval" = Option<String>, Query,

@@ -39,7 +39,7 @@ async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Vec<Value>
 }
 
 /// `GET /elements/{key}`: one element's definition.
-#[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.")),
+#[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest")),
     responses(
         (status = 200, description = "The element's definition, as data.", body = Object),
         (status = "default", description = "An error (404: no such element).", body = ErrorBody),
@@ -70,7 +70,7 @@ pub struct OAuthUrlOut {
 /// accepted (Cloud Elements clients send it) but never used or echoed; other parameters are
 /// configuration values (a login host), checked as a create would.
 #[utoipa::path(get, path = "/elements/{key}/oauth/url", tag = "elements",
-    params(("key" = String, Path, description = "The element key, such as infusionsoftrest."),
+    params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest"),
         ("apiKey" = Option<String>, Query, description = "The provider app's client id."),
         ("apiSecret" = Option<String>, Query,
             description = "Accepted (Cloud Elements clients send it), never used or echoed."),

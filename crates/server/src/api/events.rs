@@ -193,7 +193,7 @@ pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
 /// `POST /instances/{id}/events/poll`: polls every enabled resource now and answers with what
 /// each poll did once it is stored.
 #[utoipa::path(post, path = "/instances/{id}/events/poll", tag = "events",
-    params(("id" = String, Path, description = "The instance id.")),
+    params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "What each poll did, once stored.", body = PollNowOut),
         (status = "default", description = "An error (409: the instance is disabled).",
@@ -249,7 +249,7 @@ fn poller_json(p: PollerRecord) -> PollerOut {
 
 /// `GET /instances/{id}/pollers`: each poller's state.
 #[utoipa::path(get, path = "/instances/{id}/pollers", tag = "events",
-    params(("id" = String, Path, description = "The instance id.")),
+    params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "Each poller.", body = Vec<PollerOut>),
         (status = "default", description = "An error.", body = ErrorBody),
@@ -321,7 +321,7 @@ fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
 
 /// `GET /instances/{id}/events`: an instance's events, oldest first, filtered and paged.
 #[utoipa::path(get, path = "/instances/{id}/events", tag = "events",
-    params(("id" = String, Path, description = "The instance id."), EventFilters),
+    params(("id" = String, Path, description = "The instance id.", example = "1"), EventFilters),
     responses(
         (status = 200, description = "The instance's events, oldest first.", body = Vec<EventOut>),
         (status = "default", description = "An error.", body = ErrorBody),
@@ -455,7 +455,7 @@ async fn any_event(
 
 /// `GET /instances/{id}/events/{eventId}`: the same, within one instance.
 #[utoipa::path(get, path = "/instances/{id}/events/{event_id}", tag = "events",
-    params(("id" = String, Path, description = "The instance id."),
+    params(("id" = String, Path, description = "The instance id.", example = "1"),
         ("event_id" = String, Path,
             description = "An event's id, a notification's id (Elements-Webhook-Id) or number.")),
     responses(
@@ -476,7 +476,7 @@ async fn instance_event(
 /// `POST /instances/{id}/events/{eventId}/redeliver`: sends the event's notification again now,
 /// with a fresh retry schedule.
 #[utoipa::path(post, path = "/instances/{id}/events/{event_id}/redeliver", tag = "events",
-    params(("id" = String, Path, description = "The instance id."),
+    params(("id" = String, Path, description = "The instance id.", example = "1"),
         ("event_id" = String, Path, description = "The event's id.")),
     responses(
         (status = 200, description = "The notification, queued again.", body = RedeliverOut),
@@ -498,7 +498,7 @@ async fn redeliver(
 /// `POST /instances/{id}/events/recover?since=<RFC 3339>`: queues again every failed
 /// notification made since then (default: all of them).
 #[utoipa::path(post, path = "/instances/{id}/events/recover", tag = "events",
-    params(("id" = String, Path, description = "The instance id."),
+    params(("id" = String, Path, description = "The instance id.", example = "1"),
         ("since" = Option<String>, Query, description = "RFC 3339 (default: all).")),
     responses(
         (status = 200, description = "How many notifications were queued again.",
@@ -523,7 +523,7 @@ async fn recover(
 
 /// `POST /instances/{id}/events/resume`: delivery goes on to the URLs that answered 410.
 #[utoipa::path(post, path = "/instances/{id}/events/resume", tag = "events",
-    params(("id" = String, Path, description = "The instance id.")),
+    params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "How many stopped URLs delivery resumes to.",
             body = ResumeOut),

@@ -55,8 +55,8 @@ fn credentials(headers: &HeaderMap) -> Result<HubCredentials, ApiError> {
 /// `GET /hubs/{hub}/{resource}`: a page of the provider's records, one provider request.
 #[utoipa::path(get, path = "/hubs/{hub}/{resource}", tag = "hub", security(("hub" = [])),
     params(
-        ("hub" = String, Path, description = "The element's hub, such as crm."),
-        ("resource" = String, Path, description = "The hub's resource, such as contacts."),
+        ("hub" = String, Path, description = "The element's hub, such as crm.", example = "crm"),
+        ("resource" = String, Path, description = "The hub's resource, such as contacts.", example = "appointments"),
         ("where" = Option<String>, Query, description = "A CEQL filter."),
         ("pageSize" = Option<String>, Query,
             description = "Records per page (default 200, at most the provider's largest)."),
@@ -107,8 +107,8 @@ async fn list(
 /// `GET /hubs/{hub}/{resource}/{id}`: one of the provider's records.
 #[utoipa::path(get, path = "/hubs/{hub}/{resource}/{id}", tag = "hub", security(("hub" = [])),
     params(
-        ("hub" = String, Path, description = "The element's hub, such as crm."),
-        ("resource" = String, Path, description = "The hub's resource, such as contacts."),
+        ("hub" = String, Path, description = "The element's hub, such as crm.", example = "crm"),
+        ("resource" = String, Path, description = "The hub's resource, such as contacts.", example = "appointments"),
         ("id" = String, Path, description = "The record's id at the provider."),
     ),
     responses(

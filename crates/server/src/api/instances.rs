@@ -366,7 +366,7 @@ async fn created_json(
     Ok(Json(body))
 }
 
-#[utoipa::path(post, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.")), request_body(content = InstanceIn, content_type = "application/json"),
+#[utoipa::path(post, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest")), request_body(content = InstanceIn, content_type = "application/json"),
     responses(
         (status = 200, description = "Create an instance of this element.", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -519,7 +519,7 @@ async fn scoped_instance(state: &AppState, scoped: &Scoped) -> Result<InstanceRe
     Ok(instances::by_token(state, scoped.principal, token).await?)
 }
 
-#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.")),
+#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "One instance.", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -577,7 +577,7 @@ async fn list(
     Ok(Json(rendered_all(&state, &records).await?))
 }
 
-#[utoipa::path(get, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The element key, such as infusionsoftrest."), ("tags[]" = Option<Vec<String>>, Query, description = "Instances with any of these tags."), ("searchText" = Option<String>, Query, description = "Text in the name (any case).")),
+#[utoipa::path(get, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest"), ("tags[]" = Option<Vec<String>>, Query, description = "Instances with any of these tags."), ("searchText" = Option<String>, Query, description = "Text in the name (any case).")),
     responses(
         (status = 200, description = "The organization's instances of one element.", body = Vec<InstanceOut>),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -596,7 +596,7 @@ async fn list_for_element(
     Ok(Json(rendered_all(&state, &records).await?))
 }
 
-#[utoipa::path(put, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.")), request_body(content = InstanceIn, content_type = "application/json"),
+#[utoipa::path(put, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")), request_body(content = InstanceIn, content_type = "application/json"),
     responses(
         (status = 200, description = "Replace an instance (name, configuration, tags; optionally a new code).", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -668,7 +668,7 @@ async fn set_enabled(
     Ok(Json(rendered(state, &record).await?))
 }
 
-#[utoipa::path(put, path = "/instances/{id}/enabled", tag = "instances", params(("id" = String, Path, description = "The instance id.")),
+#[utoipa::path(put, path = "/instances/{id}/enabled", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "Enable an instance: it polls at once from each cursor.", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -681,7 +681,7 @@ async fn enable(
     set_enabled(&state, principal, path_id("instance", &id)?, true).await
 }
 
-#[utoipa::path(delete, path = "/instances/{id}/enabled", tag = "instances", params(("id" = String, Path, description = "The instance id.")),
+#[utoipa::path(delete, path = "/instances/{id}/enabled", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "Disable an instance: it polls nothing and sends nothing new.", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -720,7 +720,7 @@ async fn disable_scoped(
     set_enabled(&state, scoped.principal, id, false).await
 }
 
-#[utoipa::path(patch, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.")), request_body(content = InstanceIn, content_type = "application/json"),
+#[utoipa::path(patch, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")), request_body(content = InstanceIn, content_type = "application/json"),
     responses(
         (status = 200, description = "Change an instance: name, tags replaced, configuration merged (null removes a key).", body = InstanceOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -736,7 +736,7 @@ async fn patch(
     changed_json(&state, changed).await
 }
 
-#[utoipa::path(delete, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.")),
+#[utoipa::path(delete, path = "/instances/{id}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "Remove an instance: polling stops, pending deliveries are cancelled.", body = Empty),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -768,7 +768,7 @@ fn entries_json(state: &AppState, record: &InstanceRecord) -> Vec<EntryOut> {
         .collect()
 }
 
-#[utoipa::path(get, path = "/instances/{id}/configuration", tag = "instances", params(("id" = String, Path, description = "The instance id.")),
+#[utoipa::path(get, path = "/instances/{id}/configuration", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1")),
     responses(
         (status = 200, description = "An instance's configuration entries.", body = Vec<EntryOut>),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -809,7 +809,7 @@ async fn show_entry(
     Ok(Json(entry_json(state, &record, &entry)))
 }
 
-#[utoipa::path(get, path = "/instances/{id}/configuration/{entry}", tag = "instances", params(("id" = String, Path, description = "The instance id."), ("entry" = String, Path, description = "The configuration entry's id.")),
+#[utoipa::path(get, path = "/instances/{id}/configuration/{entry}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1"), ("entry" = String, Path, description = "The configuration entry's id.")),
     responses(
         (status = 200, description = "One configuration entry.", body = EntryOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
@@ -857,7 +857,7 @@ async fn patch_entry(
     Ok(Json(entry_json(state, &record, &entry)))
 }
 
-#[utoipa::path(patch, path = "/instances/{id}/configuration/{entry}", tag = "instances", params(("id" = String, Path, description = "The instance id."), ("entry" = String, Path, description = "The configuration entry's id.")), request_body(content = EntryIn, content_type = "application/json"),
+#[utoipa::path(patch, path = "/instances/{id}/configuration/{entry}", tag = "instances", params(("id" = String, Path, description = "The instance id.", example = "1"), ("entry" = String, Path, description = "The configuration entry's id.")), request_body(content = EntryIn, content_type = "application/json"),
     responses(
         (status = 200, description = "Change one configuration entry.", body = EntryOut),
         (status = "default", description = "An error; every bad field named (400).", body = ErrorBody),
