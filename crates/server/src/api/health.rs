@@ -112,7 +112,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         scraped.gauge(
             "tributary_notifications_queued",
             "Notifications waiting to be sent.",
-            i64::try_from(queued).unwrap_or(i64::MAX),
+            queued,
         );
     }
     // Deletes lost at the provider (its delete log purged before a sweep read it): never

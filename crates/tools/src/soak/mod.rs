@@ -357,7 +357,8 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
             "FAILED"
         }
     );
-    if passed && options.database_url.is_none() {
+    if passed {
+        // Its serve log (and the SQLite database, when the soak made one): kept on failure.
         let _ = std::fs::remove_dir_all(&dir);
     } else {
         println!("soak: serve's log is {}", serve::log_path(&dir).display());

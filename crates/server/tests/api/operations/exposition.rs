@@ -157,9 +157,12 @@ fn labels(mut text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(labels)
 }
 
+/// One histogram series: its buckets (bound, cumulative count) and its `_count`.
+type Buckets = (Vec<(f64, f64)>, Option<f64>);
+
 /// Per series (labels but `le`): buckets cumulative, `+Inf` last and equal to `_count`.
 fn check_histogram(name: &str, family: &Family) -> Result<(), String> {
-    let mut series: BTreeMap<String, (Vec<(f64, f64)>, Option<f64>)> = BTreeMap::new();
+    let mut series: BTreeMap<String, Buckets> = BTreeMap::new();
     for sample in &family.samples {
         let mut labels = sample.labels.clone();
         let le = labels.remove("le");
