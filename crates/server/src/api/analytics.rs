@@ -25,6 +25,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(instance_analytics))
 }
 
+/// The length of an analytics interval.
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // Only describes the parameter; `analytics_query` reads the text.
+pub enum Interval {
+    Minute,
+    Hour,
+    Day,
+    Week,
+}
+
 /// Events stored in one interval.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotalOut {
@@ -143,9 +154,11 @@ fn records_json(analytics: &Analytics, by_account: Option<i64>) -> Vec<IntervalO
 /// `GET /instances/events/analytics`: the organization's events per interval.
 #[utoipa::path(get, path = "/instances/events/analytics", tag = "events",
     params(
-        ("from" = Option<String>, Query, description = "RFC 3339 (default: an hour ago)."),
-        ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
-        ("interval" = Option<String>, Query,
+        ("from" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: an hour ago)."),
+        ("to" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: now)."),
+        ("interval" = Option<Interval>, Query,
             description = "minute (default), hour, day or week."),
         ("accountIds[]" = Option<Vec<String>>, Query,
             description = "Only the caller's organization may be named."),
@@ -168,9 +181,11 @@ async fn analytics(
 #[utoipa::path(get, path = "/instances/{id}/events/analytics", tag = "events",
     params(
         ("id" = String, Path, description = "The instance id.", example = "1"),
-        ("from" = Option<String>, Query, description = "RFC 3339 (default: an hour ago)."),
-        ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
-        ("interval" = Option<String>, Query,
+        ("from" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: an hour ago)."),
+        ("to" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: now)."),
+        ("interval" = Option<Interval>, Query,
             description = "minute (default), hour, day or week."),
         ("accountIds[]" = Option<Vec<String>>, Query,
             description = "Only the caller's organization may be named."),
@@ -194,9 +209,11 @@ async fn instance_analytics(
 /// `GET /instances/events/analytics/instances`: per interval, each instance's events.
 #[utoipa::path(get, path = "/instances/events/analytics/instances", tag = "events",
     params(
-        ("from" = Option<String>, Query, description = "RFC 3339 (default: an hour ago)."),
-        ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
-        ("interval" = Option<String>, Query,
+        ("from" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: an hour ago)."),
+        ("to" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: now)."),
+        ("interval" = Option<Interval>, Query,
             description = "minute (default), hour, day or week."),
         ("accountIds[]" = Option<Vec<String>>, Query,
             description = "Only the caller's organization may be named."),
@@ -219,9 +236,11 @@ async fn analytics_by_instance(
 /// events.
 #[utoipa::path(get, path = "/instances/events/analytics/accounts", tag = "events",
     params(
-        ("from" = Option<String>, Query, description = "RFC 3339 (default: an hour ago)."),
-        ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
-        ("interval" = Option<String>, Query,
+        ("from" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: an hour ago)."),
+        ("to" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: now)."),
+        ("interval" = Option<Interval>, Query,
             description = "minute (default), hour, day or week."),
         ("accountIds[]" = Option<Vec<String>>, Query,
             description = "Only the caller's organization may be named."),

@@ -71,10 +71,10 @@ pub struct OAuthUrlOut {
 /// configuration values (a login host), checked as a create would.
 #[utoipa::path(get, path = "/elements/{key}/oauth/url", tag = "elements",
     params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest"),
-        ("apiKey" = Option<String>, Query, description = "The provider app's client id."),
+        ("apiKey" = String, Query, description = "The provider app's client id."),
         ("apiSecret" = Option<String>, Query,
             description = "Accepted (Cloud Elements clients send it), never used or echoed."),
-        ("callbackUrl" = Option<String>, Query,
+        ("callbackUrl" = String, Query,
             description = "The redirect URL registered with the provider app."),
         ("state" = Option<String>, Query, description = "The OAuth state (default: the key)."),
         ("scope" = Option<String>, Query, description = "The OAuth scope."),

@@ -356,25 +356,40 @@ async fn all_events(
 }
 
 /// The filters of an event listing, as the query string carries them (read by
-/// [`event_query`]; this type describes them in the OpenAPI document).
+/// [`event_query`], which names any bad one; this type describes them in the OpenAPI document).
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, non_snake_case)] // Only describes the query `event_query` reads.
 struct EventFilters {
-    /// NEW, QUEUED, NOTIFIED or FAILED.
-    status: Option<String>,
+    /// The delivery status (any case).
+    status: Option<DeliveryStatusParam>,
     /// The resource.
     objectType: Option<String>,
-    /// CREATED, UPDATED or DELETED.
+    /// CREATED, UPDATED or DELETED (any case).
     eventType: Option<String>,
     /// Stored at or after (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
     /// Stored before (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// The `sequence` to page after.
-    after: Option<String>,
-    /// 1 to 1000 (default 200).
-    pageSize: Option<String>,
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// Events per page (default 200).
+    #[param(minimum = 1, maximum = 1000)]
+    pageSize: Option<u32>,
+}
+
+/// A delivery status, as the `status` filter takes it.
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(dead_code)] // Only describes the filter; `event_query` reads the text.
+enum DeliveryStatusParam {
+    New,
+    Queued,
+    Notified,
+    Failed,
 }
 
 fn attempts_json(attempts: Vec<Attempt>) -> Vec<AttemptOut> {
@@ -499,7 +514,8 @@ async fn redeliver(
 /// notification made since then (default: all of them).
 #[utoipa::path(post, path = "/instances/{id}/events/recover", tag = "events",
     params(("id" = String, Path, description = "The instance id.", example = "1"),
-        ("since" = Option<String>, Query, description = "RFC 3339 (default: all).")),
+        ("since" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 (default: all).")),
     responses(
         (status = 200, description = "How many notifications were queued again.",
             body = RecoverOut),
