@@ -1,5 +1,5 @@
 //! The command line: `tributary serve | config | migrate | tenants | dates | simulate | demo |
-//! bench`, parsed with clap and dispatched to the server, the tools and the simulator.
+//! soak | bench`, parsed with clap and dispatched to the server, the tools and the simulator.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -52,6 +52,13 @@ enum Command {
     /// fresh SQLite database and a webhook receiver, an instance created through the API,
     /// simulated CRM activity and a live view; exits non-zero unless every change arrived.
     Demo(DemoArgs),
+    /// Run the whole loop under faults — serve killed with SIGKILL mid-poll and mid-delivery
+    /// and restarted, the receiver down and back, the provider's clock stepped both ways,
+    /// provider errors — then compare the provider's state with what the receiver got.
+    ///
+    /// Prints lost / duplicated (by event id) / delivered; exits non-zero on any loss or any
+    /// duplicate that no kill explains. Loopback only.
+    Soak(SoakArgs),
     /// Check Java date patterns and time zones of a poller's datesConfiguration.
     Dates {
         #[command(subcommand)]
@@ -133,6 +140,30 @@ struct DemoArgs {
     #[arg(long, value_name = "KEY", default_value = "infusionsoftrest",
           value_parser = clap::builder::PossibleValuesParser::new(tributary_tools::demo::ELEMENTS))]
     element: String,
+}
+
+#[derive(Debug, Args)]
+struct SoakArgs {
+    /// Stop after this many rounds (default 20, unless --minutes is given).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    rounds: Option<u64>,
+    /// Stop after this many minutes (with --rounds, whichever comes first).
+    #[arg(long, value_name = "MINUTES", value_parser = parse_minutes)]
+    minutes: Option<f64>,
+    /// serve's database: a fresh SQLite file by default; a PostgreSQL one must exist (and be
+    /// empty).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// The provider: infusionsoftrest (Keap) or sfdc (Salesforce, deletes included).
+    #[arg(long, value_name = "KEY", default_value = "infusionsoftrest",
+          value_parser = clap::builder::PossibleValuesParser::new(tributary_tools::demo::ELEMENTS))]
+    element: String,
+    /// Changes per second made at the provider.
+    #[arg(long, value_name = "CHANGES_PER_SECOND", default_value_t = 4.0, value_parser = parse_rate)]
+    rate: f64,
+    /// The seed of the run's random choices (default: from the clock; printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +285,16 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A soak's length: above 0, at most a day.
+fn parse_minutes(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(minutes) if minutes.is_finite() && minutes > 0.0 && minutes <= 1_440.0 => Ok(minutes),
+        _ => Err(format!(
+            "expected minutes above 0 and at most 1440, got {text:?}"
+        )),
+    }
+}
+
 /// A file that can be written: its directory exists, and it is not a directory.
 fn parse_json_path(text: &str) -> Result<std::path::PathBuf, String> {
     let path = std::path::PathBuf::from(text);
@@ -316,6 +357,16 @@ pub fn run() -> ExitCode {
             rate: args.rate,
             database_url: args.database_url,
             element: args.element,
+        }),
+        Command::Soak(args) => tributary_tools::soak::run(tributary_tools::soak::SoakOptions {
+            rounds: args.rounds,
+            duration: args
+                .minutes
+                .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
+            database_url: args.database_url,
+            element: args.element,
+            rate: args.rate,
+            seed: args.seed,
         }),
         Command::Dates {
             command:

@@ -12,7 +12,7 @@ use tributary_domain::SystemClock;
 use tributary_server::app::Application;
 use tributary_server::settings::{self, Given, Settings, Source};
 
-use crate::process::{init_tracing, runtime, wait_for_stop_signal};
+use crate::process::{runtime, wait_for_stop_signal};
 
 /// The flags of `serve` and `config`. None has a default here: `tributary config` shows the
 /// defaults, which live in the server's settings.
@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Secure.
     #[arg(long, env = "TRIBUTARY_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// How log lines are written: text (for people) or json (one object a line, with the
+    /// request id and instance id of its spans, for a log shipper).
+    #[arg(long, env = "TRIBUTARY_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<String>,
     /// Days delivered and failed events and their delivery attempts are kept (1 to 3650).
     #[arg(long, env = "TRIBUTARY_RETENTION_DAYS", value_name = "DAYS")]
     retention_days: Option<String>,
@@ -201,11 +205,11 @@ pub fn config(given: Given) -> ExitCode {
 
 /// `tributary serve`.
 pub fn serve(given: Given) -> ExitCode {
-    init_tracing();
     let mut settings = match read(&given) {
         Ok(settings) => settings,
         Err(code) => return code,
     };
+    tributary_server::telemetry::init_stderr_as(settings.log_format);
     settings.origins = match origins(&settings) {
         Ok(origins) => origins,
         Err(code) => return code,

@@ -29,9 +29,15 @@ struct Bucket {
     failures: u32,
 }
 
+/// Told of every provider request a client sends through a pacer: the element, the answer's
+/// status (`None`: no answer — refused, reset, timed out) and how long it took. The server
+/// feeds its request-duration histogram with it; this crate knows nothing of metrics.
+pub type RequestObserver = std::sync::Arc<dyn Fn(&str, Option<u16>, Duration) + Send + Sync>;
+
 /// Shared pacing state of every provider app this process calls.
-#[derive(Debug)]
 pub struct Pacer {
+    /// The element whose apps this pacer paces, and who is told of each request.
+    observer: Option<(String, RequestObserver)>,
     per_minute: f64,
     burst: f64,
     apps: Mutex<HashMap<String, Bucket>>,
@@ -51,6 +57,7 @@ impl Pacer {
         let limit = f64::from(limit.max(1));
         let per_minute = limit * 60.0 / window.as_secs_f64().max(0.001);
         Pacer {
+            observer: None,
             per_minute,
             // Up to a tenth of the window's budget at once (at least one request), so a burst
             // never exceeds what the provider's rolling window allows.
@@ -159,6 +166,14 @@ impl Pacer {
         })
     }
 
+    /// Tells the observer (if any) of a request sent: its status (`None`: no answer) and how
+    /// long it took.
+    pub fn record(&self, status: Option<u16>, took: Duration) {
+        if let Some((element, observer)) = &self.observer {
+            observer(element, status, took);
+        }
+    }
+
     /// (waits, total milliseconds waited, 429s seen) since start, for metrics.
     pub fn stats(&self) -> (u64, u64, u64) {
         (
@@ -169,17 +184,47 @@ impl Pacer {
     }
 }
 
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("per_minute", &self.per_minute)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Every pacer, one per element key (elements have different budgets).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Pacers {
     by_element: Mutex<HashMap<String, std::sync::Arc<Pacer>>>,
+    observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for Pacers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacers")
+            .field("by_element", &self.by_element)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pacers {
+    /// Pacers whose requests are each told to `observer` (element, status, duration).
+    pub fn with_observer(observer: RequestObserver) -> Pacers {
+        Pacers {
+            by_element: Mutex::default(),
+            observer: Some(observer),
+        }
+    }
+
     pub fn for_element(&self, key: &str, limit: u32, window: Duration) -> std::sync::Arc<Pacer> {
         let mut map = self.by_element.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(key.to_owned())
-            .or_insert_with(|| std::sync::Arc::new(Pacer::with_window(limit, window)))
+            .or_insert_with(|| {
+                let mut pacer = Pacer::with_window(limit, window);
+                pacer.observer = self.observer.clone().map(|o| (key.to_owned(), o));
+                std::sync::Arc::new(pacer)
+            })
             .clone()
     }
 

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Extension;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -171,17 +172,15 @@ impl Application {
 /// web UI with the `api` role, the operations routes always.
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
-    // A worker-only node answers the operations routes alone.
-    let public = if state.settings.roles.api {
-        Router::new()
-            .nest("/elements/api-v2", api::routes())
-            .merge(crate::ui::router())
+    let (documented, openapi) = api::documented().split_for_parts();
+    // A worker-only node answers the operations routes alone (and still describes the API).
+    let routes = if state.settings.roles.api {
+        documented.merge(crate::ui::router())
     } else {
-        Router::new()
+        api::health::router().split_for_parts().0
     };
-    Router::new()
-        .merge(public)
-        .merge(api::health::router())
+    routes
+        .layer(Extension(api::openapi::Document::new(&openapi)))
         .fallback(api::error::not_found)
         // Slightly above the limit, so the JSON extractor can name the limit itself.
         .layer(DefaultBodyLimit::max(limit + 1))

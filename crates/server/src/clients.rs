@@ -126,7 +126,7 @@ pub struct Clients {
 
 /// What clients are made of: where credentials are stored, the elements, the vault that opens
 /// secrets, the clock, the HTTP client and the pacing settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Deps {
     pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
@@ -134,6 +134,17 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub http: reqwest::Client,
     pub settings: Arc<Settings>,
+    /// Told of every provider request (the request-duration histogram of `/metrics`).
+    pub request_observer: Option<tributary_elements::pacer::RequestObserver>,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps")
+            .field("registry", &self.registry)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An instance's events settings with every poller compiled, made once per instance version
@@ -149,7 +160,10 @@ impl Clients {
         Clients {
             cache: Mutex::default(),
             prepared: Mutex::default(),
-            pacers: Pacers::default(),
+            pacers: match &deps.request_observer {
+                Some(observer) => Pacers::with_observer(observer.clone()),
+                None => Pacers::default(),
+            },
             deps,
         }
     }

@@ -20,7 +20,8 @@
 //! - At the bottom: [`settings`] (every setting, its default and its validation, in one place),
 //!   [`configuration`] (an instance's configuration sealed at rest), [`secrets`] (random
 //!   secrets, their hashes, the AES-256-GCM vault), [`tenants`] (creating an organization) and
-//!   [`telemetry`] (logging to stderr).
+//!   [`telemetry`] (logging to stderr, as text or JSON) and [`metrics`] (the Prometheus
+//!   histograms and the exposition of `/metrics`).
 
 pub mod api;
 pub mod app;
@@ -28,6 +29,7 @@ pub mod clients;
 pub mod configuration;
 pub mod delivery;
 pub mod listen;
+pub mod metrics;
 pub mod poller;
 pub mod scheduler;
 pub mod secrets;

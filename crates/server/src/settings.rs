@@ -52,6 +52,7 @@ impl Default for Settings {
             body_timeout: Duration::from_secs(60),
             max_connections: 4096,
             public_url: None,
+            log_format: crate::telemetry::LogFormat::Text,
         }
     }
 }
@@ -125,6 +126,9 @@ pub struct Settings {
     /// `TRIBUTARY_PUBLIC_URL`: the base URL users and providers reach this server at (behind a
     /// proxy or TLS terminator). An `https` one marks the session cookie `Secure`.
     pub public_url: Option<String>,
+    /// `TRIBUTARY_LOG_FORMAT`: `text` (default) or `json`, one object a line with the request
+    /// id, instance id and the like of its spans.
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 impl Settings {
@@ -557,6 +561,16 @@ const SPECS: &[Spec] = &[
                 return Err(format!("{url:?}: must be an http or https URL with a host"));
             }
             s.public_url = Some(url.to_owned());
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_LOG_FORMAT",
+        flag: "--log-format",
+        shown: Shown::Plain,
+        default: |s| s.log_format.as_str().to_owned(),
+        read: |s, t| {
+            s.log_format = crate::telemetry::LogFormat::parse(t)?;
             Ok(())
         },
     },

@@ -13,6 +13,7 @@ use tributary_store::Store;
 
 use crate::clients::Clients;
 use crate::delivery::stats::DeliveryStats;
+use crate::metrics::Metrics;
 use crate::secrets::Vault;
 use crate::settings::Settings;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub delivery_stats: Arc<DeliveryStats>,
     /// Poll counters for `/metrics`.
     pub poll_stats: Arc<PollStats>,
+    /// The latency histograms of `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Counters of polling since the process started, for `/metrics`.
@@ -56,6 +59,7 @@ impl AppState {
         http: reqwest::Client,
         settings: Arc<Settings>,
     ) -> AppState {
+        let metrics = Arc::new(Metrics::new());
         let clients = Arc::new(Clients::new(crate::clients::Deps {
             store: store.clone(),
             registry: registry.clone(),
@@ -63,6 +67,7 @@ impl AppState {
             clock: clock.clone(),
             http: http.clone(),
             settings: settings.clone(),
+            request_observer: Some(metrics.request_observer()),
         }));
         AppState {
             store,
@@ -76,6 +81,7 @@ impl AppState {
             delivery_nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_stats: Arc::new(DeliveryStats::default()),
             poll_stats: Arc::new(PollStats::default()),
+            metrics,
         }
     }
 

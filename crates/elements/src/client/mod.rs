@@ -290,11 +290,14 @@ impl InstanceClient {
             let (token, generation, values) = self.token(stale).await?;
             let outgoing = build(&values)?;
             self.pacer.acquire(&self.app.client_id).await;
-            let response = outgoing
-                .request(&self.http, &token)
-                .send()
-                .await
-                .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
+            let started = std::time::Instant::now();
+            let response = match outgoing.request(&self.http, &token).send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    self.pacer.record(None, started.elapsed());
+                    return Err(ProviderError::Unreachable(describe(&error)));
+                }
+            };
             let status = response.status();
             let headers = response.headers().clone();
             self.observe_date(&headers);
@@ -310,10 +313,13 @@ impl InstanceClient {
             {
                 self.pacer.pause(&self.app.client_id, reset);
             }
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| ProviderError::Unreachable(describe(&e)))?;
+            let body = response.bytes().await;
+            // The whole answer, body included: what a p99 alert on provider latency means.
+            self.pacer.record(
+                Some(status.as_u16()).filter(|_| body.is_ok()),
+                started.elapsed(),
+            );
+            let body = body.map_err(|e| ProviderError::Unreachable(describe(&e)))?;
             let answer = Answer::read(status, &headers, &body);
             let code = status.as_u16();
             if let Some((index, rule)) = rules.classify(code, answer.json.as_ref()) {

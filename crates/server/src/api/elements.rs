@@ -1,54 +1,94 @@
 //! `/elements`: the provider connectors this server knows, and their OAuth consent URLs.
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
+use crate::api::openapi::ErrorBody;
 use crate::services::connect::{ConsentRequest, consent_url};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/elements", get(list))
-        .route("/elements/{key}", get(show))
-        .route("/elements/{key}/oauth/url", get(oauth_url))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(oauth_url))
 }
 
-async fn list(State(state): State<AppState>, _caller: Caller) -> Response {
-    let elements: Vec<Value> = state
-        .registry
-        .all()
-        .iter()
-        .map(|e| e.public_json())
-        .collect();
-    Json(elements).into_response()
+/// `GET /elements`: every element this server knows (built in and loaded), secrets of none.
+#[utoipa::path(get, path = "/elements", tag = "elements",
+    responses(
+        (status = 200, description = "The element definitions, as data.", body = Vec<Object>),
+        (status = "default", description = "An error.", body = ErrorBody),
+    ))]
+async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Vec<Value>> {
+    Json(
+        state
+            .registry
+            .all()
+            .iter()
+            .map(|e| e.public_json())
+            .collect(),
+    )
 }
 
+/// `GET /elements/{key}`: one element's definition.
+#[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest")),
+    responses(
+        (status = 200, description = "The element's definition, as data.", body = Object),
+        (status = "default", description = "An error (404: no such element).", body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     _caller: Caller,
     Path(key): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let element = state
         .registry
         .get(&key)
         .ok_or_else(|| ApiError::NotFound(format!("no element {key:?}")))?;
-    Ok(Json(element.public_json()).into_response())
+    Ok(Json(element.public_json()))
+}
+
+/// The consent URL of an element.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthUrlOut {
+    /// The provider's consent page, to send the user's browser to.
+    pub oauth_url: String,
+    /// The element key.
+    pub element: String,
 }
 
 /// `?apiKey=&apiSecret=&callbackUrl=&state=&scope=` → `{"oauthUrl", "element"}`. The secret is
 /// accepted (Cloud Elements clients send it) but never used or echoed; other parameters are
 /// configuration values (a login host), checked as a create would.
+#[utoipa::path(get, path = "/elements/{key}/oauth/url", tag = "elements",
+    params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest"),
+        ("apiKey" = String, Query, description = "The provider app's client id."),
+        ("apiSecret" = Option<String>, Query,
+            description = "Accepted (Cloud Elements clients send it), never used or echoed."),
+        ("callbackUrl" = String, Query,
+            description = "The redirect URL registered with the provider app."),
+        ("state" = Option<String>, Query, description = "The OAuth state (default: the key)."),
+        ("scope" = Option<String>, Query, description = "The OAuth scope."),
+    ),
+    responses(
+        (status = 200, description = "The provider's consent page.", body = OAuthUrlOut),
+        (status = "default", description = "An error.", body = ErrorBody),
+    ))]
 async fn oauth_url(
     State(state): State<AppState>,
     _caller: Caller,
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Json<OAuthUrlOut>, ApiError> {
     if state.registry.get(&key).is_none() {
         return Err(ApiError::NotFound(format!("no element {key:?}")));
     }
@@ -79,5 +119,8 @@ async fn oauth_url(
                 .collect(),
         },
     )?;
-    Ok(Json(json!({"oauthUrl": consent.url, "element": consent.element_key})).into_response())
+    Ok(Json(OAuthUrlOut {
+        oauth_url: consent.url,
+        element: consent.element_key,
+    }))
 }

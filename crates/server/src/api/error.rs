@@ -217,7 +217,7 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
         if let Some(detail) = &payload.internal_detail {
             tracing::error!(status = status.as_u16(), %detail, "internal error");
         } else {
-            tracing::info!(status = status.as_u16(), message = %payload.message, "request refused");
+            tracing::info!(status = status.as_u16(), reason = %payload.message, "request refused");
         }
         let headers = std::mem::take(response.headers_mut());
         response = (status, axum::Json(body)).into_response();

@@ -8,21 +8,23 @@
 //! provider's words in `providerMessage`: its 4xx keep their status, everything else is a 502;
 //! an HTML page is never forwarded.
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use tributary_domain::auth_header::parse_authorization;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
+use crate::api::openapi::ErrorBody;
 use crate::services::hub::{self, HubCredentials};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/hubs/{hub}/{resource}", get(list))
-        .route("/hubs/{hub}/{resource}/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
 }
 
 const EXPECTED: &str = "expected `Authorization: User <userSecret>, Element <instanceToken>`";
@@ -50,6 +52,29 @@ fn credentials(headers: &HeaderMap) -> Result<HubCredentials, ApiError> {
     })
 }
 
+/// `GET /hubs/{hub}/{resource}`: a page of the provider's records, one provider request.
+#[utoipa::path(get, path = "/hubs/{hub}/{resource}", tag = "hub", security(("hub" = [])),
+    params(
+        ("hub" = String, Path, description = "The element's hub, such as crm.", example = "crm"),
+        ("resource" = String, Path, description = "The hub's resource, such as contacts.", example = "appointments"),
+        ("where" = Option<String>, Query, description = "A CEQL filter."),
+        ("pageSize" = Option<u32>, Query, minimum = 1,
+            description = "Records per page (default 200, at most the provider's largest)."),
+        ("page" = Option<u32>, Query, minimum = 1, description = "A page number, from 1."),
+        ("nextPage" = Option<String>, Query,
+            description = "The previous answer's Elements-Next-Page-Token."),
+        ("orderBy" = Option<String>, Query, description = "A field to order by."),
+    ),
+    responses(
+        (status = 200, description = "The provider's records.", body = Vec<Object>,
+            headers(
+                ("elements-returned-count" = String, description = "Records returned."),
+                ("elements-next-page-token" = String,
+                    description = "Present while the provider's pages go on: send it back as nextPage."),
+            )),
+        (status = "default", description = "An error; a provider's own in providerMessage.",
+            body = ErrorBody),
+    ))]
 async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -79,6 +104,18 @@ async fn list(
     Ok(response)
 }
 
+/// `GET /hubs/{hub}/{resource}/{id}`: one of the provider's records.
+#[utoipa::path(get, path = "/hubs/{hub}/{resource}/{id}", tag = "hub", security(("hub" = [])),
+    params(
+        ("hub" = String, Path, description = "The element's hub, such as crm.", example = "crm"),
+        ("resource" = String, Path, description = "The hub's resource, such as contacts.", example = "appointments"),
+        ("id" = String, Path, description = "The record's id at the provider."),
+    ),
+    responses(
+        (status = 200, description = "The provider's record.", body = Object),
+        (status = "default", description = "An error; a provider's own in providerMessage.",
+            body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -15,8 +15,18 @@ use super::worker::Deliverer;
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
 impl Deliverer {
-    /// Sends a claimed notification once and records the attempt.
+    /// Sends a claimed notification once and records the attempt, in a span naming the
+    /// instance and the notification (so every log line of the send carries them).
     pub(super) async fn send(&self, notification: NotificationRecord) {
+        let span = tracing::info_span!(
+            "delivery",
+            instance_id = notification.instance_id,
+            notification_id = %notification.id
+        );
+        tracing::Instrument::instrument(self.send_once(notification), span).await
+    }
+
+    async fn send_once(&self, notification: NotificationRecord) {
         let started = Instant::now();
         let at_ms = self.state.now_ms();
         let signing = self
@@ -64,9 +74,15 @@ impl Deliverer {
                 None => "no answer".to_owned(),
             })
         });
-        self.state
-            .delivery_stats
-            .count(&outcome, at_ms, &notification.body);
+        if let Some(latency_ms) =
+            self.state
+                .delivery_stats
+                .count(&outcome, at_ms, &notification.body)
+        {
+            self.state
+                .metrics
+                .delivered(Duration::from_millis(latency_ms));
+        }
         let record = AttemptRecord {
             notification_id: notification.id.clone(),
             url: notification.callback_url.clone(),

@@ -18,8 +18,9 @@ pub struct DeliveryStats {
 }
 
 impl DeliveryStats {
-    /// Counts an attempt at `at_ms` of the notification with this body.
-    pub(super) fn count(&self, outcome: &AttemptOutcome, at_ms: i64, body: &[u8]) {
+    /// Counts an attempt at `at_ms` of the notification with this body; a delivery's latency
+    /// (from the poll that found its change) is returned for the histogram of `/metrics`.
+    pub(super) fn count(&self, outcome: &AttemptOutcome, at_ms: i64, body: &[u8]) -> Option<u64> {
         let add = |counter: &AtomicU64, n: u64| {
             counter.fetch_add(n, Ordering::Relaxed);
         };
@@ -30,10 +31,9 @@ impl DeliveryStats {
                     .ok()
                     .and_then(|b| b.pointer("/message/raw/pollDate").and_then(Value::as_i64))
                     .unwrap_or(at_ms);
-                add(
-                    &self.latency_ms_sum,
-                    u64::try_from(at_ms - poll_ms).unwrap_or(0),
-                );
+                let latency_ms = u64::try_from(at_ms - poll_ms).unwrap_or(0);
+                add(&self.latency_ms_sum, latency_ms);
+                return Some(latency_ms);
             }
             AttemptOutcome::RetryAt(_) => {
                 add(&self.failed_attempts, 1);
@@ -44,5 +44,6 @@ impl DeliveryStats {
                 add(&self.given_up, 1);
             }
         }
+        None
     }
 }

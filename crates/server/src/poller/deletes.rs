@@ -15,7 +15,7 @@ use tributary_elements::client::InstanceClient;
 use tributary_store::{DeleteCommit, NewEvent, PollerRecord};
 
 /// What a poll's delete sweep did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteSummary {
     /// Deletions the provider reported in the window.

@@ -51,7 +51,7 @@ use crate::services::hub::HubQuery;
 use crate::state::AppState;
 
 /// What one poll of one resource did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PollSummary {
     pub resource: String,
@@ -155,8 +155,33 @@ fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
     }
 }
 
-/// Polls one resource; records a failure, or commits the outcome.
+/// Polls one resource; records a failure, or commits the outcome. In a span naming the
+/// instance and the resource, so every log line of the poll carries them; its duration goes to
+/// the poll-duration histogram of `/metrics`.
 pub async fn poll_resource(
+    state: &AppState,
+    instance: &InstanceRecord,
+    client: &InstanceClient,
+    prepared: &Prepared,
+    poller: &PollerRecord,
+) -> PollSummary {
+    let span = tracing::info_span!(
+        "poll",
+        instance_id = instance.id,
+        element = %instance.element_key,
+        resource = %poller.resource
+    );
+    let started = std::time::Instant::now();
+    let summary =
+        tracing::Instrument::instrument(poll_once(state, instance, client, prepared, poller), span)
+            .await;
+    state
+        .metrics
+        .polled(&instance.element_key, &poller.resource, started.elapsed());
+    summary
+}
+
+async fn poll_once(
     state: &AppState,
     instance: &InstanceRecord,
     client: &InstanceClient,

@@ -53,34 +53,37 @@ pub async fn poll_now(
     // the lease — and keep every other poll of the resource out — until the lease ends. Once
     // started, each poll finishes and releases its lease whatever the caller does.
     let state = state.clone();
-    let polls = tokio::spawn(async move {
-        // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled
-        // twice at once (another node's scheduled poll, or another "poll now").
-        let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
-        let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
-        let mut polls = Vec::new();
-        for record in state.store.pollers(id).await? {
-            let claimed = state
-                .store
-                .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
-                .await?;
-            match claimed {
-                Some(record) => polls.push(
-                    poller::poll_resource(&state, &instance, &client, &prepared, &record).await,
-                ),
-                None => polls.push(PollSummary {
-                    resource: record.resource,
-                    error: Some(
-                        "being polled already (a scheduled poll or another request); its \
-                         events arrive with that poll"
-                            .into(),
+    // In the request's span, so the polls' log lines carry the id of the request that asked.
+    let polls = tokio::spawn(tracing::Instrument::in_current_span(
+        async move {
+            // Each poll takes its poller's lease, as the scheduler's do, so no resource is polled
+            // twice at once (another node's scheduled poll, or another "poll now").
+            let owner = format!("poll-now-{}-{}", std::process::id(), random_secret());
+            let lease_ms = i64::try_from(state.settings.poll_lease.as_millis()).unwrap_or(i64::MAX);
+            let mut polls = Vec::new();
+            for record in state.store.pollers(id).await? {
+                let claimed = state
+                    .store
+                    .claim_poller(id, &record.resource, &owner, state.now_ms(), lease_ms)
+                    .await?;
+                match claimed {
+                    Some(record) => polls.push(
+                        poller::poll_resource(&state, &instance, &client, &prepared, &record).await,
                     ),
-                    ..PollSummary::default()
-                }),
+                    None => polls.push(PollSummary {
+                        resource: record.resource,
+                        error: Some(
+                            "being polled already (a scheduled poll or another request); its \
+                         events arrive with that poll"
+                                .into(),
+                        ),
+                        ..PollSummary::default()
+                    }),
+                }
             }
-        }
-        Ok::<_, ServiceError>(polls)
-    });
+            Ok::<_, ServiceError>(polls)
+        }, // In the request's span: the polls' log lines carry the request id that asked for them.
+    ));
     polls.await.map_err(ServiceError::internal)?
 }
 

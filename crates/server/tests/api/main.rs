@@ -13,6 +13,7 @@ mod elements;
 mod hardening;
 mod hub;
 mod instances;
+mod operations;
 mod polling;
 mod salesforce;
 mod scheduling;

@@ -15,8 +15,8 @@
 //! Files: `provider` (what differs between the providers), `verdict` (the tally and the check),
 //! this one (the run, the receiver, the live view).
 
-mod provider;
-mod verdict;
+pub(crate) mod provider;
+pub(crate) mod verdict;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
@@ -66,11 +66,11 @@ struct Ui {
 }
 
 #[derive(Clone)]
-struct Receiver {
-    key: Arc<String>,
+pub(crate) struct Receiver {
+    pub(crate) key: Arc<String>,
     /// Resource → the field holding a record's updated date.
-    updated_fields: Arc<HashMap<String, String>>,
-    arrivals: mpsc::UnboundedSender<Arrival>,
+    pub(crate) updated_fields: Arc<HashMap<String, String>>,
+    pub(crate) arrivals: mpsc::UnboundedSender<Arrival>,
 }
 
 /// Runs the demo; the exit status says whether every change was accounted for.
@@ -404,7 +404,11 @@ async fn drive(
 }
 
 /// Hands the receiver's requests to the live view, answering 401 to a bad signature.
-async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+pub(crate) async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let signature_ok = headers
         .get("elements-webhook-signature")
         .and_then(|v| v.to_str().ok())
@@ -465,20 +469,31 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     }
 }
 
-/// The terminal: a progress line per resource when it is one, plain lines otherwise.
-struct View {
+/// The terminal: a progress line per resource when it is one, plain lines otherwise (none when
+/// quiet: the soak keeps its own report).
+pub(crate) struct View {
     multi: Option<MultiProgress>,
     resources: &'static [&'static str],
     bars: BTreeMap<&'static str, ProgressBar>,
+    quiet: bool,
 }
 
 impl View {
+    /// A view that shows nothing.
+    pub(crate) fn quiet() -> View {
+        View {
+            quiet: true,
+            ..View::new(false, &[])
+        }
+    }
+
     fn new(terminal: bool, resources: &'static [&'static str]) -> View {
         if !terminal {
             return View {
                 multi: None,
                 resources,
                 bars: BTreeMap::new(),
+                quiet: false,
             };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
@@ -496,10 +511,14 @@ impl View {
             multi: Some(multi),
             resources,
             bars,
+            quiet: false,
         }
     }
 
     fn line(&self, text: String) {
+        if self.quiet {
+            return;
+        }
         match &self.multi {
             Some(multi) => {
                 if multi.println(&text).is_err() {
@@ -540,7 +559,7 @@ fn progress_text(tally: &Tally, resource: &str) -> String {
 }
 
 /// A fresh directory for the demo's database.
-fn temp_dir() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn temp_dir() -> anyhow::Result<std::path::PathBuf> {
     // Letters and digits only: the secret's alphabet has `/`, which would nest a directory.
     let suffix: String = tributary_server::secrets::random_secret()
         .chars()
@@ -553,7 +572,7 @@ fn temp_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// The JSON body of a 2xx response, or an error naming the step and the API's message.
-async fn checked(response: reqwest::Response, step: &str) -> anyhow::Result<Value> {
+pub(crate) async fn checked(response: reqwest::Response, step: &str) -> anyhow::Result<Value> {
     let status = response.status();
     let body: Value = if status == reqwest::StatusCode::NO_CONTENT {
         Value::Null
@@ -566,7 +585,12 @@ async fn checked(response: reqwest::Response, step: &str) -> anyhow::Result<Valu
     Ok(body)
 }
 
-async fn poll_now(http: &reqwest::Client, api: &str, auth: &str, id: i64) -> anyhow::Result<()> {
+pub(crate) async fn poll_now(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    id: i64,
+) -> anyhow::Result<()> {
     checked(
         http.post(format!("{api}/instances/{id}/events/poll"))
             .header("Authorization", auth)
@@ -578,7 +602,7 @@ async fn poll_now(http: &reqwest::Client, api: &str, auth: &str, id: i64) -> any
     .map(|_| ())
 }
 
-async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Result<Value> {
+pub(crate) async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Result<Value> {
     checked(
         http.get(format!("{origin}/_sim/state")).send().await?,
         "GET /_sim/state",

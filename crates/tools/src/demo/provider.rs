@@ -11,13 +11,13 @@ use tributary_simulator::{RunningSimulator, Simulator};
 /// The elements `tributary demo --element` runs.
 pub const ELEMENTS: [&str; 2] = ["infusionsoftrest", "sfdc"];
 
-pub(super) const REDIRECT: &str = "https://demo.tributary.invalid/oauth";
-pub(super) const APP_ID: &str = "tributary-demo";
-pub(super) const APP_SECRET: &str = "tributary-demo-secret";
+pub(crate) const REDIRECT: &str = "https://demo.tributary.invalid/oauth";
+pub(crate) const APP_ID: &str = "tributary-demo";
+pub(crate) const APP_SECRET: &str = "tributary-demo-secret";
 
 /// A provider the demo runs against.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Provider {
+pub(crate) struct Provider {
     /// The element key.
     pub key: &'static str,
     /// The resources polled, as the hub names them (the events' `objectType`).

@@ -18,7 +18,7 @@ use super::provider::Provider;
 
 /// One event as the receiver got it.
 #[derive(Debug, Clone)]
-pub(super) struct Received {
+pub(crate) struct Received {
     pub resource: String,
     pub object_id: String,
     pub event_type: String,
@@ -29,19 +29,19 @@ pub(super) struct Received {
 }
 
 /// One notification as the receiver got it.
-#[derive(Debug)]
-pub(super) struct Arrival {
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
     pub webhook_id: String,
     pub signature_ok: bool,
     pub events: Vec<Received>,
 }
 
 /// (resource, record id).
-pub(super) type RecordKey = (String, String);
+pub(crate) type RecordKey = (String, String);
 
 /// What has arrived so far.
 #[derive(Debug, Default)]
-pub(super) struct Tally {
+pub(crate) struct Tally {
     /// Changes made at the provider since the start, per resource.
     pub made: BTreeMap<String, u64>,
     pub notifications: u64,
@@ -120,7 +120,7 @@ impl Tally {
 }
 
 /// Record → its version count, from a state export (first tenant: the demo's).
-pub(super) fn versions(state: &Value, provider: &Provider) -> HashMap<RecordKey, u64> {
+pub(crate) fn versions(state: &Value, provider: &Provider) -> HashMap<RecordKey, u64> {
     let mut versions = HashMap::new();
     for (resource, sim_name) in provider.resources.iter().zip(provider.sim_names) {
         let records = &state["tenants"][0]["resources"][sim_name]["records"];
@@ -135,7 +135,7 @@ pub(super) fn versions(state: &Value, provider: &Provider) -> HashMap<RecordKey,
 }
 
 /// Every deletion a state export lists (first tenant).
-pub(super) fn deletions(state: &Value, provider: &Provider) -> BTreeSet<RecordKey> {
+pub(crate) fn deletions(state: &Value, provider: &Provider) -> BTreeSet<RecordKey> {
     let mut deleted = BTreeSet::new();
     for (resource, sim_name) in provider.resources.iter().zip(provider.sim_names) {
         let entries = &state["tenants"][0]["resources"][sim_name]["deleted"];
@@ -147,7 +147,7 @@ pub(super) fn deletions(state: &Value, provider: &Provider) -> BTreeSet<RecordKe
 }
 
 /// Changes per resource between two version maps.
-pub(super) fn changes_since(
+pub(crate) fn changes_since(
     baseline: &HashMap<RecordKey, u64>,
     now: &HashMap<RecordKey, u64>,
 ) -> BTreeMap<String, u64> {
@@ -162,7 +162,7 @@ pub(super) fn changes_since(
 }
 
 /// Each record changed during the run → its latest updated date, as the provider writes it.
-pub(super) fn latest_versions(
+pub(crate) fn latest_versions(
     state: &Value,
     provider: &Provider,
     updated_fields: &HashMap<String, String>,
@@ -187,7 +187,7 @@ pub(super) fn latest_versions(
 }
 
 /// What the run was expected to deliver.
-pub(super) struct Expected {
+pub(crate) struct Expected {
     /// Each record changed during the run → its latest updated date.
     pub latest: BTreeMap<RecordKey, Option<String>>,
     pub baseline: HashMap<RecordKey, u64>,
@@ -197,12 +197,12 @@ pub(super) struct Expected {
 }
 
 /// The verdict and the summary table.
-pub(super) struct Report {
+pub(crate) struct Report {
     pub passed: bool,
     pub text: String,
 }
 
-pub(super) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> Report {
+pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> Report {
     let Expected {
         latest: wanted,
         baseline,
