@@ -136,7 +136,8 @@ struct DemoArgs {
     /// Use this database instead of a fresh one in a temporary directory (kept afterwards).
     #[arg(long)]
     database_url: Option<String>,
-    /// The provider: infusionsoftrest (Keap) or sfdc (Salesforce, deletes included).
+    /// The provider: infusionsoftrest (Keap), sfdc (Salesforce), hubspotcrm (HubSpot) or
+    /// quickbooks (QuickBooks Online); all but Keap with deletes.
     #[arg(long, value_name = "KEY", default_value = "infusionsoftrest",
           value_parser = clap::builder::PossibleValuesParser::new(tributary_tools::demo::ELEMENTS))]
     element: String,

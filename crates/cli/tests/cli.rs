@@ -239,6 +239,52 @@ fn demo_with_salesforce_accounts_for_every_change_and_every_deletion() {
     );
 }
 
+/// QuickBooks: invoices and payments deleted (stubs in the change feed), customers, vendors and
+/// items deactivated (updates) — every change once, every deletion once.
+#[test]
+fn demo_with_quickbooks_accounts_for_every_change_and_every_deletion() {
+    let output = tributary()
+        .args(["demo", "--element", "quickbooks", "--duration", "12"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let verdict = stdout
+        .lines()
+        .find(|line| line.starts_with("OK: "))
+        .unwrap_or_else(|| panic!("no verdict: {stdout}"));
+    let numbers: Vec<u64> = verdict
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().unwrap())
+        .collect();
+    let [
+        made,
+        events,
+        merged,
+        deleted,
+        deletions,
+        verified,
+        notifications,
+        latest,
+        records,
+    ] = numbers[..]
+    else {
+        panic!("unexpected verdict: {verdict}");
+    };
+    assert!(made > 0, "{verdict}");
+    assert_eq!(made, events + merged, "{verdict}");
+    assert_eq!(deleted, deletions, "{verdict}");
+    assert_eq!(verified, notifications, "{verdict}");
+    assert_eq!(latest, records, "{verdict}");
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "a clean run logs no warning: {stderr}"
+    );
+}
+
 #[test]
 fn demo_flags_are_checked() {
     for (args, needle) in [
@@ -1155,7 +1201,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 16] = [
+const BENCH_FIGURES: [&str; 26] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1168,9 +1214,19 @@ const BENCH_FIGURES: [&str; 16] = [
     "polling (sfdc): wall time per idle poll",
     "polling (sfdc): idle polls/s sustained",
     "polling (sfdc): backfill records/s (one poll, one transaction)",
+    "polling (hubspotcrm): provider requests per idle poll",
+    "polling (hubspotcrm): CPU per idle poll (server and simulator)",
+    "polling (hubspotcrm): wall time per idle poll",
+    "polling (hubspotcrm): idle polls/s sustained",
+    "polling (hubspotcrm): backfill records/s (one poll, one transaction)",
+    "polling (quickbooks): provider requests per idle poll",
+    "polling (quickbooks): CPU per idle poll (server and simulator)",
+    "polling (quickbooks): wall time per idle poll",
+    "polling (quickbooks): idle polls/s sustained",
+    "polling (quickbooks): backfill records/s (one poll, one transaction)",
     "delivery: notifications/s (signed, persisted, 4 per host)",
-    "delivery: latency p50, event stored → received",
-    "delivery: latency p99, event stored → received",
+    "delivery: latency p50, poll asked → received",
+    "delivery: latency p99, poll asked → received",
     "delivery: notifications queued/s (built and stored)",
 ];
 
@@ -1967,6 +2023,522 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     assert_eq!(
         (stored.len(), created, deleted.len()),
         (452, 450, 2),
+        "every change and every deletion once"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// What a process test of one element needs: its simulator's origin, a serve's API, and the
+/// organization's secrets.
+struct Crash {
+    origin: String,
+    http: reqwest::Client,
+    auth: String,
+}
+
+impl Crash {
+    async fn control(&self, path: &str, body: serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.origin))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+
+    async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/_sim/faults", self.origin))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Finished requests of the simulator's log whose path or query contains `needle`.
+    async fn logged(&self, needle: &str) -> usize {
+        let log: Vec<serde_json::Value> = reqwest::get(format!("{}/_sim/requests", self.origin))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log.iter()
+            .filter(|r| {
+                r["path"].as_str().unwrap_or_default().contains(needle)
+                    || r["query"].as_str().unwrap_or_default().contains(needle)
+            })
+            .count()
+    }
+
+    /// Waits until the log holds `count` requests with `needle` (answered ones).
+    async fn until_logged(&self, needle: &str, count: usize, what: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.logged(needle).await < count {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn create(&self, api: &str, body: serde_json::Value) -> i64 {
+        let created: serde_json::Value = self
+            .http
+            .post(format!("{api}/instances"))
+            .header("Authorization", &self.auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{created}"))
+    }
+
+    async fn poll(&self, api: &str, id: i64) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{api}/instances/{id}/events/poll"))
+            .header("Authorization", &self.auth)
+            .send()
+            .await
+    }
+
+    /// Polls until the dead process's lease has ended and every resource's poll goes through.
+    async fn poll_after_lease(&self, api: &str, id: i64) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let summary: serde_json::Value =
+                self.poll(api, id).await.unwrap().json().await.unwrap();
+            let polls = summary["polls"].as_array().cloned().unwrap_or_default();
+            if !polls.is_empty() && polls.iter().all(|p| p["error"].is_null()) {
+                return summary;
+            }
+            assert!(std::time::Instant::now() < deadline, "{summary}");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Every stored event's (resource, object id, type).
+    async fn events(&self, api: &str, id: i64) -> Vec<(String, String, String)> {
+        let mut all: Vec<serde_json::Value> = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |e| e["sequence"].as_i64().unwrap());
+            let page: Vec<serde_json::Value> = self
+                .http
+                .get(format!(
+                    "{api}/instances/{id}/events?pageSize=1000&after={after}"
+                ))
+                .header("Authorization", &self.auth)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let full = page.len() == 1000;
+            all.extend(page);
+            if !full {
+                break;
+            }
+        }
+        all.iter()
+            .map(|e| {
+                (
+                    e["objectType"].as_str().unwrap().to_owned(),
+                    e["objectId"].as_str().unwrap().to_owned(),
+                    e["eventType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn count(events: &[(String, String, String)], kind: &str) -> usize {
+        let mut ids: Vec<&(String, String, String)> =
+            events.iter().filter(|e| e.2 == kind).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+/// The settings of a crash test's serve: its element's origin, its secrets, no scheduler, a
+/// short lease.
+fn crash_envs<'a>(variable: &'a str, origin: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        (variable, origin),
+        (
+            "TRIBUTARY_BOOTSTRAP_ORG_SECRET",
+            "crash-organization-secret-0001",
+        ),
+        (
+            "TRIBUTARY_BOOTSTRAP_USER_SECRET",
+            "crash-user-secret-0000000001",
+        ),
+        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
+        ("TRIBUTARY_POLL_LEASE", "5s"),
+    ]
+}
+
+fn crash_client(origin: &str) -> Crash {
+    Crash {
+        origin: origin.to_owned(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        auth: "User crash-user-secret-0000000001, Organization crash-organization-secret-0001"
+            .to_owned(),
+    }
+}
+
+/// `kill -9` of a real `serve` polling HubSpot (`hubspotcrm`), twice: in the middle of a
+/// poll's search pages, and in the middle of its archived-list sweep (the search read,
+/// nothing committed). After each restart the next poll stores every change and every archive
+/// once, and a repeat stores nothing.
+#[tokio::test]
+async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats_nothing() {
+    use serde_json::json;
+    use std::time::Duration;
+
+    let sim = tributary_simulator::hubspot::start(
+        tributary_simulator::hubspot::Config {
+            seed: 0,
+            index_lag_secs: 0,
+            ten_secondly_limit: 1_000_000,
+            search_per_second: 1_000_000,
+            ..tributary_simulator::hubspot::Config::default()
+        },
+        std::sync::Arc::new(tributary_domain::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let origin = sim.url();
+    let crash = crash_client(&origin);
+    let dir = temp_dir("hubspot-crash");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let envs = crash_envs("TRIBUTARY_HUBSPOTCRM_ORIGIN", &origin);
+    let redirect = "https://app.example/oauth";
+
+    let (first, api) = start_serve(&url, &envs);
+    let code = tributary_simulator::hubspot::consent_code(
+        &crash.http,
+        &origin,
+        "tributary-demo",
+        redirect,
+        None,
+    )
+    .await
+    .unwrap();
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
+    let id = crash
+        .create(
+            &api,
+            json!({"element": {"key": "hubspotcrm"}, "providerData": {"code": code},
+            "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
+            "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
+            "event.notification.enabled": true,
+            "event.notification.callback.url": "https://r.example/",
+            "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts",
+                "idField": "id", "pageSize": 200, "datesConfiguration": {
+                "updatedDateField": "updatedAt", "updatedDateFormat": format,
+                "createdDateField": "createdAt", "createdDateFormat": format}}}}}),
+        )
+        .await;
+    crash.poll(&api, id).await.unwrap();
+
+    // 1. Killed between search pages: 450 contacts, pages of 200; the third page hangs. They
+    // are dated 61 s ago at the provider, past the minute a poll leaves to the search index
+    // and inside the first window (no Tributary request sees the clock meanwhile).
+    crash
+        .control("/_sim/clock", json!({"offset_seconds": -61}))
+        .await;
+    crash
+        .control(
+            "/_sim/records",
+            json!({"resource": "contacts", "count": 450}),
+        )
+        .await;
+    crash
+        .control("/_sim/clock", json!({"offset_seconds": 0}))
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "contacts", "after": 2}),
+        )
+        .await;
+    let before = crash.logged("/search").await;
+    let api_first = api.clone();
+    let in_flight = tokio::spawn(async move {
+        crash_client("")
+            .poll(&api_first, id)
+            .await
+            .map(|r| r.status())
+    });
+    crash
+        .until_logged("/search", before + 2, "the poll never read two pages")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(first); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the poll died with the process"
+    );
+    crash.clear_faults().await;
+    let (second, api) = start_serve(&url, &envs);
+    assert!(
+        crash.events(&api, id).await.is_empty(),
+        "nothing was committed"
+    );
+    let summary = crash.poll_after_lease(&api, id).await;
+    assert_eq!(summary["polls"][0]["events"], 450, "{summary}");
+    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
+    assert_eq!(again["polls"][0]["events"], 0, "{again}");
+
+    // 2. Killed in the archive sweep: two contacts archived; the search's three pages (the
+    // overlap reads the 450 again) answer, the archived list hangs.
+    crash
+        .control(
+            "/_sim/activity/burst",
+            json!({"changes": 0, "deletes": 2, "resources": ["contacts"]}),
+        )
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "contacts", "after": 3}),
+        )
+        .await;
+    let (searches, sweeps) = (
+        crash.logged("/search").await,
+        crash.logged("archived=true").await,
+    );
+    let api_second = api.clone();
+    let in_flight = tokio::spawn(async move {
+        crash_client("")
+            .poll(&api_second, id)
+            .await
+            .map(|r| r.status())
+    });
+    crash
+        .until_logged("/search", searches + 3, "the poll never read its updates")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        crash.logged("archived=true").await,
+        sweeps,
+        "the archived list hangs, unanswered"
+    );
+    drop(second); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the sweep died with the process"
+    );
+    crash.clear_faults().await;
+    let (_third, api) = start_serve(&url, &envs);
+    let summary = crash.poll_after_lease(&api, id).await;
+    assert_eq!(summary["polls"][0]["deletes"]["deleted"], 2, "{summary}");
+    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
+    assert_eq!(again["polls"][0]["events"], 0, "{again}");
+    let stored = crash.events(&api, id).await;
+    assert_eq!(
+        (
+            stored.len(),
+            Crash::count(&stored, "CREATED"),
+            Crash::count(&stored, "DELETED")
+        ),
+        (452, 450, 2),
+        "every change and every archive once"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `kill -9` of a real `serve` polling QuickBooks (`quickbooks`), twice: between two calls of
+/// a change feed that cut its answer at 1,000 objects (the poll re-windowing), and in the
+/// middle of the call whose answer holds deleted invoices' stubs. After each restart the next
+/// poll stores every change and every deletion once, and a repeat stores nothing.
+#[tokio::test]
+async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_nothing() {
+    use serde_json::json;
+    use std::time::Duration;
+
+    let sim = tributary_simulator::quickbooks::start(
+        tributary_simulator::quickbooks::Config {
+            seed: 0,
+            requests_per_minute: 1_000_000,
+            ..tributary_simulator::quickbooks::Config::default()
+        },
+        std::sync::Arc::new(tributary_domain::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let origin = sim.url();
+    let crash = crash_client(&origin);
+    let dir = temp_dir("quickbooks-crash");
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let envs = crash_envs("TRIBUTARY_QUICKBOOKS_ORIGIN", &origin);
+    let redirect = "https://app.example/oauth";
+
+    let (first, api) = start_serve(&url, &envs);
+    let consent = tributary_simulator::quickbooks::consent(
+        &crash.http,
+        &origin,
+        "tributary-demo",
+        redirect,
+        None,
+    )
+    .await
+    .unwrap();
+    let format = "yyyy-MM-dd'T'HH:mm:ssXXX";
+    let poller = |resource: &str| {
+        json!({"url": format!("/hubs/finance/{resource}"), "idField": "Id",
+            "datesConfiguration": {
+            "updatedDateField": "MetaData.LastUpdatedTime", "updatedDateFormat": format,
+            "createdDateField": "MetaData.CreateTime", "createdDateFormat": format}})
+    };
+    let id = crash
+        .create(
+            &api,
+            json!({"element": {"key": "quickbooks"},
+            "providerData": {"code": consent.code, "realmId": consent.realm_id},
+            "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
+            "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
+            "event.notification.enabled": true,
+            "event.notification.callback.url": "https://r.example/",
+            "event.poller.configuration": {"customers": poller("customers"),
+                "invoices": poller("invoices")}}}),
+        )
+        .await;
+    crash.poll(&api, id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // 1. Killed between change-feed calls: 1,800 customers over three seconds (the feed cuts
+    // its answer at 1,000, so the poll asks again); the second call hangs. Two invoices too.
+    for second in 0..3 {
+        crash
+            .control("/_sim/clock", json!({"offset_seconds": second}))
+            .await;
+        crash
+            .control(
+                "/_sim/records",
+                json!({"resource": "Customer", "count": 600}),
+            )
+            .await;
+    }
+    crash
+        .control("/_sim/records", json!({"resource": "Invoice", "count": 2}))
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
+        )
+        .await;
+    let before = crash.logged("/cdc").await;
+    let api_first = api.clone();
+    let in_flight = tokio::spawn(async move {
+        crash_client("")
+            .poll(&api_first, id)
+            .await
+            .map(|r| r.status())
+    });
+    crash
+        .until_logged("/cdc", before + 1, "the poll never read the feed")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(first); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the poll died with the process"
+    );
+    crash.clear_faults().await;
+    let (second, api) = start_serve(&url, &envs);
+    assert!(
+        crash.events(&api, id).await.is_empty(),
+        "nothing was committed"
+    );
+    // (Invoices, never claimed by the dead poll, may go through while customers' lease holds.)
+    let summary = crash.poll_after_lease(&api, id).await;
+    let stored = crash.events(&api, id).await;
+    assert_eq!(
+        (stored.len(), Crash::count(&stored, "CREATED")),
+        (1_802, 1_802),
+        "{summary}"
+    );
+    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
+    assert!(
+        again["polls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["events"] == 0),
+        "{again}"
+    );
+
+    // 2. Killed while the feed's answer with the stubs is on its way: both invoices deleted;
+    // customers' call answers, invoices' hangs.
+    crash
+        .control(
+            "/_sim/activity/burst",
+            json!({"changes": 0, "deletes": 2, "resources": ["Invoice"]}),
+        )
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
+        )
+        .await;
+    let calls = crash.logged("/cdc").await;
+    let api_second = api.clone();
+    let in_flight = tokio::spawn(async move {
+        crash_client("")
+            .poll(&api_second, id)
+            .await
+            .map(|r| r.status())
+    });
+    crash
+        .until_logged("/cdc", calls + 1, "the poll never read customers")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(second); // SIGKILL
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the poll died with the process"
+    );
+    crash.clear_faults().await;
+    let (_third, api) = start_serve(&url, &envs);
+    let summary = crash.poll_after_lease(&api, id).await;
+    let invoices = summary["polls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["resource"] == "invoices")
+        .unwrap()
+        .clone();
+    assert_eq!(invoices["deletes"]["deleted"], 2, "{summary}");
+    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
+    assert!(
+        again["polls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["events"] == 0),
+        "{again}"
+    );
+    let stored = crash.events(&api, id).await;
+    assert_eq!(
+        (
+            stored.len(),
+            Crash::count(&stored, "CREATED"),
+            Crash::count(&stored, "DELETED")
+        ),
+        (1_804, 1_802, 2),
         "every change and every deletion once"
     );
     std::fs::remove_dir_all(dir).unwrap();

@@ -18,12 +18,14 @@
 //! - [`poll`]: the poll's decision — which records become CREATED or UPDATED events, and where
 //!   the cursor and the dedupe memory go next;
 //! - [`deletes`]: a delete sweep's decision — its window, its DELETED events, its cursor, and
-//!   deletes lost at the provider.
+//!   deletes lost at the provider; [`archived`]: the archives of a list with no time filter
+//!   that are news; [`stubs`]: deletes that arrive as stubs among a poll's records.
 //!
 //! Tests: table tests whose expectations Java printed (`tests/java/Oracle.java`), property
 //! tests (the poll among them: no change lost or repeated), and fuzz targets in `fuzz/` (their
 //! own workspace, nightly).
 
+pub mod archived;
 pub mod auth_header;
 pub mod ceql;
 pub mod clock;
@@ -34,6 +36,7 @@ pub mod instance_config;
 pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
+pub mod stubs;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};

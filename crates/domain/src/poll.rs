@@ -101,6 +101,18 @@ impl CompiledPoller {
         cursor_ms - self.overlap_ms()
     }
 
+    /// A record's updated date as this configuration reads it (its field, pattern and zone),
+    /// or why it cannot be read: how a delete stub's time is read, like a record's.
+    pub fn read_updated(&self, record: &Value) -> Result<i64, String> {
+        read_date(
+            record,
+            &self.config.dates.updated_field,
+            &self.updated,
+            &self.updated_zone,
+        )
+        .map(|(ms, _)| ms)
+    }
+
     /// Where a poll starts reading when the provider's clock may have stepped back: from the
     /// earlier of the cursor and `since_ms` (the provider's now, or the moment the last poll
     /// read up to on the provider's clock of today), minus the overlap. See [`decide_since`].

@@ -18,7 +18,11 @@
 //! - [`http`]: the one HTTP client setup (rustls, timeouts, no redirects).
 //! - [`client`]: one instance's provider client: single-flight refresh, pacing, pages.
 //! - [`pacer`]: the token bucket shared by every instance of one provider app.
+//! - [`budgets`]: whose a budget is, and which requests an extra budget counts.
+//! - [`walk`]: a poll's read of a window of changes: the list or the change feed, re-windowed
+//!   at a result cap, up to the provider's settle time, inline delete stubs set apart.
 
+pub mod budgets;
 pub mod client;
 pub mod connection;
 pub mod definition;
@@ -31,6 +35,7 @@ pub mod registry;
 pub mod signals;
 pub mod template;
 pub mod validate;
+pub mod walk;
 
 pub use definition::{Element, ElementError, Resource};
 pub use registry::Registry;

@@ -7,6 +7,10 @@
 //! budget, the headers say so. A throttled answer blocks the app until `Retry-After` (capped)
 //! or, without one, for an exponential back-off with jitter; a success resets the back-off. A
 //! pause (a quota spent until a reset) blocks the app for a given time.
+//!
+//! A bucket's key is whatever owns the budget (`budgets`): the app's client id, or the app and
+//! an instance where each tenant has its own. A key may also cap the requests it has in flight
+//! at once ([`Pacer::slot`]: QuickBooks' 10 per realm).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// The longest `Retry-After` honoured; a provider asking for more gets this and a retry.
@@ -41,6 +46,8 @@ pub struct Pacer {
     per_minute: f64,
     burst: f64,
     apps: Mutex<HashMap<String, Bucket>>,
+    /// Per key: the requests it may have in flight at once.
+    slots: Mutex<HashMap<String, std::sync::Arc<Semaphore>>>,
     waited_ms: AtomicU64,
     waits: AtomicU64,
     throttled: AtomicU64,
@@ -63,6 +70,7 @@ impl Pacer {
             // never exceeds what the provider's rolling window allows.
             burst: (limit / 10.0).max(1.0),
             apps: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
             waited_ms: AtomicU64::new(0),
             waits: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
@@ -116,6 +124,22 @@ impl Pacer {
             );
         }
         waited
+    }
+
+    /// Waits until `key` has fewer than `limit` requests in flight; the permit holds one place
+    /// until it is dropped (after the answer is read).
+    pub async fn slot(&self, key: &str, limit: u32) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots
+                .entry(key.to_owned())
+                .or_insert_with(|| {
+                    std::sync::Arc::new(Semaphore::new(usize::try_from(limit.max(1)).unwrap_or(1)))
+                })
+                .clone()
+        };
+        // A semaphore is never closed here; `None` would only mean no limit.
+        semaphore.acquire_owned().await.ok()
     }
 
     /// Takes the provider's count of requests left (when a response said), and a success
@@ -228,6 +252,31 @@ impl Pacers {
             .clone()
     }
 
+    /// The pacers of an element's extra budgets (`[[api.rate_limit.budgets]]`), in their order;
+    /// `rate` replaces each one's published rate with `(requests, window)` (an app with a raised
+    /// quota, or tests).
+    pub fn for_budgets(
+        &self,
+        element: &crate::Element,
+        rate: Option<(u32, Duration)>,
+    ) -> Vec<std::sync::Arc<Pacer>> {
+        element
+            .api
+            .rate_limit
+            .budgets
+            .iter()
+            .map(|budget| {
+                // `per` was validated when the definition loaded; a second if it were not.
+                let per = crate::signals::parse_duration(&budget.per)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(Duration::from_secs(1));
+                let (limit, window) = rate.unwrap_or((budget.requests, per));
+                self.for_element(&format!("{}#{}", element.key, budget.name), limit, window)
+            })
+            .collect()
+    }
+
     /// (element key, waits, ms waited, 429s) of every pacer, for metrics.
     pub fn stats(&self) -> Vec<(String, u64, u64, u64)> {
         let map = self.by_element.lock().unwrap_or_else(|p| p.into_inner());
@@ -293,6 +342,20 @@ mod tests {
         assert!(backoff >= Duration::from_millis(800) && backoff <= Duration::from_millis(1200));
         let second = pacer.throttled("other", None);
         assert!(second >= Duration::from_millis(1600), "{second:?} doubles");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_has_at_most_its_limit_of_requests_in_flight() {
+        let pacer = Pacer::new(600);
+        let first = pacer.slot("app/realm", 2).await;
+        let _second = pacer.slot("app/realm", 2).await;
+        let other = tokio::time::timeout(Duration::from_secs(1), pacer.slot("app/other", 2)).await;
+        assert!(other.is_ok(), "another key has its own places");
+        let third = tokio::time::timeout(Duration::from_secs(1), pacer.slot("app/realm", 2)).await;
+        assert!(third.is_err(), "the third waits while two are in flight");
+        drop(first);
+        let third = tokio::time::timeout(Duration::from_secs(1), pacer.slot("app/realm", 2)).await;
+        assert!(third.is_ok(), "a place freed is taken");
     }
 
     #[tokio::test(start_paused = true)]

@@ -58,13 +58,31 @@ pub struct PagerSpec {
     pub done: Option<String>,
     /// `cursor`: a JSON pointer to the next page's cursor.
     pub cursor: Option<String>,
-    /// Reserved: the most records one query returns (HubSpot's search stops at 10,000).
-    /// Not implemented; validation refuses it.
+    /// The most records one query returns (HubSpot's search stops at 10,000; QuickBooks' CDC
+    /// answers 1,000 at most and cuts the rest silently). A poll that reads this many asks
+    /// again as `on_cap` says (`crate::walk`); hub calls meet the provider's own answer.
     pub max_results: Option<u64>,
-    /// Reserved: what to do at `max_results` (`rewindow`: query again from the last updated
-    /// date seen, with an id tie-breaker). Not implemented; validation refuses it.
+    /// What a poll does at `max_results`: `rewindow`, query again from the last updated date
+    /// read (`tie_field` says how records sharing it are told apart).
     pub on_cap: Option<String>,
+    /// `rewindow`: the record field that orders records sharing an updated date (a declared
+    /// filter, such as HubSpot's `id` → `hs_object_id`). With it, the records at the last
+    /// date are read on their own, ordered by it and restarted after the last one read, so any
+    /// number of them can share one date; without it, the next query starts at that date
+    /// (inclusive), which moves on only while fewer than `max_results` share it.
+    pub tie_field: Option<String>,
 }
+
+impl PagerSpec {
+    /// Whether polls re-window at a result cap (`max_results` with `on_cap = "rewindow"`).
+    pub fn cap(&self) -> Option<u64> {
+        self.max_results
+            .filter(|_| self.on_cap.as_deref() == Some(ON_CAP_REWINDOW))
+    }
+}
+
+/// The one `on_cap` there is.
+pub const ON_CAP_REWINDOW: &str = "rewindow";
 
 /// Where a page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +263,7 @@ mod tests {
             cursor: None,
             max_results: None,
             on_cap: None,
+            tie_field: None,
         }
     }
 

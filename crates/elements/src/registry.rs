@@ -19,6 +19,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../definitions/infusionsoftrest.toml"),
     ),
     ("sfdc.toml", include_str!("../definitions/sfdc.toml")),
+    (
+        "hubspotcrm.toml",
+        include_str!("../definitions/hubspotcrm.toml"),
+    ),
+    (
+        "quickbooks.toml",
+        include_str!("../definitions/quickbooks.toml"),
+    ),
 ];
 
 /// Parses and validates one definition; errors name `file`.
@@ -257,7 +265,9 @@ mod tests {
     #[test]
     fn a_bad_origin_override_is_refused_naming_the_variable() {
         for origin in ["ftp://x", "not a url", "http://"] {
-            let error = Registry::builtin(|_| Some(origin.to_owned())).expect_err(origin);
+            let error =
+                Registry::builtin(|key| (key == "infusionsoftrest").then(|| origin.to_owned()))
+                    .expect_err(origin);
             assert!(
                 error
                     .to_string()
@@ -304,7 +314,16 @@ mod tests {
         let text = crate::validate::tests::MINIMAL;
         let dir = folder(&[("second.toml", text), ("notes.txt", "not a definition")]);
         let registry = Registry::load(Some(&dir)).unwrap();
-        assert_eq!(registry.keys(), ["infusionsoftrest", "sfdc", "second"]);
+        assert_eq!(
+            registry.keys(),
+            [
+                "infusionsoftrest",
+                "sfdc",
+                "hubspotcrm",
+                "quickbooks",
+                "second"
+            ]
+        );
         let moved = registry
             .with_origins(&BTreeMap::from([(
                 "second".to_owned(),

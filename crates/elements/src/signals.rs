@@ -28,6 +28,14 @@ pub struct RateLimit {
     /// Headers read with a pattern, such as `api-usage={used}/{limit}`.
     #[serde(default)]
     pub usage: Vec<UsageHeader>,
+    /// Whose the main budget (and `concurrent`) is: the app's (default) or each instance's.
+    #[serde(default)]
+    pub scope: crate::budgets::BudgetScope,
+    /// Requests one owner of the main budget may have in flight at once.
+    pub concurrent: Option<u32>,
+    /// Budgets for some requests besides the main one (HubSpot's search).
+    #[serde(default)]
+    pub budgets: Vec<crate::budgets::Budget>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -215,6 +215,14 @@ impl Clients {
             per_minute,
             state.settings.provider_rate_window,
         );
+        // The override replaces every budget the element publishes (a raised quota, tests).
+        let budgets = self.pacers.for_budgets(
+            &element,
+            state
+                .settings
+                .provider_requests_per_minute
+                .map(|n| (n, state.settings.provider_rate_window)),
+        );
         let sink = Arc::new(StoreSink {
             store: state.store.clone(),
             vault: state.vault.clone(),
@@ -240,7 +248,10 @@ impl Clients {
                 state.clock.clone(),
                 sink,
             )
-            .with_config(plain_config),
+            .with_config(plain_config)
+            // Budgets that are each tenant's own (a QuickBooks company, a HubSpot account)
+            // are kept per instance.
+            .with_pacing(record.id.to_string(), budgets),
         );
         cache.insert(record.id, (record.version, client.clone()));
         Ok(client)

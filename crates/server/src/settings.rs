@@ -79,8 +79,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Timeout of one provider request.
     pub provider_timeout: Duration,
-    /// `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE`: the pace per provider app, replacing the
-    /// element's published limit (for an app with a raised quota, or tests).
+    /// `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE`: the pace per provider app (or per instance,
+    /// where the element's budget is each tenant's), replacing every limit the element
+    /// publishes — its extra budgets too, such as HubSpot's search — for an app with a raised
+    /// quota, or tests.
     pub provider_requests_per_minute: Option<u32>,
     /// The window that budget applies to: a minute, unless a test shortens it.
     pub provider_rate_window: Duration,

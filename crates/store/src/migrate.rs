@@ -72,6 +72,11 @@ pub const SQLITE: &[Migration] = &[
         name: "deletes_and_pauses",
         sql: include_str!("../migrations/sqlite/0010_deletes_and_pauses.sql"),
     },
+    Migration {
+        version: 13,
+        name: "delete_memory",
+        sql: include_str!("../migrations/sqlite/0013_delete_memory.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -91,6 +96,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "deletes_and_pauses",
         sql: include_str!("../migrations/postgres/0003_deletes_and_pauses.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "delete_memory",
+        sql: include_str!("../migrations/postgres/0006_delete_memory.sql"),
     },
 ];
 

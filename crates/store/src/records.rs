@@ -158,15 +158,21 @@ pub struct PollerRecord {
     pub deletes_lost_at_ms: Option<i64>,
     /// Until when the poller waits for the provider (a spent quota), if it does.
     pub paused_until_ms: Option<i64>,
+    /// What the delete sweep remembers between sweeps, where its kind needs it (JSON; the
+    /// archives reported already); `None` before the first.
+    pub delete_memory: Option<String>,
 }
 
 /// What a poll's delete sweep writes with the poll (its events go with the poll's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteCommit {
     /// The delete cursor after the sweep.
     pub cursor_ms: i64,
     /// A span whose deletes the provider no longer has: `(from_ms, until_ms)`.
     pub lost: Option<(i64, i64)>,
+    /// The sweep's memory after it (JSON), where its kind keeps one; `None` keeps the stored
+    /// one.
+    pub memory: Option<String>,
 }
 
 /// An event to store.

@@ -24,8 +24,8 @@ use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
     CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
     NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
-    OutcomeCount, PollCommit, Principal, ResourceCount, Session, Store, StoredValue, Updated,
-    UserProfile,
+    OutcomeCount, PollCommit, PollerRecord, Principal, ResourceCount, Session, Store, StoredValue,
+    Updated, UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -76,6 +76,7 @@ contract! {
         a_poll_commits_events_and_cursor_together_once,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
         a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
+        a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without,
         a_pause_is_not_a_failure_and_the_next_commit_ends_it,
         due_pollers_are_claimed_once_until_their_lease_ends,
         claims_come_soonest_due_first,
@@ -736,6 +737,64 @@ async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
     );
 }
 
+async fn a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 51, "m").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pollers(record.id).await.unwrap()[0].delete_memory,
+        None
+    );
+    let remembering = DeleteCommit {
+        cursor_ms: NOW,
+        lost: None,
+        memory: Some(r#"{"17":1795860000000}"#.into()),
+    };
+    store
+        .commit_poll_with_deletes(commit(record.id, 1, vec![], NOW + 1), remembering.clone())
+        .await
+        .unwrap();
+    let memory = |poller: &PollerRecord| poller.delete_memory.clone();
+    assert_eq!(
+        memory(&store.pollers(record.id).await.unwrap()[0]).as_deref(),
+        Some(r#"{"17":1795860000000}"#)
+    );
+    // A late commit from the same version writes no memory either.
+    let late = DeleteCommit {
+        memory: Some("{}".into()),
+        ..remembering.clone()
+    };
+    assert_eq!(
+        store
+            .commit_poll_with_deletes(commit(record.id, 1, vec![], NOW + 2), late)
+            .await
+            .unwrap(),
+        Committed::Conflict
+    );
+    // A sweep that keeps no memory, and a poll with no sweep, leave it as it is.
+    let forgetful = DeleteCommit {
+        memory: None,
+        ..remembering
+    };
+    store
+        .commit_poll_with_deletes(commit(record.id, 2, vec![], NOW + 3), forgetful)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 3, vec![], NOW + 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        memory(&store.pollers(record.id).await.unwrap()[0]).as_deref(),
+        Some(r#"{"17":1795860000000}"#)
+    );
+}
+
 async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<dyn Store>) {
     let principal = org(store.as_ref(), 1).await;
     let record = insert(store.as_ref(), principal, 50, "p").await;
@@ -752,11 +811,12 @@ async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<d
     let sweep = DeleteCommit {
         cursor_ms: NOW + 60_000,
         lost: None,
+        memory: None,
     };
     let done = store
         .commit_poll_with_deletes(
             commit(record.id, 1, vec![event("a"), deleted], NOW + 1),
-            sweep,
+            sweep.clone(),
         )
         .await
         .unwrap();
@@ -765,6 +825,7 @@ async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<d
     let late = DeleteCommit {
         cursor_ms: NOW + 999_000,
         lost: Some((NOW, NOW + 5)),
+        memory: None,
     };
     let lost = store
         .commit_poll_with_deletes(commit(record.id, 1, vec![], NOW + 2), late)
@@ -779,6 +840,7 @@ async fn a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted(store: Arc<d
     let purged = DeleteCommit {
         cursor_ms: NOW + 120_000,
         lost: Some((NOW + 60_000, NOW + 90_000)),
+        memory: None,
     };
     store
         .commit_poll_with_deletes(commit(record.id, 2, vec![], NOW + 3), purged)

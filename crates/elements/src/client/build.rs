@@ -161,7 +161,7 @@ impl InstanceClient {
     /// A next-page URL the provider (or a hub page token) gave: resolved against the base
     /// URL, and only on the base URL's origin, under its path (the bearer token goes with it,
     /// and a page token must not reach other parts of the provider's API).
-    fn follow(&self, scope: &Scope<'_>, url: &str) -> Result<Outgoing, ProviderError> {
+    pub(super) fn follow(&self, scope: &Scope<'_>, url: &str) -> Result<Outgoing, ProviderError> {
         let base = Url::parse(&self.base_url(scope)?)
             .map_err(|_| bad_request("the API base URL is not a URL".into()))?;
         let next = base

@@ -1,15 +1,18 @@
-//! Reading a resource's deletions over a time window (`separate_request` delete detection):
+//! Reading a resource's deletions: over a time window (`separate_request` delete detection) —
 //! the request from the definition's templates, the window as `query.lower`/`query.upper`, and
-//! the answer read by its pointers — each deletion's id and date, where the provider says the
-//! window really ended, and the oldest deletion it still keeps.
+//! the answer read by its pointers: each deletion's id and date, where the provider says the
+//! window really ended, and the oldest deletion it still keeps — or a page of its archived
+//! records (`archived_list`), each archive's id and date read by the same pointers.
 
 use serde_json::Value;
 use tributary_domain::dates::{DatePattern, Zone};
 
 use super::build::Parts;
 use super::{InstanceClient, ProviderError};
+use crate::budgets::RequestKind;
 use crate::definition::Resource;
 use crate::definition::deletes::{DeleteKind, DeletesSpec};
+use crate::pager::{self, Position};
 use crate::query::Translated;
 use crate::template::QueryVars;
 
@@ -21,6 +24,16 @@ pub struct Deletion {
     pub deleted_ms: i64,
     /// The provider's entry as it is.
     pub entry: Value,
+}
+
+/// One page of a resource's archived records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArchivedPage {
+    pub archives: Vec<Deletion>,
+    /// Entries without a usable id or date (counted, never guessed at).
+    pub unreadable: usize,
+    /// Where the next page starts, when the pager says there is one.
+    pub next: Option<Position>,
 }
 
 /// What one delete request said.
@@ -69,7 +82,7 @@ impl InstanceClient {
         };
         let path = spec.path.as_deref().unwrap_or_default();
         let (body, _) = self
-            .send(|values| {
+            .send(RequestKind::Deletes, |values| {
                 let scope = self.scope(values, Some(resource), None, Some(&window), None);
                 let parts = Parts {
                     method: spec.method,
@@ -83,6 +96,109 @@ impl InstanceClient {
             .await?;
         read(spec, &body)
     }
+
+    /// One page of `resource`'s archived records from `at`, as the element's `archived_list`
+    /// request reads them. A resource without one is a refusal.
+    pub async fn archived(
+        &self,
+        resource: &Resource,
+        at: &Position,
+    ) -> Result<ArchivedPage, ProviderError> {
+        let spec = self
+            .element
+            .deletes_of(resource)
+            .filter(|spec| spec.kind == DeleteKind::ArchivedList)
+            .ok_or_else(|| ProviderError::Rejected {
+                status: 400,
+                message: format!(
+                    "{} cannot list the archived {}",
+                    self.element.name, resource.name
+                ),
+            })?;
+        let size = spec
+            .page_size
+            .unwrap_or(self.element.api.max_page_size)
+            .max(1);
+        let page = at.vars(size);
+        let path = spec.path.as_deref().unwrap_or_default();
+        let (body, headers) = self
+            .send(RequestKind::Deletes, |values| {
+                let scope = self.scope(values, Some(resource), Some(&page), None, None);
+                if let Position::Url(url) = at {
+                    return self.follow(&scope, url);
+                }
+                let parts = Parts {
+                    method: spec.method,
+                    path,
+                    query: &spec.query,
+                    headers: &spec.headers,
+                    body: None,
+                };
+                self.outgoing(&scope, parts, Vec::new())
+            })
+            .await?;
+        let pointer = crate::definition::resource_pointer(
+            spec.records.as_deref().unwrap_or_default(),
+            resource,
+        );
+        let Some(Value::Array(entries)) = body.pointer(&pointer) else {
+            return Err(malformed(format!(
+                "the archived list has no {pointer:?} array"
+            )));
+        };
+        let (archives, unreadable) = entries_of(spec, entries)?;
+        let next = spec
+            .pager
+            .as_ref()
+            .and_then(|pager| pager::advance(pager, at, size, entries.len(), &body, &headers).next);
+        Ok(ArchivedPage {
+            archives,
+            unreadable,
+            next,
+        })
+    }
+}
+
+/// Each entry's id and date by the spec's pointers; entries without both are counted.
+fn entries_of(
+    spec: &DeletesSpec,
+    entries: &[Value],
+) -> Result<(Vec<Deletion>, usize), ProviderError> {
+    let pattern = spec
+        .date_format
+        .as_deref()
+        .map(DatePattern::compile)
+        .transpose()
+        .map_err(|e| malformed(format!("the delete date format: {e}")))?;
+    let zone = Zone::utc();
+    let mut deletions = Vec::new();
+    let mut unreadable = 0;
+    for entry in entries {
+        let id = spec
+            .id
+            .as_deref()
+            .and_then(|p| entry.pointer(p))
+            .and_then(|v| match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        let deleted_ms = spec
+            .date
+            .as_deref()
+            .and_then(|p| entry.pointer(p))
+            .and_then(Value::as_str)
+            .and_then(|text| pattern.as_ref()?.parse(text, &zone).ok());
+        match (id, deleted_ms) {
+            (Some(id), Some(deleted_ms)) => deletions.push(Deletion {
+                id,
+                deleted_ms,
+                entry: entry.clone(),
+            }),
+            _ => unreadable += 1,
+        }
+    }
+    Ok((deletions, unreadable))
 }
 
 /// Reads a delete answer by the spec's pointers.
@@ -104,31 +220,14 @@ fn read(spec: &DeletesSpec, body: &Value) -> Result<DeletedPage, ProviderError> 
             "the delete answer has no {pointer:?} array"
         )));
     };
-    let mut page = DeletedPage::default();
-    for entry in entries {
-        let id = spec
-            .id
-            .as_deref()
-            .and_then(|p| entry.pointer(p))
-            .and_then(|v| match v {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
-        let deleted_ms = date(spec.date.as_deref().and_then(|p| entry.pointer(p)));
-        match (id, deleted_ms) {
-            (Some(id), Some(deleted_ms)) => page.deletions.push(Deletion {
-                id,
-                deleted_ms,
-                entry: entry.clone(),
-            }),
-            _ => page.unreadable += 1,
-        }
-    }
+    let (deletions, unreadable) = entries_of(spec, entries)?;
     let at = |p: &Option<String>| date(p.as_deref().and_then(|p| body.pointer(p)));
-    page.covered_ms = at(&spec.covered);
-    page.earliest_ms = at(&spec.earliest);
-    Ok(page)
+    Ok(DeletedPage {
+        deletions,
+        covered_ms: at(&spec.covered),
+        earliest_ms: at(&spec.earliest),
+        unreadable,
+    })
 }
 
 #[cfg(test)]

@@ -26,8 +26,9 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tributary_domain::Clock;
 
+use crate::budgets::{BudgetScope, RequestKind};
 use crate::connection::InstanceValues;
-use crate::definition::{Element, Resource};
+use crate::definition::{Element, ListRequest, Resource};
 use crate::oauth::{self, ClientCredentials, OAuthError};
 use crate::pacer::{MAX_RETRY_AFTER, Pacer};
 use crate::pager::{self, Position};
@@ -35,7 +36,7 @@ use crate::query::Translated;
 use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
 use build::{Outgoing, bad_request};
-pub use deletes::{DeletedPage, Deletion};
+pub use deletes::{ArchivedPage, DeletedPage, Deletion};
 
 /// Refresh this long before the provider says the token expires.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -102,6 +103,15 @@ impl ListPage {
     }
 }
 
+/// Which of a resource's requests a page is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// The list request (hub lists, and polls of elements without a change feed).
+    List,
+    /// The change feed (`api.changes`, or the resource's).
+    Changes,
+}
+
 /// An instance-scoped pause: until when, and the refusal that started it.
 #[derive(Debug, Clone)]
 struct Paused {
@@ -128,6 +138,10 @@ pub struct InstanceClient {
     http: reqwest::Client,
     app: ClientCredentials,
     pacer: Arc<Pacer>,
+    /// The pacers of the element's extra budgets, in `api.rate_limit.budgets` order.
+    budgets: Vec<Arc<Pacer>>,
+    /// What tells this instance apart in budgets that are each instance's own.
+    tenant: String,
     clock: Arc<dyn Clock>,
     sink: Arc<dyn CredentialSink>,
     /// The instance's plain (not secret) configuration values, for templates.
@@ -161,6 +175,8 @@ impl InstanceClient {
             http,
             app,
             pacer,
+            budgets: Vec::new(),
+            tenant: String::new(),
             clock,
             sink,
             config: BTreeMap::new(),
@@ -179,8 +195,45 @@ impl InstanceClient {
         self
     }
 
+    /// Paces this instance's requests also by the element's extra budgets (`budgets`, from
+    /// [`crate::pacer::Pacers::for_budgets`]), and keys the budgets that are each instance's
+    /// own by `tenant` (the instance's id, say).
+    pub fn with_pacing(mut self, tenant: impl Into<String>, budgets: Vec<Arc<Pacer>>) -> Self {
+        self.tenant = tenant.into();
+        self.budgets = budgets;
+        self
+    }
+
     pub fn element(&self) -> &Element {
         &self.element
+    }
+
+    /// The bucket key of a budget with this scope.
+    fn budget_key(&self, scope: BudgetScope) -> String {
+        match scope {
+            BudgetScope::App => self.app.client_id.clone(),
+            BudgetScope::Instance => format!("{}/{}", self.app.client_id, self.tenant),
+        }
+    }
+
+    /// Waits for every budget `kind` counts against, then for a place among the requests in
+    /// flight where the element caps them; the permit holds that place.
+    async fn pace(
+        &self,
+        kind: RequestKind,
+        main_key: &str,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let limits = &self.element.api.rate_limit;
+        for (budget, pacer) in limits.budgets.iter().zip(&self.budgets) {
+            if budget.counts(kind) {
+                pacer.acquire(&self.budget_key(budget.scope)).await;
+            }
+        }
+        self.pacer.acquire(main_key).await;
+        match limits.concurrent {
+            Some(limit) => self.pacer.slot(main_key, limit).await,
+            None => None,
+        }
     }
 
     /// A usable access token, its generation and the instance's values; refreshes first when
@@ -279,17 +332,20 @@ impl InstanceClient {
     /// its headers.
     async fn send(
         &self,
+        kind: RequestKind,
         build: impl Fn(&InstanceValues) -> Result<Outgoing, ProviderError>,
     ) -> Result<(Value, HeaderMap), ProviderError> {
         let rules = &self.element.api.errors;
         let mut counts = vec![0u32; rules.rules.len()];
         let mut stale = None;
         let mut refreshed = false;
+        let main_key = self.budget_key(self.element.api.rate_limit.scope);
         loop {
             self.check_paused()?;
             let (token, generation, values) = self.token(stale).await?;
             let outgoing = build(&values)?;
-            self.pacer.acquire(&self.app.client_id).await;
+            // Held until the answer is read: a place among the requests in flight.
+            let _slot = self.pace(kind, &main_key).await;
             let started = std::time::Instant::now();
             let response = match outgoing.request(&self.http, &token).send().await {
                 Ok(response) => response,
@@ -307,11 +363,11 @@ impl InstanceClient {
                 .rate_limit
                 .observe(&headers, self.clock.now_ms());
             self.pacer
-                .observe(&self.app.client_id, observed.remaining, status.is_success());
+                .observe(&main_key, observed.remaining, status.is_success());
             if let (Some(left), Some(reset)) = (observed.remaining, observed.reset)
                 && left < 1.0
             {
-                self.pacer.pause(&self.app.client_id, reset);
+                self.pacer.pause(&main_key, reset);
             }
             let body = response.bytes().await;
             // The whole answer, body included: what a p99 alert on provider latency means.
@@ -338,8 +394,7 @@ impl InstanceClient {
                     Action::Refresh => {}
                     Action::Backoff => {
                         counts[index] += 1;
-                        self.pacer
-                            .throttled(&self.app.client_id, retry_after(&headers));
+                        self.pacer.throttled(&main_key, retry_after(&headers));
                         if counts[index] < rule.attempts.unwrap_or(1) {
                             continue;
                         }
@@ -368,7 +423,7 @@ impl InstanceClient {
                         if rule.scope == Some(PauseScope::Instance) {
                             self.pause_instance(wait, code, &message);
                         } else {
-                            self.pacer.pause(&self.app.client_id, wait);
+                            self.pacer.pause(&main_key, wait);
                         }
                         return Err(ProviderError::Failed {
                             status: code,
@@ -459,8 +514,8 @@ impl InstanceClient {
         *self.skew_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One page of a resource: up to `size` records from `at` (the pager's start or a position
-    /// a page gave), with the translated query.
+    /// One page of a resource's list: up to `size` records from `at` (the pager's start or a
+    /// position a page gave), with the translated query.
     pub async fn list(
         &self,
         resource: &Resource,
@@ -468,14 +523,46 @@ impl InstanceClient {
         at: &Position,
         size: u32,
     ) -> Result<ListPage, ProviderError> {
+        self.page(Feed::List, resource, query, at, size).await
+    }
+
+    /// One page of `feed` for a resource: its list, or its change feed.
+    pub async fn page(
+        &self,
+        feed: Feed,
+        resource: &Resource,
+        query: &Translated,
+        at: &Position,
+        size: u32,
+    ) -> Result<ListPage, ProviderError> {
         let size = size.clamp(1, self.element.api.max_page_size);
-        let request = self.element.list_request(resource);
+        let (request, pointer, kind): (&ListRequest, String, RequestKind) = match feed {
+            Feed::List => (
+                self.element.list_request(resource),
+                self.element.records_pointer(resource),
+                RequestKind::List,
+            ),
+            Feed::Changes => {
+                let request = self.element.changes_request(resource).ok_or_else(|| {
+                    ProviderError::Rejected {
+                        status: 400,
+                        message: format!(
+                            "{} has no change feed for {}",
+                            self.element.name, resource.name
+                        ),
+                    }
+                })?;
+                let pointer = self.element.changes_pointer(resource).unwrap_or_default();
+                (request, pointer, RequestKind::Changes)
+            }
+        };
         let page = at.vars(size);
         let (body, headers) = self
-            .send(|values| self.list_outgoing(request, resource, query, at, &page, values))
+            .send(kind, |values| {
+                self.list_outgoing(request, resource, query, at, &page, values)
+            })
             .await?;
-        let pointer = self.element.records_pointer(resource);
-        let records = match body.pointer(pointer) {
+        let records = match body.pointer(&pointer) {
             Some(Value::Array(records)) => records.clone(),
             None | Some(Value::Null) if request.records_absent_is_empty => Vec::new(),
             _ => {
@@ -503,13 +590,18 @@ impl InstanceClient {
         }
         let request = self.element.get_request(resource);
         let (body, _) = self
-            .send(|values| self.get_outgoing(request, resource, id, values))
+            .send(RequestKind::Get, |values| {
+                self.get_outgoing(request, resource, id, values)
+            })
             .await?;
         match &request.record {
             None => Ok(body),
-            Some(pointer) => body.pointer(pointer).cloned().ok_or_else(|| {
-                ProviderError::Malformed(format!("the answer has no record at {pointer:?}"))
-            }),
+            Some(pointer) => {
+                let pointer = crate::definition::resource_pointer(pointer, resource);
+                body.pointer(&pointer).cloned().ok_or_else(|| {
+                    ProviderError::Malformed(format!("the answer has no record at {pointer:?}"))
+                })
+            }
         }
     }
 }

@@ -5,9 +5,9 @@
 //! - `separate_request` — a call of its own over a time window, with its own retention and a
 //!   "history lost" signal (Salesforce's `sobjects/{X}/deleted/?start&end`). Implemented.
 //! - `archived_list` — a list of archived records with no time filter, compared with the ids
-//!   known (HubSpot's `GET …?archived=true`). Reserved.
-//! - `inline` — stubs inside the change feed itself, told apart by a field (QuickBooks' CDC
-//!   `status: "Deleted"`). Reserved.
+//!   already reported (HubSpot's `GET …?archived=true`). Implemented.
+//! - `inline` — stubs inside the records a poll reads (its change feed or its list), told
+//!   apart by a field (QuickBooks' CDC `status: "Deleted"`). Implemented.
 //! - `absence` — a reconciliation sweep: ids the provider no longer lists (Keap). Reserved.
 //!
 //! Reserved kinds parse, so a definition can be written ahead, and are refused by validation
@@ -41,7 +41,10 @@ impl DeleteKind {
 
     /// Whether Tributary reads this kind yet.
     pub fn implemented(self) -> bool {
-        self == DeleteKind::SeparateRequest
+        matches!(
+            self,
+            DeleteKind::SeparateRequest | DeleteKind::ArchivedList | DeleteKind::Inline
+        )
     }
 }
 
@@ -55,6 +58,16 @@ impl DeleteKind {
 /// oldest deletion it still keeps: later than the sweep's cursor means deletes were lost).
 /// `lookback` is how far back the provider keeps deletes, `granularity` the unit its window
 /// bounds are read in (a sweep waits until a whole unit has passed).
+///
+/// For `archived_list`: the request as above (its templates take `page.*`, not `query.*`),
+/// paged by its own `pager`, `page_size` records a page; `records`, `id`, `date` (when it was
+/// archived) and `date_format` as above.
+///
+/// For `inline`: `pointer` and `equals`, the test that tells a stub from a record (the value
+/// at `pointer` equals `equals`); its id and deletion time are the record's id and updated
+/// fields, read as the poller reads records. `after_changes = true` says the provider puts
+/// every stub after every change in an answer, so an answer cut at a result cap loses stubs
+/// first (the poll reports those it may have missed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeletesSpec {
@@ -74,6 +87,30 @@ pub struct DeletesSpec {
     pub earliest: Option<String>,
     pub lookback: Option<String>,
     pub granularity: Option<String>,
+    /// `archived_list`: the pager of its list.
+    pub pager: Option<crate::pager::PagerSpec>,
+    /// `archived_list`: records a page (`{{page.size}}`); the element's `max_page_size` when
+    /// unset.
+    pub page_size: Option<u32>,
+    /// `inline`: a JSON pointer into a record, whose value tells a stub.
+    pub pointer: Option<String>,
+    /// `inline`: the value at `pointer` that makes a record a stub.
+    pub equals: Option<serde_json::Value>,
+    /// `inline`: stubs come after every change in an answer (so a cut answer loses them
+    /// first).
+    #[serde(default)]
+    pub after_changes: bool,
+}
+
+impl DeletesSpec {
+    /// `inline`: whether `record` is a stub.
+    pub fn is_stub(&self, record: &serde_json::Value) -> bool {
+        self.kind == DeleteKind::Inline
+            && match (&self.pointer, &self.equals) {
+                (Some(pointer), Some(expected)) => record.pointer(pointer) == Some(expected),
+                _ => false,
+            }
+    }
 }
 
 impl DeletesSpec {
@@ -90,7 +127,7 @@ impl DeletesSpec {
     }
 }
 
-fn duration_ms(text: Option<&str>) -> Option<i64> {
+pub(crate) fn duration_ms(text: Option<&str>) -> Option<i64> {
     let duration = crate::signals::parse_duration(text?).ok()?;
     i64::try_from(duration.as_millis()).ok()
 }

@@ -128,6 +128,9 @@ pub struct Api {
     pub get: GetRequest,
     /// Every resource's delete detection, unless the resource has its own.
     pub deletes: Option<DeletesSpec>,
+    /// Every resource's change feed, unless the resource has its own: the request polls read
+    /// instead of the list request (QuickBooks' CDC). Without one, polls read the list.
+    pub changes: Option<ListRequest>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -160,6 +163,24 @@ pub struct ListRequest {
     #[serde(default)]
     pub records_absent_is_empty: bool,
     pub pager: crate::pager::PagerSpec,
+    /// How long after a change the provider shows it to this request (a search index's lag):
+    /// a poll reads only up to its now minus this (`60s`). Unset: up to its now.
+    pub settle: Option<String>,
+    /// A change feed's reach into the past (`720h`): a poll whose window starts earlier reads
+    /// that part through the list request instead, and says so. Change feeds only.
+    pub lookback: Option<String>,
+}
+
+impl ListRequest {
+    /// `settle` in milliseconds (validated when the definition loads); 0 when unset.
+    pub fn settle_ms(&self) -> i64 {
+        crate::definition::deletes::duration_ms(self.settle.as_deref()).unwrap_or(0)
+    }
+
+    /// `lookback` in milliseconds, when set.
+    pub fn lookback_ms(&self) -> Option<i64> {
+        crate::definition::deletes::duration_ms(self.lookback.as_deref())
+    }
 }
 
 /// A resource's get-one request.
@@ -230,6 +251,8 @@ pub struct Resource {
     pub get: Option<GetRequest>,
     /// This resource's own delete detection, replacing `api.deletes`.
     pub deletes: Option<DeletesSpec>,
+    /// This resource's own change feed, replacing `api.changes`.
+    pub changes: Option<ListRequest>,
 }
 
 impl Resource {
@@ -292,6 +315,12 @@ impl Element {
         resource.get.as_ref().unwrap_or(&self.api.get)
     }
 
+    /// The change feed of a resource (its own, or the element's): what polls read instead of
+    /// the list request; `None` when polls read the list.
+    pub fn changes_request<'a>(&'a self, resource: &'a Resource) -> Option<&'a ListRequest> {
+        resource.changes.as_ref().or(self.api.changes.as_ref())
+    }
+
     /// The delete detection of a resource: its own, or the element's; `None` when it has
     /// none.
     pub fn deletes_of<'a>(&'a self, resource: &'a Resource) -> Option<&'a DeletesSpec> {
@@ -304,13 +333,23 @@ impl Element {
             .is_some_and(|spec| spec.kind.implemented())
     }
 
-    /// The JSON pointer to a resource's records in a list response.
-    pub fn records_pointer<'a>(&'a self, resource: &'a Resource) -> &'a str {
-        resource
+    /// The JSON pointer to a resource's records in a list response (its
+    /// `{{resource.object}}` / `{{resource.name}}` written in).
+    pub fn records_pointer(&self, resource: &Resource) -> String {
+        let text = resource
             .records
             .as_deref()
             .or(self.list_request(resource).records.as_deref())
-            .unwrap_or("")
+            .unwrap_or("");
+        resource_pointer(text, resource)
+    }
+
+    /// The JSON pointer to a resource's records in a change feed's answer, with its
+    /// `{{resource.object}}` / `{{resource.name}}` written in (one feed request serves every
+    /// resource, each answer naming its records after the resource).
+    pub fn changes_pointer(&self, resource: &Resource) -> Option<String> {
+        let request = self.changes_request(resource)?;
+        Some(resource_pointer(request.records.as_deref()?, resource))
     }
 
     /// The provider's published request budget per app and minute.
@@ -492,6 +531,16 @@ impl Element {
         }
         Ok(())
     }
+}
+
+/// A JSON pointer that may name `{{resource.object}}` or `{{resource.name}}`, written for
+/// `resource` (validation allows no other variable in one).
+pub fn resource_pointer(text: &str, resource: &Resource) -> String {
+    text.replace(
+        "{{resource.object}}",
+        resource.object.as_deref().unwrap_or(""),
+    )
+    .replace("{{resource.name}}", &resource.name)
 }
 
 /// What follows `scheme://authority` in a URL that starts with a literal http(s) origin.

@@ -144,7 +144,9 @@ fn prefixed(error: QueryError) -> QueryError {
     QueryError(format!("where: {error}"))
 }
 
-fn read_params(params: &[(String, String)]) -> Result<(Option<Expr>, Option<&str>), QueryError> {
+pub(crate) fn read_params(
+    params: &[(String, String)],
+) -> Result<(Option<Expr>, Option<&str>), QueryError> {
     let get = |key: &str| {
         params
             .iter()
@@ -167,6 +169,19 @@ pub fn translate(
     clause: Option<&Expr>,
     order_by: Option<&str>,
 ) -> Result<Translated, QueryError> {
+    translate_for(element, resource, clause, order_by, false)
+}
+
+/// [`translate`] for a change feed (`feed`): its request takes the updated field's bounds
+/// only (`query.lower`, `query.upper`), so every other part is evaluated by Tributary — a part
+/// the list request would have sent must not be dropped because the feed does not send it.
+pub(crate) fn translate_for(
+    element: &Element,
+    resource: &Resource,
+    clause: Option<&Expr>,
+    order_by: Option<&str>,
+    feed: bool,
+) -> Result<Translated, QueryError> {
     let spec = &element.api.query;
     if let Some(clause) = clause {
         check_fields(spec, resource, clause)?;
@@ -179,7 +194,9 @@ pub fn translate(
     };
     let mut sent = Vec::new();
     for part in parts {
-        match classify(spec, resource, part)? {
+        let classified = classify(spec, resource, part)?
+            .filter(|item| !feed || matches!(item, Sent::Bound { .. }));
+        match classified {
             Some(item) => {
                 if let Sent::Bound { upper, value, .. } = &item {
                     let ms = match value {

@@ -217,7 +217,7 @@ pub(super) fn list(element: &Element, p: &mut Problems, at: &str, list: &ListReq
             texts.push(text);
         }
     }
-    pointer(p, &format!("{at}.records"), list.records.as_ref());
+    super::resource_pointer(p, &format!("{at}.records"), list.records.as_ref());
     let used: BTreeSet<String> = texts
         .iter()
         .filter_map(|t| Template::parse(t).ok())
@@ -289,9 +289,6 @@ pub(super) fn list(element: &Element, p: &mut Problems, at: &str, list: &ListReq
             ),
         );
     }
-    if pager.max_results.is_some() || pager.on_cap.is_some() {
-        p.add(&field, "max_results and on_cap (a result cap with re-windowing) are reserved and not implemented yet; remove them");
-    }
 }
 
 pub(super) fn get(element: &Element, p: &mut Problems, at: &str, get: &GetRequest) {
@@ -314,7 +311,7 @@ pub(super) fn get(element: &Element, p: &mut Problems, at: &str, get: &GetReques
             &families,
         );
     }
-    pointer(p, &format!("{at}.record"), get.record.as_ref());
+    super::resource_pointer(p, &format!("{at}.record"), get.record.as_ref());
     let has_id = Template::parse(&get.path).is_ok_and(|t| t.exprs().any(|e| e.var == Var::Id))
         || get.query.values().any(|v| v.contains("{{id}}"));
     if !has_id {

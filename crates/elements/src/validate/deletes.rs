@@ -36,10 +36,14 @@ fn one(element: &Element, p: &mut Problems, at: &str, spec: &DeletesSpec) {
         p.add(
             &format!("{at}.kind"),
             format!(
-                "{} is reserved and not implemented yet; separate_request is",
+                "{} is reserved and not implemented yet; separate_request, archived_list and \
+                 inline are",
                 spec.kind.name()
             ),
         );
+        return;
+    }
+    if super::feeds::deletes(element, p, at, spec) {
         return;
     }
     debug_assert_eq!(spec.kind, DeleteKind::SeparateRequest);

@@ -7,6 +7,7 @@
 
 mod api;
 mod deletes;
+mod feeds;
 
 use std::collections::BTreeSet;
 
@@ -99,6 +100,12 @@ pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
     errors(element, &mut p);
     api::query(element, &mut p);
     api::list(element, &mut p, "api.list", &element.api.list);
+    feeds::timing(&mut p, "api.list", &element.api.list, false);
+    feeds::cap(element, &mut p, "api.list", &element.api.list, false);
+    if let Some(changes) = &element.api.changes {
+        feeds::changes(element, &mut p, "api.changes", changes);
+        feeds::cap(element, &mut p, "api.changes", changes, true);
+    }
     api::get(element, &mut p, "api.get", &element.api.get);
     resources(element, &mut p);
     deletes::check(element, &mut p);
@@ -117,6 +124,32 @@ pub(super) fn pointer(p: &mut Problems, field: &str, value: Option<&String>) {
             field,
             format!("{value:?} is not a JSON pointer; write it as \"/a/b\""),
         );
+    }
+}
+
+/// A JSON pointer that may name `{{resource.object}}` or `{{resource.name}}` (and nothing
+/// else), since one request serves every resource.
+pub(super) fn resource_pointer(p: &mut Problems, field: &str, value: Option<&String>) {
+    let Some(text) = value else { return };
+    pointer(p, field, Some(&text.replace("{{", "").replace("}}", "")));
+    match Template::parse(text) {
+        Ok(template) => {
+            for expr in template.exprs() {
+                if !matches!(expr.var, Var::ResourceObject | Var::ResourceName)
+                    || expr.formatter.is_some()
+                {
+                    p.add(
+                        field,
+                        format!(
+                            "{{{{{}}}}} cannot be used in a pointer; only {{{{resource.object}}}} \
+                             and {{{{resource.name}}}} can",
+                            expr.var
+                        ),
+                    );
+                }
+            }
+        }
+        Err(e) => p.add(field, e),
     }
 }
 
@@ -330,6 +363,33 @@ fn rate_limit(element: &Element, p: &mut Problems) {
     if limits.requests_per_minute == 0 {
         p.add("api.rate_limit.requests_per_minute", "must be at least 1");
     }
+    if limits.concurrent == Some(0) {
+        p.add("api.rate_limit.concurrent", "must be at least 1");
+    }
+    let mut names = BTreeSet::new();
+    for (i, budget) in limits.budgets.iter().enumerate() {
+        let field = format!("api.rate_limit.budgets[{i}]");
+        if budget.name.trim().is_empty() || !names.insert(budget.name.clone()) {
+            p.add(
+                &format!("{field}.name"),
+                "budget names must be non-empty and distinct",
+            );
+        }
+        if budget.requests == 0 {
+            p.add(&format!("{field}.requests"), "must be at least 1");
+        }
+        match crate::signals::parse_duration(&budget.per) {
+            Ok(d) if !d.is_zero() => {}
+            Ok(_) => p.add(&format!("{field}.per"), "must be longer than zero"),
+            Err(e) => p.add(&format!("{field}.per"), e),
+        }
+        if budget.requests_of.is_empty() {
+            p.add(
+                &format!("{field}.requests_of"),
+                "name the requests it counts: list, get, deletes, changes",
+            );
+        }
+    }
     for (i, usage) in limits.usage.iter().enumerate() {
         let field = format!("api.rate_limit.usage[{i}].pattern");
         let names: Vec<String> = usage
@@ -469,6 +529,12 @@ fn resources(element: &Element, p: &mut Problems) {
         pointer(p, &format!("{at}.records"), resource.records.as_ref());
         if let Some(list_request) = &resource.list {
             api::list(element, p, &format!("{at}.list"), list_request);
+            feeds::timing(p, &format!("{at}.list"), list_request, false);
+            feeds::cap(element, p, &format!("{at}.list"), list_request, false);
+        }
+        if let Some(changes) = &resource.changes {
+            feeds::changes(element, p, &format!("{at}.changes"), changes);
+            feeds::cap(element, p, &format!("{at}.changes"), changes, true);
         }
         if let Some(get_request) = &resource.get {
             api::get(element, p, &format!("{at}.get"), get_request);

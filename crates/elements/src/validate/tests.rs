@@ -165,7 +165,10 @@ fn pager_fields_must_fit_its_kind() {
             "cursor = \"/data/next\"\nmax_results = 10000\non_cap = \"rewindow\"",
         )
     });
-    assert!(error.contains("reserved and not implemented"), "{error}");
+    assert!(
+        error.contains("deals: a poll re-windows from the last updated date it read"),
+        "{error}"
+    );
     let error = problems(|t| t.replace("kind = \"cursor\"", "kind = \"sideways\""));
     assert!(
         error.contains("sideways") && error.contains("next_url"),

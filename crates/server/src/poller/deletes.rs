@@ -84,6 +84,7 @@ pub async fn sweep(
             commit: Some(DeleteCommit {
                 cursor_ms: cursor,
                 lost: None,
+                memory: None,
             }),
             ..Sweep::default()
         };
@@ -152,6 +153,7 @@ pub async fn sweep(
         commit: Some(DeleteCommit {
             cursor_ms: outcome.cursor_ms,
             lost: outcome.lost.map(|l| (l.from_ms, l.until_ms)),
+            memory: None,
         }),
         summary,
     }

@@ -20,9 +20,13 @@
 //!   when this poll's own answers show the step, it reads once more from there. Repeats keep
 //!   their event ids and are stored once (`tributary_domain::poll::decide_since`).
 //!
-//! - **Deletes**, where the element can see them and the resource's `detectDeletes` is on, are
-//!   swept after the updates (`deletes`): their events and the delete cursor go into the same
-//!   commit as the updates'.
+//! - **What is read, and how far**, is the element's (`tributary_elements::walk`): the list or
+//!   the change feed, up to the provider's settle time, re-windowed at a result cap; the
+//!   summary says how often it re-windowed, and what a user should know (a feed's look-back
+//!   passed).
+//! - **Deletes**, where the element can see them and the resource's `detectDeletes` is on, go
+//!   into the same commit as the updates': swept after them from a delete log (`deletes`) or
+//!   an archived list (`archived`), or set apart from the records as stubs (`stubs`).
 //! - **A pause** (the provider's quota for this instance is spent, as its classifier says) is
 //!   not a failure: the poller waits until the pause ends, with no back-off and no failure
 //!   counted, and says so in its status.
@@ -30,7 +34,9 @@
 //! Polls run from the scheduler (on their due times, with leases) and from "poll now"
 //! (`services::events::poll_now`).
 
+mod archived;
 mod deletes;
+mod stubs;
 
 pub use deletes::DeleteSummary;
 
@@ -42,8 +48,10 @@ use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
 use tributary_domain::poll::{self, PollState, Seen};
 use tributary_elements::client::InstanceClient;
+use tributary_elements::definition::deletes::DeleteKind;
 use tributary_elements::pager::Position;
-use tributary_elements::query::{self, Translated};
+use tributary_elements::query::Translated;
+use tributary_elements::walk::Walk;
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
 use crate::clients::Prepared;
@@ -70,6 +78,12 @@ pub struct PollSummary {
     /// without one. Named `addedSince` in the API, after Cloud Elements' `since`.
     #[serde(rename = "addedSince")]
     pub added_change_filter: bool,
+    /// How many times the poll asked again from its last date at the provider's result cap.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rewindows: u32,
+    /// What the poll did that a user should know (a change feed's look-back passed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The cursor after the poll (provider time, `yyyy-MM-dd'T'HH:mm:ss'Z'`).
     pub cursor: Option<String>,
     pub error: Option<String>,
@@ -81,6 +95,10 @@ pub struct PollSummary {
     /// moment may be unread, which matters when that clock has stepped back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polled_at_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// When the last successful poll began (Tributary's clock), from its stored summary.
@@ -295,7 +313,7 @@ async fn run(
     // now), and a skew learned from this poll's own answers that puts it earlier than the one
     // the poll began with sends the poll back once to read from there (issue 16).
     let mut reread = false;
-    let (records, since, provider_now) = loop {
+    let (records, stubs, since, provider_now, unseen) = loop {
         let provider_now = now + skew;
         let since = last_success.map_or(provider_now, |at| (at + skew).min(provider_now));
         let window_start = compiled.read_from(cursor, since);
@@ -303,31 +321,31 @@ async fn run(
         // The URL's query reads as a hub call's would.
         let query_text = rendered.split_once('?').map(|(_, q)| q).unwrap_or("");
         let params = HubQuery::parse(query_text).map_err(|e| format!("url: {e}"))?;
-        let (translated, added) = query::poll_query(
+        let mut walk = Walk::new(
             element,
             &resource,
             params.params(),
             &config.dates.updated_field,
             window_start,
+            provider_now,
         )
         .map_err(|e| format!("url: {e}"))?;
-        summary.added_change_filter = added;
+        summary.added_change_filter = walk.added_change_filter();
 
         let page_size = config.page_size.unwrap_or(element.api.max_page_size);
         let mut records = Vec::new();
-        let mut at = Position::Start;
-        loop {
-            let page = client
-                .list(&resource, &translated, &at, page_size)
-                .await
-                .map_err(|e| e.to_string())?;
+        let mut stubs = Vec::new();
+        while let Some(page) = walk
+            .next(client, page_size)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             summary.pages += 1;
-            records.extend(page.records.into_iter().filter(|r| translated.keeps(r)));
-            match page.next {
-                Some(next) => at = next,
-                None => break,
-            }
+            records.extend(page.records);
+            stubs.extend(page.stubs);
         }
+        summary.rewindows = walk.rewindows();
+        summary.notes = walk.notes().to_vec();
         let fresh = client.provider_skew_ms().unwrap_or(skew);
         let fresh_since = last_success.map_or(now + fresh, |at| (at + fresh).min(now + fresh));
         if !reread
@@ -343,7 +361,8 @@ async fn run(
             reread = true;
             continue;
         }
-        break (records, since, provider_now);
+        let unseen = walk.unseen().to_vec();
+        break (records, stubs, since, provider_now, unseen);
     };
     summary.records = records.len();
 
@@ -364,7 +383,6 @@ async fn run(
     summary.date_errors = outcome.date_errors;
     summary.date_warnings = outcome.date_warnings;
     summary.warnings = outcome.warnings.clone();
-    summary.cursor = Some(poll::event_date(outcome.state.cursor_ms));
     let events = outcome
         .events
         .iter()
@@ -379,22 +397,56 @@ async fn run(
         })
         .collect();
     let mut events: Vec<NewEvent> = events;
+    let mut cursor_ms = outcome.state.cursor_ms;
     let mut sweep = None;
-    if config.detect_deletes {
+    let kind = element.deletes_of(&resource).map(|spec| spec.kind);
+    if config.detect_deletes
+        && let Some(kind) = kind
+    {
         // The provider's clock as its latest answer (this poll's pages) showed it.
         let skew = client.provider_skew_ms().unwrap_or(skew);
-        let swept = deletes::sweep(client, &resource, poller, instance.id, skew, now).await;
+        let swept = match kind {
+            DeleteKind::SeparateRequest => {
+                deletes::sweep(client, &resource, poller, instance.id, skew, now).await
+            }
+            DeleteKind::ArchivedList => {
+                archived::sweep(client, &resource, poller, instance.id, skew, now).await
+            }
+            DeleteKind::Inline => {
+                // Stubs are changes too: the cursor moves past the latest (never past the
+                // provider's now), so a resource that only sees deletes reads on.
+                let latest = stubs
+                    .iter()
+                    .filter_map(|stub| compiled.read_updated(stub).ok())
+                    .max();
+                if let Some(latest) = latest {
+                    cursor_ms = cursor_ms.max(latest.min(provider_now));
+                }
+                stubs::sweep(
+                    compiled,
+                    instance.id,
+                    &poller.resource,
+                    stubs,
+                    &unseen,
+                    poller.delete_cursor_ms,
+                    cursor_ms,
+                    now,
+                )
+            }
+            DeleteKind::Absence => Default::default(),
+        };
         events.extend(swept.events);
         summary.deletes = Some(swept.summary);
         sweep = swept.commit;
     }
+    summary.cursor = Some(poll::event_date(cursor_ms));
     let summary_json = serde_json::to_string(&*summary).unwrap_or_default();
     let commit = PollCommit {
         instance_id: instance.id,
         resource: poller.resource.clone(),
         expected_version: poller.version,
         events,
-        cursor_ms: outcome.state.cursor_ms,
+        cursor_ms,
         seen: seen_to_json(&outcome.state),
         summary: summary_json,
         next_due_ms: next_due,

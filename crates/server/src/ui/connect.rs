@@ -5,8 +5,10 @@
 //! API's create before the browser leaves (each problem shown next to its field, in the same
 //! words). It then waits as a Connect ([`crate::services::connect`]): sealed in the database
 //! under a random OAuth `state` and this session; the consent page's redirect to
-//! `/ui/oauth/callback` brings the code and the state back, and only this session can finish
-//! it, once, within ten minutes.
+//! `/ui/oauth/callback` brings the code and the state back — with the other parameters the
+//! element declares as coming from the redirect (QuickBooks' `realmId`), which go to the create
+//! as `providerData` beside the code — and only this session can finish it, once, within ten
+//! minutes.
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -130,8 +132,15 @@ impl NewInstanceForm {
             .collect()
     }
 
-    /// The service's input for this form, with `code` as the authorization.
-    fn input(&self, state: &AppState, code: &str) -> Result<CreateInstance, Vec<String>> {
+    /// The service's input for this form, with `code` as the authorization and the consent
+    /// redirect's other parameters that the element declares (`provider_data`: QuickBooks'
+    /// `realmId`).
+    fn input(
+        &self,
+        state: &AppState,
+        code: &str,
+        provider_data: Map<String, Value>,
+    ) -> Result<CreateInstance, Vec<String>> {
         let pollers = self.pollers(state)?;
         let mut configuration = vec![
             ("oauth.api.key", self.api_key.clone()),
@@ -171,7 +180,7 @@ impl NewInstanceForm {
             name: Some(self.name.clone()),
             tags: Some(self.tag_list()),
             configuration: Some(configuration),
-            provider_data: Some(ProviderData::Code(code.to_owned(), serde_json::Map::new())),
+            provider_data: Some(ProviderData::Code(code.to_owned(), provider_data)),
             problems: Vec::new(),
         })
     }
@@ -465,7 +474,7 @@ pub(super) async fn connect(
     };
     // The create's own checks, with a stand-in code: the real one comes back from the
     // consent page.
-    let input = match form.input(&state, "pending") {
+    let input = match form.input(&state, "pending", Map::new()) {
         Ok(input) => input,
         Err(errors) => return refuse(errors),
     };
@@ -499,6 +508,32 @@ pub(super) struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// The redirect's other parameters (QuickBooks adds `realmId`).
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+/// The consent redirect's parameters that `element` declares as connection values (its
+/// `redirect` variables), as `providerData` carries them beside the code; the others stay
+/// behind.
+fn redirect_values(
+    state: &AppState,
+    element: &str,
+    parameters: &std::collections::HashMap<String, String>,
+) -> Map<String, Value> {
+    let Some(element) = state.registry.get(element) else {
+        return Map::new();
+    };
+    element
+        .connection
+        .values()
+        .filter(|var| var.source == tributary_elements::connection::Source::Redirect)
+        .filter_map(|var| {
+            let name = var.parameter.as_deref()?;
+            let value = parameters.get(name).filter(|v| !v.is_empty())?;
+            Some((name.to_owned(), Value::String(value.clone())))
+        })
+        .collect()
 }
 
 pub(super) async fn callback(
@@ -553,7 +588,8 @@ pub(super) async fn callback(
     let Some(code) = query.code.filter(|c| !c.is_empty()) else {
         return start_again("The provider's answer carries no code; start again from the form.");
     };
-    let created = match form.input(&state, &code) {
+    let provider_data = redirect_values(&state, &form.element, &query.rest);
+    let created = match form.input(&state, &code, provider_data) {
         Ok(input) => instances::create(&state, session.principal, input).await,
         Err(errors) => Err(ServiceError::InvalidInstance(errors)),
     };

@@ -17,7 +17,11 @@ async fn elements_are_listed_with_their_resources_and_default_pollers() {
         .iter()
         .map(|e| e["key"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["infusionsoftrest", "sfdc"], "the built-in elements");
+    assert_eq!(
+        keys,
+        ["infusionsoftrest", "sfdc", "hubspotcrm", "quickbooks"],
+        "the built-in elements"
+    );
     let element = app
         .expect(
             Method::GET,

@@ -105,7 +105,8 @@ where
                 "UPDATE pollers SET delete_cursor_ms = $1, deletes_lost = deletes_lost + $2,
                      deletes_lost_from_ms = COALESCE($3, deletes_lost_from_ms),
                      deletes_lost_until_ms = COALESCE($4, deletes_lost_until_ms),
-                     deletes_lost_at_ms = CASE WHEN $2 > 0 THEN $5 ELSE deletes_lost_at_ms END
+                     deletes_lost_at_ms = CASE WHEN $2 > 0 THEN $5 ELSE deletes_lost_at_ms END,
+                     delete_memory = COALESCE($8, delete_memory)
                  WHERE instance_id = $6 AND resource = $7",
             )
             .bind(deletes.cursor_ms)
@@ -115,6 +116,7 @@ where
             .bind(commit.now_ms)
             .bind(commit.instance_id)
             .bind(commit.resource.clone())
+            .bind(deletes.memory)
             .execute(&mut *tx)
             .await?;
         }

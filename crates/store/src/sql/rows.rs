@@ -63,7 +63,8 @@ macro_rules! poller_columns {
     () => {
         "instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures, last_error,
          last_poll_ms, last_summary, events_emitted, version, delete_cursor_ms, deletes_lost,
-         deletes_lost_from_ms, deletes_lost_until_ms, deletes_lost_at_ms, paused_until_ms"
+         deletes_lost_from_ms, deletes_lost_until_ms, deletes_lost_at_ms, paused_until_ms,
+         delete_memory"
     };
 }
 
@@ -154,6 +155,7 @@ pub(crate) fn poller(row: &impl Columns) -> Result<PollerRecord> {
         deletes_lost_until_ms: row.column("deletes_lost_until_ms")?,
         deletes_lost_at_ms: row.column("deletes_lost_at_ms")?,
         paused_until_ms: row.column("paused_until_ms")?,
+        delete_memory: row.column("delete_memory")?,
     })
 }
 

@@ -5,7 +5,7 @@
 //! - [`polling`]: an idle poll's cost, sustained idle polls per second next to a bare GET loop,
 //!   and a backfill's records per second next to bare paging of the same records;
 //! - [`delivery`]: signed, persisted notifications per second next to a bare POST loop, and the
-//!   latency from an event stored to its notification received next to a bare round trip.
+//!   latency from a poll asked to its notification received next to a bare round trip.
 //!
 //! Each suite takes its options and a progress bar and returns [`Figure`]s; each checks that
 //! its run did what it claims (every poll found what was made, every notification arrived once,
@@ -15,6 +15,7 @@
 //! Polling and delivery each run in a runtime of their own, against a simulator and a server on
 //! a fresh SQLite database of their own, so neither sees what the other left running.
 
+mod bare;
 pub mod dates;
 pub mod delivery;
 pub mod nodes;
@@ -432,6 +433,10 @@ pub(crate) enum BenchElement {
     Infusionsoft,
     /// Salesforce, `sfdc`.
     Salesforce,
+    /// HubSpot, `hubspotcrm`.
+    HubSpot,
+    /// QuickBooks Online, `quickbooks`.
+    QuickBooks,
 }
 
 impl BenchElement {
@@ -439,20 +444,30 @@ impl BenchElement {
         match self {
             BenchElement::Infusionsoft => "infusionsoftrest",
             BenchElement::Salesforce => "sfdc",
+            BenchElement::HubSpot => "hubspotcrm",
+            BenchElement::QuickBooks => "quickbooks",
         }
     }
 
-    /// The simulator's name for contacts.
+    /// The simulator's name for contacts (QuickBooks' nearest: customers).
     fn contacts(self) -> &'static str {
         match self {
-            BenchElement::Infusionsoft => "contacts",
+            BenchElement::Infusionsoft | BenchElement::HubSpot => "contacts",
             BenchElement::Salesforce => "Contact",
+            BenchElement::QuickBooks => "Customer",
         }
+    }
+
+    /// Whether the simulator keeps Tributary's (manual) clock rather than real time: where a
+    /// poll reads only up to a settle time, or a feed's dates have one-second resolution, the
+    /// benchmark moves both clocks instead of waiting.
+    pub fn shares_the_clock(self) -> bool {
+        matches!(self, BenchElement::HubSpot | BenchElement::QuickBooks)
     }
 
     /// The simulator, without throttles or quotas, seeded with nothing.
-    async fn simulator(self) -> anyhow::Result<RunningSimulator> {
-        let clock = Arc::new(tributary_domain::SystemClock);
+    async fn simulator(self, clock: Arc<dyn Clock>) -> anyhow::Result<RunningSimulator> {
+        let real: Arc<dyn Clock> = Arc::new(tributary_domain::SystemClock);
         let addr = "127.0.0.1:0".parse()?;
         let sim = match self {
             BenchElement::Infusionsoft => {
@@ -464,7 +479,7 @@ impl BenchElement {
                     tenant_quota_per_day: u32::MAX,
                     ..Config::default()
                 };
-                RunningSimulator::start(Simulator::new(config, clock), addr).await
+                RunningSimulator::start(Simulator::new(config, real), addr).await
             }
             BenchElement::Salesforce => {
                 let config = tributary_simulator::salesforce::Config {
@@ -473,7 +488,26 @@ impl BenchElement {
                     short_pages: false,
                     ..tributary_simulator::salesforce::Config::default()
                 };
-                tributary_simulator::salesforce::start(config, clock, addr).await
+                tributary_simulator::salesforce::start(config, real, addr).await
+            }
+            BenchElement::HubSpot => {
+                let config = tributary_simulator::hubspot::Config {
+                    seed: 0,
+                    index_lag_secs: 0,
+                    ten_secondly_limit: u32::MAX,
+                    search_per_second: u32::MAX,
+                    ..tributary_simulator::hubspot::Config::default()
+                };
+                tributary_simulator::hubspot::start(config, clock, addr).await
+            }
+            BenchElement::QuickBooks => {
+                let config = tributary_simulator::quickbooks::Config {
+                    seed: 0,
+                    requests_per_minute: u32::MAX,
+                    concurrent: u32::MAX,
+                    ..tributary_simulator::quickbooks::Config::default()
+                };
+                tributary_simulator::quickbooks::start(config, clock, addr).await
             }
         };
         sim.context("cannot start the simulator")
@@ -512,7 +546,7 @@ impl Harness {
         clock: Arc<dyn Clock>,
         adjust: impl FnOnce(&mut Settings),
     ) -> anyhow::Result<Harness> {
-        let sim = element.simulator().await?;
+        let sim = element.simulator(clock.clone()).await?;
         let dir = std::env::temp_dir().join(format!(
             "tributary-bench-{tag}-{}-{}",
             std::process::id(),
@@ -566,44 +600,61 @@ impl Harness {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
-    /// An authorization code from the simulator's consent page, answered "allow".
-    pub async fn code(&self) -> anyhow::Result<String> {
+    /// What the simulator's consent page redirects with, answered "allow": an instance's
+    /// `providerData` (the code, and QuickBooks' realm beside it).
+    pub async fn provider_data(&self) -> anyhow::Result<Value> {
         let origin = self.sim.url();
+        let code = |code: String| json!({ "code": code });
         match self.element {
             BenchElement::Infusionsoft => {
-                tributary_simulator::consent_code(&self.http, &origin, APP_ID, REDIRECT).await
+                tributary_simulator::consent_code(&self.http, &origin, APP_ID, REDIRECT)
+                    .await
+                    .map(code)
             }
-            BenchElement::Salesforce => {
-                tributary_simulator::salesforce::consent_code(
-                    &self.http, &origin, APP_ID, REDIRECT, None,
-                )
-                .await
-            }
+            BenchElement::Salesforce => tributary_simulator::salesforce::consent_code(
+                &self.http, &origin, APP_ID, REDIRECT, None,
+            )
+            .await
+            .map(code),
+            BenchElement::HubSpot => tributary_simulator::hubspot::consent_code(
+                &self.http, &origin, APP_ID, REDIRECT, None,
+            )
+            .await
+            .map(code),
+            BenchElement::QuickBooks => tributary_simulator::quickbooks::consent(
+                &self.http, &origin, APP_ID, REDIRECT, None,
+            )
+            .await
+            .map(|c| json!({"code": c.code, "realmId": c.realm_id})),
         }
         .map_err(anyhow::Error::msg)
     }
 
     /// An access token for the simulator's API, as the bare loops use it.
     pub async fn token(&self) -> anyhow::Result<String> {
-        let code = self.code().await?;
+        let data = self.provider_data().await?;
+        let code = data["code"].as_str().unwrap_or_default().to_owned();
         let path = match self.element {
             BenchElement::Infusionsoft => "/token",
             BenchElement::Salesforce => "/services/oauth2/token",
+            BenchElement::HubSpot => "/oauth/v3/token",
+            BenchElement::QuickBooks => "/oauth2/v1/tokens/bearer",
         };
-        let tokens: Value = self
-            .http
-            .post(format!("{}{path}", self.sim.url()))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", APP_ID),
-                ("client_secret", APP_SECRET),
-                ("code", code.as_str()),
-                ("redirect_uri", REDIRECT),
-            ])
-            .send()
-            .await?
-            .json()
-            .await?;
+        let mut request = self.http.post(format!("{}{path}", self.sim.url()));
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ];
+        if self.element == BenchElement::QuickBooks {
+            // Intuit takes the client in HTTP Basic only.
+            request = request
+                .basic_auth(APP_ID, Some(APP_SECRET))
+                .header("accept", "application/json");
+        } else {
+            form.extend([("client_id", APP_ID), ("client_secret", APP_SECRET)]);
+        }
+        let tokens: Value = request.form(&form).send().await?.json().await?;
         tokens["access_token"]
             .as_str()
             .map(str::to_owned)
@@ -626,7 +677,7 @@ impl Harness {
             configuration["event.notification.signature.key"] = key.into();
         }
         let body = json!({"element": {"key": self.element.key()},
-            "providerData": {"code": self.code().await?},
+            "providerData": self.provider_data().await?,
             "name": "bench", "configuration": configuration});
         let created: Value = self
             .http

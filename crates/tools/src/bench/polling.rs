@@ -8,13 +8,19 @@
 //!    transaction in SQLite), next to bare paging of the same records with the poll's own
 //!    request (GETs of 1000, one after another) measured just before it.
 //!
-//! Each figure is taken for Keap (`infusionsoftrest`) and for Salesforce (`sfdc`, its figures
-//! named `polling (sfdc): …`). Salesforce's polls also sweep deletes once a minute of the
-//! provider's has passed, so its sustained figure's ceiling makes as many bare requests as the
-//! polls made (list and delete requests), and its bare paging follows `nextRecordsUrl`.
+//! Each figure is taken for Keap (`infusionsoftrest`), Salesforce (`sfdc`), HubSpot
+//! (`hubspotcrm`) and QuickBooks Online (`quickbooks`), the others' figures named
+//! `polling (KEY): …`. Salesforce's polls also sweep deletes once a minute of the provider's has
+//! passed, HubSpot's read the archived list at every poll (an idle poll is two requests), so the
+//! sustained figure's ceiling makes as many bare requests as the polls made, those of an idle
+//! poll in turn. The backfill's ceiling pages the same records bare as a client that knows the
+//! provider would (`bare`): HubSpot's records share one modified time (the search's 10,000 cap,
+//! re-windowed), QuickBooks' come 500 a second (CDC's 1,000-object cap, narrowed).
 //!
-//! Tributary runs with a manual clock, so "a minute later" is one call; the simulator keeps
-//! real time.
+//! Tributary runs with a manual clock, so "a minute later" is one call; Keap's and Salesforce's
+//! simulators keep real time, HubSpot's and QuickBooks' share the manual clock (a poll reads
+//! HubSpot only up to a minute ago, and QuickBooks' dates have one-second resolution: the
+//! benchmark moves time instead of waiting for it).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,9 +28,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use indicatif::ProgressBar;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tributary_domain::{Clock, ManualClock, SystemClock};
 
+use super::bare::{self, Paged, provider_requests, request_log};
 use super::{BenchElement, Figure, Harness, count, step};
 use tributary_server::scheduler::Scheduler;
 
@@ -88,29 +95,15 @@ async fn drain(scheduler: &Scheduler, bar: &ProgressBar) -> (usize, usize, u64) 
     }
 }
 
-/// The simulator's request log (GET /_sim/requests).
-async fn request_log(bench: &Harness) -> anyhow::Result<Vec<Value>> {
-    Ok(bench
-        .http
-        .get(format!("{}/_sim/requests", bench.sim.url()))
-        .send()
-        .await?
-        .json()
-        .await?)
-}
-
-async fn provider_gets(bench: &Harness) -> anyhow::Result<usize> {
-    Ok(request_log(bench)
-        .await?
-        .iter()
-        .filter(|r| r["method"] == "GET")
-        .count())
-}
-
 /// Runs the three polling figures against a fresh simulator and server, for each element.
 pub async fn run(options: &PollingOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
     let mut figures = Vec::new();
-    for element in [BenchElement::Infusionsoft, BenchElement::Salesforce] {
+    for element in [
+        BenchElement::Infusionsoft,
+        BenchElement::Salesforce,
+        BenchElement::HubSpot,
+        BenchElement::QuickBooks,
+    ] {
         step(
             bar,
             format!("starting the {} simulator and the server", element.key()),
@@ -131,6 +124,14 @@ struct Polled {
     prefix: &'static str,
     /// The resource of the idle poll.
     idle: &'static str,
+    /// The resource of the backfill.
+    backfill: &'static str,
+    /// The requests an idle poll needs at least, and what they are.
+    ideal: (f64, &'static str),
+    /// The sustained figure's bare request, in words.
+    bare: &'static str,
+    /// The backfill's bare paging, in words.
+    paging: &'static str,
 }
 
 impl Polled {
@@ -139,16 +140,71 @@ impl Polled {
             BenchElement::Infusionsoft => Polled {
                 prefix: "polling",
                 idle: "appointments",
+                backfill: "contacts",
+                ideal: (1.0, "one list request"),
+                bare: "contacts, since, limit 1000",
+                paging: "same since, limit {page_size}, offsets in turn, not parsed",
             },
             BenchElement::Salesforce => Polled {
                 prefix: "polling (sfdc)",
                 idle: "contacts",
+                backfill: "contacts",
+                ideal: (1.0, "one list request"),
+                bare: "a poll's own SOQL query",
+                paging: "same SOQL, batchSize {page_size}, then each nextRecordsUrl until done",
+            },
+            BenchElement::HubSpot => Polled {
+                prefix: "polling (hubspotcrm)",
+                idle: "contacts",
+                backfill: "contacts",
+                ideal: (2.0, "one search and the archived list"),
+                bare: "a poll's search, then its archived list",
+                paging: "search pages of {page_size} sorted by modified time, restarted after \
+                         the last (time, id) before the 10,000 cap, one query of two filter groups",
+            },
+            BenchElement::QuickBooks => Polled {
+                prefix: "polling (quickbooks)",
+                idle: "customers",
+                backfill: "customers",
+                ideal: (1.0, "one change-feed request"),
+                bare: "a poll's own CDC request",
+                paging: "CDC answers of up to {page_size}, each full one narrowed from its \
+                         last second",
             },
         }
     }
 
     fn name(&self, figure: &str) -> String {
         format!("{}: {figure}", self.prefix)
+    }
+}
+
+/// The backfill's records at the simulator: `count` new ones of its resource, as the element
+/// makes them worth measuring (HubSpot's all at one modified time, QuickBooks' 500 a second),
+/// then time moved past what a poll would not read yet.
+async fn backfill_records(
+    bench: &Harness,
+    clock: &ManualClock,
+    count: usize,
+) -> anyhow::Result<()> {
+    match bench.element {
+        BenchElement::QuickBooks => {
+            let mut left = count;
+            while left > 0 {
+                let chunk = left.min(500);
+                bench.contacts(chunk).await?;
+                clock.advance_ms(1_000);
+                left -= chunk;
+            }
+            Ok(())
+        }
+        BenchElement::HubSpot => {
+            bench.contacts(count).await?;
+            // A poll reads up to a minute ago (the search index's settle time).
+            clock.advance_ms(61_000);
+            Ok(())
+        }
+        BenchElement::Infusionsoft | BenchElement::Salesforce => bench.contacts(count).await,
     }
 }
 
@@ -172,7 +228,7 @@ async fn measure(
         format!("idle poll: {IDLE_POLLS} polls of one resource, nothing new"),
         IDLE_POLLS as u64,
     );
-    let (requests, cpu, started) = (provider_gets(bench).await?, cpu_ms(), Instant::now());
+    let (requests, cpu, started) = (provider_requests(bench).await?, cpu_ms(), Instant::now());
     for _ in 0..IDLE_POLLS {
         let summary = bench.poll(idle).await?;
         ensure!(
@@ -183,20 +239,21 @@ async fn measure(
     }
     let wall = started.elapsed().as_secs_f64() * 1000.0 / IDLE_POLLS as f64;
     let cpu = (cpu_ms() - cpu) / IDLE_POLLS as f64;
-    let requests = (provider_gets(bench).await? - requests) as f64 / IDLE_POLLS as f64;
+    let requests = (provider_requests(bench).await? - requests) as f64 / IDLE_POLLS as f64;
     let idle_notes = format!(
         "{IDLE_POLLS} \"poll now\" requests, one at a time, for one instance polling \
          {idle_resource}, with nothing new at the provider"
     );
+    let (ideal, ideal_words) = polled.ideal;
     figures.push(Figure::against(
         polled.name("provider requests per idle poll"),
         requests,
         "requests/poll",
-        "the ideal: one list request",
-        1.0,
-        "the ideal (one request)",
+        format!("the ideal: {ideal_words}"),
+        ideal,
+        format!("the ideal ({ideal} requests)"),
         false,
-        format!("ratio = requests / 1; {idle_notes}"),
+        format!("ratio = requests / {ideal}; {idle_notes}"),
     ));
     figures.push(Figure::informational(
         polled.name("CPU per idle poll (server and simulator)"),
@@ -262,7 +319,7 @@ async fn measure(
         ),
         expected as u64,
     );
-    let before = provider_gets(bench).await?;
+    let before = provider_requests(bench).await?;
     let started = Instant::now();
     let (polls, failed, events) = drain(&scheduler, bar).await;
     let poll_rate = polls as f64 / started.elapsed().as_secs_f64();
@@ -271,10 +328,10 @@ async fn measure(
         "the timed polls: {polls} of {expected} ran, {failed} failed, {events} events"
     );
     // As many bare requests as the polls made (Salesforce's also swept deletes).
-    let requests = provider_gets(bench).await? - before;
+    let requests = provider_requests(bench).await? - before;
 
     let token = bench.token().await?;
-    let url = bare_url(bench).await?;
+    let loop_requests = bare::idle_requests(bench).await?;
     step(
         bar,
         format!("ceiling: a bare GET loop, {CONCURRENCY} at once"),
@@ -283,17 +340,16 @@ async fn measure(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..CONCURRENCY {
-        let (http, url, token, bar) = (bench.http.clone(), url.clone(), token.clone(), bar.clone());
+        let (http, loop_requests, token, bar) = (
+            bench.http.clone(),
+            loop_requests.clone(),
+            token.clone(),
+            bar.clone(),
+        );
         let share = requests / CONCURRENCY + usize::from(worker < requests % CONCURRENCY);
         tasks.push(tokio::spawn(async move {
-            for _ in 0..share {
-                let response = http.get(&url).bearer_auth(&token).send().await?;
-                ensure!(
-                    response.status().is_success(),
-                    "the simulator answered {}",
-                    response.status()
-                );
-                let _ = response.bytes().await?;
+            for (request, _) in loop_requests.iter().cycle().zip(0..share) {
+                request.send(&http, &token).await?;
                 bar.inc(1);
             }
             anyhow::Ok(())
@@ -323,20 +379,18 @@ async fn measure(
             count(instances),
             count(first),
             count(requests),
-            match bench.element {
-                BenchElement::Infusionsoft => "contacts, since, limit 1000",
-                BenchElement::Salesforce => "a poll's own SOQL query",
-            }
+            polled.bare
         ),
     ));
 
     // 3. A backfill: one poll that finds every record new.
+    let backfill = polled.backfill;
     step(
         bar,
-        "backfill: an instance of contacts, its first poll, the next second",
+        format!("backfill: an instance of {backfill}, its first poll, the next second"),
         1,
     );
-    let contacts = json!({"contacts": pollers["contacts"].clone()});
+    let contacts = json!({ backfill: pollers[backfill].clone() });
     let backfilled = bench.instance(contacts, CALLBACK, None).await?;
     // The request log from here on holds this instance's first poll, whose page request is the
     // one the backfill poll repeats (with a later `since`, which finds the same new records).
@@ -355,22 +409,34 @@ async fn measure(
         .into_iter()
         .rfind(|r| {
             r["method"] == "GET"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("/contacts") || p.ends_with("/query"))
+                && r["path"].as_str().is_some_and(|p| {
+                    p.ends_with("/contacts") || p.ends_with("/query") || p.ends_with("/cdc")
+                })
         })
-        .context("the first poll of contacts made no page request")?;
+        .or_else(|| {
+            // HubSpot's first poll searches (a POST, its body not logged): `bare` builds it.
+            (bench.element == BenchElement::HubSpot).then(|| json!({}))
+        })
+        .context("the first poll made no page request")?;
     clock.advance_ms(2_000);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    if !bench.element.shares_the_clock() {
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+    }
+    // The backfill's start at the provider (the clock the simulator keeps).
+    let since_ms = if bench.element.shares_the_clock() {
+        clock.now_ms()
+    } else {
+        SystemClock.now_ms()
+    };
     step(
         bar,
         format!(
-            "backfill: {} new contacts at the simulator",
+            "backfill: {} new {backfill} at the simulator",
             count(options.backfill)
         ),
         1,
     );
-    bench.contacts(options.backfill).await?;
+    backfill_records(bench, clock, options.backfill).await?;
 
     // Its ceiling first, while nothing else runs: the poll's request, page by page.
     let Paged {
@@ -378,15 +444,18 @@ async fn measure(
         pages,
         page_size,
         seconds: paging_elapsed,
-    } = match bench.element {
-        BenchElement::Infusionsoft => {
-            bare_offset_paging(bench, bar, &page_request, &token, options.backfill).await?
-        }
-        BenchElement::Salesforce => bare_locator_paging(bench, bar, &page_request, &token).await?,
-    };
+    } = bare::backfill(
+        bench,
+        bar,
+        &page_request,
+        &token,
+        options.backfill,
+        since_ms,
+    )
+    .await?;
     ensure!(
         paged == options.backfill,
-        "bare paging read {paged} contacts of {}",
+        "bare paging read {paged} {backfill} of {}",
         options.backfill
     );
     let paging_rate = paged as f64 / paging_elapsed;
@@ -408,10 +477,12 @@ async fn measure(
         "the backfill poll found {events} of {} records: {summary}",
         options.backfill
     );
+    let poll_pages = summary["polls"][0]["pages"].as_u64().unwrap_or(0);
+    // Where the provider caps a query, the poll's way past the cap is not the bare client's
+    // (HubSpot's ties are read on their own), so only the uncapped read the same pages.
     ensure!(
-        summary["polls"][0]["pages"].as_u64() == Some(pages as u64),
-        "the backfill poll read {} pages, bare paging {pages}",
-        summary["polls"][0]["pages"]
+        bench.element.shares_the_clock() || poll_pages == pages as u64,
+        "the backfill poll read {poll_pages} pages, bare paging {pages}"
     );
     bar.inc(1);
     figures.push(Figure::against(
@@ -423,189 +494,14 @@ async fn measure(
         "bare paging's rate",
         true,
         format!(
-            "ratio = records/s / bare paging's records/s; {} records in {elapsed:.2} s ({pages} \
-             pages) read, turned into events and stored in one transaction; ceiling: the \
-             poll's own page request ({}) sent bare one after another just before the poll, \
-             bodies read ({:.2} s)",
+            "ratio = records/s / bare paging's records/s; {} records in {elapsed:.2} s \
+             ({poll_pages} pages) read, turned into events and stored in one transaction; \
+             ceiling: the records paged bare ({}; {pages} pages) one request after another just \
+             before the poll, bodies read ({:.2} s)",
             count(events as usize),
-            match bench.element {
-                BenchElement::Infusionsoft =>
-                    format!("same since, limit {page_size}, offsets in turn, not parsed"),
-                BenchElement::Salesforce => format!(
-                    "same SOQL, batchSize {page_size}, then each nextRecordsUrl until done"
-                ),
-            },
+            polled.paging.replace("{page_size}", &page_size.to_string()),
             paging_elapsed
         ),
     ));
     Ok(figures)
-}
-
-/// The URL of a logged page request without its `limit` and `offset`, ending in `?` or `&`
-/// for them, and its page size.
-fn paging_url(bench: &Harness, request: &Value) -> anyhow::Result<(String, usize)> {
-    let path = request["path"].as_str().unwrap_or_default();
-    let query = request["query"].as_str().unwrap_or_default();
-    let logged = reqwest::Url::parse(&format!("{}{path}?{query}", bench.sim.url()))?;
-    let mut page_size = None;
-    let mut url = logged.clone();
-    url.query_pairs_mut().clear();
-    for (key, value) in logged.query_pairs() {
-        match &*key {
-            "limit" => page_size = value.parse::<usize>().ok(),
-            "offset" => {}
-            _ => {
-                url.query_pairs_mut().append_pair(&key, &value);
-            }
-        }
-    }
-    let page_size = page_size
-        .filter(|&size| size > 0)
-        .with_context(|| format!("the poll's page request has no limit: {path}?{query}"))?;
-    let mut text = url.to_string();
-    if !text.ends_with('?') {
-        text.push(if text.contains('?') { '&' } else { '?' });
-    }
-    Ok((text, page_size))
-}
-
-/// The URL of the sustained figure's bare GET loop: Keap's contacts since a date; for
-/// Salesforce, a poll's own logged query (nothing new at the provider answers it empty).
-async fn bare_url(bench: &Harness) -> anyhow::Result<String> {
-    match bench.element {
-        BenchElement::Infusionsoft => Ok(format!(
-            "{}/crm/rest/v1/contacts?since=2026-01-01T00%3A00%3A00.000Z&limit=1000&offset=0",
-            bench.sim.url()
-        )),
-        BenchElement::Salesforce => {
-            let query = request_log(bench)
-                .await?
-                .into_iter()
-                .rfind(|r| {
-                    r["method"] == "GET"
-                        && r["path"].as_str().is_some_and(|p| p.ends_with("/query"))
-                })
-                .context("no poll made a query request")?;
-            Ok(format!(
-                "{}{}?{}",
-                bench.sim.url(),
-                query["path"].as_str().unwrap_or_default(),
-                query["query"].as_str().unwrap_or_default()
-            ))
-        }
-    }
-}
-
-/// What bare paging read.
-struct Paged {
-    records: usize,
-    pages: usize,
-    page_size: usize,
-    seconds: f64,
-}
-
-/// Keap: the poll's page request with `limit` and each `offset` in turn.
-async fn bare_offset_paging(
-    bench: &Harness,
-    bar: &ProgressBar,
-    page_request: &Value,
-    token: &str,
-    records: usize,
-) -> anyhow::Result<Paged> {
-    let (pages_url, page_size) = paging_url(bench, page_request)?;
-    let pages = records.div_ceil(page_size);
-    step(
-        bar,
-        format!("ceiling: bare paging, {} GETs of {page_size}", count(pages)),
-        pages as u64,
-    );
-    let mut bodies = Vec::with_capacity(pages);
-    let started = Instant::now();
-    for page in 0..pages {
-        let response = bench
-            .http
-            .get(format!(
-                "{pages_url}limit={page_size}&offset={}",
-                page * page_size
-            ))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        ensure!(
-            response.status().is_success(),
-            "the simulator answered {}",
-            response.status()
-        );
-        bodies.push(response.bytes().await?);
-        bar.inc(1);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let mut paged = 0;
-    for body in &bodies {
-        let page: Value = serde_json::from_slice(body)?;
-        paged += page["contacts"].as_array().map_or(0, Vec::len);
-    }
-    Ok(Paged {
-        records: paged,
-        pages,
-        page_size,
-        seconds,
-    })
-}
-
-/// Salesforce: the poll's query with its batch size, then each `nextRecordsUrl` until `done`
-/// (a locator's pages must be read to know the next one, so each body is parsed).
-async fn bare_locator_paging(
-    bench: &Harness,
-    bar: &ProgressBar,
-    page_request: &Value,
-    token: &str,
-) -> anyhow::Result<Paged> {
-    // The poll asks for the element's largest batch.
-    let page_size = bench
-        .state
-        .registry
-        .get(bench.element.key())
-        .map_or(2_000, |e| e.api.max_page_size as usize);
-    step(
-        bar,
-        format!("ceiling: bare paging, batches of {page_size}"),
-        1,
-    );
-    let origin = bench.sim.url();
-    let mut url = format!(
-        "{origin}{}?{}",
-        page_request["path"].as_str().unwrap_or_default(),
-        page_request["query"].as_str().unwrap_or_default()
-    );
-    let (mut records, mut pages) = (0, 0);
-    let started = Instant::now();
-    loop {
-        let response = bench
-            .http
-            .get(&url)
-            .bearer_auth(token)
-            .header("Sforce-Query-Options", format!("batchSize={page_size}"))
-            .send()
-            .await?;
-        ensure!(
-            response.status().is_success(),
-            "the simulator answered {}",
-            response.status()
-        );
-        let page: Value = serde_json::from_slice(&response.bytes().await?)?;
-        pages += 1;
-        records += page["records"].as_array().map_or(0, Vec::len);
-        match page["nextRecordsUrl"].as_str() {
-            Some(next) if page["done"] == false => url = format!("{origin}{next}"),
-            _ => break,
-        }
-    }
-    bar.inc(1);
-    Ok(Paged {
-        records,
-        pages,
-        page_size,
-        seconds: started.elapsed().as_secs_f64(),
-    })
 }

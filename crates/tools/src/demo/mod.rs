@@ -1,11 +1,12 @@
 //! `tributary demo`: the whole loop on one machine, with nothing installed.
 //!
 //! In one process and on free local ports it starts a provider's simulator (Infusionsoft by
-//! default; Salesforce with `--element sfdc`), `serve` on a fresh SQLite database, and a
+//! default; Salesforce, HubSpot or QuickBooks Online with `--element sfdc`, `hubspotcrm` or
+//! `quickbooks`), `serve` on a fresh SQLite database, and a
 //! webhook receiver that verifies every signature. Then it does what a user does, through the
 //! public HTTP API only: gets an authorization code from the simulator's consent endpoint,
 //! creates an instance with the Cloud Elements example body (for Keap: appointments, plus
-//! contacts, opportunities, tasks and orders; for Salesforce: its five resources), starts
+//! contacts, opportunities, tasks and orders; for the others: every resource), starts
 //! simulated CRM activity (with deletes where the provider shows them), and presses "poll now"
 //! every second. The terminal shows a line per resource (changes made at the provider / events
 //! delivered / signatures verified) and each event as it arrives. At the end it compares the
@@ -54,7 +55,8 @@ pub struct DemoOptions {
     pub rate: f64,
     /// A database to use instead of a fresh one in a temporary directory.
     pub database_url: Option<String>,
-    /// The element to run: `infusionsoftrest` (the default) or `sfdc` (see [`ELEMENTS`]).
+    /// The element to run: `infusionsoftrest` (the default), `sfdc`, `hubspotcrm` or
+    /// `quickbooks` (see [`ELEMENTS`]).
     pub element: String,
 }
 
@@ -224,13 +226,13 @@ async fn drive(
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     // Consent, as the user's browser would give it, then the example's create body.
-    let code = provider
+    let provider_data = provider
         .consent(http, origin)
         .await
         .map_err(anyhow::Error::msg)?;
     let body = json!({
         "element": {"key": element_key},
-        "providerData": {"code": code},
+        "providerData": provider_data,
         "name": "API Instance",
         "tags": ["Docs"],
         "configuration": {
@@ -340,7 +342,7 @@ async fn drive(
     .await?;
 
     // Drain: poll until every change has arrived (or a minute has passed; a delete log read
-    // in whole minutes may need one more).
+    // in whole minutes, or a search index's settle time, may need one more).
     let last = export(http, origin).await?;
     let finals = verdict::versions(&last, provider);
     tally.made = verdict::changes_since(&baseline, &finals);
@@ -355,7 +357,8 @@ async fn drive(
     };
     if !expected.deleted.is_empty() {
         view.line(format!(
-            "Waiting for the deletions: the delete log is read in whole minutes ({} to come).",
+            "Waiting for the last changes and the deletions ({} deletions to come): a delete \
+             log read in whole minutes, or a search index's settle time, may hold them a minute.",
             expected.deleted.len()
         ));
     }
@@ -443,11 +446,10 @@ pub(crate) async fn receive(
         let updated = if event_type == "DELETED" {
             event["date"].as_str().map(str::to_owned)
         } else {
-            receiver
-                .updated_fields
-                .get(&resource)
-                .and_then(|field| message["raw"][&resource][index][field].as_str())
-                .map(str::to_owned)
+            // A dotted field (`MetaData.LastUpdatedTime`) is a path into the record.
+            receiver.updated_fields.get(&resource).and_then(|field| {
+                tributary_domain::poll::field_text(&message["raw"][&resource][index], field)
+            })
         };
         events.push(Received {
             object_id: event["objectId"].as_str().unwrap_or_default().to_owned(),

@@ -1,15 +1,16 @@
 //! What differs between the demo's providers: the element, its simulator, the resources polled
-//! (as the hub names them and as the simulator does), how the simulator's state export names a
-//! record, and whether the provider shows deletes (then the demo deletes records too).
+//! (as the hub names them and as the simulator does), what a consent gives (a code, and
+//! QuickBooks' realm beside it), how the simulator's state export names a record and its
+//! updated date, and whether the provider shows deletes (then the demo deletes records too).
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tributary_domain::SystemClock;
 use tributary_simulator::{RunningSimulator, Simulator};
 
 /// The elements `tributary demo --element` runs.
-pub const ELEMENTS: [&str; 2] = ["infusionsoftrest", "sfdc"];
+pub const ELEMENTS: [&str; 4] = ["infusionsoftrest", "sfdc", "hubspotcrm", "quickbooks"];
 
 pub(crate) const REDIRECT: &str = "https://demo.tributary.invalid/oauth";
 pub(crate) const APP_ID: &str = "tributary-demo";
@@ -26,6 +27,9 @@ pub(crate) struct Provider {
     pub sim_names: &'static [&'static str],
     /// Whether polling sees deletes here: then the demo deletes records too.
     pub deletes: bool,
+    /// The state export's name for a record's updated date, where it is not the element's
+    /// updated field (QuickBooks' export flattens `MetaData.LastUpdatedTime`).
+    pub export_updated: Option<&'static str>,
 }
 
 const INFUSIONSOFT: Provider = Provider {
@@ -46,6 +50,7 @@ const INFUSIONSOFT: Provider = Provider {
         "orders",
     ],
     deletes: false,
+    export_updated: None,
 };
 
 const SALESFORCE: Provider = Provider {
@@ -53,12 +58,32 @@ const SALESFORCE: Provider = Provider {
     resources: &["accounts", "contacts", "leads", "opportunities", "cases"],
     sim_names: &["Account", "Contact", "Lead", "Opportunity", "Case"],
     deletes: true,
+    export_updated: None,
+};
+
+const HUBSPOT: Provider = Provider {
+    key: "hubspotcrm",
+    resources: &["contacts", "companies", "deals", "tickets"],
+    sim_names: &["contacts", "companies", "deals", "tickets"],
+    // Deletes are archives, read from the archived list.
+    deletes: true,
+    export_updated: None,
+};
+
+const QUICKBOOKS: Provider = Provider {
+    key: "quickbooks",
+    resources: &["customers", "vendors", "items", "invoices", "payments"],
+    sim_names: &["Customer", "Vendor", "Item", "Invoice", "Payment"],
+    // Invoices and payments are deleted (stubs in the change feed); customers, vendors and
+    // items are deactivated, which is an update.
+    deletes: true,
+    export_updated: Some("LastUpdatedTime"),
 };
 
 impl Provider {
     /// The provider of an element key (`None` for an element the demo does not run).
     pub fn of(key: &str) -> Option<Provider> {
-        [INFUSIONSOFT, SALESFORCE]
+        [INFUSIONSOFT, SALESFORCE, HUBSPOT, QUICKBOOKS]
             .into_iter()
             .find(|p| p.key == key)
     }
@@ -74,6 +99,20 @@ impl Provider {
             };
             return tributary_simulator::salesforce::start(config, clock, addr).await;
         }
+        if self.key == HUBSPOT.key {
+            let config = tributary_simulator::hubspot::Config {
+                seed: 2_000,
+                ..tributary_simulator::hubspot::Config::default()
+            };
+            return tributary_simulator::hubspot::start(config, clock, addr).await;
+        }
+        if self.key == QUICKBOOKS.key {
+            let config = tributary_simulator::quickbooks::Config {
+                seed: 2_000,
+                ..tributary_simulator::quickbooks::Config::default()
+            };
+            return tributary_simulator::quickbooks::start(config, clock, addr).await;
+        }
         let config = tributary_simulator::Config {
             seed: 2_000,
             ..tributary_simulator::Config::default()
@@ -81,15 +120,43 @@ impl Provider {
         RunningSimulator::start(Simulator::new(config, clock), addr).await
     }
 
-    /// An authorization code from the simulator's consent page, as the user's "Allow" gives it.
-    pub async fn consent(&self, http: &reqwest::Client, origin: &str) -> Result<String, String> {
+    /// What the simulator's consent page redirects with, as the user's "Allow" gives it: the
+    /// create body's `providerData` (the code, and QuickBooks' `realmId` beside it).
+    pub async fn consent(
+        &self,
+        http: &reqwest::Client,
+        origin: &str,
+    ) -> Result<Map<String, Value>, String> {
+        let code = |code: String| {
+            let mut data = Map::new();
+            data.insert("code".into(), code.into());
+            data
+        };
         if self.key == SALESFORCE.key {
             return tributary_simulator::salesforce::consent_code(
                 http, origin, APP_ID, REDIRECT, None,
             )
-            .await;
+            .await
+            .map(code);
         }
-        tributary_simulator::consent_code(http, origin, APP_ID, REDIRECT).await
+        if self.key == HUBSPOT.key {
+            return tributary_simulator::hubspot::consent_code(
+                http, origin, APP_ID, REDIRECT, None,
+            )
+            .await
+            .map(code);
+        }
+        if self.key == QUICKBOOKS.key {
+            let consent =
+                tributary_simulator::quickbooks::consent(http, origin, APP_ID, REDIRECT, None)
+                    .await?;
+            let mut data = code(consent.code);
+            data.insert("realmId".into(), consent.realm_id.into());
+            return Ok(data);
+        }
+        tributary_simulator::consent_code(http, origin, APP_ID, REDIRECT)
+            .await
+            .map(code)
     }
 
     /// A record's id as the events name it, from the state export.

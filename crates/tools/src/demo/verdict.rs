@@ -134,12 +134,16 @@ pub(crate) fn versions(state: &Value, provider: &Provider) -> HashMap<RecordKey,
     versions
 }
 
-/// Every deletion a state export lists (first tenant).
+/// Every deletion a state export lists (first tenant). A deactivation (QuickBooks' list
+/// entities) is not one: the record stays, changed, and its event is an update.
 pub(crate) fn deletions(state: &Value, provider: &Provider) -> BTreeSet<RecordKey> {
     let mut deleted = BTreeSet::new();
     for (resource, sim_name) in provider.resources.iter().zip(provider.sim_names) {
         let entries = &state["tenants"][0]["resources"][sim_name]["deleted"];
         for entry in entries.as_array().into_iter().flatten() {
+            if entry["kind"] == "deactivated" {
+                continue;
+            }
             deleted.insert(((*resource).to_owned(), provider.id_of(entry)));
         }
     }
@@ -175,8 +179,9 @@ pub(crate) fn latest_versions(
         for record in records.as_array().into_iter().flatten() {
             let key = ((*resource).to_owned(), provider.id_of(record));
             if finals.get(&key) > baseline.get(&key) {
-                let updated = updated_fields
-                    .get(*resource)
+                let updated = provider
+                    .export_updated
+                    .or_else(|| updated_fields.get(*resource).map(String::as_str))
                     .and_then(|field| record[field].as_str())
                     .map(str::to_owned);
                 latest.insert(key, updated);
