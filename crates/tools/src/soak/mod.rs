@@ -513,13 +513,15 @@ async fn create_instance(
     receiver: &Downable,
     pollers: serde_json::Map<String, Value>,
 ) -> anyhow::Result<i64> {
-    let code = provider
+    // The consent's redirect gives the create body's `providerData` (the code, and for
+    // QuickBooks the realm beside it).
+    let provider_data = provider
         .consent(http, origin)
         .await
         .map_err(anyhow::Error::msg)?;
     let body = json!({
         "element": {"key": provider.key},
-        "providerData": {"code": code},
+        "providerData": provider_data,
         "name": "Soak",
         "tags": ["soak"],
         "configuration": {
