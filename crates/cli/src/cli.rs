@@ -59,6 +59,11 @@ enum Command {
     /// Prints lost / duplicated (by event id) / delivered; exits non-zero on any loss or any
     /// duplicate that no kill explains. Loopback only.
     Soak(SoakArgs),
+    /// Your own elements: check a definition file, or export a built-in one to start from.
+    Elements {
+        #[command(subcommand)]
+        command: ElementsCommand,
+    },
     /// Check Java date patterns and time zones of a poller's datesConfiguration.
     Dates {
         #[command(subcommand)]
@@ -165,6 +170,19 @@ struct SoakArgs {
     /// The seed of the run's random choices (default: from the clock; printed).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ElementsCommand {
+    /// Parse and validate definition files as the server would load them from
+    /// TRIBUTARY_ELEMENTS_DIR; prints each problem as FILE:LINE:COLUMN: field: message.
+    /// Exit status 0 when all are valid, 1 when one has problems, 2 when one cannot be read.
+    Check {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Print a built-in element's definition (TOML, with its comments) to start one's own from.
+    Export { key: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -369,6 +387,12 @@ pub fn run() -> ExitCode {
             rate: args.rate,
             seed: args.seed,
         }),
+        Command::Elements {
+            command: ElementsCommand::Check { files },
+        } => crate::elements_cli::check_files(&files),
+        Command::Elements {
+            command: ElementsCommand::Export { key },
+        } => crate::elements_cli::export(&key),
         Command::Dates {
             command:
                 DatesCommand::Parse {

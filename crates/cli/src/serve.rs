@@ -197,9 +197,21 @@ pub fn config(given: Given) -> ExitCode {
             line.source.as_str()
         );
     }
-    match read_settings {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(code) => code,
+    let settings = match read_settings {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    // The elements folder's refused definitions: `serve` starts without them.
+    let refused = tributary_elements::Registry::load(settings.elements_dir.as_deref())
+        .map(|registry| registry.refused().to_vec())
+        .unwrap_or_default();
+    for error in &refused {
+        eprintln!("error: {error} (serve starts without it)");
+    }
+    if refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
     }
 }
 

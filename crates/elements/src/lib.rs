@@ -23,6 +23,7 @@
 //!   at a result cap, up to the provider's settle time, inline delete stubs set apart.
 
 pub mod budgets;
+pub mod check;
 pub mod client;
 pub mod connection;
 pub mod definition;

@@ -29,6 +29,14 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// A built-in element's definition as written (comments included), by its key.
+pub fn builtin_definition(key: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(file, _)| file.strip_suffix(".toml") == Some(key))
+        .map(|(_, text)| *text)
+}
+
 /// Parses and validates one definition; errors name `file`.
 pub fn parse_definition(file: &str, text: &str) -> Result<Element, ElementError> {
     let definition = |message: String| ElementError::Definition {
@@ -44,6 +52,10 @@ pub fn parse_definition(file: &str, text: &str) -> Result<Element, ElementError>
 #[derive(Debug, Clone)]
 pub struct Registry {
     elements: Vec<Arc<Element>>,
+    /// The file each element of the folder came from, by key (built-in ones are absent).
+    local: BTreeMap<String, String>,
+    /// The folder's files that were refused, each error naming its file.
+    refused: Vec<ElementError>,
 }
 
 impl Registry {
@@ -59,32 +71,56 @@ impl Registry {
         Ok(registry)
     }
 
-    /// The built-in elements and every `*.toml` in `folder` (in file-name order).
+    /// The built-in elements and every `*.toml` in `folder` (in file-name order). A file of the
+    /// folder that cannot be read, does not parse or validate, or repeats a key already loaded
+    /// is refused by name ([`Registry::refused`]) and the others load; an error is only a
+    /// folder that cannot be listed (or a built-in definition that does not validate).
     pub fn load(folder: Option<&Path>) -> Result<Registry, ElementError> {
-        let mut loaded: Vec<(String, Element)> = Vec::new();
-        for (file, text) in BUILTIN {
-            loaded.push(((*file).to_owned(), parse_definition(file, text)?));
-        }
-        if let Some(folder) = folder {
-            for (path, text) in read_folder(folder)? {
-                let element = parse_definition(&path, &text)?;
-                loaded.push((path, element));
-            }
-        }
+        let mut registry = Registry {
+            elements: Vec::with_capacity(BUILTIN.len()),
+            local: BTreeMap::new(),
+            refused: Vec::new(),
+        };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        let mut elements = Vec::with_capacity(loaded.len());
-        for (file, element) in loaded {
+        for (file, text) in BUILTIN {
+            let element = parse_definition(file, text)?;
+            seen.insert(element.key.clone(), (*file).to_owned());
+            registry.elements.push(Arc::new(element));
+        }
+        let Some(folder) = folder else {
+            return Ok(registry);
+        };
+        for (path, text) in read_folder(folder)? {
+            let element = match text.and_then(|text| parse_definition(&path, &text)) {
+                Ok(element) => element,
+                Err(error) => {
+                    registry.refused.push(error);
+                    continue;
+                }
+            };
             if let Some(first) = seen.get(&element.key) {
-                return Err(ElementError::Duplicate {
+                registry.refused.push(ElementError::Duplicate {
                     key: element.key.clone(),
                     first: first.clone(),
-                    second: file,
+                    second: path,
                 });
+                continue;
             }
-            seen.insert(element.key.clone(), file);
-            elements.push(Arc::new(element));
+            seen.insert(element.key.clone(), path.clone());
+            registry.local.insert(element.key.clone(), path);
+            registry.elements.push(Arc::new(element));
         }
-        Ok(Registry { elements })
+        Ok(registry)
+    }
+
+    /// The folder's files refused at load, each error naming its file and the problem.
+    pub fn refused(&self) -> &[ElementError] {
+        &self.refused
+    }
+
+    /// The file an element was loaded from, or `None` for a built-in one.
+    pub fn local_file(&self, key: &str) -> Option<&str> {
+        self.local.get(key).map(String::as_str)
     }
 
     /// Replaces the origins of the named elements (key → origin); a key that names no element
@@ -122,8 +158,10 @@ impl Registry {
     }
 }
 
-/// The `*.toml` files of a folder, by name, with their text.
-fn read_folder(folder: &Path) -> Result<Vec<(String, String)>, ElementError> {
+/// The `*.toml` files of a folder, by name, each with its text or the error reading it.
+type FolderFiles = Vec<(String, Result<String, ElementError>)>;
+
+fn read_folder(folder: &Path) -> Result<FolderFiles, ElementError> {
     let error = |message: String| ElementError::Folder {
         path: folder.display().to_string(),
         message,
@@ -137,16 +175,17 @@ fn read_folder(folder: &Path) -> Result<Vec<(String, String)>, ElementError> {
         }
     }
     paths.sort();
-    paths
+    Ok(paths
         .into_iter()
         .map(|path| {
+            let file = path.display().to_string();
             let text = std::fs::read_to_string(&path).map_err(|e| ElementError::Definition {
-                file: path.display().to_string(),
+                file: file.clone(),
                 message: e.to_string(),
-            })?;
-            Ok((path.display().to_string(), text))
+            });
+            (file, text)
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -176,6 +215,16 @@ mod tests {
             std::fs::write(dir.join(name), text).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn each_built_in_definition_is_found_by_its_key() {
+        let registry = Registry::load(None).unwrap();
+        for key in registry.keys() {
+            let text = builtin_definition(key).unwrap_or_else(|| panic!("{key} not found"));
+            assert_eq!(parse_definition(key, text).unwrap().key, key);
+        }
+        assert_eq!(builtin_definition("nope"), None);
     }
 
     #[test]
@@ -337,23 +386,54 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_file_or_a_repeated_key_stops_the_load_naming_the_file() {
-        let dir = folder(&[("broken.toml", "key = ")]);
-        let error = Registry::load(Some(&dir)).unwrap_err().to_string();
-        assert!(error.contains("broken.toml"), "{error}");
-
+    fn a_bad_file_or_a_repeated_key_is_refused_by_name_and_the_rest_load() {
         let again = crate::validate::tests::MINIMAL.replace("\"second\"", "\"infusionsoftrest\"");
-        let dir = folder(&[("again.toml", &again)]);
-        let error = Registry::load(Some(&dir)).unwrap_err().to_string();
-        assert!(
-            error.contains("\"infusionsoftrest\" is defined twice")
-                && error.contains("infusionsoftrest.toml")
-                && error.contains("again.toml"),
-            "{error}"
+        let twice = crate::validate::tests::MINIMAL.replace("\"second\"", "\"third\"");
+        let dir = folder(&[
+            ("a_broken.toml", "key = "),
+            ("b_again.toml", &again),
+            ("c_second.toml", crate::validate::tests::MINIMAL),
+            ("d_second_too.toml", crate::validate::tests::MINIMAL),
+            ("e_third.toml", &twice),
+        ]);
+        let registry = Registry::load(Some(&dir)).unwrap();
+        assert_eq!(
+            registry.keys(),
+            [
+                "infusionsoftrest",
+                "sfdc",
+                "hubspotcrm",
+                "quickbooks",
+                "second",
+                "third"
+            ]
         );
+        let refused: Vec<String> = registry.refused().iter().map(|e| e.to_string()).collect();
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert!(refused[0].contains("a_broken.toml"), "{refused:?}");
+        assert!(
+            refused[1].contains("\"infusionsoftrest\" is defined twice")
+                && refused[1].contains("infusionsoftrest.toml")
+                && refused[1].contains("b_again.toml"),
+            "{refused:?}"
+        );
+        assert!(
+            refused[2].contains("\"second\" is defined twice")
+                && refused[2].contains("c_second.toml")
+                && refused[2].contains("d_second_too.toml"),
+            "{refused:?}"
+        );
+        assert_eq!(registry.local_file("infusionsoftrest"), None);
+        assert!(
+            registry
+                .local_file("second")
+                .is_some_and(|f| f.ends_with("c_second.toml"))
+        );
+
         let error = Registry::load(Some(Path::new("/no/such/folder")))
             .unwrap_err()
             .to_string();
         assert!(error.contains("/no/such/folder"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

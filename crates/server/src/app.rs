@@ -56,6 +56,11 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let registry =
             Registry::load(settings.elements_dir.as_deref())?.with_origins(&settings.origins)?;
+        // A broken or repeated definition of the elements folder is refused by name; the
+        // others serve (an instance of a refused element fails its polls, naming it).
+        for refused in registry.refused() {
+            tracing::error!(error = %refused, "an element definition was refused");
+        }
         let store = tributary_store::open(&settings.database_url, clock.now_ms())
             .await
             .with_context(|| {

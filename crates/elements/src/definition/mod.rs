@@ -26,7 +26,7 @@ use self::deletes::DeletesSpec;
 use self::query::{Dialect, QuerySpec};
 
 /// Why an element definition, the definitions folder or an override could not be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ElementError {
     #[error("element definition {file}: {message}")]
     Definition { file: String, message: String },

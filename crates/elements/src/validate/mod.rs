@@ -20,16 +20,32 @@ use crate::signals::{Action, read_usage};
 use crate::template::{self, Family, Template, Var};
 
 /// Problems found, each naming its field.
-pub(super) struct Problems(Vec<String>);
+pub(super) struct Problems(Vec<(String, String)>);
 
 impl Problems {
     pub(super) fn add(&mut self, field: &str, message: impl std::fmt::Display) {
-        self.0.push(format!("{field}: {message}"));
+        self.0.push((field.to_owned(), message.to_string()));
     }
 }
 
-/// Checks a parsed definition and compiles its named date formatters into it.
+/// Checks a parsed definition and compiles its named date formatters into it; each problem is
+/// written `field: message`.
 pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
+    let problems = problems(element);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems
+            .into_iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect())
+    }
+}
+
+/// What [`validate`] finds, as (field, message) pairs: the field is a path into the definition
+/// (`api.list.pager`, `resources[2] (tasks).deletes.kind`), which `crate::check` turns into a
+/// line and column.
+pub fn problems(element: &mut Element) -> Vec<(String, String)> {
     let mut p = Problems(Vec::new());
     if element.key.is_empty()
         || !element
@@ -42,6 +58,16 @@ pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
             format!(
                 "{:?} must be lower-case letters, digits and _ (it names TRIBUTARY_<KEY>_ORIGIN)",
                 element.key
+            ),
+        );
+    }
+    // The one authentication Tributary speaks; a definition must not parse as another.
+    if element.auth.kind != "oauth2" {
+        p.add(
+            "auth.type",
+            format!(
+                "{:?} is not supported: the one type is \"oauth2\"",
+                element.auth.kind
             ),
         );
     }
@@ -109,7 +135,7 @@ pub fn validate(element: &mut Element) -> Result<(), Vec<String>> {
     api::get(element, &mut p, "api.get", &element.api.get);
     resources(element, &mut p);
     deletes::check(element, &mut p);
-    if p.0.is_empty() { Ok(()) } else { Err(p.0) }
+    p.0
 }
 
 fn is_pointer(text: &str) -> bool {

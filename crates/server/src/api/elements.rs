@@ -21,10 +21,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth_url))
 }
 
-/// `GET /elements`: every element this server knows (built in and loaded), secrets of none.
+/// `GET /elements`: every element this server knows (built in and loaded), secrets of none;
+/// `builtIn` tells the compiled-in ones from those of `TRIBUTARY_ELEMENTS_DIR`.
 #[utoipa::path(get, path = "/elements", tag = "elements",
     responses(
-        (status = 200, description = "The element definitions, as data.", body = Vec<Object>),
+        (status = 200, description = "The element definitions, as data, each with `builtIn`.", body = Vec<Object>),
         (status = "default", description = "An error.", body = ErrorBody),
     ))]
 async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Vec<Value>> {
@@ -33,15 +34,25 @@ async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Vec<Value>
             .registry
             .all()
             .iter()
-            .map(|e| e.public_json())
+            .map(|e| described(&state, e))
             .collect(),
     )
+}
+
+/// An element's public JSON with `builtIn`.
+fn described(state: &AppState, element: &tributary_elements::Element) -> Value {
+    let mut json = element.public_json();
+    if let Some(object) = json.as_object_mut() {
+        let built_in = state.registry.local_file(&element.key).is_none();
+        object.insert("builtIn".into(), Value::Bool(built_in));
+    }
+    json
 }
 
 /// `GET /elements/{key}`: one element's definition.
 #[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest")),
     responses(
-        (status = 200, description = "The element's definition, as data.", body = Object),
+        (status = 200, description = "The element's definition, as data, with `builtIn`.", body = Object),
         (status = "default", description = "An error (404: no such element).", body = ErrorBody),
     ))]
 async fn show(
@@ -53,7 +64,7 @@ async fn show(
         .registry
         .get(&key)
         .ok_or_else(|| ApiError::NotFound(format!("no element {key:?}")))?;
-    Ok(Json(element.public_json()))
+    Ok(Json(described(&state, &element)))
 }
 
 /// The consent URL of an element.

@@ -638,8 +638,11 @@ async fn hub_one(app: &TestApp, auth: &str, id: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// A definition of the folder that does not validate, or repeats a key, is refused by name
+/// (logged at start); the folder's other definitions load, and `GET /elements` marks each
+/// element built-in or not.
 #[tokio::test]
-async fn a_definition_that_does_not_validate_stops_the_start_naming_the_file_and_field() {
+async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
     let folder = std::env::temp_dir().join(format!(
         "tributary-bad-elements-{}-{}",
         std::process::id(),
@@ -648,24 +651,59 @@ async fn a_definition_that_does_not_validate_stops_the_start_naming_the_file_and
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(
         folder.join("broken.toml"),
-        DEFINITION.replace("cursor = \"/data/next_cursor\"\n", ""),
+        DEFINITION
+            .replace("key = \"ledgerly\"", "key = \"broken\"")
+            .replace("cursor = \"/data/next_cursor\"\n", ""),
     )
     .unwrap();
-    let settings = tributary_server::Settings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: "sqlite::memory:".into(),
-        elements_dir: Some(folder.clone()),
-        ..tributary_server::Settings::default()
-    };
-    let error =
-        tributary_server::Application::build(settings, Arc::new(tributary_domain::SystemClock))
-            .await
-            .unwrap_err()
-            .to_string();
+    std::fs::write(folder.join("ledgerly.toml"), DEFINITION).unwrap();
+    std::fs::write(
+        folder.join("sfdc.toml"),
+        DEFINITION.replace("key = \"ledgerly\"", "key = \"sfdc\""),
+    )
+    .unwrap();
+    let registry = tributary_elements::Registry::load(Some(&folder)).unwrap();
+    let refused: Vec<String> = registry.refused().iter().map(|e| e.to_string()).collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
-        error.contains("broken.toml")
-            && error.contains("api.list.pager: a cursor pager needs `cursor`"),
-        "{error}"
+        refused[0].contains("broken.toml")
+            && refused[0].contains("api.list.pager: a cursor pager needs `cursor`"),
+        "{refused:?}"
     );
+    assert!(
+        refused[1].contains("\"sfdc\" is defined twice") && refused[1].contains("sfdc.toml"),
+        "{refused:?}"
+    );
+
+    let shared = folder.clone();
+    let app = spawn_app_with(Config::default(), move |s| {
+        s.elements_dir = Some(shared);
+    })
+    .await;
+    let elements = app
+        .expect(Method::GET, "/elements", None, StatusCode::OK)
+        .await;
+    let built_in: BTreeMap<&str, bool> = elements
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["key"].as_str().unwrap(), e["builtIn"] == true))
+        .collect();
+    assert_eq!(
+        built_in,
+        BTreeMap::from([
+            ("hubspotcrm", true),
+            ("infusionsoftrest", true),
+            ("ledgerly", false),
+            ("quickbooks", true),
+            ("sfdc", true),
+        ])
+    );
+    let one = app
+        .expect(Method::GET, "/elements/ledgerly", None, StatusCode::OK)
+        .await;
+    assert_eq!(one["builtIn"], false);
+    app.expect(Method::GET, "/elements/broken", None, StatusCode::NOT_FOUND)
+        .await;
     std::fs::remove_dir_all(folder).unwrap();
 }

@@ -1,0 +1,190 @@
+//! `tributary elements export` and `tributary elements check`: the first steps of adding one's
+//! own provider, as a user runs them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tributary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// A temporary folder, removed when the test ends.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(tag: &str) -> Folder {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "tributary-elements-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Folder(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn check(files: &[&Path]) -> Output {
+    let mut args = vec!["elements".to_owned(), "check".to_owned()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tributary(&args)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn an_exported_definition_renamed_checks_clean_and_unrenamed_is_refused() {
+    let exported = tributary(&["elements", "export", "infusionsoftrest"]);
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
+    let definition = text(&exported.stdout);
+    assert!(
+        definition.contains("key = \"infusionsoftrest\"") && definition.contains("# "),
+        "the definition as written, comments included: {definition}"
+    );
+
+    let folder = Folder::new("export");
+    let renamed = folder.write(
+        "mykeap.toml",
+        &definition.replacen("key = \"infusionsoftrest\"", "key = \"mykeap\"", 1),
+    );
+    let output = check(&[&renamed]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("mykeap is valid (9 resources)"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // As exported, its key is a built-in one: the server would refuse it as defined twice.
+    let same = folder.write("same.toml", &definition);
+    let output = check(&[&same]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let key_line = line_of(&definition, "key = \"infusionsoftrest\"");
+    assert!(
+        stderr.contains(&format!(
+            "{}:{key_line}:1: key: \"infusionsoftrest\" is a built-in element's key",
+            same.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn each_problem_is_named_with_its_file_line_and_column() {
+    let definition = text(&tributary(&["elements", "export", "sfdc"]).stdout);
+    let folder = Folder::new("broken");
+    let good = folder.write(
+        "good.toml",
+        &definition.replacen("key = \"sfdc\"", "key = \"mysfdc\"", 1),
+    );
+    // Parses, but two fields are refused by validation.
+    let invalid_text = definition
+        .replacen("key = \"sfdc\"", "key = \"My SFDC\"", 1)
+        .replacen("type = \"oauth2\"", "type = \"basic\"", 1);
+    let invalid = folder.write("invalid.toml", &invalid_text);
+    // Does not parse: a string where a number goes.
+    let unparsable_text = definition.replacen("key = \"sfdc\"", "key = 42", 1);
+    let unparsable = folder.write("unparsable.toml", &unparsable_text);
+    let missing = folder.0.join("missing.toml");
+
+    let output = check(&[&good, &invalid, &unparsable]);
+    assert_eq!(output.status.code(), Some(1));
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(stdout.contains("mysfdc is valid"), "{stdout}");
+    let invalid_shown = invalid.display();
+    for expected in [
+        format!(
+            "{invalid_shown}:{}:1: key: \"My SFDC\" must be lower-case letters",
+            line_of(&invalid_text, "My SFDC")
+        ),
+        format!(
+            "{invalid_shown}:{}:1: auth.type: \"basic\" is not supported",
+            line_of(&invalid_text, "type = \"basic\"")
+        ),
+        format!("{invalid_shown}: 2 problems"),
+        format!(
+            "{}:{}:7: invalid type: integer `42`, expected a string",
+            unparsable.display(),
+            line_of(&unparsable_text, "key = 42")
+        ),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} in:\n{stderr}");
+    }
+
+    let output = check(&[&good, &missing]);
+    assert_eq!(output.status.code(), Some(2), "an unreadable file");
+    assert!(
+        text(&output.stderr).contains("missing.toml: cannot be read"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn exporting_an_unknown_key_names_the_built_in_ones() {
+    let output = tributary(&["elements", "export", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    for key in ["infusionsoftrest", "sfdc", "hubspotcrm", "quickbooks"] {
+        assert!(stderr.contains(key), "{stderr}");
+    }
+    assert!(text(&output.stdout).is_empty());
+}
+
+#[test]
+fn config_names_the_folders_refused_definitions() {
+    let definition = text(&tributary(&["elements", "export", "hubspotcrm"]).stdout);
+    let folder = Folder::new("config");
+    folder.write(
+        "mine.toml",
+        &definition.replacen("key = \"hubspotcrm\"", "key = \"myhubspot\"", 1),
+    );
+    folder.write("broken.toml", "key = ");
+    let output = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("config")
+        .env("TRIBUTARY_ELEMENTS_DIR", &folder.0)
+        .env("TRIBUTARY_DATABASE_URL", "sqlite::memory:")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("broken.toml") && stderr.contains("serve starts without it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("mine.toml"), "{stderr}");
+}
