@@ -72,6 +72,11 @@ async fn a_record_edited_while_the_poll_waits_between_pages_is_emitted_by_the_ne
 
     clock.advance_ms(1_000);
     let second = poll(&app, id).await;
+    assert_eq!(
+        (&first["polls"][0]["events"], &second["polls"][0]["events"]),
+        (&json!(6), &json!(1)),
+        "six created, then the edit by the next poll\nfirst {first}\nsecond {second}"
+    );
     let events = events_of(&app, id).await;
     let of = |object: &str| -> Vec<(String, String)> {
         events
