@@ -1,7 +1,9 @@
 //! Another organization reaches nothing of this one: every API route that names an instance
 //! (read from `/openapi.json`, so a new route is held to it without editing this file), every
 //! lookup of an event or notification by any id it carries, and the UI's pages and actions
-//! answer 404 — not 403, which would confirm the object exists — and change nothing.
+//! answer 404 — not 403, which would confirm the object exists — and change nothing. This
+//! instance's token presented with another organization's secrets (the token-scoped calls, the
+//! hub) is a token of no instance of theirs: 401, as for any wrong token.
 
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -217,6 +219,61 @@ async fn another_organization_gets_404_from_every_route_of_this_ones_instances_a
         !by_instance.contains(&format!("\"instanceId\":{}", mine.id)),
         "{by_instance}"
     );
+
+    // This instance's token in another organization's hands: the token-scoped calls and the
+    // hub refuse it as a token of no instance of that organization (401, as documented).
+    let token = app.instance(mine.id).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scoped = format!("User {user}, Organization {organization}, Element {token}");
+    let hub = format!("User {user}, Element {token}");
+    let entry = &mine.entry;
+    let seed = app.seed_body().await;
+    let name = json!({"name": "stolen"});
+    let value = json!({"propertyValue": "5"});
+    for (auth, method, path, body) in [
+        (&scoped, Method::GET, "/instances".to_owned(), None),
+        (&scoped, Method::PUT, "/instances".to_owned(), Some(&seed)),
+        (&scoped, Method::PATCH, "/instances".to_owned(), Some(&name)),
+        (
+            &scoped,
+            Method::GET,
+            "/instances/configuration".to_owned(),
+            None,
+        ),
+        (
+            &scoped,
+            Method::GET,
+            format!("/instances/configuration/{entry}"),
+            None,
+        ),
+        (
+            &scoped,
+            Method::PATCH,
+            format!("/instances/configuration/{entry}"),
+            Some(&value),
+        ),
+        (&scoped, Method::PUT, "/instances/enabled".to_owned(), None),
+        (
+            &scoped,
+            Method::DELETE,
+            "/instances/enabled".to_owned(),
+            None,
+        ),
+        (&scoped, Method::GET, "/hubs/crm/contacts".to_owned(), None),
+        (&hub, Method::GET, "/hubs/crm/contacts".to_owned(), None),
+        (&hub, Method::GET, "/hubs/crm/contacts/1".to_owned(), None),
+    ] {
+        let response = app.call_as(auth, method.clone(), &path, body).await;
+        let status = response.status();
+        let message = response.json::<Value>().await.unwrap_or_default()["message"].clone();
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with another organization's secrets: {message}"
+        );
+    }
 
     assert_eq!(
         snapshot(&app, mine.id).await,
