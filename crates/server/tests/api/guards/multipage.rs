@@ -1,8 +1,8 @@
-//! A record edited while a poll is between pages is emitted by the next poll, not lost: the
-//! simulator holds page 2 (a latency fault after one request), the test edits a record page 1
-//! already returned, and the poll goes on to commit what it read. Nothing in between is timed:
-//! the test awaits the held request, and checks that the poll was still running when the edit
-//! was stored.
+//! A record edited while a poll is between pages is emitted by the next poll, not lost: page 2
+//! is slowed at the simulator (a latency fault after one request) and, while it waits, held
+//! (`/_sim/hold`) until the test has edited a record page 1 already returned; the poll then
+//! goes on to commit what it read. Nothing is timed: the test awaits the fault being taken and
+//! the request being held, so the edit lands between the pages on any machine.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -26,13 +26,13 @@ async fn a_record_edited_while_the_poll_waits_between_pages_is_emitted_by_the_ne
     .await;
     let token = app.sim_token().await;
 
-    // Page 1 goes through; page 2 waits 3 s at the simulator before it is read.
+    // Page 1 goes through; page 2 waits a second at the simulator's gateway.
     sim(
         &app,
         Method::POST,
         "/faults",
         Some(
-            json!({"kind": "latency", "latency_ms": 3_000, "resource": "contacts",
+            json!({"kind": "latency", "latency_ms": 1_000, "resource": "contacts",
             "after": 1, "count": 1}),
         ),
     )
@@ -44,8 +44,15 @@ async fn a_record_edited_while_the_poll_waits_between_pages_is_emitted_by_the_ne
     let polling = tokio::spawn(async move { request.send().await.unwrap() });
     // The fault is taken when page 2's request arrives: from then on the poll waits.
     let held = &app;
-    eventually("page 2 to be held", || async move {
+    eventually("page 2 to reach the latency fault", || async move {
         sim(held, Method::GET, "/faults", None).await == json!([])
+    })
+    .await;
+    // Then it (or, on a machine slower than the fault, the page after it) is held until
+    // released: the edit below is between two pages of the poll, whatever the timing.
+    sim(&app, Method::POST, "/hold", Some(json!({"count": 1}))).await;
+    eventually("a page to be held", || async move {
+        sim(held, Method::GET, "/hold", None).await["held"] == 1
     })
     .await;
     clock.advance_ms(1_000);
@@ -60,8 +67,9 @@ async fn a_record_edited_while_the_poll_waits_between_pages_is_emitted_by_the_ne
     .await;
     assert!(
         !polling.is_finished(),
-        "the edit was stored while the poll waited for page 2"
+        "the edit was stored while the poll waited for a page"
     );
+    sim(&app, Method::DELETE, "/hold", None).await;
     let first = polling.await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     let first: Value = first.json().await.unwrap();
