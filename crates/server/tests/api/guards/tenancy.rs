@@ -83,6 +83,18 @@ async fn another_organization(app: &TestApp) -> (String, String) {
     )
 }
 
+/// An instance of the other organization; returns its id.
+async fn their_instance(app: &TestApp, auth: &str) -> i64 {
+    let body = app.seed_body().await;
+    let response = app
+        .call_as(auth, Method::POST, "/instances", Some(&body))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// What the owner sees of the instance: the instance, its configuration, its pollers and its
 /// events with their delivery status. Another organization's calls must leave it as it was.
 async fn snapshot(app: &TestApp, id: i64) -> Vec<Value> {
@@ -203,6 +215,21 @@ async fn another_organization_gets_404_from_every_route_of_this_ones_instances_a
         let response = app.call_as(&foreign, Method::GET, path, None).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
         assert_eq!(response.json::<Value>().await.unwrap(), json!([]), "{path}");
+    }
+    // Through an instance of its own: this organization's event ids under the other's
+    // instance id (the id in the path is theirs; the event is not).
+    let theirs = their_instance(&app, &foreign).await;
+    for key in [&mine.event_id, &mine.notification_id, &mine.number] {
+        for (method, path) in [
+            (Method::GET, format!("/instances/{theirs}/events/{key}")),
+            (
+                Method::POST,
+                format!("/instances/{theirs}/events/{key}/redeliver"),
+            ),
+        ] {
+            let response = app.call_as(&foreign, method.clone(), &path, None).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        }
     }
     let by_instance = app
         .call_as(
@@ -343,6 +370,7 @@ async fn another_organizations_session_gets_404_from_every_page_and_action_of_th
     let mine = owned(&app, &clock).await;
     let before = snapshot(&app, mine.id).await;
     let (user, organization) = another_organization(&app).await;
+    let theirs = their_instance(&app, &format!("User {user}, Organization {organization}")).await;
     let (session, csrf) = sign_in(&app, &user, &organization).await;
     let id = mine.id;
     let event = &mine.event_id;
@@ -352,6 +380,8 @@ async fn another_organizations_session_gets_404_from_every_page_and_action_of_th
         format!("/ui/instances/{id}/edit"),
         format!("/ui/instances/{id}/delete"),
         format!("/ui/instances/{id}/events/{event}"),
+        // This organization's event under the other's own instance.
+        format!("/ui/instances/{theirs}/events/{event}"),
     ];
     let actions = [
         format!("/ui/instances/{id}/poll"),
@@ -361,6 +391,7 @@ async fn another_organizations_session_gets_404_from_every_page_and_action_of_th
         format!("/ui/instances/{id}/edit"),
         format!("/ui/instances/{id}/delete"),
         format!("/ui/instances/{id}/events/{event}/redeliver"),
+        format!("/ui/instances/{theirs}/events/{event}/redeliver"),
     ];
     let origin = origin(&app);
     for path in &pages {
