@@ -214,7 +214,9 @@ pub async fn receiver(reply: Reply) -> Receiver {
 pub async fn counting_listener(
     address: &str,
 ) -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .unwrap_or_else(|e| panic!("listening on {address} (IPv6 loopback for [::1]): {e}"));
     let local = listener.local_addr().unwrap();
     let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = count.clone();
