@@ -100,6 +100,7 @@ contract! {
         events_are_counted_per_bucket_and_instance_with_their_outcomes,
         activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization,
         a_polls_memory_and_cursor_are_kept_by_its_commit_and_untouched_by_a_conflict_or_a_failure,
+        another_organization_finds_reads_and_changes_nothing_of_this_one,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -3256,5 +3257,106 @@ async fn activity_counts_events_outcomes_and_latency_per_bucket_of_one_organizat
     assert!(
         matches!(nonsense, Err(tributary_store::StoreError::InvalidInput(_))),
         "{nonsense:?}"
+    );
+}
+
+/// Tenancy at the store (issue 17): every call that takes an organization id answers for that
+/// organization alone. Another organization's id finds none of this one's events (listed, by
+/// instance, by id, by notification), reads neither its instance nor its notification, and an
+/// update or a delete through it changes nothing.
+async fn another_organization_finds_reads_and_changes_nothing_of_this_one(store: Arc<dyn Store>) {
+    let mine = org(store.as_ref(), 1).await;
+    let other = org(store.as_ref(), 2).await;
+    let record = insert(store.as_ref(), mine, 50, "mine").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    store
+        .queue_notifications(
+            vec![notification_to(
+                "n1",
+                record.id,
+                "https://r.example/",
+                &["a"],
+            )],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let all = EventFilter {
+        limit: 100,
+        ..EventFilter::default()
+    };
+    let ids = |found: Vec<tributary_store::EventRecord>| -> Vec<String> {
+        found.into_iter().map(|e| e.event_id).collect()
+    };
+    // The owner sees them: the checks below are not empty for want of data.
+    let owner = mine.organization_id;
+    assert_eq!(
+        ids(store.find_events(owner, &all).await.unwrap()),
+        ["a", "b"]
+    );
+    assert!(store.event(owner, "a").await.unwrap().is_some());
+    assert!(
+        store
+            .find_notification(owner, "n1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let foreign = other.organization_id;
+    for filter in [
+        all.clone(),
+        EventFilter {
+            instance_id: Some(record.id),
+            ..all.clone()
+        },
+        EventFilter {
+            notification_id: Some("n1".into()),
+            ..all.clone()
+        },
+        EventFilter {
+            limit: 100,
+            newest_first: true,
+            ..EventFilter::default()
+        },
+    ] {
+        assert_eq!(
+            ids(store.find_events(foreign, &filter).await.unwrap()),
+            Vec::<String>::new(),
+            "{filter:?}"
+        );
+    }
+    for key in ["a", "b"] {
+        assert_eq!(store.event(foreign, key).await.unwrap(), None, "{key}");
+    }
+    assert_eq!(store.find_notification(foreign, "n1").await.unwrap(), None);
+    assert_eq!(store.instance(foreign, record.id).await.unwrap(), None);
+    assert!(store.instances(foreign).await.unwrap().is_empty());
+
+    let stolen = store
+        .update_instance(foreign, record.id, record.version, data("stolen"), NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(stolen, Updated::NotFound);
+    assert!(
+        !store.delete_instance(foreign, record.id).await.unwrap(),
+        "nothing deleted"
+    );
+    let kept = store.instance(owner, record.id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.name.as_str(), kept.version, kept.updated_ms),
+        ("mine", record.version, record.updated_ms),
+        "untouched"
+    );
+    assert_eq!(
+        ids(store.find_events(owner, &all).await.unwrap()),
+        ["a", "b"]
     );
 }

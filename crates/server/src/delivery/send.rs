@@ -144,12 +144,22 @@ impl Deliverer {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .map(|s| s.saturating_mul(1000));
+            .and_then(|v| retry_after_ms(v, self.state.now_ms()));
         let body = response.bytes().await.unwrap_or_default();
         let excerpt: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         Ok((status, excerpt, retry_after))
     }
+}
+
+/// A `Retry-After` value as a wait in milliseconds from `now_ms`: seconds, or an HTTP date
+/// (RFC 9110 allows both; a date in the past is no wait). Anything else is ignored.
+fn retry_after_ms(value: &str, now_ms: i64) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Some(seconds.max(0).saturating_mul(1000));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?;
+    Some((at.timestamp().as_millisecond() - now_ms).max(0))
 }
 
 /// A send's error in words: its chain of causes, or the timeout it hit.
@@ -170,5 +180,29 @@ fn describe(error: &reqwest::Error, timeout: Duration) -> String {
         format!("timed out after {timeout:?}")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_ms;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        // 2026-11-28T10:00:00Z.
+        let now = 1_795_860_000_000;
+        assert_eq!(retry_after_ms("120", now), Some(120_000));
+        assert_eq!(retry_after_ms(" 7 ", now), Some(7_000));
+        assert_eq!(retry_after_ms("-5", now), Some(0));
+        assert_eq!(
+            retry_after_ms("Sat, 28 Nov 2026 10:05:00 GMT", now),
+            Some(300_000)
+        );
+        assert_eq!(
+            retry_after_ms("Sat, 28 Nov 2026 09:00:00 GMT", now),
+            Some(0),
+            "a date passed is no wait"
+        );
+        assert_eq!(retry_after_ms("soon", now), None);
     }
 }

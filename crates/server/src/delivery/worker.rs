@@ -34,6 +34,10 @@ pub struct Deliverer {
 impl Deliverer {
     pub fn new(state: AppState, concurrency: usize) -> Result<Deliverer, reqwest::Error> {
         let http = reqwest::Client::builder()
+            // Callbacks never go through a proxy from the environment (HTTP_PROXY,
+            // HTTPS_PROXY, ALL_PROXY): through one, the guard would judge the proxy's address
+            // and the proxy would connect to wherever the callback names — loopback included.
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(state.settings.delivery_timeout)
             .connect_timeout(Duration::from_secs(10))

@@ -10,6 +10,7 @@ mod browser;
 mod cloud_elements;
 mod delivery;
 mod elements;
+mod guards;
 mod hardening;
 mod hub;
 mod hubspot;
