@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Deliver events to loopback and private addresses (development and tests only).
     #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")]
     allow_private_callbacks: bool,
+    /// Let definitions of the elements folder name loopback or private origins (development).
+    #[arg(long, env = "TRIBUTARY_ALLOW_PRIVATE_ORIGINS")]
+    allow_private_origins: bool,
     /// A folder of element definitions (`*.toml`) to load besides the built-in ones.
     #[arg(long, env = "TRIBUTARY_ELEMENTS_DIR", value_name = "FOLDER")]
     elements_dir: Option<String>,
@@ -202,7 +205,9 @@ pub fn config(given: Given) -> ExitCode {
         Err(code) => return code,
     };
     // The elements folder's refused definitions: `serve` starts without them.
-    let refused = tributary_elements::Registry::load(settings.elements_dir.as_deref())
+    let mut settings = settings;
+    settings.origins = origins.clone();
+    let refused = tributary_server::app::load_elements(&settings)
         .map(|registry| registry.refused().to_vec())
         .unwrap_or_default();
     for error in &refused {

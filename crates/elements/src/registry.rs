@@ -113,6 +113,17 @@ impl Registry {
         Ok(registry)
     }
 
+    /// Removes an element of the folder (never a built-in one), recording why by its file: the
+    /// server's origin guard refuses a definition this way.
+    pub fn refuse(&mut self, key: &str, message: String) {
+        let Some(file) = self.local.remove(key) else {
+            return;
+        };
+        self.elements.retain(|e| e.key != key);
+        self.refused
+            .push(ElementError::Definition { file, message });
+    }
+
     /// The folder's files refused at load, each error naming its file and the problem.
     pub fn refused(&self) -> &[ElementError] {
         &self.refused

@@ -30,6 +30,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             allow_private_callbacks: false,
+            allow_private_origins: false,
             origins: BTreeMap::new(),
             elements_dir: None,
             bootstrap: None,
@@ -66,6 +67,10 @@ pub struct Settings {
     pub database_url: String,
     /// `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`: deliver to loopback/private addresses (dev, tests).
     pub allow_private_callbacks: bool,
+    /// `TRIBUTARY_ALLOW_PRIVATE_ORIGINS`: let definitions of the elements folder name loopback
+    /// or private origins (development). An origin set by `TRIBUTARY_<KEY>_ORIGIN` is trusted
+    /// regardless: the operator chose it.
+    pub allow_private_origins: bool,
     /// Element key → origin replacing the provider's (`TRIBUTARY_<KEY>_ORIGIN`).
     pub origins: BTreeMap<String, String>,
     /// `TRIBUTARY_ELEMENTS_DIR`: a folder of element definition files (`*.toml`) loaded beside
@@ -373,6 +378,16 @@ const SPECS: &[Spec] = &[
         default: |s| s.allow_private_callbacks.to_string(),
         read: |s, t| {
             s.allow_private_callbacks = boolean(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_ALLOW_PRIVATE_ORIGINS",
+        flag: "--allow-private-origins",
+        shown: Shown::Plain,
+        default: |s| s.allow_private_origins.to_string(),
+        read: |s, t| {
+            s.allow_private_origins = boolean(t)?;
             Ok(())
         },
     },

@@ -662,6 +662,41 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
         DEFINITION.replace("key = \"ledgerly\"", "key = \"sfdc\""),
     )
     .unwrap();
+    // A user's definition must not point Tributary into the private network.
+    std::fs::write(
+        folder.join("tunnel.toml"),
+        DEFINITION
+            .replace("key = \"ledgerly\"", "key = \"tunnel\"")
+            .replace("https://api.ledgerly.example", "http://10.0.0.7:8080"),
+    )
+    .unwrap();
+    let settings = |allow: bool, tunnel_origin: Option<&str>| tributary_server::Settings {
+        elements_dir: Some(folder.clone()),
+        allow_private_origins: allow,
+        origins: tunnel_origin
+            .map(|o| BTreeMap::from([("tunnel".to_owned(), o.to_owned())]))
+            .unwrap_or_default(),
+        ..tributary_server::Settings::default()
+    };
+    let guarded = tributary_server::app::load_elements(&settings(false, None)).unwrap();
+    let last = guarded.refused().last().unwrap().to_string();
+    assert!(
+        last.contains("tunnel.toml")
+            && last.contains("api.base_url: 10.0.0.7 is a private address")
+            && last.contains("TRIBUTARY_ALLOW_PRIVATE_ORIGINS")
+            && last.contains("TRIBUTARY_TUNNEL_ORIGIN"),
+        "{last}"
+    );
+    assert!(guarded.get("tunnel").is_none());
+    for (allow, origin) in [(true, None), (false, Some("http://127.0.0.1:9"))] {
+        let loaded = tributary_server::app::load_elements(&settings(allow, origin)).unwrap();
+        assert!(
+            loaded.get("tunnel").is_some(),
+            "allowed: {allow}, {origin:?}"
+        );
+        assert_eq!(loaded.refused().len(), 2);
+    }
+
     let registry = tributary_elements::Registry::load(Some(&folder)).unwrap();
     let refused: Vec<String> = registry.refused().iter().map(|e| e.to_string()).collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
@@ -697,7 +732,8 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
             ("ledgerly", false),
             ("quickbooks", true),
             ("sfdc", true),
-        ])
+        ]),
+        "tunnel.toml is refused for its private origin"
     );
     let one = app
         .expect(Method::GET, "/elements/ledgerly", None, StatusCode::OK)

@@ -99,9 +99,47 @@ pub fn callback_warning(url: &str, allow_private: bool) -> Option<String> {
     ))
 }
 
+/// Why a provider URL of a user's element definition is refused, if its host is known to be
+/// private without a DNS lookup: an IP literal the registries mark not globally reachable, or
+/// `localhost` (RFC 6761 reserves it, and every name under it, for loopback). A definition
+/// must not turn Tributary into a proxy into the private network. Host names that resolve to
+/// private addresses are not judged here (see the follow-up in ARCHITECTURE.md).
+pub fn private_origin(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Some(format!("{host} is loopback"));
+    }
+    private_literal(&parsed).map(|ip| format!("{ip} is a private address"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_origins_are_told_by_literal_or_localhost() {
+        for url in [
+            "http://127.0.0.1:9090/api",
+            "https://[::1]/token",
+            "http://10.1.2.3",
+            "http://169.254.169.254/latest",
+            "http://LOCALHOST:8080",
+            "http://api.localhost./v1",
+            "http://[64:ff9b::a9fe:a9fe]/",
+        ] {
+            assert!(private_origin(url).is_some(), "{url} passed");
+        }
+        for url in [
+            "https://api.infusionsoft.com/crm/rest/v1",
+            "https://93.184.216.34/",
+            "{{connection.instance_url}}/services",
+            "not a url",
+        ] {
+            assert_eq!(private_origin(url), None, "{url}");
+        }
+    }
 
     #[tokio::test]
     async fn a_host_resolving_to_a_private_or_metadata_address_is_refused_after_dns() {
