@@ -207,7 +207,7 @@ pub fn config(given: Given) -> ExitCode {
     // The elements folder's refused definitions: `serve` starts without them.
     let mut settings = settings;
     settings.origins = origins.clone();
-    let refused = tributary_server::app::load_elements(&settings)
+    let refused = tributary_server::services::elements::load(&settings)
         .map(|registry| registry.refused().to_vec())
         .unwrap_or_default();
     for error in &refused {
@@ -260,6 +260,7 @@ pub fn serve(given: Given) -> ExitCode {
             wait_for_stop_signal().await;
             stopper.cancel();
         });
+        reload_on_hangup(app.state().clone());
         match app.run_until_stopped(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -268,6 +269,41 @@ pub fn serve(given: Given) -> ExitCode {
             }
         }
     })
+}
+
+/// `SIGHUP` reads the elements folder again (`TRIBUTARY_ELEMENTS_DIR`), as daemons reread
+/// their configuration: what loaded and what was refused is logged.
+fn reload_on_hangup(state: tributary_server::AppState) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(
+                "SIGHUP cannot be listened to; the elements folder is read at start only"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match tributary_server::services::elements::reload(&state) {
+                Ok(reloaded) => {
+                    for refused in &reloaded.refused {
+                        tracing::error!(error = %refused, "an element definition was refused");
+                    }
+                    tracing::info!(
+                        elements = %reloaded.keys.join(", "),
+                        refused = reloaded.refused.len(),
+                        "the elements folder was read again"
+                    );
+                }
+                Err(error) => tracing::error!(
+                    %error,
+                    "the elements folder could not be read again; the elements are unchanged"
+                ),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(state);
 }
 
 #[cfg(test)]

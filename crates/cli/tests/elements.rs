@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn tributary(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tributary"))
@@ -187,4 +189,124 @@ fn config_names_the_folders_refused_definitions() {
         "{stderr}"
     );
     assert!(!stderr.contains("mine.toml"), "{stderr}");
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const ORGANIZATION: &str = "elements-test-organization-secret";
+const USER: &str = "elements-test-user-secret-00001";
+
+/// The element keys `GET /elements` lists.
+async fn listed(api: &str) -> Vec<String> {
+    let elements: serde_json::Value = reqwest::Client::new()
+        .get(format!("{api}/elements"))
+        .header(
+            "Authorization",
+            format!("User {USER}, Organization {ORGANIZATION}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    elements
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Waits until `GET /elements` satisfies `done`, for 30 s at most.
+async fn until_listed(api: &str, what: &str, done: impl Fn(&[String]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let keys = listed(api).await;
+        if done(&keys) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}; listed: {keys:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn hang_up(running: &Running) {
+    let status = Command::new("kill")
+        .args(["-HUP", &running.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sighup_reads_the_elements_folder_again() {
+    let folder = Folder::new("sighup");
+    let elements = Folder::new("sighup-elements");
+    let export = |key: &str, mine: &str| {
+        text(&tributary(&["elements", "export", key]).stdout).replacen(
+            &format!("key = \"{key}\""),
+            &format!("key = \"{mine}\""),
+            1,
+        )
+    };
+    let first = elements.write("first.toml", &export("hubspotcrm", "myhubspot"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", folder.0.join("t.db").display()))
+        .env("TRIBUTARY_ELEMENTS_DIR", &elements.0)
+        .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", ORGANIZATION)
+        .env("TRIBUTARY_BOOTSTRAP_USER_SECRET", USER)
+        .env_remove("TRIBUTARY_MASTER_KEY")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut running = Running(command.spawn().unwrap());
+    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
+    let mut api = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            api = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    // Keep reading the log so the server never writes into a closed pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let api = api.expect("serve said where it listens");
+    let keys = listed(&api).await;
+    assert!(keys.contains(&"myhubspot".to_owned()), "{keys:?}");
+    assert!(!keys.contains(&"myqbo".to_owned()), "{keys:?}");
+
+    // A new definition and a broken one: the new one serves after SIGHUP, the broken one is
+    // refused and the rest stay.
+    elements.write("second.toml", &export("quickbooks", "myqbo"));
+    elements.write("third.toml", "key = ");
+    hang_up(&running);
+    until_listed(&api, "myqbo is served after SIGHUP", |keys| {
+        keys.iter().any(|k| k == "myqbo")
+    })
+    .await;
+    let keys = listed(&api).await;
+    assert!(
+        keys.contains(&"myhubspot".to_owned()) && keys.contains(&"infusionsoftrest".to_owned()),
+        "{keys:?}"
+    );
+
+    // A definition removed from the folder is gone after the next SIGHUP.
+    std::fs::remove_file(first).unwrap();
+    hang_up(&running);
+    until_listed(&api, "myhubspot is gone after SIGHUP", |keys| {
+        !keys.iter().any(|k| k == "myhubspot")
+    })
+    .await;
+    assert!(listed(&api).await.contains(&"myqbo".to_owned()));
 }

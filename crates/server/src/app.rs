@@ -15,7 +15,6 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tributary_domain::Clock;
-use tributary_elements::Registry;
 use tributary_store::{NewOrganization, Store};
 
 use crate::api;
@@ -50,58 +49,11 @@ pub struct Application {
     generated: Option<GeneratedSecrets>,
 }
 
-/// The elements `serve` runs with: the built-in ones and the folder's, each of the folder's
-/// refused by name when it does not parse or validate, repeats a key, or names a private
-/// origin (see [`Registry::refused`]); then the operator's origin overrides.
-pub fn load_elements(settings: &Settings) -> Result<Registry, tributary_elements::ElementError> {
-    let mut registry = Registry::load(settings.elements_dir.as_deref())?;
-    guard_origins(&mut registry, settings);
-    registry.with_origins(&settings.origins)
-}
-
-/// Refuses each definition of the elements folder whose provider URLs name a loopback or
-/// private host, unless private origins are allowed or the operator set its origin
-/// (`TRIBUTARY_<KEY>_ORIGIN`, applied after this check, replaces them).
-fn guard_origins(registry: &mut Registry, settings: &Settings) {
-    if settings.allow_private_origins {
-        return;
-    }
-    let mut refused = Vec::new();
-    for element in registry.all() {
-        if registry.local_file(&element.key).is_none()
-            || settings.origins.contains_key(&element.key)
-        {
-            continue;
-        }
-        let urls = [
-            ("auth.authorization_url", &element.auth.authorization_url),
-            ("auth.token_url", &element.auth.token_url),
-            ("api.base_url", &element.api.base_url),
-        ];
-        if let Some((field, why)) = urls
-            .iter()
-            .find_map(|(field, url)| Some((*field, crate::delivery::guard::private_origin(url)?)))
-        {
-            refused.push((
-                element.key.clone(),
-                format!(
-                    "{field}: {why}; a definition may name a private origin only with \
-                     TRIBUTARY_ALLOW_PRIVATE_ORIGINS, or the operator sets it with {}",
-                    tributary_elements::definition::origin_variable(&element.key)
-                ),
-            ));
-        }
-    }
-    for (key, message) in refused {
-        registry.refuse(&key, message);
-    }
-}
-
 impl Application {
     /// Opens the database (migrating it), loads the vault and the elements, bootstraps the
     /// first organization on an empty database, and binds the listener.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let registry = load_elements(&settings)?;
+        let registry = crate::services::elements::load(&settings)?;
         // A broken or repeated definition of the elements folder is refused by name; the
         // others serve (an instance of a refused element fails its polls, naming it).
         for refused in registry.refused() {

@@ -20,9 +20,9 @@ use tributary_elements::pacer::Pacers;
 use tributary_store::{InstanceRecord, Store, StoredValue};
 
 use crate::configuration::open_configuration;
+use crate::elements::LiveRegistry;
 use crate::secrets::Vault;
 use crate::settings::Settings;
-use tributary_elements::Registry;
 
 /// The purpose sealed credentials are bound to.
 pub const CREDENTIALS: &str = "credentials";
@@ -129,7 +129,7 @@ pub struct Clients {
 #[derive(Clone)]
 pub struct Deps {
     pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
+    pub registry: Arc<LiveRegistry>,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
     pub http: reqwest::Client,
@@ -156,6 +156,16 @@ pub struct Prepared {
 }
 
 impl Clients {
+    /// Drops every cached client and compiled poller (the elements were reloaded): each is
+    /// made again, from the definitions now in use, on its next use.
+    pub fn forget_all(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub fn new(deps: Deps) -> Clients {
         Clients {
             cache: Mutex::default(),

@@ -28,6 +28,7 @@ pub mod app;
 pub mod clients;
 pub mod configuration;
 pub mod delivery;
+pub mod elements;
 pub mod listen;
 pub mod metrics;
 pub mod poller;

@@ -13,6 +13,7 @@ use tributary_store::Store;
 
 use crate::clients::Clients;
 use crate::delivery::stats::DeliveryStats;
+use crate::elements::LiveRegistry;
 use crate::metrics::Metrics;
 use crate::secrets::Vault;
 use crate::settings::Settings;
@@ -21,7 +22,8 @@ use crate::settings::Settings;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
+    /// The elements in use (replaced whole by a reload).
+    pub registry: Arc<LiveRegistry>,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
     /// The client for provider calls (token endpoint, APIs).
@@ -59,6 +61,7 @@ impl AppState {
         http: reqwest::Client,
         settings: Arc<Settings>,
     ) -> AppState {
+        let registry = Arc::new(LiveRegistry::new(registry));
         let metrics = Arc::new(Metrics::new());
         let clients = Arc::new(Clients::new(crate::clients::Deps {
             store: store.clone(),

@@ -256,12 +256,7 @@ fn validate(
 
 fn element_for(state: &AppState, key: &str) -> Result<Arc<Element>, ServiceError> {
     state.registry.get(key).ok_or_else(|| {
-        let known: Vec<&str> = state
-            .registry
-            .all()
-            .iter()
-            .map(|e| e.key.as_str())
-            .collect();
+        let known: Vec<String> = state.registry.all().iter().map(|e| e.key.clone()).collect();
         ServiceError::BadInput(format!(
             "element.key: unknown element {key:?}; known elements: {}",
             known.join(", ")

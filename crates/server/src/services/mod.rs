@@ -16,6 +16,7 @@
 pub mod activity;
 pub mod analytics;
 pub mod connect;
+pub mod elements;
 pub mod error;
 pub mod events;
 pub mod hub;

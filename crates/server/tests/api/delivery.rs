@@ -775,7 +775,7 @@ async fn events_of_an_instance_whose_configuration_cannot_be_read_wait_unqueued_
     let state = &app.state;
     let other_key = AppState::new(
         state.store.clone(),
-        state.registry.clone(),
+        state.registry.current(),
         Arc::new(Vault::from_key(&[7; 32])),
         state.clock.clone(),
         state.http.clone(),

@@ -678,7 +678,7 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
             .unwrap_or_default(),
         ..tributary_server::Settings::default()
     };
-    let guarded = tributary_server::app::load_elements(&settings(false, None)).unwrap();
+    let guarded = tributary_server::services::elements::load(&settings(false, None)).unwrap();
     let last = guarded.refused().last().unwrap().to_string();
     assert!(
         last.contains("tunnel.toml")
@@ -689,7 +689,7 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
     );
     assert!(guarded.get("tunnel").is_none());
     for (allow, origin) in [(true, None), (false, Some("http://127.0.0.1:9"))] {
-        let loaded = tributary_server::app::load_elements(&settings(allow, origin)).unwrap();
+        let loaded = tributary_server::services::elements::load(&settings(allow, origin)).unwrap();
         assert!(
             loaded.get("tunnel").is_some(),
             "allowed: {allow}, {origin:?}"
