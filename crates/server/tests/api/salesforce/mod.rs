@@ -365,25 +365,8 @@ impl SfApp {
     }
 }
 
-/// A local webhook receiver keeping each request's raw body.
-pub async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
-    let inbox: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let kept = inbox.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let kept = kept.clone();
-            async move {
-                kept.lock().unwrap().push(body.to_vec());
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, inbox)
-}
+// The one webhook receiver, under the name the provider tests import from here.
+pub use crate::helpers::receiver;
 
 /// Steps the deliverer until a pass finds nothing to do.
 pub async fn deliver(app: &SfApp) {
