@@ -481,8 +481,9 @@ async fn sixty_per_window(server_limit: u32) -> TestApp {
 
 /// Five instances of one app share its budget: paced to 40 a second together (a third under
 /// the provider's 60, so that requests bunched up on their way by a loaded machine still fit
-/// its rolling window), they meet no throttling. Paced per instance instead, they would send
-/// 200 a second and meet it at once.
+/// its rolling window), they meet no throttling. Paced per instance instead (five budgets of
+/// 40), they meet it even though the provider's remaining-count headers slow them down: eight
+/// 429s when the bucket was keyed by instance on purpose.
 #[tokio::test]
 async fn a_burst_from_five_instances_of_one_app_is_paced_to_its_budget() {
     let app = sixty_per_window(40).await;
@@ -507,7 +508,7 @@ async fn a_burst_from_five_instances_of_one_app_is_paced_to_its_budget() {
     }
     let log = app.sim_requests().await;
     let throttled = log.iter().filter(|r| r["status"] == 429).count();
-    assert!(throttled <= 5, "{throttled} 429s for 120 calls");
+    assert_eq!(throttled, 0, "429s for 120 calls");
     let metrics = app.metrics().await;
     let waits = metrics.value("tributary_provider_pacing_waits_total");
     assert!(
