@@ -878,6 +878,15 @@ fn manual_clock() -> std::sync::Arc<tributary_domain::ManualClock> {
     ))
 }
 
+/// The contacts poller the simulator's contacts fit (`+0000` dates), `page_size` a page.
+fn contacts_poller(page_size: u32) -> serde_json::Value {
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    serde_json::json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
+        "pageSize": page_size, "datesConfiguration": {"updatedDateField": "last_updated",
+            "updatedDateFormat": format, "createdDateField": "date_created",
+            "createdDateFormat": format}}})
+}
+
 /// An OAuth code from the simulator's consent endpoint, as a user's browser would get it.
 async fn authorization_code(origin: &str, redirect: &str) -> String {
     let http = reqwest::Client::builder()
@@ -923,15 +932,11 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
 
     let (first, api) = start_serve(&url, &envs);
     let code = authorization_code(&origin, redirect).await;
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     let body = json!({"element": {"key": "infusionsoftrest"}, "providerData": {"code": code},
         "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
         "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
         "event.notification.enabled": true, "event.notification.callback.url": "https://r.example/",
-        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
-            "pageSize": 2, "datesConfiguration": {"updatedDateField": "last_updated",
-            "updatedDateFormat": format, "createdDateField": "date_created",
-            "createdDateFormat": format}}}}});
+        "event.poller.configuration": contacts_poller(2)}});
     let created: Value = http
         .post(format!("{api}/instances"))
         .header("Authorization", &auth)
@@ -1140,17 +1145,13 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
     let redirect = "https://app.example/oauth";
 
     let (first, api) = start_serve(&url, &envs);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     let body = json!({"element": {"key": "infusionsoftrest"},
         "providerData": {"code": authorization_code(&origin, redirect).await},
         "name": "kill", "configuration": {"oauth.api.key": "tributary-demo",
         "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
         "event.notification.enabled": true, "event.notification.callback.url": callback,
         "event.notification.signature.key": "kill-test-signing-key",
-        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
-            "pageSize": 1000, "datesConfiguration": {"updatedDateField": "last_updated",
-            "updatedDateFormat": format, "createdDateField": "date_created",
-            "createdDateFormat": format}}}}});
+        "event.poller.configuration": contacts_poller(1000)}});
     let created: Value = http
         .post(format!("{api}/instances"))
         .header("Authorization", &auth)
