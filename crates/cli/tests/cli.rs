@@ -302,7 +302,32 @@ fn demo_flags_are_checked() {
     }
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
+/// A directory of a test's own, removed when dropped: a test that fails before its last line
+/// leaves nothing behind either.
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Gone already when the test removed it itself.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -312,7 +337,7 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Starts `serve` on a free port; returns the process and its API base URL once it listens.
