@@ -302,7 +302,32 @@ fn demo_flags_are_checked() {
     }
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
+/// A directory of a test's own, removed when dropped: a test that fails before its last line
+/// leaves nothing behind either.
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Gone already when the test removed it itself.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -312,7 +337,7 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Starts `serve` on a free port; returns the process and its API base URL once it listens.
@@ -822,6 +847,71 @@ async fn start_sim(config: tributary_simulator::Config) -> tributary_simulator::
         .unwrap()
 }
 
+/// The simulator on a manual clock standing at the current second: a test moves the provider's
+/// time forward (its records' `last_updated` is rounded to the second) instead of sleeping
+/// until the next second. The `serve` processes keep the system clock; the provider's running
+/// behind it is a skew they must (and do) take.
+async fn start_sim_on_manual_clock(
+    config: tributary_simulator::Config,
+) -> (
+    tributary_simulator::RunningSimulator,
+    std::sync::Arc<tributary_domain::ManualClock>,
+) {
+    let clock = manual_clock();
+    let sim = tributary_simulator::Simulator::new(config, clock.clone());
+    let sim = tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (sim, clock)
+}
+
+/// Waits until `condition` holds, checking every 20 ms; panics naming `what` if it still does
+/// not after `deadline`. The one way these tests wait for work a process does.
+async fn eventually(
+    deadline: std::time::Duration,
+    what: &str,
+    mut condition: impl AsyncFnMut() -> bool,
+) {
+    let until = std::time::Instant::now() + deadline;
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < until,
+            "not within {deadline:?}: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the database at `url` has no notification left to send (none QUEUED, the
+/// claims of a killed process included once their leases end), or a minute passes.
+async fn wait_until_none_queued(url: &str) {
+    let store = tributary_store::open(url, 0).await.unwrap();
+    eventually(
+        std::time::Duration::from_secs(60),
+        "every notification sent (none queued)",
+        async || store.queued_notifications().await.unwrap() == 0,
+    )
+    .await;
+}
+
+/// A manual clock standing at the current second, for a simulator started with it.
+fn manual_clock() -> std::sync::Arc<tributary_domain::ManualClock> {
+    use tributary_domain::Clock;
+    let now = tributary_domain::SystemClock.now_ms();
+    std::sync::Arc::new(tributary_domain::ManualClock::new(
+        now - now.rem_euclid(1_000),
+    ))
+}
+
+/// The contacts poller the simulator's contacts fit (`+0000` dates), `page_size` a page.
+fn contacts_poller(page_size: u32) -> serde_json::Value {
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    serde_json::json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
+        "pageSize": page_size, "datesConfiguration": {"updatedDateField": "last_updated",
+            "updatedDateFormat": format, "createdDateField": "date_created",
+            "createdDateFormat": format}}})
+}
+
 /// An OAuth code from the simulator's consent endpoint, as a user's browser would get it.
 async fn authorization_code(origin: &str, redirect: &str) -> String {
     let http = reqwest::Client::builder()
@@ -839,7 +929,7 @@ async fn authorization_code(origin: &str, redirect: &str) -> String {
 async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates_nothing() {
     use serde_json::{Value, json};
 
-    let sim = start_sim(tributary_simulator::Config {
+    let (sim, clock) = start_sim_on_manual_clock(tributary_simulator::Config {
         seed: 0,
         ..tributary_simulator::Config::default()
     })
@@ -867,15 +957,11 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
 
     let (first, api) = start_serve(&url, &envs);
     let code = authorization_code(&origin, redirect).await;
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     let body = json!({"element": {"key": "infusionsoftrest"}, "providerData": {"code": code},
         "name": "crash", "configuration": {"oauth.api.key": "tributary-demo",
         "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
         "event.notification.enabled": true, "event.notification.callback.url": "https://r.example/",
-        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
-            "pageSize": 2, "datesConfiguration": {"updatedDateField": "last_updated",
-            "updatedDateFormat": format, "createdDateField": "date_created",
-            "createdDateFormat": format}}}}});
+        "event.poller.configuration": contacts_poller(2)}});
     let created: Value = http
         .post(format!("{api}/instances"))
         .header("Authorization", &auth)
@@ -899,7 +985,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     };
     poll(api.clone()).await.unwrap();
 
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    clock.advance_ms(1_000); // the new records in a later second than the cursor
     http.post(format!("{origin}/_sim/records"))
         .json(&json!({"resource": "contacts", "count": 10}))
         .send()
@@ -925,14 +1011,14 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     };
     let before = contact_reads().await;
     let in_flight = tokio::spawn(poll(api.clone()));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while contact_reads().await < before + 4 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the poll never read four pages"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the poll reads four pages",
+        async || contact_reads().await >= before + 4,
+    )
+    .await;
+    // The kill's moment, part of the scenario: page 5 is on its way (it hangs 30 s). Nothing
+    // marks its start (the latency fault holds it before the simulator counts it in flight).
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     drop(first); // SIGKILL
     assert!(
@@ -973,15 +1059,16 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
         "the dead process's lease still holds the resource: {early}"
     );
     // The lease (5 s from the kill) ends; the next poll is free to go.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let summary: Value = loop {
-        let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
-        if summary["polls"][0]["error"].is_null() {
-            break summary;
-        }
-        assert!(std::time::Instant::now() < deadline, "{summary}");
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    };
+    let mut summary = Value::Null;
+    eventually(
+        std::time::Duration::from_secs(10),
+        "a poll goes through once the dead process's lease has ended",
+        async || {
+            summary = poll(api.clone()).await.unwrap().json().await.unwrap();
+            summary["polls"][0]["error"].is_null()
+        },
+    )
+    .await;
     assert_eq!(summary["polls"][0]["events"], 10, "{summary}");
     let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");
@@ -1047,11 +1134,11 @@ async fn slow_receiver() -> (String, Arrivals) {
 async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_they_twice() {
     use serde_json::{Value, json};
     use std::collections::{BTreeMap, BTreeSet};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     const EVENTS: usize = 10_000;
     const NOTIFICATIONS: usize = EVENTS / 10;
-    let sim = start_sim(tributary_simulator::Config {
+    let (sim, clock) = start_sim_on_manual_clock(tributary_simulator::Config {
         seed: 0,
         ..tributary_simulator::Config::default()
     })
@@ -1072,25 +1159,24 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
         ("TRIBUTARY_ALLOW_PRIVATE_CALLBACKS", "true"),
         ("TRIBUTARY_DELIVERY_CONCURRENCY", "16"),
         ("TRIBUTARY_DELIVERY_PER_HOST", "16"),
+        // A send must end (2 s timeout) well before its lease (6 s) does, or a worker takes it
+        // up again while it is still going and it arrives twice; 1 s of slack was too little on
+        // a loaded 2-core machine. The lease only delays the sends the killed process held.
         ("TRIBUTARY_DELIVERY_TIMEOUT", "2s"),
-        ("TRIBUTARY_DELIVERY_LEASE", "3s"),
+        ("TRIBUTARY_DELIVERY_LEASE", "6s"),
     ];
     let http = reqwest::Client::new();
     let auth = format!("User {user}, Organization {org}");
     let redirect = "https://app.example/oauth";
 
     let (first, api) = start_serve(&url, &envs);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     let body = json!({"element": {"key": "infusionsoftrest"},
         "providerData": {"code": authorization_code(&origin, redirect).await},
         "name": "kill", "configuration": {"oauth.api.key": "tributary-demo",
         "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
         "event.notification.enabled": true, "event.notification.callback.url": callback,
         "event.notification.signature.key": "kill-test-signing-key",
-        "event.poller.configuration": {"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
-            "pageSize": 1000, "datesConfiguration": {"updatedDateField": "last_updated",
-            "updatedDateFormat": format, "createdDateField": "date_created",
-            "createdDateFormat": format}}}}});
+        "event.poller.configuration": contacts_poller(1000)}});
     let created: Value = http
         .post(format!("{api}/instances"))
         .header("Authorization", &auth)
@@ -1108,7 +1194,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
             .send()
     };
     poll().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    clock.advance_ms(1_000); // the new records in a later second than the cursor
     http.post(format!("{origin}/_sim/records"))
         .json(&json!({"resource": "contacts", "count": EVENTS}))
         .send()
@@ -1118,11 +1204,12 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
     assert_eq!(summary["polls"][0]["events"], EVENTS, "{summary}");
 
     // Kill once a fifth has arrived: the rest is queued or on the wire.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while arrivals.ids.lock().unwrap().len() < NOTIFICATIONS / 5 {
-        assert!(Instant::now() < deadline, "delivery never got going");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        Duration::from_secs(60),
+        "a fifth of the notifications arrive",
+        async || arrivals.ids.lock().unwrap().len() >= NOTIFICATIONS / 5,
+    )
+    .await;
     drop(first); // SIGKILL
     let arrived_before_kill = arrivals.ids.lock().unwrap().len();
     let store = tributary_store::open(&url, 0).await.unwrap();
@@ -1154,17 +1241,15 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
             .collect::<BTreeSet<_>>()
             .len()
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while distinct() < NOTIFICATIONS {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {NOTIFICATIONS} notifications arrived after the restart",
-            distinct()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Anything still to come (a late duplicate) would come within a lease.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    eventually(
+        Duration::from_secs(120),
+        "every notification arrives after the restart",
+        async || distinct() >= NOTIFICATIONS,
+    )
+    .await;
+    // A late duplicate can only come from a notification still queued (the dead process's
+    // claims among them, until their leases end): wait until none is left.
+    wait_until_none_queued(&url).await;
 
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for id in arrivals.ids.lock().unwrap().iter() {
@@ -1483,8 +1568,11 @@ async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies
         ("TRIBUTARY_ALLOW_PRIVATE_CALLBACKS", "true"),
         ("TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE", "1000000"),
         ("TRIBUTARY_POLL_LEASE", "5s"),
+        // A send must end (2 s timeout) well before its lease (6 s) does, or another node takes
+        // it up while it is still going and it arrives twice; 1 s of slack was too little on a
+        // loaded 2-core machine. The lease only delays the sends the killed node held.
         ("TRIBUTARY_DELIVERY_TIMEOUT", "2s"),
-        ("TRIBUTARY_DELIVERY_LEASE", "3s"),
+        ("TRIBUTARY_DELIVERY_LEASE", "6s"),
     ];
     // The first node bootstraps the organization; the others find it.
     let (first, api) = start_serve(&url, &envs);
@@ -1642,16 +1730,15 @@ async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies
             .collect::<BTreeSet<_>>()
             .len()
     };
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while distinct() < expected {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {expected} events arrived",
-            distinct()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(4)).await; // a late duplicate would come by now
+    eventually(
+        Duration::from_secs(240),
+        &format!("all {expected} events arrive"),
+        async || distinct() >= expected,
+    )
+    .await;
+    // A late duplicate can only come from a notification still queued (the dead node's claims
+    // among them, until their leases end): wait until none is left.
+    wait_until_none_queued(&url).await;
     let got = got.lock().unwrap().clone();
     let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
     for (_, _, _, _, event) in &got {
@@ -1790,15 +1877,16 @@ fn bench_measures_one_and_two_nodes_on_postgresql() {
 #[tokio::test]
 async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeats_nothing() {
     use serde_json::{Value, json};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
+    let clock = manual_clock();
     let sim = tributary_simulator::salesforce::start(
         tributary_simulator::salesforce::Config {
             seed: 0,
             short_pages: false,
             ..tributary_simulator::salesforce::Config::default()
         },
-        std::sync::Arc::new(tributary_domain::SystemClock),
+        clock.clone(),
         "127.0.0.1:0".parse().unwrap(),
     )
     .await
@@ -1917,18 +2005,20 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     };
     // Polls until the dead process's lease has ended and a poll goes through.
     let poll_after_lease = |api: String| async move {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let summary: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
-            if summary["polls"][0]["error"].is_null() {
-                return summary;
-            }
-            assert!(Instant::now() < deadline, "{summary}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let mut summary = Value::Null;
+        eventually(
+            Duration::from_secs(15),
+            "a poll goes through once the dead process's lease has ended",
+            async || {
+                summary = poll(api.clone()).await.unwrap().json().await.unwrap();
+                summary["polls"][0]["error"].is_null()
+            },
+        )
+        .await;
+        summary
     };
     poll(api.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    clock.advance_ms(1_000); // the new records in a later second than the cursor
 
     // 1. Killed between pages: 450 contacts, pages of 200; the third page hangs.
     control(
@@ -1943,11 +2033,14 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     .await;
     let before = logged("/query").await;
     let in_flight = tokio::spawn(poll(api.clone()));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while logged("/query").await < before + 2 {
-        assert!(Instant::now() < deadline, "the poll never read two pages");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the poll reads two pages",
+        async || logged("/query").await >= before + 2,
+    )
+    .await;
+    // The kill's moment, part of the scenario: the third page is on its way (it hangs 30 s).
+    // Nothing marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(first); // SIGKILL
     assert!(
@@ -1983,11 +2076,14 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     .await;
     let (queries, sweeps) = (logged("/query").await, logged("/deleted").await);
     let in_flight = tokio::spawn(poll(api.clone()));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while logged("/query").await < queries + 1 {
-        assert!(Instant::now() < deadline, "the poll never read its updates");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the poll reads its updates",
+        async || logged("/query").await > queries,
+    )
+    .await;
+    // The kill's moment, part of the scenario: the delete request is on its way (it hangs);
+    // nothing marks its start, and the assertion below shows it was not answered.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         logged("/deleted").await,
@@ -2074,11 +2170,10 @@ impl Crash {
 
     /// Waits until the log holds `count` requests with `needle` (answered ones).
     async fn until_logged(&self, needle: &str, count: usize, what: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.logged(needle).await < count {
-            assert!(std::time::Instant::now() < deadline, "{what}");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        eventually(std::time::Duration::from_secs(20), what, async || {
+            self.logged(needle).await >= count
+        })
+        .await;
     }
 
     async fn create(&self, api: &str, body: serde_json::Value) -> i64 {
@@ -2108,17 +2203,18 @@ impl Crash {
 
     /// Polls until the dead process's lease has ended and every resource's poll goes through.
     async fn poll_after_lease(&self, api: &str, id: i64) -> serde_json::Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let summary: serde_json::Value =
-                self.poll(api, id).await.unwrap().json().await.unwrap();
-            let polls = summary["polls"].as_array().cloned().unwrap_or_default();
-            if !polls.is_empty() && polls.iter().all(|p| p["error"].is_null()) {
-                return summary;
-            }
-            assert!(std::time::Instant::now() < deadline, "{summary}");
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        }
+        let mut summary = serde_json::Value::Null;
+        eventually(
+            std::time::Duration::from_secs(15),
+            "every resource's poll goes through once the dead process's lease has ended",
+            async || {
+                summary = self.poll(api, id).await.unwrap().json().await.unwrap();
+                let polls = summary["polls"].as_array().cloned().unwrap_or_default();
+                !polls.is_empty() && polls.iter().all(|p| p["error"].is_null())
+            },
+        )
+        .await;
+        summary
     }
 
     /// Every stored event's (resource, object id, type).
@@ -2282,6 +2378,8 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
     crash
         .until_logged("/search", before + 2, "the poll never read two pages")
         .await;
+    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
+    // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(first); // SIGKILL
     assert!(
@@ -2327,6 +2425,8 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
     crash
         .until_logged("/search", searches + 3, "the poll never read its updates")
         .await;
+    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
+    // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         crash.logged("archived=true").await,
@@ -2366,13 +2466,14 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
     use serde_json::json;
     use std::time::Duration;
 
+    let clock = manual_clock();
     let sim = tributary_simulator::quickbooks::start(
         tributary_simulator::quickbooks::Config {
             seed: 0,
             requests_per_minute: 1_000_000,
             ..tributary_simulator::quickbooks::Config::default()
         },
-        std::sync::Arc::new(tributary_domain::SystemClock),
+        clock.clone(),
         "127.0.0.1:0".parse().unwrap(),
     )
     .await
@@ -2415,7 +2516,7 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         )
         .await;
     crash.poll(&api, id).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    clock.advance_ms(1_000); // the new records in a later second than the cursor
 
     // 1. Killed between change-feed calls: 1,800 customers over three seconds (the feed cuts
     // its answer at 1,000, so the poll asks again); the second call hangs. Two invoices too.
@@ -2450,6 +2551,8 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
     crash
         .until_logged("/cdc", before + 1, "the poll never read the feed")
         .await;
+    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
+    // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(first); // SIGKILL
     assert!(
@@ -2505,6 +2608,8 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
     crash
         .until_logged("/cdc", calls + 1, "the poll never read customers")
         .await;
+    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
+    // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(second); // SIGKILL
     assert!(

@@ -480,6 +480,7 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tributary_domain::instance_config::PollerConfig;
 
     #[test]
     fn the_dedupe_memory_round_trips_through_json() {
@@ -501,29 +502,112 @@ mod tests {
         assert!(seen_from_json("not json").is_empty());
     }
 
-    #[test]
-    fn first_polls_are_spread_over_the_interval() {
-        let settings = EventsSettings {
+    fn poller(resource: &str) -> PollerConfig {
+        let format = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'";
+        PollerConfig {
+            url: format!("/hubs/crm/{resource}"),
+            id_field: "id".into(),
+            dates: tributary_domain::instance_config::DatesConfiguration {
+                updated_field: "updated".into(),
+                updated_format: format.into(),
+                updated_timezone: None,
+                created_field: "created".into(),
+                created_format: format.into(),
+                created_timezone: None,
+            },
+            page_size: None,
+            poll_delay_secs: 0,
+            created_check_tolerance_secs: 0,
+            filter_by_updated_date: true,
+            filter_by_current_date: false,
+            detect_deletes: false,
+        }
+    }
+
+    fn settings(refresh_minutes: u32, resources: &[&str]) -> EventsSettings {
+        EventsSettings {
             enabled: true,
             vendor: tributary_domain::instance_config::VendorType::Polling,
             callback_url: None,
             has_signature_key: false,
-            refresh_minutes: 1,
-            pollers: BTreeMap::new(),
-        };
-        let mut slots: Vec<i64> = (1..=1000)
-            .map(|id| (id * 7919i64).rem_euclid(60_000))
+            refresh_minutes,
+            pollers: resources
+                .iter()
+                .map(|r| ((*r).to_owned(), poller(r)))
+                .collect(),
+        }
+    }
+
+    /// The production slots (`wanted_pollers`), not a copy of their formula: 1,000 instances
+    /// with one resource each, due at `now` + their slot.
+    #[test]
+    fn first_polls_are_spread_over_the_interval() {
+        let now = 1_795_860_000_000;
+        let one = settings(1, &["contacts"]);
+        let mut offsets: Vec<i64> = (1..=1000)
+            .flat_map(|id| wanted_pollers(&one, now, id))
+            .map(|(resource, due)| {
+                assert_eq!(resource, "contacts");
+                due - now
+            })
             .collect();
-        slots.sort_unstable();
-        slots.dedup();
+        assert_eq!(offsets.len(), 1000, "one poller per instance");
         assert!(
-            slots.len() > 900,
-            "1,000 instances spread over a minute: {} slots",
-            slots.len()
+            offsets.iter().all(|offset| (0..60_000).contains(offset)),
+            "every first poll within the one-minute interval: {offsets:?}"
         );
+        offsets.sort_unstable();
+        offsets.dedup();
         assert!(
-            wanted_pollers(&settings, 0, 1).is_empty(),
+            offsets.len() > 900,
+            "1,000 instances spread over a minute: {} slots",
+            offsets.len()
+        );
+        // The whole interval is used, not a corner of it.
+        assert!(
+            offsets[0] < 6_000 && offsets[offsets.len() - 1] >= 54_000,
+            "{offsets:?}"
+        );
+        // A longer interval spreads over its own length.
+        let fifteen = settings(15, &["contacts"]);
+        assert!(
+            (1..=1000)
+                .flat_map(|id| wanted_pollers(&fifteen, now, id))
+                .any(|(_, due)| due - now >= 60_000),
+            "a 15-minute interval uses more than its first minute"
+        );
+    }
+
+    #[test]
+    fn an_instance_keeps_its_slots_and_its_resources_do_not_share_one() {
+        let two = settings(5, &["appointments", "contacts"]);
+        let first = wanted_pollers(&two, 1_000, 42);
+        assert_eq!(
+            first.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+            ["appointments", "contacts"]
+        );
+        assert_ne!(
+            first[0].1, first[1].1,
+            "two resources, two slots: {first:?}"
+        );
+        // A restart (a later `now`) keeps the instance's offsets.
+        let later = wanted_pollers(&two, 61_000, 42);
+        for ((_, a), (_, b)) in first.iter().zip(&later) {
+            assert_eq!(b - a, 60_000);
+        }
+    }
+
+    #[test]
+    fn an_instance_without_polling_events_wants_no_poller() {
+        assert!(
+            wanted_pollers(&settings(1, &[]), 0, 1).is_empty(),
             "no configured resources"
+        );
+        let mut disabled = settings(1, &["contacts"]);
+        disabled.enabled = false;
+        assert!(
+            wanted_pollers(&disabled, 0, 1).is_empty(),
+            "events disabled"
         );
     }
 }

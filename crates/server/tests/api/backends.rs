@@ -1,6 +1,8 @@
-//! Running one server test on both backends: SQLite always, and PostgreSQL when
-//! `TEST_POSTGRES_URL` names a server whose user may create databases (each run gets a database
-//! of its own, dropped afterwards), as the store's contract suite does.
+//! Running one server test on either backend: SQLite, or PostgreSQL on the `TEST_POSTGRES_URL`
+//! server, whose user may create databases (each run gets a database of its own, dropped
+//! afterwards), as the store's contract suite does. A test that runs on both is two tests: the
+//! PostgreSQL one is named `…_on_postgres`, so nextest's default profile counts it as skipped,
+//! and it fails, saying what to set, when `TEST_POSTGRES_URL` is missing.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,20 +16,26 @@ use crate::helpers::{TestApp, spawn_app_with};
 /// base64 of 32 bytes: a key for the tests' PostgreSQL servers.
 pub const MASTER_KEY: &str = "dHJpYnV0YXJ5LXRlc3QtbWFzdGVyLWtleS0zMmJ5dGU=";
 
-/// Runs `test` against a server on SQLite, then on a fresh PostgreSQL database when
-/// `TEST_POSTGRES_URL` is set. `tweak` adjusts the settings of both.
-pub async fn on_both_backends<Fut>(
+/// Runs `test` against a server on a fresh SQLite database, `tweak` adjusting its settings.
+pub async fn on_sqlite<Fut>(
     tweak: impl Fn(&mut Settings) + Send + Sync + 'static,
     test: impl Fn(TestApp) -> Fut,
 ) where
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let app = spawn_app_with(Config::default(), &tweak).await;
-    test(app).await;
-    let Some(database) = PostgresDatabase::create().await else {
-        eprintln!("TEST_POSTGRES_URL is not set: the PostgreSQL half did not run");
-        return;
-    };
+    test(spawn_app_with(Config::default(), &tweak).await).await;
+}
+
+/// Runs `test` against a server on a fresh PostgreSQL database of the `TEST_POSTGRES_URL`
+/// server (dropped afterwards, whatever the outcome); panics when that is not set. Only a test
+/// whose name contains `_on_postgres` may call it: nextest's default profile leaves those out.
+pub async fn on_postgres<Fut>(
+    tweak: impl Fn(&mut Settings) + Send + Sync + 'static,
+    test: impl Fn(TestApp) -> Fut,
+) where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let database = PostgresDatabase::create().await;
     let url = database.url.clone();
     let app = spawn_app_with(Config::default(), move |s| {
         tweak(s);
@@ -44,6 +52,20 @@ pub async fn on_both_backends<Fut>(
     }
 }
 
+/// `TEST_POSTGRES_URL`, or a panic saying how to provide it: a PostgreSQL test never passes
+/// without having run.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "this test needs PostgreSQL and TEST_POSTGRES_URL is not set. Set it to a server \
+             whose user may create databases, e.g. \
+             TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres, and run \
+             `cargo nextest run --profile postgres`; the default profile skips the \
+             `_on_postgres` tests"
+        )
+    })
+}
+
 /// A database of its own on the `TEST_POSTGRES_URL` server.
 pub struct PostgresDatabase {
     pub url: String,
@@ -52,10 +74,10 @@ pub struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
-    /// `None` when `TEST_POSTGRES_URL` is not set.
-    pub async fn create() -> Option<PostgresDatabase> {
+    /// Panics when `TEST_POSTGRES_URL` is not set ([`postgres_admin_url`]).
+    pub async fn create() -> PostgresDatabase {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let admin_url = std::env::var("TEST_POSTGRES_URL").ok()?;
+        let admin_url = postgres_admin_url();
         let name = format!(
             "tributary_server_{}_{}_{}",
             std::process::id(),
@@ -79,11 +101,11 @@ impl PostgresDatabase {
             });
         let (scheme, rest) = base.split_once("://").unwrap();
         let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
-        Some(PostgresDatabase {
+        PostgresDatabase {
             url: format!("{scheme}://{authority}/{name}{query}"),
             name,
             admin,
-        })
+        }
     }
 
     pub async fn drop_it(mut self) {

@@ -18,7 +18,8 @@ use tributary_server::delivery::Deliverer;
 use tributary_simulator::Config;
 
 use crate::helpers::{
-    ORG_SECRET, TestApp, USER_SECRET, seed_body, seed_poller, spawn_app_with, spawn_app_with_clocks,
+    ORG_SECRET, TestApp, USER_SECRET, receiver_answering, seed_body, seed_poller, spawn_app_with,
+    spawn_app_with_clocks,
 };
 use kit::Browser;
 
@@ -26,14 +27,7 @@ const HOUR: i64 = 3_600_000;
 
 /// A receiver answering `status` to every notification; returns its URL.
 async fn receiver(status: AxumStatus) -> String {
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move || async move { status }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
+    receiver_answering(status).await.0
 }
 
 /// The server and the simulator on one manual clock, delivering to local receivers with a

@@ -3,9 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use axum::response::IntoResponse;
+use axum::http::StatusCode as AxumStatus;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
@@ -17,52 +15,15 @@ use tributary_server::delivery::Deliverer;
 use tributary_server::secrets::Vault;
 use tributary_simulator::Config;
 
-use crate::helpers::{TestApp, seed_body, spawn_app_with};
+use crate::helpers::{
+    TestApp, contacts_poller, eventually, receiver, receiver_answering, receiver_failing_first,
+    seed_body, spawn_app_on_manual_clock, tasks_poller,
+};
 
-/// A request the receiver got: its headers and raw body.
-type Received = (HeaderMap, Vec<u8>);
-
-#[derive(Clone, Default)]
-struct Inbox {
-    received: Arc<Mutex<Vec<Received>>>,
-    /// Answer 503 to this many requests first.
-    fail_first: Arc<Mutex<usize>>,
-}
-
-async fn receive(
-    State(inbox): State<Inbox>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> axum::response::Response {
-    inbox
-        .received
-        .lock()
-        .unwrap()
-        .push((headers, body.to_vec()));
-    let mut fail = inbox.fail_first.lock().unwrap();
-    if *fail > 0 {
-        *fail -= 1;
-        return (AxumStatus::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
-    }
-    AxumStatus::OK.into_response()
-}
-
-async fn receiver(fail_first: usize) -> (String, Inbox) {
-    let inbox = Inbox {
-        fail_first: Arc::new(Mutex::new(fail_first)),
-        ..Inbox::default()
-    };
-    let app = axum::Router::new()
-        .route("/events", axum::routing::post(receive))
-        .with_state(inbox.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, inbox)
-}
-
+/// The server and the simulator on one manual clock (moved by `deliver` past each retry's
+/// wait), retrying three times after 30 ms.
 async fn app(allow_private: bool) -> TestApp {
-    spawn_app_with(
+    spawn_app_on_manual_clock(
         Config {
             seed: 0,
             ..Config::default()
@@ -80,38 +41,18 @@ async fn instance(app: &TestApp, callback: &str) -> i64 {
     instance_with(app, callback, |_| {}).await
 }
 
-/// A receiver that answers `status` to everything; returns its URL and how many it got.
-async fn answering(status: AxumStatus) -> (String, Arc<Mutex<usize>>) {
-    let received = Arc::new(Mutex::new(0usize));
-    let count = received.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move || {
-            let count = count.clone();
-            async move {
-                *count.lock().unwrap() += 1;
-                status
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, received)
-}
-
 #[tokio::test]
 async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_redeliveries() {
     let app = app(true).await;
-    let (gone_url, gone) = answering(AxumStatus::GONE).await;
-    let (new_url, new) = answering(AxumStatus::OK).await;
+    let (gone_url, gone) = receiver_answering(AxumStatus::GONE).await;
+    let (new_url, new) = receiver().await;
     let id = instance(&app, &gone_url).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the next changes in a later second than the cursor
     changes(&app, id, 1).await;
     deliver(&app).await;
-    assert_eq!(*gone.lock().unwrap(), 1, "one 410, then nothing more");
+    assert_eq!(gone.len(), 1, "one 410, then nothing more");
 
     app.expect(
         Method::PATCH,
@@ -122,7 +63,7 @@ async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_rede
     .await;
     deliver(&app).await;
     assert_eq!(
-        *new.lock().unwrap(),
+        new.len(),
         1,
         "the notification waiting behind the 410 went to the new URL, without a resume"
     );
@@ -145,7 +86,7 @@ async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_rede
     .await;
     deliver(&app).await;
     assert_eq!(
-        (*gone.lock().unwrap(), *new.lock().unwrap()),
+        (gone.len(), new.len()),
         (1, 2),
         "a redelivery goes where the instance's events go now"
     );
@@ -156,12 +97,8 @@ async fn after_a_410_a_new_callback_url_takes_the_waiting_notifications_and_rede
 /// As [`instance`], with the create body changed by `adjust` first.
 async fn instance_with(app: &TestApp, callback: &str, adjust: impl FnOnce(&mut Value)) -> i64 {
     let mut body = seed_body(&app.code().await);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     body["configuration"]["event.notification.callback.url"] = json!(callback);
-    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
-        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "last_updated", "updatedDateFormat": format,
-            "createdDateField": "date_created", "createdDateFormat": format}}});
+    body["configuration"]["event.poller.configuration"] = contacts_poller();
     adjust(&mut body);
     let created = app
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
@@ -174,7 +111,7 @@ async fn instance_with(app: &TestApp, callback: &str, adjust: impl FnOnce(&mut V
         StatusCode::OK,
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the next changes in a later second than the cursor
     id
 }
 
@@ -196,25 +133,20 @@ async fn changes(app: &TestApp, id: i64, count: usize) {
     assert_eq!(summary["polls"][0]["events"], count, "{summary}");
 }
 
-/// Steps the deliverer until it has nothing due for a while.
+/// Steps the deliverer through the first attempt and every retry of the schedule (30 ms,
+/// ±20 % jitter: the clock moves 100 ms between rounds), so what is left is what stays.
 async fn deliver(app: &TestApp) {
-    let deliverer = Deliverer::new(app.state.clone(), 16).unwrap();
-    for _ in 0..40 {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
+    app.deliver(4, 100).await;
 }
 
 #[tokio::test]
 async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that_verifies() {
     let app = app(true).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     changes(&app, id, 3).await;
     deliver(&app).await;
-    let received = inbox.received.lock().unwrap().clone();
+    let received = inbox.received();
     assert_eq!(
         received.len(),
         1,
@@ -279,21 +211,14 @@ async fn a_notification_carries_the_cloud_elements_envelope_and_a_signature_that
 #[tokio::test]
 async fn twenty_five_events_go_out_as_ten_ten_and_five() {
     let app = app(true).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     changes(&app, id, 25).await;
     deliver(&app).await;
     let mut sizes: Vec<usize> = inbox
-        .received
-        .lock()
-        .unwrap()
+        .bodies()
         .iter()
-        .map(|(_, raw)| {
-            serde_json::from_slice::<Value>(raw).unwrap()["message"]["events"]
-                .as_array()
-                .unwrap()
-                .len()
-        })
+        .map(|body| body["message"]["events"].as_array().unwrap().len())
         .collect();
     sizes.sort_unstable();
     assert_eq!(sizes, [5, 10, 10]);
@@ -302,11 +227,11 @@ async fn twenty_five_events_go_out_as_ten_ten_and_five() {
 #[tokio::test]
 async fn a_receiver_failing_three_times_gets_the_notification_on_the_fourth_attempt_once() {
     let app = app(true).await;
-    let (url, inbox) = receiver(3).await;
+    let (url, inbox) = receiver_failing_first(3).await;
     let id = instance(&app, &url).await;
     changes(&app, id, 2).await;
     deliver(&app).await;
-    let received = inbox.received.lock().unwrap().clone();
+    let received = inbox.received();
     assert_eq!(received.len(), 4, "three failures, then the delivery");
     let ids: Vec<&str> = received
         .iter()
@@ -357,15 +282,11 @@ async fn statuses(app: &TestApp, id: i64) -> Vec<String> {
 #[tokio::test]
 async fn a_receiver_down_past_the_last_retry_leaves_the_notification_failed() {
     let app = app(true).await;
-    let (url, inbox) = receiver(100).await;
+    let (url, inbox) = receiver_failing_first(100).await;
     let id = instance(&app, &url).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
-    assert_eq!(
-        inbox.received.lock().unwrap().len(),
-        4,
-        "the first attempt and three retries"
-    );
+    assert_eq!(inbox.len(), 4, "the first attempt and three retries");
     let metrics = app.metrics().await;
     assert_eq!(metrics.value("tributary_notifications_failed_total"), 1.0);
     assert_eq!(
@@ -390,14 +311,11 @@ async fn a_callback_hostname_resolving_to_loopback_is_refused_after_dns() {
 
 async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, named: &str) {
     let app = app(false).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance(&app, &callback(url)).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
-    assert!(
-        inbox.received.lock().unwrap().is_empty(),
-        "nothing reached the loopback receiver"
-    );
+    assert!(inbox.is_empty(), "nothing reached the loopback receiver");
     let stored = get(&app, &format!("/instances/{id}/events")).await;
     assert_eq!(stored[0]["deliveryStatus"], "FAILED");
     let notification = stored[0]["notificationId"].as_str().unwrap();
@@ -413,13 +331,13 @@ async fn refused_without_the_allow_flag(callback: impl Fn(String) -> String, nam
 #[tokio::test]
 async fn a_failed_notification_is_recovered_once_the_receiver_is_back() {
     let app = app(true).await;
-    let (url, inbox) = receiver(100).await;
+    let (url, inbox) = receiver_failing_first(100).await;
     let id = instance(&app, &url).await;
     changes(&app, id, 2).await;
     deliver(&app).await;
     let failed = get(&app, &format!("/instances/{id}/events?status=failed")).await;
     assert_eq!(failed.as_array().unwrap().len(), 2);
-    *inbox.fail_first.lock().unwrap() = 0;
+    inbox.fail_next(0);
     let recovered = app
         .expect(
             Method::POST,
@@ -445,13 +363,13 @@ async fn a_failed_notification_is_recovered_once_the_receiver_is_back() {
     assert_eq!(attempts[4]["statusCode"], 200);
     let same = get(&app, &format!("/instances/events/{event_id}")).await;
     assert_eq!(same["eventId"], event_id);
-    assert_eq!(inbox.received.lock().unwrap().len(), 5);
+    assert_eq!(inbox.len(), 5);
 }
 
 #[tokio::test]
 async fn redelivery_sends_a_delivered_notification_again() {
     let app = app(true).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
@@ -467,7 +385,7 @@ async fn redelivery_sends_a_delivered_notification_again() {
         .await;
     assert_eq!(again["status"], "QUEUED");
     deliver(&app).await;
-    let received = inbox.received.lock().unwrap().clone();
+    let received = inbox.received();
     assert_eq!(received.len(), 2);
     assert_eq!(
         received[0].0["elements-webhook-id"], received[1].0["elements-webhook-id"],
@@ -486,7 +404,7 @@ async fn redelivery_sends_a_delivered_notification_again() {
 #[tokio::test]
 async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
     let app = app(true).await;
-    let (url, _inbox) = receiver(0).await;
+    let (url, _inbox) = receiver().await;
     let id = instance(&app, &url).await;
     changes(&app, id, 3).await;
     let all = get(
@@ -530,7 +448,7 @@ async fn the_event_log_filters_and_refuses_bad_filters_by_name() {
 #[tokio::test]
 async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
     let app = app(true).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance_with(&app, &url, |body| {
         body["configuration"]["event.notification.signature.key"] =
             json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
@@ -538,8 +456,9 @@ async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
     })
     .await;
     changes(&app, id, 1).await;
+    let sent_at = app.state.clock.now_ms();
     deliver(&app).await;
-    let (headers, raw) = inbox.received.lock().unwrap()[0].clone();
+    let (headers, raw) = inbox.received()[0].clone();
     // Verified as the Standard Webhooks libraries do: HMAC-SHA256 over "{id}.{timestamp}.{body}"
     // keyed with the base64-decoded part of the whsec_ secret.
     let id_header = headers["webhook-id"].to_str().unwrap();
@@ -556,9 +475,11 @@ async fn standard_webhooks_headers_verify_with_an_independent_implementation() {
     );
     assert_eq!(headers["webhook-signature"], expected.as_str());
     assert_eq!(id_header, headers["elements-webhook-id"].to_str().unwrap());
-    let age = tributary_domain::Clock::now_ms(&tributary_domain::SystemClock) / 1000
-        - timestamp.parse::<i64>().unwrap();
-    assert!((0..60).contains(&age), "a current timestamp");
+    assert_eq!(
+        timestamp.parse::<i64>().unwrap(),
+        sent_at / 1000,
+        "the time of the send, in seconds"
+    );
     assert!(
         headers.contains_key("elements-webhook-signature"),
         "both schemes"
@@ -601,18 +522,32 @@ async fn creating_an_instance_with_a_callback_that_will_be_refused_warns_at_once
 
 #[tokio::test]
 async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
-    let app = app(true).await;
-    // A receiver that takes three seconds to answer, and a prompt one.
+    // The sends to the slow receiver last as long as the test wants (it holds them at a gate),
+    // and far less than the delivery timeout: a deliverer that waited for them would never
+    // serve the prompt receiver within the deadline below.
+    let app = spawn_app_on_manual_clock(
+        Config {
+            seed: 0,
+            ..Config::default()
+        },
+        |s| {
+            s.allow_private_callbacks = true;
+            s.delivery_timeout = Duration::from_secs(600);
+        },
+    )
+    .await;
     let slow_hits = Arc::new(Mutex::new(0usize));
     let slow_done = Arc::new(Mutex::new(0usize));
-    let (hits, done) = (slow_hits.clone(), slow_done.clone());
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (hits, done, held) = (slow_hits.clone(), slow_done.clone(), gate.clone());
     let slow = axum::Router::new().route(
         "/events",
         axum::routing::post(move || {
-            let (hits, done) = (hits.clone(), done.clone());
+            let (hits, done, held) = (hits.clone(), done.clone(), held.clone());
             async move {
                 *hits.lock().unwrap() += 1;
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                // Until the test opens the gate (it is never closed).
+                drop(held.acquire().await);
                 *done.lock().unwrap() += 1;
                 AxumStatus::OK
             }
@@ -621,16 +556,13 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let slow_url = format!("http://{}/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
-    let (fast_url, fast) = receiver(0).await;
+    let (fast_url, fast) = receiver().await;
 
     let slow_instance = instance(&app, &slow_url).await;
     // The prompt receiver's instance polls tasks, so the slow one's contacts are not its.
     let mut body = seed_body(&app.code().await);
     body["configuration"]["event.notification.callback.url"] = json!(fast_url);
-    body["configuration"]["event.poller.configuration"] = json!({"tasks": {
-        "url": "/hubs/crm/tasks", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "modification_date", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
-            "createdDateField": "creation_date", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"}}});
+    body["configuration"]["event.poller.configuration"] = tasks_poller();
     let created = app
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
         .await;
@@ -650,15 +582,14 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
             .unwrap()
             .run(stop.clone()),
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while *slow_hits.lock().unwrap() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the slow receiver was never called"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the slow receiver is called",
+        async || *slow_hits.lock().unwrap() > 0,
+    )
+    .await;
     // Only now, with slow sends in flight, does the prompt receiver's change happen.
+    app.advance_ms(1_000); // in a later second than the tasks cursor
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
         .json(&json!({"resource": "tasks", "count": 1}))
@@ -674,73 +605,48 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
         )
         .await;
     assert_eq!(polled["polls"][0]["events"], 1, "{polled}");
-    while fast.received.lock().unwrap().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the prompt receiver never got its notification"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the prompt receiver gets its notification while the slow sends are held",
+        async || !fast.is_empty(),
+    )
+    .await;
     // Ordering, not timing: the prompt receiver was served while the slow one still held every
     // send it had started, and the slow host never had more than its share at once.
-    assert_eq!(
-        *slow_done.lock().unwrap(),
-        0,
-        "it waited for a slow send to finish"
-    );
+    assert_eq!(*slow_done.lock().unwrap(), 0, "no slow send had finished");
     assert!(
         *slow_hits.lock().unwrap() <= app.state.settings.delivery_per_host,
         "the slow host holds at most its share"
     );
+    gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS);
+    eventually(
+        Duration::from_secs(30),
+        "the slow host gets its six notifications once it answers",
+        async || *slow_done.lock().unwrap() >= 6,
+    )
+    .await;
     stop.cancel();
 }
 
 #[tokio::test]
 async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
     let app = app(true).await;
-    let gone = Arc::new(Mutex::new(true));
-    let received = Arc::new(Mutex::new(0usize));
-    let (flag, count) = (gone.clone(), received.clone());
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move || {
-            let (flag, count) = (flag.clone(), count.clone());
-            async move {
-                *count.lock().unwrap() += 1;
-                if *flag.lock().unwrap() {
-                    AxumStatus::GONE
-                } else {
-                    AxumStatus::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (url, inbox) = receiver_answering(AxumStatus::GONE).await;
     let id = instance(&app, &url).await;
     changes(&app, id, 1).await;
     deliver(&app).await;
-    assert_eq!(
-        *received.lock().unwrap(),
-        1,
-        "one attempt: a 410 is not retried"
-    );
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(inbox.len(), 1, "one attempt: a 410 is not retried");
+    app.advance_ms(1_000); // the next changes in a later second than the cursor
     changes(&app, id, 1).await;
     deliver(&app).await;
-    assert_eq!(
-        *received.lock().unwrap(),
-        1,
-        "nothing more goes to a gone URL"
-    );
+    assert_eq!(inbox.len(), 1, "nothing more goes to a gone URL");
     let statuses = statuses(&app, id).await;
     assert_eq!(statuses, ["FAILED", "QUEUED"]);
     assert_eq!(
         app.metrics().await.value("tributary_notifications_queued"),
         1.0
     );
-    *gone.lock().unwrap() = false;
+    inbox.answer(AxumStatus::OK);
     let resumed = app
         .expect(
             Method::POST,
@@ -752,7 +658,7 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
     assert_eq!(resumed["resumed"], 1);
     deliver(&app).await;
     assert_eq!(
-        *received.lock().unwrap(),
+        inbox.len(),
         2,
         "the waiting notification went after the resume"
     );
@@ -768,7 +674,7 @@ async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
 #[tokio::test]
 async fn events_of_an_instance_whose_configuration_cannot_be_read_wait_unqueued_and_none_fail() {
     let app = app(true).await;
-    let (url, inbox) = receiver(0).await;
+    let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     changes(&app, id, 3).await;
 
@@ -788,16 +694,12 @@ async fn events_of_an_instance_whose_configuration_cannot_be_read_wait_unqueued_
         "nothing queued, nothing sent"
     );
     assert_eq!(statuses(&app, id).await, ["NEW", "NEW", "NEW"]);
-    assert!(inbox.received.lock().unwrap().is_empty());
+    assert!(inbox.is_empty());
 
     deliver(&app).await;
     assert_eq!(
         statuses(&app, id).await,
         ["NOTIFIED", "NOTIFIED", "NOTIFIED"]
     );
-    assert_eq!(
-        inbox.received.lock().unwrap().len(),
-        1,
-        "one notification of three"
-    );
+    assert_eq!(inbox.len(), 1, "one notification of three");
 }

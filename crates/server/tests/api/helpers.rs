@@ -2,13 +2,17 @@
 //! directory, and a client that knows the first organization's secrets.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use tributary_domain::SystemClock;
+use tributary_domain::{Clock, ManualClock, SystemClock};
+use tributary_server::delivery::Deliverer;
 use tributary_server::settings::Bootstrap;
 use tributary_server::{Application, Settings};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
@@ -16,6 +20,40 @@ use tributary_simulator::{Config, RunningSimulator, Simulator};
 pub const ORG_SECRET: &str = "test-organization-secret-0001";
 pub const USER_SECRET: &str = "test-user-secret-00000000001";
 pub const CALLBACK: &str = "https://app.example/oauth/callback";
+
+/// A directory of its own under the system's temp directory, removed (with everything in it)
+/// when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A fresh `PREFIX-PID-N-NANOS` directory.
+    pub fn new(prefix: &str) -> TempDir {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Best effort: a server still closing its database must not turn a pass into a panic.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT/elements/api-v2`.
@@ -25,9 +63,15 @@ pub struct TestApp {
     settings: Settings,
     pub sim: RunningSimulator,
     pub http: reqwest::Client,
+    /// The database's directory, removed when the app is dropped.
     pub dir: PathBuf,
     pub auth: String,
+    /// The clock the server and the simulator share, when the app was started on one
+    /// ([`spawn_app_on_manual_clock`]).
+    pub manual_clock: Option<Arc<ManualClock>>,
     shutdown: CancellationToken,
+    /// Declared last: removed after the server is told to stop.
+    temps: Vec<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -79,15 +123,8 @@ pub async fn spawn_app_with_clocks(
     let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-api-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = TempDir::new("tributary-api");
+    let dir = temp.path().to_owned();
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.join("tributary.db").display()),
@@ -114,8 +151,24 @@ pub async fn spawn_app_with_clocks(
             .unwrap(),
         dir,
         auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
+        manual_clock: None,
         shutdown,
+        temps: vec![temp],
     }
+}
+
+/// The server and the simulator on one manual clock, standing at the current second: a test
+/// moves time with [`TestApp::advance_ms`] instead of sleeping (the simulator's `last_updated`
+/// is rounded to the second, so "a later second" is `advance_ms(1_000)`).
+pub async fn spawn_app_on_manual_clock(
+    config: Config,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let now = SystemClock.now_ms();
+    let clock = Arc::new(ManualClock::new(now - now.rem_euclid(1_000)));
+    let mut app = spawn_app_with_clocks(config, clock.clone(), clock.clone(), tweak).await;
+    app.manual_clock = Some(clock);
+    app
 }
 
 async fn start(
@@ -131,6 +184,48 @@ async fn start(
 }
 
 impl TestApp {
+    /// Moves the shared manual clock forward by `ms` (the app must run on one).
+    pub fn advance_ms(&self, ms: i64) {
+        self.manual_clock
+            .as_ref()
+            .expect("the app runs on a manual clock (spawn_app_on_manual_clock)")
+            .advance_ms(ms);
+    }
+
+    /// Keeps `dir` until the app is dropped (a folder the server reads, such as its elements).
+    pub fn hold(&mut self, dir: TempDir) {
+        self.temps.push(dir);
+    }
+
+    /// Steps the deliverer until it has sent everything due, moving the manual clock past each
+    /// retry's wait in between (`retries` rounds), so that a short retry schedule plays out
+    /// without sleeping. On the system clock, use [`deliver_until`].
+    pub async fn deliver(&self, retries: usize, retry_wait_ms: i64) {
+        let deliverer = Deliverer::new(self.state.clone(), 16).unwrap();
+        for round in 0..=retries {
+            if round > 0 {
+                self.advance_ms(retry_wait_ms);
+            }
+            let mut passes = 0;
+            while deliverer.run_once().await != (0, 0) {
+                passes += 1;
+                assert!(passes < 1_000, "the deliverer never runs out of work");
+            }
+        }
+    }
+
+    /// The simulator's request log.
+    pub async fn sim_requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/requests", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Stops the server and starts a new one on the same database (a restart).
     pub async fn restart(&mut self) {
         self.shutdown.cancel();
@@ -293,6 +388,150 @@ impl Metrics {
             .parse()
             .unwrap()
     }
+}
+
+/// Waits until `condition` holds, checking every 20 ms; panics naming `what` if it still does
+/// not after `deadline`. The one way tests wait for work they do not step themselves.
+pub async fn eventually(deadline: Duration, what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let until = Instant::now() + deadline;
+    while !condition().await {
+        assert!(Instant::now() < until, "not within {deadline:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Steps the deliverer until `inbox` holds `count` requests (or ten seconds pass), then checks
+/// that it holds exactly that many.
+pub async fn deliver_until(app: &TestApp, inbox: &Inbox, count: usize) {
+    let deliverer = Deliverer::new(app.state.clone(), 16).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        &format!("{count} notifications received"),
+        async || {
+            deliverer.run_once().await;
+            inbox.len() >= count
+        },
+    )
+    .await;
+    assert_eq!(inbox.len(), count, "notifications received");
+}
+
+/// A request a receiver got: its headers and raw body.
+pub type Received = (HeaderMap, Vec<u8>);
+
+/// What a webhook receiver got, and how it answers.
+#[derive(Clone)]
+pub struct Inbox {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Answered with 503 "down for maintenance" first, this many times.
+    fail_first: Arc<Mutex<usize>>,
+    /// The answer after those.
+    status: Arc<Mutex<axum::http::StatusCode>>,
+}
+
+impl Inbox {
+    /// Every request so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// How many requests came.
+    pub fn len(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each request's body, parsed.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.received()
+            .iter()
+            .map(|(_, raw)| serde_json::from_slice(raw).unwrap())
+            .collect()
+    }
+
+    /// From now on, answer 503 to the next `count` requests.
+    pub fn fail_next(&self, count: usize) {
+        *self.fail_first.lock().unwrap() = count;
+    }
+
+    /// From now on (after any failures asked for), answer `status`.
+    pub fn answer(&self, status: axum::http::StatusCode) {
+        *self.status.lock().unwrap() = status;
+    }
+}
+
+/// A webhook receiver on port 0 (`http://127.0.0.1:PORT/events`) answering 200; its URL and
+/// what it gets.
+pub async fn receiver() -> (String, Inbox) {
+    receiver_answering(axum::http::StatusCode::OK).await
+}
+
+/// A receiver answering 503 to its first `count` requests, then 200.
+pub async fn receiver_failing_first(count: usize) -> (String, Inbox) {
+    let (url, inbox) = receiver().await;
+    inbox.fail_next(count);
+    (url, inbox)
+}
+
+/// A receiver answering `status` to every request.
+pub async fn receiver_answering(status: axum::http::StatusCode) -> (String, Inbox) {
+    let inbox = Inbox {
+        received: Arc::default(),
+        fail_first: Arc::default(),
+        status: Arc::new(Mutex::new(status)),
+    };
+    let sink = inbox.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.received.lock().unwrap().push((headers, body.to_vec()));
+                let mut fail = sink.fail_first.lock().unwrap();
+                if *fail > 0 {
+                    *fail -= 1;
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "down for maintenance",
+                    );
+                }
+                (*sink.status.lock().unwrap(), "")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, inbox)
+}
+
+/// The contacts poller the simulator's contacts fit (`+0000` dates; `last_updated` is rounded
+/// to the second): `{"contacts": {…}}`, for `event.poller.configuration`.
+pub fn contacts_poller() -> Value {
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
+    json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
+        "datesConfiguration": {"updatedDateField": "last_updated", "updatedDateFormat": format,
+            "updatedDateTimezone": "GMT", "createdDateField": "date_created",
+            "createdDateFormat": format, "createdDateTimezone": "GMT"}}})
+}
+
+/// [`contacts_poller`] reading `page_size` records a page.
+pub fn contacts_poller_paged(page_size: u32) -> Value {
+    let mut poller = contacts_poller();
+    poller["contacts"]["pageSize"] = json!(page_size);
+    poller
+}
+
+/// The tasks poller (literal-`Z` dates, as the element's default has it).
+pub fn tasks_poller() -> Value {
+    let format = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'";
+    json!({"tasks": {"url": "/hubs/crm/tasks", "idField": "id",
+        "datesConfiguration": {"updatedDateField": "modification_date",
+            "updatedDateFormat": format, "createdDateField": "creation_date",
+            "createdDateFormat": format}}})
 }
 
 pub fn seed_poller() -> Value {

@@ -55,15 +55,7 @@ async fn the_seed_example_creates_an_instance_with_every_field_cloud_elements_re
     assert_eq!(poller, seed_poller());
 
     // The exchange really happened at the provider, once.
-    let requests: Vec<Value> = app
-        .http
-        .get(format!("{}/_sim/requests", app.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Vec<Value> = app.sim_requests().await;
     let token_calls: Vec<&Value> = requests.iter().filter(|r| r["path"] == "/token").collect();
     assert_eq!(token_calls.len(), 1);
     assert_eq!(token_calls[0]["status"], 200);
@@ -244,15 +236,7 @@ async fn put_replaces_the_whole_instance_and_may_reauthenticate_with_a_new_code(
     );
     assert_eq!(replaced["configuration"]["oauth.api.secret"], "********");
     assert_eq!(replaced["valid"], true);
-    let requests: Vec<Value> = app
-        .http
-        .get(format!("{}/_sim/requests", app.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Vec<Value> = app.sim_requests().await;
     assert_eq!(
         requests
             .iter()
@@ -401,15 +385,7 @@ async fn externally_obtained_tokens_are_accepted_instead_of_a_code() {
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
         .await;
     assert_eq!(created["valid"], true);
-    let requests: Vec<Value> = app
-        .http
-        .get(format!("{}/_sim/requests", app.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Vec<Value> = app.sim_requests().await;
     assert!(
         requests.iter().all(|r| r["path"] != "/token"),
         "no exchange for given tokens"

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use tributary_domain::{Clock, ManualClock, SystemClock};
 use tributary_simulator::Config;
 
-use crate::helpers::{TestApp, seed_body, seed_poller, spawn_app_with, spawn_app_with_clock};
+use crate::helpers::{
+    self, TestApp, seed_body, seed_poller, spawn_app_on_manual_clock, spawn_app_with,
+    spawn_app_with_clock,
+};
 
 fn empty_sim() -> Config {
     Config {
@@ -82,17 +85,9 @@ impl TestApp {
     }
 }
 
-/// A contacts poller (the `+0000` date style, `last_updated` rounded to the second).
+/// A contacts poller, reading `page_size` records a page when given.
 fn contacts_poller(page_size: Option<u32>) -> Value {
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
-    let mut poller = json!({"contacts": {"url": "/hubs/crm/contacts", "idField": "id",
-        "datesConfiguration": {"updatedDateField": "last_updated", "updatedDateFormat": format,
-            "updatedDateTimezone": "GMT", "createdDateField": "date_created",
-            "createdDateFormat": format, "createdDateTimezone": "GMT"}}});
-    if let Some(size) = page_size {
-        poller["contacts"]["pageSize"] = json!(size);
-    }
-    poller
+    page_size.map_or_else(helpers::contacts_poller, helpers::contacts_poller_paged)
 }
 
 fn ids_and_types(events: &[Value]) -> Vec<(String, String)> {
@@ -109,7 +104,7 @@ fn ids_and_types(events: &[Value]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_seed_appointments_configuration_yields_created_then_updated_with_the_right_dates() {
-    let app = spawn_app_with(empty_sim(), |_| {}).await;
+    let app = spawn_app_on_manual_clock(empty_sim(), |_| {}).await;
     let id = app.polling_instance(seed_poller()).await;
     let first = app.poll(id).await;
     assert_eq!(
@@ -148,7 +143,7 @@ async fn the_seed_appointments_configuration_yields_created_then_updated_with_th
     assert_eq!(events[0]["objectType"], "appointments");
     assert_eq!(events[0]["raw"]["title"], "Demo");
 
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.advance_ms(20); // an edit some milliseconds after the creation
     let edited = app
         .provider(
             Method::PATCH,
@@ -183,15 +178,7 @@ async fn the_seed_appointments_configuration_yields_created_then_updated_with_th
     assert_eq!(pollers[0]["failures"], 0);
     // After one look at the provider's clock (the first request), every poll was one request
     // with a since: four polls, five requests.
-    let requests: Vec<Value> = app
-        .http
-        .get(format!("{}/_sim/requests", app.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Vec<Value> = app.sim_requests().await;
     let reads: Vec<&Value> = requests
         .iter()
         .filter(|r| r["path"] == "/crm/rest/v1/appointments" && r["method"] == "GET")
@@ -247,7 +234,7 @@ async fn ten_contacts_updated_in_the_same_second_across_two_polls_arrive_exactly
 #[tokio::test]
 async fn a_provider_clock_ten_minutes_behind_or_ahead_loses_nothing() {
     for offset in [-600, 600] {
-        let app = spawn_app_with(empty_sim(), |_| {}).await;
+        let app = spawn_app_on_manual_clock(empty_sim(), |_| {}).await;
         app.sim_control("/clock", json!({"offset_seconds": offset}))
             .await;
         let id = app.polling_instance(contacts_poller(None)).await;
@@ -265,7 +252,7 @@ async fn a_provider_clock_ten_minutes_behind_or_ahead_loses_nothing() {
         )
         .await;
         // last_updated is rounded to the second: make the edit land in a later one.
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        app.advance_ms(1_000);
         app.provider(
             Method::PATCH,
             &token,
@@ -286,10 +273,10 @@ async fn a_provider_clock_ten_minutes_behind_or_ahead_loses_nothing() {
 
 #[tokio::test]
 async fn a_500_on_page_3_of_5_stores_nothing_and_the_next_poll_delivers_every_change_once() {
-    let app = spawn_app_with(empty_sim(), |_| {}).await;
+    let app = spawn_app_on_manual_clock(empty_sim(), |_| {}).await;
     let id = app.polling_instance(contacts_poller(Some(2))).await;
     app.poll(id).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // a later second than the cursor
     app.sim_control("/records", json!({"resource": "contacts", "count": 10}))
         .await;
     app.sim_control(
@@ -328,7 +315,7 @@ async fn a_500_on_page_3_of_5_stores_nothing_and_the_next_poll_delivers_every_ch
 
 #[tokio::test]
 async fn an_update_after_creation_but_before_the_first_poll_of_the_record_is_created() {
-    let app = spawn_app_with(empty_sim(), |_| {}).await;
+    let app = spawn_app_on_manual_clock(empty_sim(), |_| {}).await;
     let id = app.polling_instance(contacts_poller(None)).await;
     app.poll(id).await;
     let token = app.sim_token().await;
@@ -339,7 +326,7 @@ async fn an_update_after_creation_but_before_the_first_poll_of_the_record_is_cre
         json!({"email_addresses": [{"email": "n@x.example", "field": "EMAIL1"}]}),
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the edit in a later second than the creation
     app.provider(
         Method::PATCH,
         &token,
@@ -356,14 +343,14 @@ async fn an_update_after_creation_but_before_the_first_poll_of_the_record_is_cre
 
 #[tokio::test]
 async fn a_date_that_does_not_parse_yields_a_flagged_event_not_a_dropped_record() {
-    let app = spawn_app_with(empty_sim(), |_| {}).await;
+    let app = spawn_app_on_manual_clock(empty_sim(), |_| {}).await;
     let mut poller = contacts_poller(None);
     // The wrong pattern for contacts: they write +0000, not a literal Z.
     poller["contacts"]["datesConfiguration"]["updatedDateFormat"] =
         json!("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'");
     let id = app.polling_instance(poller).await;
     app.poll(id).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // a later second than the cursor
     app.sim_control("/records", json!({"resource": "contacts", "count": 2}))
         .await;
     let summary = app.poll(id).await;
@@ -449,15 +436,7 @@ async fn poll_now_skips_a_resource_whose_poll_another_worker_holds() {
         .unwrap();
     assert!(held.is_some());
     let gets = || async {
-        let log: Vec<Value> = app
-            .http
-            .get(format!("{}/_sim/requests", app.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let log: Vec<Value> = app.sim_requests().await;
         log.iter()
             .filter(|r| r["path"] == "/crm/rest/v1/contacts")
             .count()

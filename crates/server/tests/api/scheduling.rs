@@ -26,12 +26,8 @@ fn unthrottled() -> Config {
 /// Three resources, polled every minute.
 fn three_resources(body: &mut Value) {
     let element_defaults = json!({
-        "contacts": {"url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "last_updated", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSZ",
-            "createdDateField": "date_created", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSZ"}},
-        "tasks": {"url": "/hubs/crm/tasks", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "modification_date", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
-            "createdDateField": "creation_date", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"}},
+        "contacts": crate::helpers::contacts_poller()["contacts"].clone(),
+        "tasks": crate::helpers::tasks_poller()["tasks"].clone(),
         "appointments": crate::helpers::seed_poller()["appointments"].clone(),
     });
     body["configuration"]["event.poller.configuration"] = element_defaults;

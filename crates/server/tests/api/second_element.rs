@@ -22,7 +22,7 @@ use sha2::Sha256;
 use tributary_server::delivery::Deliverer;
 use tributary_simulator::Config;
 
-use crate::helpers::{TestApp, USER_SECRET, spawn_app_with};
+use crate::helpers::{Inbox, TempDir, TestApp, USER_SECRET, receiver, spawn_app_with};
 
 const DEFINITION: &str = r#"
 key = "ledgerly"
@@ -300,56 +300,30 @@ async fn provider(ledger: Shared) -> String {
     origin
 }
 
-/// What a receiver got: each request's headers and raw body.
-type Inbox = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
-
-/// A webhook receiver keeping each request's headers and raw body.
-async fn receiver() -> (String, Inbox) {
-    let inbox = Inbox::default();
-    let kept = inbox.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let kept = kept.clone();
-            async move {
-                kept.lock().unwrap().push((headers, body.to_vec()));
-                AxumStatus::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, inbox)
-}
-
 fn deal(id: &str, stage: &str, created: i64, updated: i64) -> Value {
     json!({"id": id, "name": format!("Deal {id}"), "stage": stage, "created_at": created, "updated_at": updated})
 }
 
 /// Tributary with the definition in its elements folder and the provider's origin set.
 async fn app_with_ledgerly(origin: &str) -> TestApp {
-    let folder = std::env::temp_dir().join(format!(
-        "tributary-elements-{}-{}",
-        std::process::id(),
-        now_ms()
-    ));
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("ledgerly.toml"), DEFINITION).unwrap();
-    let origin = origin.to_owned();
-    spawn_app_with(
+    let folder = TempDir::new("tributary-elements");
+    std::fs::write(folder.path().join("ledgerly.toml"), DEFINITION).unwrap();
+    let (origin, elements) = (origin.to_owned(), folder.path().to_owned());
+    let mut app = spawn_app_with(
         Config {
             seed: 0,
             ..Config::default()
         },
         move |s| {
-            s.elements_dir = Some(folder);
+            s.elements_dir = Some(elements);
             s.origins.insert("ledgerly".to_owned(), origin);
             s.allow_private_callbacks = true;
             s.retry_schedule = tributary_domain::delivery::RetrySchedule::parse("30ms").unwrap();
         },
     )
-    .await
+    .await;
+    app.hold(folder);
+    app
 }
 
 fn create_body(code: &str, callback: &str) -> Value {
@@ -395,9 +369,9 @@ async fn deliver(app: &TestApp) {
 
 /// Every event the receiver got, as (objectId, eventType), each notification's signature
 /// checked against its raw bytes.
-fn received_events(inbox: &Mutex<Vec<(HeaderMap, Vec<u8>)>>) -> Vec<(String, String)> {
+fn received_events(inbox: &Inbox) -> Vec<(String, String)> {
     let mut events = Vec::new();
-    for (headers, raw) in inbox.lock().unwrap().iter() {
+    for (headers, raw) in &inbox.received() {
         let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
         mac.update(raw);
         let expected = format!(
@@ -643,35 +617,30 @@ async fn hub_one(app: &TestApp, auth: &str, id: &str) -> reqwest::Response {
 /// element built-in or not.
 #[tokio::test]
 async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
-    let folder = std::env::temp_dir().join(format!(
-        "tributary-bad-elements-{}-{}",
-        std::process::id(),
-        now_ms()
-    ));
-    std::fs::create_dir_all(&folder).unwrap();
+    let folder = TempDir::new("tributary-bad-elements");
     std::fs::write(
-        folder.join("broken.toml"),
+        folder.path().join("broken.toml"),
         DEFINITION
             .replace("key = \"ledgerly\"", "key = \"broken\"")
             .replace("cursor = \"/data/next_cursor\"\n", ""),
     )
     .unwrap();
-    std::fs::write(folder.join("ledgerly.toml"), DEFINITION).unwrap();
+    std::fs::write(folder.path().join("ledgerly.toml"), DEFINITION).unwrap();
     std::fs::write(
-        folder.join("sfdc.toml"),
+        folder.path().join("sfdc.toml"),
         DEFINITION.replace("key = \"ledgerly\"", "key = \"sfdc\""),
     )
     .unwrap();
     // A user's definition must not point Tributary into the private network.
     std::fs::write(
-        folder.join("tunnel.toml"),
+        folder.path().join("tunnel.toml"),
         DEFINITION
             .replace("key = \"ledgerly\"", "key = \"tunnel\"")
             .replace("https://api.ledgerly.example", "http://10.0.0.7:8080"),
     )
     .unwrap();
     let settings = |allow: bool, tunnel_origin: Option<&str>| tributary_server::Settings {
-        elements_dir: Some(folder.clone()),
+        elements_dir: Some(folder.path().to_owned()),
         allow_private_origins: allow,
         origins: tunnel_origin
             .map(|o| BTreeMap::from([("tunnel".to_owned(), o.to_owned())]))
@@ -697,7 +666,7 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
         assert_eq!(loaded.refused().len(), 2);
     }
 
-    let registry = tributary_elements::Registry::load(Some(&folder)).unwrap();
+    let registry = tributary_elements::Registry::load(Some(folder.path())).unwrap();
     let refused: Vec<String> = registry.refused().iter().map(|e| e.to_string()).collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
@@ -710,7 +679,7 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
         "{refused:?}"
     );
 
-    let shared = folder.clone();
+    let shared = folder.path().to_owned();
     let app = spawn_app_with(Config::default(), move |s| {
         s.elements_dir = Some(shared);
     })
@@ -741,5 +710,4 @@ async fn a_broken_definition_is_refused_and_the_others_load_marked_local() {
     assert_eq!(one["builtIn"], false);
     app.expect(Method::GET, "/elements/broken", None, StatusCode::NOT_FOUND)
         .await;
-    std::fs::remove_dir_all(folder).unwrap();
 }

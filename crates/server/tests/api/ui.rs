@@ -5,7 +5,11 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{ORG_SECRET, TestApp, USER_SECRET, seed_body, spawn_app};
+use crate::helpers::{
+    ORG_SECRET, TestApp, USER_SECRET, contacts_poller, seed_body, spawn_app,
+    spawn_app_on_manual_clock,
+};
+use tributary_simulator::Config;
 
 mod edit;
 mod log;
@@ -313,12 +317,8 @@ async fn signing_out_needs_the_sessions_csrf_token_and_ends_the_session() {
 /// id after a first poll has set the cursor.
 async fn contacts_instance(app: &TestApp) -> i64 {
     let mut body = seed_body(&app.code().await);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     body["name"] = json!("Contacts feed");
-    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
-        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "last_updated", "updatedDateFormat": format,
-            "createdDateField": "date_created", "createdDateFormat": format}}});
+    body["configuration"]["event.poller.configuration"] = contacts_poller();
     let created = app
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
         .await;
@@ -338,7 +338,7 @@ async fn post_form(app: &TestApp, path: &str, session: &str, csrf: &str) -> (Sta
 
 #[tokio::test]
 async fn the_instance_page_polls_lists_filters_and_opens_events_with_their_deliveries() {
-    let app = spawn_app().await;
+    let app = spawn_app_on_manual_clock(Config::default(), |_| {}).await;
     let id = contacts_instance(&app).await;
     let session = sign_in(&app).await;
     let path = format!("/ui/instances/{id}");
@@ -361,7 +361,7 @@ async fn the_instance_page_polls_lists_filters_and_opens_events_with_their_deliv
         polled.contains("Polled 1 resource: 0 new events."),
         "{polled}"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the new records in a later second than the cursor
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
         .json(&json!({"resource": "contacts", "count": 2}))

@@ -9,13 +9,15 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+
+use crate::helpers::eventually;
 
 /// chromedriver on a free port, stopped when dropped.
 pub struct Driver {
@@ -63,14 +65,10 @@ async fn driver() -> Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{}/status", driver.url))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(20), "chromedriver starts", async || {
+        reqwest::get(format!("{}/status", driver.url)).await.is_ok()
+    })
+    .await;
     driver
 }
 
@@ -280,19 +278,15 @@ impl Browser {
 
     /// Waits until the document has loaded.
     pub async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually(Duration::from_secs(10), "the page loads", async || {
             let state = self
                 .client
                 .execute("return document.readyState;", vec![])
                 .await
                 .unwrap();
-            if state == json!("complete") {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the page did not load");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            state == json!("complete")
+        })
+        .await;
     }
 
     pub async fn goto(&self, url: &str) {
@@ -323,11 +317,10 @@ impl Browser {
     pub async fn navigating<F: Future<Output = ()>>(&self, action: F) {
         let old = self.client.find(Locator::Css("html")).await.unwrap();
         action.await;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while old.tag_name().await.is_ok() {
-            assert!(Instant::now() < deadline, "the page did not change");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(Duration::from_secs(10), "the page changes", async || {
+            old.tag_name().await.is_err()
+        })
+        .await;
         self.ready().await;
     }
 

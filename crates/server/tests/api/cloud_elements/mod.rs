@@ -15,13 +15,8 @@ mod configuration;
 mod events;
 mod instances;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use axum::http::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tributary_server::delivery::Deliverer;
 use tributary_simulator::Config;
 
 use crate::helpers::{TestApp, seed_body, spawn_app_with};
@@ -29,46 +24,12 @@ use crate::helpers::{TestApp, seed_body, spawn_app_with};
 /// The sender address the tests' server is given.
 pub const SENDER: &str = "events@acme.example";
 
-/// A request a receiver got: its headers and raw body.
-pub type Received = (HeaderMap, Vec<u8>);
-
-/// What a receiver got.
-#[derive(Clone, Default)]
-pub struct Inbox(Arc<Mutex<Vec<Received>>>);
-
-impl Inbox {
-    pub fn received(&self) -> Vec<Received> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Each notification's body, parsed.
-    pub fn bodies(&self) -> Vec<Value> {
-        self.received()
-            .iter()
-            .map(|(_, raw)| serde_json::from_slice(raw).unwrap())
-            .collect()
-    }
-}
-
-/// A webhook receiver on port 0 answering 200; its URL and what it got.
-pub async fn receiver() -> (String, Inbox) {
-    let inbox = Inbox::default();
-    let sink = inbox.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let sink = sink.clone();
-            async move {
-                sink.0.lock().unwrap().push((headers, body.to_vec()));
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, inbox)
-}
+// The one webhook receiver and its stepping helper, under the names these tests (and others
+// that import them from here) use.
+pub use crate::helpers::{deliver_until, receiver};
+// Kept for test files that name the types from here; nothing in this module does.
+#[allow(unused_imports)]
+pub use crate::helpers::{Inbox, Received};
 
 /// A server delivering to loopback receivers, with its own sender address, over a simulator
 /// without seed records.
@@ -120,19 +81,6 @@ pub async fn poll(app: &TestApp, id: i64) -> Value {
         StatusCode::OK,
     )
     .await
-}
-
-/// Steps the deliverer until the receiver holds `count` notifications (or ten seconds pass).
-pub async fn deliver_until(app: &TestApp, inbox: &Inbox, count: usize) {
-    let deliverer = Deliverer::new(app.state.clone(), 16).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while inbox.received().len() < count && Instant::now() < deadline {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    assert_eq!(inbox.received().len(), count, "notifications received");
 }
 
 /// A GET that must answer 200; its JSON.

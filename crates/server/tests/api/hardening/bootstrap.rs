@@ -7,6 +7,7 @@ use tributary_domain::SystemClock;
 use tributary_server::{Application, Settings};
 
 use crate::backends::{MASTER_KEY, PostgresDatabase};
+use crate::helpers::TempDir;
 
 /// Builds eight applications on `url` at once (migrated already, so they race straight to
 /// the bootstrap); returns how many generated secrets.
@@ -39,26 +40,17 @@ async fn start_eight(url: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn processes_starting_together_on_an_empty_database_create_one_organization() {
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-bootstrap-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("t.db").display());
-    assert_eq!(start_eight(&url).await, 1, "SQLite");
-    let _ = std::fs::remove_dir_all(&dir);
+async fn processes_starting_together_on_an_empty_database_create_one_organization_on_sqlite() {
+    let dir = TempDir::new("tributary-bootstrap");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    assert_eq!(start_eight(&url).await, 1);
+}
 
-    let Some(database) = PostgresDatabase::create().await else {
-        eprintln!("TEST_POSTGRES_URL is not set: the PostgreSQL half did not run");
-        return;
-    };
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_on_an_empty_database_create_one_organization_on_postgres() {
+    let database = PostgresDatabase::create().await;
     let url = database.url.clone();
     let outcome = tokio::spawn(async move { start_eight(&url).await }).await;
     database.drop_it().await;
-    assert_eq!(outcome.unwrap(), 1, "PostgreSQL");
+    assert_eq!(outcome.unwrap(), 1);
 }

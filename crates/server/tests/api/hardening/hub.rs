@@ -30,15 +30,7 @@ async fn hub(
 
 /// Paths the simulator was asked for since the log was cleared.
 async fn provider_paths(app: &TestApp) -> Vec<String> {
-    let log: Vec<Value> = app
-        .http
-        .get(format!("{}/_sim/requests", app.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Vec<Value> = app.sim_requests().await;
     log.iter()
         .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
         .collect()

@@ -22,7 +22,7 @@ use tributary_server::{Application, Settings};
 use tributary_simulator::RunningSimulator;
 use tributary_simulator::hubspot::{self, Config};
 
-use crate::helpers::{CALLBACK, ORG_SECRET, USER_SECRET};
+use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET};
 
 /// HubSpot's record dates: `2019-12-07T16:50:06.678Z`.
 pub const HS_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
@@ -36,13 +36,13 @@ pub struct HsApp {
     pub http: reqwest::Client,
     pub auth: String,
     shutdown: CancellationToken,
-    dir: std::path::PathBuf,
+    /// Declared last: removed after the server is told to stop.
+    _dir: TempDir,
 }
 
 impl Drop for HsApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -58,18 +58,10 @@ pub async fn spawn_hs_with(config: Config, tweak: impl FnOnce(&mut Settings)) ->
     let sim = hubspot::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-hubspot-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("tributary-hubspot");
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.join("tributary.db").display()),
+        database_url: format!("sqlite://{}", dir.path().join("tributary.db").display()),
         origins: BTreeMap::from([("hubspotcrm".to_owned(), sim.url())]),
         allow_private_callbacks: true,
         bootstrap: Some(Bootstrap {
@@ -98,7 +90,7 @@ pub async fn spawn_hs_with(config: Config, tweak: impl FnOnce(&mut Settings)) ->
             .unwrap(),
         auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
         shutdown,
-        dir,
+        _dir: dir,
     }
 }
 

@@ -97,12 +97,7 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
     assert_eq!(app.changes(id).await.len(), 3);
 
     deliver(&app).await;
-    let bodies: Vec<Value> = inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|b| serde_json::from_slice(b).unwrap())
-        .collect();
+    let bodies: Vec<Value> = inbox.bodies();
     let delivered: Vec<(String, String)> = bodies
         .iter()
         .flat_map(|b| b["message"]["events"].as_array().unwrap().clone())

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tributary_server::telemetry::{LogFormat, init_as};
 
-use super::metrics::{deliver, polled_instance, receiver};
+use super::metrics::{deliver_until, polled_instance, receiver};
 use crate::helpers::{ORG_SECRET, USER_SECRET};
 
 /// A log sink the test reads back.
@@ -41,9 +41,9 @@ async fn json_log_lines_carry_their_request_id_and_instance_id_and_no_secret() {
     let sink = capture.clone();
     init_as(move || sink.clone(), LogFormat::Json, false, "info");
 
-    let (callback, got) = receiver().await;
+    let (callback, inbox) = receiver().await;
     let (app, id) = polled_instance(&callback).await;
-    deliver(&app, &got, 1).await;
+    deliver_until(&app, &inbox, 1).await;
 
     // A refused request: its lines (the refusal and the request line) carry its id.
     let response = app

@@ -1,41 +1,21 @@
 //! `/metrics` after a poll and a delivery: valid OpenMetrics text, every metric name of before,
 //! the latency histograms with their buckets, and no secret.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tributary_server::delivery::Deliverer;
 use tributary_simulator::Config;
 
 use super::exposition::{Family, parse};
-use crate::helpers::{ORG_SECRET, TestApp, USER_SECRET, seed_body, spawn_app_with};
-
-/// A receiver answering 200; returns its URL and how many notifications it got.
-pub(super) async fn receiver() -> (String, Arc<Mutex<usize>>) {
-    let got = Arc::new(Mutex::new(0usize));
-    let count = got.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move || {
-            let count = count.clone();
-            async move {
-                *count.lock().unwrap() += 1;
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, got)
-}
+use crate::helpers::{
+    ORG_SECRET, TestApp, USER_SECRET, contacts_poller, seed_body, spawn_app_on_manual_clock,
+};
+// Used here, and by `logs` from here.
+pub(super) use crate::helpers::{deliver_until, receiver};
 
 /// An app delivering to loopback, an instance polling contacts into `callback`, a first poll
 /// (cursor set) and three new contacts polled: returns the app and the instance id.
 pub(super) async fn polled_instance(callback: &str) -> (TestApp, i64) {
-    let app = spawn_app_with(
+    let app = spawn_app_on_manual_clock(
         Config {
             seed: 0,
             ..Config::default()
@@ -44,12 +24,8 @@ pub(super) async fn polled_instance(callback: &str) -> (TestApp, i64) {
     )
     .await;
     let mut body = seed_body(&app.code().await);
-    let format = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
     body["configuration"]["event.notification.callback.url"] = json!(callback);
-    body["configuration"]["event.poller.configuration"] = json!({"contacts": {
-        "url": "/hubs/crm/contacts", "idField": "id", "datesConfiguration": {
-            "updatedDateField": "last_updated", "updatedDateFormat": format,
-            "createdDateField": "date_created", "createdDateFormat": format}}});
+    body["configuration"]["event.poller.configuration"] = contacts_poller();
     let created = app
         .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
         .await;
@@ -57,7 +33,7 @@ pub(super) async fn polled_instance(callback: &str) -> (TestApp, i64) {
     let poll = format!("/instances/{id}/events/poll");
     app.expect(Method::POST, &poll, None, StatusCode::OK).await;
     // The next changes must be after the cursor's second.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000);
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
         .json(&json!({"resource": "contacts", "count": 3}))
@@ -67,22 +43,6 @@ pub(super) async fn polled_instance(callback: &str) -> (TestApp, i64) {
     let summary = app.expect(Method::POST, &poll, None, StatusCode::OK).await;
     assert_eq!(summary["polls"][0]["events"], 3, "{summary}");
     (app, id)
-}
-
-/// Steps the deliverer until `got` has `n` notifications (or a deadline passes).
-pub(super) async fn deliver(app: &TestApp, got: &Mutex<usize>, n: usize) {
-    let deliverer = Deliverer::new(app.state.clone(), 4).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while *got.lock().unwrap() < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "nothing was delivered"
-        );
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 /// The series of a family whose labels include every `(key, value)` given.
@@ -102,9 +62,9 @@ fn count_of(family: &Family, suffix: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test]
 async fn metrics_parse_as_openmetrics_and_hold_latency_histograms_after_a_poll_and_a_delivery() {
-    let (callback, got) = receiver().await;
+    let (callback, inbox) = receiver().await;
     let (app, _id) = polled_instance(&callback).await;
-    deliver(&app, &got, 1).await;
+    deliver_until(&app, &inbox, 1).await;
 
     let response = app
         .http

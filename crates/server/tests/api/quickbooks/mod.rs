@@ -23,7 +23,7 @@ use tributary_server::{Application, Settings};
 use tributary_simulator::RunningSimulator;
 use tributary_simulator::quickbooks::{self, Config};
 
-use crate::helpers::{CALLBACK, ORG_SECRET, USER_SECRET};
+use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET};
 
 /// QuickBooks' metadata dates: `2015-12-23T12:55:50-08:00`.
 pub const QB_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ssXXX";
@@ -37,13 +37,13 @@ pub struct QbApp {
     pub http: reqwest::Client,
     pub auth: String,
     shutdown: CancellationToken,
-    dir: std::path::PathBuf,
+    /// Declared last: removed after the server is told to stop.
+    _dir: TempDir,
 }
 
 impl Drop for QbApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -55,18 +55,10 @@ pub async fn spawn_qb(config: Config) -> QbApp {
     let sim = quickbooks::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-quickbooks-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("tributary-quickbooks");
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.join("tributary.db").display()),
+        database_url: format!("sqlite://{}", dir.path().join("tributary.db").display()),
         origins: BTreeMap::from([("quickbooks".to_owned(), sim.url())]),
         allow_private_callbacks: true,
         bootstrap: Some(Bootstrap {
@@ -94,7 +86,7 @@ pub async fn spawn_qb(config: Config) -> QbApp {
             .unwrap(),
         auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
         shutdown,
-        dir,
+        _dir: dir,
     }
 }
 

@@ -131,12 +131,7 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
     assert_eq!(app.changes(id).await.len(), 5);
 
     deliver(&app).await;
-    let bodies: Vec<Value> = inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|b| serde_json::from_slice(b).unwrap())
-        .collect();
+    let bodies: Vec<Value> = inbox.bodies();
     let delivered: usize = bodies
         .iter()
         .map(|b| {

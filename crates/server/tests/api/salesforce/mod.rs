@@ -23,7 +23,7 @@ use tributary_server::{Application, Settings};
 use tributary_simulator::RunningSimulator;
 use tributary_simulator::salesforce::{self, Config};
 
-use crate::helpers::{CALLBACK, ORG_SECRET, USER_SECRET};
+use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET};
 
 /// The simulator's API root.
 pub const V: &str = "/services/data/v66.0";
@@ -39,13 +39,13 @@ pub struct SfApp {
     pub http: reqwest::Client,
     pub auth: String,
     shutdown: CancellationToken,
-    dir: std::path::PathBuf,
+    /// Declared last: removed after the server is told to stop.
+    _dir: TempDir,
 }
 
 impl Drop for SfApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -57,18 +57,10 @@ pub async fn spawn_sf(config: Config) -> SfApp {
     let sim = salesforce::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-sfdc-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("tributary-sfdc");
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.join("tributary.db").display()),
+        database_url: format!("sqlite://{}", dir.path().join("tributary.db").display()),
         origins: BTreeMap::from([("sfdc".to_owned(), sim.url())]),
         allow_private_callbacks: true,
         bootstrap: Some(Bootstrap {
@@ -96,7 +88,7 @@ pub async fn spawn_sf(config: Config) -> SfApp {
             .unwrap(),
         auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
         shutdown,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -365,25 +357,8 @@ impl SfApp {
     }
 }
 
-/// A local webhook receiver keeping each request's raw body.
-pub async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
-    let inbox: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let kept = inbox.clone();
-    let router = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let kept = kept.clone();
-            async move {
-                kept.lock().unwrap().push(body.to_vec());
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, inbox)
-}
+// The one webhook receiver, under the name the provider tests import from here.
+pub use crate::helpers::receiver;
 
 /// Steps the deliverer until a pass finds nothing to do.
 pub async fn deliver(app: &SfApp) {

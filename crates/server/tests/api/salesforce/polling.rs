@@ -92,12 +92,7 @@ async fn creates_updates_and_deletes_at_salesforce_arrive_once_each_with_their_t
 
     // The DELETED event goes out in Cloud Elements' envelope, the provider's entry as its raw.
     deliver(&app).await;
-    let bodies: Vec<Value> = inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|raw| serde_json::from_slice(raw).unwrap())
-        .collect();
+    let bodies: Vec<Value> = inbox.bodies();
     let deleted = bodies
         .iter()
         .find(|b| b["message"]["events"][0]["eventType"] == "DELETED")

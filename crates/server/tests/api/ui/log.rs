@@ -5,7 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{contacts_instance, get_page, sign_in, unescape};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_on_manual_clock};
+use tributary_simulator::Config;
 
 async fn page(app: &TestApp, session: &str, path: &str) -> String {
     let response = get_page(app, path, Some(session)).await;
@@ -32,7 +33,7 @@ fn link(html: &str, rel: &str) -> Option<String> {
 
 #[tokio::test]
 async fn the_event_log_pages_back_and_forth_newest_first_and_filters_by_when_events_were_stored() {
-    let app = spawn_app().await;
+    let app = spawn_app_on_manual_clock(Config::default(), |_| {}).await;
     let id = contacts_instance(&app).await;
     app.expect(
         Method::POST,
@@ -41,7 +42,7 @@ async fn the_event_log_pages_back_and_forth_newest_first_and_filters_by_when_eve
         StatusCode::OK,
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the new records in a later second than the cursor
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
         .json(&json!({"resource": "contacts", "count": 60}))
@@ -144,7 +145,7 @@ async fn the_event_log_pages_back_and_forth_newest_first_and_filters_by_when_eve
 
 #[tokio::test]
 async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_labelled_place() {
-    let app = spawn_app().await;
+    let app = spawn_app_on_manual_clock(Config::default(), |_| {}).await;
     let id = contacts_instance(&app).await;
     app.expect(
         Method::POST,
@@ -153,7 +154,7 @@ async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_labelled_
         StatusCode::OK,
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    app.advance_ms(1_000); // the new records in a later second than the cursor
     app.http
         .post(format!("{}/_sim/records", app.sim.url()))
         .json(&json!({"resource": "contacts", "count": 3}))
