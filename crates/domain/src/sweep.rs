@@ -73,6 +73,8 @@ pub struct Sweep<'m> {
     changed: BTreeMap<String, Value>,
     /// Records without a readable id.
     pub unreadable: usize,
+    /// Missing ids are forgotten without an event (the resource's deletes are not wanted).
+    forget_missing: bool,
 }
 
 impl<'m> Sweep<'m> {
@@ -84,7 +86,15 @@ impl<'m> Sweep<'m> {
             listed: Memory::new(),
             changed: BTreeMap::new(),
             unreadable: 0,
+            forget_missing: false,
         }
+    }
+
+    /// A sweep that reports no deletes (checksum mode with `detectDeletes` off): ids no longer
+    /// listed are forgotten without an event, and none is asked for.
+    pub fn without_deletes(mut self) -> Self {
+        self.forget_missing = true;
+        self
     }
 
     /// Takes one listed record: its id (the poller's `idField`) and its token (its change
@@ -124,6 +134,9 @@ impl<'m> Sweep<'m> {
     /// The ids remembered and not listed: the candidates for `DELETED`, which the caller
     /// confirms with the provider before [`Sweep::finish`].
     pub fn missing(&self) -> Vec<String> {
+        if self.forget_missing {
+            return Vec::new();
+        }
         self.memory
             .map(|memory| {
                 memory
@@ -152,13 +165,14 @@ impl<'m> Sweep<'m> {
             checksum,
             mut listed,
             mut changed,
+            forget_missing,
             ..
         } = self;
         let mut events = Vec::new();
         let mut kept_missing = 0;
         if let Some(memory) = memory {
             for (id, token) in memory {
-                if listed.contains_key(id) {
+                if listed.contains_key(id) || forget_missing {
                     continue;
                 }
                 if gone.contains(id) {
@@ -382,6 +396,19 @@ mod tests {
         );
         assert_eq!(kinds(&fourth), [("2", UPDATED)]);
         assert_ne!(fourth.events[0].event_id, updated.event_id);
+    }
+
+    #[test]
+    fn a_sweep_without_deletes_forgets_missing_ids_silently() {
+        let compiled = poller(true);
+        let memory = Memory::from([("1".into(), "x".into()), ("2".into(), "y".into())]);
+        let mut sweep = Sweep::new(Some(&memory), true).without_deletes();
+        sweep.add(&compiled, record(1, 0, "a"));
+        assert!(sweep.missing().is_empty(), "nothing to ask for");
+        let gone = BTreeSet::from(["2".to_owned()]);
+        let outcome = sweep.finish(7, "companies", "id", &gone, T0);
+        assert_eq!(kinds(&outcome), [("1", UPDATED)]);
+        assert_eq!(outcome.memory.keys().collect::<Vec<_>>(), ["1"]);
     }
 
     #[test]

@@ -14,12 +14,21 @@ use crate::services::error::{ProviderFailure, ServiceError};
 use crate::services::instances::show;
 use crate::state::AppState;
 
+/// What "poll now" is asked to do besides polling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PollNow {
+    /// Run the reconciliation sweeps now (resources whose deletes show only by absence),
+    /// rather than when their interval is up.
+    pub sweep: bool,
+}
+
 /// Polls every enabled resource of an instance now, each under its poller's lease (as the
 /// scheduler's polls are), and says what each poll did once it is stored.
 pub async fn poll_now(
     state: &AppState,
     principal: Principal,
     id: i64,
+    asked: PollNow,
 ) -> Result<Vec<PollSummary>, ServiceError> {
     let instance = show(state, principal, id).await?;
     if instance.disabled {
@@ -68,7 +77,15 @@ pub async fn poll_now(
                     .await?;
                 match claimed {
                     Some(record) => polls.push(
-                        poller::poll_resource(&state, &instance, &client, &prepared, &record).await,
+                        poller::poll_resource(
+                            &state,
+                            &instance,
+                            &client,
+                            &prepared,
+                            &record,
+                            asked.sweep,
+                        )
+                        .await,
                     ),
                     None => polls.push(PollSummary {
                         resource: record.resource,
