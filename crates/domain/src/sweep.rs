@@ -75,6 +75,9 @@ pub struct Sweep<'m> {
     pub unreadable: usize,
     /// Missing ids are forgotten without an event (the resource's deletes are not wanted).
     forget_missing: bool,
+    /// Ids the polls reported since the last sweep began (id → token): candidates for
+    /// `DELETED` too, though no sweep has listed them yet.
+    recent: Memory,
 }
 
 impl<'m> Sweep<'m> {
@@ -87,7 +90,27 @@ impl<'m> Sweep<'m> {
             changed: BTreeMap::new(),
             unreadable: 0,
             forget_missing: false,
+            recent: Memory::new(),
         }
+    }
+
+    /// Adds the ids the polls reported since the last sweep began (with their change dates):
+    /// a record created and deleted between two sweeps was never listed by one, yet its
+    /// `CREATED` event went out, so its deletion is news too. On a first sweep these are the
+    /// only candidates: a record reported and gone is no record "never seen".
+    pub fn with_recent(mut self, recent: Memory) -> Self {
+        self.recent = recent;
+        self
+    }
+
+    /// The remembered and recently reported ids, the remembered token first.
+    fn candidates(&self) -> impl Iterator<Item = (&String, &String)> {
+        let memory = self.memory.into_iter().flatten();
+        let recent = self
+            .recent
+            .iter()
+            .filter(|(id, _)| self.memory.is_none_or(|m| !m.contains_key(*id)));
+        memory.chain(recent)
     }
 
     /// A sweep that reports no deletes (checksum mode with `detectDeletes` off): ids no longer
@@ -137,15 +160,10 @@ impl<'m> Sweep<'m> {
         if self.forget_missing {
             return Vec::new();
         }
-        self.memory
-            .map(|memory| {
-                memory
-                    .keys()
-                    .filter(|id| !self.listed.contains_key(*id))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.candidates()
+            .filter(|(id, _)| !self.listed.contains_key(*id))
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Decides the sweep, once the whole list was read: `gone` are the missing ids the
@@ -160,51 +178,53 @@ impl<'m> Sweep<'m> {
         gone: &BTreeSet<String>,
         date_ms: i64,
     ) -> Outcome {
+        let missing: Vec<(String, String)> = if self.forget_missing {
+            Vec::new()
+        } else {
+            self.candidates()
+                .filter(|(id, _)| !self.listed.contains_key(*id))
+                .map(|(id, token)| (id.clone(), token.clone()))
+                .collect()
+        };
         let Sweep {
             memory,
             checksum,
             mut listed,
             mut changed,
-            forget_missing,
             ..
         } = self;
         let mut events = Vec::new();
         let mut kept_missing = 0;
-        if let Some(memory) = memory {
-            for (id, token) in memory {
-                if listed.contains_key(id) || forget_missing {
-                    continue;
-                }
-                if gone.contains(id) {
-                    events.push(SweepEvent {
-                        event_id: event_id(instance_id, resource, id, &format!("absent:{token}")),
-                        object_id: id.clone(),
-                        event_type: DELETED,
-                        date_ms,
-                        record: stub(id_field, id),
-                    });
-                } else {
-                    kept_missing += 1;
-                    listed.insert(id.clone(), token.clone());
-                }
+        for (id, token) in &missing {
+            if gone.contains(id) {
+                events.push(SweepEvent {
+                    event_id: event_id(instance_id, resource, id, &format!("absent:{token}")),
+                    object_id: id.clone(),
+                    event_type: DELETED,
+                    date_ms,
+                    record: stub(id_field, id),
+                });
+            } else {
+                kept_missing += 1;
+                listed.insert(id.clone(), token.clone());
             }
-            if checksum {
-                for (id, token) in &listed {
-                    let Some(record) = changed.remove(id) else {
-                        continue;
-                    };
-                    let (event_type, change) = match memory.get(id) {
-                        None => (CREATED, format!("created:{token}")),
-                        Some(before) => (UPDATED, format!("content:{before}:{token}")),
-                    };
-                    events.push(SweepEvent {
-                        event_id: event_id(instance_id, resource, id, &change),
-                        object_id: id.clone(),
-                        event_type,
-                        date_ms,
-                        record,
-                    });
-                }
+        }
+        if checksum && let Some(memory) = memory {
+            for (id, token) in &listed {
+                let Some(record) = changed.remove(id) else {
+                    continue;
+                };
+                let (event_type, change) = match memory.get(id) {
+                    None => (CREATED, format!("created:{token}")),
+                    Some(before) => (UPDATED, format!("content:{before}:{token}")),
+                };
+                events.push(SweepEvent {
+                    event_id: event_id(instance_id, resource, id, &change),
+                    object_id: id.clone(),
+                    event_type,
+                    date_ms,
+                    record,
+                });
             }
         }
         Outcome {
@@ -396,6 +416,33 @@ mod tests {
         );
         assert_eq!(kinds(&fourth), [("2", UPDATED)]);
         assert_ne!(fourth.events[0].event_id, updated.event_id);
+    }
+
+    #[test]
+    fn a_record_reported_by_a_poll_and_gone_before_any_sweep_listed_it_is_deleted() {
+        let compiled = poller(false);
+        let recent = Memory::from([("9".into(), (T0 + 7).to_string())]);
+        // On a first sweep: the only candidates are what the polls reported.
+        let mut first = Sweep::new(None, false).with_recent(recent.clone());
+        first.add(&compiled, record(1, T0, "a"));
+        assert_eq!(first.missing(), ["9"]);
+        let gone = BTreeSet::from(["9".to_owned()]);
+        let outcome = first.finish(7, "contacts", "id", &gone, T0 + 60_000);
+        assert_eq!(kinds(&outcome), [("9", DELETED)]);
+        assert_eq!(
+            outcome.events[0].event_id,
+            event_id(7, "contacts", "9", &format!("absent:{}", T0 + 7))
+        );
+        assert_eq!(outcome.memory.keys().collect::<Vec<_>>(), ["1"]);
+        // Between two sweeps, beside the memory; one still there is remembered from now on.
+        let memory = outcome.memory;
+        let mut next = Sweep::new(Some(&memory), false).with_recent(recent);
+        next.add(&compiled, record(1, T0, "a"));
+        assert_eq!(next.missing(), ["9"]);
+        let outcome = next.finish(7, "contacts", "id", &BTreeSet::new(), T0);
+        assert!(outcome.events.is_empty());
+        assert_eq!(outcome.kept_missing, 1);
+        assert!(outcome.memory.contains_key("9"));
     }
 
     #[test]

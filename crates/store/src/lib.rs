@@ -253,6 +253,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The last complete sweep of a resource (how many ids, when), `None` before the first.
     async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>>;
 
+    /// The ids of a resource with a `CREATED` or `UPDATED` event stored at or after `since_ms`
+    /// (Tributary's clock), each with its latest change date: what the polls reported since a
+    /// sweep began, which the next sweep asks about too when it no longer lists them.
+    async fn reported_since(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>>;
+
     /// What the last complete sweep of a resource remembered (JSON), `None` before the first.
     async fn sweep_memory(&self, instance_id: i64, resource: &str) -> Result<Option<String>>;
 

@@ -865,6 +865,41 @@ async fn a_reconciliation_sweeps_memory_commits_with_its_poll_and_goes_with_its_
         Some(r#"{"2":"b"}"#)
     );
     assert_eq!(store.events(record.id, 0, 10).await.unwrap().len(), 1);
+    // What the polls reported since a moment, by id with its latest change date.
+    let reported = |id: &str, kind: &str, date_ms| NewEvent {
+        object_id: id.into(),
+        event_type: kind.into(),
+        date_ms,
+        ..event(&format!("{id}-{kind}-{date_ms}"))
+    };
+    store
+        .commit_poll(PollCommit {
+            now_ms: NOW + 20,
+            ..commit(
+                record.id,
+                4,
+                vec![
+                    reported("7", "CREATED", NOW),
+                    reported("7", "UPDATED", NOW + 9),
+                    reported("8", "DELETED", NOW),
+                ],
+                NOW + 5,
+            )
+        })
+        .await
+        .unwrap();
+    let since = store
+        .reported_since(record.id, "contacts", NOW + 15)
+        .await
+        .unwrap();
+    assert_eq!(since, [("7".to_owned(), NOW + 9)], "not 42 (stored before)");
+    assert!(
+        store
+            .reported_since(record.id, "contacts", NOW + 21)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A resource no longer polled forgets its sweeps.
     store.sync_pollers(record.id, &[], NOW).await.unwrap();
     assert_eq!(

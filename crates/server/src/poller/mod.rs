@@ -573,14 +573,39 @@ async fn run_sweep(
     let spec = element
         .deletes_of(resource)
         .filter(|spec| spec.kind == DeleteKind::Absence);
+    let deletes = compiled.config.detect_deletes && spec.is_some();
+    // What the polls reported since the last sweep began (since events were enabled, before
+    // the first): asked about too when no longer listed. Checksum sweeps report their own.
+    let recent = if deletes && !compiled.config.checksum {
+        let since = match memory {
+            Some(_) => state
+                .store
+                .last_sweep(instance_id, &poller.resource)
+                .await
+                .map_err(|e| format!("could not read the last sweep: {e}"))?
+                .map_or(poller.enabled_ms, |last| last.swept_ms),
+            None => poller.enabled_ms,
+        };
+        state
+            .store
+            .reported_since(instance_id, &poller.resource, since)
+            .await
+            .map_err(|e| format!("could not read what the polls reported: {e}"))?
+            .into_iter()
+            .map(|(id, date_ms)| (id, date_ms.to_string()))
+            .collect()
+    } else {
+        Default::default()
+    };
     Ok(sweep::sweep(
         client,
         sweep::Plan {
             compiled,
             resource,
             spec,
-            deletes: compiled.config.detect_deletes && spec.is_some(),
+            deletes,
             memory,
+            recent,
             instance_id,
             provider_now_ms,
             now_ms: now,

@@ -93,6 +93,9 @@ pub struct Plan<'a> {
     pub deletes: bool,
     /// The last complete sweep's memory, `None` before the first.
     pub memory: Option<Memory>,
+    /// What the polls reported since the last sweep began (id → change date): asked about
+    /// too when no longer listed.
+    pub recent: Memory,
     pub instance_id: i64,
     /// The sweep's moment on the provider's clock: the date of its events.
     pub provider_now_ms: i64,
@@ -127,7 +130,9 @@ pub async fn sweep(client: &InstanceClient, plan: Plan<'_>) -> Swept {
         ..SweepSummary::default()
     };
     let mut listing = sweep::Sweep::new(plan.memory.as_ref(), checksum);
-    if !plan.deletes {
+    if plan.deletes {
+        listing = listing.with_recent(plan.recent);
+    } else {
         listing = listing.without_deletes();
     }
     let mut at = Position::Start;

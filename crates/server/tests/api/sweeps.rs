@@ -276,6 +276,33 @@ async fn a_sweep_whose_question_for_a_missing_id_fails_decides_nothing() {
 }
 
 #[tokio::test]
+async fn a_contact_created_and_deleted_between_two_sweeps_is_reported_deleted() {
+    let app = app().await;
+    let id = instance(&app, contacts(100), "https://receiver.example/events").await;
+    sim(
+        &app,
+        "/records",
+        json!({"resource": "contacts", "count": 2}),
+    )
+    .await;
+    let seeded = poll(&app, id, true).await;
+    assert_eq!(seeded["sweep"]["seeded"], true, "{seeded}");
+    // Contact 3 is created, reported by a poll, and deleted before any sweep listed it.
+    sim(
+        &app,
+        "/records",
+        json!({"resource": "contacts", "count": 1}),
+    )
+    .await;
+    poll(&app, id, false).await;
+    assert_eq!(of_type(&events(&app, id).await, "CREATED"), ["1", "2", "3"]);
+    keap(&app, Method::DELETE, "/contacts/3", None).await;
+    let swept = poll(&app, id, true).await;
+    assert_eq!(swept["sweep"]["deleted"], 1, "{swept}");
+    assert_eq!(of_type(&events(&app, id).await, "DELETED"), ["3"]);
+}
+
+#[tokio::test]
 async fn a_companies_record_edited_at_the_provider_becomes_updated_through_its_checksum() {
     let app = app().await;
     let poller = json!({"companies": {"url": "/hubs/crm/companies", "idField": "id",

@@ -444,6 +444,28 @@ where
         .transpose()
     }
 
+    async fn reported_since(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT object_id, MAX(date_ms) AS date_ms FROM events
+             WHERE instance_id = $1 AND resource = $2 AND created_ms >= $3
+                 AND event_type IN ('CREATED', 'UPDATED')
+             GROUP BY object_id",
+        )
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.column("object_id")?, row.column("date_ms")?)))
+            .collect()
+    }
+
     async fn sweep_memory(&self, instance_id: i64, resource: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT memory FROM sweeps WHERE instance_id = $1 AND resource = $2")
             .bind(instance_id)
