@@ -192,6 +192,7 @@ pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
 
 /// The optional body of "poll now".
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PollNowIn {
     /// `true`: also run the reconciliation sweeps now — resources whose deletes show only by
     /// absence (Keap's) are read whole and compared with the ids known, so their `DELETED`
@@ -200,7 +201,8 @@ pub struct PollNowIn {
     pub sweep: Option<bool>,
 }
 
-/// Reads "poll now"'s optional body: nothing, or a JSON object whose only field is `sweep`.
+/// Reads "poll now"'s optional body: nothing (or `null`), or a JSON object whose only field
+/// is `sweep`.
 fn poll_now_body(bytes: &[u8], limit: usize) -> Result<events::PollNow, ApiError> {
     if bytes.len() > limit {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -212,6 +214,9 @@ fn poll_now_body(bytes: &[u8], limit: usize) -> Result<events::PollNow, ApiError
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    if value.is_null() {
+        return Ok(events::PollNow::default());
+    }
     let Value::Object(fields) = value else {
         return Err(ApiError::BadRequest(
             "the request body must be a JSON object, such as {\"sweep\": true}".into(),
