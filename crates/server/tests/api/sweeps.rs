@@ -361,6 +361,62 @@ async fn a_companies_record_edited_at_the_provider_becomes_updated_through_its_c
 }
 
 #[tokio::test]
+async fn the_scheduler_sweeps_once_per_sweep_interval_the_first_time_only_remembering() {
+    use tributary_domain::{Clock, ManualClock, SystemClock};
+    use tributary_server::scheduler::Scheduler;
+
+    let start = SystemClock.now_ms();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = crate::helpers::spawn_app_with_clocks(
+        Config {
+            seed: 0,
+            ..Config::default()
+        },
+        Arc::new(SystemClock),
+        clock.clone(),
+        |_| {},
+    )
+    .await;
+    let id = instance(&app, contacts(100), "https://receiver.example/events").await;
+    sim(
+        &app,
+        "/records",
+        json!({"resource": "contacts", "count": 3}),
+    )
+    .await;
+    let scheduler = Scheduler::new(app.state.clone(), 4, Duration::from_secs(300));
+    let drain = || async {
+        let mut all = Vec::new();
+        loop {
+            let polls = scheduler.run_once().await;
+            if polls.is_empty() {
+                return all;
+            }
+            all.extend(polls);
+        }
+    };
+    // A poll before the interval is up sweeps nothing.
+    clock.set_ms(start + 16 * 60_000);
+    let early = drain().await;
+    assert_eq!(early.len(), 1);
+    assert!(early[0].sweep.is_none(), "{:?}", early[0]);
+    // The first poll after it sweeps, and only remembers.
+    clock.set_ms(start + 61 * 60_000);
+    let first = drain().await;
+    let seeded = first[0].sweep.as_ref().expect("a sweep");
+    assert!(seeded.seeded && seeded.records == 3, "{seeded:?}");
+    keap(&app, Method::DELETE, "/contacts/2", None).await;
+    // The next poll is due but the next sweep is not: nothing yet.
+    clock.set_ms(start + 77 * 60_000);
+    assert!(drain().await[0].sweep.is_none());
+    assert!(of_type(&events(&app, id).await, "DELETED").is_empty());
+    clock.set_ms(start + 122 * 60_000);
+    let second = drain().await;
+    assert_eq!(second[0].sweep.as_ref().expect("a sweep").deleted, 1);
+    assert_eq!(of_type(&events(&app, id).await, "DELETED"), ["2"]);
+}
+
+#[tokio::test]
 async fn a_wrong_poll_body_is_a_400_naming_the_field() {
     let app = app().await;
     let id = instance(&app, contacts(100), "https://receiver.example/events").await;
