@@ -254,8 +254,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>>;
 
     /// The ids of a resource with a `CREATED` or `UPDATED` event stored at or after `since_ms`
-    /// (Tributary's clock), each with its latest change date: what the polls reported since a
-    /// sweep began, which the next sweep asks about too when it no longer lists them.
+    /// (Tributary's clock), each with its latest change date, unless a `DELETED` event of it
+    /// was stored since, at or after that report: what the polls reported since a sweep began,
+    /// which the next sweep asks about too when it no longer lists them.
     async fn reported_since(
         &self,
         instance_id: i64,

@@ -882,6 +882,9 @@ async fn a_reconciliation_sweeps_memory_commits_with_its_poll_and_goes_with_its_
                     reported("7", "CREATED", NOW),
                     reported("7", "UPDATED", NOW + 9),
                     reported("8", "DELETED", NOW),
+                    // Reported and its deletion told in one commit: no candidate.
+                    reported("9", "CREATED", NOW),
+                    reported("9", "DELETED", NOW + 1),
                 ],
                 NOW + 5,
             )

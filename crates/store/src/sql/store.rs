@@ -450,11 +450,18 @@ where
         resource: &str,
         since_ms: i64,
     ) -> Result<Vec<(String, i64)>> {
+        // An id whose deletion was stored at or after its last report is no candidate: its
+        // deletion is told already (a report and its deletion can share one commit).
         let rows = sqlx::query(
-            "SELECT object_id, MAX(date_ms) AS date_ms FROM events
+            "SELECT object_id,
+                 MAX(CASE WHEN event_type <> 'DELETED' THEN date_ms END) AS date_ms
+             FROM events
              WHERE instance_id = $1 AND resource = $2 AND created_ms >= $3
-                 AND event_type IN ('CREATED', 'UPDATED')
-             GROUP BY object_id",
+                 AND event_type IN ('CREATED', 'UPDATED', 'DELETED')
+             GROUP BY object_id
+             HAVING MAX(CASE WHEN event_type = 'DELETED' THEN created_ms END) IS NULL
+                 OR MAX(CASE WHEN event_type <> 'DELETED' THEN created_ms END)
+                     > MAX(CASE WHEN event_type = 'DELETED' THEN created_ms END)",
         )
         .bind(instance_id)
         .bind(resource.to_owned())
