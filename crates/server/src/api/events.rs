@@ -70,6 +70,17 @@ pub struct PollerOut {
     pub delete_cursor: Option<String>,
     /// The last loss of delete history at the provider.
     pub deletes_lost: Option<DeletesLostOut>,
+    /// The last complete reconciliation sweep (deletes by absence, or checksum mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sweep: Option<SweepOut>,
+}
+
+/// A complete reconciliation sweep: when it began, and how many ids it remembers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepOut {
+    pub date: String,
+    pub records: i64,
 }
 
 /// Deletes the provider no longer had when a sweep asked.
@@ -302,6 +313,7 @@ fn poller_json(p: PollerRecord) -> PollerOut {
             until: date_or_null(p.deletes_lost_until_ms),
             detected_date: event_date(at),
         }),
+        last_sweep: None,
     }
 }
 
@@ -319,7 +331,25 @@ async fn pollers(
 ) -> Result<Json<Vec<PollerOut>>, ApiError> {
     let id = path_id("instance", &id)?;
     let pollers = events::pollers(&state, principal, id).await?;
-    Ok(Json(pollers.into_iter().map(poller_json).collect()))
+    let sweeps = events::last_sweeps(&state, principal, id).await?;
+    Ok(Json(
+        pollers
+            .into_iter()
+            .map(|p| {
+                let last = sweeps
+                    .iter()
+                    .find(|(r, _)| *r == p.resource)
+                    .map(|(_, s)| SweepOut {
+                        date: event_date(s.swept_ms),
+                        records: s.records,
+                    });
+                PollerOut {
+                    last_sweep: last,
+                    ..poller_json(p)
+                }
+            })
+            .collect(),
+    ))
 }
 
 /// An event or notification status in Cloud Elements' words (`NEW`, `RECEIVED`,

@@ -5,7 +5,7 @@
 
 use tributary_domain::instance_config::VendorType;
 use tributary_store::{
-    EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal,
+    EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal, SweepRecord,
 };
 
 use crate::poller::{self, PollSummary, wanted_pollers};
@@ -112,6 +112,23 @@ pub async fn pollers(
 ) -> Result<Vec<PollerRecord>, ServiceError> {
     show(state, principal, id).await?;
     Ok(state.store.pollers(id).await?)
+}
+
+/// The last complete reconciliation sweep of each of an instance's resources that had one
+/// (resource → how many ids it remembers, and when it began).
+pub async fn last_sweeps(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+) -> Result<Vec<(String, SweepRecord)>, ServiceError> {
+    show(state, principal, id).await?;
+    let mut sweeps = Vec::new();
+    for poller in state.store.pollers(id).await? {
+        if let Some(last) = state.store.last_sweep(id, &poller.resource).await? {
+            sweeps.push((poller.resource, last));
+        }
+    }
+    Ok(sweeps)
 }
 
 /// The event log's filters, as given (each checked and named when bad).

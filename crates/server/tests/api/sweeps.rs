@@ -210,6 +210,16 @@ async fn deleted_keap_contacts_become_deleted_events_only_from_a_sweep_that_comp
     assert_eq!(complete["sweep"]["deleted"], 2, "{complete}");
     assert_eq!(complete["sweep"]["checked"], 2, "{complete}");
     assert_eq!(of_type(&events(&app, id).await, "DELETED"), ["2", "4"]);
+    let pollers = app
+        .expect(
+            Method::GET,
+            &format!("/instances/{id}/pollers"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(pollers[0]["lastSweep"]["records"], 3, "{pollers}");
+    assert!(pollers[0]["lastSweep"]["date"].is_string(), "{pollers}");
     let again = poll(&app, id, true).await;
     assert_eq!(again["sweep"]["deleted"], 0, "{again}");
     assert_eq!(again["events"], 0, "{again}");
