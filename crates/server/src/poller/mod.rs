@@ -31,7 +31,7 @@
 //!   (Keap's) is also read whole once per sweep interval (`TRIBUTARY_SWEEP_INTERVAL`, or on
 //!   request), after its updates, its ids compared with those the last complete sweep saw;
 //!   a resource in checksum mode (no change date) is polled by a sweep every time, comparing
-//!   content hashes. A sweep's events and memory commit with the poll, and only a sweep that
+//!   content hashes (`checksum`). A sweep's events and memory commit with the poll, and only a sweep that
 //!   read the list to its end decides anything.
 //! - **A pause** (the provider's quota for this instance is spent, as its classifier says) is
 //!   not a failure: the poller waits until the pause ends, with no back-off and no failure
@@ -41,6 +41,7 @@
 //! (`services::events::poll_now`).
 
 mod archived;
+mod checksum;
 mod deletes;
 mod stubs;
 mod sweep;
@@ -321,7 +322,7 @@ async fn run(
 
     if config.checksum {
         // No change date to read from: the poll is a sweep of the whole list.
-        return checksum_poll(
+        return checksum::poll(
             state, instance, client, compiled, &resource, poller, summary, moments,
         )
         .await;
@@ -474,10 +475,10 @@ async fn run(
     let mut reconciled = None;
     if config.detect_deletes
         && kind == Some(DeleteKind::Absence)
-        && sweep_due(state, instance.id, poller, now, force_sweep).await?
+        && sweep::due(state, instance.id, poller, now, force_sweep).await?
     {
         let skew = client.provider_skew_ms().unwrap_or(skew);
-        let swept = run_sweep(
+        let swept = sweep::run(
             state,
             instance.id,
             client,
@@ -526,149 +527,6 @@ struct Moments {
     now: i64,
     next_due: i64,
     force_sweep: bool,
-}
-
-/// Whether a resource's absence sweep is due: asked for, or one sweep interval after the last
-/// complete one (the first, which only remembers, one interval after events were enabled).
-async fn sweep_due(
-    state: &AppState,
-    instance_id: i64,
-    poller: &PollerRecord,
-    now: i64,
-    force: bool,
-) -> Result<bool, String> {
-    if force {
-        return Ok(true);
-    }
-    let interval = i64::try_from(state.settings.sweep_interval.as_millis()).unwrap_or(i64::MAX);
-    let last = state
-        .store
-        .last_sweep(instance_id, &poller.resource)
-        .await
-        .map_err(|e| format!("could not read the last sweep: {e}"))?;
-    let from = last.map_or(poller.enabled_ms, |last| last.swept_ms);
-    Ok(from.saturating_add(interval) <= now)
-}
-
-/// Runs a sweep of `resource` against its stored memory. `Err` only when the store fails; a
-/// provider fault is in the sweep's summary, with nothing to commit.
-#[allow(clippy::too_many_arguments)] // the sweep's context, passed explicitly as the poll's is
-async fn run_sweep(
-    state: &AppState,
-    instance_id: i64,
-    client: &InstanceClient,
-    compiled: &poll::CompiledPoller,
-    resource: &tributary_elements::Resource,
-    poller: &PollerRecord,
-    provider_now_ms: i64,
-    now: i64,
-) -> Result<sweep::Swept, String> {
-    let memory = state
-        .store
-        .sweep_memory(instance_id, &poller.resource)
-        .await
-        .map_err(|e| format!("could not read the sweep's memory: {e}"))?
-        .and_then(|text| tributary_domain::sweep::memory_from_json(&text));
-    let element = client.element();
-    let spec = element
-        .deletes_of(resource)
-        .filter(|spec| spec.kind == DeleteKind::Absence);
-    let deletes = compiled.config.detect_deletes && spec.is_some();
-    // What the polls reported since the last sweep began (since events were enabled, before
-    // the first): asked about too when no longer listed. Checksum sweeps report their own.
-    let recent = if deletes && !compiled.config.checksum {
-        let since = match memory {
-            Some(_) => state
-                .store
-                .last_sweep(instance_id, &poller.resource)
-                .await
-                .map_err(|e| format!("could not read the last sweep: {e}"))?
-                .map_or(poller.enabled_ms, |last| last.swept_ms),
-            None => poller.enabled_ms,
-        };
-        state
-            .store
-            .reported_since(instance_id, &poller.resource, since)
-            .await
-            .map_err(|e| format!("could not read what the polls reported: {e}"))?
-            .into_iter()
-            .map(|(id, date_ms)| (id, date_ms.to_string()))
-            .collect()
-    } else {
-        Default::default()
-    };
-    Ok(sweep::sweep(
-        client,
-        sweep::Plan {
-            compiled,
-            resource,
-            spec,
-            deletes,
-            memory,
-            recent,
-            instance_id,
-            provider_now_ms,
-            now_ms: now,
-        },
-    )
-    .await)
-}
-
-/// A poll in checksum mode: a sweep of the whole list, its hashes compared with the last
-/// ones. A sweep that fails is the poll's failure (there is nothing else to commit).
-#[allow(clippy::too_many_arguments)] // the poll's context, passed explicitly
-async fn checksum_poll(
-    state: &AppState,
-    instance: &InstanceRecord,
-    client: &InstanceClient,
-    compiled: &poll::CompiledPoller,
-    resource: &tributary_elements::Resource,
-    poller: &PollerRecord,
-    summary: &mut PollSummary,
-    moments: Moments,
-) -> Result<(), String> {
-    let Moments { now, next_due, .. } = moments;
-    summary.polled_at_ms = Some(now);
-    let skew = client.provider_skew_ms().unwrap_or(0);
-    let swept = run_sweep(
-        state,
-        instance.id,
-        client,
-        compiled,
-        resource,
-        poller,
-        now + skew,
-        now,
-    )
-    .await?;
-    summary.pages = swept.summary.pages;
-    summary.records = swept.summary.records;
-    let error = swept.summary.error.clone();
-    summary.sweep = Some(swept.summary);
-    let (Some(reconciled), None) = (swept.commit, error.clone()) else {
-        return Err(error.unwrap_or_else(|| "the sweep decided nothing".into()));
-    };
-    // The cursor does not move: no date is read. It shows where events were enabled.
-    let cursor_ms = poller.cursor_ms.unwrap_or(poller.enabled_ms + skew);
-    summary.cursor = Some(poll::event_date(cursor_ms));
-    let commit = PollCommit {
-        instance_id: instance.id,
-        resource: poller.resource.clone(),
-        expected_version: poller.version,
-        events: swept.events,
-        cursor_ms,
-        seen: poller.seen.clone(),
-        summary: serde_json::to_string(&*summary).unwrap_or_default(),
-        next_due_ms: next_due,
-        now_ms: now,
-    };
-    let committed = state
-        .store
-        .commit_poll_with_sweep(commit, None, reconciled)
-        .await
-        .map_err(|e| format!("could not store the poll: {e}"))?;
-    finish(state, summary, committed);
-    Ok(())
 }
 
 /// Counts what a stored poll did, or says that another poll of the resource won.

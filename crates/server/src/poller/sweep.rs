@@ -15,6 +15,11 @@
 //! (the poll's own changes still commit, and the summary says why the sweep did not). Its
 //! events and its memory go into the poll's one transaction.
 //!
+//! When: [`due`] once per `TRIBUTARY_SWEEP_INTERVAL` after the last complete sweep (the first
+//! one interval after events were enabled), or when "poll now" asks; [`run`] loads the memory
+//! and what the polls reported since the last sweep, and sweeps. A resource in checksum mode
+//! sweeps at every poll (`super::checksum`).
+//!
 //! Cost: `ceil(records / page size)` list requests (Keap: 1,000 a page, so 100 for 100,000
 //! records), plus one request per id missing from the list, at most [`MAX_CHECKED`] a sweep.
 
@@ -25,10 +30,12 @@ use tributary_domain::poll::CompiledPoller;
 use tributary_domain::sweep::{self, CREATED, DELETED, MAX_REMEMBERED, Memory, UPDATED};
 use tributary_elements::Resource;
 use tributary_elements::client::{InstanceClient, ProviderError};
-use tributary_elements::definition::deletes::DeletesSpec;
+use tributary_elements::definition::deletes::{DeleteKind, DeletesSpec};
 use tributary_elements::pager::Position;
 use tributary_elements::query::Translated;
-use tributary_store::{NewEvent, SweepCommit};
+use tributary_store::{NewEvent, PollerRecord, SweepCommit};
+
+use crate::state::AppState;
 
 /// Missing ids asked for one by one in a sweep at most; the rest stay remembered and are asked
 /// for by the next sweep (a mass delete is reported over several sweeps, never lost).
@@ -218,4 +225,90 @@ pub async fn sweep(client: &InstanceClient, plan: Plan<'_>) -> Swept {
         }),
         summary,
     }
+}
+
+/// Whether a resource's absence sweep is due: asked for, or one sweep interval after the last
+/// complete one (the first, which only remembers, one interval after events were enabled).
+pub(super) async fn due(
+    state: &AppState,
+    instance_id: i64,
+    poller: &PollerRecord,
+    now: i64,
+    force: bool,
+) -> Result<bool, String> {
+    if force {
+        return Ok(true);
+    }
+    let interval = i64::try_from(state.settings.sweep_interval.as_millis()).unwrap_or(i64::MAX);
+    let last = state
+        .store
+        .last_sweep(instance_id, &poller.resource)
+        .await
+        .map_err(|e| format!("could not read the last sweep: {e}"))?;
+    let from = last.map_or(poller.enabled_ms, |last| last.swept_ms);
+    Ok(from.saturating_add(interval) <= now)
+}
+
+/// Runs a sweep of `resource` against its stored memory. `Err` only when the store fails; a
+/// provider fault is in the sweep's summary, with nothing to commit.
+#[allow(clippy::too_many_arguments)] // the sweep's context, passed explicitly as the poll's is
+pub(super) async fn run(
+    state: &AppState,
+    instance_id: i64,
+    client: &InstanceClient,
+    compiled: &CompiledPoller,
+    resource: &Resource,
+    poller: &PollerRecord,
+    provider_now_ms: i64,
+    now: i64,
+) -> Result<Swept, String> {
+    let memory = state
+        .store
+        .sweep_memory(instance_id, &poller.resource)
+        .await
+        .map_err(|e| format!("could not read the sweep's memory: {e}"))?
+        .and_then(|text| sweep::memory_from_json(&text));
+    let element = client.element();
+    let spec = element
+        .deletes_of(resource)
+        .filter(|spec| spec.kind == DeleteKind::Absence);
+    let deletes = compiled.config.detect_deletes && spec.is_some();
+    // What the polls reported since the last sweep began (since events were enabled, before
+    // the first): asked about too when no longer listed. Checksum sweeps report their own.
+    let recent = if deletes && !compiled.config.checksum {
+        let since = match memory {
+            Some(_) => state
+                .store
+                .last_sweep(instance_id, &poller.resource)
+                .await
+                .map_err(|e| format!("could not read the last sweep: {e}"))?
+                .map_or(poller.enabled_ms, |last| last.swept_ms),
+            None => poller.enabled_ms,
+        };
+        state
+            .store
+            .reported_since(instance_id, &poller.resource, since)
+            .await
+            .map_err(|e| format!("could not read what the polls reported: {e}"))?
+            .into_iter()
+            .map(|(id, date_ms)| (id, date_ms.to_string()))
+            .collect()
+    } else {
+        Default::default()
+    };
+    Ok(sweep(
+        client,
+        Plan {
+            compiled,
+            resource,
+            spec,
+            deletes,
+            memory,
+            recent,
+            instance_id,
+            provider_now_ms,
+            now_ms: now,
+        },
+    )
+    .await)
 }
