@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// polls the resource when the lease ends).
     #[arg(long, env = "TRIBUTARY_POLL_LEASE", value_name = "DURATION")]
     poll_lease: Option<String>,
+    /// How often a resource whose deletes show only by absence is read whole and compared
+    /// with the ids known (its reconciliation sweep), such as 1h.
+    #[arg(long, env = "TRIBUTARY_SWEEP_INTERVAL", value_name = "DURATION")]
+    sweep_interval: Option<String>,
     /// Notifications sent at once by this process; 0 runs no delivery worker.
     #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", value_name = "N")]
     delivery_concurrency: Option<String>,

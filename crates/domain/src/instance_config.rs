@@ -156,6 +156,10 @@ pub struct PollerConfig {
     /// `detectDeletes`: whether the poll also reads the resource's deletes. Defaults to
     /// whether the element can see them.
     pub detect_deletes: bool,
+    /// `checksum`: the resource has no change date to poll by, so each poll reads its whole
+    /// list and compares each record's content hash with the last one's (a reconciliation
+    /// sweep, `crate::sweep`): a changed hash is UPDATED, a new id CREATED. Default false.
+    pub checksum: bool,
 }
 
 /// The events settings of an instance, read and validated from its configuration.
@@ -502,7 +506,25 @@ fn read_poller(
             String::new()
         }
     };
+    let checksum = match text_field(fields, "checksum").map(|v| v.trim().to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "true" => true,
+        Some(v) if v == "false" => false,
+        Some(_) => {
+            error("checksum", "must be true or false".into());
+            false
+        }
+    };
     let dates = match fields.get("datesConfiguration") {
+        // Checksum mode reads no date: a record's change is its content.
+        None if checksum => DatesConfiguration {
+            updated_field: String::new(),
+            updated_format: "milliseconds".into(),
+            updated_timezone: None,
+            created_field: String::new(),
+            created_format: "milliseconds".into(),
+            created_timezone: None,
+        },
         Some(Value::Object(dates)) => {
             let mut required = |key: &str| match text_field(dates, key) {
                 Some(value) if !value.trim().is_empty() => value,
@@ -626,6 +648,7 @@ fn read_poller(
         filter_by_updated_date,
         filter_by_current_date,
         detect_deletes,
+        checksum,
     })
 }
 
@@ -970,6 +993,35 @@ mod tests {
         assert!(
             EventsSettings::read(&config(&[(POLLER_CONFIGURATION, seed_poller())]), &Crm).is_ok(),
             "an element without delete detection needs no key"
+        );
+    }
+
+    #[test]
+    fn checksum_mode_needs_no_dates_and_takes_only_true_or_false() {
+        let read = |entry: Value| {
+            EventsSettings::read(
+                &config(&[(POLLER_CONFIGURATION, json!({ "contacts": entry }))]),
+                &Crm,
+            )
+        };
+        let settings =
+            read(json!({"url": "/hubs/crm/contacts", "idField": "id", "checksum": true})).unwrap();
+        let contacts = &settings.pollers["contacts"];
+        assert!(contacts.checksum);
+        assert_eq!(contacts.dates.updated_format, "milliseconds");
+        let errors = read(json!({"url": "/hubs/crm/contacts", "idField": "id"})).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field.ends_with("contacts.datesConfiguration")),
+            "without checksum the dates are required: {errors:?}"
+        );
+        let errors =
+            read(json!({"url": "/hubs/crm/contacts", "idField": "id", "checksum": "maybe"}))
+                .unwrap_err();
+        assert_eq!(
+            errors[0].field,
+            "event.poller.configuration.contacts.checksum"
         );
     }
 }

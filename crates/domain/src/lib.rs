@@ -19,7 +19,9 @@
 //!   the cursor and the dedupe memory go next;
 //! - [`deletes`]: a delete sweep's decision — its window, its DELETED events, its cursor, and
 //!   deletes lost at the provider; [`archived`]: the archives of a list with no time filter
-//!   that are news; [`stubs`]: deletes that arrive as stubs among a poll's records.
+//!   that are news; [`stubs`]: deletes that arrive as stubs among a poll's records;
+//!   [`sweep`]: a reconciliation sweep's — ids no longer listed (`absence`), and in checksum
+//!   mode changed content hashes.
 //!
 //! Tests: table tests whose expectations Java printed (`tests/java/Oracle.java`), property
 //! tests (the poll among them: no change lost or repeated), and fuzz targets in `fuzz/` (their
@@ -37,6 +39,7 @@ pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
 pub mod stubs;
+pub mod sweep;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dates::{DateParseError, DatePattern, PatternError, Zone, ZoneError};

@@ -251,7 +251,9 @@ pub fn event_id(instance_id: i64, resource: &str, object_id: &str, change: &str)
     URL_SAFE_NO_PAD.encode(&hasher.finalize()[..15])
 }
 
-fn content_hash(record: &Value) -> String {
+/// A record's content hash (checksum mode, and dates that do not read): base64url of the
+/// first 15 bytes of SHA-256 over its JSON text.
+pub fn content_hash(record: &Value) -> String {
     URL_SAFE_NO_PAD.encode(&Sha256::digest(record.to_string().as_bytes())[..15])
 }
 
@@ -551,6 +553,7 @@ mod tests {
             filter_by_updated_date: true,
             filter_by_current_date: false,
             detect_deletes: false,
+            checksum: false,
         })
         .unwrap()
     }

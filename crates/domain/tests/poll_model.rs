@@ -113,6 +113,7 @@ fn poller() -> CompiledPoller {
         filter_by_updated_date: true,
         filter_by_current_date: false,
         detect_deletes: false,
+        checksum: false,
     })
     .unwrap()
 }

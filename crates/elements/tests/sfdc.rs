@@ -221,11 +221,24 @@ fn problems(extra: &str) -> String {
 }
 
 #[test]
-fn reserved_delete_kinds_and_incomplete_delete_requests_are_refused_by_name() {
-    // archived_list and inline are built (tests/feeds.rs); absence is still reserved.
-    let error = problems("[api.deletes]\nkind = \"absence\"\n");
+fn absence_takes_only_its_own_fields_and_incomplete_delete_requests_are_refused_by_name() {
+    // absence (a reconciliation sweep of the resource's own list) needs nothing more.
+    assert_eq!(problems("[api.deletes]\nkind = \"absence\"\n"), "");
+    assert_eq!(
+        problems(
+            "[api.deletes]\nkind = \"absence\"\npage_size = 500\nquery = { fields = \"id\" }\n"
+        ),
+        ""
+    );
+    let error = problems(
+        "[api.deletes]\nkind = \"absence\"\npath = \"/gone\"\nquery = { f = \"{{page.size}}\" }\n",
+    );
     assert!(
-        error.contains("api.deletes.kind: absence is reserved and not implemented yet"),
+        error.contains("api.deletes.path: does not belong to absence delete detection"),
+        "{error}"
+    );
+    assert!(
+        error.contains("api.deletes.query.f: an absence sweep's query parameters are literal"),
         "{error}"
     );
     let error = problems("[api.deletes]\nkind = \"separate_request\"\npath = \"/gone\"\n");

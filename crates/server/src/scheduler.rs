@@ -172,5 +172,5 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
         }
     };
     let poller = state.store.poller(instance_id, resource).await.ok()??;
-    Some(poller::poll_resource(state, &instance, &client, &prepared, &poller).await)
+    Some(poller::poll_resource(state, &instance, &client, &prepared, &poller, false).await)
 }

@@ -41,6 +41,7 @@ impl Default for Settings {
             provider_rate_window: Duration::from_secs(60),
             poll_concurrency: 8,
             poll_lease: Duration::from_secs(300),
+            sweep_interval: Duration::from_secs(3_600),
             delivery_concurrency: 16,
             delivery_per_host: 4,
             delivery_timeout: Duration::from_secs(30),
@@ -98,6 +99,11 @@ pub struct Settings {
     /// still running at the end of its lease cannot commit twice: a poll's commit checks the
     /// poller's version.
     pub poll_lease: Duration,
+    /// `TRIBUTARY_SWEEP_INTERVAL`: how often a resource whose deletes are seen only by
+    /// absence (Keap's) is read whole and compared with the ids known, its reconciliation
+    /// sweep (default 1 h; it runs with the first poll due after that). Resources in checksum
+    /// mode sweep at every poll: it is how they are polled.
+    pub sweep_interval: Duration,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
     pub delivery_concurrency: usize,
     /// `TRIBUTARY_DELIVERY_PER_HOST`: notifications sent at once to one callback host (host and
@@ -437,6 +443,16 @@ const SPECS: &[Spec] = &[
         default: |s| format_duration(s.poll_lease),
         read: |s, t| {
             s.poll_lease = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_SWEEP_INTERVAL",
+        flag: "--sweep-interval",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.sweep_interval),
+        read: |s, t| {
+            s.sweep_interval = duration(t)?;
             Ok(())
         },
     },

@@ -49,8 +49,8 @@ pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
-    NotificationView, PollCommit, PollerRecord, Principal, Session, StoredValue, Updated,
-    UserProfile, UserRecord,
+    NotificationView, PollCommit, PollerRecord, Principal, Session, StoredValue, SweepCommit,
+    SweepRecord, Updated, UserProfile, UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
@@ -239,6 +239,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         commit: PollCommit,
         deletes: DeleteCommit,
     ) -> Result<Committed>;
+
+    /// [`Store::commit_poll`] with a reconciliation sweep: its events are among the commit's
+    /// (with those of the poll's other delete detection, if any), and its memory replaces the
+    /// stored one in the same transaction.
+    async fn commit_poll_with_sweep(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+        sweep: SweepCommit,
+    ) -> Result<Committed>;
+
+    /// The last complete sweep of a resource (how many ids, when), `None` before the first.
+    async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>>;
+
+    /// The ids of a resource with a `CREATED` or `UPDATED` event stored at or after `since_ms`
+    /// (Tributary's clock), each with its latest change date, unless a `DELETED` event of it
+    /// was stored since, at or after that report: what the polls reported since a sweep began,
+    /// which the next sweep asks about too when it no longer lists them.
+    async fn reported_since(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>>;
+
+    /// What the last complete sweep of a resource remembered (JSON), `None` before the first.
+    async fn sweep_memory(&self, instance_id: i64, resource: &str) -> Result<Option<String>>;
 
     /// Records that a poller waits for the provider until `until_ms` (a spent quota) — not a
     /// failure: no back-off, no failure count. The lease is given back; the poller is due then.

@@ -77,6 +77,11 @@ pub const SQLITE: &[Migration] = &[
         name: "delete_memory",
         sql: include_str!("../migrations/sqlite/0013_delete_memory.sql"),
     },
+    Migration {
+        version: 14,
+        name: "sweeps",
+        sql: include_str!("../migrations/sqlite/0014_sweeps.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -101,6 +106,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "delete_memory",
         sql: include_str!("../migrations/postgres/0006_delete_memory.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "sweeps",
+        sql: include_str!("../migrations/postgres/0007_sweeps.sql"),
     },
 ];
 

@@ -175,6 +175,24 @@ pub struct DeleteCommit {
     pub memory: Option<String>,
 }
 
+/// What a reconciliation sweep writes with the poll it ran in (its events go with the poll's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepCommit {
+    /// The memory after the sweep (JSON: object id -> token).
+    pub memory: String,
+    /// How many ids it holds.
+    pub records: i64,
+    /// When the sweep began (Tributary's clock).
+    pub swept_ms: i64,
+}
+
+/// The last complete sweep of a resource, without its memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepRecord {
+    pub records: i64,
+    pub swept_ms: i64,
+}
+
 /// An event to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {

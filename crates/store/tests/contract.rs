@@ -25,7 +25,7 @@ use tributary_store::{
     CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
     NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
     OutcomeCount, PollCommit, PollerRecord, Principal, ResourceCount, Session, Store, StoredValue,
-    Updated, UserProfile,
+    SweepCommit, SweepRecord, Updated, UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -77,6 +77,7 @@ contract! {
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
         a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
         a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without,
+        a_reconciliation_sweeps_memory_commits_with_its_poll_and_goes_with_its_poller,
         a_pause_is_not_a_failure_and_the_next_commit_ends_it,
         due_pollers_are_claimed_once_until_their_lease_ends,
         claims_come_soonest_due_first,
@@ -793,6 +794,121 @@ async fn a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without
     assert_eq!(
         memory(&store.pollers(record.id).await.unwrap()[0]).as_deref(),
         Some(r#"{"17":1795860000000}"#)
+    );
+}
+
+async fn a_reconciliation_sweeps_memory_commits_with_its_poll_and_goes_with_its_poller(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 52, "s").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    assert_eq!(store.last_sweep(record.id, "contacts").await.unwrap(), None);
+    assert_eq!(
+        store.sweep_memory(record.id, "contacts").await.unwrap(),
+        None
+    );
+    let sweep = |memory: &str, swept_ms| SweepCommit {
+        memory: memory.into(),
+        records: 1,
+        swept_ms,
+    };
+    let committed = store
+        .commit_poll_with_sweep(
+            commit(record.id, 1, vec![event("gone-1")], NOW + 1),
+            None,
+            sweep(r#"{"1":"a"}"#, NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(committed, Committed::Done { inserted: 1 });
+    assert_eq!(
+        store.last_sweep(record.id, "contacts").await.unwrap(),
+        Some(SweepRecord {
+            records: 1,
+            swept_ms: NOW
+        })
+    );
+    // A late commit from the same version writes neither its events nor its memory.
+    assert_eq!(
+        store
+            .commit_poll_with_sweep(
+                commit(record.id, 1, vec![event("gone-2")], NOW + 2),
+                None,
+                sweep("{}", NOW + 2),
+            )
+            .await
+            .unwrap(),
+        Committed::Conflict
+    );
+    // The next one replaces it; a poll without a sweep keeps it.
+    store
+        .commit_poll_with_sweep(
+            commit(record.id, 2, vec![], NOW + 3),
+            None,
+            sweep(r#"{"2":"b"}"#, NOW + 3),
+        )
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 3, vec![], NOW + 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sweep_memory(record.id, "contacts")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"2":"b"}"#)
+    );
+    assert_eq!(store.events(record.id, 0, 10).await.unwrap().len(), 1);
+    // What the polls reported since a moment, by id with its latest change date.
+    let reported = |id: &str, kind: &str, date_ms| NewEvent {
+        object_id: id.into(),
+        event_type: kind.into(),
+        date_ms,
+        ..event(&format!("{id}-{kind}-{date_ms}"))
+    };
+    store
+        .commit_poll(PollCommit {
+            now_ms: NOW + 20,
+            ..commit(
+                record.id,
+                4,
+                vec![
+                    reported("7", "CREATED", NOW),
+                    reported("7", "UPDATED", NOW + 9),
+                    reported("8", "DELETED", NOW),
+                    // Reported and its deletion told in one commit: no candidate.
+                    reported("9", "CREATED", NOW),
+                    reported("9", "DELETED", NOW + 1),
+                ],
+                NOW + 5,
+            )
+        })
+        .await
+        .unwrap();
+    let since = store
+        .reported_since(record.id, "contacts", NOW + 15)
+        .await
+        .unwrap();
+    assert_eq!(since, [("7".to_owned(), NOW + 9)], "not 42 (stored before)");
+    assert!(
+        store
+            .reported_since(record.id, "contacts", NOW + 21)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A resource no longer polled forgets its sweeps.
+    store.sync_pollers(record.id, &[], NOW).await.unwrap();
+    assert_eq!(
+        store.sweep_memory(record.id, "contacts").await.unwrap(),
+        None
     );
 }
 

@@ -8,10 +8,8 @@
 //!   already reported (HubSpot's `GET …?archived=true`). Implemented.
 //! - `inline` — stubs inside the records a poll reads (its change feed or its list), told
 //!   apart by a field (QuickBooks' CDC `status: "Deleted"`). Implemented.
-//! - `absence` — a reconciliation sweep: ids the provider no longer lists (Keap). Reserved.
-//!
-//! Reserved kinds parse, so a definition can be written ahead, and are refused by validation
-//! until they are built.
+//! - `absence` — a reconciliation sweep: the resource's list read whole on a schedule of its
+//!   own, ids the provider no longer lists (Keap). Implemented.
 
 use std::collections::BTreeMap;
 
@@ -38,14 +36,6 @@ impl DeleteKind {
             DeleteKind::Absence => "absence",
         }
     }
-
-    /// Whether Tributary reads this kind yet.
-    pub fn implemented(self) -> bool {
-        matches!(
-            self,
-            DeleteKind::SeparateRequest | DeleteKind::ArchivedList | DeleteKind::Inline
-        )
-    }
 }
 
 /// A resource's delete detection.
@@ -68,6 +58,10 @@ impl DeleteKind {
 /// fields, read as the poller reads records. `after_changes = true` says the provider puts
 /// every stub after every change in an answer, so an answer cut at a result cap loses stubs
 /// first (the poll reports those it may have missed).
+///
+/// For `absence`: the sweep reads the resource's own list request, `page_size` records a page
+/// (the element's `max_page_size` when unset), with `query`'s literal parameters added (a
+/// field selection, where the provider has one: ids and the change date are all it needs).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeletesSpec {

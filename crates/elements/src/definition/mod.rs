@@ -327,10 +327,10 @@ impl Element {
         resource.deletes.as_ref().or(self.api.deletes.as_ref())
     }
 
-    /// Whether Tributary can see a resource's deletes (a kind it implements is declared).
+    /// Whether Tributary can see a resource's deletes (a kind is declared: every kind is
+    /// implemented).
     pub fn detects_deletes(&self, resource: &Resource) -> bool {
-        self.deletes_of(resource)
-            .is_some_and(|spec| spec.kind.implemented())
+        self.deletes_of(resource).is_some()
     }
 
     /// The JSON pointer to a resource's records in a list response (its

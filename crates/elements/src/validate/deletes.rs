@@ -22,7 +22,11 @@ pub(super) fn check(element: &Element, p: &mut Problems) {
                 spec,
             );
         }
-        if element.deletes_of(resource).is_some() && resource.updated_field.is_none() {
+        // A sweep by absence compares ids only: it needs no change date.
+        let dated = element
+            .deletes_of(resource)
+            .is_some_and(|spec| spec.kind != DeleteKind::Absence);
+        if dated && resource.updated_field.is_none() {
             p.add(
                 &format!("resources[{i}] ({})", resource.name),
                 "delete detection needs the resource's change dates: declare updated_field",
@@ -32,17 +36,6 @@ pub(super) fn check(element: &Element, p: &mut Problems) {
 }
 
 fn one(element: &Element, p: &mut Problems, at: &str, spec: &DeletesSpec) {
-    if !spec.kind.implemented() {
-        p.add(
-            &format!("{at}.kind"),
-            format!(
-                "{} is reserved and not implemented yet; separate_request, archived_list and \
-                 inline are",
-                spec.kind.name()
-            ),
-        );
-        return;
-    }
     if super::feeds::deletes(element, p, at, spec) {
         return;
     }

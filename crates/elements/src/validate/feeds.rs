@@ -192,7 +192,7 @@ pub(super) fn cap(
     }
 }
 
-/// `archived_list` and `inline` delete detection; false for the other kinds.
+/// `archived_list`, `inline` and `absence` delete detection; false for `separate_request`.
 pub(super) fn deletes(element: &Element, p: &mut Problems, at: &str, spec: &DeletesSpec) -> bool {
     let own: &[&str] = match spec.kind {
         DeleteKind::ArchivedList => {
@@ -221,7 +221,20 @@ pub(super) fn deletes(element: &Element, p: &mut Problems, at: &str, spec: &Dele
             pointer(p, &format!("{at}.pointer"), spec.pointer.as_ref());
             &["pointer", "equals", "after_changes"]
         }
-        DeleteKind::SeparateRequest | DeleteKind::Absence => {
+        DeleteKind::Absence => {
+            // The sweep reads the resource's own list request; `query` adds literal
+            // parameters to it (a field selection, where the provider has one).
+            for (name, value) in &spec.query {
+                if value.contains("{{") {
+                    p.add(
+                        &format!("{at}.query.{name}"),
+                        "an absence sweep's query parameters are literal (no templates)",
+                    );
+                }
+            }
+            &["query", "page_size"]
+        }
+        DeleteKind::SeparateRequest => {
             for (name, present) in [
                 ("pager", spec.pager.is_some()),
                 ("page_size", spec.page_size.is_some()),

@@ -70,6 +70,17 @@ pub struct PollerOut {
     pub delete_cursor: Option<String>,
     /// The last loss of delete history at the provider.
     pub deletes_lost: Option<DeletesLostOut>,
+    /// The last complete reconciliation sweep (deletes by absence, or checksum mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sweep: Option<SweepOut>,
+}
+
+/// A complete reconciliation sweep: when it began, and how many ids it remembers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepOut {
+    pub date: String,
+    pub records: i64,
 }
 
 /// Deletes the provider no longer had when a sweep asked.
@@ -190,10 +201,66 @@ pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
         .map_err(|_| ApiError::BadRequest("the query string is malformed".into()))
 }
 
+/// The optional body of "poll now".
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollNowIn {
+    /// `true`: also run the reconciliation sweeps now — resources whose deletes show only by
+    /// absence (Keap's) are read whole and compared with the ids known, so their `DELETED`
+    /// events come now rather than when `TRIBUTARY_SWEEP_INTERVAL` is up. Default false.
+    #[serde(default)]
+    pub sweep: Option<bool>,
+}
+
+/// Reads "poll now"'s optional body: nothing (or `null`), or a JSON object whose only field
+/// is `sweep`.
+fn poll_now_body(bytes: &[u8], limit: usize) -> Result<events::PollNow, ApiError> {
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the request body is larger than {limit} bytes"
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(events::PollNow::default());
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    if value.is_null() {
+        return Ok(events::PollNow::default());
+    }
+    let Value::Object(fields) = value else {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object, such as {\"sweep\": true}".into(),
+        ));
+    };
+    let mut asked = events::PollNow::default();
+    let mut problems = Vec::new();
+    for (key, value) in &fields {
+        match (key.as_str(), value) {
+            ("sweep", Value::Bool(sweep)) => asked.sweep = *sweep,
+            ("sweep", Value::Null) => {}
+            ("sweep", _) => problems.push("sweep: must be true or false".to_owned()),
+            (other, _) => problems.push(format!(
+                "{:?}: unknown field; the body may hold only sweep",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(asked)
+    } else {
+        Err(ApiError::BadRequest(problems.join("; ")))
+    }
+}
+
 /// `POST /instances/{id}/events/poll`: polls every enabled resource now and answers with what
-/// each poll did once it is stored.
+/// each poll did once it is stored; with `{"sweep": true}`, runs the reconciliation sweeps too.
 #[utoipa::path(post, path = "/instances/{id}/events/poll", tag = "events",
     params(("id" = String, Path, description = "The instance id.", example = "1")),
+    request_body(content = Option<PollNowIn>, content_type = "application/json",
+        description = "Optional. `{\"sweep\": true}` also runs the reconciliation sweeps now \
+            (deletes seen by absence); any other field, or a `sweep` that is not a boolean, is a \
+            400 naming it."),
     responses(
         (status = 200, description = "What each poll did, once stored.", body = PollNowOut),
         (status = "default", description = "An error (409: the instance is disabled).",
@@ -203,9 +270,11 @@ async fn poll_now(
     State(state): State<AppState>,
     Caller(principal): Caller,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<PollNowOut>, ApiError> {
     let id = path_id("instance", &id)?;
-    let polls = events::poll_now(&state, principal, id).await?;
+    let asked = poll_now_body(&body, state.settings.max_body_bytes)?;
+    let polls = events::poll_now(&state, principal, id, asked).await?;
     Ok(Json(PollNowOut {
         instance_id: id,
         polls,
@@ -244,6 +313,7 @@ fn poller_json(p: PollerRecord) -> PollerOut {
             until: date_or_null(p.deletes_lost_until_ms),
             detected_date: event_date(at),
         }),
+        last_sweep: None,
     }
 }
 
@@ -261,7 +331,25 @@ async fn pollers(
 ) -> Result<Json<Vec<PollerOut>>, ApiError> {
     let id = path_id("instance", &id)?;
     let pollers = events::pollers(&state, principal, id).await?;
-    Ok(Json(pollers.into_iter().map(poller_json).collect()))
+    let sweeps = events::last_sweeps(&state, principal, id).await?;
+    Ok(Json(
+        pollers
+            .into_iter()
+            .map(|p| {
+                let last = sweeps
+                    .iter()
+                    .find(|(r, _)| *r == p.resource)
+                    .map(|(_, s)| SweepOut {
+                        date: event_date(s.swept_ms),
+                        records: s.records,
+                    });
+                PollerOut {
+                    last_sweep: last,
+                    ..poller_json(p)
+                }
+            })
+            .collect(),
+    ))
 }
 
 /// An event or notification status in Cloud Elements' words (`NEW`, `RECEIVED`,

@@ -27,6 +27,12 @@
 //! - **Deletes**, where the element can see them and the resource's `detectDeletes` is on, go
 //!   into the same commit as the updates': swept after them from a delete log (`deletes`) or
 //!   an archived list (`archived`), or set apart from the records as stubs (`stubs`).
+//! - **Reconciliation sweeps** (`sweep`): a resource whose deletes show only by absence
+//!   (Keap's) is also read whole once per sweep interval (`TRIBUTARY_SWEEP_INTERVAL`, or on
+//!   request), after its updates, its ids compared with those the last complete sweep saw;
+//!   a resource in checksum mode (no change date) is polled by a sweep every time, comparing
+//!   content hashes (`checksum`). A sweep's events and memory commit with the poll, and only a sweep that
+//!   read the list to its end decides anything.
 //! - **A pause** (the provider's quota for this instance is spent, as its classifier says) is
 //!   not a failure: the poller waits until the pause ends, with no back-off and no failure
 //!   counted, and says so in its status.
@@ -35,10 +41,13 @@
 //! (`services::events::poll_now`).
 
 mod archived;
+mod checksum;
 mod deletes;
 mod stubs;
+mod sweep;
 
 pub use deletes::DeleteSummary;
+pub use sweep::SweepSummary;
 
 use std::collections::BTreeMap;
 
@@ -90,6 +99,9 @@ pub struct PollSummary {
     /// The delete sweep, on resources that detect deletes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletes: Option<DeleteSummary>,
+    /// The reconciliation sweep, when one ran (checksum mode, or deletes by absence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSummary>,
     /// When the poll began, on Tributary's clock (epoch ms). Stored with the last successful
     /// poll's summary: on the provider's clock of the next poll, everything changed after this
     /// moment may be unread, which matters when that clock has stepped back.
@@ -182,6 +194,7 @@ pub async fn poll_resource(
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
+    force_sweep: bool,
 ) -> PollSummary {
     let span = tracing::info_span!(
         "poll",
@@ -190,9 +203,11 @@ pub async fn poll_resource(
         resource = %poller.resource
     );
     let started = std::time::Instant::now();
-    let summary =
-        tracing::Instrument::instrument(poll_once(state, instance, client, prepared, poller), span)
-            .await;
+    let summary = tracing::Instrument::instrument(
+        poll_once(state, instance, client, prepared, poller, force_sweep),
+        span,
+    )
+    .await;
     state
         .metrics
         .polled(&instance.element_key, &poller.resource, started.elapsed());
@@ -205,6 +220,7 @@ async fn poll_once(
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
+    force_sweep: bool,
 ) -> PollSummary {
     let settings = &prepared.settings;
     let mut summary = PollSummary {
@@ -220,8 +236,11 @@ async fn poll_once(
         prepared,
         poller,
         &mut summary,
-        now,
-        next_due,
+        Moments {
+            now,
+            next_due,
+            force_sweep,
+        },
     )
     .await
     {
@@ -275,9 +294,13 @@ async fn run(
     prepared: &Prepared,
     poller: &PollerRecord,
     summary: &mut PollSummary,
-    now: i64,
-    next_due: i64,
+    moments: Moments,
 ) -> Result<(), String> {
+    let Moments {
+        now,
+        next_due,
+        force_sweep,
+    } = moments;
     let compiled = prepared
         .pollers
         .get(&poller.resource)
@@ -296,6 +319,14 @@ async fn run(
         .resource(name)
         .ok_or_else(|| format!("url: no resource {name:?} in hub {}", element.hub))?
         .clone();
+
+    if config.checksum {
+        // No change date to read from: the poll is a sweep of the whole list.
+        return checksum::poll(
+            state, instance, client, compiled, &resource, poller, summary, moments,
+        )
+        .await;
+    }
 
     // Learn the provider's clock before the first poll of this resource.
     if poller.cursor_ms.is_none() && client.provider_skew_ms().is_none() {
@@ -402,6 +433,7 @@ async fn run(
     let kind = element.deletes_of(&resource).map(|spec| spec.kind);
     if config.detect_deletes
         && let Some(kind) = kind
+        && kind != DeleteKind::Absence
     {
         // The provider's clock as its latest answer (this poll's pages) showed it.
         let skew = client.provider_skew_ms().unwrap_or(skew);
@@ -433,11 +465,33 @@ async fn run(
                     now,
                 )
             }
+            // Swept below, on its own schedule.
             DeleteKind::Absence => Default::default(),
         };
         events.extend(swept.events);
         summary.deletes = Some(swept.summary);
         sweep = swept.commit;
+    }
+    let mut reconciled = None;
+    if config.detect_deletes
+        && kind == Some(DeleteKind::Absence)
+        && sweep::due(state, instance.id, poller, now, force_sweep).await?
+    {
+        let skew = client.provider_skew_ms().unwrap_or(skew);
+        let swept = sweep::run(
+            state,
+            instance.id,
+            client,
+            compiled,
+            &resource,
+            poller,
+            now + skew,
+            now,
+        )
+        .await?;
+        events.extend(swept.events);
+        summary.sweep = Some(swept.summary);
+        reconciled = swept.commit;
     }
     summary.cursor = Some(poll::event_date(cursor_ms));
     let summary_json = serde_json::to_string(&*summary).unwrap_or_default();
@@ -452,11 +506,31 @@ async fn run(
         next_due_ms: next_due,
         now_ms: now,
     };
-    let committed = match sweep {
-        Some(deletes) => state.store.commit_poll_with_deletes(commit, deletes).await,
-        None => state.store.commit_poll(commit).await,
+    let committed = match (sweep, reconciled) {
+        (deletes, Some(swept)) => {
+            state
+                .store
+                .commit_poll_with_sweep(commit, deletes, swept)
+                .await
+        }
+        (Some(deletes), None) => state.store.commit_poll_with_deletes(commit, deletes).await,
+        (None, None) => state.store.commit_poll(commit).await,
     }
     .map_err(|e| format!("could not store the poll: {e}"))?;
+    finish(state, summary, committed);
+    Ok(())
+}
+
+/// The moments a poll runs at, and whether it was asked to sweep now.
+#[derive(Debug, Clone, Copy)]
+struct Moments {
+    now: i64,
+    next_due: i64,
+    force_sweep: bool,
+}
+
+/// Counts what a stored poll did, or says that another poll of the resource won.
+fn finish(state: &AppState, summary: &mut PollSummary, committed: Committed) {
     match committed {
         Committed::Done { inserted } => {
             summary.events = inserted;
@@ -467,12 +541,10 @@ async fn run(
             if inserted > 0 {
                 state.nudge_delivery();
             }
-            Ok(())
         }
         Committed::Conflict => {
             summary.error =
                 Some("another poll of this resource finished first; its results stand".into());
-            Ok(())
         }
     }
 }

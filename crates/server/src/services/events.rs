@@ -5,7 +5,7 @@
 
 use tributary_domain::instance_config::VendorType;
 use tributary_store::{
-    EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal,
+    EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal, SweepRecord,
 };
 
 use crate::poller::{self, PollSummary, wanted_pollers};
@@ -14,12 +14,21 @@ use crate::services::error::{ProviderFailure, ServiceError};
 use crate::services::instances::show;
 use crate::state::AppState;
 
+/// What "poll now" is asked to do besides polling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PollNow {
+    /// Run the reconciliation sweeps now (resources whose deletes show only by absence),
+    /// rather than when their interval is up.
+    pub sweep: bool,
+}
+
 /// Polls every enabled resource of an instance now, each under its poller's lease (as the
 /// scheduler's polls are), and says what each poll did once it is stored.
 pub async fn poll_now(
     state: &AppState,
     principal: Principal,
     id: i64,
+    asked: PollNow,
 ) -> Result<Vec<PollSummary>, ServiceError> {
     let instance = show(state, principal, id).await?;
     if instance.disabled {
@@ -68,7 +77,15 @@ pub async fn poll_now(
                     .await?;
                 match claimed {
                     Some(record) => polls.push(
-                        poller::poll_resource(&state, &instance, &client, &prepared, &record).await,
+                        poller::poll_resource(
+                            &state,
+                            &instance,
+                            &client,
+                            &prepared,
+                            &record,
+                            asked.sweep,
+                        )
+                        .await,
                     ),
                     None => polls.push(PollSummary {
                         resource: record.resource,
@@ -95,6 +112,23 @@ pub async fn pollers(
 ) -> Result<Vec<PollerRecord>, ServiceError> {
     show(state, principal, id).await?;
     Ok(state.store.pollers(id).await?)
+}
+
+/// The last complete reconciliation sweep of each of an instance's resources that had one
+/// (resource → how many ids it remembers, and when it began).
+pub async fn last_sweeps(
+    state: &AppState,
+    principal: Principal,
+    id: i64,
+) -> Result<Vec<(String, SweepRecord)>, ServiceError> {
+    show(state, principal, id).await?;
+    let mut sweeps = Vec::new();
+    for poller in state.store.pollers(id).await? {
+        if let Some(last) = state.store.last_sweep(id, &poller.resource).await? {
+            sweeps.push((poller.resource, last));
+        }
+    }
+    Ok(sweeps)
 }
 
 /// The event log's filters, as given (each checked and named when bad).

@@ -275,7 +275,7 @@ pub(super) async fn poll_now(
         Ok(id) => id,
         Err(response) => return *response,
     };
-    let outcome = events::poll_now(&state, session.principal, id)
+    let outcome = events::poll_now(&state, session.principal, id, events::PollNow::default())
         .await
         .map(|polls| {
             let events: u64 = polls.iter().map(|p| p.events).sum();

@@ -22,4 +22,5 @@ mod salesforce;
 mod scheduling;
 mod second_element;
 mod secrets;
+mod sweeps;
 mod ui;

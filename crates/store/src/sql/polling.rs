@@ -5,7 +5,7 @@ use sqlx::Executor;
 
 use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
-use crate::{Committed, DeleteCommit, EventStatus, PollCommit, Result};
+use crate::{Committed, DeleteCommit, EventStatus, PollCommit, Result, SweepCommit};
 
 impl<B> SqlStore<B>
 where
@@ -65,6 +65,7 @@ where
         &self,
         commit: PollCommit,
         deletes: Option<DeleteCommit>,
+        sweep: Option<SweepCommit>,
     ) -> Result<Committed> {
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
@@ -117,6 +118,22 @@ where
             .bind(commit.instance_id)
             .bind(commit.resource.clone())
             .bind(deletes.memory)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(sweep) = sweep {
+            // One statement in both dialects: SQLite and PostgreSQL share the upsert.
+            sqlx::query(
+                "INSERT INTO sweeps (instance_id, resource, memory, records, swept_ms)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (instance_id, resource) DO UPDATE SET memory = excluded.memory,
+                     records = excluded.records, swept_ms = excluded.swept_ms",
+            )
+            .bind(commit.instance_id)
+            .bind(commit.resource.clone())
+            .bind(sweep.memory)
+            .bind(sweep.records)
+            .bind(sweep.swept_ms)
             .execute(&mut *tx)
             .await?;
         }

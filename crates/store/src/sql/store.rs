@@ -15,7 +15,7 @@ use crate::{
     DeleteCommit, EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
     NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, Result, Session,
-    Store, Updated, UserRecord,
+    Store, SweepCommit, SweepRecord, Updated, UserRecord,
 };
 
 #[async_trait]
@@ -407,7 +407,7 @@ where
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
-        self.commit(commit, None).await
+        self.commit(commit, None, None).await
     }
 
     async fn commit_poll_with_deletes(
@@ -415,7 +415,71 @@ where
         commit: PollCommit,
         deletes: DeleteCommit,
     ) -> Result<Committed> {
-        self.commit(commit, Some(deletes)).await
+        self.commit(commit, Some(deletes), None).await
+    }
+
+    async fn commit_poll_with_sweep(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+        sweep: SweepCommit,
+    ) -> Result<Committed> {
+        self.commit(commit, deletes, Some(sweep)).await
+    }
+
+    async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>> {
+        let row = sqlx::query(
+            "SELECT records, swept_ms FROM sweeps WHERE instance_id = $1 AND resource = $2",
+        )
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SweepRecord {
+                records: row.column("records")?,
+                swept_ms: row.column("swept_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn reported_since(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        // An id whose deletion was stored at or after its last report is no candidate: its
+        // deletion is told already (a report and its deletion can share one commit).
+        let rows = sqlx::query(
+            "SELECT object_id,
+                 MAX(CASE WHEN event_type <> 'DELETED' THEN date_ms END) AS date_ms
+             FROM events
+             WHERE instance_id = $1 AND resource = $2 AND created_ms >= $3
+                 AND event_type IN ('CREATED', 'UPDATED', 'DELETED')
+             GROUP BY object_id
+             HAVING MAX(CASE WHEN event_type = 'DELETED' THEN created_ms END) IS NULL
+                 OR MAX(CASE WHEN event_type <> 'DELETED' THEN created_ms END)
+                     > MAX(CASE WHEN event_type = 'DELETED' THEN created_ms END)",
+        )
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.column("object_id")?, row.column("date_ms")?)))
+            .collect()
+    }
+
+    async fn sweep_memory(&self, instance_id: i64, resource: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT memory FROM sweeps WHERE instance_id = $1 AND resource = $2")
+            .bind(instance_id)
+            .bind(resource.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.column("memory")).transpose()
     }
 
     async fn record_poll_pause(

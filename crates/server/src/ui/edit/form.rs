@@ -33,6 +33,9 @@ pub(super) struct EditForm {
     /// The resources ticked, and each resource's poller configuration as text.
     pub(super) resources: Vec<String>,
     pub(super) pollers: BTreeMap<String, String>,
+    /// The resources whose "checksum mode" box is ticked: it sets (or clears) `checksum` in
+    /// their poller configuration, whatever its text says.
+    pub(super) checksums: Vec<String>,
 }
 
 impl EditForm {
@@ -63,6 +66,11 @@ impl EditForm {
                 .iter()
                 .filter_map(|(k, v)| Some((k.strip_prefix("poller.")?.to_owned(), v.clone())))
                 .collect(),
+            checksums: fields
+                .iter()
+                .filter(|(k, _)| k == "checksum")
+                .map(|(_, v)| v.clone())
+                .collect(),
         }
     }
 
@@ -74,7 +82,14 @@ impl EditForm {
             let text = self.pollers.get(resource).map(String::as_str).unwrap_or("");
             let text = if text.trim().is_empty() { "{}" } else { text };
             match serde_json::from_str::<Value>(text) {
-                Ok(value) => {
+                Ok(mut value) => {
+                    if let Value::Object(fields) = &mut value {
+                        if self.checksums.contains(resource) {
+                            fields.insert("checksum".into(), Value::Bool(true));
+                        } else {
+                            fields.remove("checksum");
+                        }
+                    }
                     object.insert(resource.clone(), value);
                 }
                 Err(e) => errors.push(format!(
@@ -117,6 +132,17 @@ pub(super) async fn stored_form(
         .get(POLLER_CONFIGURATION)
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .and_then(|v| v.as_object().cloned());
+    // A resource in checksum mode (`"checksum": true`, or its text) shows its box ticked.
+    let checksums = configured
+        .iter()
+        .flatten()
+        .filter(|(_, entry)| {
+            entry
+                .get("checksum")
+                .is_some_and(|v| v == &Value::Bool(true) || v == "true")
+        })
+        .map(|(resource, _)| resource.clone())
+        .collect();
     let (resources, mut pollers) = match configured {
         Some(object) => (
             object.keys().cloned().collect(),
@@ -166,6 +192,7 @@ pub(super) async fn stored_form(
             .unwrap_or_else(|| DEFAULT_SIGNATURE_SCHEME.into()),
         resources,
         pollers,
+        checksums,
     })
 }
 
@@ -281,6 +308,37 @@ mod tests {
                 .collect(),
             ..EditForm::default()
         }
+    }
+
+    #[test]
+    fn the_checksum_box_sets_or_clears_checksum_in_the_resources_configuration() {
+        let text = "{\"idField\": \"id\", \"checksum\": true}";
+        let shown = EditForm {
+            checksums: vec!["companies".into()],
+            ..form(&[("companies", text)])
+        };
+        let unticked = form(&[("companies", text)]);
+        let written = |form: &EditForm| {
+            changes(form, &shown, false)
+                .unwrap()
+                .into_iter()
+                .find(|(k, _)| k == POLLER_CONFIGURATION)
+                .and_then(|(_, v)| v)
+        };
+        // The box unticked clears the key the text still holds.
+        assert_eq!(
+            written(&unticked).as_deref(),
+            Some(r#"{"companies":{"idField":"id"}}"#)
+        );
+        let ticked = EditForm {
+            checksums: vec!["companies".into()],
+            ..form(&[("companies", "{\"idField\": \"id\"}")])
+        };
+        assert_eq!(
+            written(&ticked),
+            None,
+            "ticked: the same configuration as shown, nothing to write"
+        );
     }
 
     #[test]

@@ -43,6 +43,8 @@ struct ResourceEdit {
     name: String,
     path: String,
     checked: bool,
+    /// Checksum mode: every poll reads the whole list and compares content hashes.
+    checksum: bool,
     json: String,
     error: Option<String>,
 }
@@ -123,6 +125,7 @@ fn render(
         .map(|name| ResourceEdit {
             path: format!("/hubs/{hub}/{name}"),
             checked: form.resources.contains(&name),
+            checksum: form.checksums.contains(&name),
             json: form.pollers.get(&name).cloned().unwrap_or_default(),
             error: field_errors
                 .iter()

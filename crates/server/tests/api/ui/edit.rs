@@ -61,6 +61,11 @@ async fn the_edit_form_saves_through_the_patch_service_and_shows_each_refusal_ne
         "{html}"
     );
     assert!(html.contains("id=\"resource-contacts\" name=\"resource\" value=\"contacts\" checked"));
+    // Each resource's checksum box, unticked where its configuration has no `checksum`.
+    assert!(
+        html.contains("id=\"checksum-contacts\" name=\"checksum\" value=\"contacts\">"),
+        "{html}"
+    );
     assert!(!html.contains("MySecretEventSignatureKey"), "{html}");
     assert!(
         html.contains("Leave it blank to keep the stored key"),
