@@ -593,6 +593,7 @@ mod tests {
             filter_by_updated_date: true,
             filter_by_current_date: false,
             detect_deletes: false,
+            checksum: false,
         }
     }
 
