@@ -159,7 +159,9 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
         .find(|line| line.starts_with("OK: "))
         .unwrap_or_else(|| panic!("no verdict: {stdout}"));
     // "OK: 61 changes made at the provider = 61 events delivered, each once + 0 merged (…);
-    // signatures verified 42/42; every changed record's latest version delivered (60/60)."
+    // 5 records deleted at the provider = 5 DELETED events, each once; signatures verified
+    // 42/42; every changed record's latest version delivered (60/60)." Keap's deletes are
+    // seen by reconciliation sweeps, which the demo's "poll now" asks for.
     let numbers: Vec<u64> = verdict
         .split(|c: char| !c.is_ascii_digit())
         .filter(|part| !part.is_empty())
@@ -169,6 +171,8 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
         made,
         events,
         merged,
+        deleted,
+        deletions,
         verified,
         notifications,
         latest,
@@ -179,6 +183,8 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
     };
     assert!(events > 0 && notifications > 0, "{verdict}");
     assert_eq!(made, events + merged, "{verdict}");
+    assert!(deleted > 0, "the demo deleted records: {verdict}");
+    assert_eq!(deleted, deletions, "{verdict}");
     assert_eq!(
         verified, notifications,
         "every signature verified: {verdict}"

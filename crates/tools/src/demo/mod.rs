@@ -260,7 +260,7 @@ async fn drive(
         .as_i64()
         .context("the created instance has no id")?;
     // A first poll sets every cursor at the provider's now: what existed before is not news.
-    poll_now(http, api, auth, id).await?;
+    poll_now(http, api, auth, id, provider).await?;
     let first = export(http, origin).await?;
     let baseline = verdict::versions(&first, provider);
     let deleted_before = verdict::deletions(&first, provider);
@@ -323,7 +323,7 @@ async fn drive(
                 if provider.deletes && ticks.is_multiple_of(DELETE_EVERY) {
                     delete_one(http, origin, provider).await?;
                 }
-                if poll_now(http, api, auth, id).await.is_err() {
+                if poll_now(http, api, auth, id, provider).await.is_err() {
                     poll_errors += 1;
                 }
                 if let Ok(state) = export(http, origin).await {
@@ -364,7 +364,7 @@ async fn drive(
     }
     let drain_until = Instant::now() + Duration::from_secs(if provider.deletes { 100 } else { 60 });
     loop {
-        let _ = poll_now(http, api, auth, id).await;
+        let _ = poll_now(http, api, auth, id, provider).await;
         let pause = tokio::time::sleep(Duration::from_millis(500));
         tokio::pin!(pause);
         loop {
@@ -587,21 +587,39 @@ pub(crate) async fn checked(response: reqwest::Response, step: &str) -> anyhow::
     Ok(body)
 }
 
+/// "Poll now", with the reconciliation sweeps where the provider's deletes need them.
 pub(crate) async fn poll_now(
     http: &reqwest::Client,
     api: &str,
     auth: &str,
     id: i64,
+    provider: &Provider,
 ) -> anyhow::Result<()> {
     checked(
-        http.post(format!("{api}/instances/{id}/events/poll"))
-            .header("Authorization", auth)
-            .send()
-            .await?,
+        poll_request(http, api, auth, id, provider).send().await?,
         "poll now",
     )
     .await
     .map(|_| ())
+}
+
+/// The "poll now" request; with `{"sweep": true}` where the provider's deletes show only to a
+/// sweep.
+pub(crate) fn poll_request(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    id: i64,
+    provider: &Provider,
+) -> reqwest::RequestBuilder {
+    let request = http
+        .post(format!("{api}/instances/{id}/events/poll"))
+        .header("Authorization", auth);
+    if provider.sweeps {
+        request.json(&json!({"sweep": true}))
+    } else {
+        request
+    }
 }
 
 pub(crate) async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Result<Value> {

@@ -27,6 +27,9 @@ pub(crate) struct Provider {
     pub sim_names: &'static [&'static str],
     /// Whether polling sees deletes here: then the demo deletes records too.
     pub deletes: bool,
+    /// Whether deletes show only to a reconciliation sweep (Keap): then each "poll now" asks
+    /// for the sweeps too (`{"sweep": true}`) instead of waiting for their hourly schedule.
+    pub sweeps: bool,
     /// The state export's name for a record's updated date, where it is not the element's
     /// updated field (QuickBooks' export flattens `MetaData.LastUpdatedTime`).
     pub export_updated: Option<&'static str>,
@@ -49,7 +52,9 @@ const INFUSIONSOFT: Provider = Provider {
         "tasks",
         "orders",
     ],
-    deletes: false,
+    // Keap's lists never say a record was deleted: reconciliation sweeps see it gone.
+    deletes: true,
+    sweeps: true,
     export_updated: None,
 };
 
@@ -58,6 +63,7 @@ const SALESFORCE: Provider = Provider {
     resources: &["accounts", "contacts", "leads", "opportunities", "cases"],
     sim_names: &["Account", "Contact", "Lead", "Opportunity", "Case"],
     deletes: true,
+    sweeps: false,
     export_updated: None,
 };
 
@@ -67,6 +73,7 @@ const HUBSPOT: Provider = Provider {
     sim_names: &["contacts", "companies", "deals", "tickets"],
     // Deletes are archives, read from the archived list.
     deletes: true,
+    sweeps: false,
     export_updated: None,
 };
 
@@ -77,6 +84,7 @@ const QUICKBOOKS: Provider = Provider {
     // Invoices and payments are deleted (stubs in the change feed); customers, vendors and
     // items are deactivated, which is an update.
     deletes: true,
+    sweeps: false,
     export_updated: Some("LastUpdatedTime"),
 };
 

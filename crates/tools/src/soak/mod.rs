@@ -39,7 +39,7 @@ use tributary_domain::{Clock, SystemClock};
 
 use crate::demo::provider::{APP_ID, APP_SECRET, Provider, REDIRECT};
 use crate::demo::verdict::{self, Arrival, Expected, Tally};
-use crate::demo::{Receiver, View, checked, export, poll_now, temp_dir};
+use crate::demo::{Receiver, View, checked, export, poll_now, poll_request, temp_dir};
 use faults::Faults;
 use receiver::Downable;
 use serve::{Serve, ServeConfig};
@@ -171,7 +171,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
     };
     let (updated_fields, mut receiver) = updated_fields;
     // A first poll sets every cursor at the provider's now: what existed before is not news.
-    poll_now(&http, &api(&serve), &auth, id).await?;
+    poll_now(&http, &api(&serve), &auth, id, &provider).await?;
     let baseline = verdict::versions(&export(&http, &origin).await?, &provider);
     let deleted_before = verdict::deletions(&export(&http, &origin).await?, &provider);
     checked(
@@ -229,7 +229,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
         // A poll, asked for now; the kill (if any) comes while it or the sends it starts run.
         let poll = {
             let (http, api, auth) = (http.clone(), api(&serve), auth.clone());
-            tokio::spawn(async move { poll_clean(&http, &api, &auth, id).await })
+            tokio::spawn(async move { poll_clean(&http, &api, &auth, id, provider).await })
         };
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..1_000))).await;
         if rng.random_bool(0.6) {
@@ -286,7 +286,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
     let drain_until = Instant::now() + Duration::from_secs(if provider.deletes { 150 } else { 90 });
     loop {
         let api = api(&serve);
-        let _ = poll_now(&http, &api, &auth, id).await;
+        let _ = poll_now(&http, &api, &auth, id, &provider).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         while let Ok(arrival) = arrivals_in.try_recv() {
             arrivals.push(arrival);
@@ -400,21 +400,26 @@ fn tally(arrivals: &[Arrival], kills: &[Kill]) -> (Tally, Explained) {
     (tally, explained)
 }
 
-/// Polls now; whether every resource's poll succeeded.
-async fn poll_clean(http: &reqwest::Client, api: &str, auth: &str, id: i64) -> bool {
-    let answer = http
-        .post(format!("{api}/instances/{id}/events/poll"))
-        .header("Authorization", auth)
-        .send()
-        .await;
+/// Polls now (sweeping where the provider needs it); whether every resource's poll, and its
+/// sweep, succeeded.
+async fn poll_clean(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    id: i64,
+    provider: Provider,
+) -> bool {
+    let answer = poll_request(http, api, auth, id, &provider).send().await;
     let Ok(answer) = answer else {
         return false;
     };
     let ok = answer.status().is_success();
     let body: Value = answer.json().await.unwrap_or(Value::Null);
-    ok && body["polls"]
-        .as_array()
-        .is_some_and(|polls| polls.iter().all(|p| p["error"].is_null()))
+    ok && body["polls"].as_array().is_some_and(|polls| {
+        polls
+            .iter()
+            .all(|p| p["error"].is_null() && p["sweep"]["error"].is_null())
+    })
 }
 
 /// Whether nothing waits to be sent or is in flight (from `/metrics`).
