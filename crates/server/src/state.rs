@@ -48,6 +48,12 @@ pub struct AppState {
 pub struct PollStats {
     /// Records whose dates had text after their pattern (read as Java reads them).
     pub date_warnings: std::sync::atomic::AtomicU64,
+    /// Reconciliation sweeps that completed (their decision committed with their poll).
+    pub sweeps_completed: std::sync::atomic::AtomicU64,
+    /// Reconciliation sweeps a fault interrupted (they decided nothing).
+    pub sweeps_interrupted: std::sync::atomic::AtomicU64,
+    /// Provider requests sweeps made: list pages and missing ids asked for one by one.
+    pub sweep_requests: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {

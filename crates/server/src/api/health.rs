@@ -104,6 +104,21 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
             "Polled records whose dates had text after their pattern (read as Java reads them).",
             read(&state.poll_stats.date_warnings),
         ),
+        (
+            "tributary_sweeps_completed",
+            "Reconciliation sweeps that completed (deletes by absence, checksum mode).",
+            read(&state.poll_stats.sweeps_completed),
+        ),
+        (
+            "tributary_sweeps_interrupted",
+            "Reconciliation sweeps a provider fault interrupted; they decided nothing.",
+            read(&state.poll_stats.sweeps_interrupted),
+        ),
+        (
+            "tributary_sweep_requests",
+            "Provider requests made by sweeps: list pages and missing ids asked for.",
+            read(&state.poll_stats.sweep_requests),
+        ),
     ] {
         scraped.counter(name, help, value);
     }

@@ -533,11 +533,22 @@ struct Moments {
 fn finish(state: &AppState, summary: &mut PollSummary, committed: Committed) {
     match committed {
         Committed::Done { inserted } => {
+            use std::sync::atomic::Ordering::Relaxed;
             summary.events = inserted;
-            state.poll_stats.date_warnings.fetch_add(
+            let stats = &state.poll_stats;
+            stats.date_warnings.fetch_add(
                 u64::try_from(summary.date_warnings).unwrap_or(u64::MAX),
-                std::sync::atomic::Ordering::Relaxed,
+                Relaxed,
             );
+            if let Some(sweep) = &summary.sweep {
+                let finished = match sweep.error {
+                    None => &stats.sweeps_completed,
+                    Some(_) => &stats.sweeps_interrupted,
+                };
+                finished.fetch_add(1, Relaxed);
+                let requests = u64::from(sweep.pages) + sweep.checked as u64;
+                stats.sweep_requests.fetch_add(requests, Relaxed);
+            }
             if inserted > 0 {
                 state.nudge_delivery();
             }

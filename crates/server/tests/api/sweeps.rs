@@ -220,6 +220,17 @@ async fn deleted_keap_contacts_become_deleted_events_only_from_a_sweep_that_comp
         .await;
     assert_eq!(pollers[0]["lastSweep"]["records"], 3, "{pollers}");
     assert!(pollers[0]["lastSweep"]["date"].is_string(), "{pollers}");
+    let metrics = app.metrics().await;
+    assert_eq!(metrics.value("tributary_sweeps_completed_total"), 2.0);
+    assert_eq!(metrics.value("tributary_sweeps_interrupted_total"), 1.0);
+    // Each sweep's list pages read and missing ids asked for, as their summaries count them.
+    let asked = |summary: &Value| {
+        summary["sweep"]["pages"].as_f64().unwrap() + summary["sweep"]["checked"].as_f64().unwrap()
+    };
+    assert_eq!(
+        metrics.value("tributary_sweep_requests_total"),
+        asked(&first) + asked(&interrupted) + asked(&complete)
+    );
     let again = poll(&app, id, true).await;
     assert_eq!(again["sweep"]["deleted"], 0, "{again}");
     assert_eq!(again["events"], 0, "{again}");
