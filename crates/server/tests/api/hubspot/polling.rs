@@ -7,18 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{HsApp, quiet, spawn_hs, spawn_hs_with};
-use crate::salesforce::receiver;
-
-/// Steps the deliverer until a pass finds nothing to do.
-async fn deliver(app: &HsApp) {
-    let deliverer = tributary_server::delivery::Deliverer::new(app.state.clone(), 16).unwrap();
-    for _ in 0..20 {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            break;
-        }
-    }
-}
+use crate::helpers::receiver;
 
 /// The search requests the simulator logged.
 async fn searches(app: &HsApp) -> Vec<Value> {
@@ -41,15 +30,8 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
         .insert(&user, "companies", json!({"name": "Doomed Ltd"}))
         .await;
     let (id, _) = app.create(&["contacts", "companies"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -85,18 +67,10 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
     );
     // Again: nothing new, the archived list included.
     app.advance_secs(30);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 3);
 
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let delivered: Vec<(String, String)> = bodies
         .iter()

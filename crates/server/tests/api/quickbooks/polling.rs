@@ -6,19 +6,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{QbApp, invoice, quiet, spawn_qb};
-use crate::salesforce::receiver;
-
-/// Steps the deliverer until a pass finds nothing to do.
-async fn deliver(app: &QbApp) {
-    let deliverer = tributary_server::delivery::Deliverer::new(app.state.clone(), 16).unwrap();
-    for _ in 0..20 {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            break;
-        }
-    }
-}
+use super::{invoice, quiet, spawn_qb};
+use crate::helpers::receiver;
 
 #[tokio::test]
 async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_each_with_their_types()
@@ -44,15 +33,8 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
         )
         .await;
     let (id, _) = app.create(&["customers", "invoices"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -119,18 +101,10 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
 
     // Again: nothing new (the overlap re-reads the same changes and stubs).
     app.advance_secs(30);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 5);
 
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let delivered: usize = bodies
         .iter()

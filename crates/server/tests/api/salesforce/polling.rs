@@ -6,7 +6,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{deliver, quiet, receiver, spawn_sf};
+use super::{quiet, spawn_sf};
+use crate::helpers::receiver;
 
 fn count(changes: &[(String, String, String)], kind: &str) -> usize {
     changes.iter().filter(|c| c.2 == kind).count()
@@ -24,15 +25,8 @@ async fn creates_updates_and_deletes_at_salesforce_arrive_once_each_with_their_t
         .insert(&user, "Account", json!({"Name": "Doomed Ltd"}))
         .await;
     let (id, _) = app.create(&["contacts", "accounts"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -79,19 +73,11 @@ async fn creates_updates_and_deletes_at_salesforce_arrive_once_each_with_their_t
     );
     // Again: nothing new, the delete window included.
     app.advance_secs(120);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 3);
 
     // The DELETED event goes out in Cloud Elements' envelope, the provider's entry as its raw.
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let deleted = bodies
         .iter()

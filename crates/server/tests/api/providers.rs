@@ -1,0 +1,426 @@
+//! What the provider tests (`hubspot`, `salesforce`, `quickbooks`) share: Tributary and a
+//! provider's simulator on one manual clock, the API calls every provider test makes, and the
+//! web UI's sign-in. Each provider module wraps [`ProviderApp`] and adds its own user's calls.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tributary_domain::ManualClock;
+use tributary_server::settings::Bootstrap;
+use tributary_server::{Application, Settings};
+use tributary_simulator::RunningSimulator;
+
+use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET};
+
+/// A manual clock standing at the current time rounded down to a multiple of `round_ms`, plus
+/// `plus_ms`.
+pub fn manual_clock(round_ms: i64, plus_ms: i64) -> Arc<ManualClock> {
+    let now = tributary_domain::Clock::now_ms(&tributary_domain::SystemClock);
+    Arc::new(ManualClock::new(now - now.rem_euclid(round_ms) + plus_ms))
+}
+
+/// Tributary and a provider's simulator on one manual clock.
+pub struct ProviderApp {
+    pub api: String,
+    pub state: tributary_server::AppState,
+    pub sim: RunningSimulator,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    pub auth: String,
+    /// The element's poller configuration of one resource, as a Cloud Elements user writes it.
+    poller: fn(&str) -> Value,
+    shutdown: CancellationToken,
+    /// Declared last: removed after the server is told to stop.
+    _dir: TempDir,
+}
+
+impl Drop for ProviderApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl ProviderApp {
+    /// Tributary on `clock`, sending `element`'s calls (consent, token and API) to `sim`, with
+    /// `poller` for [`ProviderApp::pollers_of`]; `tweak` changes the settings last.
+    pub async fn start(
+        element: &str,
+        poller: fn(&str) -> Value,
+        clock: Arc<ManualClock>,
+        sim: RunningSimulator,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> ProviderApp {
+        let dir = TempDir::new(&format!("tributary-{element}"));
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", dir.path().join("tributary.db").display()),
+            origins: BTreeMap::from([(element.to_owned(), sim.url())]),
+            allow_private_callbacks: true,
+            bootstrap: Some(Bootstrap {
+                organization_secret: ORG_SECRET.to_owned().into(),
+                user_secret: USER_SECRET.to_owned().into(),
+            }),
+            ..Settings::default()
+        };
+        settings.poll_concurrency = 0;
+        settings.delivery_concurrency = 0;
+        settings.retry_schedule = tributary_domain::delivery::RetrySchedule::parse("30ms").unwrap();
+        tweak(&mut settings);
+        let app = Application::build(settings, clock.clone()).await.unwrap();
+        let api = format!("http://127.0.0.1:{}/elements/api-v2", app.port());
+        let state = app.state().clone();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        ProviderApp {
+            api,
+            state,
+            sim,
+            clock,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
+            poller,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .header("Authorization", &self.auth);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Calls and expects `status`; returns the JSON body.
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: StatusCode,
+    ) -> Value {
+        let response = self.call(method.clone(), path, body).await;
+        let got = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// `event.poller.configuration` polling `resources` with the element's pollers.
+    pub fn pollers_of(&self, resources: &[&str]) -> Value {
+        Value::Object(
+            resources
+                .iter()
+                .map(|r| ((*r).to_owned(), (self.poller)(r)))
+                .collect(),
+        )
+    }
+
+    /// Creates an instance from this body; returns (id, instance token).
+    pub async fn create_instance(&self, body: &Value) -> (i64, String) {
+        let created = self
+            .expect(Method::POST, "/instances", Some(body), StatusCode::OK)
+            .await;
+        (
+            created["id"].as_i64().unwrap(),
+            created["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// `POST /instances/{id}/events/poll`.
+    pub async fn poll(&self, id: i64) -> Value {
+        self.expect(
+            Method::POST,
+            &format!("/instances/{id}/events/poll"),
+            None,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Polls the instance and asserts that every resource's poll found nothing new and failed
+    /// nowhere (`why` says why it should not).
+    pub async fn poll_finding_nothing(&self, id: i64, why: &str) {
+        let summary = self.poll(id).await;
+        assert!(
+            summary["polls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["error"].is_null() && p["events"] == 0),
+            "{why}: {summary}"
+        );
+    }
+
+    /// The instance's stored events, oldest first (every page).
+    pub async fn events(&self, id: i64) -> Vec<Value> {
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |e| e["sequence"].as_i64().unwrap());
+            let list = self
+                .expect(
+                    Method::GET,
+                    &format!("/instances/{id}/events?pageSize=1000&after={after}"),
+                    None,
+                    StatusCode::OK,
+                )
+                .await;
+            let got = list.as_array().unwrap().clone();
+            let full = got.len() == 1000;
+            all.extend(got);
+            if !full {
+                return all;
+            }
+        }
+    }
+
+    /// The events' (objectType, objectId, eventType), sorted.
+    pub async fn changes(&self, id: i64) -> Vec<(String, String, String)> {
+        let mut changes: Vec<(String, String, String)> = self
+            .events(id)
+            .await
+            .iter()
+            .map(|e| {
+                (
+                    e["objectType"].as_str().unwrap().to_owned(),
+                    e["objectId"].as_str().unwrap().to_owned(),
+                    e["eventType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        changes.sort();
+        changes
+    }
+
+    /// The instance's pollers, by resource.
+    pub async fn pollers(&self, id: i64) -> BTreeMap<String, Value> {
+        let list = self
+            .expect(
+                Method::GET,
+                &format!("/instances/{id}/pollers"),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["resource"].as_str().unwrap().to_owned(), p.clone()))
+            .collect()
+    }
+
+    /// An access token of the simulator's default app for `code`, from the token endpoint at
+    /// `path` (client id and secret in the form).
+    pub async fn user_token_at(&self, path: &str, code: &str) -> String {
+        let response: Value = self
+            .http
+            .post(format!("{}{path}", self.sim.url()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "tributary-demo"),
+                ("client_secret", "tributary-demo-secret"),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A call to the simulator's API with a user's bearer token; returns the status and JSON
+    /// body.
+    pub async fn as_user(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.sim.url()))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A control call to the simulator (`/_sim/…`), expecting success.
+    pub async fn control(&self, method: Method, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.sim.url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// The simulator's request log.
+    pub async fn requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/requests", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Moves both clocks.
+    pub fn advance_secs(&self, seconds: i64) {
+        self.clock.advance_ms(seconds * 1000);
+    }
+
+    /// Steps the deliverer until a pass finds nothing to do.
+    pub async fn deliver(&self) {
+        let deliverer = tributary_server::delivery::Deliverer::new(self.state.clone(), 16).unwrap();
+        for _ in 0..20 {
+            let (queued, sent) = deliverer.run_once().await;
+            if queued == 0 && sent == 0 {
+                break;
+            }
+        }
+    }
+
+    /// The server's origin (the API's URL without `/elements/api-v2`), where the UI is.
+    pub fn origin(&self) -> String {
+        self.api.trim_end_matches("/elements/api-v2").to_owned()
+    }
+
+    /// Signs in to the web UI through its form with the first organization's secrets; returns
+    /// the session cookie.
+    pub async fn sign_in(&self) -> String {
+        let form = self
+            .http
+            .get(format!("{}/sign-in", self.origin()))
+            .send()
+            .await
+            .unwrap();
+        let csrf_cookie = cookie(&form, "tributary_csrf");
+        let csrf = csrf_field(&form.text().await.unwrap());
+        let signed_in = self
+            .http
+            .post(format!("{}/sign-in", self.origin()))
+            .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
+            .form(&[
+                ("user", USER_SECRET),
+                ("organization", ORG_SECRET),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        cookie(&signed_in, "tributary_session")
+    }
+
+    /// `GET` of a UI page with the session cookie.
+    pub async fn page(&self, path: &str, session: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.origin()))
+            .header(COOKIE, format!("tributary_session={session}"))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The value a response sets for the cookie `name`.
+pub fn cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        .unwrap()
+}
+
+/// The hidden CSRF field of a page.
+pub fn csrf_field(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The Cloud Elements-style create body for `element`: its `providerData`, the instance's
+/// `name`, the pollers and the callback.
+pub fn create_body(
+    element: &str,
+    name: &str,
+    provider_data: Value,
+    pollers: Value,
+    callback: &str,
+) -> Value {
+    json!({
+        "element": {"key": element},
+        "providerData": provider_data,
+        "name": name,
+        "tags": ["Docs"],
+        "configuration": {
+            "oauth.api.key": "tributary-demo",
+            "oauth.api.secret": "tributary-demo-secret",
+            "oauth.callback.url": CALLBACK,
+            "event.notification.enabled": true,
+            "event.vendor.type": "polling",
+            "event.notification.callback.url": callback,
+            "event.notification.signature.key": "MySecretEventSignatureKey",
+            "event.poller.refresh_interval": "15",
+            "event.poller.configuration": pollers
+        }
+    })
+}
+
+/// A provider's datesConfiguration poller for `resource` under `hub`: its id field, its
+/// updated and created date fields and their format (GMT).
+pub fn dates_poller(
+    hub: &str,
+    resource: &str,
+    id_field: &str,
+    updated: &str,
+    created: &str,
+    format: &str,
+) -> Value {
+    json!({
+        "url": format!("/hubs/{hub}/{resource}"),
+        "idField": id_field,
+        "datesConfiguration": {
+            "updatedDateField": updated,
+            "updatedDateFormat": format,
+            "updatedDateTimezone": "GMT",
+            "createdDateField": created,
+            "createdDateFormat": format,
+            "createdDateTimezone": "GMT"
+        }
+    })
+}
