@@ -570,3 +570,48 @@ pub fn seed_body(code: &str) -> Value {
         "name": "API Instance"
     })
 }
+
+/// The value a response sets for the cookie `name`.
+pub fn cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        .unwrap_or_else(|| panic!("{name} is set"))
+}
+
+/// The hidden CSRF field of a page.
+pub fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Fills in the web UI's sign-in form at `origin` with these secrets (and the form's CSRF
+/// token and cookie); returns the answer, unchecked.
+pub async fn submit_sign_in(
+    http: &reqwest::Client,
+    origin: &str,
+    user: &str,
+    organization: &str,
+) -> reqwest::Response {
+    let form = http.get(format!("{origin}/sign-in")).send().await.unwrap();
+    let csrf_cookie = cookie(&form, "tributary_csrf");
+    let csrf = csrf_field(&form.text().await.unwrap());
+    http.post(format!("{origin}/sign-in"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("tributary_csrf={csrf_cookie}"),
+        )
+        .form(&[
+            ("user", user),
+            ("organization", organization),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,7 @@ use tributary_server::settings::Bootstrap;
 use tributary_server::{Application, Settings};
 use tributary_simulator::RunningSimulator;
 
-use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET};
+use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET, cookie, submit_sign_in};
 
 /// A manual clock standing at the current time rounded down to a multiple of `round_ms`, plus
 /// `plus_ms`.
@@ -141,6 +141,17 @@ impl ProviderApp {
             created["id"].as_i64().unwrap(),
             created["token"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// `GET /instances/{id}`, expecting it to exist.
+    pub async fn instance(&self, id: i64) -> Value {
+        self.expect(
+            Method::GET,
+            &format!("/instances/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await
     }
 
     /// `POST /instances/{id}/events/poll`.
@@ -320,26 +331,7 @@ impl ProviderApp {
     /// Signs in to the web UI through its form with the first organization's secrets; returns
     /// the session cookie.
     pub async fn sign_in(&self) -> String {
-        let form = self
-            .http
-            .get(format!("{}/sign-in", self.origin()))
-            .send()
-            .await
-            .unwrap();
-        let csrf_cookie = cookie(&form, "tributary_csrf");
-        let csrf = csrf_field(&form.text().await.unwrap());
-        let signed_in = self
-            .http
-            .post(format!("{}/sign-in", self.origin()))
-            .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
-            .form(&[
-                ("user", USER_SECRET),
-                ("organization", ORG_SECRET),
-                ("csrf", csrf.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let signed_in = submit_sign_in(&self.http, &self.origin(), USER_SECRET, ORG_SECRET).await;
         assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
         cookie(&signed_in, "tributary_session")
     }
@@ -355,22 +347,14 @@ impl ProviderApp {
     }
 }
 
-/// The value a response sets for the cookie `name`.
-pub fn cookie(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+/// The poll of `resource` in a poll summary.
+pub fn poll_of<'a>(polled: &'a Value, resource: &str) -> &'a Value {
+    polled["polls"]
+        .as_array()
         .unwrap()
-}
-
-/// The hidden CSRF field of a page.
-pub fn csrf_field(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
+        .iter()
+        .find(|p| p["resource"] == resource)
+        .unwrap()
 }
 
 /// The Cloud Elements-style create body for `element`: its `providerData`, the instance's

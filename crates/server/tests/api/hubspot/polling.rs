@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{HsApp, quiet, spawn_hs, spawn_hs_with};
 use crate::helpers::receiver;
+use crate::providers::poll_of;
 
 /// The search requests the simulator logged.
 async fn searches(app: &HsApp) -> Vec<Value> {
@@ -46,13 +47,7 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
     app.archive(&user, "companies", &doomed).await;
     app.settle();
     let polled = app.poll(id).await;
-    let companies = polled["polls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resource"] == "companies")
-        .unwrap()
-        .clone();
+    let companies = poll_of(&polled, "companies").clone();
     assert_eq!(companies["deletes"]["deleted"], 1, "{polled}");
     assert!(companies["deletes"]["error"].is_null(), "{polled}");
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{invoice, quiet, spawn_qb};
 use crate::helpers::receiver;
+use crate::providers::poll_of;
 
 #[tokio::test]
 async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_each_with_their_types()
@@ -65,12 +66,7 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
     for poll in polled["polls"].as_array().unwrap() {
         assert!(poll["error"].is_null(), "{polled}");
     }
-    let invoices = polled["polls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resource"] == "invoices")
-        .unwrap();
+    let invoices = poll_of(&polled, "invoices");
     assert_eq!(invoices["deletes"]["deleted"], 1, "{polled}");
 
     let id_of = |record: &Value| record["Id"].as_str().unwrap().to_owned();
@@ -195,14 +191,7 @@ async fn an_expired_hour_is_refreshed_with_basic_auth_and_the_rotated_refresh_to
         refreshes.iter().all(|r| r["status"] == 200),
         "{refreshes:?}"
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true);
 }
 

@@ -5,7 +5,7 @@ use reqwest::header::{COOKIE, LOCATION};
 use reqwest::{Method, StatusCode};
 
 use super::{quiet, spawn_qb};
-use crate::providers::csrf_field;
+use crate::helpers::csrf_field;
 
 #[tokio::test]
 async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
@@ -73,14 +73,7 @@ async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
         .trim_start_matches("/ui/instances/")
         .parse()
         .unwrap();
-    let created = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "quickbooks");
     let polled = app.poll(id).await;
     assert!(

@@ -183,14 +183,7 @@ async fn an_expired_session_is_refreshed_and_a_rotated_refresh_token_is_kept() {
     // The code exchange, and one refresh per round: each refresh used the token the previous
     // one rotated in (the old one dies at rotation).
     assert_eq!(refreshes, 4);
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true, "{instance}");
 }
 
@@ -212,14 +205,7 @@ async fn a_session_refused_again_after_its_refresh_ends_the_authorization() {
     let polled = app.poll(id).await;
     let error = polled["polls"][0]["error"].as_str().unwrap();
     assert!(error.contains("no longer valid"), "{polled}");
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], false, "{instance}");
     assert!(
         instance["invalidReason"]

@@ -2,11 +2,11 @@
 //! own settings, and connects a Salesforce org through the consent page.
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::{quiet, spawn_sf};
-use crate::providers::csrf_field;
+use crate::helpers::csrf_field;
 
 /// The form's fieldset of one element (its opening tag through its end).
 fn part<'a>(html: &'a str, key: &str) -> &'a str {
@@ -114,14 +114,7 @@ async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesfo
         .trim_start_matches("/ui/instances/")
         .parse()
         .unwrap();
-    let created = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "sfdc");
     assert_eq!(created["configuration"]["sfdc.login.url"], "sandbox");
     let pollers = match &created["configuration"]["event.poller.configuration"] {
