@@ -2,21 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Running, eventually, listening, serve_command, temp_dir};
 
 fn tributary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tributary"))
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
@@ -302,73 +296,18 @@ fn demo_flags_are_checked() {
     }
 }
 
-/// A directory of a test's own, removed when dropped: a test that fails before its last line
-/// leaves nothing behind either.
-struct TempDir(std::path::PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = std::path::Path;
-
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::path::Path> for TempDir {
-    fn as_ref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // Gone already when the test removed it itself.
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-cli-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
 /// Starts `serve` on a free port; returns the process and its API base URL once it listens.
 fn start_serve(database_url: &str, envs: &[(&str, &str)]) -> (Running, String) {
-    let mut command = tributary();
+    let mut command = serve_command(database_url);
     command
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
         .env_remove("TRIBUTARY_BOOTSTRAP_ORG_SECRET")
         .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
         .env_remove("TRIBUTARY_MASTER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::piped());
     for (key, value) in envs {
         command.env(key, value);
     }
-    let mut running = Running(command.spawn().unwrap());
-    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            // Keep reading the log so the server never writes into a closed pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (running, rest.trim().to_owned());
-        }
-    }
-    panic!("serve exited before listening");
+    listening(&mut command)
 }
 
 /// Stops the process and returns everything it printed on stdout.
@@ -478,14 +417,7 @@ async fn serve_bootstraps_from_the_environment_and_refuses_half_a_pair() {
     assert_eq!(instances_status(&api, org, user).await, 200);
     assert!(stop(running).is_empty(), "given secrets are not printed");
 
-    let output = tributary()
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &format!("sqlite://{}", dir.join("u.db").display()),
-        ])
+    let output = serve_command(&format!("sqlite://{}", dir.join("u.db").display()))
         .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org)
         .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
         .output()
@@ -518,14 +450,7 @@ fn settings_that_cannot_work_are_refused_by_name() {
         ),
     ] {
         let dir = temp_dir("delivery-settings");
-        let mut command = tributary();
-        command.args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &format!("sqlite://{}", dir.join("t.db").display()),
-        ]);
+        let mut command = serve_command(&format!("sqlite://{}", dir.join("t.db").display()));
         for (key, value) in &envs {
             command.env(key, value);
         }
@@ -865,23 +790,6 @@ async fn start_sim_on_manual_clock(
     (sim, clock)
 }
 
-/// Waits until `condition` holds, checking every 20 ms; panics naming `what` if it still does
-/// not after `deadline`. The one way these tests wait for work a process does.
-async fn eventually(
-    deadline: std::time::Duration,
-    what: &str,
-    mut condition: impl AsyncFnMut() -> bool,
-) {
-    let until = std::time::Instant::now() + deadline;
-    while !condition().await {
-        assert!(
-            std::time::Instant::now() < until,
-            "not within {deadline:?}: {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// Waits until the database at `url` has no notification left to send (none QUEUED, the
 /// claims of a killed process included once their leases end), or a minute passes.
 async fn wait_until_none_queued(url: &str) {
@@ -1020,11 +928,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     // The kill's moment, part of the scenario: page 5 is on its way (it hangs 30 s). Nothing
     // marks its start (the latency fault holds it before the simulator counts it in flight).
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(first, in_flight, "the poll died with the process").await;
     http.delete(format!("{origin}/_sim/faults"))
         .send()
         .await
@@ -2042,11 +1946,7 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     // The kill's moment, part of the scenario: the third page is on its way (it hangs 30 s).
     // Nothing marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(first, in_flight, "the poll died with the process").await;
     http.delete(format!("{origin}/_sim/faults"))
         .send()
         .await
@@ -2124,6 +2024,17 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Kills `process` (SIGKILL) and asserts that the request in flight to it died with it
+/// (`what`).
+async fn kill<T>(
+    process: Running,
+    in_flight: tokio::task::JoinHandle<reqwest::Result<T>>,
+    what: &str,
+) {
+    drop(process); // SIGKILL
+    assert!(in_flight.await.unwrap().is_err(), "{what}");
+}
+
 /// What a process test of one element needs: its simulator's origin, a serve's API, and the
 /// organization's secrets.
 struct Crash {
@@ -2199,6 +2110,29 @@ impl Crash {
             .header("Authorization", &self.auth)
             .send()
             .await
+    }
+
+    /// A poll of another client, in flight while the test kills the process serving it; the
+    /// answer's status, or the error of the connection the kill broke.
+    fn poll_in_flight(
+        api: &str,
+        id: i64,
+    ) -> tokio::task::JoinHandle<reqwest::Result<reqwest::StatusCode>> {
+        let api = api.to_owned();
+        tokio::spawn(async move { crash_client("").poll(&api, id).await.map(|r| r.status()) })
+    }
+
+    /// Polls again and asserts that no resource's poll found anything.
+    async fn poll_finding_nothing(&self, api: &str, id: i64) {
+        let again: serde_json::Value = self.poll(api, id).await.unwrap().json().await.unwrap();
+        assert!(
+            again["polls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["events"] == 0),
+            "{again}"
+        );
     }
 
     /// Polls until the dead process's lease has ended and every resource's poll goes through.
@@ -2368,24 +2302,14 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
         )
         .await;
     let before = crash.logged("/search").await;
-    let api_first = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_first, id)
-            .await
-            .map(|r| r.status())
-    });
+    let in_flight = Crash::poll_in_flight(&api, id);
     crash
         .until_logged("/search", before + 2, "the poll never read two pages")
         .await;
     // The kill's moment, part of the scenario: the hanging request is on its way; nothing
     // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(first, in_flight, "the poll died with the process").await;
     crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
@@ -2415,13 +2339,7 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
         crash.logged("/search").await,
         crash.logged("archived=true").await,
     );
-    let api_second = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_second, id)
-            .await
-            .map(|r| r.status())
-    });
+    let in_flight = Crash::poll_in_flight(&api, id);
     crash
         .until_logged("/search", searches + 3, "the poll never read its updates")
         .await;
@@ -2433,11 +2351,7 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
         sweeps,
         "the archived list hangs, unanswered"
     );
-    drop(second); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the sweep died with the process"
-    );
+    kill(second, in_flight, "the sweep died with the process").await;
     crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
     let summary = crash.poll_after_lease(&api, id).await;
@@ -2541,24 +2455,14 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         )
         .await;
     let before = crash.logged("/cdc").await;
-    let api_first = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_first, id)
-            .await
-            .map(|r| r.status())
-    });
+    let in_flight = Crash::poll_in_flight(&api, id);
     crash
         .until_logged("/cdc", before + 1, "the poll never read the feed")
         .await;
     // The kill's moment, part of the scenario: the hanging request is on its way; nothing
     // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(first, in_flight, "the poll died with the process").await;
     crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
@@ -2573,15 +2477,7 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         (1_802, 1_802),
         "{summary}"
     );
-    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0),
-        "{again}"
-    );
+    crash.poll_finding_nothing(&api, id).await;
 
     // 2. Killed while the feed's answer with the stubs is on its way: both invoices deleted;
     // customers' call answers, invoices' hangs.
@@ -2598,24 +2494,14 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         )
         .await;
     let calls = crash.logged("/cdc").await;
-    let api_second = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_second, id)
-            .await
-            .map(|r| r.status())
-    });
+    let in_flight = Crash::poll_in_flight(&api, id);
     crash
         .until_logged("/cdc", calls + 1, "the poll never read customers")
         .await;
     // The kill's moment, part of the scenario: the hanging request is on its way; nothing
     // marks its start (the latency fault holds it before the simulator counts it).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(second); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(second, in_flight, "the poll died with the process").await;
     crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
     let summary = crash.poll_after_lease(&api, id).await;
@@ -2627,15 +2513,7 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         .unwrap()
         .clone();
     assert_eq!(invoices["deletes"]["deleted"], 2, "{summary}");
-    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0),
-        "{again}"
-    );
+    crash.poll_finding_nothing(&api, id).await;
     let stored = crash.events(&api, id).await;
     assert_eq!(
         (
