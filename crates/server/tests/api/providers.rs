@@ -1,8 +1,10 @@
 //! What the provider tests (`hubspot`, `salesforce`, `quickbooks`) share: Tributary and a
 //! provider's simulator on one manual clock, the API calls every provider test makes, and the
-//! web UI's sign-in. Each provider module wraps [`ProviderApp`] and adds its own user's calls.
+//! web UI's sign-in. Each provider module names its [`Provider`] and adds its own user's calls
+//! to its `ProviderApp<…>`.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use reqwest::header::COOKIE;
@@ -14,7 +16,9 @@ use tributary_server::settings::Bootstrap;
 use tributary_server::{Application, Settings};
 use tributary_simulator::RunningSimulator;
 
-use crate::helpers::{CALLBACK, ORG_SECRET, TempDir, USER_SECRET, cookie, submit_sign_in};
+use crate::helpers::{
+    CALLBACK, ORG_SECRET, TempDir, USER_SECRET, api_expect, cookie, sim_requests, submit_sign_in,
+};
 
 /// A manual clock standing at the current time rounded down to a multiple of `round_ms`, plus
 /// `plus_ms`.
@@ -23,37 +27,47 @@ pub fn manual_clock(round_ms: i64, plus_ms: i64) -> Arc<ManualClock> {
     Arc::new(ManualClock::new(now - now.rem_euclid(round_ms) + plus_ms))
 }
 
+/// What differs between the provider tests' apps.
+pub trait Provider: Sized {
+    /// The element's key.
+    const ELEMENT: &'static str;
+    /// The name of the instances the tests create.
+    const NAME: &'static str;
+    /// The element's poller configuration of one resource, as a Cloud Elements user writes it.
+    fn poller(resource: &str) -> Value;
+    /// The `providerData` of a new instance: what a fresh consent gives.
+    fn provider_data(app: &ProviderApp<Self>) -> impl Future<Output = Value>;
+}
+
 /// Tributary and a provider's simulator on one manual clock.
-pub struct ProviderApp {
+pub struct ProviderApp<P: Provider> {
     pub api: String,
     pub state: tributary_server::AppState,
     pub sim: RunningSimulator,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
     pub auth: String,
-    /// The element's poller configuration of one resource, as a Cloud Elements user writes it.
-    poller: fn(&str) -> Value,
     shutdown: CancellationToken,
     /// Declared last: removed after the server is told to stop.
     _dir: TempDir,
+    _provider: PhantomData<P>,
 }
 
-impl Drop for ProviderApp {
+impl<P: Provider> Drop for ProviderApp<P> {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
 }
 
-impl ProviderApp {
-    /// Tributary on `clock`, sending `element`'s calls (consent, token and API) to `sim`, with
-    /// `poller` for [`ProviderApp::pollers_of`]; `tweak` changes the settings last.
+impl<P: Provider> ProviderApp<P> {
+    /// Tributary on `clock`, sending the element's calls (consent, token and API) to `sim`;
+    /// `tweak` changes the settings last.
     pub async fn start(
-        element: &str,
-        poller: fn(&str) -> Value,
         clock: Arc<ManualClock>,
         sim: RunningSimulator,
         tweak: impl FnOnce(&mut Settings),
-    ) -> ProviderApp {
+    ) -> ProviderApp<P> {
+        let element = P::ELEMENT;
         let dir = TempDir::new(&format!("tributary-{element}"));
         let mut settings = Settings {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -85,26 +99,10 @@ impl ProviderApp {
                 .build()
                 .unwrap(),
             auth: format!("User {USER_SECRET}, Organization {ORG_SECRET}"),
-            poller,
             shutdown,
             _dir: dir,
+            _provider: PhantomData,
         }
-    }
-
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.api))
-            .header("Authorization", &self.auth);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send().await.unwrap()
     }
 
     /// Calls and expects `status`; returns the JSON body.
@@ -115,21 +113,29 @@ impl ProviderApp {
         body: Option<&Value>,
         status: StatusCode,
     ) -> Value {
-        let response = self.call(method.clone(), path, body).await;
-        let got = response.status();
-        let text = response.text().await.unwrap();
-        assert_eq!(got, status, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        api_expect(
+            &self.http, &self.api, &self.auth, method, path, body, status,
+        )
+        .await
     }
 
-    /// `event.poller.configuration` polling `resources` with the element's pollers.
-    pub fn pollers_of(&self, resources: &[&str]) -> Value {
-        Value::Object(
-            resources
-                .iter()
-                .map(|r| ((*r).to_owned(), (self.poller)(r)))
-                .collect(),
-        )
+    /// Creates an instance polling `resources`; returns (id, instance token).
+    pub async fn create(&self, resources: &[&str], callback: &str) -> (i64, String) {
+        let pollers = resources
+            .iter()
+            .map(|r| ((*r).to_owned(), P::poller(r)))
+            .collect();
+        self.create_with(Value::Object(pollers), callback).await
+    }
+
+    /// Creates an instance with this poller configuration; returns (id, instance token). The
+    /// clock moves 62 seconds first, so records made before are not news to the first poll:
+    /// older than its window (the enable time, less a second for the `Date` header's
+    /// resolution, less the minute of overlap).
+    pub async fn create_with(&self, pollers: Value, callback: &str) -> (i64, String) {
+        self.advance_secs(62);
+        let body = create_body::<P>(P::provider_data(self).await, pollers, callback);
+        self.create_instance(&body).await
     }
 
     /// Creates an instance from this body; returns (id, instance token).
@@ -297,14 +303,7 @@ impl ProviderApp {
 
     /// The simulator's request log.
     pub async fn requests(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/_sim/requests", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        sim_requests(&self.http, &self.sim.url()).await
     }
 
     /// Moves both clocks.
@@ -357,19 +356,13 @@ pub fn poll_of<'a>(polled: &'a Value, resource: &str) -> &'a Value {
         .unwrap()
 }
 
-/// The Cloud Elements-style create body for `element`: its `providerData`, the instance's
-/// `name`, the pollers and the callback.
-pub fn create_body(
-    element: &str,
-    name: &str,
-    provider_data: Value,
-    pollers: Value,
-    callback: &str,
-) -> Value {
+/// The Cloud Elements-style create body for the provider's element: its `providerData`, the
+/// pollers and the callback.
+pub fn create_body<P: Provider>(provider_data: Value, pollers: Value, callback: &str) -> Value {
     json!({
-        "element": {"key": element},
+        "element": {"key": P::ELEMENT},
         "providerData": provider_data,
-        "name": name,
+        "name": P::NAME,
         "tags": ["Docs"],
         "configuration": {
             "oauth.api.key": "tributary-demo",

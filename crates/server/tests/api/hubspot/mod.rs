@@ -10,29 +10,35 @@ mod deletes;
 mod limits;
 mod polling;
 
-use std::ops::Deref;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tributary_server::Settings;
 use tributary_simulator::hubspot::{self, Config};
 
 use crate::helpers::CALLBACK;
-use crate::providers::{ProviderApp, dates_poller, manual_clock};
+use crate::providers::{Provider, ProviderApp, dates_poller, manual_clock};
 
 /// HubSpot's record dates: `2019-12-07T16:50:06.678Z`.
 pub const HS_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 
-/// Tributary and a HubSpot simulator on one manual clock.
-pub struct HsApp(ProviderApp);
+/// The `hubspotcrm` element.
+pub struct HubSpot;
 
-impl Deref for HsApp {
-    type Target = ProviderApp;
+impl Provider for HubSpot {
+    const ELEMENT: &'static str = "hubspotcrm";
+    const NAME: &'static str = "HubSpot account";
 
-    fn deref(&self) -> &ProviderApp {
-        &self.0
+    fn poller(resource: &str) -> Value {
+        poller(resource)
+    }
+
+    async fn provider_data(app: &HsApp) -> Value {
+        json!({"code": app.code().await})
     }
 }
+
+/// Tributary and a HubSpot simulator on one manual clock.
+pub type HsApp = ProviderApp<HubSpot>;
 
 /// The simulator with `config`, and Tributary sending `hubspotcrm`'s consent, token and API
 /// calls to it (one origin for HubSpot's three hosts).
@@ -45,7 +51,7 @@ pub async fn spawn_hs_with(config: Config, tweak: impl FnOnce(&mut Settings)) ->
     let sim = hubspot::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    HsApp(ProviderApp::start("hubspotcrm", poller, clock, sim, tweak).await)
+    ProviderApp::start(clock, sim, tweak).await
 }
 
 /// No seed records, no index lag, and limits that a test's frozen clock never refills
@@ -65,17 +71,6 @@ pub fn poller(resource: &str) -> Value {
     dates_poller("crm", resource, "id", "updatedAt", "createdAt", HS_FORMAT)
 }
 
-/// The Cloud Elements-style create body for `hubspotcrm`.
-pub fn create_body(code: &str, pollers: Value, callback: &str) -> Value {
-    crate::providers::create_body(
-        "hubspotcrm",
-        "HubSpot account",
-        json!({"code": code}),
-        pollers,
-        callback,
-    )
-}
-
 impl HsApp {
     /// A code from the simulator's consent page, as the user's "Allow" gives it.
     pub async fn code(&self) -> String {
@@ -88,19 +83,6 @@ impl HsApp {
         )
         .await
         .unwrap()
-    }
-
-    /// Creates an instance polling `resources`; returns (id, instance token).
-    pub async fn create(&self, resources: &[&str], callback: &str) -> (i64, String) {
-        self.create_with(self.pollers_of(resources), callback).await
-    }
-
-    /// Creates an instance with this poller configuration; returns (id, instance token). The
-    /// clock moves past a poll's window first, so records made before are not news.
-    pub async fn create_with(&self, pollers: Value, callback: &str) -> (i64, String) {
-        self.advance_secs(62);
-        let body = create_body(&self.code().await, pollers, callback);
-        self.create_instance(&body).await
     }
 
     /// An access token of the simulator's default app, to change records as a user would.

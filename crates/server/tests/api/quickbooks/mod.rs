@@ -10,29 +10,37 @@ mod limits;
 mod polling;
 mod ui;
 
-use std::ops::Deref;
-
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tributary_simulator::quickbooks::{self, Config};
 
 use crate::helpers::CALLBACK;
-use crate::providers::{ProviderApp, dates_poller, manual_clock};
+use crate::providers::{Provider, ProviderApp, dates_poller, manual_clock};
 
 /// QuickBooks' metadata dates: `2015-12-23T12:55:50-08:00`.
 pub const QB_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ssXXX";
 
-/// Tributary and a QuickBooks simulator on one manual clock.
-pub struct QbApp(ProviderApp);
+/// The `quickbooks` element.
+pub struct QuickBooks;
 
-impl Deref for QbApp {
-    type Target = ProviderApp;
+impl Provider for QuickBooks {
+    const ELEMENT: &'static str = "quickbooks";
+    const NAME: &'static str = "QuickBooks company";
 
-    fn deref(&self) -> &ProviderApp {
-        &self.0
+    fn poller(resource: &str) -> Value {
+        poller(resource)
+    }
+
+    /// The code and the realm of the consent redirect.
+    async fn provider_data(app: &QbApp) -> Value {
+        let consent = app.consent().await;
+        json!({"code": consent.code, "realmId": consent.realm_id})
     }
 }
+
+/// Tributary and a QuickBooks simulator on one manual clock.
+pub type QbApp = ProviderApp<QuickBooks>;
 
 /// The simulator with `config`, and Tributary sending `quickbooks`'s consent, token and API
 /// calls to it (one origin for Intuit's three hosts).
@@ -41,7 +49,7 @@ pub async fn spawn_qb(config: Config) -> QbApp {
     let sim = quickbooks::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    QbApp(ProviderApp::start("quickbooks", poller, clock, sim, |_| {}).await)
+    ProviderApp::start(clock, sim, |_| {}).await
 }
 
 /// No seed records, and a per-minute limit a test's frozen clock never refills (tests of the
@@ -68,9 +76,7 @@ pub fn poller(resource: &str) -> Value {
 
 /// The Cloud Elements-style create body for `quickbooks`, with the realm of the redirect.
 pub fn create_body(code: &str, realm: &str, pollers: Value, callback: &str) -> Value {
-    crate::providers::create_body(
-        "quickbooks",
-        "QuickBooks company",
+    crate::providers::create_body::<QuickBooks>(
         json!({"code": code, "realmId": realm}),
         pollers,
         callback,
@@ -95,20 +101,6 @@ impl QbApp {
         )
         .await
         .unwrap()
-    }
-
-    /// Creates an instance polling `resources`; returns (id, instance token).
-    pub async fn create(&self, resources: &[&str], callback: &str) -> (i64, String) {
-        self.create_with(self.pollers_of(resources), callback).await
-    }
-
-    /// Creates an instance with this poller configuration; returns (id, instance token). The
-    /// clock moves past a poll's window first, so records made before are not news.
-    pub async fn create_with(&self, pollers: Value, callback: &str) -> (i64, String) {
-        self.advance_secs(62);
-        let consent = self.consent().await;
-        let body = create_body(&consent.code, &consent.realm_id, pollers, callback);
-        self.create_instance(&body).await
     }
 
     /// A user of the first company, signed in with the default app.

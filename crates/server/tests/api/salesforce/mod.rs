@@ -11,30 +11,36 @@ mod limits;
 mod polling;
 mod ui;
 
-use std::ops::Deref;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tributary_simulator::salesforce::{self, Config};
 
 use crate::helpers::CALLBACK;
-use crate::providers::{ProviderApp, dates_poller, manual_clock};
+use crate::providers::{Provider, ProviderApp, dates_poller, manual_clock};
 
 /// The simulator's API root.
 pub const V: &str = "/services/data/v66.0";
 /// Salesforce's record dates: `2013-05-20T20:49:32.000+0000`.
 pub const SF_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSZ";
 
-/// Tributary and a Salesforce simulator on one manual clock.
-pub struct SfApp(ProviderApp);
+/// The `sfdc` element.
+pub struct Salesforce;
 
-impl Deref for SfApp {
-    type Target = ProviderApp;
+impl Provider for Salesforce {
+    const ELEMENT: &'static str = "sfdc";
+    const NAME: &'static str = "Salesforce org";
 
-    fn deref(&self) -> &ProviderApp {
-        &self.0
+    fn poller(resource: &str) -> Value {
+        poller(resource)
+    }
+
+    async fn provider_data(app: &SfApp) -> Value {
+        json!({"code": app.code().await})
     }
 }
+
+/// Tributary and a Salesforce simulator on one manual clock.
+pub type SfApp = ProviderApp<Salesforce>;
 
 /// The simulator with `config`, and Tributary sending `sfdc`'s login and API calls to it.
 pub async fn spawn_sf(config: Config) -> SfApp {
@@ -43,7 +49,7 @@ pub async fn spawn_sf(config: Config) -> SfApp {
     let sim = salesforce::start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    SfApp(ProviderApp::start("sfdc", poller, clock, sim, |_| {}).await)
+    ProviderApp::start(clock, sim, |_| {}).await
 }
 
 /// No seed records, pages of exactly the batch size.
@@ -69,13 +75,7 @@ pub fn poller(resource: &str) -> Value {
 
 /// The Cloud Elements-style create body (the seed's shape) for `sfdc`.
 pub fn create_body(code: &str, pollers: Value, callback: &str) -> Value {
-    crate::providers::create_body(
-        "sfdc",
-        "Salesforce org",
-        json!({"code": code}),
-        pollers,
-        callback,
-    )
+    crate::providers::create_body::<Salesforce>(json!({"code": code}), pollers, callback)
 }
 
 impl SfApp {
@@ -90,21 +90,6 @@ impl SfApp {
         )
         .await
         .unwrap()
-    }
-
-    /// Creates an instance polling `resources`; returns (id, instance token).
-    pub async fn create(&self, resources: &[&str], callback: &str) -> (i64, String) {
-        self.create_with(self.pollers_of(resources), callback).await
-    }
-
-    /// Creates an instance with this poller configuration; returns (id, instance token). The
-    /// clock moves 62 seconds first, so records made before are not news to the first poll:
-    /// older than its window (the enable time, less a second for the `Date` header's
-    /// resolution, less the minute of overlap).
-    pub async fn create_with(&self, pollers: Value, callback: &str) -> (i64, String) {
-        self.advance_secs(62);
-        let body = create_body(&self.code().await, pollers, callback);
-        self.create_instance(&body).await
     }
 
     /// An access token of the simulator's default app, to change records as a user would.

@@ -1,8 +1,8 @@
 //! The web UI's create form offers every element of the registry with its resources and its
 //! own settings, and connects a Salesforce org through the consent page.
 
-use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION};
 use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION};
 use serde_json::Value;
 
 use super::{quiet, spawn_sf};
