@@ -2122,6 +2122,29 @@ impl Crash {
         tokio::spawn(async move { crash_client("").poll(&api, id).await.map(|r| r.status()) })
     }
 
+    /// Kills `process` in the middle of another client's poll of `id`: once the simulator has
+    /// logged `reads.1` more requests with `reads.0` (`what` if it does not), and `moment`
+    /// later — the kill's moment, part of the scenario: the next request, held by a latency
+    /// fault, is on its way, and nothing marks its start (the fault holds it before the
+    /// simulator counts it). The poll dies with the process; the faults are cleared.
+    async fn kill_mid_poll(
+        &self,
+        process: Running,
+        api: &str,
+        id: i64,
+        reads: (&str, usize),
+        moment: std::time::Duration,
+        what: &str,
+    ) {
+        let (needle, count) = reads;
+        let before = self.logged(needle).await;
+        let in_flight = Crash::poll_in_flight(api, id);
+        self.until_logged(needle, before + count, what).await;
+        tokio::time::sleep(moment).await;
+        kill(process, in_flight, "the poll died with the process").await;
+        self.clear_faults().await;
+    }
+
     /// Polls again and asserts that no resource's poll found anything.
     async fn poll_finding_nothing(&self, api: &str, id: i64) {
         let again: serde_json::Value = self.poll(api, id).await.unwrap().json().await.unwrap();
@@ -2301,16 +2324,16 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
             json!({"latency_ms": 30_000, "resource": "contacts", "after": 2}),
         )
         .await;
-    let before = crash.logged("/search").await;
-    let in_flight = Crash::poll_in_flight(&api, id);
     crash
-        .until_logged("/search", before + 2, "the poll never read two pages")
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/search", 2),
+            Duration::from_millis(200),
+            "the poll never read two pages",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    kill(first, in_flight, "the poll died with the process").await;
-    crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
         crash.events(&api, id).await.is_empty(),
@@ -2454,16 +2477,16 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
             json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
         )
         .await;
-    let before = crash.logged("/cdc").await;
-    let in_flight = Crash::poll_in_flight(&api, id);
     crash
-        .until_logged("/cdc", before + 1, "the poll never read the feed")
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/cdc", 1),
+            Duration::from_millis(200),
+            "the poll never read the feed",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    kill(first, in_flight, "the poll died with the process").await;
-    crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
         crash.events(&api, id).await.is_empty(),
@@ -2493,16 +2516,16 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
             json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
         )
         .await;
-    let calls = crash.logged("/cdc").await;
-    let in_flight = Crash::poll_in_flight(&api, id);
     crash
-        .until_logged("/cdc", calls + 1, "the poll never read customers")
+        .kill_mid_poll(
+            second,
+            &api,
+            id,
+            ("/cdc", 1),
+            Duration::from_millis(300),
+            "the poll never read customers",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    kill(second, in_flight, "the poll died with the process").await;
-    crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
     let summary = crash.poll_after_lease(&api, id).await;
     let invoices = summary["polls"]
