@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use reqwest::header::COOKIE;
+use reqwest::header::{COOKIE, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -301,6 +301,16 @@ impl<P: Provider> ProviderApp<P> {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// `count` new records of `resource` at the simulator (`POST /_sim/records`).
+    pub async fn add_records(&self, resource: &str, count: u64) -> Value {
+        self.control(
+            Method::POST,
+            "/_sim/records",
+            json!({"resource": resource, "count": count}),
+        )
+        .await
+    }
+
     /// The simulator's request log.
     pub async fn requests(&self) -> Vec<Value> {
         sim_requests(&self.http, &self.sim.url()).await
@@ -335,6 +345,18 @@ impl<P: Provider> ProviderApp<P> {
         cookie(&signed_in, "tributary_session")
     }
 
+    /// "Allow" on the simulator's consent page at `consent`; returns where it redirects.
+    pub async fn allow(&self, consent: &str) -> String {
+        let allowed = self
+            .http
+            .post(consent)
+            .form(&[("allow", "true")])
+            .send()
+            .await
+            .unwrap();
+        allowed.headers()[LOCATION].to_str().unwrap().to_owned()
+    }
+
     /// `GET` of a UI page with the session cookie.
     pub async fn page(&self, path: &str, session: &str) -> reqwest::Response {
         self.http
@@ -344,6 +366,16 @@ impl<P: Provider> ProviderApp<P> {
             .await
             .unwrap()
     }
+}
+
+/// The id of the instance a UI answer redirects to (`/ui/instances/{id}`).
+pub fn instance_id_of(response: &reqwest::Response) -> i64 {
+    response.headers()[LOCATION]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/ui/instances/")
+        .parse()
+        .unwrap()
 }
 
 /// The poll of `resource` in a poll summary.

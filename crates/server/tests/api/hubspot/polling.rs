@@ -3,7 +3,7 @@
 //! the search's 10,000-result cap; a change the search index has not caught up with is read by
 //! a later poll, never skipped.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{HsApp, quiet, spawn_hs, spawn_hs_with};
@@ -103,19 +103,9 @@ async fn twelve_thousand_contacts_sharing_one_modified_time_arrive_once_each_pas
     app.poll(id).await;
     app.advance_secs(1);
     // A month-end batch update: 12,000 records, one modified time; then five more.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "contacts", "count": 12_000}),
-    )
-    .await;
+    app.add_records("contacts", 12_000).await;
     app.advance_secs(1);
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "contacts", "count": 5}),
-    )
-    .await;
+    app.add_records("contacts", 5).await;
     app.settle();
     let before = searches(&app).await.len();
     let polled = app.poll(id).await;

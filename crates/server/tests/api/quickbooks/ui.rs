@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 
 use super::{quiet, spawn_qb};
 use crate::helpers::csrf_field;
+use crate::providers::instance_id_of;
 
 #[tokio::test]
 async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
@@ -46,14 +47,7 @@ async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
         consent.starts_with(&format!("{}/connect/oauth2?", app.sim.url())),
         "TRIBUTARY_QUICKBOOKS_ORIGIN sends the consent to the simulator: {consent}"
     );
-    let allowed = app
-        .http
-        .post(&consent)
-        .form(&[("allow", "true")])
-        .send()
-        .await
-        .unwrap();
-    let back = allowed.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = app.allow(&consent).await;
     assert!(
         back.starts_with(&own_callback) && back.contains("realmId="),
         "{back}"
@@ -67,12 +61,7 @@ async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
         "{:?}",
         finished.text().await
     );
-    let id: i64 = finished.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/ui/instances/")
-        .parse()
-        .unwrap();
+    let id = instance_id_of(&finished);
     let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "quickbooks");
     let polled = app.poll(id).await;

@@ -117,12 +117,7 @@ async fn ties_at_one_second_and_short_pages_lose_and_repeat_nothing() {
     app.poll(id).await;
     app.advance_secs(1);
     // 450 leads in one second (the clock stands still): every one ties with the others.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "Lead", "count": 450}),
-    )
-    .await;
+    app.add_records("Lead", 450).await;
     let polled = app.poll(id).await;
     let leads = &polled["polls"][0];
     assert_eq!(leads["events"], 450, "{polled}");
@@ -132,12 +127,7 @@ async fn ties_at_one_second_and_short_pages_lose_and_repeat_nothing() {
     );
     // More in the same second, after the poll: read again through the overlap, the first
     // 450 recognized, only the new ones emitted.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "Lead", "count": 7}),
-    )
-    .await;
+    app.add_records("Lead", 7).await;
     let tie = app.poll(id).await;
     assert_eq!(tie["polls"][0]["events"], 7, "{tie}");
     assert!(tie["polls"][0]["skipped"].as_u64().unwrap() >= 450, "{tie}");

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{quiet, spawn_sf};
 use crate::helpers::csrf_field;
+use crate::providers::instance_id_of;
 
 /// The form's fieldset of one element (its opening tag through its end).
 fn part<'a>(html: &'a str, key: &str) -> &'a str {
@@ -95,25 +96,13 @@ async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesfo
         consent.starts_with(&format!("{}/services/oauth2/authorize?", app.sim.url())),
         "TRIBUTARY_SFDC_ORIGIN sends the consent to the simulator: {consent}"
     );
-    let allowed = app
-        .http
-        .post(&consent)
-        .form(&[("allow", "true")])
-        .send()
-        .await
-        .unwrap();
-    let back = allowed.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = app.allow(&consent).await;
     assert!(back.starts_with(&own_callback), "{back}");
     let finished = app
         .page(back.trim_start_matches(&app.origin()), &session)
         .await;
     assert_eq!(finished.status(), StatusCode::SEE_OTHER);
-    let id: i64 = finished.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/ui/instances/")
-        .parse()
-        .unwrap();
+    let id = instance_id_of(&finished);
     let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "sfdc");
     assert_eq!(created["configuration"]["sfdc.login.url"], "sandbox");
