@@ -1796,57 +1796,15 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     .await
     .unwrap();
     let origin = sim.url();
+    let crash = crash_client(&origin);
     let dir = temp_dir("sfdc-crash");
     let url = format!("sqlite://{}", dir.join("t.db").display());
-    let (org, user) = (
-        "sfdc-crash-organization-secret",
-        "sfdc-crash-user-secret-000001",
-    );
-    let envs = [
-        ("TRIBUTARY_SFDC_ORIGIN", origin.as_str()),
-        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
-        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
-        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
-        ("TRIBUTARY_POLL_LEASE", "5s"),
-    ];
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let auth = format!("User {user}, Organization {org}");
+    let envs = crash_envs("TRIBUTARY_SFDC_ORIGIN", &origin);
     let redirect = "https://app.example/oauth";
-    let control = |path: &'static str, body: Value| {
-        let http = http.clone();
-        let origin = origin.clone();
-        async move {
-            let response = http
-                .post(format!("{origin}{path}"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{path}");
-        }
-    };
-    // Requests of the simulator's log whose path contains `needle`.
-    let logged = |needle: &'static str| {
-        let origin = origin.clone();
-        async move {
-            let log: Vec<Value> = reqwest::get(format!("{origin}/_sim/requests"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            log.iter()
-                .filter(|r| r["path"].as_str().unwrap_or_default().contains(needle))
-                .count()
-        }
-    };
 
     let (first, api) = start_serve(&url, &envs);
     let code = tributary_simulator::salesforce::consent_code(
-        &http,
+        &crash.http,
         &origin,
         "tributary-demo",
         redirect,
@@ -1863,161 +1821,94 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
             "pageSize": 200, "datesConfiguration": {"updatedDateField": "SystemModstamp",
             "updatedDateFormat": format, "createdDateField": "CreatedDate",
             "createdDateFormat": format}}}}});
-    let created: Value = http
-        .post(format!("{api}/instances"))
-        .header("Authorization", &auth)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_i64().unwrap();
-    let poll = |api: String| {
-        let http = http.clone();
-        let auth = auth.clone();
-        async move {
-            http.post(format!("{api}/instances/{id}/events/poll"))
-                .header("Authorization", auth)
-                .send()
-                .await
-        }
-    };
-    let events = |api: String| {
-        let http = http.clone();
-        let auth = auth.clone();
-        async move {
-            let list: Vec<Value> = http
-                .get(format!("{api}/instances/{id}/events?pageSize=1000"))
-                .header("Authorization", auth)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            list.iter()
-                .map(|e| {
-                    (
-                        e["objectId"].as_str().unwrap().to_owned(),
-                        e["eventType"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
-    // Polls until the dead process's lease has ended and a poll goes through.
-    let poll_after_lease = |api: String| async move {
-        let mut summary = Value::Null;
-        eventually(
-            Duration::from_secs(15),
-            "a poll goes through once the dead process's lease has ended",
-            async || {
-                summary = poll(api.clone()).await.unwrap().json().await.unwrap();
-                summary["polls"][0]["error"].is_null()
-            },
-        )
-        .await;
-        summary
-    };
-    poll(api.clone()).await.unwrap();
+    let id = crash.create(&api, body).await;
+    crash.poll(&api, id).await.unwrap();
     clock.advance_ms(1_000); // the new records in a later second than the cursor
 
     // 1. Killed between pages: 450 contacts, pages of 200; the third page hangs.
-    control(
-        "/_sim/records",
-        json!({"resource": "Contact", "count": 450}),
-    )
-    .await;
-    control(
-        "/_sim/faults",
-        json!({"latency_ms": 30_000, "resource": "query", "after": 2}),
-    )
-    .await;
-    let before = logged("/query").await;
-    let in_flight = tokio::spawn(poll(api.clone()));
-    eventually(
-        Duration::from_secs(20),
-        "the poll reads two pages",
-        async || logged("/query").await >= before + 2,
-    )
-    .await;
-    // The kill's moment, part of the scenario: the third page is on its way (it hangs 30 s).
-    // Nothing marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    kill(first, in_flight, "the poll died with the process").await;
-    http.delete(format!("{origin}/_sim/faults"))
-        .send()
-        .await
-        .unwrap();
+    crash
+        .control(
+            "/_sim/records",
+            json!({"resource": "Contact", "count": 450}),
+        )
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "query", "after": 2}),
+        )
+        .await;
+    crash
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/query", 2),
+            Duration::from_millis(200),
+            "the poll reads two pages",
+        )
+        .await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
-        events(api.clone()).await.is_empty(),
+        crash.events(&api, id).await.is_empty(),
         "nothing was committed"
     );
-    let summary = poll_after_lease(api.clone()).await;
+    let summary = crash.poll_after_lease(&api, id).await;
     assert_eq!(summary["polls"][0]["events"], 450, "{summary}");
-    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    let again: Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");
 
     // 2. Killed in the delete sweep: two contacts deleted, the provider's clock two minutes on
     // (the delete log is read in whole minutes), and the delete request hangs.
-    control(
-        "/_sim/activity/burst",
-        json!({"changes": 0, "deletes": 2, "resources": ["Contact"]}),
-    )
-    .await;
-    control("/_sim/clock", json!({"offset_seconds": 120})).await;
-    control(
-        "/_sim/faults",
-        json!({"latency_ms": 30_000, "resource": "Contact"}),
-    )
-    .await;
-    let (queries, sweeps) = (logged("/query").await, logged("/deleted").await);
-    let in_flight = tokio::spawn(poll(api.clone()));
-    eventually(
-        Duration::from_secs(20),
-        "the poll reads its updates",
-        async || logged("/query").await > queries,
-    )
-    .await;
+    crash
+        .control(
+            "/_sim/activity/burst",
+            json!({"changes": 0, "deletes": 2, "resources": ["Contact"]}),
+        )
+        .await;
+    crash
+        .control("/_sim/clock", json!({"offset_seconds": 120}))
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "Contact"}),
+        )
+        .await;
+    let (queries, sweeps) = (crash.logged("/query").await, crash.logged("/deleted").await);
+    let in_flight = Crash::poll_in_flight(&api, id);
+    crash
+        .until_logged("/query", queries + 1, "the poll reads its updates")
+        .await;
     // The kill's moment, part of the scenario: the delete request is on its way (it hangs);
     // nothing marks its start, and the assertion below shows it was not answered.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        logged("/deleted").await,
+        crash.logged("/deleted").await,
         sweeps,
         "the delete request hangs, unanswered (earlier sweeps were answered)"
     );
-    drop(second); // SIGKILL
-    match in_flight.await.unwrap() {
-        Err(_) => {}
-        Ok(answer) => panic!(
-            "the sweep died with the process, yet: {}",
-            answer.text().await.unwrap()
-        ),
-    }
-    http.delete(format!("{origin}/_sim/faults"))
-        .send()
-        .await
-        .unwrap();
+    kill(second, in_flight, "the sweep died with the process").await;
+    crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
-    let summary = poll_after_lease(api.clone()).await;
+    let summary = crash.poll_after_lease(&api, id).await;
     assert_eq!(summary["polls"][0]["deletes"]["deleted"], 2, "{summary}");
-    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    let again: Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");
-    let stored = events(api.clone()).await;
-    let created = stored.iter().filter(|(_, t)| t == "CREATED").count();
+    let stored = crash.events(&api, id).await;
     let mut deleted: Vec<&String> = stored
         .iter()
-        .filter(|(_, t)| t == "DELETED")
-        .map(|(id, _)| id)
+        .filter(|(_, _, t)| t == "DELETED")
+        .map(|(_, id, _)| id)
         .collect();
     deleted.sort_unstable();
     deleted.dedup();
     assert_eq!(
-        (stored.len(), created, deleted.len()),
+        (
+            stored.len(),
+            Crash::count(&stored, "CREATED"),
+            deleted.len()
+        ),
         (452, 450, 2),
         "every change and every deletion once"
     );
