@@ -2,21 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Running, eventually, listening, serve_command, temp_dir};
 
 fn tributary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tributary"))
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
@@ -308,73 +302,18 @@ fn demo_flags_are_checked() {
     }
 }
 
-/// A directory of a test's own, removed when dropped: a test that fails before its last line
-/// leaves nothing behind either.
-struct TempDir(std::path::PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = std::path::Path;
-
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::path::Path> for TempDir {
-    fn as_ref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // Gone already when the test removed it itself.
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "tributary-cli-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
 /// Starts `serve` on a free port; returns the process and its API base URL once it listens.
 fn start_serve(database_url: &str, envs: &[(&str, &str)]) -> (Running, String) {
-    let mut command = tributary();
+    let mut command = serve_command(database_url);
     command
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
         .env_remove("TRIBUTARY_BOOTSTRAP_ORG_SECRET")
         .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
         .env_remove("TRIBUTARY_MASTER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::piped());
     for (key, value) in envs {
         command.env(key, value);
     }
-    let mut running = Running(command.spawn().unwrap());
-    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            // Keep reading the log so the server never writes into a closed pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (running, rest.trim().to_owned());
-        }
-    }
-    panic!("serve exited before listening");
+    listening(&mut command)
 }
 
 /// Stops the process and returns everything it printed on stdout.
@@ -484,14 +423,7 @@ async fn serve_bootstraps_from_the_environment_and_refuses_half_a_pair() {
     assert_eq!(instances_status(&api, org, user).await, 200);
     assert!(stop(running).is_empty(), "given secrets are not printed");
 
-    let output = tributary()
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &format!("sqlite://{}", dir.join("u.db").display()),
-        ])
+    let output = serve_command(&format!("sqlite://{}", dir.join("u.db").display()))
         .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org)
         .env_remove("TRIBUTARY_BOOTSTRAP_USER_SECRET")
         .output()
@@ -524,14 +456,7 @@ fn settings_that_cannot_work_are_refused_by_name() {
         ),
     ] {
         let dir = temp_dir("delivery-settings");
-        let mut command = tributary();
-        command.args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &format!("sqlite://{}", dir.join("t.db").display()),
-        ]);
+        let mut command = serve_command(&format!("sqlite://{}", dir.join("t.db").display()));
         for (key, value) in &envs {
             command.env(key, value);
         }
@@ -871,23 +796,6 @@ async fn start_sim_on_manual_clock(
     (sim, clock)
 }
 
-/// Waits until `condition` holds, checking every 20 ms; panics naming `what` if it still does
-/// not after `deadline`. The one way these tests wait for work a process does.
-async fn eventually(
-    deadline: std::time::Duration,
-    what: &str,
-    mut condition: impl AsyncFnMut() -> bool,
-) {
-    let until = std::time::Instant::now() + deadline;
-    while !condition().await {
-        assert!(
-            std::time::Instant::now() < until,
-            "not within {deadline:?}: {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// Waits until the database at `url` has no notification left to send (none QUEUED, the
 /// claims of a killed process included once their leases end), or a minute passes.
 async fn wait_until_none_queued(url: &str) {
@@ -1026,11 +934,7 @@ async fn a_poll_killed_between_reading_pages_and_committing_loses_and_duplicates
     // The kill's moment, part of the scenario: page 5 is on its way (it hangs 30 s). Nothing
     // marks its start (the latency fault holds it before the simulator counts it in flight).
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
+    kill(first, in_flight, "the poll died with the process").await;
     http.delete(format!("{origin}/_sim/faults"))
         .send()
         .await
@@ -1898,57 +1802,15 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
     .await
     .unwrap();
     let origin = sim.url();
+    let crash = crash_client(&origin);
     let dir = temp_dir("sfdc-crash");
     let url = format!("sqlite://{}", dir.join("t.db").display());
-    let (org, user) = (
-        "sfdc-crash-organization-secret",
-        "sfdc-crash-user-secret-000001",
-    );
-    let envs = [
-        ("TRIBUTARY_SFDC_ORIGIN", origin.as_str()),
-        ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", org),
-        ("TRIBUTARY_BOOTSTRAP_USER_SECRET", user),
-        ("TRIBUTARY_POLL_CONCURRENCY", "0"),
-        ("TRIBUTARY_POLL_LEASE", "5s"),
-    ];
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let auth = format!("User {user}, Organization {org}");
+    let envs = crash_envs("TRIBUTARY_SFDC_ORIGIN", &origin);
     let redirect = "https://app.example/oauth";
-    let control = |path: &'static str, body: Value| {
-        let http = http.clone();
-        let origin = origin.clone();
-        async move {
-            let response = http
-                .post(format!("{origin}{path}"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{path}");
-        }
-    };
-    // Requests of the simulator's log whose path contains `needle`.
-    let logged = |needle: &'static str| {
-        let origin = origin.clone();
-        async move {
-            let log: Vec<Value> = reqwest::get(format!("{origin}/_sim/requests"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            log.iter()
-                .filter(|r| r["path"].as_str().unwrap_or_default().contains(needle))
-                .count()
-        }
-    };
 
     let (first, api) = start_serve(&url, &envs);
     let code = tributary_simulator::salesforce::consent_code(
-        &http,
+        &crash.http,
         &origin,
         "tributary-demo",
         redirect,
@@ -1965,169 +1827,109 @@ async fn a_salesforce_poll_killed_mid_pages_or_mid_delete_sweep_loses_and_repeat
             "pageSize": 200, "datesConfiguration": {"updatedDateField": "SystemModstamp",
             "updatedDateFormat": format, "createdDateField": "CreatedDate",
             "createdDateFormat": format}}}}});
-    let created: Value = http
-        .post(format!("{api}/instances"))
-        .header("Authorization", &auth)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_i64().unwrap();
-    let poll = |api: String| {
-        let http = http.clone();
-        let auth = auth.clone();
-        async move {
-            http.post(format!("{api}/instances/{id}/events/poll"))
-                .header("Authorization", auth)
-                .send()
-                .await
-        }
-    };
-    let events = |api: String| {
-        let http = http.clone();
-        let auth = auth.clone();
-        async move {
-            let list: Vec<Value> = http
-                .get(format!("{api}/instances/{id}/events?pageSize=1000"))
-                .header("Authorization", auth)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            list.iter()
-                .map(|e| {
-                    (
-                        e["objectId"].as_str().unwrap().to_owned(),
-                        e["eventType"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
-    // Polls until the dead process's lease has ended and a poll goes through.
-    let poll_after_lease = |api: String| async move {
-        let mut summary = Value::Null;
-        eventually(
-            Duration::from_secs(15),
-            "a poll goes through once the dead process's lease has ended",
-            async || {
-                summary = poll(api.clone()).await.unwrap().json().await.unwrap();
-                summary["polls"][0]["error"].is_null()
-            },
-        )
-        .await;
-        summary
-    };
-    poll(api.clone()).await.unwrap();
+    let id = crash.create(&api, body).await;
+    crash.poll(&api, id).await.unwrap();
     clock.advance_ms(1_000); // the new records in a later second than the cursor
 
     // 1. Killed between pages: 450 contacts, pages of 200; the third page hangs.
-    control(
-        "/_sim/records",
-        json!({"resource": "Contact", "count": 450}),
-    )
-    .await;
-    control(
-        "/_sim/faults",
-        json!({"latency_ms": 30_000, "resource": "query", "after": 2}),
-    )
-    .await;
-    let before = logged("/query").await;
-    let in_flight = tokio::spawn(poll(api.clone()));
-    eventually(
-        Duration::from_secs(20),
-        "the poll reads two pages",
-        async || logged("/query").await >= before + 2,
-    )
-    .await;
-    // The kill's moment, part of the scenario: the third page is on its way (it hangs 30 s).
-    // Nothing marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
-    http.delete(format!("{origin}/_sim/faults"))
-        .send()
-        .await
-        .unwrap();
+    crash
+        .control(
+            "/_sim/records",
+            json!({"resource": "Contact", "count": 450}),
+        )
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "query", "after": 2}),
+        )
+        .await;
+    crash
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/query", 2),
+            Duration::from_millis(200),
+            "the poll reads two pages",
+        )
+        .await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
-        events(api.clone()).await.is_empty(),
+        crash.events(&api, id).await.is_empty(),
         "nothing was committed"
     );
-    let summary = poll_after_lease(api.clone()).await;
+    let summary = crash.poll_after_lease(&api, id).await;
     assert_eq!(summary["polls"][0]["events"], 450, "{summary}");
-    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    let again: Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");
 
     // 2. Killed in the delete sweep: two contacts deleted, the provider's clock two minutes on
     // (the delete log is read in whole minutes), and the delete request hangs.
-    control(
-        "/_sim/activity/burst",
-        json!({"changes": 0, "deletes": 2, "resources": ["Contact"]}),
-    )
-    .await;
-    control("/_sim/clock", json!({"offset_seconds": 120})).await;
-    control(
-        "/_sim/faults",
-        json!({"latency_ms": 30_000, "resource": "Contact"}),
-    )
-    .await;
-    let (queries, sweeps) = (logged("/query").await, logged("/deleted").await);
-    let in_flight = tokio::spawn(poll(api.clone()));
-    eventually(
-        Duration::from_secs(20),
-        "the poll reads its updates",
-        async || logged("/query").await > queries,
-    )
-    .await;
+    crash
+        .control(
+            "/_sim/activity/burst",
+            json!({"changes": 0, "deletes": 2, "resources": ["Contact"]}),
+        )
+        .await;
+    crash
+        .control("/_sim/clock", json!({"offset_seconds": 120}))
+        .await;
+    crash
+        .control(
+            "/_sim/faults",
+            json!({"latency_ms": 30_000, "resource": "Contact"}),
+        )
+        .await;
+    let (queries, sweeps) = (crash.logged("/query").await, crash.logged("/deleted").await);
+    let in_flight = Crash::poll_in_flight(&api, id);
+    crash
+        .until_logged("/query", queries + 1, "the poll reads its updates")
+        .await;
     // The kill's moment, part of the scenario: the delete request is on its way (it hangs);
     // nothing marks its start, and the assertion below shows it was not answered.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        logged("/deleted").await,
+        crash.logged("/deleted").await,
         sweeps,
         "the delete request hangs, unanswered (earlier sweeps were answered)"
     );
-    drop(second); // SIGKILL
-    match in_flight.await.unwrap() {
-        Err(_) => {}
-        Ok(answer) => panic!(
-            "the sweep died with the process, yet: {}",
-            answer.text().await.unwrap()
-        ),
-    }
-    http.delete(format!("{origin}/_sim/faults"))
-        .send()
-        .await
-        .unwrap();
+    kill(second, in_flight, "the sweep died with the process").await;
+    crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
-    let summary = poll_after_lease(api.clone()).await;
+    let summary = crash.poll_after_lease(&api, id).await;
     assert_eq!(summary["polls"][0]["deletes"]["deleted"], 2, "{summary}");
-    let again: Value = poll(api.clone()).await.unwrap().json().await.unwrap();
+    let again: Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
     assert_eq!(again["polls"][0]["events"], 0, "{again}");
-    let stored = events(api.clone()).await;
-    let created = stored.iter().filter(|(_, t)| t == "CREATED").count();
+    let stored = crash.events(&api, id).await;
     let mut deleted: Vec<&String> = stored
         .iter()
-        .filter(|(_, t)| t == "DELETED")
-        .map(|(id, _)| id)
+        .filter(|(_, _, t)| t == "DELETED")
+        .map(|(_, id, _)| id)
         .collect();
     deleted.sort_unstable();
     deleted.dedup();
     assert_eq!(
-        (stored.len(), created, deleted.len()),
+        (
+            stored.len(),
+            Crash::count(&stored, "CREATED"),
+            deleted.len()
+        ),
         (452, 450, 2),
         "every change and every deletion once"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Kills `process` (SIGKILL) and asserts that the request in flight to it died with it
+/// (`what`).
+async fn kill<T>(
+    process: Running,
+    in_flight: tokio::task::JoinHandle<reqwest::Result<T>>,
+    what: &str,
+) {
+    drop(process); // SIGKILL
+    assert!(in_flight.await.unwrap().is_err(), "{what}");
 }
 
 /// What a process test of one element needs: its simulator's origin, a serve's API, and the
@@ -2205,6 +2007,52 @@ impl Crash {
             .header("Authorization", &self.auth)
             .send()
             .await
+    }
+
+    /// A poll of another client, in flight while the test kills the process serving it; the
+    /// answer's status, or the error of the connection the kill broke.
+    fn poll_in_flight(
+        api: &str,
+        id: i64,
+    ) -> tokio::task::JoinHandle<reqwest::Result<reqwest::StatusCode>> {
+        let api = api.to_owned();
+        tokio::spawn(async move { crash_client("").poll(&api, id).await.map(|r| r.status()) })
+    }
+
+    /// Kills `process` in the middle of another client's poll of `id`: once the simulator has
+    /// logged `reads.1` more requests with `reads.0` (`what` if it does not), and `moment`
+    /// later — the kill's moment, part of the scenario: the next request, held by a latency
+    /// fault, is on its way, and nothing marks its start (the fault holds it before the
+    /// simulator counts it). The poll dies with the process; the faults are cleared.
+    async fn kill_mid_poll(
+        &self,
+        process: Running,
+        api: &str,
+        id: i64,
+        reads: (&str, usize),
+        moment: std::time::Duration,
+        what: &str,
+    ) {
+        let (needle, count) = reads;
+        let before = self.logged(needle).await;
+        let in_flight = Crash::poll_in_flight(api, id);
+        self.until_logged(needle, before + count, what).await;
+        tokio::time::sleep(moment).await;
+        kill(process, in_flight, "the poll died with the process").await;
+        self.clear_faults().await;
+    }
+
+    /// Polls again and asserts that no resource's poll found anything.
+    async fn poll_finding_nothing(&self, api: &str, id: i64) {
+        let again: serde_json::Value = self.poll(api, id).await.unwrap().json().await.unwrap();
+        assert!(
+            again["polls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["events"] == 0),
+            "{again}"
+        );
     }
 
     /// Polls until the dead process's lease has ended and every resource's poll goes through.
@@ -2373,26 +2221,16 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
             json!({"latency_ms": 30_000, "resource": "contacts", "after": 2}),
         )
         .await;
-    let before = crash.logged("/search").await;
-    let api_first = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_first, id)
-            .await
-            .map(|r| r.status())
-    });
     crash
-        .until_logged("/search", before + 2, "the poll never read two pages")
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/search", 2),
+            Duration::from_millis(200),
+            "the poll never read two pages",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
-    crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
         crash.events(&api, id).await.is_empty(),
@@ -2421,13 +2259,7 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
         crash.logged("/search").await,
         crash.logged("archived=true").await,
     );
-    let api_second = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_second, id)
-            .await
-            .map(|r| r.status())
-    });
+    let in_flight = Crash::poll_in_flight(&api, id);
     crash
         .until_logged("/search", searches + 3, "the poll never read its updates")
         .await;
@@ -2439,11 +2271,7 @@ async fn a_hubspot_poll_killed_mid_search_or_mid_archive_sweep_loses_and_repeats
         sweeps,
         "the archived list hangs, unanswered"
     );
-    drop(second); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the sweep died with the process"
-    );
+    kill(second, in_flight, "the sweep died with the process").await;
     crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
     let summary = crash.poll_after_lease(&api, id).await;
@@ -2546,26 +2374,16 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
             json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
         )
         .await;
-    let before = crash.logged("/cdc").await;
-    let api_first = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_first, id)
-            .await
-            .map(|r| r.status())
-    });
     crash
-        .until_logged("/cdc", before + 1, "the poll never read the feed")
+        .kill_mid_poll(
+            first,
+            &api,
+            id,
+            ("/cdc", 1),
+            Duration::from_millis(200),
+            "the poll never read the feed",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(first); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
-    crash.clear_faults().await;
     let (second, api) = start_serve(&url, &envs);
     assert!(
         crash.events(&api, id).await.is_empty(),
@@ -2579,15 +2397,7 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         (1_802, 1_802),
         "{summary}"
     );
-    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0),
-        "{again}"
-    );
+    crash.poll_finding_nothing(&api, id).await;
 
     // 2. Killed while the feed's answer with the stubs is on its way: both invoices deleted;
     // customers' call answers, invoices' hangs.
@@ -2603,26 +2413,16 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
             json!({"latency_ms": 30_000, "resource": "cdc", "after": 1}),
         )
         .await;
-    let calls = crash.logged("/cdc").await;
-    let api_second = api.clone();
-    let in_flight = tokio::spawn(async move {
-        crash_client("")
-            .poll(&api_second, id)
-            .await
-            .map(|r| r.status())
-    });
     crash
-        .until_logged("/cdc", calls + 1, "the poll never read customers")
+        .kill_mid_poll(
+            second,
+            &api,
+            id,
+            ("/cdc", 1),
+            Duration::from_millis(300),
+            "the poll never read customers",
+        )
         .await;
-    // The kill's moment, part of the scenario: the hanging request is on its way; nothing
-    // marks its start (the latency fault holds it before the simulator counts it).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(second); // SIGKILL
-    assert!(
-        in_flight.await.unwrap().is_err(),
-        "the poll died with the process"
-    );
-    crash.clear_faults().await;
     let (_third, api) = start_serve(&url, &envs);
     let summary = crash.poll_after_lease(&api, id).await;
     let invoices = summary["polls"]
@@ -2633,15 +2433,7 @@ async fn a_quickbooks_poll_killed_mid_rewindow_or_mid_deletes_loses_and_repeats_
         .unwrap()
         .clone();
     assert_eq!(invoices["deletes"]["deleted"], 2, "{summary}");
-    let again: serde_json::Value = crash.poll(&api, id).await.unwrap().json().await.unwrap();
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0),
-        "{again}"
-    );
+    crash.poll_finding_nothing(&api, id).await;
     let stored = crash.events(&api, id).await;
     assert_eq!(
         (

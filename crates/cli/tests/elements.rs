@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{Running, eventually, listening, serve_command, temp_dir};
 
 fn tributary(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tributary"))
@@ -14,36 +17,6 @@ fn tributary(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .unwrap()
-}
-
-/// A temporary folder, removed when the test ends.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(tag: &str) -> Folder {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "tributary-elements-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Folder(dir)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -76,7 +49,7 @@ fn an_exported_definition_renamed_checks_clean_and_unrenamed_is_refused() {
         "the definition as written, comments included: {definition}"
     );
 
-    let folder = Folder::new("export");
+    let folder = temp_dir("export");
     let renamed = folder.write(
         "mykeap.toml",
         &definition.replacen("key = \"infusionsoftrest\"", "key = \"mykeap\"", 1),
@@ -107,7 +80,7 @@ fn an_exported_definition_renamed_checks_clean_and_unrenamed_is_refused() {
 #[test]
 fn each_problem_is_named_with_its_file_line_and_column() {
     let definition = text(&tributary(&["elements", "export", "sfdc"]).stdout);
-    let folder = Folder::new("broken");
+    let folder = temp_dir("broken");
     let good = folder.write(
         "good.toml",
         &definition.replacen("key = \"sfdc\"", "key = \"mysfdc\"", 1),
@@ -120,7 +93,7 @@ fn each_problem_is_named_with_its_file_line_and_column() {
     // Does not parse: a string where a number goes.
     let unparsable_text = definition.replacen("key = \"sfdc\"", "key = 42", 1);
     let unparsable = folder.write("unparsable.toml", &unparsable_text);
-    let missing = folder.0.join("missing.toml");
+    let missing = folder.join("missing.toml");
 
     let output = check(&[&good, &invalid, &unparsable]);
     assert_eq!(output.status.code(), Some(1));
@@ -169,7 +142,7 @@ fn exporting_an_unknown_key_names_the_built_in_ones() {
 #[test]
 fn config_names_the_folders_refused_definitions() {
     let definition = text(&tributary(&["elements", "export", "hubspotcrm"]).stdout);
-    let folder = Folder::new("config");
+    let folder = temp_dir("config");
     folder.write(
         "mine.toml",
         &definition.replacen("key = \"hubspotcrm\"", "key = \"myhubspot\"", 1),
@@ -177,7 +150,7 @@ fn config_names_the_folders_refused_definitions() {
     folder.write("broken.toml", "key = ");
     let output = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .arg("config")
-        .env("TRIBUTARY_ELEMENTS_DIR", &folder.0)
+        .env("TRIBUTARY_ELEMENTS_DIR", &*folder)
         .env("TRIBUTARY_DATABASE_URL", "sqlite::memory:")
         .env_remove("RUST_LOG")
         .output()
@@ -189,16 +162,6 @@ fn config_names_the_folders_refused_definitions() {
         "{stderr}"
     );
     assert!(!stderr.contains("mine.toml"), "{stderr}");
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 const ORGANIZATION: &str = "elements-test-organization-secret";
@@ -228,15 +191,10 @@ async fn listed(api: &str) -> Vec<String> {
 
 /// Waits until `GET /elements` satisfies `done`, for 30 s at most.
 async fn until_listed(api: &str, what: &str, done: impl Fn(&[String]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let keys = listed(api).await;
-        if done(&keys) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}; listed: {keys:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(30), what, async || {
+        done(&listed(api).await)
+    })
+    .await;
 }
 
 fn hang_up(running: &Running) {
@@ -249,8 +207,8 @@ fn hang_up(running: &Running) {
 
 #[tokio::test]
 async fn sighup_reads_the_elements_folder_again() {
-    let folder = Folder::new("sighup");
-    let elements = Folder::new("sighup-elements");
+    let folder = temp_dir("sighup");
+    let elements = temp_dir("sighup-elements");
     let export = |key: &str, mine: &str| {
         text(&tributary(&["elements", "export", key]).stdout).replacen(
             &format!("key = \"{key}\""),
@@ -259,29 +217,15 @@ async fn sighup_reads_the_elements_folder_again() {
         )
     };
     let first = elements.write("first.toml", &export("hubspotcrm", "myhubspot"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    let mut command = serve_command(&format!("sqlite://{}", folder.join("t.db").display()));
     command
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", folder.0.join("t.db").display()))
-        .env("TRIBUTARY_ELEMENTS_DIR", &elements.0)
+        .env("TRIBUTARY_ELEMENTS_DIR", &*elements)
         .env("TRIBUTARY_BOOTSTRAP_ORG_SECRET", ORGANIZATION)
         .env("TRIBUTARY_BOOTSTRAP_USER_SECRET", USER)
         .env_remove("TRIBUTARY_MASTER_KEY")
         .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut running = Running(command.spawn().unwrap());
-    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
-    let mut api = None;
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            api = Some(rest.trim().to_owned());
-            break;
-        }
-    }
-    // Keep reading the log so the server never writes into a closed pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let api = api.expect("serve said where it listens");
+        .stdout(Stdio::null());
+    let (running, api) = listening(&mut command);
     let keys = listed(&api).await;
     assert!(keys.contains(&"myhubspot".to_owned()), "{keys:?}");
     assert!(!keys.contains(&"myqbo".to_owned()), "{keys:?}");

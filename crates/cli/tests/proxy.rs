@@ -7,37 +7,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use tributary_domain::ManualClock;
+
+use common::{Running, eventually, listening, serve_command, temp_dir};
 
 const ORGANIZATION: &str = "proxy-test-organization-secret";
 const USER: &str = "proxy-test-user-secret-0000001";
 const REDIRECT: &str = "https://app.example/oauth";
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Removes the test's directory when it ends.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A listener on 127.0.0.1 that counts the connections it accepts (and closes them).
 async fn counting() -> (u16, Arc<AtomicUsize>) {
@@ -56,32 +41,15 @@ async fn counting() -> (u16, Arc<AtomicUsize>) {
 
 /// `serve` with these variables; returns it and its API base URL once it listens.
 fn serve(database_url: &str, envs: &[(&str, &str)]) -> (Running, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    let mut command = serve_command(database_url);
     command
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
         .env_remove("TRIBUTARY_MASTER_KEY")
         .env_remove("TRIBUTARY_ALLOW_PRIVATE_CALLBACKS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::null());
     for (key, value) in envs {
         command.env(key, value);
     }
-    let mut running = Running(command.spawn().unwrap());
-    let mut lines = BufReader::new(running.0.stderr.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            // Keep reading the log so the server never writes into a closed pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (running, rest.trim().to_owned());
-        }
-    }
-    panic!("serve exited before listening");
+    listening(&mut command)
 }
 
 #[tokio::test]
@@ -104,15 +72,8 @@ async fn callbacks_bypass_an_environment_proxy_and_a_loopback_callback_is_still_
     let (proxy_port, proxied) = counting().await;
     let (receiver_port, received) = counting().await;
     let proxy = format!("http://127.0.0.1:{proxy_port}");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = TempDir(
-        std::env::temp_dir().join(format!("tributary-proxy-{}-{nanos}", std::process::id())),
-    );
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let database = format!("sqlite://{}", dir.0.join("t.db").display());
+    let dir = temp_dir("proxy");
+    let database = format!("sqlite://{}", dir.join("t.db").display());
     let mut envs = vec![
         ("TRIBUTARY_INFUSIONSOFTREST_ORIGIN", origin.as_str()),
         ("TRIBUTARY_BOOTSTRAP_ORG_SECRET", ORGANIZATION),
@@ -169,73 +130,50 @@ async fn callbacks_bypass_an_environment_proxy_and_a_loopback_callback_is_still_
             "datesConfiguration": {"updatedDateField": "last_updated",
             "updatedDateFormat": format, "createdDateField": "date_created",
             "createdDateFormat": format}}}}});
-    let created: Value = http
-        .post(format!("{api}/instances"))
-        .header("Authorization", &auth)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // A call to the API as the organization's user; its JSON answer.
+    let call = async |method: Method, path: &str, body: Option<&Value>| -> Value {
+        let mut request = http
+            .request(method, format!("{api}{path}"))
+            .header("Authorization", &auth);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    };
+    let created = call(Method::POST, "/instances", Some(&body)).await;
     let id = created["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{created}"));
-    let poll = || async {
-        let summary: Value = http
-            .post(format!("{api}/instances/{id}/events/poll"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        summary
-    };
-    poll().await;
+    let poll = format!("/instances/{id}/events/poll");
+    call(Method::POST, &poll, None).await;
     clock.advance_ms(2_000);
     http.post(format!("{origin}/_sim/records"))
         .json(&json!({"resource": "contacts", "count": 1}))
         .send()
         .await
         .unwrap();
-    let summary = poll().await;
+    let summary = call(Method::POST, &poll, None).await;
     assert_eq!(summary["polls"][0]["events"], 1, "{summary}");
 
     // The serve's delivery worker sends it at once (the poll nudges it): await the attempt.
-    let events: Value = http
-        .get(format!("{api}/instances/{id}/events"))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = call(Method::GET, &format!("/instances/{id}/events"), None).await;
     let event_id = events[0]["eventId"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let attempts = loop {
-        let detail: Value = http
-            .get(format!("{api}/instances/{id}/events/{event_id}"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let attempts = detail["attempts"].as_array().cloned().unwrap_or_default();
-        if !attempts.is_empty() {
-            break attempts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no attempt within 30 s: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut attempts = Vec::new();
+    eventually(
+        Duration::from_secs(30),
+        "an attempt to deliver the event",
+        async || {
+            let detail = call(
+                Method::GET,
+                &format!("/instances/{id}/events/{event_id}"),
+                None,
+            )
+            .await;
+            attempts = detail["attempts"].as_array().cloned().unwrap_or_default();
+            !attempts.is_empty()
+        },
+    )
+    .await;
     assert_eq!(
         proxied.load(Ordering::SeqCst),
         0,

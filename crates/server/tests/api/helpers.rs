@@ -216,14 +216,7 @@ impl TestApp {
 
     /// The simulator's request log.
     pub async fn sim_requests(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/_sim/requests", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        sim_requests(&self.http, &self.sim.url()).await
     }
 
     /// Stops the server and starts a new one on the same database (a restart).
@@ -275,14 +268,7 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.api))
-            .header("Authorization", auth);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send().await.unwrap()
+        api_call(&self.http, &self.api, auth, method, path, body).await
     }
 
     /// Calls and expects `status`; returns the JSON body.
@@ -293,11 +279,10 @@ impl TestApp {
         body: Option<&Value>,
         status: StatusCode,
     ) -> Value {
-        let response = self.call(method.clone(), path, body).await;
-        let got = response.status();
-        let text = response.text().await.unwrap();
-        assert_eq!(got, status, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        api_expect(
+            &self.http, &self.api, &self.auth, method, path, body, status,
+        )
+        .await
     }
 
     /// An access token of the simulator's default app, to change records as a CRM user would.
@@ -369,6 +354,53 @@ impl TestApp {
             .unwrap();
         Metrics(text)
     }
+}
+
+/// `method path` on the API at `api` (`…/elements/api-v2`) with the credentials `auth` and
+/// the JSON `body`.
+pub async fn api_call(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> reqwest::Response {
+    let mut request = http
+        .request(method, format!("{api}{path}"))
+        .header("Authorization", auth);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.unwrap()
+}
+
+/// [`api_call`], expecting `status`; returns the JSON body (null when there is none).
+pub async fn api_expect(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    status: StatusCode,
+) -> Value {
+    let response = api_call(http, api, auth, method.clone(), path, body).await;
+    let got = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(got, status, "{method} {path}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The request log of the simulator at `origin`.
+pub async fn sim_requests(http: &reqwest::Client, origin: &str) -> Vec<Value> {
+    http.get(format!("{origin}/_sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// The Prometheus text of one `/metrics` scrape.
@@ -569,4 +601,49 @@ pub fn seed_body(code: &str) -> Value {
         "tags": ["Docs"],
         "name": "API Instance"
     })
+}
+
+/// The value a response sets for the cookie `name`.
+pub fn cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        .unwrap_or_else(|| panic!("{name} is set"))
+}
+
+/// The hidden CSRF field of a page.
+pub fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Fills in the web UI's sign-in form at `origin` with these secrets (and the form's CSRF
+/// token and cookie); returns the answer, unchecked.
+pub async fn submit_sign_in(
+    http: &reqwest::Client,
+    origin: &str,
+    user: &str,
+    organization: &str,
+) -> reqwest::Response {
+    let form = http.get(format!("{origin}/sign-in")).send().await.unwrap();
+    let csrf_cookie = cookie(&form, "tributary_csrf");
+    let csrf = csrf_field(&form.text().await.unwrap());
+    http.post(format!("{origin}/sign-in"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("tributary_csrf={csrf_cookie}"),
+        )
+        .form(&[
+            ("user", user),
+            ("organization", organization),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
 }

@@ -4,6 +4,7 @@
 
 mod backends;
 mod helpers;
+mod providers;
 
 mod bad_requests;
 mod browser;

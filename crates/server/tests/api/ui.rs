@@ -6,8 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    ORG_SECRET, TestApp, USER_SECRET, contacts_poller, seed_body, spawn_app,
-    spawn_app_on_manual_clock,
+    ORG_SECRET, TestApp, USER_SECRET, contacts_poller, csrf_field, seed_body, spawn_app,
+    spawn_app_on_manual_clock, submit_sign_in,
 };
 use tributary_simulator::Config;
 
@@ -37,33 +37,9 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
 }
 
-/// The hidden CSRF field of a page.
-fn csrf_field(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 /// Signs in through the form; returns the session cookie.
 async fn sign_in(app: &TestApp) -> String {
-    let http = client();
-    let form = http
-        .get(format!("{}/sign-in", origin(app)))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = set_cookie(&form, "tributary_csrf").unwrap();
-    let csrf = csrf_field(&form.text().await.unwrap());
-    let signed_in = http
-        .post(format!("{}/sign-in", origin(app)))
-        .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
-        .form(&[
-            ("user", USER_SECRET),
-            ("organization", ORG_SECRET),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = submit_sign_in(&client(), &origin(app), USER_SECRET, ORG_SECRET).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(signed_in.headers()[LOCATION], "/");
     let cookie = set_cookie(&signed_in, "tributary_session").unwrap();

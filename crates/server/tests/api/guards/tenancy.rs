@@ -5,14 +5,14 @@
 //! instance's token presented with another organization's secrets (the token-scoped calls, the
 //! hub) is a token of no instance of theirs: 401, as for any wrong token.
 
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tributary_server::delivery::Deliverer;
 
 use super::{contacts_instance, manual_clock, origin, poll, quiet, sim};
-use crate::helpers::{TestApp, spawn_app_with_clock};
+use crate::helpers::{TestApp, cookie, csrf_field, spawn_app_with_clock, submit_sign_in};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -312,26 +312,7 @@ async fn another_organization_gets_404_from_every_route_of_this_ones_instances_a
 /// Signs in to the UI with these secrets; returns the session cookie and its CSRF token.
 async fn sign_in(app: &TestApp, user: &str, organization: &str) -> (String, String) {
     let origin = origin(app);
-    let form = app
-        .http
-        .get(format!("{origin}/sign-in"))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = cookie(&form, "tributary_csrf");
-    let csrf = csrf_field(&form.text().await.unwrap());
-    let signed_in = app
-        .http
-        .post(format!("{origin}/sign-in"))
-        .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
-        .form(&[
-            ("user", user),
-            ("organization", organization),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = submit_sign_in(&app.http, &origin, user, organization).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let session = cookie(&signed_in, "tributary_session");
     let home = app
@@ -344,23 +325,6 @@ async fn sign_in(app: &TestApp, user: &str, organization: &str) -> (String, Stri
     assert_eq!(home.status(), StatusCode::OK);
     let csrf = csrf_field(&home.text().await.unwrap());
     (session, csrf)
-}
-
-fn cookie(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-        .unwrap_or_else(|| panic!("{name} is set"))
-}
-
-fn csrf_field(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -11,13 +11,7 @@ use super::{poller, quiet, spawn_hs};
 async fn archives_over_several_pages_are_reported_once_and_an_interrupted_sweep_reports_none() {
     let app = spawn_hs(quiet()).await;
     let user = app.user_token().await;
-    let made = app
-        .control(
-            Method::POST,
-            "/_sim/records",
-            json!({"resource": "tickets", "count": 150}),
-        )
-        .await;
+    let made = app.add_records("tickets", 150).await;
     let first = made["first_id"].as_i64().unwrap();
     let (id, _) = app
         .create(&["tickets"], "https://receiver.example/events")

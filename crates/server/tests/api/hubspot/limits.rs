@@ -2,19 +2,11 @@
 //! `TEN_SECONDLY_ROLLING`) pause the instance's polling of a resource — no failure, no invalid
 //! instance, no provider call while the pause holds — and polling resumes when it ends.
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::json;
 
 use super::{Config, HsApp, quiet, spawn_hs};
-
-fn poll_of<'a>(polled: &'a Value, resource: &str) -> &'a Value {
-    polled["polls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resource"] == resource)
-        .unwrap()
-}
+use crate::providers::poll_of;
 
 /// How many requests the simulator logged for `object`.
 async fn calls_for(app: &HsApp, object: &str) -> usize {
@@ -61,14 +53,7 @@ async fn hubspots_429s_pause_the_instances_polling_and_polling_resumes_after_the
         contacts["failures"], 0,
         "a pause is not a failure: {contacts}"
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true, "{instance}");
 
     // The ten-secondly limit: its own body, its own wait; no call while it holds.

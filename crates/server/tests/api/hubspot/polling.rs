@@ -3,22 +3,12 @@
 //! the search's 10,000-result cap; a change the search index has not caught up with is read by
 //! a later poll, never skipped.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{HsApp, quiet, spawn_hs, spawn_hs_with};
-use crate::salesforce::receiver;
-
-/// Steps the deliverer until a pass finds nothing to do.
-async fn deliver(app: &HsApp) {
-    let deliverer = tributary_server::delivery::Deliverer::new(app.state.clone(), 16).unwrap();
-    for _ in 0..20 {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            break;
-        }
-    }
-}
+use crate::helpers::receiver;
+use crate::providers::poll_of;
 
 /// The search requests the simulator logged.
 async fn searches(app: &HsApp) -> Vec<Value> {
@@ -41,15 +31,8 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
         .insert(&user, "companies", json!({"name": "Doomed Ltd"}))
         .await;
     let (id, _) = app.create(&["contacts", "companies"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -64,13 +47,7 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
     app.archive(&user, "companies", &doomed).await;
     app.settle();
     let polled = app.poll(id).await;
-    let companies = polled["polls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resource"] == "companies")
-        .unwrap()
-        .clone();
+    let companies = poll_of(&polled, "companies").clone();
     assert_eq!(companies["deletes"]["deleted"], 1, "{polled}");
     assert!(companies["deletes"]["error"].is_null(), "{polled}");
 
@@ -85,18 +62,10 @@ async fn creates_updates_and_archives_at_hubspot_arrive_once_each_with_their_typ
     );
     // Again: nothing new, the archived list included.
     app.advance_secs(30);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 3);
 
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let delivered: Vec<(String, String)> = bodies
         .iter()
@@ -134,19 +103,9 @@ async fn twelve_thousand_contacts_sharing_one_modified_time_arrive_once_each_pas
     app.poll(id).await;
     app.advance_secs(1);
     // A month-end batch update: 12,000 records, one modified time; then five more.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "contacts", "count": 12_000}),
-    )
-    .await;
+    app.add_records("contacts", 12_000).await;
     app.advance_secs(1);
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "contacts", "count": 5}),
-    )
-    .await;
+    app.add_records("contacts", 5).await;
     app.settle();
     let before = searches(&app).await.len();
     let polled = app.poll(id).await;

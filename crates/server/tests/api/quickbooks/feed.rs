@@ -3,7 +3,6 @@
 //! lost, never passed over; a window older than the feed's 30 days is read through the query
 //! language, and the poll says so.
 
-use reqwest::Method;
 use serde_json::json;
 
 use super::{invoice, quiet, spawn_qb};
@@ -17,12 +16,7 @@ async fn twenty_five_hundred_changes_in_one_cdc_window_arrive_once_each_past_its
     app.poll(id).await;
     app.advance_secs(1);
     for _ in 0..10 {
-        app.control(
-            Method::POST,
-            "/_sim/records",
-            json!({"resource": "Customer", "count": 250}),
-        )
-        .await;
+        app.add_records("Customer", 250).await;
         app.advance_secs(1);
     }
     let polled = app.poll(id).await;
@@ -76,12 +70,7 @@ async fn a_delete_an_answer_cut_at_its_cap_may_have_dropped_is_reported_lost_and
     // 1,200 invoices after the delete: the feed lists the stub after all of them, past its cap.
     for _ in 0..4 {
         app.advance_secs(1);
-        app.control(
-            Method::POST,
-            "/_sim/records",
-            json!({"resource": "Invoice", "count": 300}),
-        )
-        .await;
+        app.add_records("Invoice", 300).await;
     }
     app.advance_secs(1);
     let late = app.write(&user, "invoice", invoice(&customer, 20.0)).await;

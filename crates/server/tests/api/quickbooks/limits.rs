@@ -58,14 +58,7 @@ async fn a_throttled_company_pauses_the_instances_polling_for_a_minute_and_polli
             "CREATED".to_owned()
         )]
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true, "{instance}");
 }
 

@@ -6,19 +6,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{QbApp, invoice, quiet, spawn_qb};
-use crate::salesforce::receiver;
-
-/// Steps the deliverer until a pass finds nothing to do.
-async fn deliver(app: &QbApp) {
-    let deliverer = tributary_server::delivery::Deliverer::new(app.state.clone(), 16).unwrap();
-    for _ in 0..20 {
-        let (queued, sent) = deliverer.run_once().await;
-        if queued == 0 && sent == 0 {
-            break;
-        }
-    }
-}
+use super::{invoice, quiet, spawn_qb};
+use crate::helpers::receiver;
+use crate::providers::poll_of;
 
 #[tokio::test]
 async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_each_with_their_types()
@@ -44,15 +34,8 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
         )
         .await;
     let (id, _) = app.create(&["customers", "invoices"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -83,12 +66,7 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
     for poll in polled["polls"].as_array().unwrap() {
         assert!(poll["error"].is_null(), "{polled}");
     }
-    let invoices = polled["polls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resource"] == "invoices")
-        .unwrap();
+    let invoices = poll_of(&polled, "invoices");
     assert_eq!(invoices["deletes"]["deleted"], 1, "{polled}");
 
     let id_of = |record: &Value| record["Id"].as_str().unwrap().to_owned();
@@ -119,18 +97,10 @@ async fn creates_updates_deactivations_and_deletes_at_quickbooks_arrive_once_eac
 
     // Again: nothing new (the overlap re-reads the same changes and stubs).
     app.advance_secs(30);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 5);
 
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let delivered: usize = bodies
         .iter()
@@ -221,14 +191,7 @@ async fn an_expired_hour_is_refreshed_with_basic_auth_and_the_rotated_refresh_to
         refreshes.iter().all(|r| r["status"] == 200),
         "{refreshes:?}"
     );
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true);
 }
 

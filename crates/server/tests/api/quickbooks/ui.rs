@@ -1,81 +1,29 @@
 //! The web UI connects a QuickBooks company: the consent redirect's `realmId` reaches the
 //! instance through the callback, beside the code, and polls use it.
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use reqwest::{Method, StatusCode};
 
-use super::{QbApp, quiet, spawn_qb};
-use crate::helpers::{ORG_SECRET, USER_SECRET};
-
-fn origin(app: &QbApp) -> String {
-    app.api.trim_end_matches("/elements/api-v2").to_owned()
-}
-
-fn cookie(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-        .unwrap()
-}
-
-fn csrf_field(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-async fn sign_in(app: &QbApp) -> String {
-    let form = app
-        .http
-        .get(format!("{}/sign-in", origin(app)))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = cookie(&form, "tributary_csrf");
-    let csrf = csrf_field(&form.text().await.unwrap());
-    let signed_in = app
-        .http
-        .post(format!("{}/sign-in", origin(app)))
-        .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
-        .form(&[
-            ("user", USER_SECRET),
-            ("organization", ORG_SECRET),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    cookie(&signed_in, "tributary_session")
-}
-
-async fn page(app: &QbApp, path: &str, session: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}{path}", origin(app)))
-        .header(COOKIE, format!("tributary_session={session}"))
-        .send()
-        .await
-        .unwrap()
-}
+use super::{quiet, spawn_qb};
+use crate::helpers::csrf_field;
+use crate::providers::instance_id_of;
 
 #[tokio::test]
 async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
     let app = spawn_qb(quiet()).await;
-    let session = sign_in(&app).await;
-    let html = page(&app, "/ui/instances/new?element=quickbooks", &session)
+    let session = app.sign_in().await;
+    let html = app
+        .page("/ui/instances/new?element=quickbooks", &session)
         .await
         .text()
         .await
         .unwrap();
     assert!(html.contains("value=\"invoices\""), "{html}");
     let csrf = csrf_field(&html);
-    let own_callback = format!("{}/ui/oauth/callback", origin(&app));
+    let own_callback = format!("{}/ui/oauth/callback", app.origin());
     let sent = app
         .http
-        .post(format!("{}/ui/instances/new", origin(&app)))
+        .post(format!("{}/ui/instances/new", app.origin()))
         .header(COOKIE, format!("tributary_session={session}"))
         .form(&[
             ("csrf", csrf.as_str()),
@@ -99,39 +47,22 @@ async fn the_consent_callback_brings_the_realm_id_and_the_company_is_polled() {
         consent.starts_with(&format!("{}/connect/oauth2?", app.sim.url())),
         "TRIBUTARY_QUICKBOOKS_ORIGIN sends the consent to the simulator: {consent}"
     );
-    let allowed = app
-        .http
-        .post(&consent)
-        .form(&[("allow", "true")])
-        .send()
-        .await
-        .unwrap();
-    let back = allowed.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = app.allow(&consent).await;
     assert!(
         back.starts_with(&own_callback) && back.contains("realmId="),
         "{back}"
     );
-    let finished = page(&app, back.trim_start_matches(&origin(&app)), &session).await;
+    let finished = app
+        .page(back.trim_start_matches(&app.origin()), &session)
+        .await;
     assert_eq!(
         finished.status(),
         StatusCode::SEE_OTHER,
         "{:?}",
         finished.text().await
     );
-    let id: i64 = finished.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/ui/instances/")
-        .parse()
-        .unwrap();
-    let created = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let id = instance_id_of(&finished);
+    let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "quickbooks");
     let polled = app.poll(id).await;
     assert!(

@@ -2,7 +2,7 @@
 //! escaped, so a value never becomes query text), `pageSize` the batch size, `nextPage` the
 //! locator, and `/{id}` one record with the same fields.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{SfApp, quiet, spawn_sf};
@@ -120,12 +120,7 @@ async fn ceql_becomes_soql_and_a_value_can_never_end_its_literal() {
 #[tokio::test]
 async fn the_hub_pages_with_next_page_tokens_and_gets_one_record_with_its_fields() {
     let app = spawn_sf(quiet()).await;
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "Opportunity", "count": 450}),
-    )
-    .await;
+    app.add_records("Opportunity", 450).await;
     let (_, token) = app
         .create(&["opportunities"], "https://receiver.example/events")
         .await;

@@ -36,14 +36,7 @@ async fn a_spent_quota_pauses_the_instances_polling_and_polling_resumes_after_it
         assert_eq!(poller["failures"], 0, "a pause is not a failure: {poller}");
         assert_eq!(poller["nextPollDate"], poller["pausedUntil"]);
     }
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true, "{instance}");
 
     // While the pause holds, neither polls nor hub calls reach Salesforce; the hub says why.

@@ -6,7 +6,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{deliver, quiet, receiver, spawn_sf};
+use super::{quiet, spawn_sf};
+use crate::helpers::receiver;
 
 fn count(changes: &[(String, String, String)], kind: &str) -> usize {
     changes.iter().filter(|c| c.2 == kind).count()
@@ -24,15 +25,8 @@ async fn creates_updates_and_deletes_at_salesforce_arrive_once_each_with_their_t
         .insert(&user, "Account", json!({"Name": "Doomed Ltd"}))
         .await;
     let (id, _) = app.create(&["contacts", "accounts"], &callback).await;
-    let first = app.poll(id).await;
-    assert!(
-        first["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["error"].is_null() && p["events"] == 0),
-        "what existed before is not news: {first}"
-    );
+    app.poll_finding_nothing(id, "what existed before is not news")
+        .await;
 
     app.advance_secs(2);
     let created = app
@@ -79,19 +73,11 @@ async fn creates_updates_and_deletes_at_salesforce_arrive_once_each_with_their_t
     );
     // Again: nothing new, the delete window included.
     app.advance_secs(120);
-    let again = app.poll(id).await;
-    assert!(
-        again["polls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["events"] == 0 && p["error"].is_null()),
-        "{again}"
-    );
+    app.poll_finding_nothing(id, "nothing new").await;
     assert_eq!(app.changes(id).await.len(), 3);
 
     // The DELETED event goes out in Cloud Elements' envelope, the provider's entry as its raw.
-    deliver(&app).await;
+    app.deliver().await;
     let bodies: Vec<Value> = inbox.bodies();
     let deleted = bodies
         .iter()
@@ -131,12 +117,7 @@ async fn ties_at_one_second_and_short_pages_lose_and_repeat_nothing() {
     app.poll(id).await;
     app.advance_secs(1);
     // 450 leads in one second (the clock stands still): every one ties with the others.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "Lead", "count": 450}),
-    )
-    .await;
+    app.add_records("Lead", 450).await;
     let polled = app.poll(id).await;
     let leads = &polled["polls"][0];
     assert_eq!(leads["events"], 450, "{polled}");
@@ -146,12 +127,7 @@ async fn ties_at_one_second_and_short_pages_lose_and_repeat_nothing() {
     );
     // More in the same second, after the poll: read again through the overlap, the first
     // 450 recognized, only the new ones emitted.
-    app.control(
-        Method::POST,
-        "/_sim/records",
-        json!({"resource": "Lead", "count": 7}),
-    )
-    .await;
+    app.add_records("Lead", 7).await;
     let tie = app.poll(id).await;
     assert_eq!(tie["polls"][0]["events"], 7, "{tie}");
     assert!(tie["polls"][0]["skipped"].as_u64().unwrap() >= 450, "{tie}");
@@ -197,14 +173,7 @@ async fn an_expired_session_is_refreshed_and_a_rotated_refresh_token_is_kept() {
     // The code exchange, and one refresh per round: each refresh used the token the previous
     // one rotated in (the old one dies at rotation).
     assert_eq!(refreshes, 4);
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], true, "{instance}");
 }
 
@@ -226,14 +195,7 @@ async fn a_session_refused_again_after_its_refresh_ends_the_authorization() {
     let polled = app.poll(id).await;
     let error = polled["polls"][0]["error"].as_str().unwrap();
     assert!(error.contains("no longer valid"), "{polled}");
-    let instance = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let instance = app.instance(id).await;
     assert_eq!(instance["valid"], false, "{instance}");
     assert!(
         instance["invalidReason"]

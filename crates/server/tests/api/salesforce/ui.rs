@@ -1,66 +1,13 @@
 //! The web UI's create form offers every element of the registry with its resources and its
 //! own settings, and connects a Salesforce org through the consent page.
 
-use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION};
 use serde_json::Value;
 
-use super::{SfApp, quiet, spawn_sf};
-use crate::helpers::{ORG_SECRET, USER_SECRET};
-
-fn origin(app: &SfApp) -> String {
-    app.api.trim_end_matches("/elements/api-v2").to_owned()
-}
-
-fn cookie(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-        .unwrap()
-}
-
-fn csrf_field(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-async fn sign_in(app: &SfApp) -> String {
-    let form = app
-        .http
-        .get(format!("{}/sign-in", origin(app)))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = cookie(&form, "tributary_csrf");
-    let csrf = csrf_field(&form.text().await.unwrap());
-    let signed_in = app
-        .http
-        .post(format!("{}/sign-in", origin(app)))
-        .header(COOKIE, format!("tributary_csrf={csrf_cookie}"))
-        .form(&[
-            ("user", USER_SECRET),
-            ("organization", ORG_SECRET),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    cookie(&signed_in, "tributary_session")
-}
-
-async fn page(app: &SfApp, path: &str, session: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}{path}", origin(app)))
-        .header(COOKIE, format!("tributary_session={session}"))
-        .send()
-        .await
-        .unwrap()
-}
+use super::{quiet, spawn_sf};
+use crate::helpers::csrf_field;
+use crate::providers::instance_id_of;
 
 /// The form's fieldset of one element (its opening tag through its end).
 fn part<'a>(html: &'a str, key: &str) -> &'a str {
@@ -74,8 +21,8 @@ fn part<'a>(html: &'a str, key: &str) -> &'a str {
 #[tokio::test]
 async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesforce_org() {
     let app = spawn_sf(quiet()).await;
-    let session = sign_in(&app).await;
-    let form = page(&app, "/ui/instances/new", &session).await;
+    let session = app.sign_in().await;
+    let form = app.page("/ui/instances/new", &session).await;
     assert_eq!(form.status(), StatusCode::OK);
     let policy = form.headers()[CONTENT_SECURITY_POLICY]
         .to_str()
@@ -103,7 +50,7 @@ async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesfo
     assert!(sfdc.contains("name=\"config.sfdc.login.url\""), "{sfdc}");
     assert!(html.contains("href=\"/ui/instances/new?element=sfdc\""));
 
-    let chosen = page(&app, "/ui/instances/new?element=sfdc", &session).await;
+    let chosen = app.page("/ui/instances/new?element=sfdc", &session).await;
     let html = chosen.text().await.unwrap();
     assert!(!part(&html, "sfdc").contains(" disabled"));
     assert!(part(&html, "infusionsoftrest").contains(" disabled hidden"));
@@ -113,12 +60,12 @@ async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesfo
         let mut form: Vec<(&str, String)> = vec![("csrf", csrf.clone())];
         form.extend(fields);
         app.http
-            .post(format!("{}/ui/instances/new", origin(&app)))
+            .post(format!("{}/ui/instances/new", app.origin()))
             .header(COOKIE, format!("tributary_session={session}"))
             .form(&form)
             .send()
     };
-    let own_callback = format!("{}/ui/oauth/callback", origin(&app));
+    let own_callback = format!("{}/ui/oauth/callback", app.origin());
     let fields = |login: &str| {
         vec![
             ("element", "sfdc".to_owned()),
@@ -149,31 +96,14 @@ async fn the_form_offers_every_element_with_its_resources_and_connects_a_salesfo
         consent.starts_with(&format!("{}/services/oauth2/authorize?", app.sim.url())),
         "TRIBUTARY_SFDC_ORIGIN sends the consent to the simulator: {consent}"
     );
-    let allowed = app
-        .http
-        .post(&consent)
-        .form(&[("allow", "true")])
-        .send()
-        .await
-        .unwrap();
-    let back = allowed.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = app.allow(&consent).await;
     assert!(back.starts_with(&own_callback), "{back}");
-    let finished = page(&app, back.trim_start_matches(&origin(&app)), &session).await;
-    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
-    let id: i64 = finished.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .trim_start_matches("/ui/instances/")
-        .parse()
-        .unwrap();
-    let created = app
-        .expect(
-            Method::GET,
-            &format!("/instances/{id}"),
-            None,
-            StatusCode::OK,
-        )
+    let finished = app
+        .page(back.trim_start_matches(&app.origin()), &session)
         .await;
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    let id = instance_id_of(&finished);
+    let created = app.instance(id).await;
     assert_eq!(created["element"]["key"], "sfdc");
     assert_eq!(created["configuration"]["sfdc.login.url"], "sandbox");
     let pollers = match &created["configuration"]["event.poller.configuration"] {
