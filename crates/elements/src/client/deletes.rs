@@ -53,6 +53,23 @@ fn malformed(message: String) -> ProviderError {
 }
 
 impl InstanceClient {
+    /// The resource's delete spec when it is of `kind`; otherwise a refusal saying the element
+    /// cannot `what` the resource ("read the deletes of", "list the archived").
+    fn delete_spec<'a>(
+        &'a self,
+        resource: &'a Resource,
+        kind: DeleteKind,
+        what: &str,
+    ) -> Result<&'a DeletesSpec, ProviderError> {
+        self.element
+            .deletes_of(resource)
+            .filter(|spec| spec.kind == kind)
+            .ok_or_else(|| ProviderError::Rejected {
+                status: 400,
+                message: format!("{} cannot {what} {}", self.element.name, resource.name),
+            })
+    }
+
     /// The deletions of `resource` in `[start_ms, end_ms)` as the element's delete request
     /// reads them. A resource without a delete detection Tributary implements is a refusal.
     pub async fn deleted(
@@ -61,17 +78,8 @@ impl InstanceClient {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<DeletedPage, ProviderError> {
-        let spec = self
-            .element
-            .deletes_of(resource)
-            .filter(|spec| spec.kind == DeleteKind::SeparateRequest)
-            .ok_or_else(|| ProviderError::Rejected {
-                status: 400,
-                message: format!(
-                    "{} cannot read the deletes of {}",
-                    self.element.name, resource.name
-                ),
-            })?;
+        let spec =
+            self.delete_spec(resource, DeleteKind::SeparateRequest, "read the deletes of")?;
         let window = Translated {
             vars: QueryVars {
                 lower_ms: Some(start_ms),
@@ -104,17 +112,7 @@ impl InstanceClient {
         resource: &Resource,
         at: &Position,
     ) -> Result<ArchivedPage, ProviderError> {
-        let spec = self
-            .element
-            .deletes_of(resource)
-            .filter(|spec| spec.kind == DeleteKind::ArchivedList)
-            .ok_or_else(|| ProviderError::Rejected {
-                status: 400,
-                message: format!(
-                    "{} cannot list the archived {}",
-                    self.element.name, resource.name
-                ),
-            })?;
+        let spec = self.delete_spec(resource, DeleteKind::ArchivedList, "list the archived")?;
         let size = spec
             .page_size
             .unwrap_or(self.element.api.max_page_size)

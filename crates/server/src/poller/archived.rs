@@ -13,9 +13,9 @@ use tributary_domain::poll::event_date;
 use tributary_elements::Resource;
 use tributary_elements::client::InstanceClient;
 use tributary_elements::pager::Position;
-use tributary_store::{DeleteCommit, NewEvent, PollerRecord};
+use tributary_store::{DeleteCommit, PollerRecord};
 
-use super::deletes::{DeleteSummary, Sweep};
+use super::deletes::{DeleteSummary, Sweep, stored};
 
 /// Pages one sweep reads at most: a list that goes on past them is a provider that does not
 /// end its pages, said as an error rather than read for ever.
@@ -77,19 +77,7 @@ pub async fn sweep(
     let memory = archived::memory_from_json(poller.delete_memory.as_deref());
     let outcome = archived::decide(instance_id, &resource.name, since, &memory, listed);
     summary.deleted = outcome.events.len();
-    let events = outcome
-        .events
-        .into_iter()
-        .map(|event| NewEvent {
-            event_id: event.event_id,
-            object_id: event.object_id,
-            event_type: event.event_type.to_owned(),
-            date_ms: event.date_ms,
-            poll_date_ms: now_ms,
-            date_error: None,
-            record: event.record.to_string(),
-        })
-        .collect();
+    let events = stored(outcome.events, now_ms);
     Sweep {
         events,
         commit: Some(DeleteCommit {

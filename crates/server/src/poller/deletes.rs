@@ -135,8 +135,21 @@ pub async fn sweep(
         );
         summary.lost = Some(span);
     }
-    let events = outcome
-        .events
+    let events = stored(outcome.events, now_ms);
+    Sweep {
+        events,
+        commit: Some(DeleteCommit {
+            cursor_ms: outcome.cursor_ms,
+            lost: outcome.lost.map(|l| (l.from_ms, l.until_ms)),
+            memory: None,
+        }),
+        summary,
+    }
+}
+
+/// Deletion events as the store keeps them, polled at `now_ms` (every kind of delete read).
+pub(super) fn stored(events: Vec<deletes::DeleteEvent>, now_ms: i64) -> Vec<NewEvent> {
+    events
         .into_iter()
         .map(|event| NewEvent {
             event_id: event.event_id,
@@ -147,14 +160,5 @@ pub async fn sweep(
             date_error: None,
             record: event.record.to_string(),
         })
-        .collect();
-    Sweep {
-        events,
-        commit: Some(DeleteCommit {
-            cursor_ms: outcome.cursor_ms,
-            lost: outcome.lost.map(|l| (l.from_ms, l.until_ms)),
-            memory: None,
-        }),
-        summary,
-    }
+        .collect()
 }
