@@ -169,6 +169,39 @@ pub(crate) async fn scripted_redirect(
         .collect())
 }
 
+/// `tributary simulate <provider>`: starts a runtime, serves `simulator` on `bind`, prints
+/// `banner(url)` on stdout, and serves until Ctrl-C or SIGTERM.
+pub(crate) fn serve_until_stopped(
+    simulator: Simulator,
+    bind: std::net::SocketAddr,
+    banner: impl FnOnce(&str) -> String,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match RunningSimulator::start(simulator, bind).await {
+            Ok(running) => running,
+            Err(error) => {
+                eprintln!("error: cannot listen on {bind}: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", banner(&running.url()));
+        wait_for_stop_signal().await;
+        let _ = running.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
 /// Ctrl-C, or SIGTERM on Unix: what `tributary simulate …` serves until.
 pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]

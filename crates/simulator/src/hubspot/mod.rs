@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use tributary_domain::{Clock, SystemClock};
 
-use crate::engine::server::{RunningSimulator, scripted_consent, wait_for_stop_signal};
+use crate::engine::server::{RunningSimulator, scripted_consent, serve_until_stopped};
 use crate::engine::sim::Simulator;
 use crate::hubspot::state::HubSpot;
 
@@ -89,40 +89,18 @@ pub async fn consent_code(
 
 /// `tributary simulate hubspot`: serves until Ctrl-C or SIGTERM.
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let config = args.config();
-        let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
-        let running = match start(config, Arc::new(SystemClock), args.bind).await {
-            Ok(running) => running,
-            Err(error) => {
-                eprintln!("error: cannot listen on {}: {error}", args.bind);
-                return ExitCode::FAILURE;
-            }
-        };
-        let url = running.url();
-        let first = clients.first().map(String::as_str).unwrap_or("");
-        println!("HubSpot simulator listening on {url}");
-        println!("  apps:    {}", clients.join(", "));
-        println!("  consent: {url}/oauth/authorize?client_id={first}&redirect_uri=…&scope=oauth");
-        println!("  token:   {url}/oauth/v1/token, {url}/oauth/v3/token");
-        println!(
-            "  API:     {url}/crm/v3/objects/contacts, POST {url}/crm/v3/objects/contacts/search"
-        );
-        println!(
-            "  control: {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/hold"
-        );
-        wait_for_stop_signal().await;
-        let _ = running.stop().await;
-        ExitCode::SUCCESS
+    let config = args.config();
+    let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
+    let first = clients.first().cloned().unwrap_or_default();
+    serve_until_stopped(simulator(config, Arc::new(SystemClock)), args.bind, |url| {
+        [
+            format!("HubSpot simulator listening on {url}"),
+            format!("  apps:    {}", clients.join(", ")),
+            format!("  consent: {url}/oauth/authorize?client_id={first}&redirect_uri=…&scope=oauth"),
+            format!("  token:   {url}/oauth/v1/token, {url}/oauth/v3/token"),
+            format!("  API:     {url}/crm/v3/objects/contacts, POST {url}/crm/v3/objects/contacts/search"),
+            format!("  control: {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/hold"),
+        ]
+        .join("\n")
     })
 }

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use tributary_domain::{Clock, SystemClock};
 
-use crate::engine::server::{RunningSimulator, scripted_redirect, wait_for_stop_signal};
+use crate::engine::server::{RunningSimulator, scripted_redirect, serve_until_stopped};
 use crate::engine::sim::Simulator;
 use crate::quickbooks::state::QuickBooks;
 
@@ -109,41 +109,23 @@ pub async fn consent(
 
 /// `tributary simulate quickbooks`: serves until Ctrl-C or SIGTERM.
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let config = args.config();
-        let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
-        let companies: Vec<String> = (0..config.tenants.max(1))
-            .map(|i| format!("{} ({})", realm_id(i), config.offset(i)))
-            .collect();
-        let running = match start(config, Arc::new(SystemClock), args.bind).await {
-            Ok(running) => running,
-            Err(error) => {
-                eprintln!("error: cannot listen on {}: {error}", args.bind);
-                return ExitCode::FAILURE;
-            }
-        };
-        let url = running.url();
-        let first = clients.first().map(String::as_str).unwrap_or("");
-        let realm = realm_id(0);
-        println!("QuickBooks Online simulator listening on {url}");
-        println!("  apps:      {}", clients.join(", "));
-        println!("  companies: {}", companies.join(", "));
-        println!("  consent:   {url}/connect/oauth2?client_id={first}&redirect_uri=…&scope=com.intuit.quickbooks.accounting");
-        println!("  token:     {url}/oauth2/v1/tokens/bearer (Basic auth)");
-        println!("  API:       {url}/v3/company/{realm}/query?query=select+*+from+Customer&minorversion=75 (Accept: application/json)");
-        println!("  control:   {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/hold");
-        wait_for_stop_signal().await;
-        let _ = running.stop().await;
-        ExitCode::SUCCESS
+    let config = args.config();
+    let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
+    let companies: Vec<String> = (0..config.tenants.max(1))
+        .map(|i| format!("{} ({})", realm_id(i), config.offset(i)))
+        .collect();
+    let first = clients.first().cloned().unwrap_or_default();
+    let realm = realm_id(0);
+    serve_until_stopped(simulator(config, Arc::new(SystemClock)), args.bind, |url| {
+        [
+            format!("QuickBooks Online simulator listening on {url}"),
+            format!("  apps:      {}", clients.join(", ")),
+            format!("  companies: {}", companies.join(", ")),
+            format!("  consent:   {url}/connect/oauth2?client_id={first}&redirect_uri=…&scope=com.intuit.quickbooks.accounting"),
+            format!("  token:     {url}/oauth2/v1/tokens/bearer (Basic auth)"),
+            format!("  API:       {url}/v3/company/{realm}/query?query=select+*+from+Customer&minorversion=75 (Accept: application/json)"),
+            format!("  control:   {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/hold"),
+        ]
+        .join("\n")
     })
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use tributary_domain::{Clock, SystemClock};
 
-use crate::engine::server::{RunningSimulator, scripted_consent};
+use crate::engine::server::{RunningSimulator, scripted_consent, serve_until_stopped};
 use crate::engine::sim::Simulator;
 use crate::salesforce::state::Salesforce;
 
@@ -94,52 +94,18 @@ pub async fn consent_code(
 
 /// `tributary simulate salesforce`: serves until Ctrl-C or SIGTERM.
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let config = args.config();
-        let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
-        let running = match start(config, Arc::new(SystemClock), args.bind).await {
-            Ok(running) => running,
-            Err(error) => {
-                eprintln!("error: cannot listen on {}: {error}", args.bind);
-                return ExitCode::FAILURE;
-            }
-        };
-        let url = running.url();
-        let first = clients.first().map(String::as_str).unwrap_or("");
-        println!("Salesforce simulator listening on {url}");
-        println!("  connected apps: {}", clients.join(", "));
-        println!("  consent: {url}/services/oauth2/authorize?client_id={first}&redirect_uri=…");
-        println!("  token:   {url}/services/oauth2/token");
-        println!("  API:     {url}/services/data/{API_VERSION}/query?q=SELECT+Id+FROM+Account");
-        println!("  control: {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/limits, /_sim/deletes/purge");
-        wait_for_stop_signal().await;
-        let _ = running.stop().await;
-        ExitCode::SUCCESS
+    let config = args.config();
+    let clients: Vec<String> = config.clients.iter().map(|c| c.id.clone()).collect();
+    let first = clients.first().cloned().unwrap_or_default();
+    serve_until_stopped(simulator(config, Arc::new(SystemClock)), args.bind, |url| {
+        [
+            format!("Salesforce simulator listening on {url}"),
+            format!("  connected apps: {}", clients.join(", ")),
+            format!("  consent: {url}/services/oauth2/authorize?client_id={first}&redirect_uri=…"),
+            format!("  token:   {url}/services/oauth2/token"),
+            format!("  API:     {url}/services/data/{API_VERSION}/query?q=SELECT+Id+FROM+Account"),
+            format!("  control: {url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/activity, /_sim/limits, /_sim/deletes/purge"),
+        ]
+        .join("\n")
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
