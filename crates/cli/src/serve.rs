@@ -124,6 +124,15 @@ pub struct ServeArgs {
         hide = true
     )]
     master_key: Option<String>,
+    /// The operator's secret for administrator calls (`POST /elements/reload` with
+    /// `Authorization: Admin <secret>`), at least 16 characters; unset, they are off.
+    #[arg(
+        long,
+        env = "TRIBUTARY_ADMIN_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    admin_secret: Option<String>,
 }
 
 /// The settings given to `serve` or `config`: each flag's (or its variable's) text, keyed by

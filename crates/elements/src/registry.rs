@@ -56,6 +56,8 @@ pub struct Registry {
     local: BTreeMap<String, String>,
     /// The folder's files that were refused, each error naming its file.
     refused: Vec<ElementError>,
+    /// The elements whose origin the operator set (`TRIBUTARY_<KEY>_ORIGIN`).
+    operator_origins: std::collections::BTreeSet<String>,
 }
 
 impl Registry {
@@ -80,6 +82,7 @@ impl Registry {
             elements: Vec::with_capacity(BUILTIN.len()),
             local: BTreeMap::new(),
             refused: Vec::new(),
+            operator_origins: Default::default(),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for (file, text) in BUILTIN {
@@ -151,8 +154,16 @@ impl Registry {
             let mut element = Element::clone(slot);
             element.set_origin(&variable, origin)?;
             *slot = Arc::new(element);
+            self.operator_origins.insert(key.clone());
         }
         Ok(self)
+    }
+
+    /// Whether the provider calls of an element go where nobody vouched for: a definition of
+    /// the elements folder whose origin the operator did not set. Such calls pass the address
+    /// guard after DNS (the server's provider client for unvouched elements).
+    pub fn unvouched(&self, key: &str) -> bool {
+        self.local.contains_key(key) && !self.operator_origins.contains(key)
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<Element>> {
@@ -384,16 +395,22 @@ mod tests {
                 "second"
             ]
         );
+        // The folder's definition goes where nobody vouched for, until the operator sets its
+        // origin; built-in ones are vouched for (with or without an override).
+        assert!(registry.unvouched("second"));
+        assert!(!registry.unvouched("infusionsoftrest"));
         let moved = registry
-            .with_origins(&BTreeMap::from([(
-                "second".to_owned(),
-                "http://127.0.0.1:7".to_owned(),
-            )]))
+            .with_origins(&BTreeMap::from([
+                ("second".to_owned(), "http://127.0.0.1:7".to_owned()),
+                ("sfdc".to_owned(), "http://127.0.0.1:8".to_owned()),
+            ]))
             .unwrap();
         assert_eq!(
             moved.get("second").unwrap().api.base_url,
             "http://127.0.0.1:7/api"
         );
+        assert!(!moved.unvouched("second"));
+        assert!(!moved.unvouched("sfdc"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use tributary_domain::Clock;
 use tributary_store::{NewOrganization, Store};
 
 use crate::api;
+use crate::clients::ProviderHttp;
 use crate::secrets::{Vault, hash_secret, random_secret};
 use crate::settings::{Settings, redact_url};
 pub use crate::state::AppState;
@@ -68,7 +69,7 @@ impl Application {
                 )
             })?;
         let vault = Vault::load(settings.master_key.as_ref(), &settings.database_url)?;
-        let http = tributary_elements::http::provider_client(settings.provider_timeout)
+        let http = ProviderHttp::new(settings.provider_timeout, settings.allow_private_origins)
             .context("cannot build the HTTP client")?;
         let generated = bootstrap(store.as_ref(), &settings, clock.now_ms()).await?;
         let listener = TcpListener::bind(settings.bind)

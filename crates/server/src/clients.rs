@@ -114,6 +114,44 @@ impl CredentialSink for StoreSink {
     }
 }
 
+/// The HTTP clients of provider calls: the open one, and the guarded one that the calls of a
+/// definition nobody vouched for go through ([`LiveRegistry::unvouched`]: a file of the
+/// elements folder whose origin the operator did not set), whose resolver refuses hosts that
+/// resolve only to private addresses unless `TRIBUTARY_ALLOW_PRIVATE_ORIGINS` — the origin
+/// check at load sees only IP literals and `localhost`.
+#[derive(Debug, Clone)]
+pub struct ProviderHttp {
+    pub open: reqwest::Client,
+    pub guarded: reqwest::Client,
+}
+
+impl ProviderHttp {
+    pub fn new(
+        timeout: std::time::Duration,
+        allow_private_origins: bool,
+    ) -> Result<ProviderHttp, reqwest::Error> {
+        Ok(ProviderHttp {
+            open: tributary_elements::http::provider_client(timeout)?,
+            guarded: tributary_elements::http::guarded_provider_client(
+                timeout,
+                Arc::new(crate::guard::GuardedResolver::system(
+                    allow_private_origins,
+                    "provider host",
+                )),
+            )?,
+        })
+    }
+
+    /// The client an element's provider calls go through.
+    pub fn for_element(&self, registry: &LiveRegistry, key: &str) -> reqwest::Client {
+        if registry.unvouched(key) {
+            self.guarded.clone()
+        } else {
+            self.open.clone()
+        }
+    }
+}
+
 /// The cache of instance clients. An entry is keyed by the instance's version, so a user's
 /// edit (a new code, a new client secret) gets a fresh client.
 #[derive(Debug)]
@@ -132,7 +170,7 @@ pub struct Deps {
     pub registry: Arc<LiveRegistry>,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
-    pub http: reqwest::Client,
+    pub http: ProviderHttp,
     pub settings: Arc<Settings>,
     /// Told of every provider request (the request-duration histogram of `/metrics`).
     pub request_observer: Option<tributary_elements::pacer::RequestObserver>,
@@ -248,10 +286,11 @@ impl Clients {
                 StoredValue::Sealed(_) => None,
             })
             .collect();
+        let http = state.http.for_element(&state.registry, &element.key);
         let client = Arc::new(
             InstanceClient::new(
                 element,
-                state.http.clone(),
+                http,
                 app,
                 credentials,
                 pacer,

@@ -34,6 +34,12 @@ impl LiveRegistry {
         self.current().local_file(key).map(str::to_owned)
     }
 
+    /// Whether an element's provider calls must pass the address guard (see
+    /// [`Registry::unvouched`]).
+    pub fn unvouched(&self, key: &str) -> bool {
+        self.current().unvouched(key)
+    }
+
     /// Puts a new registry in place.
     pub fn replace(&self, registry: Registry) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);

@@ -29,6 +29,7 @@ pub mod clients;
 pub mod configuration;
 pub mod delivery;
 pub mod elements;
+pub mod guard;
 pub mod listen;
 pub mod metrics;
 pub mod poller;

@@ -35,6 +35,7 @@ impl Default for Settings {
             elements_dir: None,
             bootstrap: None,
             master_key: None,
+            admin_secret: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             provider_timeout: Duration::from_secs(30),
             provider_requests_per_minute: None,
@@ -81,6 +82,9 @@ pub struct Settings {
     pub bootstrap: Option<Bootstrap>,
     /// `TRIBUTARY_MASTER_KEY`: base64 of the 32-byte key sealing secrets at rest.
     pub master_key: Option<SecretString>,
+    /// `TRIBUTARY_ADMIN_SECRET`: the operator's secret for the administrator's calls
+    /// (`POST /elements/reload`, with `Authorization: Admin <secret>`); none turns them off.
+    pub admin_secret: Option<SecretString>,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
     /// Timeout of one provider request.
@@ -623,6 +627,20 @@ const SPECS: &[Spec] = &[
         },
     },
     Spec {
+        variable: "TRIBUTARY_ADMIN_SECRET",
+        flag: "--admin-secret",
+        shown: Shown::Secret,
+        default: |_| "none: administrator calls are off (SIGHUP still reloads elements)".into(),
+        read: |s, t| {
+            let t = t.trim();
+            if t.chars().count() < ADMIN_SECRET_MIN {
+                return Err(format!("must be at least {ADMIN_SECRET_MIN} characters"));
+            }
+            s.admin_secret = Some(SecretString::from(t.to_owned()));
+            Ok(())
+        },
+    },
+    Spec {
         variable: BOOTSTRAP_ORG,
         flag: "--bootstrap-org-secret",
         shown: Shown::Secret,
@@ -779,6 +797,9 @@ pub fn origins_from_env<'a>(keys: impl IntoIterator<Item = &'a str>) -> BTreeMap
 }
 
 const MIN_BOOTSTRAP_SECRET: usize = 16;
+/// The shortest administrator secret accepted: a guessable one would hand out the
+/// administrator's calls.
+const ADMIN_SECRET_MIN: usize = 16;
 
 /// Why a bootstrap secret cannot be used, if it cannot (its value never said).
 fn bootstrap_secret_error(variable: &str, value: &str) -> Option<SettingsError> {

@@ -11,7 +11,7 @@ use tributary_domain::Clock;
 use tributary_elements::Registry;
 use tributary_store::Store;
 
-use crate::clients::Clients;
+use crate::clients::{Clients, ProviderHttp};
 use crate::delivery::stats::DeliveryStats;
 use crate::elements::LiveRegistry;
 use crate::metrics::Metrics;
@@ -26,8 +26,8 @@ pub struct AppState {
     pub registry: Arc<LiveRegistry>,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
-    /// The client for provider calls (token endpoint, APIs).
-    pub http: reqwest::Client,
+    /// The clients for provider calls (token endpoint, APIs): `http.for_element(…)`.
+    pub http: ProviderHttp,
     pub settings: Arc<Settings>,
     /// Provider clients of instances, and the pacers of provider apps.
     pub clients: Arc<Clients>,
@@ -64,7 +64,7 @@ impl AppState {
         registry: Arc<Registry>,
         vault: Arc<Vault>,
         clock: Arc<dyn Clock>,
-        http: reqwest::Client,
+        http: ProviderHttp,
         settings: Arc<Settings>,
     ) -> AppState {
         let registry = Arc::new(LiveRegistry::new(registry));

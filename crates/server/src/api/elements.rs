@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
-use crate::api::extract::Caller;
+use crate::api::extract::{Admin, Caller};
 use crate::api::openapi::ErrorBody;
 use crate::services::connect::{ConsentRequest, consent_url};
 use crate::state::AppState;
@@ -19,6 +19,44 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(show))
         .routes(routes!(oauth_url))
+        .routes(routes!(reload))
+}
+
+/// What a reload of the elements folder did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadedOut {
+    /// The element keys now in use, built-in ones first.
+    pub elements: Vec<String>,
+    /// The folder's files that were refused, each naming its file and why.
+    pub refused: Vec<String>,
+}
+
+/// `POST /elements/reload`: reads `TRIBUTARY_ELEMENTS_DIR` again, as `SIGHUP` does, for an
+/// administrator (`Authorization: Admin <TRIBUTARY_ADMIN_SECRET>`).
+#[utoipa::path(post, path = "/elements/reload", tag = "elements",
+    responses(
+        (status = 200, description = "The elements now in use, and the folder's refused files with why. New definitions serve new calls; instance clients are rebuilt on their next use.", body = ReloadedOut),
+        (status = "default", description = "An error (401: not the administrator secret; 403: administrator calls are off, TRIBUTARY_ADMIN_SECRET unset; 503: the folder cannot be read, and the elements in use are unchanged).", body = ErrorBody),
+    ))]
+async fn reload(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<ReloadedOut>, ApiError> {
+    let reloaded = crate::services::elements::reload(&state).map_err(|error| {
+        ApiError::Unavailable(format!(
+            "the elements folder cannot be read ({error}); the elements in use are unchanged"
+        ))
+    })?;
+    tracing::info!(
+        elements = reloaded.keys.len(),
+        refused = reloaded.refused.len(),
+        "elements reloaded by an administrator"
+    );
+    Ok(Json(ReloadedOut {
+        elements: reloaded.keys,
+        refused: reloaded.refused,
+    }))
 }
 
 /// `GET /elements`: every element this server knows (built in and loaded), secrets of none;

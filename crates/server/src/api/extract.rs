@@ -97,6 +97,44 @@ impl FromRequestParts<AppState> for Scoped {
     }
 }
 
+/// The operator, by the administrator secret (`Authorization: Admin <TRIBUTARY_ADMIN_SECRET>`):
+/// for calls that act on the whole server, not on one organization. With no secret set, such
+/// calls are off (403, saying how to turn them on).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        use secrecy::ExposeSecret;
+        let Some(secret) = &state.settings.admin_secret else {
+            return Err(ApiError::Forbidden(
+                "administrator calls are off: the operator turns them on by setting                  TRIBUTARY_ADMIN_SECRET (SIGHUP reloads the elements without it)"
+                    .into(),
+            ));
+        };
+        const ADMIN: &str = "expected `Authorization: Admin <TRIBUTARY_ADMIN_SECRET>`";
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("admin").then(|| rest.trim())
+            })
+            .ok_or_else(|| ApiError::Unauthorized(format!("not an administrator; {ADMIN}")))?;
+        // Compared as hashes: equal-length digests, so the time taken says nothing of the
+        // secret's prefix.
+        if hash_secret(presented) != hash_secret(secret.expose_secret()) {
+            return Err(ApiError::Unauthorized(
+                "the administrator secret is wrong".into(),
+            ));
+        }
+        Ok(Admin)
+    }
+}
+
 /// A JSON request body, parsed into a `Value` (handlers read fields and name bad ones); a NUL
 /// in any string or key is refused here, naming where (`api::nul`).
 #[derive(Debug)]

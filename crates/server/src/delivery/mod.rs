@@ -17,13 +17,12 @@
 //!    user resumes (`POST /instances/{id}/events/resume`). Every attempt is recorded, many in
 //!    one transaction under load ([`record`]).
 //!
-//! [`worker`] runs the two as one loop; [`guard`] refuses callbacks that resolve to loopback,
-//! private, link-local, CGNAT, multicast or metadata addresses at connect time (after DNS, so
-//! rebinding cannot slip through) unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS` is set; [`stats`]
-//! counts for `/metrics`.
+//! [`worker`] runs the two as one loop, its client refusing callbacks that resolve to loopback,
+//! private, link-local, CGNAT, multicast or metadata addresses at connect time (the address
+//! guard, `crate::guard`: after DNS, so rebinding cannot slip through) unless
+//! `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS` is set; [`stats`] counts for `/metrics`.
 
 pub mod claim;
-pub mod guard;
 pub mod queue;
 pub mod record;
 pub mod send;
@@ -31,6 +30,5 @@ pub mod sign;
 pub mod stats;
 pub mod worker;
 
-pub use guard::{callback_warning, is_private};
 pub use stats::DeliveryStats;
 pub use worker::Deliverer;

@@ -8,8 +8,8 @@ use secrecy::ExposeSecret;
 use tributary_domain::delivery::signature_headers;
 use tributary_store::{AttemptOutcome, AttemptRecord, NotificationRecord};
 
-use super::guard::private_literal;
 use super::worker::Deliverer;
+use crate::guard::private_literal;
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;

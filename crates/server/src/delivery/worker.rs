@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::GuardedResolver;
 use super::record::Recorder;
 use super::sign::SigningCache;
+use crate::guard::GuardedResolver;
 use crate::state::AppState;
 
 /// The delivery worker of one process.
@@ -43,6 +43,7 @@ impl Deliverer {
             .connect_timeout(Duration::from_secs(10))
             .dns_resolver(Arc::new(GuardedResolver::system(
                 state.settings.allow_private_callbacks,
+                "callback host",
             )))
             .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
             .build()?;

@@ -130,7 +130,8 @@ pub async fn exchange(
         provider_data: &data,
         config,
     };
-    oauth::exchange_code(&state.http, element, &client, &code, &redirect)
+    let http = state.http.for_element(&state.registry, &element.key);
+    oauth::exchange_code(&http, element, &client, &code, &redirect)
         .await
         .map_err(|error| match &error {
             OAuthError::Missing(_) => missing(error),

@@ -36,7 +36,7 @@ fn guard_origins(registry: &mut Registry, settings: &Settings) {
         ];
         if let Some((field, why)) = urls
             .iter()
-            .find_map(|(field, url)| Some((*field, crate::delivery::guard::private_origin(url)?)))
+            .find_map(|(field, url)| Some((*field, crate::guard::private_origin(url)?)))
         {
             refused.push((
                 element.key.clone(),

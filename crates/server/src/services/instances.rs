@@ -418,7 +418,7 @@ fn warnings(state: &AppState, record: &InstanceRecord) -> Vec<String> {
         Some(StoredValue::Plain(url)) => url,
         _ => return Vec::new(),
     };
-    crate::delivery::guard::callback_warning(callback, state.settings.allow_private_callbacks)
+    crate::guard::callback_warning(callback, state.settings.allow_private_callbacks)
         .into_iter()
         .collect()
 }

@@ -111,3 +111,142 @@ async fn health_and_readiness_answer_without_credentials() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// `POST /elements/reload` reads the elements folder again for an administrator: off (403)
+/// without `TRIBUTARY_ADMIN_SECRET`, refused (401) with an organization's secrets or a wrong
+/// one; with the secret, a new file serves at once, a broken one is refused by name while the
+/// rest load, and a folder that cannot be read changes nothing (503).
+#[tokio::test]
+async fn an_administrator_reloads_the_elements_folder_and_nobody_else_can() {
+    use crate::helpers::{TempDir, spawn_app_with};
+    use secrecy::SecretString;
+    use tributary_simulator::Config;
+
+    const ADMIN: &str = "an-operator-secret-of-some-length";
+    let off = spawn_app().await;
+    let answer = off
+        .expect(
+            Method::POST,
+            "/elements/reload",
+            None,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("TRIBUTARY_ADMIN_SECRET"),
+        "{answer}"
+    );
+
+    let folder = TempDir::new("tributary-reload");
+    let shared = folder.path().to_owned();
+    let mut app = spawn_app_with(Config::default(), move |s| {
+        s.elements_dir = Some(shared);
+        s.admin_secret = Some(SecretString::from(ADMIN));
+    })
+    .await;
+    let keys = |elements: &Value| -> Vec<String> {
+        elements
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = app
+        .expect(Method::GET, "/elements", None, StatusCode::OK)
+        .await;
+    assert!(!keys(&listed).contains(&"mykeap".to_owned()));
+
+    let definition = tributary_elements::registry::builtin_definition("infusionsoftrest")
+        .unwrap()
+        .replacen("key = \"infusionsoftrest\"", "key = \"mykeap\"", 1);
+    std::fs::write(folder.path().join("mykeap.toml"), &definition).unwrap();
+    for auth in [
+        app.auth.clone(),
+        format!("Admin {ADMIN}x"),
+        format!("Bearer {ADMIN}"),
+        String::new(),
+    ] {
+        let answer = app
+            .call_as(&auth, Method::POST, "/elements/reload", None)
+            .await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        let body = answer.text().await.unwrap();
+        assert!(!body.contains(ADMIN), "the secret is never echoed: {body}");
+    }
+    let listed = app
+        .expect(Method::GET, "/elements", None, StatusCode::OK)
+        .await;
+    assert!(
+        !keys(&listed).contains(&"mykeap".to_owned()),
+        "a refused reload loads nothing"
+    );
+
+    let admin = format!("Admin {ADMIN}");
+    let reload = |app: &crate::helpers::TestApp| {
+        let admin = admin.clone();
+        let (http, api) = (app.http.clone(), app.api.clone());
+        async move {
+            http.post(format!("{api}/elements/reload"))
+                .header("Authorization", admin)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = reload(&app).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let reloaded: Value = answer.json().await.unwrap();
+    assert_eq!(
+        reloaded["elements"],
+        serde_json::json!([
+            "infusionsoftrest",
+            "sfdc",
+            "hubspotcrm",
+            "quickbooks",
+            "mykeap"
+        ])
+    );
+    assert_eq!(reloaded["refused"], serde_json::json!([]));
+    let mykeap = app
+        .expect(Method::GET, "/elements/mykeap", None, StatusCode::OK)
+        .await;
+    assert_eq!(mykeap["builtIn"], false);
+
+    std::fs::write(
+        folder.path().join("broken.toml"),
+        definition.replacen("key = \"mykeap\"", "key = \"broken\"\nunknown = 1", 1),
+    )
+    .unwrap();
+    let reloaded: Value = reload(&app).await.json().await.unwrap();
+    let refused = reloaded["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{reloaded}");
+    let refusal = refused[0].as_str().unwrap();
+    assert!(refusal.contains("broken.toml"), "{refusal}");
+    assert!(
+        reloaded["elements"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("mykeap")),
+        "{reloaded}"
+    );
+
+    // The folder gone: the elements in use stay as they were.
+    let moved = folder.path().with_extension("moved");
+    std::fs::rename(folder.path(), &moved).unwrap();
+    let answer = reload(&app).await;
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap();
+    std::fs::rename(&moved, folder.path()).unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("unchanged"),
+        "{body}"
+    );
+    app.expect(Method::GET, "/elements/mykeap", None, StatusCode::OK)
+        .await;
+    app.hold(folder);
+}

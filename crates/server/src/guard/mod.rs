@@ -1,10 +1,12 @@
-//! The address guard: callbacks must not reach loopback, private, link-local, CGNAT, multicast
+//! The address guard: callbacks — and the provider calls of a user's element definition
+//! (`TRIBUTARY_ELEMENTS_DIR`) — must not reach loopback, private, link-local, CGNAT, multicast
 //! or metadata addresses, nor any other block IANA's special-purpose registries mark not
 //! globally reachable, with IPv4 embedded in IPv6 unwrapped ([`special`]; issue 16 found
 //! NAT64, 6to4, IPv4-compatible and reserved ranges slipping through a hand-picked list)
-//! (unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`). Host names are judged
-//! after DNS, by the resolver the delivery client connects through, so rebinding cannot slip
-//! through; IP literals skip DNS and are judged before the request.
+//! (unless `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS`, or for definitions
+//! `TRIBUTARY_ALLOW_PRIVATE_ORIGINS`). Host names are judged after DNS, by the resolver the
+//! client connects through, so rebinding cannot slip through; IP literals skip DNS and are
+//! judged before the request (callbacks: at delivery; definitions: when the folder is loaded).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,17 +25,30 @@ type Lookup = Arc<
         + Sync,
 >;
 
-/// Resolves callback hosts and drops private addresses (unless allowed), so the connection can
-/// only go where the check said.
-pub(super) struct GuardedResolver {
+/// Resolves hosts and drops private addresses (unless allowed), so the connection can only go
+/// where the check said.
+pub struct GuardedResolver {
     allow_private: bool,
+    /// Whose host it is, for the refusal ("callback host", "provider host").
+    what: &'static str,
     lookup: Lookup,
 }
 
+impl std::fmt::Debug for GuardedResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedResolver")
+            .field("allow_private", &self.allow_private)
+            .field("what", &self.what)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GuardedResolver {
-    pub(super) fn system(allow_private: bool) -> GuardedResolver {
+    /// The system resolver, guarded; `what` names the host in a refusal.
+    pub fn system(allow_private: bool, what: &'static str) -> GuardedResolver {
         GuardedResolver {
             allow_private,
+            what,
             lookup: Arc::new(|host: String| {
                 Box::pin(
                     async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) },
@@ -43,8 +58,9 @@ impl GuardedResolver {
     }
 }
 
-/// The addresses a callback may connect to, or why none.
+/// The addresses a host may be connected to, or why none.
 fn allowed(
+    what: &str,
     host: &str,
     addrs: Vec<SocketAddr>,
     allow_private: bool,
@@ -55,7 +71,7 @@ fn allowed(
         .collect();
     if kept.is_empty() {
         return Err(format!(
-            "callback host {host} resolves only to private addresses (loopback, private, \
+            "{what} {host} resolves only to private addresses (loopback, private, \
              link-local, CGNAT, multicast or metadata); refused"
         ));
     }
@@ -65,11 +81,12 @@ fn allowed(
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow_private;
+        let what = self.what;
         let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let addrs = lookup(host.clone()).await?;
-            let kept = allowed(&host, addrs, allow)?;
+            let kept = allowed(what, &host, addrs, allow)?;
             Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -77,7 +94,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 
 /// The private address an IP-literal callback names, if it names one (literals skip DNS, so
 /// the resolver never sees them).
-pub(super) fn private_literal(url: &reqwest::Url) -> Option<IpAddr> {
+pub(crate) fn private_literal(url: &reqwest::Url) -> Option<IpAddr> {
     url.host_str()
         .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
         .and_then(|h| h.parse::<IpAddr>().ok())
@@ -103,7 +120,8 @@ pub fn callback_warning(url: &str, allow_private: bool) -> Option<String> {
 /// private without a DNS lookup: an IP literal the registries mark not globally reachable, or
 /// `localhost` (RFC 6761 reserves it, and every name under it, for loopback). A definition
 /// must not turn Tributary into a proxy into the private network. Host names that resolve to
-/// private addresses are not judged here (see the follow-up in ARCHITECTURE.md).
+/// private addresses are judged at connect time, by the guarded provider client
+/// (`AppState::provider_http`).
 pub fn private_origin(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let host = parsed.host_str()?.to_ascii_lowercase();
@@ -162,6 +180,7 @@ mod tests {
         };
         let guarded = GuardedResolver {
             allow_private: false,
+            what: "callback host",
             lookup: Arc::new(table),
         };
         for host in ["internal.example", "metadata.example"] {
@@ -184,6 +203,7 @@ mod tests {
         );
         let open = GuardedResolver {
             allow_private: true,
+            what: "callback host",
             lookup: Arc::new(table),
         };
         assert!(
@@ -191,6 +211,61 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    /// The provider client of an unvouched definition connects only where the guard allows:
+    /// a host that resolves to loopback is refused at connect time, with the reason, and no
+    /// request reaches the server there; allowed private origins reach it.
+    #[tokio::test]
+    async fn a_provider_host_resolving_to_loopback_is_refused_by_the_guarded_client() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            let app = axum::Router::new().route(
+                "/v1/deals",
+                axum::routing::get(move || {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async { "[]" }
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+        let to_loopback = |_host: String| -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > {
+            Box::pin(async move { Ok(vec![SocketAddr::from(([127, 0, 0, 1], 0))]) })
+        };
+        let client = |allow_private: bool| {
+            tributary_elements::http::guarded_provider_client(
+                std::time::Duration::from_secs(5),
+                Arc::new(GuardedResolver {
+                    allow_private,
+                    what: "provider host",
+                    lookup: Arc::new(to_loopback),
+                }),
+            )
+            .unwrap()
+        };
+        let url = format!("http://api.ledgerly.example:{port}/v1/deals");
+        let error = client(false).get(&url).send().await.unwrap_err();
+        let chain =
+            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(
+            chain.contains("provider host api.ledgerly.example resolves only to private addresses"),
+            "{chain}"
+        );
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        let answer = client(true).get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]
