@@ -1,0 +1,473 @@
+//! `tributary simulate --element FILE`: an element definition played by the simulator's generic
+//! provider (`tributary_simulator::generic`). This module reads the definition as the server
+//! would (`tributary_elements::check`, problems at their line and column), translates what the
+//! simulator must know into its [`Spec`] — OAuth paths, each resource's list and get paths, its
+//! records pointer, id and date fields with their formats, its filter, bound, order and paging
+//! parameters, its pager, the rate-limit headers, where error messages sit — and refuses, by
+//! name, what the generic simulator cannot play.
+//!
+//! It lives here, not in the simulator, because the simulator must not know element
+//! definitions (the elements crate tests against the simulator) — `tools` sees both.
+//!
+//! What is refused, each with the field that says it: a query dialect other than `params` (a
+//! query language or a search body would need that language's parser); a change feed
+//! (`api.changes`); delete detection other than `absence` (a delete log, archives, stubs); a list
+//! or get request sent as `POST` or with a body; connection variables from the token response
+//! or the OAuth redirect (a per-tenant host, a company id); a page or query variable inside a
+//! longer text, or in a path. What is played but not enforced: result caps, settle times,
+//! extra budgets besides the main one, concurrency caps and request headers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use reqwest::Url;
+use serde_json::Value;
+use tributary_domain::dates::DateFormatter;
+use tributary_elements::Element;
+use tributary_elements::budgets::BudgetScope;
+use tributary_elements::definition::connection::Source;
+use tributary_elements::definition::deletes::DeleteKind;
+use tributary_elements::definition::query::Dialect;
+use tributary_elements::definition::{Method, resource_pointer};
+use tributary_elements::pager::PagerKind as ElementPager;
+use tributary_elements::signals::{ResetUnit as ElementReset, StatusItem};
+use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
+use tributary_simulator::generic::{
+    self, DateField, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Spec,
+};
+
+/// Why a definition cannot be played: the field that says so and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplayable {
+    pub field: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unplayable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+fn refuse(field: impl Into<String>, reason: impl Into<String>) -> Unplayable {
+    Unplayable {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads, checks and translates the definition in `file`; the error is what to print (every
+/// problem at its line and column, or the feature the simulator cannot play).
+pub fn load(file: &Path) -> Result<(Element, Spec), String> {
+    let shown = file.display();
+    let text = std::fs::read_to_string(file)
+        .map_err(|error| format!("{shown}: cannot be read: {error}"))?;
+    let element = tributary_elements::check::check(&text).map_err(|problems| {
+        problems
+            .iter()
+            .map(|problem| format!("{shown}:{problem}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let spec = spec_of(&element).map_err(|unplayable| {
+        format!(
+            "{shown}: the generic simulator cannot play element {}: {unplayable}",
+            element.key
+        )
+    })?;
+    Ok((element, spec))
+}
+
+/// `tributary simulate --element FILE`: serves the definition until Ctrl-C or SIGTERM; exit 2
+/// when it cannot be read, has problems, or uses what the simulator cannot play.
+pub fn run(file: &Path, options: Options) -> ExitCode {
+    match load(file) {
+        Ok((element, spec)) => {
+            let title = format!("{} ({})", element.name, element.key);
+            generic::run(spec, options, &title)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The simulator's view of `element`, or the first thing it cannot play.
+pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
+    if element.api.query.dialect != Dialect::Params {
+        return Err(refuse(
+            "api.query.dialect",
+            format!(
+                "the {:?} dialect is a query language or a search body the generic simulator \
+                 cannot read; it plays the params dialect (filters and bounds as query \
+                 parameters)",
+                element.api.query.dialect.name()
+            ),
+        ));
+    }
+    if element.api.changes.is_some() {
+        return Err(refuse(
+            "api.changes",
+            "a change feed is not played: polls would read a request the simulator does not serve",
+        ));
+    }
+    for (name, var) in &element.connection {
+        if matches!(var.source, Source::TokenResponse | Source::Redirect) {
+            let from = if var.source == Source::Redirect {
+                "the OAuth redirect"
+            } else {
+                "the token response"
+            };
+            return Err(refuse(
+                format!("connection.{name}"),
+                format!(
+                    "a connection variable from {from} is not played (the simulator serves one origin and no per-tenant values)"
+                ),
+            ));
+        }
+    }
+    let values = element
+        .instance_values(&BTreeMap::new(), &BTreeMap::new())
+        .connection;
+    let empty = BTreeMap::new();
+    let scope = |resource, id| scope_of(resource, id, &values, &empty, element);
+    let render = |field: &str, text: &str, scope: &Scope<'_>, context: Context| {
+        Template::parse(text)
+            .and_then(|t| t.render(scope, context))
+            .map_err(|error| refuse(field, error.to_string()))
+            .map(Option::unwrap_or_default)
+    };
+    let url_path = |field: &str, text: &str| -> Result<String, Unplayable> {
+        let url = Url::parse(text).map_err(|error| refuse(field, format!("{text:?}: {error}")))?;
+        Ok(url.path().trim_end_matches('/').to_owned())
+    };
+    let authorize = element
+        .authorize_url("client", "http://127.0.0.1/", "state", None)
+        .map_err(|error| refuse("auth.authorization_url", error.to_string()))?;
+    let authorize_path = url_path("auth.authorization_url", &authorize)?;
+    let token = render(
+        "auth.token_url",
+        &element.auth.token_url,
+        &scope(None, None),
+        Context::Text,
+    )?;
+    let token_path = url_path("auth.token_url", &token)?;
+    let base = render(
+        "api.base_url",
+        &element.api.base_url,
+        &scope(None, None),
+        Context::Text,
+    )?;
+    let base_path = url_path("api.base_url", &base)?;
+
+    let bound_format = match element.api.query.date_format.as_deref() {
+        None => None,
+        Some(name) => Some(
+            element
+                .formats()
+                .get(name)
+                .cloned()
+                .or_else(|| DateFormatter::built_in(name).ok())
+                .ok_or_else(|| {
+                    refuse(
+                        "api.query.date_format",
+                        format!("unknown formatter {name:?}"),
+                    )
+                })?,
+        ),
+    };
+
+    let mut resources = Vec::new();
+    for (index, resource) in element.resources.iter().enumerate() {
+        let at = |field: &str| format!("resources[{index}] ({}).{field}", resource.name);
+        if let Some(deletes) = element.deletes_of(resource)
+            && deletes.kind != DeleteKind::Absence
+        {
+            return Err(refuse(
+                at("deletes"),
+                format!(
+                    "delete detection of kind {:?} is not played (only \"absence\": a deleted \
+                     record is simply no longer listed)",
+                    deletes.kind.name()
+                ),
+            ));
+        }
+        let vars = ResourceVars {
+            name: &resource.name,
+            path: &resource.path,
+            object: resource.object.as_deref(),
+            fields: &resource.fields,
+        };
+        let list = element.list_request(resource);
+        if list.method != Method::Get || list.body.is_some() {
+            return Err(refuse(
+                at("list"),
+                "a list request sent as POST or with a body is not played (GET with query parameters only)",
+            ));
+        }
+        let list_path = format!(
+            "{base_path}{}",
+            render(
+                &at("list.path"),
+                &list.path,
+                &scope(Some(vars), None),
+                Context::Path
+            )?
+        );
+        let get = element.get_request(resource);
+        if get.method != Method::Get {
+            return Err(refuse(
+                at("get.method"),
+                "a get request sent as POST is not played",
+            ));
+        }
+        const ID: &str = "SIMULATORID0";
+        let get_full = format!(
+            "{base_path}{}",
+            render(
+                &at("get.path"),
+                &get.path,
+                &scope(Some(vars), Some(ID)),
+                Context::Path
+            )?
+        );
+        let get_path = get_full
+            .split_once(ID)
+            .map(|(prefix, suffix)| (prefix.to_owned(), suffix.to_owned()));
+        let get_record = get
+            .record
+            .as_deref()
+            .map(|pointer| resource_pointer(pointer, resource))
+            .unwrap_or_default();
+
+        let mut paging = Paging::default();
+        let mut lower_bound = resource.lower_bound.clone();
+        let mut upper_bound = resource.upper_bound.clone();
+        let mut resource_bound_format = bound_format.clone();
+        for (param, text) in &list.query {
+            let template = Template::parse(text)
+                .map_err(|error| refuse(at(&format!("list.query.{param}")), error.to_string()))?;
+            let exprs: Vec<_> = template.exprs().collect();
+            let whole =
+                exprs.len() == 1 && text.trim().starts_with("{{") && text.trim().ends_with("}}");
+            let moving = exprs.iter().any(|e| {
+                matches!(
+                    e.var,
+                    Var::PageOffset
+                        | Var::PageStart
+                        | Var::PageNumber
+                        | Var::PageCursor
+                        | Var::PageSize
+                        | Var::QueryLower
+                        | Var::QueryUpper
+                )
+            });
+            if !whole {
+                if moving {
+                    return Err(refuse(
+                        at(&format!("list.query.{param}")),
+                        "a page or query variable inside a longer text is not played",
+                    ));
+                }
+                continue;
+            }
+            let expr = exprs[0];
+            let slot = match expr.var {
+                Var::PageSize => &mut paging.size,
+                Var::PageOffset => &mut paging.offset,
+                Var::PageStart => &mut paging.start,
+                Var::PageNumber => &mut paging.number,
+                Var::PageCursor => &mut paging.cursor,
+                Var::QueryLower | Var::QueryUpper => {
+                    if let Some(name) = &expr.formatter {
+                        resource_bound_format = element
+                            .formats()
+                            .get(name)
+                            .cloned()
+                            .or_else(|| DateFormatter::built_in(name).ok());
+                    }
+                    if expr.var == Var::QueryLower {
+                        &mut lower_bound
+                    } else {
+                        &mut upper_bound
+                    }
+                }
+                _ => continue,
+            };
+            *slot = Some(param.clone());
+        }
+        let date_field = |field: &Option<String>| -> Result<Option<DateField>, Unplayable> {
+            let (Some(field), Some(format)) = (field, &resource.date_format) else {
+                return Ok(None);
+            };
+            let format = match format.as_str() {
+                "milliseconds" => DateFormatter::EpochMillis,
+                "seconds" => DateFormatter::EpochSeconds,
+                pattern => DateFormatter::pattern(pattern, "GMT")
+                    .map_err(|error| refuse(at("date_format"), error.to_string()))?,
+            };
+            Ok(Some(DateField {
+                field: field.clone(),
+                format,
+            }))
+        };
+        let pager_spec = &list.pager;
+        let kind = match pager_spec.kind {
+            ElementPager::Offset => PagerKind::Offset,
+            ElementPager::PageNumber => PagerKind::PageNumber,
+            ElementPager::NextUrl => PagerKind::NextUrl,
+            ElementPager::Cursor => PagerKind::Cursor,
+            ElementPager::LinkHeader => PagerKind::LinkHeader,
+            ElementPager::None => PagerKind::None,
+        };
+        let pointer = |p: &Option<String>| p.as_deref().map(|p| resource_pointer(p, resource));
+        resources.push(ResourceSpec {
+            name: resource.name.clone(),
+            list_path,
+            get_path,
+            get_record,
+            records: element.records_pointer(resource),
+            id_field: resource.id_field.clone(),
+            created: date_field(&resource.created_field)?,
+            updated: date_field(&resource.updated_field)?,
+            fields: resource.record_fields.clone(),
+            filters: resource
+                .filters
+                .iter()
+                .map(|(name, param)| (param.clone(), name.clone()))
+                .collect(),
+            lower_bound,
+            upper_bound,
+            bound_format: resource_bound_format,
+            order_parameter: element.api.query.order_parameter.clone(),
+            direction_parameter: element.api.query.direction_parameter.clone(),
+            descending: element.api.query.descending.clone(),
+            paging,
+            pager: Pager {
+                kind,
+                total: pointer(&pager_spec.total),
+                next: pointer(&pager_spec.next),
+                done: pointer(&pager_spec.done),
+                cursor: pointer(&pager_spec.cursor),
+            },
+        });
+    }
+
+    let rate = &element.api.rate_limit;
+    let limits = Limits {
+        per_minute: rate.requests_per_minute,
+        per_tenant: rate.scope == BudgetScope::Instance,
+        remaining: rate.remaining.clone(),
+        limit: rate.limit.clone(),
+        reset: rate.reset.as_ref().map(|reset| {
+            let unit = match reset.unit {
+                ElementReset::Seconds => ResetUnit::Seconds,
+                ElementReset::Milliseconds => ResetUnit::Milliseconds,
+                ElementReset::EpochSeconds => ResetUnit::EpochSeconds,
+            };
+            (reset.header.clone(), unit)
+        }),
+        usage: rate
+            .usage
+            .iter()
+            .map(|u| (u.header.clone(), u.pattern.clone()))
+            .collect(),
+    };
+    let message_pointer = element
+        .api
+        .errors
+        .messages
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "/message".to_owned());
+    Ok(Spec {
+        brand: element.name.clone(),
+        authorize_path,
+        token_path,
+        scope: element.auth.scope.clone(),
+        basic_auth: true,
+        resources,
+        max_page_size: element.api.max_page_size,
+        limits,
+        error_in_200: error_in_200(element, &message_pointer),
+        message_pointer,
+    })
+}
+
+/// What the definition's templates may read here: the resource, an id, fixed connection values
+/// and configuration defaults; never a page or a query.
+fn scope_of<'a>(
+    resource: Option<ResourceVars<'a>>,
+    id: Option<&'a str>,
+    connection: &'a BTreeMap<String, String>,
+    config: &'a BTreeMap<String, String>,
+    element: &'a Element,
+) -> Scope<'a> {
+    Scope {
+        page: None,
+        resource,
+        id,
+        connection,
+        config,
+        query: None,
+        formats: element.formats(),
+    }
+}
+
+/// A failure inside an HTTP 200, when the classifier has a rule for one: its body test made
+/// true, with a message.
+fn error_in_200(element: &Element, message_pointer: &str) -> Option<Value> {
+    let rule = element.api.errors.rules.iter().find(|rule| {
+        rule.pointer.is_some()
+            && rule.status.items().iter().any(|item| match item {
+                StatusItem::Code(code) => *code == 200,
+                StatusItem::Class(class) => class.trim().eq_ignore_ascii_case("2xx"),
+            })
+    })?;
+    let pointer = rule.pointer.as_deref()?;
+    let value = match (&rule.equals, rule.exists) {
+        (Some(value), _) => value.clone(),
+        (None, Some(false)) => return None,
+        _ => Value::String("Simulated fault".into()),
+    };
+    let mut body = serde_json::json!({});
+    set(&mut body, pointer, value);
+    if body.pointer(message_pointer).is_none() {
+        set(
+            &mut body,
+            message_pointer,
+            Value::String("Simulated fault inside a 200".into()),
+        );
+    }
+    Some(body)
+}
+
+/// Sets a value at a JSON pointer, making objects on the way (a numeric token under an object
+/// that does not exist yet makes an array).
+fn set(root: &mut Value, pointer: &str, value: Value) {
+    let mut current = root;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if current.is_null() {
+            *current = if token.parse::<usize>().is_ok() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(serde_json::Map::new())
+            };
+        }
+        current = match current {
+            Value::Array(items) => {
+                let index = token.parse::<usize>().unwrap_or(items.len());
+                while items.len() <= index {
+                    items.push(Value::Null);
+                }
+                &mut items[index]
+            }
+            Value::Object(map) => map.entry(token).or_insert(Value::Null),
+            _ => return,
+        };
+    }
+    *current = value;
+}
