@@ -37,7 +37,7 @@ pub use spec::{
 /// A simulator of `spec`, reading time from `clock`. Seeds its tenants' records.
 pub fn simulator(spec: Spec, options: &Options, clock: Arc<dyn Clock>) -> Simulator {
     let settings = options.settings(&spec);
-    let provider = Arc::new(Generic::new(spec, options.seed));
+    let provider = Arc::new(Generic::new(spec, options.seed, clock.clone()));
     Simulator::with_provider(settings, provider.clone(), provider, clock)
 }
 

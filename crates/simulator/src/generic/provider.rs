@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
+use tributary_domain::Clock;
 
 use crate::engine::http::{escape_html, form_pairs, html};
 use crate::engine::provider::{
@@ -43,6 +44,8 @@ pub(crate) struct Generic {
     fields: Vec<Vec<String>>,
     style: OAuthStyle,
     seed: usize,
+    /// The base clock, for reset headers given as epoch seconds.
+    clock: Arc<dyn Clock>,
 }
 
 fn leak(text: &str) -> &'static str {
@@ -52,7 +55,7 @@ fn leak(text: &str) -> &'static str {
 impl Generic {
     /// Leaks the resource names and OAuth words: a simulator serves for its process's life
     /// (and a test's few simulators leak a few bytes each).
-    pub(crate) fn new(spec: Spec, seed: usize) -> Generic {
+    pub(crate) fn new(spec: Spec, seed: usize, clock: Arc<dyn Clock>) -> Generic {
         let names: Vec<&'static str> = spec.resources.iter().map(|r| leak(&r.name)).collect();
         let changing: Vec<&'static str> = spec
             .resources
@@ -87,6 +90,7 @@ impl Generic {
             fields,
             style,
             seed,
+            clock,
             spec,
         }
     }
@@ -299,9 +303,7 @@ impl Provider for Generic {
             let value = match unit {
                 ResetUnit::Seconds => (wait_ms + 999) / 1000,
                 ResetUnit::Milliseconds => wait_ms,
-                ResetUnit::EpochSeconds => {
-                    (jiff::Timestamp::now().as_millisecond() + wait_ms + 999) / 1000
-                }
+                ResetUnit::EpochSeconds => (self.clock.now_ms() + wait_ms + 999) / 1000,
             };
             set(name, value.to_string());
         }

@@ -1,0 +1,360 @@
+//! `tributary simulate --element`'s generic simulator against the element client over real
+//! HTTP: a definition's every pager kind pages exactly, its bounds and filters select, its
+//! rate-limit headers and error bodies are as it says — and each built-in definition is played
+//! or refused naming why.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tributary_domain::SystemClock;
+use tributary_elements::Element;
+use tributary_elements::client::{CredentialSink, Credentials, InstanceClient};
+use tributary_elements::oauth::{self, ClientCredentials};
+use tributary_elements::pacer::Pacer;
+use tributary_elements::pager::Position;
+use tributary_elements::query::Translated;
+use tributary_elements::registry::{builtin_definition, parse_definition};
+use tributary_simulator::RunningSimulator;
+use tributary_simulator::generic::{self, Options};
+use tributary_tools::element_sim::spec_of;
+
+const REDIRECT: &str = "https://client.example/cb";
+
+#[derive(Debug)]
+struct NoSink;
+
+#[async_trait]
+impl CredentialSink for NoSink {
+    async fn save(&self, _credentials: &Credentials) -> Result<(), String> {
+        Ok(())
+    }
+    async fn invalidate(&self, _reason: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Keap's definition, renamed, with its list request and pager replaced by `list`.
+fn keap_with(list: &str) -> String {
+    let text = builtin_definition("infusionsoftrest").unwrap();
+    let start = text.find("[api.list]").unwrap();
+    let end = text.find("[api.get]").unwrap();
+    format!("{}{list}\n\n{}", &text[..start], &text[end..]).replacen(
+        "key = \"infusionsoftrest\"",
+        "key = \"mykeap\"",
+        1,
+    )
+}
+
+/// The definition served by the generic simulator, and an element client of one tenant.
+struct Fixture {
+    sim: RunningSimulator,
+    element: Arc<Element>,
+    client: InstanceClient,
+    token: String,
+}
+
+async fn fixture(text: &str) -> Fixture {
+    let element = parse_definition("mykeap.toml", text).unwrap();
+    let spec = spec_of(&element).unwrap();
+    let options = Options {
+        seed: 0,
+        ..Options::default()
+    };
+    let sim = generic::start(
+        spec,
+        &options,
+        Arc::new(SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    // The same definition with its origins the simulator's, as TRIBUTARY_MYKEAP_ORIGIN does.
+    let local = text
+        .replace("https://accounts.infusionsoft.com", &sim.url())
+        .replace("https://api.infusionsoft.com", &sim.url());
+    let element = Arc::new(parse_definition("mykeap.toml", &local).unwrap());
+    let control = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let code = generic::consent_code(
+        &control,
+        &sim.url(),
+        "/app/oauth/authorize",
+        "tributary-demo",
+        REDIRECT,
+    )
+    .await
+    .unwrap();
+    let app = ClientCredentials {
+        client_id: "tributary-demo".into(),
+        client_secret: SecretString::from("tributary-demo-secret"),
+    };
+    let http = tributary_elements::http::provider_client(Duration::from_secs(10)).unwrap();
+    let provider_data = serde_json::Map::new();
+    let config = std::collections::BTreeMap::new();
+    let tokens = oauth::exchange_code(
+        &http,
+        &element,
+        &app,
+        &code,
+        &oauth::Redirect {
+            uri: REDIRECT,
+            provider_data: &provider_data,
+            config: &config,
+        },
+    )
+    .await
+    .unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&tokens.access_token).to_owned();
+    let client = InstanceClient::new(
+        element.clone(),
+        http,
+        app,
+        Credentials {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_at_ms: None,
+            connection: Default::default(),
+        },
+        Arc::new(Pacer::new(1_000_000)),
+        Arc::new(SystemClock),
+        Arc::new(NoSink),
+    );
+    Fixture {
+        sim,
+        element,
+        client,
+        token,
+    }
+}
+
+impl Fixture {
+    async fn create(&self, resource: &str, count: usize) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_sim/records", self.sim.url()))
+            .json(&json!({"resource": resource, "count": count}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    /// Reads a whole resource through the element client; the ids and the number of pages.
+    async fn read_all(&self, resource: &str, page_size: u32) -> (Vec<i64>, usize) {
+        let resource = self.element.resource(resource).unwrap();
+        let (mut ids, mut pages, mut at) = (Vec::new(), 0, Position::Start);
+        loop {
+            let page = self
+                .client
+                .list(resource, &Translated::default(), &at, page_size)
+                .await
+                .unwrap();
+            pages += 1;
+            ids.extend(page.records.iter().map(|r| r["id"].as_i64().unwrap()));
+            match page.next {
+                Some(next) => at = next,
+                None => return (ids, pages),
+            }
+            assert!(pages < 1_000, "paging does not end");
+        }
+    }
+
+    async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path_and_query}", self.sim.url()))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn every_pager_kind_pages_exactly_through_the_element_client() {
+    let pagers = [
+        (
+            "offset",
+            "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\", offset = \"{{page.offset}}\" }\n[api.list.pager]\nkind = \"offset\"\ntotal = \"/count\"",
+            5,
+        ),
+        (
+            "page_number",
+            "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\", page = \"{{page.number}}\" }\n[api.list.pager]\nkind = \"page_number\"",
+            5,
+        ),
+        (
+            "cursor",
+            "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\", after = \"{{page.cursor}}\" }\n[api.list.pager]\nkind = \"cursor\"\ncursor = \"/paging/next\"",
+            5,
+        ),
+        (
+            "next_url",
+            "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\" }\n[api.list.pager]\nkind = \"next_url\"\nnext = \"/next\"\ndone = \"/last\"",
+            5,
+        ),
+        (
+            "link_header",
+            "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\" }\n[api.list.pager]\nkind = \"link_header\"",
+            5,
+        ),
+        (
+            "none",
+            "[api.list]\npath = \"{{resource.path}}\"\n[api.list.pager]\nkind = \"none\"",
+            1,
+        ),
+    ];
+    for (kind, list, pages) in pagers {
+        let f = fixture(&keap_with(list)).await;
+        f.create("contacts", 23).await;
+        let (ids, used) = f.read_all("contacts", 5).await;
+        assert_eq!(ids, (1..=23).collect::<Vec<_>>(), "{kind}");
+        assert_eq!(used, pages, "{kind}: pages read");
+        let (ids, used) = f.read_all("tasks", 5).await;
+        assert_eq!(
+            (ids.len(), used),
+            (0, 1),
+            "{kind}: an empty list is one page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bounds_filters_dates_limits_and_errors_are_the_definitions() {
+    let text = keap_with(
+        "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\", offset = \"{{page.offset}}\" }\n[api.list.pager]\nkind = \"offset\"\ntotal = \"/count\"",
+    );
+    let f = fixture(&text).await;
+    f.create("contacts", 6).await;
+    let state: Value = reqwest::get(format!("{}/_sim/state", f.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = state["tenants"][0]["resources"]["contacts"]["records"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // Dates in the definition's Java pattern, in the export and in the API's answer alike.
+    let shown = records[0]["last_updated"].as_str().unwrap().to_owned();
+    assert!(
+        shown.len() == "2026-01-01T00:00:00.000+0000".len() && shown.ends_with("+0000"),
+        "{shown}"
+    );
+
+    let response = f.get("/crm/rest/v1/contacts?limit=2").await;
+    assert_eq!(response.status(), 200);
+    let remaining = response.headers()["x-keap-product-throttle-available"]
+        .to_str()
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
+    assert!(remaining < 1_500, "{remaining}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["count"], 6);
+    assert_eq!(body["contacts"].as_array().unwrap().len(), 2);
+    assert_eq!(body["contacts"][0]["last_updated"], shown.as_str());
+
+    // The updated date's bounds, inclusive, in the format the records show.
+    let after_all = "2999-01-01T00:00:00.000+0000";
+    let body: Value = f
+        .get(&format!(
+            "/crm/rest/v1/contacts?since={}",
+            urlencode(after_all)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["count"], 0, "{body}");
+    let body: Value = f
+        .get(&format!(
+            "/crm/rest/v1/contacts?since={}",
+            urlencode(&shown)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["count"].as_u64().unwrap() >= 1, "{body}");
+    let body: Value = f
+        .get(&format!(
+            "/crm/rest/v1/contacts?until={}",
+            urlencode("2000-01-01T00:00:00.000+0000")
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["count"], 0, "{body}");
+
+    // A declared filter compares the field: every record found has the asked value.
+    let name = records[0]["id"].as_i64().unwrap();
+    let one: Value = f
+        .get(&format!("/crm/rest/v1/contacts/{name}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let given = one["given_name"].as_str().unwrap().to_owned();
+    let body: Value = f
+        .get(&format!(
+            "/crm/rest/v1/contacts?given_name={}",
+            urlencode(&given)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let found = body["contacts"].as_array().unwrap();
+    assert!(!found.is_empty() && found.iter().all(|c| c["given_name"] == given.as_str()));
+
+    // Errors carry the message where the definition reads it.
+    let missing = f.get("/crm/rest/v1/contacts/999999").await;
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("999999"),
+        "{body}"
+    );
+    let refused = reqwest::Client::new()
+        .get(format!("{}/crm/rest/v1/contacts", f.sim.url()))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
+
+#[test]
+fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
+    let played =
+        |key: &str| spec_of(&parse_definition(key, builtin_definition(key).unwrap()).unwrap());
+    let keap = played("infusionsoftrest").unwrap();
+    assert_eq!(keap.authorize_path, "/app/oauth/authorize");
+    assert_eq!(keap.token_path, "/token");
+    assert_eq!(keap.resources.len(), 9);
+    assert_eq!(keap.resources[0].list_path, "/crm/rest/v1/contacts");
+    assert_eq!(
+        keap.resources[0].get_path,
+        Some(("/crm/rest/v1/contacts/".to_owned(), String::new()))
+    );
+    for (key, field) in [
+        ("sfdc", "api.query.dialect"),
+        ("hubspotcrm", "api.query.dialect"),
+        ("quickbooks", "api.query.dialect"),
+    ] {
+        let refused = played(key).unwrap_err();
+        assert_eq!(refused.field, field, "{key}: {refused}");
+    }
+}
