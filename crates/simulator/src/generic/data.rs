@@ -50,7 +50,7 @@ pub(crate) fn value_for(field: &str, rng: &mut StdRng) -> Value {
     if field == "id" || field.ends_with("_id") {
         json!(n)
     } else if field.starts_with("is_") || field.starts_with("has_") {
-        json!(n % 2 == 0)
+        json!(n.is_multiple_of(2))
     } else {
         json!(format!("{field} {n}"))
     }
