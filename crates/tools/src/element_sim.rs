@@ -15,7 +15,8 @@
 //! or get request sent as `POST` or with a body; connection variables from the token response
 //! or the OAuth redirect (a per-tenant host, a company id); a page or query variable inside a
 //! longer text, or in a path. What is played but not enforced: result caps, settle times,
-//! extra budgets besides the main one, concurrency caps and request headers.
+//! extra budgets besides the main one, and request headers. Error bodies carry what the
+//! classifier's rules test (`error_marks`), so a 401 meets the refresh rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,10 +32,11 @@ use tributary_elements::definition::deletes::DeleteKind;
 use tributary_elements::definition::query::Dialect;
 use tributary_elements::definition::{Method, resource_pointer};
 use tributary_elements::pager::PagerKind as ElementPager;
-use tributary_elements::signals::{ResetUnit as ElementReset, StatusItem};
+use tributary_elements::signals::{Action, ResetUnit as ElementReset, StatusItem};
 use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
 use tributary_simulator::generic::{
-    self, DateField, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Spec,
+    self, DateField, ErrorMark, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec,
+    Spec,
 };
 
 /// Why a definition cannot be played: the field that says so and why.
@@ -374,6 +376,7 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
             .iter()
             .map(|u| (u.header.clone(), u.pattern.clone()))
             .collect(),
+        concurrent: rate.concurrent,
     };
     let message_pointer = element
         .api
@@ -391,7 +394,7 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
         resources,
         max_page_size: element.api.max_page_size,
         limits,
-        error_in_200: error_in_200(element, &message_pointer),
+        error_marks: error_marks(element),
         message_pointer,
     })
 }
@@ -416,58 +419,48 @@ fn scope_of<'a>(
     }
 }
 
-/// A failure inside an HTTP 200, when the classifier has a rule for one: its body test made
-/// true, with a message.
-fn error_in_200(element: &Element, message_pointer: &str) -> Option<Value> {
-    let rule = element.api.errors.rules.iter().find(|rule| {
-        rule.pointer.is_some()
-            && rule.status.items().iter().any(|item| match item {
-                StatusItem::Code(code) => *code == 200,
-                StatusItem::Class(class) => class.trim().eq_ignore_ascii_case("2xx"),
-            })
-    })?;
-    let pointer = rule.pointer.as_deref()?;
-    let value = match (&rule.equals, rule.exists) {
-        (Some(value), _) => value.clone(),
-        (None, Some(false)) => return None,
-        _ => Value::String("Simulated fault".into()),
-    };
-    let mut body = serde_json::json!({});
-    set(&mut body, pointer, value);
-    if body.pointer(message_pointer).is_none() {
-        set(
-            &mut body,
-            message_pointer,
-            Value::String("Simulated fault inside a 200".into()),
-        );
-    }
-    Some(body)
-}
+/// The statuses the simulator answers with errors, each with the classifier action the
+/// definition should take on it: the body of each carries what the first rule meant for it tests
+/// (a rule with `pointer` and `equals`, or `exists = true`), so that rule matches.
+const ERROR_STATUSES: &[(u16, &[Action])] = &[
+    (200, &[]),
+    (401, &[Action::Refresh, Action::Invalid]),
+    (429, &[Action::Backoff, Action::Retry, Action::Pause]),
+    (400, &[]),
+    (403, &[]),
+    (404, &[]),
+    (500, &[]),
+    (502, &[]),
+    (503, &[]),
+];
 
-/// Sets a value at a JSON pointer, making objects on the way (a numeric token under an object
-/// that does not exist yet makes an array).
-fn set(root: &mut Value, pointer: &str, value: Value) {
-    let mut current = root;
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
-        if current.is_null() {
-            *current = if token.parse::<usize>().is_ok() {
-                Value::Array(Vec::new())
-            } else {
-                Value::Object(serde_json::Map::new())
-            };
-        }
-        current = match current {
-            Value::Array(items) => {
-                let index = token.parse::<usize>().unwrap_or(items.len());
-                while items.len() <= index {
-                    items.push(Value::Null);
+fn error_marks(element: &Element) -> Vec<ErrorMark> {
+    let mut marks = Vec::new();
+    for (status, actions) in ERROR_STATUSES {
+        let rule = element.api.errors.rules.iter().find(|rule| {
+            rule.status.items().iter().any(|item| match item {
+                StatusItem::Code(code) => code == status,
+                StatusItem::Class(class) => {
+                    class.trim().to_ascii_lowercase() == format!("{}xx", status / 100)
                 }
-                &mut items[index]
-            }
-            Value::Object(map) => map.entry(token).or_insert(Value::Null),
-            _ => return,
+            }) && (actions.is_empty() || actions.contains(&rule.action))
+        });
+        let Some(rule) = rule else {
+            continue;
         };
+        let (Some(pointer), value) = (&rule.pointer, &rule.equals) else {
+            continue;
+        };
+        let value = match (value, rule.exists) {
+            (Some(value), _) => value.clone(),
+            (None, Some(true)) => Value::String("Simulated error".into()),
+            _ => continue,
+        };
+        marks.push(ErrorMark {
+            status: *status,
+            pointer: pointer.clone(),
+            value,
+        });
     }
-    *current = value;
+    marks
 }

@@ -358,3 +358,54 @@ fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
         assert_eq!(refused.field, field, "{key}: {refused}");
     }
 }
+
+/// A definition whose 401 rule tests the body (a Salesforce-like `INVALID_SESSION_ID` in an
+/// array of errors): the simulator's 401 carries it, so an expired token is refreshed and the
+/// request goes through.
+#[tokio::test]
+async fn error_bodies_satisfy_the_classifier_rules_that_test_them() {
+    let text = keap_with(
+        "[api.list]\npath = \"{{resource.path}}\"\nquery = { limit = \"{{page.size}}\", offset = \"{{page.offset}}\" }\n[api.list.pager]\nkind = \"offset\"\ntotal = \"/count\"",
+    )
+    .replacen(
+        "messages = [\"/message\", \"/fault/faultstring\", \"/error_description\"]",
+        "messages = [\"/0/message\"]",
+        1,
+    )
+    .replacen(
+        "status = 401\naction = \"refresh\"",
+        "status = 401\npointer = \"/0/errorCode\"\nequals = \"INVALID_SESSION_ID\"\naction = \"refresh\"",
+        1,
+    )
+    .replacen(
+        "requests_per_minute = 1500",
+        "requests_per_minute = 1500\nconcurrent = 2",
+        1,
+    );
+    let spec = spec_of(&parse_definition("mykeap.toml", &text).unwrap()).unwrap();
+    assert_eq!(spec.limits.concurrent, Some(2));
+    let f = fixture(&text).await;
+    f.create("contacts", 3).await;
+
+    let refused = reqwest::Client::new()
+        .get(format!("{}/crm/rest/v1/contacts", f.sim.url()))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!([{"message": "Invalid access token", "errorCode": "INVALID_SESSION_ID"}])
+    );
+
+    let expired = reqwest::Client::new()
+        .post(format!("{}/_sim/tokens/expire", f.sim.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(expired.status().is_success());
+    let (ids, _) = f.read_all("contacts", 10).await;
+    assert_eq!(ids, vec![1, 2, 3], "refreshed, then read");
+}

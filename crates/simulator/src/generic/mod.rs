@@ -31,7 +31,7 @@ mod provider;
 pub mod spec;
 
 pub use spec::{
-    DateField, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Spec,
+    DateField, ErrorMark, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Spec,
 };
 
 /// A simulator of `spec`, reading time from `clock`. Seeds its tenants' records.

@@ -99,11 +99,19 @@ impl Generic {
         self.spec.resources.iter().position(|r| r.name == resource)
     }
 
-    /// `{…}` with `text` at the spec's message pointer, as `status`.
+    /// `{…}` with `text` at the spec's message pointer, and the marks of `status`, as
+    /// `status`.
     pub(crate) fn error(&self, status: StatusCode, text: &str) -> Response {
+        (status, axum::Json(self.error_body(status.as_u16(), text))).into_response()
+    }
+
+    fn error_body(&self, status: u16, text: &str) -> Value {
         let mut body = Value::Null;
         data::put(&mut body, &self.spec.message_pointer, json!(text));
-        (status, axum::Json(body)).into_response()
+        for mark in self.spec.error_marks.iter().filter(|m| m.status == status) {
+            data::put(&mut body, &mark.pointer, mark.value.clone());
+        }
+        body
     }
 }
 
@@ -244,10 +252,18 @@ impl Provider for Generic {
     }
 
     fn fault_in_200(&self) -> Response {
-        match &self.spec.error_in_200 {
-            Some(body) => axum::Json(body.clone()).into_response(),
-            None => self.error(StatusCode::OK, "Simulated fault inside a 200"),
-        }
+        self.error(StatusCode::OK, "Simulated fault inside a 200")
+    }
+
+    fn concurrency_limit(&self) -> Option<u32> {
+        self.spec.limits.concurrent
+    }
+
+    fn too_many_concurrent(&self, _tenant: &str) -> Response {
+        self.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many concurrent requests",
+        )
     }
 
     fn credential(&self, headers: &HeaderMap) -> Option<String> {

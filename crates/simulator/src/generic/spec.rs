@@ -33,9 +33,18 @@ pub struct Spec {
     /// JSON pointer where error bodies carry their message (`/message`, `/0/message`,
     /// `/fault/faultstring`); `/message` when the definition names none.
     pub message_pointer: String,
-    /// A body the provider answers with HTTP 200 when it fails (a Fault inside a 200), for the
-    /// `error_in_200` fault; `None`: the plain error body.
-    pub error_in_200: Option<serde_json::Value>,
+    /// What error bodies of a status carry besides the message, so that the definition's
+    /// classifier rules that test a body match them (Salesforce-like `INVALID_SESSION_ID` on a
+    /// 401; a Fault inside an HTTP 200, for the `error_in_200` fault).
+    pub error_marks: Vec<ErrorMark>,
+}
+
+/// A value error bodies of one status carry at a pointer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorMark {
+    pub status: u16,
+    pub pointer: String,
+    pub value: serde_json::Value,
 }
 
 /// One resource.
@@ -130,6 +139,8 @@ pub struct Limits {
     pub reset: Option<(String, ResetUnit)>,
     /// Headers written with a pattern of `{used}`, `{limit}`, `{remaining}`.
     pub usage: Vec<(String, String)>,
+    /// Requests of one tenant in flight at once, beyond which a request is refused with 429.
+    pub concurrent: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
