@@ -59,8 +59,8 @@ enum Command {
     /// to 50, `is_*`/`has_*` a boolean, any other the text "FIELD N"). Point Tributary at it
     /// with TRIBUTARY_<KEY>_ORIGIN=<the printed URL>.
     ///
-    /// A definition the generic simulator cannot play is refused at start (exit 2) naming the
-    /// field: a `where` or `search` query dialect, a change feed, delete detection other than
+    /// A definition the generic simulator cannot play is refused at start (exit 2) naming each
+    /// such field: a `where` or `search` query dialect, a change feed, delete detection other than
     /// by absence, POST lists, connection values from the token response or the redirect.
     #[command(args_conflicts_with_subcommands = true)]
     Simulate {

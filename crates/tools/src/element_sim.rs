@@ -9,7 +9,8 @@
 //! It lives here, not in the simulator, because the simulator must not know element
 //! definitions (the elements crate tests against the simulator) — `tools` sees both.
 //!
-//! What is refused, each with the field that says it: a query dialect other than `params` (a
+//! What is refused — every such feature at once ([`unplayable`]), each with the field that says
+//! it: a query dialect other than `params` (a
 //! query language or a search body would need that language's parser); a change feed
 //! (`api.changes`); delete detection other than `absence` (a delete log, archives, stubs); a list
 //! or get request sent as `POST` or with a body; connection variables from the token response
@@ -28,9 +29,9 @@ use tributary_domain::dates::DateFormatter;
 use tributary_elements::Element;
 use tributary_elements::budgets::BudgetScope;
 use tributary_elements::definition::connection::Source;
-use tributary_elements::definition::deletes::DeleteKind;
+use tributary_elements::definition::deletes::{DeleteKind, DeletesSpec};
 use tributary_elements::definition::query::Dialect;
-use tributary_elements::definition::{Method, resource_pointer};
+use tributary_elements::definition::{GetRequest, ListRequest, Method, resource_pointer};
 use tributary_elements::pager::PagerKind as ElementPager;
 use tributary_elements::signals::{Action, ResetUnit as ElementReset, StatusItem};
 use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
@@ -96,10 +97,28 @@ pub fn run(file: &Path, options: Options) -> ExitCode {
     }
 }
 
-/// The simulator's view of `element`, or the first thing it cannot play.
-pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
+/// Everything in `element` the generic simulator cannot play: a refusal names each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub Vec<Unplayable>);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl From<Unplayable> for Refusal {
+    fn from(unplayable: Unplayable) -> Self {
+        Refusal(vec![unplayable])
+    }
+}
+
+/// The features of `element` the generic simulator cannot play, each with its field.
+pub fn unplayable(element: &Element) -> Vec<Unplayable> {
+    let mut found = Vec::new();
     if element.api.query.dialect != Dialect::Params {
-        return Err(refuse(
+        found.push(refuse(
             "api.query.dialect",
             format!(
                 "the {:?} dialect is a query language or a search body the generic simulator \
@@ -109,11 +128,10 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
             ),
         ));
     }
+    let feed =
+        "a change feed is not played: polls would read a request the simulator does not serve";
     if element.api.changes.is_some() {
-        return Err(refuse(
-            "api.changes",
-            "a change feed is not played: polls would read a request the simulator does not serve",
-        ));
+        found.push(refuse("api.changes", feed));
     }
     for (name, var) in &element.connection {
         if matches!(var.source, Source::TokenResponse | Source::Redirect) {
@@ -122,13 +140,69 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
             } else {
                 "the token response"
             };
-            return Err(refuse(
+            found.push(refuse(
                 format!("connection.{name}"),
                 format!(
-                    "a connection variable from {from} is not played (the simulator serves one origin and no per-tenant values)"
+                    "a connection variable from {from} is not played (the simulator serves one \
+                     origin and no per-tenant values)"
                 ),
             ));
         }
+    }
+    let deletes = |field: String, spec: &DeletesSpec, found: &mut Vec<Unplayable>| {
+        if spec.kind != DeleteKind::Absence {
+            found.push(refuse(
+                field,
+                format!(
+                    "delete detection of kind {:?} is not played (only \"absence\": a deleted \
+                     record is simply no longer listed)",
+                    spec.kind.name()
+                ),
+            ));
+        }
+    };
+    let list = |field: String, list: &ListRequest, found: &mut Vec<Unplayable>| {
+        if list.method != Method::Get || list.body.is_some() {
+            found.push(refuse(
+                field,
+                "a list request sent as POST or with a body is not played (GET with query \
+                 parameters only)",
+            ));
+        }
+    };
+    let get = |field: String, get: &GetRequest, found: &mut Vec<Unplayable>| {
+        if get.method != Method::Get {
+            found.push(refuse(field, "a get request sent as POST is not played"));
+        }
+    };
+    if let Some(spec) = &element.api.deletes {
+        deletes("api.deletes".into(), spec, &mut found);
+    }
+    list("api.list".into(), &element.api.list, &mut found);
+    get("api.get".into(), &element.api.get, &mut found);
+    for (index, resource) in element.resources.iter().enumerate() {
+        let at = |field: &str| format!("resources[{index}] ({}).{field}", resource.name);
+        if let Some(spec) = &resource.deletes {
+            deletes(at("deletes"), spec, &mut found);
+        }
+        if let Some(spec) = &resource.list {
+            list(at("list"), spec, &mut found);
+        }
+        if let Some(spec) = &resource.get {
+            get(at("get"), spec, &mut found);
+        }
+        if resource.changes.is_some() {
+            found.push(refuse(at("changes"), feed));
+        }
+    }
+    found
+}
+
+/// The simulator's view of `element`, or everything it cannot play.
+pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
+    let found = unplayable(element);
+    if !found.is_empty() {
+        return Err(Refusal(found));
     }
     let values = element
         .instance_values(&BTreeMap::new(), &BTreeMap::new())
@@ -184,18 +258,6 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
     let mut resources = Vec::new();
     for (index, resource) in element.resources.iter().enumerate() {
         let at = |field: &str| format!("resources[{index}] ({}).{field}", resource.name);
-        if let Some(deletes) = element.deletes_of(resource)
-            && deletes.kind != DeleteKind::Absence
-        {
-            return Err(refuse(
-                at("deletes"),
-                format!(
-                    "delete detection of kind {:?} is not played (only \"absence\": a deleted \
-                     record is simply no longer listed)",
-                    deletes.kind.name()
-                ),
-            ));
-        }
         let vars = ResourceVars {
             name: &resource.name,
             path: &resource.path,
@@ -203,12 +265,6 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
             fields: &resource.fields,
         };
         let list = element.list_request(resource);
-        if list.method != Method::Get || list.body.is_some() {
-            return Err(refuse(
-                at("list"),
-                "a list request sent as POST or with a body is not played (GET with query parameters only)",
-            ));
-        }
         let list_path = format!(
             "{base_path}{}",
             render(
@@ -219,12 +275,6 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
             )?
         );
         let get = element.get_request(resource);
-        if get.method != Method::Get {
-            return Err(refuse(
-                at("get.method"),
-                "a get request sent as POST is not played",
-            ));
-        }
         const ID: &str = "SIMULATORID0";
         let get_full = format!(
             "{base_path}{}",
@@ -271,7 +321,8 @@ pub fn spec_of(element: &Element) -> Result<Spec, Unplayable> {
                     return Err(refuse(
                         at(&format!("list.query.{param}")),
                         "a page or query variable inside a longer text is not played",
-                    ));
+                    )
+                    .into());
                 }
                 continue;
             }
