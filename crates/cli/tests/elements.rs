@@ -511,15 +511,17 @@ async fn an_exported_definition_renamed_is_simulated_and_delivers_every_change_e
 #[test]
 fn each_built_in_export_is_simulated_or_refused_by_name() {
     let folder = temp_dir("simulate-exports");
+    let salesforce = folder.write("sfdc.toml", &exported_as("sfdc", "mysfdc"));
+    let (_running, url) = simulate_element(&salesforce);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     for (key, refused) in [
-        ("sfdc", Some("api.query.dialect: the \"where\" dialect")),
         (
             "hubspotcrm",
             Some("api.query.dialect: the \"search\" dialect"),
         ),
         (
             "quickbooks",
-            Some("api.query.dialect: the \"where\" dialect"),
+            Some("api.changes: a change feed is not played"),
         ),
     ] {
         let file = folder.write(

@@ -36,8 +36,8 @@ use tributary_elements::pager::PagerKind as ElementPager;
 use tributary_elements::signals::{Action, ResetUnit as ElementReset, StatusItem};
 use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
 use tributary_simulator::generic::{
-    self, DateField, ErrorMark, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec,
-    Spec,
+    self, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind, Paging,
+    ResetUnit, ResourceSpec, Spec, TextPart, TokenValue,
 };
 
 /// Why a definition cannot be played: the field that says so and why.
@@ -117,15 +117,12 @@ impl From<Unplayable> for Refusal {
 /// The features of `element` the generic simulator cannot play, each with its field.
 pub fn unplayable(element: &Element) -> Vec<Unplayable> {
     let mut found = Vec::new();
-    if element.api.query.dialect != Dialect::Params {
+    if element.api.query.dialect == Dialect::Search {
         found.push(refuse(
             "api.query.dialect",
-            format!(
-                "the {:?} dialect is a query language or a search body the generic simulator \
-                 cannot read; it plays the params dialect (filters and bounds as query \
-                 parameters)",
-                element.api.query.dialect.name()
-            ),
+            "the \"search\" dialect (filters in a JSON body) is not played; the generic \
+             simulator reads the params dialect (filters and bounds as query parameters) and the \
+             where dialect (a query language's text in a query parameter)",
         ));
     }
     let feed =
@@ -134,28 +131,29 @@ pub fn unplayable(element: &Element) -> Vec<Unplayable> {
         found.push(refuse("api.changes", feed));
     }
     for (name, var) in &element.connection {
-        if matches!(var.source, Source::TokenResponse | Source::Redirect) {
+        let used = token_value(element, name).is_none();
+        if var.source == Source::Redirect || (var.source == Source::TokenResponse && used) {
             let from = if var.source == Source::Redirect {
                 "the OAuth redirect"
             } else {
-                "the token response"
+                "the token response, other than as the origin of api.base_url or auth.token_url,"
             };
             found.push(refuse(
                 format!("connection.{name}"),
                 format!(
                     "a connection variable from {from} is not played (the simulator serves one \
-                     origin and no per-tenant values)"
+                     origin and no per-tenant values in its paths)"
                 ),
             ));
         }
     }
     let deletes = |field: String, spec: &DeletesSpec, found: &mut Vec<Unplayable>| {
-        if spec.kind != DeleteKind::Absence {
+        if !matches!(spec.kind, DeleteKind::Absence | DeleteKind::SeparateRequest) {
             found.push(refuse(
                 field,
                 format!(
-                    "delete detection of kind {:?} is not played (only \"absence\": a deleted \
-                     record is simply no longer listed)",
+                    "delete detection of kind {:?} is not played (\"absence\": a deleted record \
+                     is no longer listed, and \"separate_request\": a delete log, are)",
                     spec.kind.name()
                 ),
             ));
@@ -204,8 +202,28 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
     if !found.is_empty() {
         return Err(Refusal(found));
     }
+    // A token response's values as the simulator will give them: its origin (a placeholder
+    // here, only the paths are kept) or the tenant's name.
+    let stored: BTreeMap<String, String> = element
+        .connection
+        .iter()
+        .filter(|(_, var)| var.source == Source::TokenResponse)
+        .filter_map(|(name, _)| {
+            let value = match token_value(element, name)? {
+                TokenValue::Origin => "http://simulator.invalid",
+                TokenValue::Tenant => "tenant1",
+            };
+            Some((name.clone(), value.to_owned()))
+        })
+        .collect();
+    let token_extras: Vec<(String, TokenValue)> = element
+        .connection
+        .iter()
+        .filter(|(_, var)| var.source == Source::TokenResponse)
+        .filter_map(|(name, var)| Some((var.pointer.clone()?, token_value(element, name)?)))
+        .collect();
     let values = element
-        .instance_values(&BTreeMap::new(), &BTreeMap::new())
+        .instance_values(&stored, &BTreeMap::new())
         .connection;
     let empty = BTreeMap::new();
     let scope = |resource, id| scope_of(resource, id, &values, &empty, element);
@@ -298,7 +316,42 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
         let mut lower_bound = resource.lower_bound.clone();
         let mut upper_bound = resource.upper_bound.clone();
         let mut resource_bound_format = bound_format.clone();
+        let mut language = None;
         for (param, text) in &list.query {
+            if element.api.query.dialect == Dialect::Where && text.contains("{{query.where}}") {
+                let spec = &element.api.query;
+                let parts = language_parts(
+                    &at(&format!("list.query.{param}")),
+                    text,
+                    &scope(Some(vars), None),
+                )?;
+                language = Some(Language {
+                    param: param.clone(),
+                    parts,
+                    where_prefix: spec
+                        .where_prefix
+                        .clone()
+                        .unwrap_or_else(|| " WHERE ".into()),
+                    joiner: spec.joiner.clone().unwrap_or_else(|| " AND ".into()),
+                    order_prefix: spec
+                        .order_prefix
+                        .clone()
+                        .unwrap_or_else(|| " ORDER BY ".into()),
+                    operators: spec
+                        .operators
+                        .iter()
+                        .map(|(ceql, word)| (word.clone(), ceql.clone()))
+                        .collect(),
+                    quote: spec.string_quote.clone().unwrap_or_default(),
+                    escapes: spec
+                        .string_escapes
+                        .iter()
+                        .map(|(original, replacement)| (replacement.clone(), original.clone()))
+                        .collect(),
+                    date_format: bound_format.clone(),
+                });
+                continue;
+            }
             let template = Template::parse(text)
                 .map_err(|error| refuse(at(&format!("list.query.{param}")), error.to_string()))?;
             let exprs: Vec<_> = template.exprs().collect();
@@ -351,6 +404,24 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             };
             *slot = Some(param.clone());
         }
+        if element.api.query.dialect == Dialect::Where && language.is_none() {
+            return Err(refuse(
+                at("list.query"),
+                "the where dialect's {{query.where}} is played in a query parameter only",
+            )
+            .into());
+        }
+        let delete_log = match element.deletes_of(resource) {
+            Some(spec) if spec.kind == DeleteKind::SeparateRequest => Some(delete_log(
+                &at("deletes"),
+                spec,
+                &base_path,
+                &scope(Some(vars), None),
+                element,
+                resource,
+            )?),
+            _ => None,
+        };
         let date_field = |field: &Option<String>| -> Result<Option<DateField>, Unplayable> {
             let (Some(field), Some(format)) = (field, &resource.date_format) else {
                 return Ok(None);
@@ -385,7 +456,12 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             id_field: resource.id_field.clone(),
             created: date_field(&resource.created_field)?,
             updated: date_field(&resource.updated_field)?,
-            fields: resource.record_fields.clone(),
+            // Without `record_fields`, the fields a request names (`resource.fields`).
+            fields: if resource.record_fields.is_empty() {
+                resource.fields.clone()
+            } else {
+                resource.record_fields.clone()
+            },
             filters: resource
                 .filters
                 .iter()
@@ -398,6 +474,8 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             direction_parameter: element.api.query.direction_parameter.clone(),
             descending: element.api.query.descending.clone(),
             paging,
+            language,
+            delete_log,
             pager: Pager {
                 kind,
                 total: pointer(&pager_spec.total),
@@ -446,8 +524,100 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
         max_page_size: element.api.max_page_size,
         limits,
         error_marks: error_marks(element),
+        token_extras,
         message_pointer,
     })
+}
+
+/// How the simulator fills connection variable `name` from its token response: its own origin
+/// where the variable starts `api.base_url` or `auth.token_url` (a per-tenant API host), the
+/// tenant's name where it appears in no URL, path or query; `None` where it sits inside a path
+/// or query (a per-tenant segment the simulator does not serve).
+fn token_value(element: &Element, name: &str) -> Option<TokenValue> {
+    let needle = format!("{{{{connection.{name}}}}}");
+    let starts = [&element.api.base_url, &element.auth.token_url]
+        .iter()
+        .any(|url| url.starts_with(&needle));
+    let mut texts: Vec<&str> = vec![
+        &element.api.base_url,
+        &element.auth.token_url,
+        &element.auth.authorization_url,
+        &element.api.list.path,
+        &element.api.get.path,
+    ];
+    texts.extend(element.api.list.query.values().map(String::as_str));
+    for resource in &element.resources {
+        for list in [&resource.list, &resource.changes].into_iter().flatten() {
+            texts.push(&list.path);
+            texts.extend(list.query.values().map(String::as_str));
+        }
+        if let Some(get) = &resource.get {
+            texts.push(&get.path);
+        }
+    }
+    let elsewhere = texts.iter().any(|text| {
+        text.replacen(&needle, "", 1).contains(&needle)
+            || (text.contains(&needle) && !text.starts_with(&needle))
+    });
+    match (starts, elsewhere) {
+        (_, true) => None,
+        (true, false) => Some(TokenValue::Origin),
+        (false, false) => Some(TokenValue::Tenant),
+    }
+}
+
+/// A query language's text (`SELECT {{resource.fields}} FROM {{resource.object}}{{query.where}}
+/// …`) as fixed text and slots: resource and connection values written in, the where and order
+/// texts and page values as slots.
+fn language_parts(field: &str, text: &str, scope: &Scope<'_>) -> Result<Vec<TextPart>, Unplayable> {
+    let bad = |reason: String| refuse(field, reason);
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        literal.push_str(&rest[..open]);
+        let close = rest[open..]
+            .find("}}")
+            .map(|at| open + at + 2)
+            .ok_or_else(|| bad("an unclosed {{".into()))?;
+        let template = Template::parse(&rest[open..close]).map_err(|e| bad(e.to_string()))?;
+        let expr = template
+            .exprs()
+            .next()
+            .ok_or_else(|| bad("an empty {{}}".into()))?;
+        let slot = match expr.var {
+            Var::QueryWhere => TextPart::Where,
+            Var::QueryOrder => TextPart::Order,
+            Var::PageSize => TextPart::PageSize,
+            Var::PageOffset => TextPart::PageOffset,
+            Var::PageStart => TextPart::PageStart,
+            Var::PageNumber => TextPart::PageNumber,
+            Var::PageCursor | Var::QueryLower | Var::QueryUpper | Var::Id => {
+                return Err(bad(format!(
+                    "{} inside the query text is not played",
+                    &rest[open..close]
+                )));
+            }
+            _ => {
+                let value = template
+                    .render(scope, Context::Text)
+                    .map_err(|e| bad(e.to_string()))?;
+                literal.push_str(&value.unwrap_or_default());
+                rest = &rest[close..];
+                continue;
+            }
+        };
+        if !literal.is_empty() {
+            parts.push(TextPart::Text(std::mem::take(&mut literal)));
+        }
+        parts.push(slot);
+        rest = &rest[close..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(TextPart::Text(literal));
+    }
+    Ok(parts)
 }
 
 /// What the definition's templates may read here: the resource, an id, fixed connection values
@@ -468,6 +638,65 @@ fn scope_of<'a>(
         query: None,
         formats: element.formats(),
     }
+}
+
+/// A delete log request (`separate_request`): its path, its window's parameters, and where the
+/// answer puts each thing.
+fn delete_log(
+    field: &str,
+    spec: &DeletesSpec,
+    base_path: &str,
+    scope: &Scope<'_>,
+    element: &Element,
+    resource: &tributary_elements::Resource,
+) -> Result<DeleteLog, Unplayable> {
+    let bad = |reason: &str| refuse(field, reason);
+    if spec.method != Method::Get {
+        return Err(bad("a delete log sent as POST is not played"));
+    }
+    let path = Template::parse(spec.path.as_deref().unwrap_or(""))
+        .and_then(|t| t.render(scope, Context::Path))
+        .map_err(|e| refuse(field, e.to_string()))?
+        .unwrap_or_default();
+    let (mut start, mut end) = (None, None);
+    for (param, text) in &spec.query {
+        let Ok(template) = Template::parse(text) else {
+            continue;
+        };
+        if let Some(expr) = template.exprs().next() {
+            let format = expr.formatter.as_deref().and_then(|name| {
+                element
+                    .formats()
+                    .get(name)
+                    .cloned()
+                    .or_else(|| DateFormatter::built_in(name).ok())
+            });
+            match expr.var {
+                Var::QueryLower => start = Some((param.clone(), format)),
+                Var::QueryUpper => end = Some((param.clone(), format)),
+                _ => {}
+            }
+        }
+    }
+    let pointer = |p: &Option<String>| p.as_deref().map(|p| resource_pointer(p, resource));
+    let date_format = spec
+        .date_format
+        .as_deref()
+        .map(|pattern| DateFormatter::pattern(pattern, "UTC"))
+        .transpose()
+        .map_err(|e| refuse(field, e.to_string()))?
+        .unwrap_or(DateFormatter::IsoUtcMillis);
+    Ok(DeleteLog {
+        path: format!("{base_path}{path}"),
+        start,
+        end,
+        records: pointer(&spec.records).unwrap_or_default(),
+        id: pointer(&spec.id).ok_or_else(|| bad("a delete log needs id"))?,
+        date: pointer(&spec.date).ok_or_else(|| bad("a delete log needs date"))?,
+        date_format,
+        covered: pointer(&spec.covered),
+        earliest: pointer(&spec.earliest),
+    })
 }
 
 /// The statuses the simulator answers with errors, each with the classifier action the

@@ -20,7 +20,7 @@ use tributary_elements::pager::Position;
 use tributary_elements::query::Translated;
 use tributary_elements::registry::{builtin_definition, parse_definition};
 use tributary_simulator::RunningSimulator;
-use tributary_simulator::generic::{self, Options};
+use tributary_simulator::generic::{self, Options, TokenValue};
 use tributary_tools::element_sim::spec_of;
 
 const REDIRECT: &str = "https://client.example/cb";
@@ -59,7 +59,22 @@ struct Fixture {
 }
 
 async fn fixture(text: &str) -> Fixture {
-    let element = parse_definition("mykeap.toml", text).unwrap();
+    fixture_of(
+        text,
+        &[
+            "https://accounts.infusionsoft.com",
+            "https://api.infusionsoft.com",
+        ],
+        "/app/oauth/authorize",
+    )
+    .await
+}
+
+/// The definition `text` served by the generic simulator, with `origins` replaced by the
+/// simulator's (as `TRIBUTARY_<KEY>_ORIGIN` does), and a client of a tenant that consented at
+/// `authorize`.
+async fn fixture_of(text: &str, origins: &[&str], authorize: &str) -> Fixture {
+    let element = parse_definition("mine.toml", text).unwrap();
     let spec = spec_of(&element).unwrap();
     let options = Options {
         seed: 0,
@@ -74,23 +89,17 @@ async fn fixture(text: &str) -> Fixture {
     .await
     .unwrap();
     // The same definition with its origins the simulator's, as TRIBUTARY_MYKEAP_ORIGIN does.
-    let local = text
-        .replace("https://accounts.infusionsoft.com", &sim.url())
-        .replace("https://api.infusionsoft.com", &sim.url());
-    let element = Arc::new(parse_definition("mykeap.toml", &local).unwrap());
+    let local = origins.iter().fold(text.to_owned(), |text, origin| {
+        text.replace(origin, &sim.url())
+    });
+    let element = Arc::new(parse_definition("mine.toml", &local).unwrap());
     let control = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let code = generic::consent_code(
-        &control,
-        &sim.url(),
-        "/app/oauth/authorize",
-        "tributary-demo",
-        REDIRECT,
-    )
-    .await
-    .unwrap();
+    let code = generic::consent_code(&control, &sim.url(), authorize, "tributary-demo", REDIRECT)
+        .await
+        .unwrap();
     let app = ClientCredentials {
         client_id: "tributary-demo".into(),
         client_secret: SecretString::from("tributary-demo-secret"),
@@ -120,7 +129,7 @@ async fn fixture(text: &str) -> Fixture {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_at_ms: None,
-            connection: Default::default(),
+            connection: tokens.connection,
         },
         Arc::new(Pacer::new(1_000_000)),
         Arc::new(SystemClock),
@@ -147,16 +156,28 @@ impl Fixture {
 
     /// Reads a whole resource through the element client; the ids and the number of pages.
     async fn read_all(&self, resource: &str, page_size: u32) -> (Vec<i64>, usize) {
+        self.read_where(resource, page_size, &Translated::default())
+            .await
+    }
+
+    /// Reads a whole resource through the element client with a translated `where`.
+    async fn read_where(
+        &self,
+        resource: &str,
+        page_size: u32,
+        query: &Translated,
+    ) -> (Vec<i64>, usize) {
         let resource = self.element.resource(resource).unwrap();
+        let id_field = resource.id_field.clone();
         let (mut ids, mut pages, mut at) = (Vec::new(), 0, Position::Start);
         loop {
             let page = self
                 .client
-                .list(resource, &Translated::default(), &at, page_size)
+                .list(resource, query, &at, page_size)
                 .await
                 .unwrap();
             pages += 1;
-            ids.extend(page.records.iter().map(|r| r["id"].as_i64().unwrap()));
+            ids.extend(page.records.iter().map(|r| r[&id_field].as_i64().unwrap()));
             match page.next {
                 Some(next) => at = next,
                 None => return (ids, pages),
@@ -349,16 +370,20 @@ fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
         keap.resources[0].get_path,
         Some(("/crm/rest/v1/contacts/".to_owned(), String::new()))
     );
+    let salesforce = played("sfdc").unwrap();
+    assert_eq!(salesforce.resources.len(), 5);
+    assert_eq!(
+        salesforce.token_extras,
+        vec![("/instance_url".to_owned(), TokenValue::Origin)]
+    );
+    assert!(
+        salesforce
+            .resources
+            .iter()
+            .all(|r| r.language.is_some() && r.delete_log.is_some())
+    );
     // Every feature each cannot play is named, so a user sees all of them at once.
     for (key, fields) in [
-        (
-            "sfdc",
-            &[
-                "api.query.dialect",
-                "connection.instance_url",
-                "api.deletes",
-            ][..],
-        ),
         (
             "hubspotcrm",
             &["api.query.dialect", "api.deletes", "api.list"][..],
@@ -366,7 +391,6 @@ fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
         (
             "quickbooks",
             &[
-                "api.query.dialect",
                 "api.changes",
                 "connection.realm_id",
                 "resources[3] (invoices).deletes",
@@ -433,4 +457,86 @@ async fn error_bodies_satisfy_the_classifier_rules_that_test_them() {
     assert!(expired.status().is_success());
     let (ids, _) = f.read_all("contacts", 10).await;
     assert_eq!(ids, vec![1, 2, 3], "refreshed, then read");
+}
+
+/// Salesforce's exported definition, renamed, is played whole: the login host the operator
+/// points at the simulator, the API host from the token response (`instance_url`), SOQL in a
+/// query parameter read back into its conditions, `nextRecordsUrl` paging, the delete log.
+#[tokio::test]
+async fn salesforces_export_is_played_soql_where_token_response_host_and_delete_log() {
+    let text =
+        builtin_definition("sfdc")
+            .unwrap()
+            .replacen("key = \"sfdc\"", "key = \"mysfdc\"", 1);
+    let f = fixture_of(
+        &text,
+        &["https://login.salesforce.com"],
+        "/services/oauth2/authorize",
+    )
+    .await;
+    f.create("accounts", 12).await;
+    f.create("contacts", 2).await;
+    let (ids, pages) = f.read_all("accounts", 5).await;
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
+    let (contacts, _) = f.read_all("contacts", 5).await;
+    assert_eq!(contacts, vec![1, 2], "one query path, told apart by FROM");
+    assert_eq!(
+        pages, 1,
+        "the page size travels in a header the simulator does not read"
+    );
+
+    let one: Value = f
+        .get("/services/data/v66.0/sobjects/Account/3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let name = one["Name"].as_str().unwrap().to_owned();
+    let accounts = f.element.resource("accounts").unwrap();
+    let query = |clause: &str| {
+        tributary_elements::query::hub_query(
+            &f.element,
+            accounts,
+            &[("where".to_owned(), clause.to_owned())],
+        )
+        .unwrap()
+    };
+    let (named, _) = f
+        .read_where("accounts", 5, &query(&format!("Name = '{name}'")))
+        .await;
+    assert!(named.contains(&3), "{named:?}");
+    let (later, _) = f
+        .read_where(
+            "accounts",
+            5,
+            &query("SystemModstamp >= '2999-01-01T00:00:00Z'"),
+        )
+        .await;
+    assert!(later.is_empty(), "{later:?}");
+    let (quoted, _) = f
+        .read_where("accounts", 5, &query("Name = 'O''Brien \\ AND sons'"))
+        .await;
+    assert!(
+        quoted.is_empty(),
+        "a quote and the joiner inside a literal stay in it"
+    );
+
+    let burst: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/activity/burst", f.sim.url()))
+        .json(&json!({"changes": 1, "deletes": 2, "resources": ["accounts"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(burst["deletes"], 2);
+    let log: Value = f
+        .get("/services/data/v66.0/sobjects/Account/deleted/?start=2000-01-01T00:00:00%2B00:00&end=2999-01-01T00:00:00%2B00:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["deletedRecords"].as_array().unwrap().len(), 2, "{log}");
+    assert!(log["latestDateCovered"].is_string(), "{log}");
 }

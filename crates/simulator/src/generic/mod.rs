@@ -12,8 +12,8 @@
 //! Field values are invented (`data` says how). This crate knows no element definition: the
 //! `tools` crate translates one into a [`Spec`] and refuses, by name, what the spec cannot say.
 //!
-//! Files: `spec` (the data), `data` (records and dates), `provider` (the engine's hooks, the
-//! routes).
+//! Files: `spec` (the data), `data` (records and dates), `language` (a query language's text
+//! read back into conditions), `provider` (the engine's hooks, the routes).
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,11 +27,13 @@ use crate::engine::sim::Simulator;
 use crate::generic::provider::Generic;
 
 mod data;
+mod language;
 mod provider;
 pub mod spec;
 
 pub use spec::{
-    DateField, ErrorMark, Limits, Options, Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Spec,
+    DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind, Paging,
+    ResetUnit, ResourceSpec, Spec, TextPart, TokenValue,
 };
 
 /// A simulator of `spec`, reading time from `clock`. Seeds its tenants' records.

@@ -30,7 +30,8 @@ use crate::engine::records::{Row, Tenant};
 use crate::engine::sim::{Caller, Serve, Simulator};
 use crate::engine::{activity, control, gateway, oauth};
 use crate::generic::data;
-use crate::generic::spec::{PagerKind, ResetUnit, ResourceSpec, Spec};
+use crate::generic::language;
+use crate::generic::spec::{DeleteLog, PagerKind, ResetUnit, ResourceSpec, Spec, TokenValue};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -415,14 +416,21 @@ impl Provider for Generic {
     }
 
     fn token_issued(&self, issued: &Issued) -> Response {
-        let mut response = axum::Json(json!({
+        let mut body = json!({
             "access_token": issued.access_token,
             "token_type": "bearer",
             "expires_in": issued.access_ttl_secs,
             "refresh_token": issued.refresh_token,
             "scope": issued.scope.scope,
-        }))
-        .into_response();
+        });
+        for (pointer, value) in &self.spec.token_extras {
+            let value = match value {
+                TokenValue::Origin => issued.origin.clone(),
+                TokenValue::Tenant => issued.tenant_name.clone(),
+            };
+            data::put(&mut body, pointer, json!(value));
+        }
+        let mut response = axum::Json(body).into_response();
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -459,10 +467,36 @@ async fn serve_api(
 ) -> Response {
     let path = uri.path();
     let query = form_pairs(uri.query().unwrap_or("")).unwrap_or_default();
-    let found = generic.spec.resources.iter().find_map(|resource| {
-        if resource.list_path == path {
-            return Some((resource, None));
+    if let Some((resource, log)) = generic.spec.resources.iter().find_map(|resource| {
+        let log = resource.delete_log.as_ref()?;
+        (log.path == path).then_some((resource, log))
+    }) {
+        return delete_log(&sim, &generic, &caller, resource, log, &query);
+    }
+    // Resources may share one list path (a query endpoint): the query text tells them apart.
+    let listed: Vec<&ResourceSpec> = generic
+        .spec
+        .resources
+        .iter()
+        .filter(|r| r.list_path == path)
+        .collect();
+    let reads = |resource: &ResourceSpec| {
+        resource.language.as_ref().is_none_or(|language| {
+            let text = query.get(&language.param).map_or("", String::as_str);
+            language::read(language, text).is_some()
+        })
+    };
+    if let Some(first) = listed.first() {
+        let resource = listed.iter().copied().find(|r| reads(r)).unwrap_or(first);
+        if method != Method::GET {
+            return generic.error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("{method} is not served at {path}"),
+            );
         }
+        return list(&sim, &generic, &caller, resource, path, &query);
+    }
+    let found = generic.spec.resources.iter().find_map(|resource| {
         let (prefix, suffix) = resource.get_path.as_ref()?;
         let id = path
             .strip_prefix(prefix.as_str())?
@@ -532,6 +566,27 @@ fn list(
         .or_else(|| number(&resource.paging.cursor))
         .or_else(|| query.get(NEXT_OFFSET).and_then(|v| v.parse().ok()))
         .unwrap_or(0);
+    let (mut size, mut offset) = (size, offset);
+    let mut conditions = Vec::new();
+    if let Some(language) = &resource.language {
+        let text = query.get(&language.param).map_or("", String::as_str);
+        let Some(read) = language::read(language, text) else {
+            return generic.error(
+                StatusCode::BAD_REQUEST,
+                &format!("Malformed query in {}: {text:?}", language.param),
+            );
+        };
+        if let Some(asked) = read.page_size {
+            size = asked.clamp(1, max);
+        }
+        if let Some(at) = read.offset {
+            offset = at;
+        }
+        conditions = match language::conditions(language, &read.conditions) {
+            Ok(conditions) => conditions,
+            Err(problem) => return generic.error(StatusCode::BAD_REQUEST, &problem),
+        };
+    }
     let mut bounds = (None, None);
     for (which, name) in [(0, &resource.lower_bound), (1, &resource.upper_bound)] {
         if let Some(text) = param(name) {
@@ -574,6 +629,12 @@ fn list(
                         value.is_some_and(|v| data::text_of(&v) == *wanted)
                     })
                 })
+            })
+            .filter(|row| {
+                resource
+                    .language
+                    .as_ref()
+                    .is_none_or(|language| language::matches(language, resource, row, &conditions))
             })
             .filter(|row| {
                 let Some(updated) = &resource.updated else {
@@ -688,4 +749,85 @@ fn order(
     if descending {
         rows.reverse();
     }
+}
+
+/// A delete log: the deletions whose time falls in the window the request names, each with its
+/// id and date; the answer covers up to the window's end and keeps every deletion since the
+/// simulator started (so it never says deletes were lost).
+fn delete_log(
+    sim: &Simulator,
+    generic: &Generic,
+    caller: &Caller,
+    resource: &ResourceSpec,
+    log: &DeleteLog,
+    query: &std::collections::HashMap<String, String>,
+) -> Response {
+    let bound = |bound: &Option<(String, Option<tributary_domain::dates::DateFormatter>)>| {
+        let (param, format) = bound.as_ref()?;
+        let text = query.get(param)?;
+        Some(data::parse_date(format.as_ref(), text).ok_or_else(|| param.clone()))
+    };
+    let (start, end) = match (bound(&log.start).transpose(), bound(&log.end).transpose()) {
+        (Ok(start), Ok(end)) => (start, end),
+        (Err(param), _) | (_, Err(param)) => {
+            return generic.error(
+                StatusCode::BAD_REQUEST,
+                &format!("Invalid date for {param}"),
+            );
+        }
+    };
+    let (deletions, now) = {
+        let state = sim.state();
+        let now = sim.provider_now(&state);
+        let deletions: Vec<(i64, i64)> = state
+            .tenants
+            .get(caller.tenant)
+            .and_then(|t| t.tables.get(resource.name.as_str()))
+            .map(|table| {
+                table
+                    .deleted
+                    .iter()
+                    .filter(|d| start.is_none_or(|s| d.deleted_ms >= s))
+                    .filter(|d| end.is_none_or(|e| d.deleted_ms <= e))
+                    .map(|d| (d.id, d.deleted_ms))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (deletions, now)
+    };
+    let entries: Vec<Value> = deletions
+        .iter()
+        .map(|(id, at)| {
+            let mut entry = Value::Null;
+            data::put(&mut entry, &log.id, json!(id));
+            data::put(
+                &mut entry,
+                &log.date,
+                data::date_value(&log.date_format, *at),
+            );
+            entry
+        })
+        .collect();
+    let mut body = Value::Null;
+    data::put(&mut body, &log.records, Value::Array(entries));
+    if let Some(pointer) = &log.covered {
+        let covered = end.unwrap_or(now).min(now);
+        data::put(
+            &mut body,
+            pointer,
+            data::date_value(&log.date_format, covered),
+        );
+    }
+    if let Some(pointer) = &log.earliest {
+        let earliest = start.unwrap_or(now).min(now);
+        data::put(
+            &mut body,
+            pointer,
+            data::date_value(&log.date_format, earliest),
+        );
+    }
+    if body.is_null() {
+        body = json!({});
+    }
+    axum::Json(body).into_response()
 }

@@ -30,6 +30,9 @@ pub struct Spec {
     pub max_page_size: u32,
     /// The budget and its headers.
     pub limits: Limits,
+    /// Values the token response carries besides the tokens: (JSON pointer, value). An origin
+    /// value is the simulator's own (a per-tenant API host from the token response).
+    pub token_extras: Vec<(String, TokenValue)>,
     /// JSON pointer where error bodies carry their message (`/message`, `/0/message`,
     /// `/fault/faultstring`); `/message` when the definition names none.
     pub message_pointer: String,
@@ -37,6 +40,15 @@ pub struct Spec {
     /// classifier rules that test a body match them (Salesforce-like `INVALID_SESSION_ID` on a
     /// 401; a Fault inside an HTTP 200, for the `error_in_200` fault).
     pub error_marks: Vec<ErrorMark>,
+}
+
+/// A value of the token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenValue {
+    /// The simulator's origin (`http://127.0.0.1:PORT`).
+    Origin,
+    /// The tenant's name.
+    Tenant,
 }
 
 /// A value error bodies of one status carry at a pointer.
@@ -80,6 +92,61 @@ pub struct ResourceSpec {
     /// The list request's paging parameters and its pager.
     pub paging: Paging,
     pub pager: Pager,
+    /// A query language's text in one query parameter (the `where` dialect), when the
+    /// definition has one.
+    pub language: Option<Language>,
+    /// A log of deletions over a time window, when the definition reads one.
+    pub delete_log: Option<DeleteLog>,
+}
+
+/// A query parameter whose text is a query language's (`SELECT … FROM Account WHERE … ORDER BY
+/// …`): its parts as the definition writes them, and the words of its conditions.
+#[derive(Debug, Clone)]
+pub struct Language {
+    pub param: String,
+    pub parts: Vec<TextPart>,
+    /// What starts the condition text (` WHERE `), joins conditions (` AND `), starts the order
+    /// text (` ORDER BY `).
+    pub where_prefix: String,
+    pub joiner: String,
+    pub order_prefix: String,
+    /// The provider's operator words with the CEQL operator each stands for (`= null` → `IS
+    /// NULL`).
+    pub operators: Vec<(String, String)>,
+    /// The string quote and its escapes: (replacement, the character it stands for).
+    pub quote: String,
+    pub escapes: Vec<(String, String)>,
+    /// How date literals are written.
+    pub date_format: Option<DateFormatter>,
+}
+
+/// A piece of a query language's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextPart {
+    Text(String),
+    Where,
+    Order,
+    PageSize,
+    PageOffset,
+    PageStart,
+    PageNumber,
+}
+
+/// A request answering the deletions of a time window (Salesforce's `…/deleted/?start&end`).
+#[derive(Debug, Clone)]
+pub struct DeleteLog {
+    pub path: String,
+    /// The window's bounds: each parameter, and how its date is written.
+    pub start: Option<(String, Option<DateFormatter>)>,
+    pub end: Option<(String, Option<DateFormatter>)>,
+    /// JSON pointers: the deletions, and inside each its id and date.
+    pub records: String,
+    pub id: String,
+    pub date: String,
+    pub date_format: DateFormatter,
+    /// JSON pointers to where the answer says it ends, and to the oldest deletion kept.
+    pub covered: Option<String>,
+    pub earliest: Option<String>,
 }
 
 /// A record's date field and how the API writes it.
