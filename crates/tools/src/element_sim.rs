@@ -3,21 +3,22 @@
 //! would (`tributary_elements::check`, problems at their line and column), translates what the
 //! simulator must know into its [`Spec`] — OAuth paths, each resource's list and get paths, its
 //! records pointer, id and date fields with their formats, its filter, bound, order and paging
-//! parameters, its pager, the rate-limit headers, where error messages sit — and refuses, by
-//! name, what the generic simulator cannot play.
+//! parameters or its query language's text, its pager, its delete log, the rate-limit headers,
+//! where error messages sit — and refuses, by name, what the generic simulator cannot play.
 //!
 //! It lives here, not in the simulator, because the simulator must not know element
 //! definitions (the elements crate tests against the simulator) — `tools` sees both.
 //!
 //! What is refused — every such feature at once ([`unplayable`]), each with the field that says
-//! it: a query dialect other than `params` (a
-//! query language or a search body would need that language's parser); a change feed
-//! (`api.changes`); delete detection other than `absence` (a delete log, archives, stubs); a list
-//! or get request sent as `POST` or with a body; connection variables from the token response
-//! or the OAuth redirect (a per-tenant host, a company id); a page or query variable inside a
-//! longer text, or in a path. What is played but not enforced: result caps, settle times,
-//! extra budgets besides the main one, and request headers. Error bodies carry what the
-//! classifier's rules test (`error_marks`), so a 401 meets the refresh rule.
+//! it: the `search` dialect (filters in a JSON body); a change feed (`api.changes`); delete
+//! detection by archives or stubs (`absence` and `separate_request` delete logs are played); a
+//! list or get request sent as `POST` or with a body; connection variables from the OAuth
+//! redirect, or from the token response anywhere but at the start of the base or token URL (an
+//! API host, which the simulator gives as its own origin); a page or query variable inside a
+//! longer text (but the `where` dialect's query text, whose slots the simulator reads back).
+//! What is played but not enforced: result caps, settle times, extra budgets besides the main
+//! one, and request headers (a page size sent in a header is not read). Error bodies carry what
+//! the classifier's rules test (`error_marks`), so a 401 meets the refresh rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -7,7 +7,8 @@
 //! bursts with deletes, the state export, the request log, `/_sim` — and takes from the spec
 //! what a module would hard-code: the consent and token paths, each resource's list and get
 //! paths, where its records, id and dates sit and how the dates are written, its filter, bound,
-//! order and paging parameters, its pager (`offset`, `page_number`, `next_url`, `cursor`,
+//! order and paging parameters or a query language's text (`language`), a delete log, values of
+//! its token response (an API host: the simulator's own origin), its pager (`offset`, `page_number`, `next_url`, `cursor`,
 //! `link_header`, `none`), its rate-limit headers and where error bodies carry their message.
 //! Field values are invented (`data` says how). This crate knows no element definition: the
 //! `tools` crate translates one into a [`Spec`] and refuses, by name, what the spec cannot say.
