@@ -350,6 +350,12 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
                         .map(|(original, replacement)| (replacement.clone(), original.clone()))
                         .collect(),
                     date_format: bound_format.clone(),
+                    fields: resource
+                        .filters
+                        .iter()
+                        .filter(|(name, provider)| name != provider)
+                        .map(|(name, provider)| (provider.clone(), name.clone()))
+                        .collect(),
                 });
                 continue;
             }

@@ -187,6 +187,11 @@ fn condition(language: &Language, text: &str) -> Result<Condition, String> {
     if field.is_empty() {
         return Err(format!("the condition {text:?} names no field"));
     }
+    let field = language
+        .fields
+        .iter()
+        .find(|(provider, _)| provider == field)
+        .map_or(field, |(_, record)| record.as_str());
     Ok(Condition {
         field: field.to_owned(),
         operator: operator.clone(),
@@ -312,6 +317,7 @@ mod tests {
             quote: "'".into(),
             escapes: vec![("\\'".into(), "'".into()), ("\\\\".into(), "\\".into())],
             date_format: None,
+            fields: vec![("hs_name".into(), "Name".into())],
         }
     }
 
@@ -348,5 +354,10 @@ mod tests {
         assert!(read(&language, "SELECT Name FROM Account").is_none());
         let null = conditions(&language, " WHERE Industry = null").unwrap();
         assert_eq!(null[0].operator, "IS NULL");
+        let renamed = conditions(&language, " WHERE hs_name = 'x'").unwrap();
+        assert_eq!(
+            renamed[0].field, "Name",
+            "the record's field, not the provider's name"
+        );
     }
 }

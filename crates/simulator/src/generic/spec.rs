@@ -118,6 +118,9 @@ pub struct Language {
     pub escapes: Vec<(String, String)>,
     /// How date literals are written.
     pub date_format: Option<DateFormatter>,
+    /// The provider's field names that are not the record's: (provider field, record field),
+    /// from the definition's filters (CEQL name → provider field).
+    pub fields: Vec<(String, String)>,
 }
 
 /// A piece of a query language's text.
