@@ -37,8 +37,8 @@ use tributary_elements::pager::PagerKind as ElementPager;
 use tributary_elements::signals::{Action, ResetUnit as ElementReset, StatusItem};
 use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
 use tributary_simulator::generic::{
-    self, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind, Paging,
-    ResetUnit, ResourceSpec, Spec, TextPart, TokenValue,
+    self, ArchiveList, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager,
+    PagerKind, Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
 };
 
 /// Why a definition cannot be played: the field that says so and why.
@@ -118,14 +118,7 @@ impl From<Unplayable> for Refusal {
 /// The features of `element` the generic simulator cannot play, each with its field.
 pub fn unplayable(element: &Element) -> Vec<Unplayable> {
     let mut found = Vec::new();
-    if element.api.query.dialect == Dialect::Search {
-        found.push(refuse(
-            "api.query.dialect",
-            "the \"search\" dialect (filters in a JSON body) is not played; the generic \
-             simulator reads the params dialect (filters and bounds as query parameters) and the \
-             where dialect (a query language's text in a query parameter)",
-        ));
-    }
+    let search = element.api.query.dialect == Dialect::Search;
     let feed =
         "a change feed is not played: polls would read a request the simulator does not serve";
     if element.api.changes.is_some() {
@@ -149,23 +142,25 @@ pub fn unplayable(element: &Element) -> Vec<Unplayable> {
         }
     }
     let deletes = |field: String, spec: &DeletesSpec, found: &mut Vec<Unplayable>| {
-        if !matches!(spec.kind, DeleteKind::Absence | DeleteKind::SeparateRequest) {
+        if spec.kind == DeleteKind::Inline {
             found.push(refuse(
                 field,
-                format!(
-                    "delete detection of kind {:?} is not played (\"absence\": a deleted record \
-                     is no longer listed, and \"separate_request\": a delete log, are)",
-                    spec.kind.name()
-                ),
+                "delete stubs among a change feed's records (\"inline\") are not played \
+                 (\"absence\", \"separate_request\" and \"archived_list\" are)",
             ));
         }
     };
     let list = |field: String, list: &ListRequest, found: &mut Vec<Unplayable>| {
-        if list.method != Method::Get || list.body.is_some() {
+        if search && (list.method != Method::Post || list.body.is_none()) {
             found.push(refuse(
                 field,
-                "a list request sent as POST or with a body is not played (GET with query \
-                 parameters only)",
+                "the search dialect is played as a POST with a JSON body only",
+            ));
+        } else if !search && (list.method != Method::Get || list.body.is_some()) {
+            found.push(refuse(
+                field,
+                "a list request sent as POST or with a body is played with the search dialect \
+                 only (other dialects: GET with query parameters)",
             ));
         }
     };
@@ -418,6 +413,20 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             )
             .into());
         }
+        let search = match (&list.body, element.api.query.dialect) {
+            (Some(body), Dialect::Search) => Some(search_of(element, resource, body)),
+            _ => None,
+        };
+        let archive = match element.deletes_of(resource) {
+            Some(spec) if spec.kind == DeleteKind::ArchivedList => Some(archive_of(
+                &at("deletes"),
+                spec,
+                &base_path,
+                &scope(Some(vars), None),
+                resource,
+            )?),
+            _ => None,
+        };
         let delete_log = match element.deletes_of(resource) {
             Some(spec) if spec.kind == DeleteKind::SeparateRequest => Some(delete_log(
                 &at("deletes"),
@@ -483,6 +492,8 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             paging,
             language,
             delete_log,
+            search,
+            archive,
             pager: Pager {
                 kind,
                 total: pointer(&pager_spec.total),
@@ -645,6 +656,132 @@ fn scope_of<'a>(
         query: None,
         formats: element.formats(),
     }
+}
+
+/// Where a search body (the definition's `body` template) carries each part: the JSON pointer
+/// of every string that is exactly one `{{query.*}}` or `{{page.*}}`.
+fn search_of(element: &Element, resource: &tributary_elements::Resource, body: &Value) -> Search {
+    fn walk(value: &Value, pointer: String, out: &mut Vec<(String, Var)>) {
+        match value {
+            Value::String(text) => {
+                if let Ok(template) = Template::parse(text)
+                    && let [expr] = template.exprs().collect::<Vec<_>>()[..]
+                    && text.trim().starts_with("{{")
+                    && text.trim().ends_with("}}")
+                {
+                    out.push((pointer, expr.var.clone()));
+                }
+            }
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let token = key.replace('~', "~0").replace('/', "~1");
+                    walk(value, format!("{pointer}/{token}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, value) in items.iter().enumerate() {
+                    walk(value, format!("{pointer}/{index}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut slots = Vec::new();
+    walk(body, String::new(), &mut slots);
+    let at = |var: Var| {
+        slots
+            .iter()
+            .find(|(_, v)| *v == var)
+            .map(|(pointer, _)| pointer.clone())
+    };
+    let spec = &element.api.query;
+    let keys = spec.filter_keys.as_ref();
+    Search {
+        filter_groups: at(Var::QueryFilterGroups),
+        filters: at(Var::QueryFilters),
+        sorts: at(Var::QuerySorts),
+        page_size: at(Var::PageSize),
+        cursor: at(Var::PageCursor),
+        offset: at(Var::PageOffset),
+        field_key: keys.map_or("field".into(), |k| k.field.clone()),
+        operator_key: keys.map_or("operator".into(), |k| k.operator.clone()),
+        value_key: keys.map_or("value".into(), |k| k.value.clone()),
+        sort_field_key: spec.sort_keys.as_ref().map(|k| k.field.clone()),
+        sort_direction_key: spec.sort_keys.as_ref().map(|k| k.direction.clone()),
+        descending: spec.descending.clone(),
+        operators: spec
+            .operators
+            .iter()
+            .map(|(ceql, word)| (word.clone(), ceql.clone()))
+            .collect(),
+        date_format: spec.date_format.as_deref().and_then(|name| {
+            element
+                .formats()
+                .get(name)
+                .cloned()
+                .or_else(|| DateFormatter::built_in(name).ok())
+        }),
+        fields: resource
+            .filters
+            .iter()
+            .filter(|(name, provider)| name != provider)
+            .map(|(name, provider)| (provider.clone(), name.clone()))
+            .collect(),
+    }
+}
+
+/// A list of archived records (`archived_list`): its path, the literal parameters that ask for
+/// it, its paging parameters, and where the answer puts each thing.
+fn archive_of(
+    field: &str,
+    spec: &DeletesSpec,
+    base_path: &str,
+    scope: &Scope<'_>,
+    resource: &tributary_elements::Resource,
+) -> Result<ArchiveList, Unplayable> {
+    let bad = |reason: &str| refuse(field, reason);
+    if spec.method != Method::Get {
+        return Err(bad("an archived list sent as POST is not played"));
+    }
+    let path = Template::parse(spec.path.as_deref().unwrap_or(""))
+        .and_then(|t| t.render(scope, Context::Path))
+        .map_err(|e| refuse(field, e.to_string()))?
+        .unwrap_or_default();
+    let (mut flags, mut size, mut cursor) = (Vec::new(), None, None);
+    for (param, text) in &spec.query {
+        if !text.contains("{{") {
+            flags.push((param.clone(), text.clone()));
+            continue;
+        }
+        if let Ok(template) = Template::parse(text)
+            && let Some(expr) = template.exprs().next()
+        {
+            match expr.var {
+                Var::PageSize => size = Some(param.clone()),
+                Var::PageCursor => cursor = Some(param.clone()),
+                _ => {}
+            }
+        }
+    }
+    let pointer = |p: &Option<String>| p.as_deref().map(|p| resource_pointer(p, resource));
+    let date_format = spec
+        .date_format
+        .as_deref()
+        .map(|pattern| DateFormatter::pattern(pattern, "UTC"))
+        .transpose()
+        .map_err(|e| refuse(field, e.to_string()))?
+        .unwrap_or(DateFormatter::IsoUtcMillis);
+    Ok(ArchiveList {
+        path: format!("{base_path}{path}"),
+        flags,
+        size,
+        cursor,
+        records: pointer(&spec.records).unwrap_or_default(),
+        next_cursor: spec.pager.as_ref().and_then(|p| pointer(&p.cursor)),
+        id: pointer(&spec.id).ok_or_else(|| bad("an archived list needs id"))?,
+        date: pointer(&spec.date).ok_or_else(|| bad("an archived list needs date"))?,
+        date_format,
+    })
 }
 
 /// A delete log request (`separate_request`): its path, its window's parameters, and where the

@@ -382,22 +382,23 @@ fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
             .iter()
             .all(|r| r.language.is_some() && r.delete_log.is_some())
     );
+    assert!(
+        played("hubspotcrm")
+            .unwrap()
+            .resources
+            .iter()
+            .all(|r| r.search.is_some() && r.archive.is_some())
+    );
     // Every feature each cannot play is named, so a user sees all of them at once.
-    for (key, fields) in [
-        (
-            "hubspotcrm",
-            &["api.query.dialect", "api.deletes", "api.list"][..],
-        ),
-        (
-            "quickbooks",
-            &[
-                "api.changes",
-                "connection.realm_id",
-                "resources[3] (invoices).deletes",
-                "resources[4] (payments).deletes",
-            ][..],
-        ),
-    ] {
+    for (key, fields) in [(
+        "quickbooks",
+        &[
+            "api.changes",
+            "connection.realm_id",
+            "resources[3] (invoices).deletes",
+            "resources[4] (payments).deletes",
+        ][..],
+    )] {
         let refused = played(key).unwrap_err();
         let named: Vec<&str> = refused.0.iter().map(|u| u.field.as_str()).collect();
         let mut sorted = named.clone();
@@ -539,4 +540,77 @@ async fn salesforces_export_is_played_soql_where_token_response_host_and_delete_
         .unwrap();
     assert_eq!(log["deletedRecords"].as_array().unwrap().len(), 2, "{log}");
     assert!(log["latestDateCovered"].is_string(), "{log}");
+}
+
+/// HubSpot's exported definition, renamed, is played: the search dialect's JSON body read back
+/// (filter groups on the provider's property names, the sort, `limit` and the `after` cursor),
+/// and archives listed as `?archived=true`.
+#[tokio::test]
+async fn hubspots_export_is_played_search_body_cursor_and_archives() {
+    let text = builtin_definition("hubspotcrm").unwrap().replacen(
+        "key = \"hubspotcrm\"",
+        "key = \"myhubspot\"",
+        1,
+    );
+    let f = fixture_of(
+        &text,
+        &["https://app.hubspot.com", "https://api.hubapi.com"],
+        "/oauth/authorize",
+    )
+    .await;
+    f.create("contacts", 12).await;
+    let (ids, pages) = f.read_all("contacts", 5).await;
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
+    assert_eq!(pages, 3, "5 + 5 + 2, by the after cursor");
+
+    let contacts = f.element.resource("contacts").unwrap();
+    let query = |clause: &str, order: Option<&str>| {
+        let mut params = vec![("where".to_owned(), clause.to_owned())];
+        if let Some(order) = order {
+            params.push(("orderBy".to_owned(), order.to_owned()));
+        }
+        tributary_elements::query::hub_query(&f.element, contacts, &params).unwrap()
+    };
+    let (later, _) = f
+        .read_where(
+            "contacts",
+            5,
+            &query("updatedAt >= '2999-01-01T00:00:00Z'", None),
+        )
+        .await;
+    assert!(later.is_empty(), "{later:?}");
+    let (after_four, _) = f
+        .read_where("contacts", 5, &query("id > 4", Some("id desc")))
+        .await;
+    assert_eq!(after_four, (5..=12).rev().collect::<Vec<_>>());
+
+    let burst: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/activity/burst", f.sim.url()))
+        .json(&json!({"changes": 1, "deletes": 2, "resources": ["contacts"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(burst["deletes"], 2);
+    let first: Value = f
+        .get("/crm/v3/objects/contacts?archived=true&limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["results"].as_array().unwrap().len(), 1, "{first}");
+    assert!(first["results"][0]["archivedAt"].is_string(), "{first}");
+    let after = first["paging"]["next"]["after"].as_str().unwrap();
+    let second: Value = f
+        .get(&format!(
+            "/crm/v3/objects/contacts?archived=true&limit=1&after={after}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["results"].as_array().unwrap().len(), 1, "{second}");
+    assert!(second["paging"].is_null(), "the last page: {second}");
 }

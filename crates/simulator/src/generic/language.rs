@@ -11,6 +11,7 @@
 use std::cmp::Ordering;
 
 use serde_json::Value;
+use tributary_domain::dates::DateFormatter;
 
 use crate::engine::records::Row;
 use crate::generic::data;
@@ -235,10 +236,18 @@ pub(crate) fn matches(
     row: &Row,
     conditions: &[Condition],
 ) -> bool {
-    conditions.iter().all(|c| holds(language, resource, row, c))
+    conditions
+        .iter()
+        .all(|c| holds(language.date_format.as_ref(), resource, row, c))
 }
 
-fn holds(language: &Language, resource: &ResourceSpec, row: &Row, condition: &Condition) -> bool {
+/// Whether `row` meets `condition`, dates in the condition read with `date_format`.
+pub(crate) fn holds(
+    date_format: Option<&DateFormatter>,
+    resource: &ResourceSpec,
+    row: &Row,
+    condition: &Condition,
+) -> bool {
     let date = [
         (&resource.updated, row.updated_ms),
         (&resource.created, row.created_ms),
@@ -256,7 +265,7 @@ fn holds(language: &Language, resource: &ResourceSpec, row: &Row, condition: &Co
             Literal::Null => return None,
         };
         if let Some(ms) = date {
-            let wanted = data::parse_date(language.date_format.as_ref(), literal)?;
+            let wanted = data::parse_date(date_format, literal)?;
             return Some(ms.cmp(&wanted));
         }
         let value = value?;

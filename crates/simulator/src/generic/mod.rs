@@ -30,11 +30,12 @@ use crate::generic::provider::Generic;
 mod data;
 mod language;
 mod provider;
+mod search;
 pub mod spec;
 
 pub use spec::{
-    DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind, Paging,
-    ResetUnit, ResourceSpec, Spec, TextPart, TokenValue,
+    ArchiveList, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind,
+    Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
 };
 
 /// A simulator of `spec`, reading time from `clock`. Seeds its tenants' records.

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
@@ -30,8 +31,10 @@ use crate::engine::records::{Row, Tenant};
 use crate::engine::sim::{Caller, Serve, Simulator};
 use crate::engine::{activity, control, gateway, oauth};
 use crate::generic::data;
-use crate::generic::language;
-use crate::generic::spec::{DeleteLog, PagerKind, ResetUnit, ResourceSpec, Spec, TokenValue};
+use crate::generic::spec::{
+    ArchiveList, DeleteLog, PagerKind, ResetUnit, ResourceSpec, Spec, TokenValue,
+};
+use crate::generic::{language, search};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -464,9 +467,21 @@ async fn serve_api(
     Extension(caller): Extension<Caller>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    body: Bytes,
 ) -> Response {
     let path = uri.path();
     let query = form_pairs(uri.query().unwrap_or("")).unwrap_or_default();
+    if let Some((resource, archive)) = generic.spec.resources.iter().find_map(|resource| {
+        let archive = resource.archive.as_ref()?;
+        let asked = archive.path == path
+            && archive
+                .flags
+                .iter()
+                .all(|(k, v)| query.get(k).is_some_and(|q| q == v));
+        asked.then_some((resource, archive))
+    }) {
+        return archive_list(&sim, &caller, resource, archive, &query);
+    }
     if let Some((resource, log)) = generic.spec.resources.iter().find_map(|resource| {
         let log = resource.delete_log.as_ref()?;
         (log.path == path).then_some((resource, log))
@@ -488,13 +503,31 @@ async fn serve_api(
     };
     if let Some(first) = listed.first() {
         let resource = listed.iter().copied().find(|r| reads(r)).unwrap_or(first);
-        if method != Method::GET {
+        let wanted = if resource.search.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        if method != wanted {
             return generic.error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &format!("{method} is not served at {path}"),
             );
         }
-        return list(&sim, &generic, &caller, resource, path, &query);
+        let body = if resource.search.is_some() {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(body) => body,
+                Err(error) => {
+                    return generic.error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("Invalid JSON body: {error}"),
+                    );
+                }
+            }
+        } else {
+            Value::Null
+        };
+        return list(&sim, &generic, &caller, resource, path, &query, &body);
     }
     let found = generic.spec.resources.iter().find_map(|resource| {
         let (prefix, suffix) = resource.get_path.as_ref()?;
@@ -514,7 +547,15 @@ async fn serve_api(
     }
     match id {
         Some(id) => get_one(&sim, &generic, &caller, resource, &id),
-        None => list(&sim, &generic, &caller, resource, path, &query),
+        None => list(
+            &sim,
+            &generic,
+            &caller,
+            resource,
+            path,
+            &query,
+            &Value::Null,
+        ),
     }
 }
 
@@ -553,6 +594,7 @@ fn list(
     resource: &ResourceSpec,
     path: &str,
     query: &std::collections::HashMap<String, String>,
+    body: &Value,
 ) -> Response {
     let param = |name: &Option<String>| name.as_ref().and_then(|n| query.get(n));
     let number = |name: &Option<String>| param(name).and_then(|v| v.trim().parse::<u64>().ok());
@@ -568,6 +610,19 @@ fn list(
         .unwrap_or(0);
     let (mut size, mut offset) = (size, offset);
     let mut conditions = Vec::new();
+    let mut asked = search::Asked::default();
+    if let Some(spec) = &resource.search {
+        asked = match search::read(spec, body) {
+            Ok(asked) => asked,
+            Err(problem) => return generic.error(StatusCode::BAD_REQUEST, &problem),
+        };
+        if let Some(wanted) = asked.page_size {
+            size = wanted.clamp(1, max);
+        }
+        if let Some(at) = asked.offset {
+            offset = at;
+        }
+    }
     if let Some(language) = &resource.language {
         let text = query.get(&language.param).map_or("", String::as_str);
         let Some(read) = language::read(language, text) else {
@@ -637,6 +692,18 @@ fn list(
                     .is_none_or(|language| language::matches(language, resource, row, &conditions))
             })
             .filter(|row| {
+                let format = resource
+                    .search
+                    .as_ref()
+                    .and_then(|s| s.date_format.as_ref());
+                asked.groups.is_empty()
+                    || asked.groups.iter().any(|group| {
+                        group
+                            .iter()
+                            .all(|c| language::holds(format, resource, row, c))
+                    })
+            })
+            .filter(|row| {
                 let Some(updated) = &resource.updated else {
                     return true;
                 };
@@ -647,7 +714,10 @@ fn list(
             .cloned()
             .collect()
     };
-    order(resource, query, &mut rows);
+    match &asked.sort {
+        Some((field, descending)) => sort_rows(resource, Some(field), *descending, &mut rows),
+        None => order(resource, query, &mut rows),
+    }
 
     let total = rows.len() as u64;
     let (start, take) = if resource.pager.kind == PagerKind::None {
@@ -734,15 +804,20 @@ fn order(
         (Some(param), Some(word)) => query.get(param).is_some_and(|v| v == word),
         _ => false,
     };
+    sort_rows(resource, field.map(String::as_str), descending, rows);
+}
+
+/// Sorts by `field` (the id, a date, or a generated field), id order without one.
+fn sort_rows(resource: &ResourceSpec, field: Option<&str>, descending: bool, rows: &mut [Row]) {
     if let Some(field) = field {
         let is = |date: &Option<crate::generic::spec::DateField>| {
-            date.as_ref().is_some_and(|d| &d.field == field)
+            date.as_ref().is_some_and(|d| d.field == field)
         };
         if is(&resource.updated) {
             rows.sort_by_key(|row| (row.updated_ms, row.id));
         } else if is(&resource.created) {
             rows.sort_by_key(|row| (row.created_ms, row.id));
-        } else if field != &resource.id_field {
+        } else if field != resource.id_field {
             rows.sort_by_cached_key(|row| (row.field(field).map(data::text_of), row.id));
         }
     }
@@ -825,6 +900,60 @@ fn delete_log(
             pointer,
             data::date_value(&log.date_format, earliest),
         );
+    }
+    if body.is_null() {
+        body = json!({});
+    }
+    axum::Json(body).into_response()
+}
+
+/// A list of archived records: the deletions, oldest first, each with its id and its time,
+/// paged by the cursor the list gives.
+fn archive_list(
+    sim: &Simulator,
+    caller: &Caller,
+    resource: &ResourceSpec,
+    archive: &ArchiveList,
+    query: &std::collections::HashMap<String, String>,
+) -> Response {
+    let number = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| query.get(n))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    let size = number(&archive.size).unwrap_or(100).clamp(1, 10_000);
+    let offset = number(&archive.cursor).unwrap_or(0);
+    let deleted: Vec<(i64, i64)> = {
+        let state = sim.state();
+        state
+            .tenants
+            .get(caller.tenant)
+            .and_then(|t| t.tables.get(resource.name.as_str()))
+            .map(|table| table.deleted.iter().map(|d| (d.id, d.deleted_ms)).collect())
+            .unwrap_or_default()
+    };
+    let page: Vec<Value> = deleted
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|(id, at)| {
+            let mut entry = Value::Null;
+            data::put(&mut entry, &archive.id, json!(id.to_string()));
+            data::put(
+                &mut entry,
+                &archive.date,
+                data::date_value(&archive.date_format, *at),
+            );
+            entry
+        })
+        .collect();
+    let next = offset + page.len();
+    let mut body = Value::Null;
+    data::put(&mut body, &archive.records, Value::Array(page));
+    if let Some(pointer) = &archive.next_cursor
+        && next < deleted.len()
+    {
+        data::put(&mut body, pointer, json!(next.to_string()));
     }
     if body.is_null() {
         body = json!({});

@@ -97,6 +97,51 @@ pub struct ResourceSpec {
     pub language: Option<Language>,
     /// A log of deletions over a time window, when the definition reads one.
     pub delete_log: Option<DeleteLog>,
+    /// A search in a JSON body (the `search` dialect): the list is then a `POST`.
+    pub search: Option<Search>,
+    /// A list of the archived (deleted) records, when the definition reads one.
+    pub archive: Option<ArchiveList>,
+}
+
+/// A search request's JSON body: where its parts sit (JSON pointers into the body), and the
+/// words of its filters and sorts.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub filter_groups: Option<String>,
+    pub filters: Option<String>,
+    pub sorts: Option<String>,
+    pub page_size: Option<String>,
+    pub cursor: Option<String>,
+    pub offset: Option<String>,
+    /// A filter object's keys: field, operator, value, values (for `IN`).
+    pub field_key: String,
+    pub operator_key: String,
+    pub value_key: String,
+    /// A sort object's keys, and the word for descending order.
+    pub sort_field_key: Option<String>,
+    pub sort_direction_key: Option<String>,
+    pub descending: Option<String>,
+    /// The provider's operator words with the CEQL operator each stands for.
+    pub operators: Vec<(String, String)>,
+    pub date_format: Option<DateFormatter>,
+    /// (provider field, record field) where a filter renames one.
+    pub fields: Vec<(String, String)>,
+}
+
+/// A list of archived records (HubSpot's `?archived=true`): its path, the literal parameters
+/// that ask for it, its paging parameters, and where the answer puts each thing.
+#[derive(Debug, Clone)]
+pub struct ArchiveList {
+    pub path: String,
+    pub flags: Vec<(String, String)>,
+    pub size: Option<String>,
+    pub cursor: Option<String>,
+    /// JSON pointers: the archives, the next page's cursor, and inside each its id and date.
+    pub records: String,
+    pub next_cursor: Option<String>,
+    pub id: String,
+    pub date: String,
+    pub date_format: DateFormatter,
 }
 
 /// A query parameter whose text is a query language's (`SELECT … FROM Account WHERE … ORDER BY
