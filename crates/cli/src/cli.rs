@@ -51,8 +51,10 @@ enum Command {
     /// (POST allow=true at the authorization URL's path redirects with a code) and token
     /// endpoint (code exchange and refresh, at the token URL's path), each resource's list and
     /// get requests under the base URL's path with its records, id and date fields (in the
-    /// definition's Java date patterns), its filters — query parameters (the params dialect) or
-    /// a query language's text read back (the where dialect) — its bounds and order, its pager
+    /// definition's Java date patterns), its filters — query parameters (the params dialect), a
+    /// query language's text (the where dialect) or a JSON search body (the search dialect),
+    /// read back — its bounds and order, its deletes (by absence, a delete log, archives), its
+    /// pager
     /// (offset, page_number, next_url, cursor, link_header or none), its rate-limit headers and
     /// its error bodies — and the same control API under /_sim as the built-in simulators
     /// (faults, clock, activity, bursts with deletes, state export, request log). Record field
@@ -61,9 +63,9 @@ enum Command {
     /// with TRIBUTARY_<KEY>_ORIGIN=<the printed URL>.
     ///
     /// A definition the generic simulator cannot play is refused at start (exit 2) naming each
-    /// such field: the `search` query dialect, a change feed, delete detection other than by
-    /// absence or a delete log, POST lists, connection values from the redirect (or from the
-    /// token response other than as the API's host, which the simulator gives as its own).
+    /// such field: a change feed, delete stubs in a feed, connection values from the redirect (or
+    /// from the token response other than as the API's host, which the simulator gives as its
+    /// own). Keap's, Salesforce's and HubSpot's exports play; QuickBooks' is refused.
     #[command(args_conflicts_with_subcommands = true)]
     Simulate {
         #[command(subcommand)]

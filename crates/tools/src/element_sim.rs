@@ -3,16 +3,17 @@
 //! would (`tributary_elements::check`, problems at their line and column), translates what the
 //! simulator must know into its [`Spec`] — OAuth paths, each resource's list and get paths, its
 //! records pointer, id and date fields with their formats, its filter, bound, order and paging
-//! parameters or its query language's text, its pager, its delete log, the rate-limit headers,
-//! where error messages sit — and refuses, by name, what the generic simulator cannot play.
+//! parameters, its query language's text or its search body, its pager, its deletes, the
+//! rate-limit headers, where error messages sit — and refuses, by name, what the generic
+//! simulator cannot play.
 //!
 //! It lives here, not in the simulator, because the simulator must not know element
 //! definitions (the elements crate tests against the simulator) — `tools` sees both.
 //!
 //! What is refused — every such feature at once ([`unplayable`]), each with the field that says
-//! it: the `search` dialect (filters in a JSON body); a change feed (`api.changes`); delete
-//! detection by archives or stubs (`absence` and `separate_request` delete logs are played); a
-//! list or get request sent as `POST` or with a body; connection variables from the OAuth
+//! it: a change feed (`api.changes`); delete stubs (`inline`; `absence`, `separate_request`
+//! delete logs and `archived_list` archives are played); a list sent as `POST` or with a body
+//! outside the search dialect; a get sent as `POST`; connection variables from the OAuth
 //! redirect, or from the token response anywhere but at the start of the base or token URL (an
 //! API host, which the simulator gives as its own origin); a page or query variable inside a
 //! longer text (but the `where` dialect's query text, whose slots the simulator reads back).

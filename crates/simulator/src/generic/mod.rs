@@ -7,14 +7,16 @@
 //! bursts with deletes, the state export, the request log, `/_sim` — and takes from the spec
 //! what a module would hard-code: the consent and token paths, each resource's list and get
 //! paths, where its records, id and dates sit and how the dates are written, its filter, bound,
-//! order and paging parameters or a query language's text (`language`), a delete log, values of
+//! order and paging parameters, a query language's text (`language`) or a JSON search body
+//! (`search`), a delete log or an archived list, values of
 //! its token response (an API host: the simulator's own origin), its pager (`offset`, `page_number`, `next_url`, `cursor`,
 //! `link_header`, `none`), its rate-limit headers and where error bodies carry their message.
 //! Field values are invented (`data` says how). This crate knows no element definition: the
 //! `tools` crate translates one into a [`Spec`] and refuses, by name, what the spec cannot say.
 //!
 //! Files: `spec` (the data), `data` (records and dates), `language` (a query language's text
-//! read back into conditions), `provider` (the engine's hooks, the routes).
+//! read back into conditions, and conditions evaluated), `search` (a search body read back),
+//! `provider` (the engine's hooks, the routes).
 
 use std::io;
 use std::net::SocketAddr;
