@@ -368,8 +368,13 @@ struct EndToEnd {
     resource: &'static str,
     /// The instance's poller configuration of `resource`.
     poller: serde_json::Value,
-    /// Whether the burst deletes too, and the polls sweep (deletes seen by absence).
+    /// Whether the burst deletes too.
     deletes: bool,
+    /// Whether polls sweep (deletes seen by absence).
+    sweep: bool,
+    /// Whether a delete of a record created within the burst is reported too (a change feed's
+    /// stubs show every delete; a sweep only those of records it saw).
+    unseen_deletes: bool,
 }
 
 /// Issue 23's "done when": a definition exported from a built-in and renamed is served by
@@ -413,15 +418,21 @@ async fn end_to_end(case: EndToEnd) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let code = tributary_simulator::generic::consent_code(
-        &no_redirects,
-        &origin,
-        case.authorize,
-        "tributary-demo",
-        redirect,
-    )
-    .await
-    .unwrap();
+    // The code, and what the redirect carries beside it (a `realmId`), as `providerData`.
+    let provider_data: serde_json::Map<String, Value> =
+        tributary_simulator::generic::consent_redirect(
+            &no_redirects,
+            &origin,
+            case.authorize,
+            "tributary-demo",
+            redirect,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k != "state" && k != "scope")
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     let (callback, inbox) = receiver().await;
     let http = reqwest::Client::new();
     let auth = format!("User {USER}, Organization {ORGANIZATION}");
@@ -431,7 +442,7 @@ async fn end_to_end(case: EndToEnd) {
         .post(format!("{api}/instances"))
         .header("Authorization", &auth)
         .json(
-            &json!({"element": {"key": case.mine}, "providerData": {"code": code},
+            &json!({"element": {"key": case.mine}, "providerData": provider_data,
             "name": "mine", "configuration": {"oauth.api.key": "tributary-demo",
             "oauth.api.secret": "tributary-demo-secret", "oauth.callback.url": redirect,
             "event.notification.enabled": true, "event.notification.callback.url": callback,
@@ -450,7 +461,7 @@ async fn end_to_end(case: EndToEnd) {
     let poll = async || -> Value {
         http.post(format!("{api}/instances/{id}/events/poll"))
             .header("Authorization", &auth)
-            .json(&json!({"sweep": case.deletes}))
+            .json(&json!({"sweep": case.sweep}))
             .send()
             .await
             .unwrap()
@@ -462,7 +473,7 @@ async fn end_to_end(case: EndToEnd) {
     // existed before is not news.
     let first = poll().await;
     assert!(first["polls"][0]["error"].is_null(), "{first}");
-    if case.deletes {
+    if case.sweep {
         assert_eq!(first["polls"][0]["sweep"]["seeded"], true, "{first}");
     }
     let (before, deleted_before) = sim_state(&origin, case.resource).await;
@@ -489,8 +500,9 @@ async fn end_to_end(case: EndToEnd) {
         };
     }
     for record in deleted_after.difference(&deleted_before) {
-        // A record created and deleted within the burst was never seen, so it is no news.
-        if before.contains_key(record) {
+        // A record created and deleted within the burst was never seen: a sweep has no news of
+        // it, a change feed's stub still tells.
+        if before.contains_key(record) || case.unseen_deletes {
             expected.insert((record.clone(), "DELETED".to_owned()));
         }
     }
@@ -540,6 +552,8 @@ async fn an_exported_definition_renamed_is_simulated_and_delivers_every_change_e
                 "updatedDateFormat": format, "createdDateField": "date_created",
                 "createdDateFormat": format}}),
         deletes: true,
+        sweep: true,
+        unseen_deletes: false,
     })
     .await;
 }
@@ -560,12 +574,35 @@ async fn salesforces_export_renamed_is_simulated_and_delivers_its_changes_end_to
                 "updatedDateFormat": format, "createdDateField": "CreatedDate",
                 "createdDateFormat": format}}),
         deletes: false,
+        sweep: false,
+        unseen_deletes: false,
     })
     .await;
 }
 
-/// The other built-in definitions, exported and renamed: each is served, or refused at start
-/// naming what the generic simulator cannot play.
+/// QuickBooks' definition as `myqbo`: the company id from the consent redirect in its paths,
+/// the change feed read by polls; creates, edits and deletes (the feed's stubs) arrive.
+#[tokio::test]
+async fn quickbooks_export_renamed_is_simulated_and_delivers_every_change_end_to_end() {
+    let format = "yyyy-MM-dd'T'HH:mm:ssXXX";
+    end_to_end(EndToEnd {
+        key: "quickbooks",
+        mine: "myqbo",
+        authorize: "/connect/oauth2",
+        resource: "invoices",
+        poller: serde_json::json!({"url": "/hubs/finance/invoices", "idField": "Id",
+            "datesConfiguration": {"updatedDateField": "MetaData.LastUpdatedTime",
+                "updatedDateFormat": format, "createdDateField": "MetaData.CreateTime",
+                "createdDateFormat": format}}),
+        deletes: true,
+        sweep: false,
+        unseen_deletes: true,
+    })
+    .await;
+}
+
+/// The other built-in definitions, exported and renamed: each is served; a definition with
+/// what the generic simulator cannot play is refused at start naming it.
 #[test]
 fn each_built_in_export_is_simulated_or_refused_by_name() {
     let folder = temp_dir("simulate-exports");
@@ -575,19 +612,28 @@ fn each_built_in_export_is_simulated_or_refused_by_name() {
     let hubspot = folder.write("hubspotcrm.toml", &exported_as("hubspotcrm", "myhubspot"));
     let (_hubspot, url) = simulate_element(&hubspot);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    // QuickBooks' is refused, naming what the generic simulator cannot play.
-    let file = folder.write(
-        "quickbooks.toml",
-        &exported_as("quickbooks", "myquickbooks"),
-    );
+    let quickbooks = folder.write("quickbooks.toml", &exported_as("quickbooks", "myqbo"));
+    let (_quickbooks, url) = simulate_element(&quickbooks);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // A definition with what the simulator cannot play (a token-response value inside a path)
+    // is refused, naming it.
+    let unplayable = exported_as("infusionsoftrest", "mine")
+        .replacen(
+            "[api.list]",
+            "[connection.account]\nsource = \"token_response\"\npointer = \"/account\"\n\n[api.list]",
+            1,
+        )
+        .replacen(
+            "[api.get]\npath = \"{{resource.path}}/{{id}}\"",
+            "[api.get]\npath = \"/{{connection.account}}{{resource.path}}/{{id}}\"",
+            1,
+        );
+    let file = folder.write("unplayable.toml", &unplayable);
     let output = tributary(&["simulate", "--element", &file.display().to_string()]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains(
-            "the generic simulator cannot play element myquickbooks: api.changes: a change feed \
-             is not played"
-        ),
+        stderr.contains("the generic simulator cannot play element mine: connection.account:"),
         "{stderr}"
     );
     // A broken file is refused with its problems at their line and column.

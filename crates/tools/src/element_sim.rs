@@ -38,8 +38,8 @@ use tributary_elements::pager::PagerKind as ElementPager;
 use tributary_elements::signals::{Action, ResetUnit as ElementReset, StatusItem};
 use tributary_elements::template::{Context, ResourceVars, Scope, Template, Var};
 use tributary_simulator::generic::{
-    self, ArchiveList, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager,
-    PagerKind, Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
+    self, ArchiveList, ChangeFeed, DateField, DeleteLog, ErrorMark, Language, Limits, Options,
+    Pager, PagerKind, Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
 };
 
 /// Why a definition cannot be played: the field that says so and why.
@@ -120,34 +120,33 @@ impl From<Unplayable> for Refusal {
 pub fn unplayable(element: &Element) -> Vec<Unplayable> {
     let mut found = Vec::new();
     let search = element.api.query.dialect == Dialect::Search;
-    let feed =
-        "a change feed is not played: polls would read a request the simulator does not serve";
-    if element.api.changes.is_some() {
-        found.push(refuse("api.changes", feed));
+    let feed = |field: String, feed: &ListRequest, found: &mut Vec<Unplayable>| {
+        if feed.method != Method::Get || feed.body.is_some() {
+            found.push(refuse(
+                field,
+                "a change feed sent as POST or with a body is not played (GET with query \
+                 parameters only)",
+            ));
+        }
+    };
+    if let Some(spec) = &element.api.changes {
+        feed("api.changes".into(), spec, &mut found);
     }
     for (name, var) in &element.connection {
-        let used = token_value(element, name).is_none();
-        if var.source == Source::Redirect || (var.source == Source::TokenResponse && used) {
-            let from = if var.source == Source::Redirect {
-                "the OAuth redirect"
-            } else {
-                "the token response, other than as the origin of api.base_url or auth.token_url,"
-            };
+        if var.source == Source::TokenResponse && token_value(element, name).is_none() {
             found.push(refuse(
                 format!("connection.{name}"),
-                format!(
-                    "a connection variable from {from} is not played (the simulator serves one \
-                     origin and no per-tenant values in its paths)"
-                ),
+                "a connection variable from the token response is played as the origin of \
+                 api.base_url or auth.token_url, or where no URL, path or query uses it; not \
+                 inside a path or query",
             ));
         }
     }
     let deletes = |field: String, spec: &DeletesSpec, found: &mut Vec<Unplayable>| {
-        if spec.kind == DeleteKind::Inline {
+        if spec.kind == DeleteKind::Inline && element.api.changes.is_none() {
             found.push(refuse(
                 field,
-                "delete stubs among a change feed's records (\"inline\") are not played \
-                 (\"absence\", \"separate_request\" and \"archived_list\" are)",
+                "delete stubs (\"inline\") are played among a change feed's records only",
             ));
         }
     };
@@ -186,8 +185,8 @@ pub fn unplayable(element: &Element) -> Vec<Unplayable> {
         if let Some(spec) = &resource.get {
             get(at("get"), spec, &mut found);
         }
-        if resource.changes.is_some() {
-            found.push(refuse(at("changes"), feed));
+        if let Some(spec) = &resource.changes {
+            feed(at("changes"), spec, &mut found);
         }
     }
     found
@@ -199,6 +198,16 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
     if !found.is_empty() {
         return Err(Refusal(found));
     }
+    // Values from the OAuth redirect (a company id in the base URL) are the tenant's name: the
+    // paths keep a placeholder segment for it.
+    let redirect: Vec<(&String, &String)> = element
+        .connection
+        .iter()
+        .filter(|(_, var)| var.source == Source::Redirect)
+        .filter_map(|(name, var)| Some((name, var.parameter.as_ref()?)))
+        .collect();
+    let consent_params: Vec<String> = redirect.iter().map(|(_, p)| (*p).clone()).collect();
+    let tenant_segment = (!redirect.is_empty()).then(|| TENANT_SEGMENT.to_owned());
     // A token response's values as the simulator will give them: its origin (a placeholder
     // here, only the paths are kept) or the tenant's name.
     let stored: BTreeMap<String, String> = element
@@ -212,6 +221,11 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             };
             Some((name.clone(), value.to_owned()))
         })
+        .chain(
+            redirect
+                .iter()
+                .map(|(name, _)| ((*name).clone(), TENANT_SEGMENT.to_owned())),
+        )
         .collect();
     let token_extras: Vec<(String, TokenValue)> = element
         .connection
@@ -428,6 +442,17 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             )?),
             _ => None,
         };
+        let changes = match element.changes_request(resource) {
+            Some(feed) => Some(change_feed(
+                &at("changes"),
+                element,
+                resource,
+                feed,
+                &base_path,
+                &scope(Some(vars), None),
+            )?),
+            None => None,
+        };
         let delete_log = match element.deletes_of(resource) {
             Some(spec) if spec.kind == DeleteKind::SeparateRequest => Some(delete_log(
                 &at("deletes"),
@@ -495,6 +520,7 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
             delete_log,
             search,
             archive,
+            changes,
             pager: Pager {
                 kind,
                 total: pointer(&pager_spec.total),
@@ -544,6 +570,8 @@ pub fn spec_of(element: &Element) -> Result<Spec, Refusal> {
         limits,
         error_marks: error_marks(element),
         token_extras,
+        consent_params,
+        tenant_segment,
         message_pointer,
     })
 }
@@ -782,6 +810,72 @@ fn archive_of(
         id: pointer(&spec.id).ok_or_else(|| bad("an archived list needs id"))?,
         date: pointer(&spec.date).ok_or_else(|| bad("an archived list needs date"))?,
         date_format,
+    })
+}
+
+/// The path segment standing for the tenant's name (a company id from the OAuth redirect).
+const TENANT_SEGMENT: &str = "SIMULATORTENANT0";
+
+/// A change feed: its path, the literal parameters that tell the resources apart, the
+/// parameter of its window's start, its records, and the stubs' mark when deletes are inline.
+fn change_feed(
+    field: &str,
+    element: &Element,
+    resource: &tributary_elements::Resource,
+    feed: &ListRequest,
+    base_path: &str,
+    scope: &Scope<'_>,
+) -> Result<ChangeFeed, Unplayable> {
+    let render = |text: &str, context| {
+        Template::parse(text)
+            .and_then(|t| t.render(scope, context))
+            .map_err(|e| refuse(field, e.to_string()))
+    };
+    let path = render(&feed.path, Context::Path)?.unwrap_or_default();
+    let (mut flags, mut since) = (Vec::new(), None);
+    for (param, text) in &feed.query {
+        let template = Template::parse(text).map_err(|e| refuse(field, e.to_string()))?;
+        let exprs: Vec<_> = template.exprs().collect();
+        if let Some(expr) = exprs.iter().find(|e| e.var == Var::QueryLower) {
+            let format = expr.formatter.as_deref().and_then(|name| {
+                element
+                    .formats()
+                    .get(name)
+                    .cloned()
+                    .or_else(|| DateFormatter::built_in(name).ok())
+            });
+            since = Some((param.clone(), format));
+        } else if exprs.iter().all(|e| {
+            !matches!(
+                e.var,
+                Var::PageSize
+                    | Var::PageOffset
+                    | Var::PageStart
+                    | Var::PageNumber
+                    | Var::PageCursor
+                    | Var::QueryUpper
+            )
+        }) && let Some(value) = render(text, Context::Text)?
+        {
+            flags.push((param.clone(), value));
+        }
+    }
+    let since = since.ok_or_else(|| {
+        refuse(
+            field,
+            "a change feed is played with its window's start in a query parameter",
+        )
+    })?;
+    let stub = element
+        .deletes_of(resource)
+        .filter(|d| d.kind == DeleteKind::Inline)
+        .and_then(|d| Some((d.pointer.clone()?, d.equals.clone()?)));
+    Ok(ChangeFeed {
+        path: format!("{base_path}{path}"),
+        flags,
+        since,
+        records: element.changes_pointer(resource).unwrap_or_default(),
+        stub,
     })
 }
 

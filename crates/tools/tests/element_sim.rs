@@ -97,15 +97,22 @@ async fn fixture_of(text: &str, origins: &[&str], authorize: &str) -> Fixture {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let code = generic::consent_code(&control, &sim.url(), authorize, "tributary-demo", REDIRECT)
-        .await
-        .unwrap();
+    let mut redirect =
+        generic::consent_redirect(&control, &sim.url(), authorize, "tributary-demo", REDIRECT)
+            .await
+            .unwrap();
+    let code = redirect.remove("code").unwrap();
     let app = ClientCredentials {
         client_id: "tributary-demo".into(),
         client_secret: SecretString::from("tributary-demo-secret"),
     };
     let http = tributary_elements::http::provider_client(Duration::from_secs(10)).unwrap();
-    let provider_data = serde_json::Map::new();
+    // What the redirect carries beside the code (a `realmId`) goes with it, as the API's
+    // `providerData` does.
+    let provider_data: serde_json::Map<String, Value> = redirect
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     let config = std::collections::BTreeMap::new();
     let tokens = oauth::exchange_code(
         &http,
@@ -389,20 +396,29 @@ fn each_built_in_definition_is_played_or_refused_naming_the_feature() {
             .iter()
             .all(|r| r.search.is_some() && r.archive.is_some())
     );
-    // QuickBooks' is refused, every feature it cannot play named, so a user sees them at once.
-    let refused = played("quickbooks").unwrap_err();
-    let mut named: Vec<&str> = refused.0.iter().map(|u| u.field.as_str()).collect();
-    named.sort_unstable();
-    assert_eq!(
-        named,
-        [
-            "api.changes",
-            "connection.realm_id",
-            "resources[3] (invoices).deletes",
-            "resources[4] (payments).deletes",
-        ],
-        "{refused}"
+    assert!(
+        played("quickbooks")
+            .unwrap()
+            .resources
+            .iter()
+            .all(|r| r.changes.is_some())
     );
+    // What cannot be played is refused, every such feature named, so a user sees them at once.
+    let text = builtin_definition("infusionsoftrest")
+        .unwrap()
+        .replacen(
+            "[api.list]",
+            "[connection.account]\nsource = \"token_response\"\npointer = \"/account\"\n\n[api.list]",
+            1,
+        )
+        .replacen(
+            "[api.get]\npath = \"{{resource.path}}/{{id}}\"",
+            "[api.get]\npath = \"/{{connection.account}}{{resource.path}}/{{id}}\"",
+            1,
+        );
+    let refused = spec_of(&parse_definition("x", &text).unwrap()).unwrap_err();
+    let named: Vec<&str> = refused.0.iter().map(|u| u.field.as_str()).collect();
+    assert_eq!(named, ["connection.account"], "{refused}");
 }
 
 /// A definition whose 401 rule tests the body (a Salesforce-like `INVALID_SESSION_ID` in an
@@ -609,4 +625,72 @@ async fn hubspots_export_is_played_search_body_cursor_and_archives() {
         .unwrap();
     assert_eq!(second["results"].as_array().unwrap().len(), 1, "{second}");
     assert!(second["paging"].is_null(), "the last page: {second}");
+}
+
+/// QuickBooks' exported definition, renamed, is played: the company id from the consent redirect
+/// (`realmId`) in every path, the query language with `STARTPOSITION`/`MAXRESULTS` paging, and
+/// the change feed (CDC) with a stub for each delete.
+#[tokio::test]
+async fn quickbooks_export_is_played_realm_in_paths_query_paging_and_change_feed_stubs() {
+    let text = builtin_definition("quickbooks").unwrap().replacen(
+        "key = \"quickbooks\"",
+        "key = \"myqbo\"",
+        1,
+    );
+    let f = fixture_of(
+        &text,
+        &[
+            "https://appcenter.intuit.com",
+            "https://oauth.platform.intuit.com",
+            "https://quickbooks.api.intuit.com",
+        ],
+        "/connect/oauth2",
+    )
+    .await;
+    f.create("invoices", 12).await;
+    let (ids, pages) = f.read_all("invoices", 5).await;
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
+    assert_eq!(pages, 3, "STARTPOSITION 1, 6, 11");
+    let (customers, _) = f.read_all("customers", 5).await;
+    assert!(
+        customers.is_empty(),
+        "one query path, told apart by its entity"
+    );
+
+    let burst: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/activity/burst", f.sim.url()))
+        .json(&json!({"changes": 3, "deletes": 2, "resources": ["invoices"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(burst["deletes"], 2);
+    let feed: Value = f
+        .get("/v3/company/tenant1/cdc?entities=Invoice&changedSince=2000-01-01T00:00:00%2B00:00&minorversion=75")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let records = feed["CDCResponse"][0]["QueryResponse"][0]["Invoice"]
+        .as_array()
+        .unwrap();
+    let stubs: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["status"] == "Deleted")
+        .collect();
+    assert_eq!(stubs.len(), 2, "{feed}");
+    assert!(
+        stubs[0]["MetaData"]["LastUpdatedTime"].is_string(),
+        "{feed}"
+    );
+    let elsewhere = f
+        .get("/v3/company/tenant2/query?query=select%20*%20from%20Invoice%20STARTPOSITION%201%20MAXRESULTS%205")
+        .await;
+    assert_eq!(
+        elsewhere.status(),
+        404,
+        "another company's path is not this tenant's"
+    );
 }

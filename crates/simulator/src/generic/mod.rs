@@ -25,7 +25,9 @@ use std::sync::Arc;
 
 use tributary_domain::{Clock, SystemClock};
 
-use crate::engine::server::{RunningSimulator, scripted_consent, serve_until_stopped};
+use crate::engine::server::{
+    RunningSimulator, scripted_consent, scripted_redirect, serve_until_stopped,
+};
 use crate::engine::sim::Simulator;
 use crate::generic::provider::Generic;
 
@@ -36,8 +38,8 @@ mod search;
 pub mod spec;
 
 pub use spec::{
-    ArchiveList, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager, PagerKind,
-    Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
+    ArchiveList, ChangeFeed, DateField, DeleteLog, ErrorMark, Language, Limits, Options, Pager,
+    PagerKind, Paging, ResetUnit, ResourceSpec, Search, Spec, TextPart, TokenValue,
 };
 
 /// A simulator of `spec`, reading time from `clock`. Seeds its tenants' records.
@@ -67,6 +69,25 @@ pub async fn consent_code(
     redirect_uri: &str,
 ) -> Result<String, String> {
     scripted_consent(
+        http,
+        &format!("{origin}{authorize_path}"),
+        client_id,
+        redirect_uri,
+        &[],
+    )
+    .await
+}
+
+/// Like [`consent_code`], but every query parameter of the consent redirect: the code, and what
+/// the definition reads beside it (a `realmId`).
+pub async fn consent_redirect(
+    http: &reqwest::Client,
+    origin: &str,
+    authorize_path: &str,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    scripted_redirect(
         http,
         &format!("{origin}{authorize_path}"),
         client_id,

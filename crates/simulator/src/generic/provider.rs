@@ -32,7 +32,7 @@ use crate::engine::sim::{Caller, Serve, Simulator};
 use crate::engine::{activity, control, gateway, oauth};
 use crate::generic::data;
 use crate::generic::spec::{
-    ArchiveList, DeleteLog, PagerKind, ResetUnit, ResourceSpec, Spec, TokenValue,
+    ArchiveList, ChangeFeed, DeleteLog, PagerKind, ResetUnit, ResourceSpec, Spec, TokenValue,
 };
 use crate::generic::{language, search};
 
@@ -47,6 +47,8 @@ pub(crate) struct Generic {
     /// Each resource's generated fields, by index.
     fields: Vec<Vec<String>>,
     style: OAuthStyle,
+    /// `spec.consent_params`, as the engine wants them.
+    consent_params: Vec<&'static str>,
     seed: usize,
     /// The base clock, for reset headers given as epoch seconds.
     clock: Arc<dyn Clock>,
@@ -88,7 +90,9 @@ impl Generic {
             denied: "The user denied access",
             basic_auth: spec.basic_auth,
         };
+        let consent_params = spec.consent_params.iter().map(|p| leak(p)).collect();
         Generic {
+            consent_params,
             names: Box::leak(names.into_boxed_slice()),
             active: Box::leak(active.into_boxed_slice()),
             fields,
@@ -110,11 +114,13 @@ impl Generic {
     }
 
     fn error_body(&self, status: u16, text: &str) -> Value {
+        // The marks first: a message inside a marked member (`/Fault/Error/0/Detail` under a
+        // `/Fault` that must exist) makes it an object.
         let mut body = Value::Null;
-        data::put(&mut body, &self.spec.message_pointer, json!(text));
         for mark in self.spec.error_marks.iter().filter(|m| m.status == status) {
             data::put(&mut body, &mark.pointer, mark.value.clone());
         }
+        data::put(&mut body, &self.spec.message_pointer, json!(text));
         body
     }
 }
@@ -358,6 +364,13 @@ impl Provider for Generic {
         })
     }
 
+    fn consent_params(&self, tenant: &str, _scope: &GrantedScope) -> Vec<(&'static str, String)> {
+        self.consent_params
+            .iter()
+            .map(|name| (*name, tenant.to_owned()))
+            .collect()
+    }
+
     fn token_error(&self, error: TokenError) -> Response {
         let (status, code, text) = match error {
             TokenError::NotAForm => (
@@ -469,8 +482,37 @@ async fn serve_api(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let path = uri.path();
+    // The caller's tenant name, where the paths have a segment for it, reads as that segment.
+    let normalized = match &generic.spec.tenant_segment {
+        Some(segment) => {
+            let tenant = sim.tenant_name(caller.tenant);
+            uri.path()
+                .split('/')
+                .map(|part| {
+                    if part == tenant {
+                        segment.as_str()
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        }
+        None => uri.path().to_owned(),
+    };
+    let path = normalized.as_str();
     let query = form_pairs(uri.query().unwrap_or("")).unwrap_or_default();
+    if let Some((resource, feed)) = generic.spec.resources.iter().find_map(|resource| {
+        let feed = resource.changes.as_ref()?;
+        let asked = feed.path == path
+            && feed
+                .flags
+                .iter()
+                .all(|(k, v)| query.get(k).is_some_and(|q| q == v));
+        asked.then_some((resource, feed))
+    }) {
+        return change_feed(&sim, &generic, &caller, resource, feed, &query);
+    }
     if let Some((resource, archive)) = generic.spec.resources.iter().find_map(|resource| {
         let archive = resource.archive.as_ref()?;
         let asked = archive.path == path
@@ -958,5 +1000,76 @@ fn archive_list(
     if body.is_null() {
         body = json!({});
     }
+    axum::Json(body).into_response()
+}
+
+/// A change feed: every record changed at or after the time asked, then a stub for every
+/// record deleted since (its id, its deletion time as its updated date, the stub's mark).
+fn change_feed(
+    sim: &Simulator,
+    generic: &Generic,
+    caller: &Caller,
+    resource: &ResourceSpec,
+    feed: &ChangeFeed,
+    query: &std::collections::HashMap<String, String>,
+) -> Response {
+    let (param, format) = &feed.since;
+    let Some(since) = query
+        .get(param)
+        .and_then(|text| data::parse_date(format.as_ref(), text))
+    else {
+        return generic.error(StatusCode::BAD_REQUEST, &format!("{param} must be a date"));
+    };
+    let shown = |ms: i64| {
+        resource
+            .updated
+            .as_ref()
+            .map_or(ms, |updated| data::shown_ms(&updated.format, ms))
+    };
+    let (mut records, deleted): (Vec<Value>, Vec<(i64, i64)>) = {
+        let state = sim.state();
+        let Some(table) = state
+            .tenants
+            .get(caller.tenant)
+            .and_then(|t| t.tables.get(resource.name.as_str()))
+        else {
+            return generic.error(StatusCode::NOT_FOUND, "No such resource");
+        };
+        let mut rows: Vec<&Row> = table
+            .rows
+            .values()
+            .filter(|row| shown(row.updated_ms) >= since)
+            .collect();
+        rows.sort_by_key(|row| (row.updated_ms, row.id));
+        (
+            rows.into_iter()
+                .map(|row| data::render(resource, row))
+                .collect(),
+            table
+                .deleted
+                .iter()
+                .filter(|d| shown(d.deleted_ms) >= since)
+                .map(|d| (d.id, d.deleted_ms))
+                .collect(),
+        )
+    };
+    if let Some((pointer, value)) = &feed.stub {
+        for (id, at) in deleted {
+            let row = Row {
+                id,
+                created_ms: at,
+                updated_ms: at,
+                versions: 0,
+                fields: Map::new(),
+            };
+            let mut stub = data::render(resource, &row);
+            data::put(&mut stub, pointer, value.clone());
+            records.push(stub);
+        }
+    }
+    let cap = usize::try_from(generic.spec.max_page_size).unwrap_or(usize::MAX);
+    records.truncate(cap.max(1));
+    let mut body = Value::Null;
+    data::put(&mut body, &feed.records, Value::Array(records));
     axum::Json(body).into_response()
 }

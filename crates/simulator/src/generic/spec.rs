@@ -33,6 +33,12 @@ pub struct Spec {
     /// Values the token response carries besides the tokens: (JSON pointer, value). An origin
     /// value is the simulator's own (a per-tenant API host from the token response).
     pub token_extras: Vec<(String, TokenValue)>,
+    /// Query parameters the consent redirect carries besides the code, each the tenant's name
+    /// (QuickBooks' `realmId`).
+    pub consent_params: Vec<String>,
+    /// A path segment standing for the caller's tenant name in the paths below (a company id in
+    /// the base URL).
+    pub tenant_segment: Option<String>,
     /// JSON pointer where error bodies carry their message (`/message`, `/0/message`,
     /// `/fault/faultstring`); `/message` when the definition names none.
     pub message_pointer: String,
@@ -101,6 +107,23 @@ pub struct ResourceSpec {
     pub search: Option<Search>,
     /// A list of the archived (deleted) records, when the definition reads one.
     pub archive: Option<ArchiveList>,
+    /// A change feed polls read instead of the list, when the definition has one.
+    pub changes: Option<ChangeFeed>,
+}
+
+/// A change feed (QuickBooks' CDC): the records changed since a time, and a stub for each
+/// record deleted since then.
+#[derive(Debug, Clone)]
+pub struct ChangeFeed {
+    pub path: String,
+    /// Literal parameters that tell the resources apart (`entities=Customer`).
+    pub flags: Vec<(String, String)>,
+    /// The parameter of the time, and how it is written.
+    pub since: (String, Option<DateFormatter>),
+    /// JSON pointer to the records.
+    pub records: String,
+    /// A stub's mark: the pointer and the value that tell it apart (`/status` = `Deleted`).
+    pub stub: Option<(String, serde_json::Value)>,
 }
 
 /// A search request's JSON body: where its parts sit (JSON pointers into the body), and the
