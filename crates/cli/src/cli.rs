@@ -53,8 +53,8 @@ enum Command {
     /// get requests under the base URL's path with its records, id and date fields (in the
     /// definition's Java date patterns), its filters — query parameters (the params dialect), a
     /// query language's text (the where dialect) or a JSON search body (the search dialect),
-    /// read back — its bounds and order, its deletes (by absence, a delete log, archives), its
-    /// pager
+    /// read back — its bounds and order, its change feed, its deletes (by absence, a delete log,
+    /// archives, stubs in the feed), its pager
     /// (offset, page_number, next_url, cursor, link_header or none), its rate-limit headers and
     /// its error bodies — and the same control API under /_sim as the built-in simulators
     /// (faults, clock, activity, bursts with deletes, state export, request log). Record field
@@ -63,9 +63,9 @@ enum Command {
     /// with TRIBUTARY_<KEY>_ORIGIN=<the printed URL>.
     ///
     /// A definition the generic simulator cannot play is refused at start (exit 2) naming each
-    /// such field: a change feed, delete stubs in a feed, connection values from the redirect (or
-    /// from the token response other than as the API's host, which the simulator gives as its
-    /// own). Keap's, Salesforce's and HubSpot's exports play; QuickBooks' is refused.
+    /// such field: a list or change feed sent as POST outside the search dialect, a value from the
+    /// token response inside a path (as the API's host, the simulator gives its own origin; a
+    /// value from the consent redirect is the tenant's name). Every built-in export plays.
     #[command(args_conflicts_with_subcommands = true)]
     Simulate {
         #[command(subcommand)]

@@ -11,12 +11,13 @@
 //! definitions (the elements crate tests against the simulator) — `tools` sees both.
 //!
 //! What is refused — every such feature at once ([`unplayable`]), each with the field that says
-//! it: a change feed (`api.changes`); delete stubs (`inline`; `absence`, `separate_request`
-//! delete logs and `archived_list` archives are played); a list sent as `POST` or with a body
-//! outside the search dialect; a get sent as `POST`; connection variables from the OAuth
-//! redirect, or from the token response anywhere but at the start of the base or token URL (an
-//! API host, which the simulator gives as its own origin); a page or query variable inside a
-//! longer text (but the `where` dialect's query text, whose slots the simulator reads back).
+//! it: a list sent as `POST` or with a body outside the search dialect, a change feed or a get
+//! sent as `POST`; a connection variable from the token response inside a path or query (at the
+//! start of the base or token URL it is the API's host, which the simulator gives as its own
+//! origin; a value from the OAuth redirect is the tenant's name, a path segment the simulator
+//! matches against the caller's tenant); a page or query variable inside a longer text (but the
+//! `where` dialect's query text, whose slots the simulator reads back). Every built-in
+//! definition plays.
 //! What is played but not enforced: result caps, settle times, extra budgets besides the main
 //! one, and request headers (a page size sent in a header is not read). Error bodies carry what
 //! the classifier's rules test (`error_marks`), so a 401 meets the refresh rule.

@@ -8,8 +8,9 @@
 //! what a module would hard-code: the consent and token paths, each resource's list and get
 //! paths, where its records, id and dates sit and how the dates are written, its filter, bound,
 //! order and paging parameters, a query language's text (`language`) or a JSON search body
-//! (`search`), a delete log or an archived list, values of
-//! its token response (an API host: the simulator's own origin), its pager (`offset`, `page_number`, `next_url`, `cursor`,
+//! (`search`), a change feed with its delete stubs, a delete log or an archived list, values of
+//! its token response (an API host: the simulator's own origin) and of its consent redirect (a
+//! company id: the tenant's name, a path segment), its pager (`offset`, `page_number`, `next_url`, `cursor`,
 //! `link_header`, `none`), its rate-limit headers and where error bodies carry their message.
 //! Field values are invented (`data` says how). This crate knows no element definition: the
 //! `tools` crate translates one into a [`Spec`] and refuses, by name, what the spec cannot say.
