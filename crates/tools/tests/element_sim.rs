@@ -693,4 +693,15 @@ async fn quickbooks_export_is_played_realm_in_paths_query_paging_and_change_feed
         404,
         "another company's path is not this tenant's"
     );
+
+    // A fault aimed at the resource meets its requests under the company's path.
+    let fault = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", f.sim.url()))
+        .json(&json!({"status": 500, "resource": "invoices"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success(), "{}", fault.status());
+    let faulted = f.get("/v3/company/tenant1/invoice/1?minorversion=75").await;
+    assert_eq!(faulted.status(), 500);
 }

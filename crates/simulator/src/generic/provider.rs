@@ -206,19 +206,37 @@ impl Provider for Generic {
         }
     }
 
+    /// The resource whose list, get, change feed, delete log or archive path `path` is (the
+    /// tenant segment matching any tenant). Resources sharing one path (a query endpoint) are
+    /// told apart only by the query, which faults do not see: the first of them is named.
     fn resource_of(&self, path: &str) -> Option<String> {
         if path == self.spec.token_path {
             return Some("token".into());
         }
+        let segment = self.spec.tenant_segment.as_deref();
+        let same = |pattern: &str, path: &str| {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (pattern.split('/').collect(), path.split('/').collect());
+            a.len() == b.len() && a.iter().zip(&b).all(|(p, q)| p == q || Some(*p) == segment)
+        };
         self.spec
             .resources
             .iter()
             .find(|r| {
-                r.list_path == path
+                same(&r.list_path, path)
+                    || r.changes.as_ref().is_some_and(|f| same(&f.path, path))
+                    || r.delete_log.as_ref().is_some_and(|l| same(&l.path, path))
+                    || r.archive.as_ref().is_some_and(|a| same(&a.path, path))
                     || r.get_path.as_ref().is_some_and(|(prefix, suffix)| {
-                        path.len() > prefix.len() + suffix.len()
-                            && path.starts_with(prefix.as_str())
-                            && path.ends_with(suffix.as_str())
+                        let pattern = format!("{prefix}\u{0}{suffix}");
+                        let (a, b): (Vec<&str>, Vec<&str>) =
+                            (pattern.split('/').collect(), path.split('/').collect());
+                        a.len() == b.len()
+                            && a.iter().zip(&b).all(|(p, q)| {
+                                p == q
+                                    || Some(*p) == segment
+                                    || (p.contains('\u{0}') && !q.is_empty())
+                            })
                     })
             })
             .map(|r| r.name.clone())
@@ -571,12 +589,13 @@ async fn serve_api(
         };
         return list(&sim, &generic, &caller, resource, path, &query, &body);
     }
+    // A get: the id between the get path's prefix and suffix, one segment.
     let found = generic.spec.resources.iter().find_map(|resource| {
         let (prefix, suffix) = resource.get_path.as_ref()?;
         let id = path
             .strip_prefix(prefix.as_str())?
             .strip_suffix(suffix.as_str())?;
-        (!id.is_empty() && !id.contains('/')).then(|| (resource, Some(id.to_owned())))
+        (!id.is_empty() && !id.contains('/')).then_some((resource, id))
     });
     let Some((resource, id)) = found else {
         return generic.error(StatusCode::NOT_FOUND, &format!("No such path: {path}"));
@@ -587,18 +606,7 @@ async fn serve_api(
             &format!("{method} is not served at {path}"),
         );
     }
-    match id {
-        Some(id) => get_one(&sim, &generic, &caller, resource, &id),
-        None => list(
-            &sim,
-            &generic,
-            &caller,
-            resource,
-            path,
-            &query,
-            &Value::Null,
-        ),
-    }
+    get_one(&sim, &generic, &caller, resource, id)
 }
 
 fn get_one(
