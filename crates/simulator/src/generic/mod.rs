@@ -17,7 +17,7 @@
 //!
 //! Files: `spec` (the data), `data` (records and dates), `language` (a query language's text
 //! read back into conditions, and conditions evaluated), `search` (a search body read back),
-//! `provider` (the engine's hooks, the routes).
+//! `provider` (the engine's hooks and the router), `requests` (every API request).
 
 use std::io;
 use std::net::SocketAddr;
@@ -35,6 +35,7 @@ use crate::generic::provider::Generic;
 mod data;
 mod language;
 mod provider;
+mod requests;
 mod search;
 pub mod spec;
 
