@@ -43,10 +43,35 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
-    /// Run a provider simulator, for tests, the demo and benchmarks.
+    /// Run a provider simulator, for tests, the demo and benchmarks: a built-in one by name
+    /// (`tributary simulate hubspot`), or one played from an element definition file
+    /// (`tributary simulate --element mykeap.toml`).
+    ///
+    /// With --element FILE, the simulator serves what the definition says: its consent page
+    /// (POST allow=true at the authorization URL's path redirects with a code) and token
+    /// endpoint (code exchange and refresh, at the token URL's path), each resource's list and
+    /// get requests under the base URL's path with its records, id and date fields (in the
+    /// definition's Java date patterns), its filters — query parameters (the params dialect), a
+    /// query language's text (the where dialect) or a JSON search body (the search dialect),
+    /// read back — its bounds and order, its change feed, its deletes (by absence, a delete log,
+    /// archives, stubs in the feed), its pager
+    /// (offset, page_number, next_url, cursor, link_header or none), its rate-limit headers and
+    /// its error bodies — and the same control API under /_sim as the built-in simulators
+    /// (faults, clock, activity, bursts with deletes, state export, request log). Record field
+    /// values are invented from `record_fields` (an `id` or `*_id` field holds an integer from 1
+    /// to 50, `is_*`/`has_*` a boolean, any other the text "FIELD N"). Point Tributary at it
+    /// with TRIBUTARY_<KEY>_ORIGIN=<the printed URL>.
+    ///
+    /// A definition the generic simulator cannot play is refused at start (exit 2) naming each
+    /// such field: a list or change feed sent as POST outside the search dialect, a value from the
+    /// token response inside a path (as the API's host, the simulator gives its own origin; a
+    /// value from the consent redirect is the tenant's name). Every built-in export plays.
+    #[command(args_conflicts_with_subcommands = true)]
     Simulate {
         #[command(subcommand)]
-        provider: Provider,
+        provider: Option<Provider>,
+        #[command(flatten)]
+        element: ElementSimulateArgs,
     },
     /// The whole loop on this machine, with nothing installed: the simulator, Tributary on a
     /// fresh SQLite database and a webhook receiver, an instance created through the API,
@@ -261,6 +286,39 @@ enum Provider {
     Quickbooks(tributary_simulator::quickbooks::Args),
 }
 
+/// `tributary simulate --element FILE`'s flags.
+#[derive(Debug, Args)]
+struct ElementSimulateArgs {
+    /// An element definition file (TOML, as `tributary elements export KEY` prints one) to
+    /// serve as a simulated provider.
+    #[arg(long, value_name = "FILE")]
+    element: Option<std::path::PathBuf>,
+    /// Address to listen on (port 0 picks a free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:9094", requires = "element")]
+    bind: SocketAddr,
+    /// An OAuth app as ID:SECRET; repeat for several. Replaces the default app
+    /// (tributary-demo:tributary-demo-secret).
+    #[arg(long = "client", value_name = "ID:SECRET", value_parser = ClientApp::parse,
+          requires = "element")]
+    clients: Vec<ClientApp>,
+    /// Access-token lifetime in seconds (`expires_in`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3_600, allow_hyphen_values = true,
+          value_parser = clap::value_parser!(i64).range(1..), requires = "element")]
+    token_ttl: i64,
+    /// Requests per rolling minute before 429 (default: the definition's
+    /// `api.rate_limit.requests_per_minute`).
+    #[arg(long, value_name = "N", allow_hyphen_values = true,
+          value_parser = clap::value_parser!(u32).range(1..), requires = "element")]
+    throttle_per_minute: Option<u32>,
+    /// Initial records per tenant, shared between the definition's resources.
+    #[arg(long, value_name = "N", default_value_t = 60, requires = "element")]
+    seed: usize,
+    /// Number of tenants; the consent page lets the user pick one.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=100), requires = "element")]
+    tenants: u64,
+}
+
 #[derive(Debug, Args)]
 struct SimulateArgs {
     /// Address to listen on (port 0 picks a free port; the URL is printed).
@@ -410,22 +468,30 @@ pub fn run() -> ExitCode {
                 },
         } => crate::dates_cli::format(&format, timezone.as_deref(), &instant),
         Command::Simulate {
-            provider: Provider::Infusionsoft(args),
+            provider: None,
+            element,
+        } => simulate_element(element),
+        Command::Simulate {
+            provider: Some(Provider::Infusionsoft(args)),
+            ..
         } => simulate(args),
         Command::Simulate {
-            provider: Provider::Salesforce(args),
+            provider: Some(Provider::Salesforce(args)),
+            ..
         } => {
             init_tracing();
             tributary_simulator::salesforce::run(args)
         }
         Command::Simulate {
-            provider: Provider::Hubspot(args),
+            provider: Some(Provider::Hubspot(args)),
+            ..
         } => {
             init_tracing();
             tributary_simulator::hubspot::run(args)
         }
         Command::Simulate {
-            provider: Provider::Quickbooks(args),
+            provider: Some(Provider::Quickbooks(args)),
+            ..
         } => {
             init_tracing();
             tributary_simulator::quickbooks::run(args)
@@ -523,6 +589,32 @@ fn create_tenant(name: &str, user: tributary_store::UserProfile, database_url: &
             }
         }
     })
+}
+
+/// `tributary simulate --element FILE` (or `tributary simulate` alone: what to name).
+fn simulate_element(args: ElementSimulateArgs) -> ExitCode {
+    let Some(file) = args.element else {
+        eprintln!(
+            "error: name a provider (infusionsoft, salesforce, hubspot, quickbooks) or an \
+             element definition with --element FILE; see tributary simulate --help"
+        );
+        return ExitCode::from(2);
+    };
+    init_tracing();
+    let options = tributary_simulator::generic::Options {
+        clients: if args.clients.is_empty() {
+            vec![ClientApp::default_app()]
+        } else {
+            args.clients
+        },
+        tenants: usize::try_from(args.tenants).unwrap_or(1),
+        seed: args.seed,
+        token_ttl_secs: args.token_ttl,
+        per_minute: args.throttle_per_minute,
+        bind: args.bind,
+        ..tributary_simulator::generic::Options::default()
+    };
+    tributary_tools::element_sim::run(&file, options)
 }
 
 fn simulate(args: SimulateArgs) -> ExitCode {

@@ -28,6 +28,10 @@
 //!   limits (one of them on concurrency), Faults. Sources: `providers.md` §4. Start one with
 //!   [`quickbooks::start`].
 //!
+//! - [`generic`]: a provider played from plain data ([`generic::Spec`]) — what `tributary
+//!   simulate --element FILE` serves from an element definition (the `tools` crate translates
+//!   the definition; this crate knows none). Start one with [`generic::start`].
+//!
 //! A new provider is one more module beside these: a `Config` that turns into the engine's
 //! settings, a `Provider` and `Serve` implementation, and a constructor such as
 //! [`salesforce::simulator`].
@@ -43,6 +47,7 @@
 //! ```
 
 mod engine;
+pub mod generic;
 pub mod hubspot;
 mod infusionsoft;
 pub mod quickbooks;
