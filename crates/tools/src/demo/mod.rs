@@ -634,7 +634,7 @@ pub(crate) async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Resu
 const DELETE_EVERY: u64 = 4;
 
 /// Deletes one record at the provider, as a user would.
-async fn delete_one(
+pub(crate) async fn delete_one(
     http: &reqwest::Client,
     origin: &str,
     provider: &Provider,
