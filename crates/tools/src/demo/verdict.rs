@@ -207,6 +207,18 @@ pub(crate) struct Report {
     pub text: String,
 }
 
+/// What the run had shown of a deleted record before its deletion: whether it existed before
+/// the run, and how many of its changes arrived (a lost deletion's first clue).
+fn seen_before(tally: &Tally, baseline: &HashMap<RecordKey, u64>, key: &RecordKey) -> String {
+    let arrived = tally.per_record.get(key).map_or(0, Vec::len);
+    let origin = if baseline.contains_key(key) {
+        "it existed before the run"
+    } else {
+        "created during the run"
+    };
+    format!("{origin}; {arrived} of its changes arrived")
+}
+
 pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> Report {
     let Expected {
         latest: wanted,
@@ -267,7 +279,11 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
             gone += 1;
             match tally.deleted.get(key).copied().unwrap_or(0) {
                 1 => arrived += 1,
-                0 => problems.push(format!("{resource} #{}: its deletion never arrived", key.1)),
+                0 => problems.push(format!(
+                    "{resource} #{}: its deletion never arrived ({})",
+                    key.1,
+                    seen_before(tally, baseline, key)
+                )),
                 n => problems.push(format!(
                     "{resource} #{}: its deletion arrived {n} times",
                     key.1
