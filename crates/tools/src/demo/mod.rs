@@ -378,10 +378,7 @@ async fn drive(
             .latest
             .iter()
             .all(|(record, updated)| tally.has(record, updated))
-            && expected
-                .deleted
-                .iter()
-                .all(|record| tally.has_deletion(record));
+            && expected.deletions_missing(&tally, provider) == 0;
         if arrived || Instant::now() > drain_until {
             break;
         }
