@@ -296,7 +296,12 @@ mod tests {
     fn the_cursor_clock_round_trips_and_anything_else_reads_as_none() {
         let clock = CursorClock { skew_ms: -300_000 };
         assert_eq!(CursorClock::from_json(Some(&clock.to_json())), Some(clock));
-        for other in [None, Some("not json"), Some("{}"), Some(r#"{"skewMs": "x"}"#)] {
+        for other in [
+            None,
+            Some("not json"),
+            Some("{}"),
+            Some(r#"{"skewMs": "x"}"#),
+        ] {
             assert_eq!(CursorClock::from_json(other), None, "{other:?}");
         }
     }

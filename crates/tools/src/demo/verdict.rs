@@ -666,7 +666,11 @@ mod tests {
         let (mut tally, mut expected) = run();
         expected.deleted = BTreeSet::from([key("contacts", 7), key("contacts", 8)]);
         tally.add(arrival("n5", true, vec![created(7)]), &view);
-        assert_eq!(expected.deletions_missing(&tally, &keap()), 1, "#7's is owed");
+        assert_eq!(
+            expected.deletions_missing(&tally, &keap()),
+            1,
+            "#7's is owed"
+        );
         tally.add(
             arrival("n6", true, vec![deletion("contacts", 7, "d7")]),
             &view,

@@ -226,8 +226,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
         // back): the verdict owes each one DELETED event, kills or not — but for a Keap record
         // created and deleted while no poll of it committed, which Tributary never knew.
         // HubSpot's and QuickBooks' deletes have not been soaked yet.
-        if provider.deletes && (provider.sweeps || provider.key == "sfdc") && rng.random_bool(0.3)
-        {
+        if provider.deletes && (provider.sweeps || provider.key == "sfdc") && rng.random_bool(0.3) {
             delete_one(&http, &origin, &provider).await?;
         }
         let outage = rng.random_bool(0.2);

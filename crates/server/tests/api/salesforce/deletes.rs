@@ -167,12 +167,8 @@ async fn a_deletion_after_the_provider_clock_stepped_back_arrives() {
     let read = app.poll(id).await;
     assert!(read["polls"][0]["deletes"]["to"].is_string(), "{read}");
 
-    app.control(
-        Method::POST,
-        "/_sim/clock",
-        json!({"offset_seconds": -300}),
-    )
-    .await;
+    app.control(Method::POST, "/_sim/clock", json!({"offset_seconds": -300}))
+        .await;
     app.advance_secs(5);
     let (status, _) = app
         .sf(
