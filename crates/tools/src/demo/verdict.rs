@@ -252,7 +252,7 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
     let mut rows = String::new();
     let (mut made_total, mut events_total, mut merged_total, mut records_total) = (0, 0, 0, 0);
     let (mut latest_total, mut deleted_total, mut deletions_total) = (0, 0, 0);
-    let mut unseen_total = 0u64;
+    let mut unseen: Vec<String> = Vec::new();
     for resource in provider.resources {
         let made = tally.made.get(*resource).copied().unwrap_or(0);
         let mut events = 0u64;
@@ -301,7 +301,7 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
         for key in deleted.iter().filter(|k| k.0 == *resource) {
             let times = tally.deleted.get(key).copied().unwrap_or(0);
             if times == 0 && !expected.owes_deletion(key, tally, provider) {
-                unseen_total += 1;
+                unseen.push(format!("{resource} #{}", key.1));
                 continue;
             }
             gone += 1;
@@ -394,18 +394,20 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
     let passed = problems.is_empty();
     if passed {
         let deletions = if provider.deletes {
-            let unseen = if unseen_total > 0 {
-                format!(
-                    " + {unseen_total} never seen (created and deleted while no poll of them \
-                     committed; deletes that show only to a sweep cannot be reported for them)"
-                )
-            } else {
+            let never_seen = if unseen.is_empty() {
                 String::new()
+            } else {
+                format!(
+                    " + {} never seen ({}: created and deleted while no poll of them committed; \
+                     deletes that show only to a sweep cannot be reported for them)",
+                    unseen.len(),
+                    unseen.join(", ")
+                )
             };
             format!(
                 "{} records deleted at the provider = {deletions_total} DELETED events, each \
-                 once{unseen}; ",
-                deleted_total + unseen_total
+                 once{never_seen}; ",
+                deleted_total + unseen.len() as u64
             )
         } else {
             String::new()
@@ -421,6 +423,12 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
         text.push_str(&format!("FAILED: {} problems\n", problems.len()));
         for problem in problems.iter().take(20) {
             text.push_str(&format!("  - {problem}\n"));
+        }
+        if !unseen.is_empty() {
+            text.push_str(&format!(
+                "  (deleted but never seen, so owed no DELETED: {})\n",
+                unseen.join(", ")
+            ));
         }
     }
     Report { passed, text }
@@ -680,7 +688,8 @@ mod tests {
         assert!(report.passed, "{}", report.text);
         assert!(
             report.text.contains(
-                "2 records deleted at the provider = 1 DELETED events, each once + 1 never seen"
+                "2 records deleted at the provider = 1 DELETED events, each once + 1 never seen \
+                 (contacts #8: created and deleted while no poll of them committed"
             ),
             "{}",
             report.text
