@@ -19,10 +19,19 @@
 //!   moves past the loss, so one loss is reported once.
 //! - A **DELETED event id** derives from (instance, resource, object id, deletion time): a
 //!   deletion read twice (overlapping windows, a retried sweep) is one event.
+//! - **The provider's clock may step back** (issue 18): a deletion after the step is dated on
+//!   the new clock, before a cursor read on the old one, and a window starting at that cursor
+//!   would never reach it — the deletion would be lost, not late. So the cursor is kept with
+//!   the offset of the provider's clock it was read at ([`CursorClock`], the sweep's memory),
+//!   and a sweep whose provider clock now runs more than
+//!   [`STEP_BACK_TOLERANCE_MS`](crate::poll::STEP_BACK_TOLERANCE_MS) behind that starts from
+//!   the cursor moved back by the step ([`rebase`]), as a poll of updates reads from its last
+//!   moment on the provider's clock of today. A step forward keeps the cursor (nothing can be
+//!   dated before it); re-reading is harmless.
 
 use serde_json::{Value, json};
 
-use crate::poll::{event_date, event_id};
+use crate::poll::{STEP_BACK_TOLERANCE_MS, event_date, event_id};
 
 /// The event type of a deletion.
 pub const DELETED: &str = "DELETED";
@@ -91,6 +100,41 @@ pub fn window(
         end_ms: end,
         lost,
     })
+}
+
+/// What a delete sweep remembers beside its cursor: how far the provider's clock ran from
+/// Tributary's when the cursor was read (kept as JSON in the poller's delete memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorClock {
+    pub skew_ms: i64,
+}
+
+impl CursorClock {
+    /// As stored: `{"skewMs": …}`.
+    pub fn to_json(self) -> String {
+        json!({"skewMs": self.skew_ms}).to_string()
+    }
+
+    /// As stored, read back; `None` for nothing stored or another shape (a cursor kept before
+    /// this memory existed: it is used as it stands).
+    pub fn from_json(text: Option<&str>) -> Option<CursorClock> {
+        let value: Value = serde_json::from_str(text?).ok()?;
+        Some(CursorClock {
+            skew_ms: value.get("skewMs")?.as_i64()?,
+        })
+    }
+}
+
+/// The delete cursor on the provider's clock of today: `cursor_ms` as read when the clock ran
+/// `then` from Tributary's, now that it runs `skew_ms` from it. Moved back by the step when the
+/// clock stepped back by more than the tolerance; otherwise the cursor as it is.
+pub fn rebase(cursor_ms: i64, then: Option<CursorClock>, skew_ms: i64) -> i64 {
+    match then {
+        Some(then) if skew_ms < then.skew_ms - STEP_BACK_TOLERANCE_MS => {
+            cursor_ms - (then.skew_ms - skew_ms)
+        }
+        _ => cursor_ms,
+    }
 }
 
 /// One deletion the provider reported.
@@ -228,6 +272,37 @@ mod tests {
             object_id: id.into(),
             deleted_ms: at,
             entry: json!({"id": id}),
+        }
+    }
+
+    #[test]
+    fn a_cursor_read_before_the_provider_clock_stepped_back_moves_back_by_the_step() {
+        let then = Some(CursorClock { skew_ms: 90_000 });
+        // Stepped back 390 s: a deletion just after the step is dated 390 s before the
+        // cursor, inside the window from the rebased cursor.
+        let cursor = rebase(T0, then, -300_000);
+        assert_eq!(cursor, T0 - 390_000);
+        let deleted_at = T0 - 390_000 + 5_000;
+        let w = window(cursor, T0 - 390_000 + 2 * MINUTE, None, MINUTE).unwrap();
+        assert!(w.start_ms <= deleted_at && deleted_at < w.end_ms, "{w:?}");
+        // A step forward, no step, or one within the Date header's resolution: as it is.
+        assert_eq!(rebase(T0, then, 120_000), T0);
+        assert_eq!(rebase(T0, then, 90_000), T0);
+        assert_eq!(rebase(T0, then, 88_500), T0);
+        assert_eq!(rebase(T0, None, -300_000), T0, "nothing remembered");
+    }
+
+    #[test]
+    fn the_cursor_clock_round_trips_and_anything_else_reads_as_none() {
+        let clock = CursorClock { skew_ms: -300_000 };
+        assert_eq!(CursorClock::from_json(Some(&clock.to_json())), Some(clock));
+        for other in [
+            None,
+            Some("not json"),
+            Some("{}"),
+            Some(r#"{"skewMs": "x"}"#),
+        ] {
+            assert_eq!(CursorClock::from_json(other), None, "{other:?}");
         }
     }
 

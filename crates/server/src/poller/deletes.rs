@@ -6,9 +6,14 @@
 //! A sweep that fails does not fail the poll: the updates are committed, the delete cursor
 //! stays where it was, and the summary says why — the next poll sweeps the same window again.
 //! A provider's refusal of its delete log (a permission, say) must not stop its updates.
+//!
+//! The cursor is kept with the offset of the provider's clock it was read at (the poller's
+//! delete memory): after the provider's clock stepped back, the window starts from the cursor
+//! moved back by the step (`deletes::rebase`), or deletions dated on the new clock would fall
+//! before it and never be read.
 
 use serde::Serialize;
-use tributary_domain::deletes::{self, Answer, Deletion};
+use tributary_domain::deletes::{self, Answer, CursorClock, Deletion};
 use tributary_domain::poll::event_date;
 use tributary_elements::Resource;
 use tributary_elements::client::InstanceClient;
@@ -50,7 +55,8 @@ pub struct Sweep {
 }
 
 /// Sweeps `resource`'s deletions from the poller's delete cursor (the moment events were
-/// enabled, in the provider's time, before the first sweep) to the provider's `provider_now`.
+/// enabled, in the provider's time, before the first sweep; moved back by a step back of the
+/// provider's clock since it was read) to the provider's `provider_now`.
 pub async fn sweep(
     client: &InstanceClient,
     resource: &Resource,
@@ -63,9 +69,25 @@ pub async fn sweep(
     let Some(spec) = element.deletes_of(resource) else {
         return Sweep::default();
     };
-    let cursor = poller
-        .delete_cursor_ms
-        .unwrap_or(poller.enabled_ms + skew_ms - 1_000);
+    let cursor = match poller.delete_cursor_ms {
+        Some(stored) => {
+            let then = CursorClock::from_json(poller.delete_memory.as_deref());
+            let cursor = deletes::rebase(stored, then, skew_ms);
+            if cursor != stored {
+                tracing::info!(
+                    instance = instance_id,
+                    resource = %resource.name,
+                    step_ms = stored - cursor,
+                    "the provider's clock stepped back; reading its deletes from the cursor \
+                     moved back as far"
+                );
+            }
+            cursor
+        }
+        None => poller.enabled_ms + skew_ms - 1_000,
+    };
+    // Committed with every cursor: the clock it is on.
+    let clock = Some(CursorClock { skew_ms }.to_json());
     let provider_now = now_ms + skew_ms;
     let mut summary = DeleteSummary::default();
     let Some(window) = deletes::window(
@@ -84,7 +106,7 @@ pub async fn sweep(
             commit: Some(DeleteCommit {
                 cursor_ms: cursor,
                 lost: None,
-                memory: None,
+                memory: clock,
             }),
             ..Sweep::default()
         };
@@ -141,7 +163,7 @@ pub async fn sweep(
         commit: Some(DeleteCommit {
             cursor_ms: outcome.cursor_ms,
             lost: outcome.lost.map(|l| (l.from_ms, l.until_ms)),
-            memory: None,
+            memory: clock,
         }),
         summary,
     }

@@ -323,6 +323,47 @@ async fn a_contact_created_and_deleted_between_two_sweeps_is_reported_deleted() 
     assert_eq!(of_type(&events(&app, id).await, "DELETED"), ["3"]);
 }
 
+/// The soak's Keap finding (issue 20), its hypotheses ruled out: a contact reported by a poll,
+/// then a sweep interrupted by a 5xx, the provider's clock stepped back 300 s, the contact
+/// deleted — the next complete sweep still reports it, once. (The soak's lost deletion was of
+/// a record created and deleted while no poll of it committed: never known, never reportable.)
+#[tokio::test]
+async fn a_reported_contact_deleted_after_an_interrupted_sweep_and_a_clock_step_is_deleted_once() {
+    let app = app().await;
+    let id = instance(&app, contacts(100), "https://receiver.example/events").await;
+    sim(
+        &app,
+        "/records",
+        json!({"resource": "contacts", "count": 2}),
+    )
+    .await;
+    assert_eq!(poll(&app, id, true).await["sweep"]["seeded"], true);
+    sim(
+        &app,
+        "/records",
+        json!({"resource": "contacts", "count": 1}),
+    )
+    .await;
+    let reported = poll(&app, id, false).await;
+    assert_eq!(of_type(&events(&app, id).await, "CREATED"), ["1", "2", "3"]);
+    let pages = reported["pages"].as_u64().unwrap();
+    sim(
+        &app,
+        "/faults",
+        json!({"status": 500, "resource": "contacts", "after": pages}),
+    )
+    .await;
+    let interrupted = poll(&app, id, true).await;
+    assert!(interrupted["sweep"]["error"].is_string(), "{interrupted}");
+    sim(&app, "/clock", json!({"offset_seconds": -300})).await;
+    keap(&app, Method::DELETE, "/contacts/3", None).await;
+    let swept = poll(&app, id, true).await;
+    assert_eq!(swept["sweep"]["deleted"], 1, "{swept}");
+    let again = poll(&app, id, true).await;
+    assert_eq!(again["sweep"]["deleted"], 0, "{again}");
+    assert_eq!(of_type(&events(&app, id).await, "DELETED"), ["3"]);
+}
+
 #[tokio::test]
 async fn a_companies_record_edited_at_the_provider_becomes_updated_through_its_checksum() {
     let app = app().await;

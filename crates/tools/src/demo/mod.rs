@@ -378,10 +378,7 @@ async fn drive(
             .latest
             .iter()
             .all(|(record, updated)| tally.has(record, updated))
-            && expected
-                .deleted
-                .iter()
-                .all(|record| tally.has_deletion(record));
+            && expected.deletions_missing(&tally, provider) == 0;
         if arrived || Instant::now() > drain_until {
             break;
         }
@@ -634,7 +631,7 @@ pub(crate) async fn export(http: &reqwest::Client, origin: &str) -> anyhow::Resu
 const DELETE_EVERY: u64 = 4;
 
 /// Deletes one record at the provider, as a user would.
-async fn delete_one(
+pub(crate) async fn delete_one(
     http: &reqwest::Client,
     origin: &str,
     provider: &Provider,

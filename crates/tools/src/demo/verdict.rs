@@ -201,10 +201,44 @@ pub(crate) struct Expected {
     pub deleted: BTreeSet<RecordKey>,
 }
 
+impl Expected {
+    /// Whether `record`'s deletion is owed a `DELETED` event. Every one is, except where the
+    /// provider's deletes show only by absence to a sweep (Keap): there a record created during
+    /// the run none of whose changes arrived was created and deleted while no poll of it
+    /// committed (faults, kills) — Tributary never knew it, and nothing it never saw is
+    /// reported deleted (README, "Reconciliation sweeps"). Its `DELETED`, should a sweep have
+    /// listed it, is still counted once; its absence is no loss.
+    pub fn owes_deletion(&self, record: &RecordKey, tally: &Tally, provider: &Provider) -> bool {
+        !provider.sweeps
+            || self.baseline.contains_key(record)
+            || tally.per_record.contains_key(record)
+    }
+
+    /// The deletions owed (see [`Expected::owes_deletion`]) whose `DELETED` has not arrived.
+    pub fn deletions_missing(&self, tally: &Tally, provider: &Provider) -> usize {
+        self.deleted
+            .iter()
+            .filter(|r| !tally.has_deletion(r) && self.owes_deletion(r, tally, provider))
+            .count()
+    }
+}
+
 /// The verdict and the summary table.
 pub(crate) struct Report {
     pub passed: bool,
     pub text: String,
+}
+
+/// What the run had shown of a deleted record before its deletion: whether it existed before
+/// the run, and how many of its changes arrived (a lost deletion's first clue).
+fn seen_before(tally: &Tally, baseline: &HashMap<RecordKey, u64>, key: &RecordKey) -> String {
+    let arrived = tally.per_record.get(key).map_or(0, Vec::len);
+    let origin = if baseline.contains_key(key) {
+        "it existed before the run"
+    } else {
+        "created during the run"
+    };
+    format!("{origin}; {arrived} of its changes arrived")
 }
 
 pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> Report {
@@ -218,6 +252,7 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
     let mut rows = String::new();
     let (mut made_total, mut events_total, mut merged_total, mut records_total) = (0, 0, 0, 0);
     let (mut latest_total, mut deleted_total, mut deletions_total) = (0, 0, 0);
+    let mut unseen: Vec<String> = Vec::new();
     for resource in provider.resources {
         let made = tally.made.get(*resource).copied().unwrap_or(0);
         let mut events = 0u64;
@@ -264,10 +299,19 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
         let mut gone = 0u64;
         let mut arrived = 0u64;
         for key in deleted.iter().filter(|k| k.0 == *resource) {
+            let times = tally.deleted.get(key).copied().unwrap_or(0);
+            if times == 0 && !expected.owes_deletion(key, tally, provider) {
+                unseen.push(format!("{resource} #{}", key.1));
+                continue;
+            }
             gone += 1;
-            match tally.deleted.get(key).copied().unwrap_or(0) {
+            match times {
                 1 => arrived += 1,
-                0 => problems.push(format!("{resource} #{}: its deletion never arrived", key.1)),
+                0 => problems.push(format!(
+                    "{resource} #{}: its deletion never arrived ({})",
+                    key.1,
+                    seen_before(tally, baseline, key)
+                )),
                 n => problems.push(format!(
                     "{resource} #{}: its deletion arrived {n} times",
                     key.1
@@ -350,9 +394,20 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
     let passed = problems.is_empty();
     if passed {
         let deletions = if provider.deletes {
+            let never_seen = if unseen.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " + {} never seen ({}: created and deleted while no poll of them committed; \
+                     deletes that show only to a sweep cannot be reported for them)",
+                    unseen.len(),
+                    unseen.join(", ")
+                )
+            };
             format!(
-                "{deleted_total} records deleted at the provider = {deletions_total} DELETED \
-                 events, each once; "
+                "{} records deleted at the provider = {deletions_total} DELETED events, each \
+                 once{never_seen}; ",
+                deleted_total + unseen.len() as u64
             )
         } else {
             String::new()
@@ -368,6 +423,12 @@ pub(crate) fn check(tally: &Tally, expected: &Expected, provider: &Provider) -> 
         text.push_str(&format!("FAILED: {} problems\n", problems.len()));
         for problem in problems.iter().take(20) {
             text.push_str(&format!("  - {problem}\n"));
+        }
+        if !unseen.is_empty() {
+            text.push_str(&format!(
+                "  (deleted but never seen, so owed no DELETED: {})\n",
+                unseen.join(", ")
+            ));
         }
     }
     Report { passed, text }
@@ -600,5 +661,69 @@ mod tests {
             "{}",
             report.text
         );
+    }
+    #[test]
+    fn where_only_a_sweep_sees_deletes_one_of_a_record_never_seen_is_not_owed() {
+        let view = View::new(false, &[]);
+        let created = |id| Received {
+            event_type: "CREATED".into(),
+            ..event("contacts", id, "t4", &format!("c{id}"))
+        };
+        // Keap: #7 was reported created, then deleted; #8 was created and deleted while no
+        // poll of it committed (none of its changes arrived): Tributary never knew it.
+        let (mut tally, mut expected) = run();
+        expected.deleted = BTreeSet::from([key("contacts", 7), key("contacts", 8)]);
+        tally.add(arrival("n5", true, vec![created(7)]), &view);
+        assert_eq!(
+            expected.deletions_missing(&tally, &keap()),
+            1,
+            "#7's is owed"
+        );
+        tally.add(
+            arrival("n6", true, vec![deletion("contacts", 7, "d7")]),
+            &view,
+        );
+        assert_eq!(expected.deletions_missing(&tally, &keap()), 0);
+        let report = check(&tally, &expected, &keap());
+        assert!(report.passed, "{}", report.text);
+        assert!(
+            report.text.contains(
+                "2 records deleted at the provider = 1 DELETED events, each once + 1 never seen \
+                 (contacts #8: created and deleted while no poll of them committed"
+            ),
+            "{}",
+            report.text
+        );
+        // One that existed before the run is owed, seen or not…
+        let (tally, mut expected) = run();
+        expected.deleted = BTreeSet::from([key("contacts", 2)]);
+        let report = check(&tally, &expected, &keap());
+        assert!(
+            report.text.contains(
+                "contacts #2: its deletion never arrived (it existed before the run; 1 of its \
+                 changes arrived)"
+            ),
+            "{}",
+            report.text
+        );
+        // …and so is one whose creation arrived, and at Salesforce, whose delete log lists
+        // every deletion, even one never seen.
+        let (mut tally, mut expected) = run();
+        expected.deleted = BTreeSet::from([key("contacts", 7)]);
+        tally.add(arrival("n7", true, vec![created(7)]), &view);
+        let report = check(&tally, &expected, &keap());
+        assert!(
+            report.text.contains(
+                "contacts #7: its deletion never arrived (created during the run; 1 of its \
+                 changes arrived)"
+            ),
+            "{}",
+            report.text
+        );
+        let (tally, mut expected) = run();
+        expected.deleted = BTreeSet::from([key("contacts", 8)]);
+        let salesforce = Provider::of("sfdc").unwrap();
+        assert_eq!(expected.deletions_missing(&tally, &salesforce), 1);
+        assert!(!check(&tally, &expected, &salesforce).passed);
     }
 }

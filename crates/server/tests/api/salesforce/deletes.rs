@@ -146,3 +146,53 @@ async fn detect_deletes_false_sweeps_nothing_and_a_value_not_a_boolean_is_named(
         "{refused}"
     );
 }
+
+/// The provider's clock steps back five minutes after a sweep moved the delete cursor to its
+/// old now: a record deleted next is dated before that cursor. The next sweep reads from the
+/// cursor rebased on the provider's clock of today, so the deletion arrives — it is not left
+/// before a cursor no window will ever start behind again (issue 18, the soak's Salesforce
+/// finding).
+#[tokio::test]
+async fn a_deletion_after_the_provider_clock_stepped_back_arrives() {
+    let app = spawn_sf(quiet()).await;
+    let user = app.user_token().await;
+    let gone = app
+        .insert(&user, "Contact", json!({"LastName": "Stepped"}))
+        .await;
+    let (id, _) = app
+        .create(&["contacts"], "https://receiver.example/events")
+        .await;
+    app.poll(id).await;
+    app.advance_secs(120);
+    let read = app.poll(id).await;
+    assert!(read["polls"][0]["deletes"]["to"].is_string(), "{read}");
+
+    app.control(Method::POST, "/_sim/clock", json!({"offset_seconds": -300}))
+        .await;
+    app.advance_secs(5);
+    let (status, _) = app
+        .sf(
+            &user,
+            Method::DELETE,
+            &format!("/sobjects/Contact/{gone}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.advance_secs(120);
+    let polled = app.poll(id).await;
+    assert!(polled["polls"][0]["error"].is_null(), "{polled}");
+    let deleted = |changes: Vec<(String, String, String)>| {
+        changes
+            .into_iter()
+            .filter(|(_, object, kind)| *object == gone && kind == "DELETED")
+            .count()
+    };
+    assert_eq!(deleted(app.changes(id).await), 1, "{polled}");
+    // Read once: the sweeps after it, the clock still behind the old cursor, add nothing.
+    for _ in 0..2 {
+        app.advance_secs(120);
+        app.poll(id).await;
+    }
+    assert_eq!(deleted(app.changes(id).await), 1);
+}
