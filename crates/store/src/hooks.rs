@@ -56,3 +56,23 @@ pub struct InboundRecord {
     pub received_ms: i64,
     pub attempts: i64,
 }
+
+/// What the event log says of one object: its last reported change date, when that report
+/// was stored, and when its last deletion was stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectReports {
+    pub last_date_ms: Option<i64>,
+    pub last_reported_ms: Option<i64>,
+    pub last_deleted_ms: Option<i64>,
+}
+
+impl ObjectReports {
+    /// A deletion was stored at or after the last report: it is told already.
+    pub fn deletion_told(&self) -> bool {
+        match (self.last_deleted_ms, self.last_reported_ms) {
+            (Some(deleted), Some(reported)) => deleted >= reported,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}

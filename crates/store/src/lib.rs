@@ -513,6 +513,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deliveries of an instance stored and not yet processed.
     async fn inbound_waiting(&self, instance_id: i64) -> Result<i64>;
+
+    /// What the event log says of one object (its last report, its last deletion).
+    async fn object_reports(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        object_id: &str,
+    ) -> Result<hooks::ObjectReports>;
 }
 
 /// Opens (creating and migrating if needed) the store a database URL names: `sqlite://PATH`

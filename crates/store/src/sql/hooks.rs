@@ -254,6 +254,30 @@ where
         row.column("count")
     }
 
+    pub(super) async fn object_report_rows(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        object_id: &str,
+    ) -> Result<crate::hooks::ObjectReports> {
+        let row = sqlx::query(
+            "SELECT MAX(CASE WHEN event_type <> 'DELETED' THEN date_ms END) AS date_ms,
+                 MAX(CASE WHEN event_type <> 'DELETED' THEN created_ms END) AS reported_ms,
+                 MAX(CASE WHEN event_type = 'DELETED' THEN created_ms END) AS deleted_ms
+             FROM events WHERE instance_id = $1 AND resource = $2 AND object_id = $3",
+        )
+        .bind(instance_id)
+        .bind(resource.to_owned())
+        .bind(object_id.to_owned())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(crate::hooks::ObjectReports {
+            last_date_ms: row.column("date_ms")?,
+            last_reported_ms: row.column("reported_ms")?,
+            last_deleted_ms: row.column("deleted_ms")?,
+        })
+    }
+
     /// One event, as a poll stores it: once per event id.
     pub(super) async fn insert_event(
         tx: &mut sqlx::Transaction<'static, B>,

@@ -944,4 +944,14 @@ where
         self.inbound_waiting_rows(instance_id).await
     }
 
+
+    async fn object_reports(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        object_id: &str,
+    ) -> Result<crate::hooks::ObjectReports> {
+        self.object_report_rows(instance_id, resource, object_id)
+            .await
+    }
 }
