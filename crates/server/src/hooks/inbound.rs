@@ -217,14 +217,26 @@ async fn events_of(state: &AppState, delivery: &InboundRecord) -> Result<Vec<New
                 &delivery.resource,
                 records,
             );
+            // An edit is an update, whatever the cursor says of its creation: a poll that read
+            // the record after its creation and before this edit told the creation. (Its id
+            // is the poll's; a poll that saw creation and edit at once as one CREATED shares
+            // it, and whichever is stored first stands.)
+            let edited = HookAction::parse(&delivery.action) == Some(HookAction::Updated);
             Ok(outcome
                 .events
                 .into_iter()
                 .map(|event| NewEvent {
                     event_id: event.event_id,
                     object_id: event.object_id,
-                    event_type: event.event_type.as_str().to_owned(),
-                    date_ms: event.date_ms,
+                    event_type: if edited {
+                        "UPDATED".to_owned()
+                    } else {
+                        event.event_type.as_str().to_owned()
+                    },
+                    date_ms: match (edited, event.updated_ms) {
+                        (true, Some(updated)) => updated,
+                        _ => event.date_ms,
+                    },
                     poll_date_ms: now,
                     date_error: event.date_error,
                     record: event.record.to_string(),
