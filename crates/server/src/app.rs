@@ -132,10 +132,8 @@ impl Application {
         };
         // Webhook sources: stored deliveries become events; subscriptions are kept true.
         let hooks = roles.poller.then(|| {
-            let inbound = crate::hooks::Inbound::new(
-                self.state.clone(),
-                self.state.settings.poll_lease,
-            );
+            let inbound =
+                crate::hooks::Inbound::new(self.state.clone(), self.state.settings.poll_lease);
             let stop = shutdown.clone();
             let keeper_state = self.state.clone();
             let keeper_stop = shutdown.clone();

@@ -23,7 +23,10 @@ pub struct Subscription {
 impl InstanceClient {
     fn hooks_spec(&self) -> Result<&HooksSpec, ProviderError> {
         self.element.hooks.as_ref().ok_or_else(|| {
-            bad_request(format!("{} has no [hooks] in its definition", self.element.name))
+            bad_request(format!(
+                "{} has no [hooks] in its definition",
+                self.element.name
+            ))
         })
     }
 

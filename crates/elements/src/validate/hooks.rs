@@ -17,17 +17,33 @@ pub(super) fn check(element: &Element, p: &mut Problems) {
     let keyed = [Family::Id, Family::Connection, Family::Config];
     request(element, p, "hooks.list", &hooks.list, &plain, false);
     if hooks.list.method != HookMethod::Get {
-        p.add("hooks.list.method", "the list of subscriptions is read with GET");
+        p.add(
+            "hooks.list.method",
+            "the list of subscriptions is read with GET",
+        );
     }
-    request(element, p, "hooks.subscribe", &hooks.subscribe, &plain, false);
+    request(
+        element,
+        p,
+        "hooks.subscribe",
+        &hooks.subscribe,
+        &plain,
+        false,
+    );
     if !matches!(hooks.subscribe.method, HookMethod::Post | HookMethod::Put) {
-        p.add("hooks.subscribe.method", "a subscription is created with POST or PUT");
+        p.add(
+            "hooks.subscribe.method",
+            "a subscription is created with POST or PUT",
+        );
     }
     if let Some(verify) = &hooks.verify {
         request(element, p, "hooks.verify", verify, &keyed, true);
     }
     request(element, p, "hooks.delete", &hooks.delete, &keyed, true);
-    for (field, name) in [("hooks.body.event", &hooks.body.event), ("hooks.body.url", &hooks.body.url)] {
+    for (field, name) in [
+        ("hooks.body.event", &hooks.body.event),
+        ("hooks.body.url", &hooks.body.url),
+    ] {
         if name.trim().is_empty() {
             p.add(field, "must name the body field (such as \"eventKey\")");
         }

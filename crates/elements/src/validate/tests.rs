@@ -327,7 +327,11 @@ fn an_element_has_a_webhook_source_only_with_a_hooks_section() {
     assert!(keap.has_webhook_source());
     let hooks = keap.hooks.as_ref().unwrap();
     let contacts = keap.resource("contacts").unwrap();
-    let keys: Vec<String> = hooks.event_keys(contacts).into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = hooks
+        .event_keys(contacts)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(keys, ["contact.add", "contact.edit", "contact.delete"]);
 }
 
@@ -344,7 +348,9 @@ fn a_broken_hooks_section_is_refused_naming_each_field() {
          payload = {{ event = \"/event_key\", ids = \"/object_keys\", id = \"/id\" }}\n\
          actions = {{ created = \"add\", updated = \"add\", deleted = \"delete\" }}\n"
     );
-    let errors = parse_definition("broken.toml", &broken).unwrap_err().to_string();
+    let errors = parse_definition("broken.toml", &broken)
+        .unwrap_err()
+        .to_string();
     for field in [
         "hooks.list.method",
         "hooks.subscribe.method",

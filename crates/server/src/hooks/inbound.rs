@@ -50,7 +50,12 @@ impl Inbound {
     /// One pass: (deliveries claimed, new events).
     async fn pass(&self) -> (usize, u64) {
         let now = self.state.now_ms();
-        let claimed = match self.state.store.claim_inbound(now, self.lease_ms, CLAIM).await {
+        let claimed = match self
+            .state
+            .store
+            .claim_inbound(now, self.lease_ms, CLAIM)
+            .await
+        {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "could not claim stored deliveries");
@@ -133,7 +138,10 @@ async fn events_of(state: &AppState, delivery: &InboundRecord) -> Result<Vec<New
     else {
         return Ok(Vec::new());
     };
-    let prepared = state.clients.prepared(&instance).map_err(|e| e.to_string())?;
+    let prepared = state
+        .clients
+        .prepared(&instance)
+        .map_err(|e| e.to_string())?;
     let Some(compiled) = prepared.pollers.get(&delivery.resource) else {
         return Ok(Vec::new());
     };
@@ -162,13 +170,9 @@ async fn events_of(state: &AppState, delivery: &InboundRecord) -> Result<Vec<New
         Some(HookAction::Deleted) => {
             let mut events = Vec::new();
             for id in ids {
-                let Some(event_id) = crate::poller::deletion_event_id(
-                    state,
-                    instance.id,
-                    &delivery.resource,
-                    &id,
-                )
-                .await?
+                let Some(event_id) =
+                    crate::poller::deletion_event_id(state, instance.id, &delivery.resource, &id)
+                        .await?
                 else {
                     continue;
                 };

@@ -201,12 +201,24 @@ async fn subscribe(
 
 /// Removes one subscription at the provider, then here; kept (with the error) when the
 /// provider cannot be told, so the keeper tries again.
-async fn unsubscribe(state: &AppState, client: &InstanceClient, row: &SubscriptionRecord, now: i64) {
+async fn unsubscribe(
+    state: &AppState,
+    client: &InstanceClient,
+    row: &SubscriptionRecord,
+    now: i64,
+) {
     if let Some(key) = &row.provider_key
         && let Err(error) = client.hook_delete(key).await
     {
         let _ = now;
-        set(state, row.id, None, &row.status, Some(format!("could not unsubscribe: {error}"))).await;
+        set(
+            state,
+            row.id,
+            None,
+            &row.status,
+            Some(format!("could not unsubscribe: {error}")),
+        )
+        .await;
         return;
     }
     if let Err(error) = state.store.delete_subscription(row.id).await {

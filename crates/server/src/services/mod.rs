@@ -20,6 +20,6 @@ pub mod connect;
 pub mod elements;
 pub mod error;
 pub mod events;
-pub mod hub;
 pub mod hooks;
+pub mod hub;
 pub mod instances;

@@ -86,7 +86,10 @@ where
         Ok(())
     }
 
-    pub(super) async fn subscription_rows(&self, instance_id: i64) -> Result<Vec<SubscriptionRecord>> {
+    pub(super) async fn subscription_rows(
+        &self,
+        instance_id: i64,
+    ) -> Result<Vec<SubscriptionRecord>> {
         let rows = sqlx::query(
             "SELECT id, instance_id, resource, event_key, action, provider_key, status,
                  last_error, last_delivery_ms, deliveries, created_ms, updated_ms
@@ -122,9 +125,10 @@ where
     }
 
     pub(super) async fn subscribed_instance_ids(&self) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT DISTINCT instance_id FROM hook_subscriptions ORDER BY instance_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT DISTINCT instance_id FROM hook_subscriptions ORDER BY instance_id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|row| row.column("instance_id")).collect()
     }
 
@@ -167,8 +171,9 @@ where
         lease_ms: i64,
         max: i64,
     ) -> Result<Vec<InboundRecord>> {
-        let candidates =
-            sqlx::query("SELECT id FROM hook_inbound WHERE lease_until_ms <= $1 ORDER BY id LIMIT $2")
+        let candidates = sqlx::query(
+            "SELECT id FROM hook_inbound WHERE lease_until_ms <= $1 ORDER BY id LIMIT $2",
+        )
         .bind(now_ms)
         .bind(limit(max))
         .fetch_all(&self.pool)

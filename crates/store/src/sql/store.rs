@@ -944,7 +944,6 @@ where
         self.inbound_waiting_rows(instance_id).await
     }
 
-
     async fn object_reports(
         &self,
         instance_id: i64,
