@@ -497,6 +497,32 @@ async fn patch_changes_the_subscriptions_and_delete_removes_them_at_the_provider
         3,
         "CE's spelling `webhook` too"
     );
+    // The instance page shows them.
+    let origin = app.api.trim_end_matches("/elements/api-v2").to_owned();
+    let signed_in = crate::helpers::submit_sign_in(
+        &app.http,
+        &origin,
+        crate::helpers::USER_SECRET,
+        crate::helpers::ORG_SECRET,
+    )
+    .await;
+    let session = crate::helpers::cookie(&signed_in, "tributary_session");
+    let html = app
+        .http
+        .get(format!("{origin}/ui/instances/{id}"))
+        .header("cookie", format!("tributary_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Webhook subscriptions")
+            && html.contains("task.edit")
+            && html.contains("Verified"),
+        "{html}"
+    );
     app.expect(
         Method::DELETE,
         &format!("/instances/{id}"),
