@@ -84,7 +84,8 @@ pub fn router() -> Router<Keap> {
 
 /// `POST /_sim/hooks/faults {"lose": N, "duplicate": M}`: the next N deliveries are lost (never
 /// sent, never retried: the safety net's case), the next M are sent twice. `GET` shows what
-/// is left, with every subscription of every tenant.
+/// is left, the deliveries waiting and their failed attempts so far, and every subscription
+/// of every tenant.
 pub fn control_router() -> Router<Keap> {
     Router::new().route("/_sim/hooks/faults", get(show_faults).post(set_faults))
 }
@@ -100,6 +101,7 @@ async fn show_faults(State(keap): State<Keap>) -> Response {
         "lose": hooks.lose,
         "duplicate": hooks.duplicate,
         "waiting": hooks.outbox.batches.len(),
+        "attempts": hooks.outbox.batches.iter().map(|b| b.attempts).sum::<u32>(),
         "subscriptions": subscriptions,
     }))
     .into_response()
