@@ -187,13 +187,7 @@ pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result
     let figures = measure(options, bar, &bench, &mut receiver).await;
     receiver.server.abort();
     bench.stop().await;
-    let mut figures = figures?;
-    // Right after the polling latency (before the queueing figure, the last): a provider
-    // change to its notification through hooks.
-    let at = figures.len().saturating_sub(1);
-    let hooks = super::hooks::run(options.latency_samples, bar).await?;
-    figures.splice(at..at, hooks);
-    Ok(figures)
+    figures
 }
 
 async fn measure(

@@ -210,7 +210,15 @@ pub fn run(options: BenchOptions) -> ExitCode {
         let outcome = match suite {
             Suite::Dates => dates::run(&options.dates, bar),
             Suite::Polling => in_runtime(polling::run(&options.polling, bar)),
-            Suite::Delivery => in_runtime(delivery::run(&options.delivery, bar)),
+            Suite::Delivery => in_runtime(async {
+                let mut figures = delivery::run(&options.delivery, bar).await?;
+                // Right after the polling latency (before the queueing figure, the last): a
+                // provider change to its notification through hooks.
+                let at = figures.len().saturating_sub(1);
+                let hooked = hooks::run(options.delivery.latency_samples, bar).await?;
+                figures.splice(at..at, hooked);
+                Ok(figures)
+            }),
             Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
         };
         match outcome {
