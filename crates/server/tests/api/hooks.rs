@@ -537,3 +537,41 @@ async fn patch_changes_the_subscriptions_and_delete_removes_them_at_the_provider
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_webhooks_instance_s_notifications_carry_up_to_twenty_events() {
+    let app = app().await;
+    let (callback, inbox) = crate::helpers::receiver().await;
+    let mut body = seed_body(&app.code().await);
+    body["configuration"]["event.vendor.type"] = json!("webhooks");
+    body["configuration"]["event.notification.callback.url"] = json!(callback);
+    body["configuration"]["event.poller.configuration"] = pollers(&["contacts"]);
+    let id = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.advance_ms(2_000);
+    // 25 contacts in one burst: one delivery of 25 ids, one processing, 25 events.
+    let response = app
+        .http
+        .post(format!("{}/_sim/records", app.sim.url()))
+        .json(&json!({"resource": "contacts", "count": 25}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    wait_for_events(&app, id, 25).await;
+    app.deliver(0, 0).await;
+    let sizes: Vec<usize> = inbox
+        .bodies()
+        .iter()
+        .map(|n| n["message"]["events"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 25, "{sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= 20), "{sizes:?}");
+    assert!(
+        sizes.contains(&20),
+        "a polled instance's ten would not do: {sizes:?}"
+    );
+}
