@@ -81,10 +81,9 @@ pub async fn sync(state: &AppState, record: &InstanceRecord, check: bool) -> Res
         return Ok(());
     }
     let client = state.clients.client(record).map_err(|e| e.to_string())?;
-    let now = state.now_ms();
     for row in &stored {
         if !wanted.iter().any(|w| w.event_key == row.event_key) {
-            unsubscribe(state, &client, row, now).await;
+            unsubscribe(state, &client, row).await;
         }
     }
     let listed = if check && !wanted.is_empty() {
@@ -191,9 +190,11 @@ async fn subscribe(
     match client.hook_subscribe(&want.event_key, &url).await {
         Ok(answer) => set(state, id, Some(answer.key), &answer.status, None).await,
         Err(error) => {
+            // The provider may quote the hook URL back; its token is a secret.
+            let error = error.to_string().replace(&token, "********");
             tracing::warn!(instance = record.id, event_key = %want.event_key, %error,
                 "the provider refused a subscription; the keeper will try again");
-            set(state, id, None, FAILED, Some(error.to_string())).await;
+            set(state, id, None, FAILED, Some(error)).await;
         }
     }
     Ok(())
@@ -201,16 +202,10 @@ async fn subscribe(
 
 /// Removes one subscription at the provider, then here; kept (with the error) when the
 /// provider cannot be told, so the keeper tries again.
-async fn unsubscribe(
-    state: &AppState,
-    client: &InstanceClient,
-    row: &SubscriptionRecord,
-    now: i64,
-) {
+async fn unsubscribe(state: &AppState, client: &InstanceClient, row: &SubscriptionRecord) {
     if let Some(key) = &row.provider_key
         && let Err(error) = client.hook_delete(key).await
     {
-        let _ = now;
         set(
             state,
             row.id,
@@ -262,9 +257,8 @@ pub async fn remove_all(state: &AppState, record: &InstanceRecord) {
             return;
         }
     };
-    let now = state.now_ms();
     for row in &stored {
-        unsubscribe(state, &client, row, now).await;
+        unsubscribe(state, &client, row).await;
     }
 }
 
