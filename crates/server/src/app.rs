@@ -140,7 +140,7 @@ impl Application {
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(crate::hooks::KEEP_INTERVAL) => {}
+                        _ = tokio::time::sleep(keeper_state.settings.hooks_keep_interval) => {}
                         _ = keeper_stop.cancelled() => return,
                     }
                     crate::hooks::keep_all(&keeper_state).await;

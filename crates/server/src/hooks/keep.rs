@@ -2,8 +2,6 @@
 //! resources × actions, while events are on with webhooks and the instance is enabled)
 //! against the stored rows and, for the keeper, the provider's own list.
 
-use std::time::Duration;
-
 use tributary_domain::instance_config::VendorType;
 use tributary_elements::client::InstanceClient;
 use tributary_elements::definition::hooks::HooksSpec;
@@ -13,9 +11,6 @@ use tributary_store::hooks::{NewSubscription, SubscriptionRecord};
 use super::{FAILED, MISSING, PENDING, hook_url, new_token};
 use crate::secrets::hash_secret;
 use crate::state::AppState;
-
-/// How often the keeper checks every instance's subscriptions at the provider.
-pub const KEEP_INTERVAL: Duration = Duration::from_secs(300);
 
 /// One wanted subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]

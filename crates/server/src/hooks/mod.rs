@@ -5,8 +5,8 @@
 //!   action (`contact.add`, `contact.edit`, `contact.delete`), each with its own hook URL
 //!   `TRIBUTARY_PUBLIC_URL/elements/api-v2/events/{elementKey}/{instanceId}/{token}`, the
 //!   token random and stored only as its hash. Made on create, changed on PUT/PATCH and
-//!   enable/disable, removed on DELETE ([`sync`], [`remove_all`]); a keeper on a schedule
-//!   ([`keep_all`]) lists the provider's subscriptions and re-verifies or re-creates those
+//!   enable/disable, removed on DELETE ([`sync`], [`remove_all`]); a keeper every
+//!   `TRIBUTARY_HOOKS_KEEP_INTERVAL` ([`keep_all`]) lists the provider's subscriptions and re-verifies or re-creates those
 //!   not delivering. A subscription the provider refused is stored with its error, for the
 //!   keeper to try again.
 //! - [`inbound`]: deliveries. The route (`api::hooks`, through `services::hooks`) answers the
@@ -24,7 +24,7 @@ pub mod inbound;
 pub mod keep;
 
 pub use inbound::Inbound;
-pub use keep::{KEEP_INTERVAL, keep_all, remove_all, sync};
+pub use keep::{keep_all, remove_all, sync};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
