@@ -575,3 +575,39 @@ async fn a_webhooks_instance_s_notifications_carry_up_to_twenty_events() {
         "a polled instance's ten would not do: {sizes:?}"
     );
 }
+
+#[tokio::test]
+async fn subscriptions_the_provider_refused_are_shown_with_their_error_and_made_by_the_keeper() {
+    let app = app().await;
+    let mut body = seed_body(&app.code().await);
+    body["configuration"]["event.vendor.type"] = json!("webhooks");
+    body["configuration"]["event.poller.configuration"] = pollers(&["contacts"]);
+    // The code's exchange goes through; the three subscriptions fail.
+    let response = app
+        .http
+        .post(format!("{}/_sim/faults", app.sim.url()))
+        .json(&json!({"status": 500, "count": 3, "after": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let id = app
+        .expect(Method::POST, "/instances", Some(&body), StatusCode::OK)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let subs = subscriptions(&app, id).await;
+    assert_eq!(subs.len(), 3, "{subs:?}");
+    assert!(
+        subs.iter().all(|s| s["status"] == "Failed"
+            && s["lastError"].as_str().is_some_and(|e| e.contains("500"))),
+        "visible, with the provider's answer: {subs:?}"
+    );
+    tributary_server::hooks::keep_all(&app.state).await;
+    let subs = subscriptions(&app, id).await;
+    assert!(
+        subs.iter()
+            .all(|s| s["status"] == "Verified" && s["lastError"].is_null()),
+        "made by the keeper: {subs:?}"
+    );
+}
