@@ -1,7 +1,6 @@
 //! Webhook sources' services: receiving a delivery (the handshake, or ids stored before the
 //! answer) and showing an instance's subscriptions.
 
-use axum::body::Bytes;
 use serde_json::Value;
 use tributary_store::hooks::{NewInbound, SubscriptionRecord};
 
@@ -31,7 +30,7 @@ pub async fn receive(
     instance_id: i64,
     token: &str,
     header: impl Fn(&str) -> Option<String>,
-    body: &Bytes,
+    body: &[u8],
 ) -> Result<Received, ServiceError> {
     if body.len() > MAX_DELIVERY_BYTES {
         return Err(ServiceError::TooLarge(format!(
