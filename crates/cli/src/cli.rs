@@ -171,6 +171,10 @@ struct DemoArgs {
     #[arg(long, value_name = "KEY", default_value = "infusionsoftrest",
           value_parser = clap::builder::PossibleValuesParser::new(tributary_tools::demo::ELEMENTS))]
     element: String,
+    /// Keap's own REST hooks instead of a "poll now" every second (infusionsoftrest only): the
+    /// simulator's hook delays scaled to 0.6–1.2 s, the safety-net poll every minute.
+    #[arg(long)]
+    webhooks: bool,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +438,7 @@ pub fn run() -> ExitCode {
             rate: args.rate,
             database_url: args.database_url,
             element: args.element,
+            webhooks: args.webhooks,
         }),
         Command::Soak(args) => tributary_tools::soak::run(tributary_tools::soak::SoakOptions {
             rounds: args.rounds,

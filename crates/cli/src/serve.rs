@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// with the ids known (its reconciliation sweep), such as 1h.
     #[arg(long, env = "TRIBUTARY_SWEEP_INTERVAL", value_name = "DURATION")]
     sweep_interval: Option<String>,
+    /// How often every webhooks instance's subscriptions are checked at the provider and
+    /// mended (re-verified or re-created), such as 5m.
+    #[arg(long, env = "TRIBUTARY_HOOKS_KEEP_INTERVAL", value_name = "DURATION")]
+    hooks_keep_interval: Option<String>,
     /// Notifications sent at once by this process; 0 runs no delivery worker.
     #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", value_name = "N")]
     delivery_concurrency: Option<String>,

@@ -190,6 +190,36 @@ fn demo_runs_the_whole_loop_and_accounts_for_every_change() {
     );
 }
 
+/// The demo with Keap's own REST hooks instead of a "poll now" every second: every change and
+/// every deletion arrives once, through the hooks (and the safety-net poll).
+#[test]
+fn demo_with_webhooks_accounts_for_every_change_and_every_deletion() {
+    let output = tributary()
+        .args(["demo", "--webhooks", "--duration", "15"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("gets Keap's REST hooks"), "{stdout}");
+    let verdict = stdout
+        .lines()
+        .find(|line| line.starts_with("OK: "))
+        .unwrap_or_else(|| panic!("no verdict: {stdout}"));
+    assert!(verdict.contains("each once"), "{verdict}");
+    let refused = tributary()
+        .args(["demo", "--webhooks", "--element", "sfdc", "--duration", "1"])
+        .output()
+        .unwrap();
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--element infusionsoftrest"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
 /// The demo against Salesforce: deletes too, each delivered once as DELETED.
 #[test]
 fn demo_with_salesforce_accounts_for_every_change_and_every_deletion() {
@@ -1196,7 +1226,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 26] = [
+const BENCH_FIGURES: [&str; 28] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1222,6 +1252,8 @@ const BENCH_FIGURES: [&str; 26] = [
     "delivery: notifications/s (signed, persisted, 4 per host)",
     "delivery: latency p50, poll asked → received",
     "delivery: latency p99, poll asked → received",
+    "hooks: latency p50, provider change → received",
+    "hooks: latency p99, provider change → received",
     "delivery: notifications queued/s (built and stored)",
 ];
 

@@ -278,7 +278,8 @@ impl EventsSettings {
                     BTreeMap::new()
                 }
             },
-            (None, None) if enabled && vendor == VendorType::Polling => {
+            // Webhooks too: the resources subscribed are the ones polled as the safety net.
+            (None, None) if enabled => {
                 let defaults: Map<String, Value> = catalog
                     .default_resources()
                     .into_iter()

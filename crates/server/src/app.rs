@@ -131,6 +131,24 @@ impl Application {
                 .map_err(|e| tracing::error!(error = %e, "the delivery worker cannot start"))
                 .ok(),
         };
+        // Webhook sources: stored deliveries become events; subscriptions are kept true.
+        let hooks = roles.poller.then(|| {
+            let inbound =
+                crate::hooks::Inbound::new(self.state.clone(), self.state.settings.poll_lease);
+            let stop = shutdown.clone();
+            let keeper_state = self.state.clone();
+            let keeper_stop = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(keeper_state.settings.hooks_keep_interval) => {}
+                        _ = keeper_stop.cancelled() => return,
+                    }
+                    crate::hooks::keep_all(&keeper_state).await;
+                }
+            });
+            tokio::spawn(inbound.run(stop, std::time::Duration::from_secs(10)))
+        });
         // Wake-ups from the other processes on this database (PostgreSQL's LISTEN), so their
         // new work starts here at once rather than at the next timer.
         match self.state.store.wake_ups().await {
@@ -167,6 +185,9 @@ impl Application {
         }
         if let Some(deliverer) = deliverer {
             let _ = deliverer.await;
+        }
+        if let Some(hooks) = hooks {
+            let _ = hooks.await;
         }
         served
     }

@@ -11,7 +11,8 @@
 //!   typed inputs and one [`services::error::ServiceError`].
 //! - The workers: [`scheduler`] (claims due pollers with leases), [`poller`] (one poll of one
 //!   resource: read, decide, commit in one transaction) and [`delivery`] (stored events become
-//!   signed notifications, sent with retries). They use the services and the store, never the
+//!   signed notifications, sent with retries), and [`hooks`] (webhook sources: subscriptions
+//!   kept at the provider, stored deliveries turned into events). They use the services and the store, never the
 //!   adapters.
 //! - [`clients`]: the provider client and compiled pollers of each instance (cached), and where
 //!   clients store rotated tokens.
@@ -30,6 +31,7 @@ pub mod configuration;
 pub mod delivery;
 pub mod elements;
 pub mod guard;
+pub mod hooks;
 pub mod listen;
 pub mod metrics;
 pub mod poller;

@@ -43,6 +43,7 @@ impl Default for Settings {
             poll_concurrency: 8,
             poll_lease: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(3_600),
+            hooks_keep_interval: Duration::from_secs(300),
             delivery_concurrency: 16,
             delivery_per_host: 4,
             delivery_timeout: Duration::from_secs(30),
@@ -108,6 +109,10 @@ pub struct Settings {
     /// sweep (default 1 h; it runs with the first poll due after that). Resources in checksum
     /// mode sweep at every poll: it is how they are polled.
     pub sweep_interval: Duration,
+    /// `TRIBUTARY_HOOKS_KEEP_INTERVAL`: how often the webhook subscriptions of every webhooks
+    /// instance are checked at the provider and mended (re-verified or re-created; default
+    /// 5 min).
+    pub hooks_keep_interval: Duration,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
     pub delivery_concurrency: usize,
     /// `TRIBUTARY_DELIVERY_PER_HOST`: notifications sent at once to one callback host (host and
@@ -457,6 +462,16 @@ const SPECS: &[Spec] = &[
         default: |s| format_duration(s.sweep_interval),
         read: |s, t| {
             s.sweep_interval = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_HOOKS_KEEP_INTERVAL",
+        flag: "--hooks-keep-interval",
+        shown: Shown::Plain,
+        default: |s| format_duration(s.hooks_keep_interval),
+        read: |s, t| {
+            s.hooks_keep_interval = duration(t)?;
             Ok(())
         },
     },

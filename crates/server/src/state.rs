@@ -35,6 +35,8 @@ pub struct AppState {
     pub nudge: Arc<tokio::sync::Notify>,
     /// Wakes the delivery worker when a poll stored events.
     pub delivery_nudge: Arc<tokio::sync::Notify>,
+    /// Wakes the inbound worker when a webhook delivery was stored.
+    pub hooks_nudge: Arc<tokio::sync::Notify>,
     /// Delivery counters for `/metrics`.
     pub delivery_stats: Arc<DeliveryStats>,
     /// Poll counters for `/metrics`.
@@ -88,6 +90,7 @@ impl AppState {
             clients,
             nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_nudge: Arc::new(tokio::sync::Notify::new()),
+            hooks_nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_stats: Arc::new(DeliveryStats::default()),
             poll_stats: Arc::new(PollStats::default()),
             metrics,

@@ -31,6 +31,7 @@
 //! - `tests/contract.rs`: the contract, run against both backends.
 
 mod activity;
+pub mod hooks;
 pub mod migrate;
 pub mod postgres;
 mod records;
@@ -454,6 +455,72 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes an instance and its configuration; `false` when there was none.
     async fn delete_instance(&self, organization_id: i64, id: i64) -> Result<bool>;
+
+    // Webhook sources (issue 20).
+
+    /// Creates an instance's subscription to an event key, or replaces it (a new token, the
+    /// provider's key and error forgotten); returns its id.
+    async fn put_subscription(&self, new: hooks::NewSubscription) -> Result<i64>;
+
+    /// Records what the provider said of a subscription (`provider_key` kept when `None`).
+    async fn set_subscription(
+        &self,
+        id: i64,
+        provider_key: Option<String>,
+        status: &str,
+        last_error: Option<String>,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    /// An instance's subscriptions, by resource.
+    async fn subscriptions(&self, instance_id: i64) -> Result<Vec<hooks::SubscriptionRecord>>;
+
+    /// The subscription whose hook URL carries the token with this hash.
+    async fn subscription_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<hooks::SubscriptionRecord>>;
+
+    async fn delete_subscription(&self, id: i64) -> Result<()>;
+
+    /// The instances that have subscriptions, by id.
+    async fn subscribed_instances(&self) -> Result<Vec<i64>>;
+
+    /// Stores a delivery (and counts it on its subscription) before it is acknowledged.
+    async fn insert_inbound(&self, new: hooks::NewInbound) -> Result<i64>;
+
+    /// Claims up to `limit` stored deliveries with a lease until `now_ms + lease_ms`.
+    async fn claim_inbound(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<hooks::InboundRecord>>;
+
+    /// Stores a delivery's events (once per event id) and forgets the delivery, in one
+    /// transaction; returns how many events were new.
+    async fn commit_inbound(
+        &self,
+        inbound_id: i64,
+        instance_id: i64,
+        resource: &str,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+    ) -> Result<u64>;
+
+    /// A delivery that could not be processed now: tried again from `retry_ms`.
+    async fn fail_inbound(&self, inbound_id: i64, error: &str, retry_ms: i64) -> Result<()>;
+
+    /// Deliveries of an instance stored and not yet processed.
+    async fn inbound_waiting(&self, instance_id: i64) -> Result<i64>;
+
+    /// What the event log says of one object (its last report, its last deletion).
+    async fn object_reports(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        object_id: &str,
+    ) -> Result<hooks::ObjectReports>;
 }
 
 /// Opens (creating and migrating if needed) the store a database URL names: `sqlite://PATH`

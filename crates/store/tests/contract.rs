@@ -102,6 +102,8 @@ contract! {
         activity_counts_events_outcomes_and_latency_per_bucket_of_one_organization,
         a_polls_memory_and_cursor_are_kept_by_its_commit_and_untouched_by_a_conflict_or_a_failure,
         another_organization_finds_reads_and_changes_nothing_of_this_one,
+        hook_subscriptions_are_found_by_token_hash_and_replaced_with_a_new_one,
+        a_stored_delivery_is_claimed_once_per_lease_and_leaves_with_its_events,
     ],
     urls: [
         an_opened_database_is_migrated_once_and_reopens_with_its_data,
@@ -3475,4 +3477,180 @@ async fn another_organization_finds_reads_and_changes_nothing_of_this_one(store:
         ids(store.find_events(owner, &all).await.unwrap()),
         ["a", "b"]
     );
+}
+
+fn subscription(
+    instance_id: i64,
+    event_key: &str,
+    token: u8,
+) -> tributary_store::hooks::NewSubscription {
+    tributary_store::hooks::NewSubscription {
+        instance_id,
+        resource: "contacts".into(),
+        event_key: event_key.into(),
+        action: "created".into(),
+        token_hash: vec![token; 32],
+        status: "Pending".into(),
+        now_ms: NOW,
+    }
+}
+
+async fn hook_subscriptions_are_found_by_token_hash_and_replaced_with_a_new_one(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let instance = insert(store.as_ref(), principal, 1, "hooked").await;
+    let id = store
+        .put_subscription(subscription(instance.id, "contact.add", 7))
+        .await
+        .unwrap();
+    store
+        .set_subscription(id, Some("12".into()), "Verified", None, NOW + 1)
+        .await
+        .unwrap();
+    let found = store
+        .subscription_by_token(&[7; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            found.id,
+            found.provider_key.as_deref(),
+            found.status.as_str()
+        ),
+        (id, Some("12"), "Verified")
+    );
+    // A status alone keeps the key.
+    store
+        .set_subscription(id, None, "Inactive", Some("gone".into()), NOW + 2)
+        .await
+        .unwrap();
+    let kept = store.subscriptions(instance.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].provider_key.as_deref(), Some("12"));
+    assert_eq!(kept[0].last_error.as_deref(), Some("gone"));
+    // Re-created: same row, a new token, the provider's key and error forgotten.
+    let again = store
+        .put_subscription(subscription(instance.id, "contact.add", 8))
+        .await
+        .unwrap();
+    assert_eq!(again, id);
+    assert!(
+        store
+            .subscription_by_token(&[7; 32])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let renewed = store
+        .subscription_by_token(&[8; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((renewed.provider_key, renewed.last_error), (None, None));
+    assert_eq!(store.subscribed_instances().await.unwrap(), [instance.id]);
+    // Deleting the instance takes its subscriptions.
+    assert!(
+        store
+            .delete_instance(principal.organization_id, instance.id)
+            .await
+            .unwrap()
+    );
+    assert!(store.subscriptions(instance.id).await.unwrap().is_empty());
+}
+
+async fn a_stored_delivery_is_claimed_once_per_lease_and_leaves_with_its_events(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let instance = insert(store.as_ref(), principal, 1, "hooked").await;
+    let sub = store
+        .put_subscription(subscription(instance.id, "contact.add", 7))
+        .await
+        .unwrap();
+    let new = |ids: &[&str]| tributary_store::hooks::NewInbound {
+        instance_id: instance.id,
+        subscription_id: sub,
+        resource: "contacts".into(),
+        action: "created".into(),
+        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        now_ms: NOW,
+    };
+    store.insert_inbound(new(&["1", "2"])).await.unwrap();
+    store.insert_inbound(new(&["3"])).await.unwrap();
+    assert_eq!(store.inbound_waiting(instance.id).await.unwrap(), 2);
+    let counted = store.subscriptions(instance.id).await.unwrap();
+    assert_eq!(
+        (counted[0].deliveries, counted[0].last_delivery_ms),
+        (2, Some(NOW))
+    );
+
+    let first = store.claim_inbound(NOW, 1_000, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].ids, ["1", "2"], "oldest first");
+    assert_eq!(first[0].attempts, 1);
+    let second = store.claim_inbound(NOW, 1_000, 10).await.unwrap();
+    assert_eq!(second.len(), 1, "the leased one is not claimed again");
+    assert_eq!(second[0].ids, ["3"]);
+    assert!(
+        store
+            .claim_inbound(NOW + 999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A failure frees it at the retry time, not before; the first one's lease ended: claimed
+    // again (a crash mid-processing), attempt 2.
+    store
+        .fail_inbound(second[0].id, "provider down", NOW + 5_000)
+        .await
+        .unwrap();
+    let retried = store.claim_inbound(NOW + 1_000, 1_000, 10).await.unwrap();
+    assert_eq!(
+        retried.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [first[0].id]
+    );
+    assert_eq!(retried[0].attempts, 2);
+    assert!(
+        store
+            .claim_inbound(NOW + 1_999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Its events and its removal in one commit; the same event again is not stored twice.
+    let inserted = store
+        .commit_inbound(
+            first[0].id,
+            instance.id,
+            "contacts",
+            vec![event("e1"), event("e2")],
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2);
+    assert_eq!(store.inbound_waiting(instance.id).await.unwrap(), 1);
+    let claimed = store.claim_inbound(NOW + 10_000, 1_000, 10).await.unwrap();
+    let again = store
+        .commit_inbound(
+            claimed[0].id,
+            instance.id,
+            "contacts",
+            vec![event("e1")],
+            NOW + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "an event id stored once");
+    assert_eq!(store.inbound_waiting(instance.id).await.unwrap(), 0);
+    let reports = store
+        .object_reports(instance.id, "contacts", "42")
+        .await
+        .unwrap();
+    assert_eq!(reports.last_date_ms, Some(NOW));
+    assert!(!reports.deletion_told());
 }

@@ -37,6 +37,9 @@ impl Answer {
             || body.trim_ascii_start().starts_with(b"<");
         let json = if is_html {
             None
+        } else if status == StatusCode::NO_CONTENT && body.trim_ascii().is_empty() {
+            // No content, as promised (a delete): nothing to read, not a malformed answer.
+            Some(serde_json::Value::Null)
         } else {
             serde_json::from_slice(body).ok()
         };

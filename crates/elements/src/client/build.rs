@@ -27,7 +27,7 @@ pub(super) struct Parts<'a> {
 
 /// A request ready to send.
 pub(super) struct Outgoing {
-    pub(super) method: Method,
+    pub(super) method: reqwest::Method,
     pub(super) url: String,
     pub(super) query: Vec<(String, String)>,
     pub(super) headers: Vec<(HeaderName, HeaderValue)>,
@@ -41,12 +41,8 @@ impl Outgoing {
         http: &reqwest::Client,
         token: &SecretString,
     ) -> reqwest::RequestBuilder {
-        let method = match self.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-        };
         let mut request = http
-            .request(method, &self.url)
+            .request(self.method.clone(), &self.url)
             .query(&self.query)
             .bearer_auth(token.expose_secret());
         for (name, value) in &self.headers {
@@ -131,7 +127,10 @@ impl InstanceClient {
             None => None,
         };
         Ok(Outgoing {
-            method,
+            method: match method {
+                Method::Get => reqwest::Method::GET,
+                Method::Post => reqwest::Method::POST,
+            },
             url: format!("{base}{path}"),
             query: params,
             headers: self.headers(scope, headers)?,
@@ -179,7 +178,7 @@ impl InstanceClient {
             ));
         }
         Ok(Outgoing {
-            method: Method::Get,
+            method: reqwest::Method::GET,
             url: next.into(),
             query: Vec::new(),
             headers: self.headers(scope, &BTreeMap::new())?,

@@ -14,6 +14,7 @@
 mod answer;
 mod build;
 mod deletes;
+mod hooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
 use build::{Outgoing, bad_request};
 pub use deletes::{ArchivedPage, DeletedPage, Deletion};
+pub use hooks::Subscription;
 
 /// Refresh this long before the provider says the token expires.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;

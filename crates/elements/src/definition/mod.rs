@@ -19,6 +19,7 @@ use crate::template::{Context, Scope, Template};
 
 pub mod connection;
 pub mod deletes;
+pub mod hooks;
 pub mod query;
 
 use self::connection::ConnectionVar;
@@ -70,6 +71,10 @@ pub struct Element {
     #[serde(default)]
     pub secret_keys: Vec<String>,
     pub resources: Vec<Resource>,
+    /// How Tributary subscribes to the provider's own webhooks and reads them (`[hooks]`);
+    /// `None`: the element has no webhook source.
+    #[serde(default)]
+    pub hooks: Option<hooks::HooksSpec>,
     /// The named formatters, compiled when the definition is validated.
     #[serde(skip)]
     pub(crate) formats: BTreeMap<String, DateFormatter>,
@@ -298,11 +303,10 @@ impl Element {
     }
 
     /// Whether Tributary has a source for this element's own webhooks, so that
-    /// `event.vendor.type: webhooks` can produce events. None has yet (`[events] webhooks`
-    /// says what the provider offers, not what Tributary receives): this is the one place
-    /// that changes when webhook sources arrive.
+    /// `event.vendor.type: webhooks` can produce events: its definition says how (`[hooks]`).
+    /// `[events] webhooks` says what the provider offers, not what Tributary receives.
     pub fn has_webhook_source(&self) -> bool {
-        false
+        self.hooks.is_some()
     }
 
     /// The list request of a resource: its own, or the element's.

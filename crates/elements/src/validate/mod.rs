@@ -8,6 +8,7 @@
 mod api;
 mod deletes;
 mod feeds;
+mod hooks;
 
 use std::collections::BTreeSet;
 
@@ -135,6 +136,7 @@ pub fn problems(element: &mut Element) -> Vec<(String, String)> {
     api::get(element, &mut p, "api.get", &element.api.get);
     resources(element, &mut p);
     deletes::check(element, &mut p);
+    hooks::check(element, &mut p);
     p.0
 }
 

@@ -319,7 +319,48 @@ fn declared_secret_keys_are_secrets_and_never_connection_values() {
 }
 
 #[test]
-fn no_element_has_a_webhook_source_yet() {
+fn an_element_has_a_webhook_source_only_with_a_hooks_section() {
     let element = parse_definition("minimal.toml", MINIMAL).unwrap();
     assert!(!element.has_webhook_source());
+    let text = crate::registry::builtin_definition("infusionsoftrest").unwrap();
+    let keap = parse_definition("infusionsoftrest.toml", text).unwrap();
+    assert!(keap.has_webhook_source());
+    let hooks = keap.hooks.as_ref().unwrap();
+    let contacts = keap.resource("contacts").unwrap();
+    let keys: Vec<String> = hooks
+        .event_keys(contacts)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["contact.add", "contact.edit", "contact.delete"]);
+}
+
+#[test]
+fn a_broken_hooks_section_is_refused_naming_each_field() {
+    let broken = format!(
+        "{MINIMAL}\n[hooks]\nverified = []\nseparator = \".\"\n\
+         list = {{ method = \"POST\", path = \"/hooks\" }}\n\
+         subscribe = {{ method = \"GET\", path = \"/hooks\" }}\n\
+         delete = {{ method = \"DELETE\", path = \"/hooks\" }}\n\
+         body = {{ event = \"eventKey\", url = \"\" }}\n\
+         fields = {{ key = \"key\", event = \"/eventKey\", url = \"/hookUrl\", status = \"/status\" }}\n\
+         handshake = {{ echo_header = \"X Hook\" }}\n\
+         payload = {{ event = \"/event_key\", ids = \"/object_keys\", id = \"/id\" }}\n\
+         actions = {{ created = \"add\", updated = \"add\", deleted = \"delete\" }}\n"
+    );
+    let errors = parse_definition("broken.toml", &broken)
+        .unwrap_err()
+        .to_string();
+    for field in [
+        "hooks.list.method",
+        "hooks.subscribe.method",
+        "hooks.delete.path",
+        "hooks.body.url",
+        "hooks.fields.key",
+        "hooks.verified",
+        "hooks.handshake.echo_header",
+        "hooks.actions",
+    ] {
+        assert!(errors.contains(field), "{field} in {errors}");
+    }
 }

@@ -29,6 +29,7 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    Gone(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     /// The request body did not arrive within `TRIBUTARY_BODY_TIMEOUT`.
@@ -72,6 +73,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -93,6 +95,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(message) => ApiError::Forbidden(message),
             ServiceError::NotFound(message) => ApiError::NotFound(message),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::Gone(message) => ApiError::Gone(message),
+            ServiceError::TooLarge(message) => ApiError::PayloadTooLarge(message),
             ServiceError::Provider {
                 failure,
                 message,
@@ -151,6 +155,7 @@ impl IntoResponse for ApiError {
             | ApiError::Forbidden(message)
             | ApiError::NotFound(message)
             | ApiError::Conflict(message)
+            | ApiError::Gone(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
             | ApiError::RequestTimeout(message)

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod hooks;
 pub mod hub;
 pub mod instances;
 pub mod nul;
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(instances::router())
         .merge(hub::router())
         .merge(events::router())
+        .merge(hooks::router())
         .merge(analytics::router())
 }
 

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use tributary_domain::delivery::{EnvelopeEvent, EnvelopeSource, batches, envelope};
+use tributary_domain::instance_config::VendorType;
 use tributary_store::{EventRecord, InstanceRecord, NewNotification};
 
 use super::worker::Deliverer;
@@ -48,7 +49,9 @@ impl Deliverer {
                 }
             };
             let callback = prepared.settings.callback_url.clone().unwrap_or_default();
-            for batch in batches(events, false) {
+            // Cloud Elements sends at most 20 events a notification for webhooks, 10 for polls.
+            let webhooks = prepared.settings.vendor == VendorType::Webhooks;
+            for batch in batches(events, webhooks) {
                 notifications.push(self.notification(&instance, &resource, &callback, batch));
             }
         }

@@ -47,7 +47,7 @@ mod stubs;
 mod sweep;
 
 pub use deletes::DeleteSummary;
-pub use sweep::SweepSummary;
+pub use sweep::{SweepSummary, deletion_event_id};
 
 use std::collections::BTreeMap;
 
@@ -126,9 +126,9 @@ pub fn wanted_pollers(
     now_ms: i64,
     instance_id: i64,
 ) -> Vec<(String, i64)> {
-    if !settings.enabled
-        || settings.vendor != tributary_domain::instance_config::VendorType::Polling
-    {
+    // A webhooks instance is polled too, every refresh interval: the safety net for a lost
+    // delivery (what hooks delivered already is suppressed by its event id).
+    if !settings.enabled {
         return Vec::new();
     }
     let interval_ms = i64::from(settings.refresh_minutes) * 60_000;

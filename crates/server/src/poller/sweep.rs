@@ -312,3 +312,43 @@ pub(super) async fn run(
     )
     .await)
 }
+
+/// The event id a reconciliation sweep would give the deletion of `object_id` now, or `None`
+/// when its deletion is told already: from the token the sweep's memory holds, or else the
+/// change date last reported (by a poll or a hook) — the candidates' order of
+/// [`sweep::Sweep`]. A deletion a webhook reports takes this id, so the sweep that later finds
+/// the id gone stores nothing new. A record neither remembered nor reported is one no sweep
+/// would report; its id is its own.
+pub async fn deletion_event_id(
+    state: &AppState,
+    instance_id: i64,
+    resource: &str,
+    object_id: &str,
+) -> Result<Option<String>, String> {
+    let reports = state
+        .store
+        .object_reports(instance_id, resource, object_id)
+        .await
+        .map_err(|e| format!("could not read the object's events: {e}"))?;
+    if reports.deletion_told() {
+        return Ok(None);
+    }
+    let memory = state
+        .store
+        .sweep_memory(instance_id, resource)
+        .await
+        .map_err(|e| format!("could not read the sweep's memory: {e}"))?
+        .and_then(|text| sweep::memory_from_json(&text));
+    let token = match memory.as_ref().and_then(|m| m.get(object_id)) {
+        Some(token) => token.clone(),
+        None => reports
+            .last_date_ms
+            .map_or_else(|| "unreported".to_owned(), |ms| ms.to_string()),
+    };
+    Ok(Some(tributary_domain::poll::event_id(
+        instance_id,
+        resource,
+        object_id,
+        &format!("absent:{token}"),
+    )))
+}

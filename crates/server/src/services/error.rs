@@ -33,6 +33,13 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// What the request names is gone for good (a webhook's subscription): the sender
+    /// should stop.
+    #[error("{0}")]
+    Gone(String),
+    /// The request body is over the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The request does not fit the state of things (a concurrent change, an instance that
     /// does not poll, an event not yet in a notification).
     #[error("{0}")]

@@ -3,7 +3,6 @@
 //! id or number), redelivery of one event's notification, recovery of every failed one, and
 //! resuming delivery to URLs that answered 410.
 
-use tributary_domain::instance_config::VendorType;
 use tributary_store::{
     EventFilter, EventRecord, EventStatus, NotificationView, PollerRecord, Principal, SweepRecord,
 };
@@ -38,10 +37,10 @@ pub async fn poll_now(
     }
     let prepared = state.clients.prepared(&instance)?;
     let settings = &prepared.settings;
-    if !settings.enabled || settings.vendor != VendorType::Polling {
+    // A webhooks instance polls too (the safety net for lost deliveries).
+    if !settings.enabled {
         return Err(ServiceError::Conflict(format!(
-            "instance {id} does not poll: set event.notification.enabled to true and \
-             event.vendor.type to polling"
+            "instance {id} does not poll: set event.notification.enabled to true"
         )));
     }
     if !instance.valid {

@@ -254,6 +254,29 @@ fn validate(
     }
 }
 
+/// Webhooks need a URL the provider can reach: refused without `TRIBUTARY_PUBLIC_URL`.
+fn needs_public_url(state: &AppState, settings: &EventsSettings) -> Result<(), ServiceError> {
+    if settings.enabled
+        && settings.vendor == VendorType::Webhooks
+        && state.settings.public_url.is_none()
+    {
+        return Err(ServiceError::BadInput(format!(
+            "configuration.{VENDOR_TYPE}: webhooks need the server's public URL for the \
+             provider to deliver to; set TRIBUTARY_PUBLIC_URL (or --public-url), or use polling"
+        )));
+    }
+    Ok(())
+}
+
+/// Makes the instance's webhook subscriptions what it wants now. A provider's refusal is
+/// stored on the subscription (visible, and tried again by the keeper), never failing the
+/// request that changed the instance.
+async fn sync_hooks(state: &AppState, record: &InstanceRecord) {
+    if let Err(error) = crate::hooks::sync(state, record, false).await {
+        tracing::warn!(instance = record.id, %error, "could not sync the webhook subscriptions");
+    }
+}
+
 fn element_for(state: &AppState, key: &str) -> Result<Arc<Element>, ServiceError> {
     state.registry.get(key).ok_or_else(|| {
         let known: Vec<String> = state.registry.all().iter().map(|e| e.key.clone()).collect();
@@ -313,7 +336,10 @@ fn check_create(state: &AppState, input: &CreateInstance) -> Result<CheckedCreat
         .collect();
     let exchanging = matches!(input.provider_data, Some(ProviderData::Code(..)));
     let settings = match validate(&element, &config, exchanging) {
-        Ok(settings) if errors.is_empty() => settings,
+        Ok(settings) if errors.is_empty() => {
+            needs_public_url(state, &settings)?;
+            settings
+        }
         Ok(_) => return Err(ServiceError::InvalidInstance(errors)),
         Err(more) => {
             errors.extend(more);
@@ -385,6 +411,7 @@ pub async fn create(
         .sync_pollers(record.id, &wanted_pollers(&settings, now, record.id), now)
         .await?;
     state.nudge_scheduler();
+    sync_hooks(state, &record).await;
     tracing::info!(instance = record.id, element = %element.key, "instance created");
     let warnings = warnings(state, &record);
     Ok(Created {
@@ -553,6 +580,7 @@ async fn update(
         let exchanging = matches!(provider_data, Some(ProviderData::Code(..)));
         let settings =
             validate(&element, &config, exchanging).map_err(ServiceError::InvalidInstance)?;
+        needs_public_url(state, &settings)?;
         if let Some(data) = provider_data.take() {
             tokens = Some(exchange(state, &element, &config, data).await?);
         }
@@ -594,6 +622,7 @@ async fn update(
                     .sync_pollers(id, &wanted_pollers(&settings, now, id), now)
                     .await?;
                 state.nudge_scheduler();
+                sync_hooks(state, &record).await;
                 return Ok(*record);
             }
             Updated::NotFound => return Err(ServiceError::NotFound(format!("no instance {id}"))),
@@ -726,6 +755,7 @@ pub async fn set_enabled(
                     state.nudge_delivery();
                 }
                 state.nudge_scheduler();
+                sync_hooks(state, &record).await;
                 tracing::info!(instance = id, enabled, "instance enabled or disabled");
                 return Ok(*record);
             }
@@ -769,6 +799,10 @@ pub async fn owner(state: &AppState, record: &InstanceRecord) -> Result<UserProf
 
 /// Removes an instance with its configuration, pollers and events.
 pub async fn delete(state: &AppState, principal: Principal, id: i64) -> Result<(), ServiceError> {
+    // Its webhook subscriptions first, while its credentials are still there to ask with.
+    if let Some(record) = state.store.instance(principal.organization_id, id).await? {
+        crate::hooks::remove_all(state, &record).await;
+    }
     if state
         .store
         .delete_instance(principal.organization_id, id)

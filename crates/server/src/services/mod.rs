@@ -10,6 +10,7 @@
 //! - [`analytics`]: the event log counted per interval, instance and account.
 //! - [`activity`]: the last two days hour by hour (events per resource, delivery outcomes and
 //!   latency), for the web UI's plots.
+//! - [`hooks`]: webhook deliveries received (handshake, stored ids) and subscriptions shown.
 //! - [`hub`]: hub calls (list, get) and the one reading of a hub query string that the poller
 //!   shares.
 
@@ -19,5 +20,6 @@ pub mod connect;
 pub mod elements;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod hub;
 pub mod instances;

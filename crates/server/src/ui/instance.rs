@@ -85,6 +85,13 @@ struct InstancePage {
     totals: Totals,
     figures: Vec<Figure>,
     live: Live,
+    /// Webhook subscriptions (webhooks instances only).
+    subscriptions: Vec<tributary_store::hooks::SubscriptionRecord>,
+}
+
+/// Epoch milliseconds as the page writes times.
+fn time_of(ms: &i64) -> String {
+    time(*ms)
 }
 
 async fn live(
@@ -192,6 +199,11 @@ pub(super) async fn render(
         Ok(recent) => recent,
         Err(error) => return refused(&error),
     };
+    let subscriptions =
+        match crate::services::hooks::subscriptions(state, session.principal, id).await {
+            Ok(subscriptions) => subscriptions,
+            Err(error) => return refused(&error),
+        };
     let (status, notice, error) = match outcome {
         Ok(notice) => (StatusCode::OK, notice, None),
         Err(error) => (status(&error), None, Some(error.user_message())),
@@ -219,6 +231,7 @@ pub(super) async fn render(
             totals: charts::totals(&recent),
             figures: charts::figures(&recent, &format!("i{id}"), "of this instance"),
             live,
+            subscriptions,
         },
     )
 }

@@ -195,6 +195,8 @@ pub(crate) fn status(error: &ServiceError) -> StatusCode {
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Gone(_) => StatusCode::GONE,
+        ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Provider { failure, .. } => match failure {
             ProviderFailure::Refused { status: None } => StatusCode::BAD_REQUEST,
             ProviderFailure::Refused {

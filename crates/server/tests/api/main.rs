@@ -13,6 +13,7 @@ mod delivery;
 mod elements;
 mod guards;
 mod hardening;
+mod hooks;
 mod hub;
 mod hubspot;
 mod instances;

@@ -57,6 +57,24 @@ enum Outcome {
 }
 
 async fn deliver(origin: String, keap: Arc<Infusionsoft>, batch: Batch) {
+    // A delivery lost on the way (`/_sim/hooks/faults`): never sent, never retried.
+    let (lost, twice) = {
+        let mut hooks = keap.hooks();
+        let lost = hooks.lose > 0;
+        if lost {
+            hooks.lose -= 1;
+            hooks.outbox.batches.retain(|b| b.id != batch.id);
+        }
+        let twice = !lost && hooks.duplicate > 0;
+        if twice {
+            hooks.duplicate -= 1;
+        }
+        (lost, twice)
+    };
+    if lost {
+        keap.wake.notify_one();
+        return;
+    }
     let target = keap
         .hooks()
         .tenants
@@ -76,6 +94,10 @@ async fn deliver(origin: String, keap: Arc<Infusionsoft>, batch: Batch) {
                     "timestamp": format_zulu(key.timestamp_ms),
                 })).collect::<Vec<_>>(),
             });
+            if twice {
+                // The same delivery sent once more first; its answer is not looked at.
+                let _ = keap.http.post(&url).json(&body).send().await;
+            }
             match keap.http.post(&url).json(&body).send().await {
                 Ok(response) if response.status() == StatusCode::GONE => Outcome::Gone,
                 Ok(response) if response.status().is_success() => Outcome::Delivered,

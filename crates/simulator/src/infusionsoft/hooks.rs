@@ -82,6 +82,54 @@ pub fn router() -> Router<Keap> {
         .route("/hooks/{key}/delayedVerify", post(delayed_verify))
 }
 
+/// `POST /_sim/hooks/faults {"lose": N, "duplicate": M}`: the next N deliveries are lost (never
+/// sent, never retried: the safety net's case), the next M are sent twice. `GET` shows what
+/// is left, the deliveries waiting and their failed attempts so far, and every subscription
+/// of every tenant.
+pub fn control_router() -> Router<Keap> {
+    Router::new().route("/_sim/hooks/faults", get(show_faults).post(set_faults))
+}
+
+async fn show_faults(State(keap): State<Keap>) -> Response {
+    let hooks = keap.hooks();
+    let subscriptions: Vec<Value> = hooks
+        .tenants
+        .iter()
+        .flat_map(|t| t.hooks.values().map(Hook::json))
+        .collect();
+    axum::Json(serde_json::json!({
+        "lose": hooks.lose,
+        "duplicate": hooks.duplicate,
+        "waiting": hooks.outbox.batches.len(),
+        "attempts": hooks.outbox.batches.iter().map(|b| b.attempts).sum::<u32>(),
+        "subscriptions": subscriptions,
+    }))
+    .into_response()
+}
+
+async fn set_faults(State(keap): State<Keap>, body: Bytes) -> Response {
+    let value = match json_body(&body) {
+        Ok(value) => value,
+        Err(reject) => return reject.into_response(),
+    };
+    let count = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_u64)
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    };
+    {
+        let mut hooks = keap.hooks();
+        if let Some(n) = count("lose") {
+            hooks.lose = n;
+        }
+        if let Some(n) = count("duplicate") {
+            hooks.duplicate = n;
+        }
+    }
+    show_faults(State(keap)).await
+}
+
 async fn event_keys() -> Response {
     axum::Json(EVENT_KEYS).into_response()
 }

@@ -165,6 +165,10 @@ pub struct Hooks {
     pub tenants: Vec<TenantHooks>,
     pub outbox: Outbox,
     pub rng: StdRng,
+    /// Faults asked for at `/_sim/hooks/faults`: the next deliveries lost (never sent, as a
+    /// delivery Keap drops) and duplicated (sent twice, as at-least-once delivery allows).
+    pub lose: u32,
+    pub duplicate: u32,
 }
 
 impl Hooks {
@@ -179,6 +183,8 @@ impl Hooks {
             outbox: Outbox::new(scale),
             // Its own generator, apart from the engine's, so hooks never take the engine's lock.
             rng: StdRng::seed_from_u64(random_seed ^ 0x486F_6F6B),
+            lose: 0,
+            duplicate: 0,
         }
     }
 

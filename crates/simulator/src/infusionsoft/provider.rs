@@ -321,6 +321,7 @@ impl Serve for Infusionsoft {
             .merge(oauth::consent_router(OAUTH.authorize_path).with_state(sim.clone()))
             .merge(control::router().with_state(sim.clone()))
             .merge(activity::router().with_state(sim.clone()))
+            .merge(hooks::control_router().with_state(self.clone()))
             .fallback(|| async { not_found_page() })
     }
 

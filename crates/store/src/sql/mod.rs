@@ -21,6 +21,7 @@
 
 mod activity;
 mod delivery;
+mod hooks;
 mod instances;
 mod polling;
 pub(crate) mod rows;

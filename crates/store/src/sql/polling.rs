@@ -5,7 +5,7 @@ use sqlx::Executor;
 
 use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
-use crate::{Committed, DeleteCommit, EventStatus, PollCommit, Result, SweepCommit};
+use crate::{Committed, DeleteCommit, PollCommit, Result, SweepCommit};
 
 impl<B> SqlStore<B>
 where
@@ -16,6 +16,7 @@ where
     &'static str: Param<B>,
     String: Param<B>,
     Option<String>: Param<B>,
+    Vec<u8>: Param<B>,
 {
     /// Makes an instance's pollers exactly `resources`, in one transaction.
     pub(super) async fn replace_pollers(
@@ -139,26 +140,16 @@ where
         }
         let mut inserted = 0;
         for event in commit.events {
-            inserted += sqlx::query(
-                "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
-                     date_ms, poll_date_ms, date_error, record, status, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (event_id) DO NOTHING",
+            // The statement a hook's delivery stores its events with too (`hooks.rs`): one
+            // event id, one event, whichever source saw the change first.
+            inserted += Self::insert_event(
+                &mut tx,
+                commit.instance_id,
+                &commit.resource,
+                event,
+                commit.now_ms,
             )
-            .bind(event.event_id)
-            .bind(commit.instance_id)
-            .bind(commit.resource.clone())
-            .bind(event.object_id)
-            .bind(event.event_type)
-            .bind(event.date_ms)
-            .bind(event.poll_date_ms)
-            .bind(event.date_error.as_deref().map(B::diagnostic))
-            .bind(event.record)
-            .bind(EventStatus::New.as_str())
-            .bind(commit.now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
         }
         sqlx::query(
             "UPDATE pollers SET events_emitted = events_emitted + $1

@@ -870,4 +870,87 @@ where
         tx.commit().await?;
         Ok(events)
     }
+
+    // Webhook sources.
+
+    async fn put_subscription(&self, new: crate::hooks::NewSubscription) -> Result<i64> {
+        self.put_subscription_row(new).await
+    }
+
+    async fn set_subscription(
+        &self,
+        id: i64,
+        provider_key: Option<String>,
+        status: &str,
+        last_error: Option<String>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.set_subscription_row(id, provider_key, status, last_error, now_ms)
+            .await
+    }
+
+    async fn subscriptions(
+        &self,
+        instance_id: i64,
+    ) -> Result<Vec<crate::hooks::SubscriptionRecord>> {
+        self.subscription_rows(instance_id).await
+    }
+
+    async fn subscription_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<crate::hooks::SubscriptionRecord>> {
+        self.subscription_row_by_token(token_hash.to_vec()).await
+    }
+
+    async fn delete_subscription(&self, id: i64) -> Result<()> {
+        self.delete_subscription_row(id).await
+    }
+
+    async fn subscribed_instances(&self) -> Result<Vec<i64>> {
+        self.subscribed_instance_ids().await
+    }
+
+    async fn insert_inbound(&self, new: crate::hooks::NewInbound) -> Result<i64> {
+        self.insert_inbound_row(new).await
+    }
+
+    async fn claim_inbound(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::hooks::InboundRecord>> {
+        self.claim_inbound_rows(now_ms, lease_ms, limit).await
+    }
+
+    async fn commit_inbound(
+        &self,
+        inbound_id: i64,
+        instance_id: i64,
+        resource: &str,
+        events: Vec<crate::NewEvent>,
+        now_ms: i64,
+    ) -> Result<u64> {
+        self.commit_inbound_row(inbound_id, instance_id, resource, events, now_ms)
+            .await
+    }
+
+    async fn fail_inbound(&self, inbound_id: i64, error: &str, retry_ms: i64) -> Result<()> {
+        self.fail_inbound_row(inbound_id, error, retry_ms).await
+    }
+
+    async fn inbound_waiting(&self, instance_id: i64) -> Result<i64> {
+        self.inbound_waiting_rows(instance_id).await
+    }
+
+    async fn object_reports(
+        &self,
+        instance_id: i64,
+        resource: &str,
+        object_id: &str,
+    ) -> Result<crate::hooks::ObjectReports> {
+        self.object_report_rows(instance_id, resource, object_id)
+            .await
+    }
 }

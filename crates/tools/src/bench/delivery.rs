@@ -95,14 +95,14 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// A receiver on 127.0.0.1:0.
-struct Receiver {
-    url: String,
+pub(super) struct Receiver {
+    pub(super) url: String,
     inbox: Inbox,
-    arrivals: mpsc::UnboundedReceiver<Instant>,
-    server: tokio::task::JoinHandle<()>,
+    pub(super) arrivals: mpsc::UnboundedReceiver<Instant>,
+    pub(super) server: tokio::task::JoinHandle<()>,
 }
 
-async fn receiver() -> anyhow::Result<Receiver> {
+pub(super) async fn receiver() -> anyhow::Result<Receiver> {
     let (tx, arrivals) = mpsc::unbounded_channel();
     let inbox = Inbox {
         received: Arc::default(),
@@ -128,7 +128,7 @@ async fn receiver() -> anyhow::Result<Receiver> {
 }
 
 /// Nearest-rank percentile of sorted durations, in milliseconds.
-fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
+pub(super) fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
     let rank = (sorted.len() * p).div_ceil(100).max(1) - 1;
     sorted
         .get(rank.min(sorted.len().saturating_sub(1)))
@@ -136,7 +136,7 @@ fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
 }
 
 /// The next arrival at the receiver, or an error after [`PATIENCE`].
-async fn arrival(
+pub(super) async fn arrival(
     arrivals: &mut mpsc::UnboundedReceiver<Instant>,
     what: &str,
 ) -> anyhow::Result<Instant> {

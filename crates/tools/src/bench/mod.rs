@@ -18,6 +18,7 @@
 mod bare;
 pub mod dates;
 pub mod delivery;
+mod hooks;
 pub mod nodes;
 pub mod polling;
 
@@ -209,7 +210,15 @@ pub fn run(options: BenchOptions) -> ExitCode {
         let outcome = match suite {
             Suite::Dates => dates::run(&options.dates, bar),
             Suite::Polling => in_runtime(polling::run(&options.polling, bar)),
-            Suite::Delivery => in_runtime(delivery::run(&options.delivery, bar)),
+            Suite::Delivery => in_runtime(async {
+                let mut figures = delivery::run(&options.delivery, bar).await?;
+                // Right after the polling latency (before the queueing figure, the last): a
+                // provider change to its notification through hooks.
+                let at = figures.len().saturating_sub(1);
+                let hooked = hooks::run(options.delivery.latency_samples, bar).await?;
+                figures.splice(at..at, hooked);
+                Ok(figures)
+            }),
             Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
         };
         match outcome {
@@ -467,6 +476,15 @@ impl BenchElement {
 
     /// The simulator, without throttles or quotas, seeded with nothing.
     async fn simulator(self, clock: Arc<dyn Clock>) -> anyhow::Result<RunningSimulator> {
+        self.simulator_scaled(clock, 1.0).await
+    }
+
+    /// [`BenchElement::simulator`] with Keap's REST hook delays multiplied by `hook_time_scale`.
+    async fn simulator_scaled(
+        self,
+        clock: Arc<dyn Clock>,
+        hook_time_scale: f64,
+    ) -> anyhow::Result<RunningSimulator> {
         let real: Arc<dyn Clock> = Arc::new(tributary_domain::SystemClock);
         let addr = "127.0.0.1:0".parse()?;
         let sim = match self {
@@ -477,6 +495,7 @@ impl BenchElement {
                     tenant_throttle_per_minute: u32::MAX,
                     quota_per_day: u32::MAX,
                     tenant_quota_per_day: u32::MAX,
+                    hook_time_scale,
                     ..Config::default()
                 };
                 RunningSimulator::start(Simulator::new(config, real), addr).await
@@ -547,6 +566,40 @@ impl Harness {
         adjust: impl FnOnce(&mut Settings),
     ) -> anyhow::Result<Harness> {
         let sim = element.simulator(clock.clone()).await?;
+        Harness::start_on(tag, element, sim, clock, adjust).await
+    }
+
+    /// [`Harness::start`] against a Keap simulator whose REST hook delays are multiplied by
+    /// `hook_time_scale`, the server reachable at its public URL (the hooks' target).
+    pub async fn start_hooked(
+        tag: &str,
+        hook_time_scale: f64,
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Harness> {
+        let element = BenchElement::Infusionsoft;
+        let sim = element
+            .simulator_scaled(clock.clone(), hook_time_scale)
+            .await?;
+        // A free port, known before the server binds it: the public URL names it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        Harness::start_on(tag, element, sim, clock, |settings| {
+            settings.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            settings.public_url = Some(format!("http://127.0.0.1:{port}"));
+            adjust(settings);
+        })
+        .await
+    }
+
+    async fn start_on(
+        tag: &str,
+        element: BenchElement,
+        sim: RunningSimulator,
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Harness> {
         let dir = std::env::temp_dir().join(format!(
             "tributary-bench-{tag}-{}-{}",
             std::process::id(),
@@ -669,10 +722,23 @@ impl Harness {
         callback: &str,
         signing_key: Option<&str>,
     ) -> anyhow::Result<i64> {
+        self.instance_of(pollers, callback, signing_key, "polling")
+            .await
+    }
+
+    /// [`Harness::instance`] with `event.vendor.type` = `vendor` (`webhooks`).
+    pub async fn instance_of(
+        &self,
+        pollers: Value,
+        callback: &str,
+        signing_key: Option<&str>,
+        vendor: &str,
+    ) -> anyhow::Result<i64> {
         let mut configuration = json!({"oauth.api.key": APP_ID,
             "oauth.api.secret": APP_SECRET, "oauth.callback.url": REDIRECT,
             "event.notification.enabled": true, "event.notification.callback.url": callback,
-            "event.poller.refresh_interval": 1, "event.poller.configuration": pollers});
+            "event.poller.refresh_interval": 1, "event.poller.configuration": pollers,
+            "event.vendor.type": vendor});
         if let Some(key) = signing_key {
             configuration["event.notification.signature.key"] = key.into();
         }

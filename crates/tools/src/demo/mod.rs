@@ -58,7 +58,13 @@ pub struct DemoOptions {
     /// The element to run: `infusionsoftrest` (the default), `sfdc`, `hubspotcrm` or
     /// `quickbooks` (see [`ELEMENTS`]).
     pub element: String,
+    /// Events from the provider's own webhooks (`event.vendor.type: webhooks`, Keap only)
+    /// instead of a "poll now" every second; the scheduler's safety-net poll runs every minute.
+    pub webhooks: bool,
 }
+
+/// The demo's simulator runs Keap's REST hook delays (30–60 s) × this: 0.6–1.2 s.
+const DEMO_HOOK_TIME_SCALE: f64 = 0.02;
 
 /// Where the web UI is, and the demo organization's secrets to sign in with.
 struct Ui {
@@ -110,9 +116,16 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
             options.element
         )
     })?;
+    if options.webhooks && provider.key != "infusionsoftrest" {
+        anyhow::bail!("--webhooks runs Keap's REST hooks: use it with --element infusionsoftrest");
+    }
     // 1. The provider stand-in, with enough records that edits rarely hit the same one twice.
     let sim = provider
-        .start()
+        .start_scaled(if options.webhooks {
+            DEMO_HOOK_TIME_SCALE
+        } else {
+            1.0
+        })
         .await
         .context("cannot start the simulator")?;
     let origin = sim.url();
@@ -127,8 +140,17 @@ async fn demo(options: DemoOptions) -> anyhow::Result<bool> {
         (None, Some(dir)) => format!("sqlite://{}", dir.join("demo.db").display()),
         (None, None) => unreachable!("a temporary directory exists without --database-url"),
     };
+    // With webhooks the provider must reach the server at a known URL: a free port, named.
+    let port = if options.webhooks {
+        std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port()
+    } else {
+        0
+    };
     let settings = Settings {
-        bind: "127.0.0.1:0".parse()?,
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        public_url: options.webhooks.then(|| format!("http://127.0.0.1:{port}")),
         database_url: database_url.clone(),
         allow_private_callbacks: true,
         origins: BTreeMap::from([(provider.key.to_owned(), origin.clone())]),
@@ -240,7 +262,7 @@ async fn drive(
             "oauth.api.secret": APP_SECRET,
             "oauth.callback.url": provider::REDIRECT,
             "event.notification.enabled": true,
-            "event.vendor.type": "polling",
+            "event.vendor.type": if options.webhooks { "webhooks" } else { "polling" },
             "event.notification.callback.url": callback,
             "event.notification.signature.key": key,
             "event.poller.refresh_interval": "1",
@@ -289,10 +311,21 @@ async fn drive(
     view.line(format!(
         "Tributary demo — simulator {origin}, API {api}, receiver {callback}\n\
          Web UI {} while the demo runs: {sign_in}.\n\
-         Instance {id} polls {} every minute, and on \"poll now\" every second. \
+         Instance {id} {} {} every minute{}. \
          {:.1} changes/s for {} s{} (Ctrl-C ends sooner).\n",
         ui.url,
+        if options.webhooks {
+            "gets Keap's REST hooks for"
+        } else {
+            "polls"
+        },
         provider.resources.join(", "),
+        if options.webhooks {
+            " polled as the safety net (hooks arrive 0.6–1.2 s after a change: Keap's 30–60 s \
+             × 0.02)"
+        } else {
+            ", and on \"poll now\" every second"
+        },
         options.rate,
         options.duration.as_secs(),
         if provider.deletes {
@@ -323,7 +356,7 @@ async fn drive(
                 if provider.deletes && ticks.is_multiple_of(DELETE_EVERY) {
                     delete_one(http, origin, provider).await?;
                 }
-                if poll_now(http, api, auth, id, provider).await.is_err() {
+                if !options.webhooks && poll_now(http, api, auth, id, provider).await.is_err() {
                     poll_errors += 1;
                 }
                 if let Ok(state) = export(http, origin).await {
@@ -364,7 +397,10 @@ async fn drive(
     }
     let drain_until = Instant::now() + Duration::from_secs(if provider.deletes { 100 } else { 60 });
     loop {
-        let _ = poll_now(http, api, auth, id, provider).await;
+        // With webhooks the hooks (and the scheduler's safety net) bring the rest.
+        if !options.webhooks {
+            let _ = poll_now(http, api, auth, id, provider).await;
+        }
         let pause = tokio::time::sleep(Duration::from_millis(500));
         tokio::pin!(pause);
         loop {

@@ -98,6 +98,11 @@ impl Provider {
 
     /// The simulator, with enough records that edits rarely hit the same one twice.
     pub async fn start(&self) -> std::io::Result<RunningSimulator> {
+        self.start_scaled(1.0).await
+    }
+
+    /// [`Provider::start`], Keap's REST hook delays multiplied by `hook_time_scale`.
+    pub async fn start_scaled(&self, hook_time_scale: f64) -> std::io::Result<RunningSimulator> {
         let addr = "127.0.0.1:0".parse().map_err(std::io::Error::other)?;
         let clock = Arc::new(SystemClock);
         if self.key == SALESFORCE.key {
@@ -123,6 +128,7 @@ impl Provider {
         }
         let config = tributary_simulator::Config {
             seed: 2_000,
+            hook_time_scale,
             ..tributary_simulator::Config::default()
         };
         RunningSimulator::start(Simulator::new(config, clock), addr).await

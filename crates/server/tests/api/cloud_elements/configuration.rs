@@ -1,6 +1,6 @@
 //! Configuration Cloud Elements accepts: no `event.poller.configuration` (the element's own
 //! resources and dates), resource entries without `idField` or `datesConfiguration`, and the
-//! legacy `event.poller.urls`; and `webhooks`, refused while no webhook source exists.
+//! legacy `event.poller.urls`; and `webhooks`, refused while the server has no public URL.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -139,7 +139,7 @@ async fn legacy_poller_urls_are_read_as_the_equivalent_configuration() {
 }
 
 #[tokio::test]
-async fn webhooks_are_refused_naming_the_key_and_the_element() {
+async fn webhooks_without_a_public_url_are_refused_naming_the_key_and_the_setting() {
     let app = app().await;
     for vendor in ["webhooks", "webhook"] {
         let mut body = body_to(&app, "https://receiver.example/e").await;
@@ -155,8 +155,7 @@ async fn webhooks_are_refused_naming_the_key_and_the_element() {
         let message = refused["message"].as_str().unwrap();
         assert!(
             message.contains("configuration.event.vendor.type")
-                && message.contains("Infusionsoft REST (infusionsoftrest)")
-                && message.contains("no webhook source"),
+                && message.contains("TRIBUTARY_PUBLIC_URL"),
             "{vendor}: {message}"
         );
     }

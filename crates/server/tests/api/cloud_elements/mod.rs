@@ -9,7 +9,7 @@
 //!   disabling, the token-scoped calls, the `user` object, names stripped of HTML, the echoed
 //!   `providerData`, a refused client secret.
 //! - `configuration`: configuration Cloud Elements accepts — no poller configuration, entries
-//!   without `idField` or dates, the legacy `event.poller.urls` — and webhooks refused.
+//!   without `idField` or dates, the legacy `event.poller.urls` — and webhooks refused without a public URL.
 
 mod configuration;
 mod events;
