@@ -38,6 +38,7 @@ pub mod instance_config;
 pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
+pub mod quota;
 pub mod stubs;
 pub mod sweep;
 
