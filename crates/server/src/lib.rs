@@ -32,6 +32,7 @@ pub mod elements;
 pub mod listen;
 pub mod metrics;
 pub mod poller;
+pub mod quota;
 pub mod scheduler;
 pub mod secrets;
 pub mod services;

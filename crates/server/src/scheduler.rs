@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::poller::{self, PollSummary, wanted_pollers};
+use crate::quota::PollerRef;
 use crate::state::AppState;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tributary_domain::quota::Admission;
 
 /// The scheduler of one process.
 #[derive(Debug, Clone)]
@@ -171,6 +173,20 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
             return None;
         }
     };
+    // Within the app's quota: a poll the app's bucket cannot afford now waits for it.
+    let owner = client.quota_key();
+    let quota = PollerRef {
+        element: &instance.element_key,
+        budget_owner: &owner,
+        instance_id,
+        resource,
+        interval_ms: i64::from(settings.refresh_minutes) * 60_000,
+    };
+    let allowed = crate::quota::allowed_per_minute(&state.settings, client.element());
+    if let Admission::Later(at) = state.quotas.admit(&quota, allowed, now) {
+        release(at).await;
+        return None;
+    }
     let poller = state.store.poller(instance_id, resource).await.ok()??;
     Some(poller::poll_resource(state, &instance, &client, &prepared, &poller, false).await)
 }

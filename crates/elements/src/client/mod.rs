@@ -208,6 +208,13 @@ impl InstanceClient {
         &self.element
     }
 
+    /// Who owns this instance's main budget, as its pacer keys it: the app's client id, or the
+    /// app and the instance where each tenant has its own budget. The scheduler plans each
+    /// owner's polls within its budget; never show it as it is (a fingerprint will do).
+    pub fn quota_key(&self) -> String {
+        self.budget_key(self.element.api.rate_limit.scope)
+    }
+
     /// The bucket key of a budget with this scope.
     fn budget_key(&self, scope: BudgetScope) -> String {
         match scope {
