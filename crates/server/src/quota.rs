@@ -8,8 +8,8 @@
 //! its own where each tenant has its budget, as QuickBooks'). The client id is shown only as a
 //! short fingerprint (`app` in the API, `/metrics` and the UI).
 //!
-//! What is learned lives in memory: each poller's requests per poll (from its recent polls'
-//! summaries: list pages, a sweep's pages and the ids it asked for, one for a delete log),
+//! What is learned lives in memory: each poller's requests per poll (counted as its recent
+//! polls sent them, every attempt; its first poll's one-off requests left out),
 //! when its resource last changed, and when it is due next. A poller appears with its first
 //! claim and is forgotten when it has not been seen for [`FORGET_AFTER_INTERVALS`] effective
 //! intervals (its instance deleted or disabled). A restarted process learns again within one
@@ -62,6 +62,10 @@ struct AppQuota {
     deferred: u64,
     worst_lateness_ms: i64,
     pruned_ms: i64,
+    /// The moments the last busy and idle polls put off will be tried again: the next one
+    /// waits after it (an idle one after every busy one too).
+    busy_queue_ms: i64,
+    idle_queue_ms: i64,
 }
 
 impl AppQuota {
@@ -112,6 +116,17 @@ pub struct PollerRef<'a> {
     pub interval_ms: i64,
 }
 
+/// What a poll that ended made and found.
+#[derive(Debug, Clone, Copy)]
+pub struct Polled {
+    /// Provider requests it made (every attempt).
+    pub requests: u32,
+    /// It found changes (stored events).
+    pub changed: bool,
+    /// It was the poller's first poll ever.
+    pub first: bool,
+}
+
 /// Every app's quota as this process plans it.
 #[derive(Debug, Default)]
 pub struct Quotas {
@@ -130,7 +145,8 @@ pub struct AppQuotaView {
     pub allowed_per_minute: f64,
     /// Requests a minute its pollers would use at their configured intervals.
     pub projected_per_minute: f64,
-    /// What they are planned to use: the projection over the stretch.
+    /// What they are planned to use: the projection over the stretch (at most 90 % of the
+    /// allowance, leaving the admission bucket room).
     pub planned_per_minute: f64,
     /// The factor every interval is multiplied by (1: nothing stretched).
     pub stretch: f64,
@@ -186,6 +202,8 @@ impl Quotas {
                 deferred: 0,
                 worst_lateness_ms: 0,
                 pruned_ms: now_ms,
+                busy_queue_ms: now_ms,
+                idle_queue_ms: now_ms,
             });
         if allowed.is_finite() && allowed > 0.0 {
             app.allowed = allowed;
@@ -222,7 +240,27 @@ impl Quotas {
                         app.worst_lateness_ms = app.worst_lateness_ms.max(now_ms - due);
                     }
                 }
-                Admission::Later(_) => app.deferred += 1,
+                Admission::Later(at) => {
+                    // Polls put off wait in line, each its cost's worth of the allowance after
+                    // the one before, rather than all trying again at the same moment; busy
+                    // ones in a line of their own, ahead of every idle one.
+                    app.deferred += 1;
+                    let spacing = (load.per_poll * MINUTE_MS as f64 / app.allowed.max(0.001))
+                        .ceil()
+                        .clamp(1.0, MINUTE_MS as f64) as i64;
+                    let at = if busy {
+                        let at = at.max(app.busy_queue_ms);
+                        app.busy_queue_ms = at.saturating_add(spacing);
+                        app.idle_queue_ms = app.idle_queue_ms.max(app.busy_queue_ms);
+                        at
+                    } else {
+                        let at = at.max(app.idle_queue_ms).max(app.busy_queue_ms);
+                        app.idle_queue_ms = at.saturating_add(spacing);
+                        at
+                    };
+                    app.set_load(key, load);
+                    return Admission::Later(at);
+                }
             }
             app.set_load(key, load);
             admission
@@ -252,23 +290,25 @@ impl Quotas {
     }
 
     /// A poll of `poller` ended at `now_ms` having made `requests` provider requests; `changed`
-    /// when it found changes. Learns its cost and settles the bucket.
-    pub fn polled(
-        &self,
-        poller: &PollerRef<'_>,
-        allowed: f64,
-        now_ms: i64,
-        requests: u32,
-        changed: bool,
-    ) {
+    /// when it found changes. Settles the bucket, and learns the poller's cost unless the poll
+    /// was its first ever (`first`: its one-off requests — the provider's clock read for the
+    /// first cursor, the first sweep — say nothing of the polls to come).
+    pub fn polled(&self, poller: &PollerRef<'_>, allowed: f64, now_ms: i64, poll: Polled) {
+        let Polled {
+            requests,
+            changed,
+            first,
+        } = poll;
         self.with_app(poller, allowed, now_ms, |app, key| {
             let Some(mut load) = app.pollers.get(&key).cloned() else {
                 return;
             };
             app.bucket.settle(load.in_flight, requests);
             load.in_flight = 0.0;
-            load.per_poll = quota::learn(load.learned.then_some(load.per_poll), requests);
-            load.learned = true;
+            if !first {
+                load.per_poll = quota::learn(load.learned.then_some(load.per_poll), requests);
+                load.learned = true;
+            }
             if changed {
                 load.last_change_ms = Some(now_ms);
             }
@@ -336,8 +376,11 @@ mod tests {
         let view = quotas.snapshot(0)[0].clone();
         assert_eq!(view.pollers, 30);
         assert_eq!(view.projected_per_minute, 30.0);
-        assert_eq!(view.stretch, 2.5, "30 a minute projected, 12 allowed");
-        assert_eq!(view.planned_per_minute, 12.0);
+        assert!(
+            (view.stretch - 30.0 / 10.8).abs() < 1e-9,
+            "30 a minute projected, 12 allowed, 10.8 planned"
+        );
+        assert!((view.planned_per_minute - 10.8).abs() < 1e-9);
         assert_eq!(view.admitted + view.deferred, 30);
         assert_eq!(
             view.admitted, 1,
@@ -346,10 +389,19 @@ mod tests {
         assert_ne!(view.app, "client-id");
         assert_eq!(view.app.len(), 8);
 
-        // Polled now: due again after its interval stretched 2.5 times.
-        assert_eq!(quotas.next_due(&poller(0), 12.0, 0), 150_000);
+        // Polled now: due again after its interval, stretched.
+        assert_eq!(quotas.next_due(&poller(0), 12.0, 0), 166_667);
         // It found changes in 5 requests: it costs more, and is busy.
-        quotas.polled(&poller(0), 12.0, 1_000, 5, true);
+        quotas.polled(
+            &poller(0),
+            12.0,
+            1_000,
+            Polled {
+                requests: 5,
+                changed: true,
+                first: false,
+            },
+        );
         let view = quotas.snapshot(1_000)[0].clone();
         assert_eq!(view.projected_per_minute, 34.0);
         assert_eq!(view.busy_pollers, 1);

@@ -35,6 +35,23 @@ use crate::pager::{self, Position};
 use crate::query::Translated;
 use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
+
+tokio::task_local! {
+    /// The provider requests sent by the task inside [`count_requests`].
+    static REQUESTS: std::cell::Cell<u32>;
+}
+
+/// Runs `work` and counts the provider requests it sends through any instance client (every
+/// attempt, retries included, as a provider's budget counts them) — in its own task, not in
+/// tasks it spawns. The scheduler learns each poll's cost from it.
+pub async fn count_requests<F: Future>(work: F) -> (F::Output, u32) {
+    REQUESTS
+        .scope(std::cell::Cell::new(0), async {
+            let output = work.await;
+            (output, REQUESTS.with(std::cell::Cell::get))
+        })
+        .await
+}
 use build::{Outgoing, bad_request};
 pub use deletes::{ArchivedPage, DeletedPage, Deletion};
 
@@ -230,6 +247,7 @@ impl InstanceClient {
         kind: RequestKind,
         main_key: &str,
     ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let _ = REQUESTS.try_with(|count| count.set(count.get().saturating_add(1)));
         let limits = &self.element.api.rate_limit;
         for (budget, pacer) in limits.budgets.iter().zip(&self.budgets) {
             if budget.counts(kind) {

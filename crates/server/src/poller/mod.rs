@@ -64,7 +64,7 @@ use tributary_elements::walk::Walk;
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
 use crate::clients::Prepared;
-use crate::quota::PollerRef;
+use crate::quota::{Polled, PollerRef};
 use crate::services::hub::HubQuery;
 use crate::state::AppState;
 
@@ -240,7 +240,7 @@ async fn poll_once(
     };
     let allowed = crate::quota::allowed_per_minute(&state.settings, client.element());
     let next_due = state.quotas.next_due(&quota, allowed, now);
-    let outcome = run(
+    let (outcome, counted) = tributary_elements::client::count_requests(run(
         state,
         instance,
         client,
@@ -252,14 +252,17 @@ async fn poll_once(
             next_due,
             force_sweep,
         },
-    )
+    ))
     .await;
     state.quotas.polled(
         &quota,
         allowed,
         state.now_ms(),
-        requests_made(&summary),
-        summary.events > 0,
+        Polled {
+            requests: counted.max(requests_made(&summary)),
+            changed: summary.events > 0,
+            first: poller.last_poll_ms.is_none(),
+        },
     );
     match outcome {
         Ok(()) => {}
@@ -303,8 +306,10 @@ async fn poll_once(
     summary
 }
 
-/// The provider requests a poll made, as its summary counts them: its list pages, its sweep's
-/// pages and the ids the sweep asked for one by one, one for a delete sweep; at least one.
+/// The provider requests a poll made, as its summary counts them (a floor under the count of
+/// its client's requests, for requests sent from tasks the poll spawned): its list pages, its
+/// sweep's pages and the ids the sweep asked for one by one, one for a delete sweep; at least
+/// one.
 fn requests_made(summary: &PollSummary) -> u32 {
     let sweep = summary.sweep.as_ref().map_or(0, |s| {
         s.pages
