@@ -8,6 +8,11 @@
 //! (shutdown, crash) leaves the cursor where it was and the next poll repeats its window.
 //! Enabling, disabling, re-configuring and deleting take effect at the next claim: the
 //! scheduler reads every poll's configuration from the database, never from memory.
+//!
+//! Each claimed poll passes its provider app's quota first (`crate::quota`): a poll the app's
+//! admission bucket cannot afford now gives its lease back with a later due time, in line
+//! (pollers with recent changes ahead of idle ones), so the many instances of one app stay
+//! within its shared budget; the poller stretches its next due time by the app's factor.
 
 use std::sync::Arc;
 use std::time::Duration;
