@@ -32,13 +32,22 @@ fn keap_allowing(per_minute: u32) -> Config {
     }
 }
 
-/// A server whose scheduled polls may use `poll_quota` requests a minute of each app.
-async fn spawn(sim_per_minute: u32, poll_quota: u32) -> TestApp {
+/// A server whose scheduled polls may use `poll_quota` requests a minute of each app, on
+/// `database` (SQLite of its own when `None`).
+async fn spawn_on(sim_per_minute: u32, poll_quota: u32, database: Option<String>) -> TestApp {
     spawn_app_on_manual_clock(keap_allowing(sim_per_minute), |s| {
         s.provider_requests_per_minute = Some(10_000_000);
         s.poll_quota = PollQuota::PerMinute(poll_quota);
+        if let Some(url) = database {
+            s.database_url = url;
+            s.master_key = Some(crate::backends::MASTER_KEY.to_owned().into());
+        }
     })
     .await
+}
+
+async fn spawn(sim_per_minute: u32, poll_quota: u32) -> TestApp {
+    spawn_on(sim_per_minute, poll_quota, None).await
 }
 
 /// `count` instances of the one app, each polling contacts, tasks and appointments every
@@ -138,9 +147,24 @@ async fn quota_of(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn a_hundred_and_twenty_pollers_on_a_budget_of_sixty_a_minute_meet_no_429() {
+    a_hundred_and_twenty_pollers_meet_no_429(spawn(60, 48).await).await;
+}
+
+#[tokio::test]
+async fn a_hundred_and_twenty_pollers_on_a_budget_of_sixty_a_minute_meet_no_429_on_postgres() {
+    let database = crate::backends::PostgresDatabase::create().await;
+    let app = spawn_on(60, 48, Some(database.url.clone())).await;
+    // On a task of its own, so a failure still drops the database.
+    let outcome = tokio::spawn(a_hundred_and_twenty_pollers_meet_no_429(app)).await;
+    database.drop_it().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+async fn a_hundred_and_twenty_pollers_meet_no_429(app: TestApp) {
     // 40 instances × 3 resources every minute: 120 requests a minute wanted, 60 allowed by
     // the provider, 48 planned (80 %).
-    let app = spawn(60, 48).await;
     create_instances(&app, 40).await;
     let start = app.state.now_ms();
     let scheduler = Scheduler::new(app.state.clone(), 64, Duration::from_secs(300));
