@@ -127,8 +127,9 @@ struct BenchArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     quota_resources: u64,
-    /// Minutes of the quota benchmark's manual clock (the second half is measured).
-    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 12,
+    /// Minutes of the quota benchmark's manual clock (the second half is measured, and must
+    /// be longer than the stretched interval).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 480,
           value_parser = clap::value_parser!(u64).range(2..=1_440))]
     quota_minutes: u64,
     /// Where to write the figures as JSON.

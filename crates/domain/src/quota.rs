@@ -151,6 +151,34 @@ impl Bucket {
         Admission::Later(now_ms.saturating_add(wait.max(1)))
     }
 
+    /// Admits at `now_ms` a poll that was put off and has waited in line for this moment. It
+    /// needs no reserve, so it goes before idle polls on their schedule; a `busy` one may also
+    /// borrow up to one burst (the bucket may go that far below zero, and the others wait).
+    /// Otherwise it says when the bucket will hold what it needs.
+    pub fn admit_in_line(
+        &mut self,
+        allowed_per_minute: f64,
+        now_ms: i64,
+        cost: f64,
+        busy: bool,
+    ) -> Admission {
+        self.refill(allowed_per_minute, now_ms);
+        let burst = burst(allowed_per_minute);
+        let needed = cost.max(0.0).min(burst) - if busy { burst } else { 0.0 };
+        if self.tokens >= needed {
+            self.tokens -= cost.max(0.0);
+            return Admission::Now;
+        }
+        let rate = allowed_per_minute.max(f64::MIN_POSITIVE) / 60_000.0;
+        let wait = ((needed - self.tokens) / rate).ceil();
+        let wait = if wait.is_finite() {
+            wait.min(86_400_000.0) as i64
+        } else {
+            86_400_000
+        };
+        Admission::Later(now_ms.saturating_add(wait.max(1)))
+    }
+
     /// Settles a poll that expected `expected` requests and made `made`.
     pub fn settle(&mut self, expected: f64, made: u32) {
         self.tokens += expected - f64::from(made);
@@ -243,6 +271,37 @@ mod tests {
         }
         assert!(started <= 600 + 60, "{started}");
         assert!(started >= 600 - 60, "{started}");
+    }
+
+    #[test]
+    fn a_poll_that_waited_in_line_goes_first_a_busy_one_borrowing_at_most_a_burst() {
+        let mut bucket = Bucket::new(600.0, 0); // a burst of 60, a reserve of 15
+        for _ in 0..50 {
+            assert_eq!(bucket.admit(600.0, 0, 1.0, true), Admission::Now);
+        }
+        // Ten left: an idle poll on its schedule waits for the reserve, one in line goes.
+        assert_eq!(bucket.admit(600.0, 0, 1.0, false), Admission::Later(600));
+        for _ in 0..10 {
+            assert_eq!(bucket.admit_in_line(600.0, 0, 1.0, false), Admission::Now);
+        }
+        // Empty: an idle one in line waits for a token; a busy one in line borrows.
+        assert_eq!(
+            bucket.admit_in_line(600.0, 0, 1.0, false),
+            Admission::Later(100)
+        );
+        for _ in 0..60 {
+            assert_eq!(bucket.admit_in_line(600.0, 0, 1.0, true), Admission::Now);
+        }
+        assert_eq!(
+            bucket.tokens(),
+            -60.0,
+            "one burst below zero, and no further"
+        );
+        assert_eq!(
+            bucket.admit_in_line(600.0, 0, 1.0, true),
+            Admission::Later(100)
+        );
+        assert_eq!(bucket.admit_in_line(600.0, 100, 1.0, true), Admission::Now);
     }
 
     #[test]

@@ -42,6 +42,8 @@ struct Load {
     seen_ms: i64,
     /// The cost taken from the bucket when its poll was admitted, settled when it ends.
     in_flight: f64,
+    /// When a poll put off may start, in line: it then goes before polls on their schedule.
+    in_line_ms: Option<i64>,
 }
 
 impl Load {
@@ -90,6 +92,13 @@ impl AppQuota {
             now_ms - load.seen_ms <= effective.saturating_mul(FORGET_AFTER_INTERVALS)
         });
         self.projected = self.pollers.values().map(Load::demand).sum();
+    }
+
+    /// An idle poll's place in line: after every poll already in line, busy ones first.
+    fn idle_slot(&mut self, ready_ms: i64, spacing: i64) -> i64 {
+        let at = ready_ms.max(self.idle_queue_ms).max(self.busy_queue_ms);
+        self.idle_queue_ms = at.saturating_add(spacing);
+        at
     }
 
     fn used_last_minute(&mut self, now_ms: i64) -> u64 {
@@ -165,12 +174,13 @@ pub struct AppQuotaView {
 }
 
 /// Requests a minute scheduled polls of an `element`'s app may use: `TRIBUTARY_POLL_QUOTA` of
-/// its budget — the element's published one, or `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE` (per
-/// its window) where set.
+/// its budget — the element's published one used evenly all day (the minute's, or the day's
+/// over 1,440 minutes where less: Keap's 104), or `TRIBUTARY_PROVIDER_REQUESTS_PER_MINUTE`
+/// (per its window) where set, which replaces every published budget.
 pub fn allowed_per_minute(settings: &Settings, element: &tributary_elements::Element) -> f64 {
     let budget = match settings.provider_requests_per_minute {
         Some(n) => f64::from(n) * 60.0 / settings.provider_rate_window.as_secs_f64().max(0.001),
-        None => f64::from(element.requests_per_minute()),
+        None => element.sustained_requests_per_minute(),
     };
     settings.poll_quota.allowed(budget)
 }
@@ -225,12 +235,42 @@ impl Quotas {
                 due_ms: None,
                 seen_ms: now_ms,
                 in_flight: 0.0,
+                in_line_ms: None,
             });
             load.interval_ms = poller.interval_ms;
             load.seen_ms = now_ms;
             let factor = app.stretch();
             let effective = quota::stretched_interval(load.interval_ms, factor);
             let busy = quota::is_busy(load.last_change_ms, now_ms, effective);
+            let spacing = (load.per_poll * MINUTE_MS as f64 / app.allowed.max(0.001))
+                .ceil()
+                .clamp(1.0, MINUTE_MS as f64) as i64;
+            if load.in_line_ms.is_some_and(|at| at <= now_ms) {
+                // Its turn in line: before the idle polls on their schedule.
+                let admission = app
+                    .bucket
+                    .admit_in_line(app.allowed, now_ms, load.per_poll, busy);
+                let admission = match admission {
+                    Admission::Now => {
+                        app.admitted += 1;
+                        load.in_flight = load.per_poll;
+                        load.in_line_ms = None;
+                        if let Some(due) = load.due_ms {
+                            app.worst_lateness_ms = app.worst_lateness_ms.max(now_ms - due);
+                        }
+                        Admission::Now
+                    }
+                    // A busy one keeps its place; an idle one goes behind every busy one.
+                    Admission::Later(at) => {
+                        app.deferred += 1;
+                        let at = if busy { at } else { app.idle_slot(at, spacing) };
+                        load.in_line_ms = Some(at);
+                        Admission::Later(at)
+                    }
+                };
+                app.set_load(key, load);
+                return admission;
+            }
             let admission = app.bucket.admit(app.allowed, now_ms, load.per_poll, busy);
             match admission {
                 Admission::Now => {
@@ -245,19 +285,15 @@ impl Quotas {
                     // the one before, rather than all trying again at the same moment; busy
                     // ones in a line of their own, ahead of every idle one.
                     app.deferred += 1;
-                    let spacing = (load.per_poll * MINUTE_MS as f64 / app.allowed.max(0.001))
-                        .ceil()
-                        .clamp(1.0, MINUTE_MS as f64) as i64;
                     let at = if busy {
                         let at = at.max(app.busy_queue_ms);
                         app.busy_queue_ms = at.saturating_add(spacing);
                         app.idle_queue_ms = app.idle_queue_ms.max(app.busy_queue_ms);
                         at
                     } else {
-                        let at = at.max(app.idle_queue_ms).max(app.busy_queue_ms);
-                        app.idle_queue_ms = at.saturating_add(spacing);
-                        at
+                        app.idle_slot(at, spacing)
                     };
+                    load.in_line_ms = Some(at);
                     app.set_load(key, load);
                     return Admission::Later(at);
                 }
@@ -281,6 +317,7 @@ impl Quotas {
                 due_ms: None,
                 seen_ms: now_ms,
                 in_flight: 0.0,
+                in_line_ms: None,
             });
             load.due_ms = Some(due);
             load.seen_ms = now_ms;

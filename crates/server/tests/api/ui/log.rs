@@ -210,7 +210,7 @@ async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_line() {
     );
     assert!(home.contains("id=\"quotas\""), "{home}");
     assert!(
-        home.contains("requests/min projected of 1200 allowed, intervals as configured"),
-        "the app polled, within its quota (80 % of Keap's 1,500 a minute): {home}"
+        home.contains("requests/min projected of 83 allowed, intervals as configured"),
+        "the app polled, within its quota (80 % of Keap's 150,000 a day over its minutes): {home}"
     );
 }
