@@ -1,8 +1,9 @@
 //! Quota-aware scheduling's arithmetic: how much of a provider app's request budget its pollers
 //! will use, how far their intervals must stretch to fit, and whether a poll may start now.
 //!
-//! Many instances of one provider app share its budget (Keap: 1,500 requests a minute per
-//! OAuth app, across every tenant — `shared/research/infusionsoft.md` §4.1). Each poller of the
+//! Many instances of one provider app share its budget (Keap: 1,500 requests a minute and
+//! 150,000 a day per OAuth app, across every tenant — `shared/research/infusionsoft.md` §4.1;
+//! the caller gives the allowance, the day's budget spread over its minutes where less). Each poller of the
 //! app costs `requests per poll × polls per minute`; requests per poll are learned from recent
 //! polls ([`learn`]: an idle poll is about one request, a busy one pages, a sweep reads the
 //! whole list). Their sum is the app's **projected** use. When it exceeds what polls are
@@ -205,7 +206,8 @@ mod tests {
 
     #[test]
     fn an_over_subscribed_app_stretches_every_interval_by_one_factor() {
-        // 5,000 a minute projected, 1,200 allowed (80 % of Keap's 1,500), 1,080 planned.
+        // 5,000 a minute projected, 1,200 allowed (80 % of a 1,500 a minute budget), 1,080
+        // planned.
         let factor = stretch(5_000.0, 1_200.0);
         assert!((factor - 5_000.0 / 1_080.0).abs() < 1e-9, "{factor}");
         // Every poller's interval grows by the same factor, so the demand fits the plan.

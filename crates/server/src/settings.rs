@@ -157,8 +157,9 @@ pub struct Settings {
     /// mode sweep at every poll: it is how they are polled.
     pub sweep_interval: Duration,
     /// `TRIBUTARY_POLL_QUOTA`: what scheduled polls may use of each provider app's request
-    /// budget, as a share (`80%`, the default, leaves room for hub calls and retries) or as
-    /// requests a minute per app (`600`). When an app's pollers would use more, their intervals
+    /// budget used evenly all day (the minute's, or the day's over 1,440 minutes where less),
+    /// as a share (`80%`, the default, leaves room for hub calls and retries) or as requests a
+    /// minute per app (`600`). When an app's pollers would use more, their intervals
     /// stretch by one factor (`crate::quota`).
     pub poll_quota: PollQuota,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).

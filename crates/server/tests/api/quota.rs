@@ -294,8 +294,6 @@ async fn an_over_subscribed_app_stretches_every_interval_and_polls_changed_resou
         firsts.iter().sum::<i64>() as f64 / firsts.len() as f64
     };
     let (busy, idle) = (mean_first(true), mean_first(false));
-    for ((_, path), m) in &firsts {
-    }
     assert!(
         busy < idle / 2.0,
         "changed resources first: {:.0} s after, idle ones {:.0} s after",
