@@ -148,6 +148,15 @@ struct BenchArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 50,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     node_records: u64,
+    /// Instance-resources of one Keap app in the quota benchmark, polled every minute.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    quota_resources: u64,
+    /// Minutes of the quota benchmark's manual clock (the second half is measured, and must
+    /// be longer than the stretched interval).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 480,
+          value_parser = clap::value_parser!(u64).range(2..=1_440))]
+    quota_minutes: u64,
     /// Where to write the figures as JSON.
     #[arg(long, value_name = "PATH", default_value = "bench.json", value_parser = parse_json_path)]
     json: std::path::PathBuf,
@@ -506,7 +515,7 @@ pub fn run() -> ExitCode {
 }
 
 fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
-    use tributary_tools::bench::{dates, delivery, nodes, polling};
+    use tributary_tools::bench::{dates, delivery, nodes, polling, quota};
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     tributary_tools::bench::BenchOptions {
         only: args.only,
@@ -527,6 +536,10 @@ fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
             max_nodes: size(args.max_nodes),
             instances: size(args.node_instances),
             records: size(args.node_records),
+        },
+        quota: quota::QuotaOptions {
+            instance_resources: size(args.quota_resources),
+            minutes: size(args.quota_minutes),
         },
         json: args.json,
     }

@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// mended (re-verified or re-created), such as 5m.
     #[arg(long, env = "TRIBUTARY_HOOKS_KEEP_INTERVAL", value_name = "DURATION")]
     hooks_keep_interval: Option<String>,
+    /// What scheduled polls may use of each provider app's request budget: a share such as 80%
+    /// (the default) or requests a minute per app such as 600; beyond it intervals stretch.
+    #[arg(long, env = "TRIBUTARY_POLL_QUOTA", value_name = "SHARE|N")]
+    poll_quota: Option<String>,
     /// Notifications sent at once by this process; 0 runs no delivery worker.
     #[arg(long, env = "TRIBUTARY_DELIVERY_CONCURRENCY", value_name = "N")]
     delivery_concurrency: Option<String>,

@@ -21,7 +21,9 @@
 //!   deletes lost at the provider; [`archived`]: the archives of a list with no time filter
 //!   that are news; [`stubs`]: deletes that arrive as stubs among a poll's records;
 //!   [`sweep`]: a reconciliation sweep's — ids no longer listed (`absence`), and in checksum
-//!   mode changed content hashes.
+//!   mode changed content hashes;
+//! - [`quota`]: how much of a provider app's shared request budget its pollers will use, the
+//!   factor their intervals stretch by to fit, and the admission bucket a poll passes.
 //!
 //! Tests: table tests whose expectations Java printed (`tests/java/Oracle.java`), property
 //! tests (the poll among them: no change lost or repeated), and fuzz targets in `fuzz/` (their
@@ -38,6 +40,7 @@ pub mod instance_config;
 pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
+pub mod quota;
 pub mod stubs;
 pub mod sweep;
 

@@ -18,6 +18,10 @@ use serde_json::Value;
 pub struct RateLimit {
     /// The published budget per client app and minute (the pacer's starting rate).
     pub requests_per_minute: u32,
+    /// The published budget per owner and day, where there is one (Keap's 150,000 per app): the
+    /// scheduler plans polls within the smaller of this spread over the day and the minute's.
+    #[serde(default)]
+    pub requests_per_day: Option<u32>,
     /// Headers holding the requests left; the smallest of those present counts.
     #[serde(default)]
     pub remaining: Vec<String>,

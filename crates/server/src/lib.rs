@@ -35,6 +35,7 @@ pub mod hooks;
 pub mod listen;
 pub mod metrics;
 pub mod poller;
+pub mod quota;
 pub mod scheduler;
 pub mod secrets;
 pub mod services;

@@ -154,6 +154,12 @@ struct ElementLabel {
     element: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    element: String,
+    app: String,
+}
+
 impl Scraped {
     /// A counter; `name` without its `_total`, which the exposition adds.
     pub fn counter(&mut self, name: &str, help: &str, value: u64) {
@@ -178,6 +184,23 @@ impl Scraped {
                     element: element.clone(),
                 })
                 .inc_by(*value);
+        }
+        self.registry.register(name, help, family);
+    }
+
+    /// A gauge with one series per provider app (element and app fingerprint).
+    pub fn app_gauge(&mut self, name: &str, help: &str, values: &[(String, String, f64)]) {
+        let family: Family<
+            AppLabels,
+            prometheus_client::metrics::gauge::Gauge<f64, std::sync::atomic::AtomicU64>,
+        > = Family::default();
+        for (element, app, value) in values {
+            family
+                .get_or_create(&AppLabels {
+                    element: element.clone(),
+                    app: app.clone(),
+                })
+                .set(*value);
         }
         self.registry.register(name, help, family);
     }

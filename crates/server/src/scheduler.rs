@@ -8,15 +8,22 @@
 //! (shutdown, crash) leaves the cursor where it was and the next poll repeats its window.
 //! Enabling, disabling, re-configuring and deleting take effect at the next claim: the
 //! scheduler reads every poll's configuration from the database, never from memory.
+//!
+//! Each claimed poll passes its provider app's quota first (`crate::quota`): a poll the app's
+//! admission bucket cannot afford now gives its lease back with a later due time, in line
+//! (pollers with recent changes ahead of idle ones), so the many instances of one app stay
+//! within its shared budget; the poller stretches its next due time by the app's factor.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::poller::{self, PollSummary, wanted_pollers};
+use crate::quota::PollerRef;
 use crate::state::AppState;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tributary_domain::quota::Admission;
 
 /// The scheduler of one process.
 #[derive(Debug, Clone)]
@@ -171,6 +178,20 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
             return None;
         }
     };
+    // Within the app's quota: a poll the app's bucket cannot afford now waits for it.
+    let owner = client.quota_key();
+    let quota = PollerRef {
+        element: &instance.element_key,
+        budget_owner: &owner,
+        instance_id,
+        resource,
+        interval_ms: i64::from(settings.refresh_minutes) * 60_000,
+    };
+    let allowed = crate::quota::allowed_per_minute(&state.settings, client.element());
+    if let Admission::Later(at) = state.quotas.admit(&quota, allowed, now) {
+        release(at).await;
+        return None;
+    }
     let poller = state.store.poller(instance_id, resource).await.ok()??;
     Some(poller::poll_resource(state, &instance, &client, &prepared, &poller, false).await)
 }

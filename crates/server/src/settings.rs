@@ -44,6 +44,7 @@ impl Default for Settings {
             poll_lease: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(3_600),
             hooks_keep_interval: Duration::from_secs(300),
+            poll_quota: PollQuota::Share(0.8),
             delivery_concurrency: 16,
             delivery_per_host: 4,
             delivery_timeout: Duration::from_secs(30),
@@ -57,6 +58,57 @@ impl Default for Settings {
             max_connections: 4096,
             public_url: None,
             log_format: crate::telemetry::LogFormat::Text,
+        }
+    }
+}
+
+/// What scheduled polls may use of a provider app's request budget (`TRIBUTARY_POLL_QUOTA`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PollQuota {
+    /// A share of the app's budget per minute (0 < share ≤ 1): `80%`.
+    Share(f64),
+    /// Requests a minute per app, whatever its budget: `600`.
+    PerMinute(u32),
+}
+
+impl PollQuota {
+    /// Requests a minute polls may use of an app whose budget is `budget_per_minute`.
+    pub fn allowed(self, budget_per_minute: f64) -> f64 {
+        match self {
+            PollQuota::Share(share) => budget_per_minute * share,
+            PollQuota::PerMinute(n) => f64::from(n),
+        }
+    }
+}
+
+impl std::fmt::Display for PollQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PollQuota::Share(share) => write!(f, "{}%", share * 100.0),
+            PollQuota::PerMinute(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for PollQuota {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<PollQuota, String> {
+        let text = text.trim();
+        if let Some(percent) = text.strip_suffix('%') {
+            return match percent.trim().parse::<f64>() {
+                Ok(p) if p > 0.0 && p <= 100.0 => Ok(PollQuota::Share(p / 100.0)),
+                _ => Err(format!(
+                    "{text:?}: a share must be a percentage above 0% and at most 100%"
+                )),
+            };
+        }
+        match text.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(PollQuota::PerMinute(n)),
+            _ => Err(format!(
+                "{text:?}: must be a percentage of each app's budget (80%) or requests a minute \
+                 per app (600)"
+            )),
         }
     }
 }
@@ -113,6 +165,12 @@ pub struct Settings {
     /// instance are checked at the provider and mended (re-verified or re-created; default
     /// 5 min).
     pub hooks_keep_interval: Duration,
+    /// `TRIBUTARY_POLL_QUOTA`: what scheduled polls may use of each provider app's request
+    /// budget used evenly all day (the minute's, or the day's over 1,440 minutes where less),
+    /// as a share (`80%`, the default, leaves room for hub calls and retries) or as requests a
+    /// minute per app (`600`). When an app's pollers would use more, their intervals
+    /// stretch by one factor (`crate::quota`).
+    pub poll_quota: PollQuota,
     /// `TRIBUTARY_DELIVERY_CONCURRENCY`: notifications sent at once (0: no delivery worker).
     pub delivery_concurrency: usize,
     /// `TRIBUTARY_DELIVERY_PER_HOST`: notifications sent at once to one callback host (host and
@@ -472,6 +530,16 @@ const SPECS: &[Spec] = &[
         default: |s| format_duration(s.hooks_keep_interval),
         read: |s, t| {
             s.hooks_keep_interval = duration(t)?;
+            Ok(())
+        },
+    },
+    Spec {
+        variable: "TRIBUTARY_POLL_QUOTA",
+        flag: "--poll-quota",
+        shown: Shown::Plain,
+        default: |s| s.poll_quota.to_string(),
+        read: |s, t| {
+            s.poll_quota = t.parse()?;
             Ok(())
         },
     },
@@ -878,6 +946,26 @@ mod tests {
             Roles::parse(" , ")
                 .unwrap_err()
                 .contains("at least one role")
+        );
+    }
+
+    #[test]
+    fn the_poll_quota_is_a_share_of_each_budget_or_requests_a_minute() {
+        assert_eq!(Settings::default().poll_quota, PollQuota::Share(0.8));
+        assert_eq!(Settings::default().poll_quota.to_string(), "80%");
+        assert_eq!(Settings::default().poll_quota.allowed(1_500.0), 1_200.0);
+        assert_eq!("50 %".parse(), Ok(PollQuota::Share(0.5)));
+        assert_eq!(" 600 ".parse(), Ok(PollQuota::PerMinute(600)));
+        assert_eq!(PollQuota::PerMinute(600).allowed(1_500.0), 600.0);
+        for bad in ["0%", "150%", "0", "-3", "lots", ""] {
+            let error = bad.parse::<PollQuota>().unwrap_err();
+            assert!(error.contains(&format!("{:?}", bad.trim())), "{error}");
+        }
+        let mut given = Given::default();
+        given.set("TRIBUTARY_POLL_QUOTA", "40%", Source::Environment);
+        assert_eq!(
+            Settings::read(&given).unwrap().poll_quota,
+            PollQuota::Share(0.4)
         );
     }
 

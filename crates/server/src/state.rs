@@ -43,6 +43,8 @@ pub struct AppState {
     pub poll_stats: Arc<PollStats>,
     /// The latency histograms of `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The provider apps' quotas as the scheduler plans them.
+    pub quotas: Arc<crate::quota::Quotas>,
 }
 
 /// Counters of polling since the process started, for `/metrics`.
@@ -93,6 +95,7 @@ impl AppState {
             hooks_nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_stats: Arc::new(DeliveryStats::default()),
             poll_stats: Arc::new(PollStats::default()),
+            quotas: Arc::default(),
             metrics,
         }
     }

@@ -36,6 +36,23 @@ use crate::pager::{self, Position};
 use crate::query::Translated;
 use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
+
+tokio::task_local! {
+    /// The provider requests sent by the task inside [`count_requests`].
+    static REQUESTS: std::cell::Cell<u32>;
+}
+
+/// Runs `work` and counts the provider requests it sends through any instance client (every
+/// attempt, retries included, as a provider's budget counts them) — in its own task, not in
+/// tasks it spawns. The scheduler learns each poll's cost from it.
+pub async fn count_requests<F: Future>(work: F) -> (F::Output, u32) {
+    REQUESTS
+        .scope(std::cell::Cell::new(0), async {
+            let output = work.await;
+            (output, REQUESTS.with(std::cell::Cell::get))
+        })
+        .await
+}
 use build::{Outgoing, bad_request};
 pub use deletes::{ArchivedPage, DeletedPage, Deletion};
 pub use hooks::Subscription;
@@ -210,6 +227,13 @@ impl InstanceClient {
         &self.element
     }
 
+    /// Who owns this instance's main budget, as its pacer keys it: the app's client id, or the
+    /// app and the instance where each tenant has its own budget. The scheduler plans each
+    /// owner's polls within its budget; never show it as it is (a fingerprint will do).
+    pub fn quota_key(&self) -> String {
+        self.budget_key(self.element.api.rate_limit.scope)
+    }
+
     /// The bucket key of a budget with this scope.
     fn budget_key(&self, scope: BudgetScope) -> String {
         match scope {
@@ -225,6 +249,7 @@ impl InstanceClient {
         kind: RequestKind,
         main_key: &str,
     ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let _ = REQUESTS.try_with(|count| count.set(count.get().saturating_add(1)));
         let limits = &self.element.api.rate_limit;
         for (budget, pacer) in limits.budgets.iter().zip(&self.budgets) {
             if budget.counts(kind) {

@@ -361,6 +361,19 @@ impl Element {
         self.api.rate_limit.requests_per_minute
     }
 
+    /// The requests a minute the provider's published budgets allow when used evenly all day:
+    /// the minute's budget, or the day's spread over its 1,440 minutes where that is less
+    /// (Keap: 150,000 a day is 104 a minute, against 1,500 a minute). What the scheduler plans
+    /// polls within.
+    pub fn sustained_requests_per_minute(&self) -> f64 {
+        let limits = &self.api.rate_limit;
+        let minute = f64::from(limits.requests_per_minute);
+        match limits.requests_per_day {
+            Some(day) => minute.min(f64::from(day) / 1_440.0),
+            None => minute,
+        }
+    }
+
     /// The named date formatters of this definition.
     pub fn formats(&self) -> &BTreeMap<String, DateFormatter> {
         &self.formats

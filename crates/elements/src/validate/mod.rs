@@ -391,6 +391,9 @@ fn rate_limit(element: &Element, p: &mut Problems) {
     if limits.requests_per_minute == 0 {
         p.add("api.rate_limit.requests_per_minute", "must be at least 1");
     }
+    if limits.requests_per_day == Some(0) {
+        p.add("api.rate_limit.requests_per_day", "must be at least 1");
+    }
     if limits.concurrent == Some(0) {
         p.add("api.rate_limit.concurrent", "must be at least 1");
     }

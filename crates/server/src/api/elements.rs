@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::api::error::ApiError;
 use crate::api::extract::{Admin, Caller};
 use crate::api::openapi::ErrorBody;
+use crate::quota::AppQuotaView;
 use crate::services::connect::{ConsentRequest, consent_url};
 use crate::state::AppState;
 
@@ -18,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(show))
+        .routes(routes!(quota))
         .routes(routes!(oauth_url))
         .routes(routes!(reload))
 }
@@ -103,6 +105,24 @@ async fn show(
         .get(&key)
         .ok_or_else(|| ApiError::NotFound(format!("no element {key:?}")))?;
     Ok(Json(described(&state, &element)))
+}
+
+/// `GET /elements/{key}/quota`: each provider app of the element that this process polls,
+/// with the requests a minute its polls may use, the requests its pollers would use at their
+/// configured intervals (learned from recent polls), the factor their intervals are stretched
+/// by to fit, and what the last minute's polls used. An app is shown by a fingerprint, never
+/// its client id; an element no instance polls yet has none.
+#[utoipa::path(get, path = "/elements/{key}/quota", tag = "elements", params(("key" = String, Path, description = "The element key, such as infusionsoftrest.", example = "infusionsoftrest")),
+    responses(
+        (status = 200, description = "The element's apps' quotas as the scheduler plans them.", body = Vec<AppQuotaView>),
+        (status = "default", description = "An error (404: no such element).", body = ErrorBody),
+    ))]
+async fn quota(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<AppQuotaView>>, ApiError> {
+    Ok(Json(crate::services::elements::quota(&state, &key)?))
 }
 
 /// The consent URL of an element.

@@ -50,7 +50,8 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<StatusOut>, ApiErr
 /// The Prometheus exposition (OpenMetrics text, [`crate::metrics`]): the latency histograms,
 /// the provider pacers (how often and how long requests waited for their app's budget, how many
 /// 429s the provider still answered), delivery counters since start, the number of
-/// notifications waiting and in flight, and deletes lost at providers.
+/// notifications waiting and in flight, deletes lost at providers, and each provider app's
+/// quota as the scheduler plans it (allowed and projected requests a minute, the stretch).
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
     responses((status = 200, description = "OpenMetrics text.", body = String,
         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
@@ -75,6 +76,35 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         "429 answers from providers.",
         &per_element(|s| s.3 as f64),
     );
+    let quotas = state.quotas.snapshot(state.now_ms());
+    for (name, help, value) in [
+        (
+            "tributary_quota_allowed_per_minute",
+            "Requests a minute scheduled polls of a provider app may use (TRIBUTARY_POLL_QUOTA).",
+            (|q| q.allowed_per_minute) as fn(&crate::quota::AppQuotaView) -> f64,
+        ),
+        (
+            "tributary_quota_projected_per_minute",
+            "Requests a minute a provider app's pollers would use at their configured intervals.",
+            |q| q.projected_per_minute,
+        ),
+        (
+            "tributary_quota_stretch",
+            "The factor a provider app's poll intervals are stretched by to fit its quota (1: none).",
+            |q| q.stretch,
+        ),
+        (
+            "tributary_quota_used_last_minute",
+            "Requests the polls of a provider app that ended in the last minute made.",
+            |q| q.used_last_minute as f64,
+        ),
+    ] {
+        let values: Vec<(String, String, f64)> = quotas
+            .iter()
+            .map(|q| (q.element.clone(), q.app.clone(), value(q)))
+            .collect();
+        scraped.app_gauge(name, help, &values);
+    }
     let stats = &state.delivery_stats;
     let read =
         |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);

@@ -64,6 +64,7 @@ use tributary_elements::walk::Walk;
 use tributary_store::{Committed, InstanceRecord, NewEvent, PollCommit, PollerRecord};
 
 use crate::clients::Prepared;
+use crate::quota::{Polled, PollerRef};
 use crate::services::hub::HubQuery;
 use crate::state::AppState;
 
@@ -228,8 +229,18 @@ async fn poll_once(
         ..PollSummary::default()
     };
     let now = state.now_ms();
-    let next_due = now + i64::from(settings.refresh_minutes) * 60_000;
-    match run(
+    // The interval, stretched when the app's pollers would use more than its quota allows.
+    let owner = client.quota_key();
+    let quota = PollerRef {
+        element: &instance.element_key,
+        budget_owner: &owner,
+        instance_id: instance.id,
+        resource: &poller.resource,
+        interval_ms: i64::from(settings.refresh_minutes) * 60_000,
+    };
+    let allowed = crate::quota::allowed_per_minute(&state.settings, client.element());
+    let next_due = state.quotas.next_due(&quota, allowed, now);
+    let (outcome, counted) = tributary_elements::client::count_requests(run(
         state,
         instance,
         client,
@@ -241,9 +252,19 @@ async fn poll_once(
             next_due,
             force_sweep,
         },
-    )
-    .await
-    {
+    ))
+    .await;
+    state.quotas.polled(
+        &quota,
+        allowed,
+        state.now_ms(),
+        Polled {
+            requests: counted.max(requests_made(&summary)),
+            changed: summary.events > 0,
+            first: poller.last_poll_ms.is_none(),
+        },
+    );
+    match outcome {
         Ok(()) => {}
         Err(error) if client.paused_until_ms().is_some() => {
             // The provider's quota for this instance is spent: wait for it, not a failure.
@@ -283,6 +304,23 @@ async fn poll_once(
         }
     }
     summary
+}
+
+/// The provider requests a poll made, as its summary counts them (a floor under the count of
+/// its client's requests, for requests sent from tasks the poll spawned): its list pages, its
+/// sweep's pages and the ids the sweep asked for one by one, one for a delete sweep; at least
+/// one.
+fn requests_made(summary: &PollSummary) -> u32 {
+    let sweep = summary.sweep.as_ref().map_or(0, |s| {
+        s.pages
+            .saturating_add(u32::try_from(s.checked).unwrap_or(u32::MAX))
+    });
+    let deletes = u32::from(summary.deletes.is_some());
+    summary
+        .pages
+        .saturating_add(sweep)
+        .saturating_add(deletes)
+        .max(1)
 }
 
 // The poll's whole context, passed explicitly rather than bundled into a struct used once.

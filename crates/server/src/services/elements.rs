@@ -85,3 +85,22 @@ pub fn reload(state: &AppState) -> Result<Reloaded, tributary_elements::ElementE
     state.clients.forget_all();
     Ok(reloaded)
 }
+
+/// The quota of each provider app of element `key` that this process's scheduler has seen:
+/// allowed, projected and planned requests a minute, the stretch of its intervals.
+pub fn quota(
+    state: &AppState,
+    key: &str,
+) -> Result<Vec<crate::quota::AppQuotaView>, crate::services::error::ServiceError> {
+    if state.registry.get(key).is_none() {
+        return Err(crate::services::error::ServiceError::NotFound(format!(
+            "no element {key:?}"
+        )));
+    }
+    Ok(state
+        .quotas
+        .snapshot(state.now_ms())
+        .into_iter()
+        .filter(|view| view.element == key)
+        .collect())
+}

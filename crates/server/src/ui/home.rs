@@ -1,6 +1,7 @@
 //! The home page: the organization's last two days at a glance (key figures and the plots of
-//! every instance summed), the place the provider apps' quotas will take, and the instances,
-//! searchable by name or tag.
+//! every instance summed), each provider app's quota as the scheduler plans it (a line per
+//! app: allowed and projected requests a minute, the stretch of its intervals), and the
+//! instances, searchable by name or tag.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -32,7 +33,20 @@ struct InstanceRow {
     failed_48h: i64,
 }
 
-/// An element in use, whose provider apps' quotas the scheduler will report.
+/// One provider app's quota as the scheduler plans it, in words.
+struct QuotaLine {
+    element: String,
+    app: String,
+    allowed: String,
+    projected: String,
+    stretch: String,
+    stretched: bool,
+    used: u64,
+    pollers: usize,
+    busy: usize,
+}
+
+/// An element in use.
 struct App {
     element: String,
     instances: usize,
@@ -49,6 +63,7 @@ struct Home {
     totals: Totals,
     figures: Vec<Figure>,
     apps: Vec<App>,
+    quotas: Vec<QuotaLine>,
 }
 
 #[derive(Deserialize)]
@@ -152,8 +167,34 @@ pub(super) async fn show(
             totals: charts::totals(&recent),
             figures: charts::figures(&recent, "home", "of every instance"),
             apps,
+            quotas: quota_lines(&state, now),
         },
     )
+}
+
+/// Every provider app's quota this process's scheduler has seen, for the quotas section.
+fn quota_lines(state: &AppState, now: i64) -> Vec<QuotaLine> {
+    let figure = |value: f64| format!("{value:.0}");
+    state
+        .quotas
+        .snapshot(now)
+        .into_iter()
+        .map(|q| QuotaLine {
+            element: state
+                .registry
+                .get(&q.element)
+                .map(|e| e.name.clone())
+                .unwrap_or_else(|| q.element.clone()),
+            app: q.app,
+            allowed: figure(q.allowed_per_minute),
+            projected: figure(q.projected_per_minute),
+            stretch: format!("{:.2}", q.stretch),
+            stretched: q.stretch > 1.0,
+            used: q.used_last_minute,
+            pollers: q.pollers,
+            busy: q.busy_pollers,
+        })
+        .collect()
 }
 
 /// Each instance's events of the last 48 hours and how many of them failed delivery:

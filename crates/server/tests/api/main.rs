@@ -5,6 +5,7 @@
 mod backends;
 mod helpers;
 mod providers;
+mod quota;
 
 mod bad_requests;
 mod browser;

@@ -5,7 +5,9 @@
 //! - [`polling`]: an idle poll's cost, sustained idle polls per second next to a bare GET loop,
 //!   and a backfill's records per second next to bare paging of the same records;
 //! - [`delivery`]: signed, persisted notifications per second next to a bare POST loop, and the
-//!   latency from a poll asked to its notification received next to a bare round trip.
+//!   latency from a poll asked to its notification received next to a bare round trip;
+//! - [`quota`]: thousands of instance-resources of one Keap app on its 1,500 requests a minute,
+//!   on a manual clock: requests a minute used against the budget, 429s, worst lateness.
 //!
 //! Each suite takes its options and a progress bar and returns [`Figure`]s; each checks that
 //! its run did what it claims (every poll found what was made, every notification arrived once,
@@ -21,6 +23,7 @@ pub mod delivery;
 mod hooks;
 pub mod nodes;
 pub mod polling;
+pub mod quota;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -130,10 +133,18 @@ pub enum Suite {
     Delivery,
     /// Several nodes on PostgreSQL (runs only with a PostgreSQL server to use).
     Nodes,
+    /// Many instances of one provider app within its quota, on a manual clock.
+    Quota,
 }
 
 impl Suite {
-    pub const ALL: [Suite; 4] = [Suite::Dates, Suite::Polling, Suite::Delivery, Suite::Nodes];
+    pub const ALL: [Suite; 5] = [
+        Suite::Dates,
+        Suite::Polling,
+        Suite::Delivery,
+        Suite::Quota,
+        Suite::Nodes,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -141,6 +152,7 @@ impl Suite {
             Suite::Polling => "polling",
             Suite::Delivery => "delivery",
             Suite::Nodes => "nodes",
+            Suite::Quota => "quota",
         }
     }
 }
@@ -154,6 +166,7 @@ pub struct BenchOptions {
     pub polling: polling::PollingOptions,
     pub delivery: delivery::DeliveryOptions,
     pub nodes: nodes::NodesOptions,
+    pub quota: quota::QuotaOptions,
     /// Where the figures are written as JSON.
     #[serde(skip)]
     pub json: PathBuf,
@@ -220,6 +233,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
                 Ok(figures)
             }),
             Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
+            Suite::Quota => in_runtime(quota::run(&options.quota, bar)),
         };
         match outcome {
             Ok(mut more) => {

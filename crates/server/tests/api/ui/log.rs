@@ -144,7 +144,7 @@ async fn the_event_log_pages_back_and_forth_newest_first_and_filters_by_when_eve
 }
 
 #[tokio::test]
-async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_labelled_place() {
+async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_line() {
     let app = spawn_app_on_manual_clock(Config::default(), |_| {}).await;
     let id = contacts_instance(&app).await;
     app.expect(
@@ -210,7 +210,7 @@ async fn the_plots_carry_their_words_and_numbers_and_the_quota_has_its_labelled_
     );
     assert!(home.contains("id=\"quotas\""), "{home}");
     assert!(
-        home.contains("will be drawn here once the scheduler reports it"),
-        "a labelled place, not a fake: {home}"
+        home.contains("requests/min projected of 83 allowed, intervals as configured"),
+        "the app polled, within its quota (80 % of Keap's 150,000 a day over its minutes): {home}"
     );
 }
