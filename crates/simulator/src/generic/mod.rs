@@ -17,7 +17,7 @@
 //!
 //! Files: `spec` (the data), `data` (records and dates), `language` (a query language's text
 //! read back into conditions, and conditions evaluated), `search` (a search body read back),
-//! `provider` (the engine's hooks and the router), `requests` (every API request).
+//! `provider` (the engine's hooks), `requests` (every API request), `router` (the routes).
 
 use std::io;
 use std::net::SocketAddr;
@@ -36,6 +36,7 @@ mod data;
 mod language;
 mod provider;
 mod requests;
+mod router;
 mod search;
 pub mod spec;
 

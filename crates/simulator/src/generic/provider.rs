@@ -1,7 +1,6 @@
 //! The generic simulator on the engine: the [`Provider`] hooks (records generated from the
 //! spec's fields, errors with the message where the spec says, its rate-limit headers, plain
-//! OAuth words) and the [`Serve`] half, its router: the engine's OAuth, control and activity
-//! routes, and `requests::serve_api` behind the gateway for every API request.
+//! OAuth words); its [`crate::engine::sim::Serve`] half, the router, is `router`.
 //!
 //! Choices where a definition says nothing: the rate-limit `reset` header says 60 seconds (the
 //! rolling minute) while requests are admitted and the wait when one is refused; over-limit
@@ -10,9 +9,7 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -24,10 +21,7 @@ use crate::engine::provider::{
     Admission, AuthFailure, GrantedScope, Issued, OAuthStyle, Provider, TokenError,
 };
 use crate::engine::records::{Row, Tenant};
-use crate::engine::sim::{Serve, Simulator};
-use crate::engine::{activity, control, gateway, oauth};
 use crate::generic::data;
-use crate::generic::requests;
 use crate::generic::spec::{ResetUnit, Spec, TokenValue};
 
 const DAY_MS: i64 = 86_400_000;
@@ -40,7 +34,7 @@ pub(crate) struct Generic {
     active: &'static [&'static str],
     /// Each resource's generated fields, by index.
     fields: Vec<Vec<String>>,
-    style: OAuthStyle,
+    pub(super) style: OAuthStyle,
     /// `spec.consent_params`, as the engine wants them.
     consent_params: Vec<&'static str>,
     seed: usize,
@@ -463,23 +457,5 @@ impl Provider for Generic {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
-    }
-}
-
-impl Serve for Generic {
-    fn router(self: Arc<Self>, sim: &Simulator) -> Router {
-        let api = Router::new()
-            .fallback(requests::serve_api)
-            .layer(from_fn_with_state(sim.clone(), gateway::authenticate))
-            .with_state((sim.clone(), self.clone()));
-        let provider = Router::new()
-            .merge(oauth::token_router(self.style.token_path).with_state(sim.clone()))
-            .fallback_service(api)
-            .layer(from_fn_with_state(sim.clone(), gateway::gateway));
-        Router::new()
-            .merge(oauth::consent_router(self.style.authorize_path).with_state(sim.clone()))
-            .merge(control::router().with_state(sim.clone()))
-            .merge(activity::router().with_state(sim.clone()))
-            .merge(provider)
     }
 }
