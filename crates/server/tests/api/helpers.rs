@@ -271,6 +271,19 @@ impl TestApp {
         api_call(&self.http, &self.api, auth, method, path, body).await
     }
 
+    /// "Poll now" for an instance (`{"sweep": true}` when `sweep`), expecting 200; returns the
+    /// answer, one entry per resource in `polls`.
+    pub async fn poll_now(&self, id: i64, sweep: bool) -> Value {
+        let body = sweep.then(|| serde_json::json!({"sweep": true}));
+        self.expect(
+            Method::POST,
+            &format!("/instances/{id}/events/poll"),
+            body.as_ref(),
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// Calls and expects `status`; returns the JSON body.
     pub async fn expect(
         &self,

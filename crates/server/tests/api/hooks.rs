@@ -216,14 +216,7 @@ async fn a_webhooks_instance_subscribes_and_delivers_every_change_of_every_resou
     wait_for_events(&app, id, 4).await;
     // A safety-net poll with a first reconciliation sweep: the sweep remembers both records
     // (the memory a later sweep finds them missing from), the poll repeats nothing.
-    let polled = app
-        .expect(
-            Method::POST,
-            &format!("/instances/{id}/events/poll"),
-            Some(&json!({"sweep": true})),
-            StatusCode::OK,
-        )
-        .await;
+    let polled = app.poll_now(id, true).await;
     assert!(
         polled["polls"]
             .as_array()
@@ -240,14 +233,7 @@ async fn a_webhooks_instance_subscribes_and_delivers_every_change_of_every_resou
     wait_for_events(&app, id, 6).await;
 
     // The next sweep finds both ids gone, and its DELETED events are the hooks' (same ids).
-    let swept = app
-        .expect(
-            Method::POST,
-            &format!("/instances/{id}/events/poll"),
-            Some(&json!({"sweep": true})),
-            StatusCode::OK,
-        )
-        .await;
+    let swept = app.poll_now(id, true).await;
     assert!(
         swept["polls"]
             .as_array()
@@ -287,13 +273,7 @@ async fn a_lost_delivery_is_caught_by_the_safety_net_poll_and_a_duplicated_one_i
     })
     .await;
     assert!(events(&app, id).await.is_empty(), "the hook never came");
-    app.expect(
-        Method::POST,
-        &format!("/instances/{id}/events/poll"),
-        None,
-        StatusCode::OK,
-    )
-    .await;
+    app.poll_now(id, false).await;
     let all = events(&app, id).await;
     assert_eq!(
         count(&all, "contacts", &contact_id(&lost), "CREATED"),
@@ -324,13 +304,7 @@ async fn a_lost_delivery_is_caught_by_the_safety_net_poll_and_a_duplicated_one_i
         "{all:?}"
     );
     // And the next safety-net poll repeats neither.
-    app.expect(
-        Method::POST,
-        &format!("/instances/{id}/events/poll"),
-        None,
-        StatusCode::OK,
-    )
-    .await;
+    app.poll_now(id, false).await;
     assert_eq!(events(&app, id).await, all);
 }
 

@@ -66,16 +66,7 @@ fn contacts(page_size: u32) -> Value {
 
 /// Polls now, with `{"sweep": true}` when `sweep`; the first resource's summary.
 async fn poll(app: &TestApp, id: i64, sweep: bool) -> Value {
-    let body = sweep.then(|| json!({"sweep": true}));
-    let answer = app
-        .expect(
-            Method::POST,
-            &format!("/instances/{id}/events/poll"),
-            body.as_ref(),
-            StatusCode::OK,
-        )
-        .await;
-    answer["polls"][0].clone()
+    app.poll_now(id, sweep).await["polls"][0].clone()
 }
 
 async fn sim(app: &TestApp, path: &str, body: Value) {
