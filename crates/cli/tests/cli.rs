@@ -1988,14 +1988,7 @@ struct Crash {
 
 impl Crash {
     async fn control(&self, path: &str, body: serde_json::Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.origin))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{path}");
+        common::sim_control(&self.http, &self.origin, path, body).await;
     }
 
     async fn clear_faults(&self) {

@@ -66,14 +66,7 @@ struct Keap {
 
 impl Keap {
     async fn control(&self, path: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.origin))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{path}");
+        common::sim_control(&self.http, &self.origin, path, body).await;
     }
 
     async fn hooks(&self) -> Value {

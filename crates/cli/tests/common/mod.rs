@@ -110,3 +110,20 @@ pub async fn eventually(deadline: Duration, what: &str, mut condition: impl Asyn
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// POSTs `body` to a simulator's control path (`/_sim/…`) and expects success.
+#[allow(dead_code)]
+pub async fn sim_control(
+    http: &reqwest::Client,
+    origin: &str,
+    path: &str,
+    body: serde_json::Value,
+) {
+    let response = http
+        .post(format!("{origin}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{path}");
+}
