@@ -75,6 +75,14 @@ enum Command {
     /// Progress on stderr, one table on stdout, the figures as JSON in a file. Run a release
     /// build (cargo run --release -- bench): a debug build's figures are not comparable.
     Bench(BenchArgs),
+    /// The delivery benchmark's receiver, in a process of its own (started by `bench`).
+    #[command(hide = true)]
+    BenchReceiver {
+        /// Checks each notification's Elements-Webhook-Signature with this key (the bench's
+        /// own, not a secret).
+        #[arg(long, value_name = "KEY")]
+        signing_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +439,9 @@ pub fn run() -> ExitCode {
             tributary_simulator::quickbooks::run(args)
         }
         Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
+        Command::BenchReceiver { signing_key } => {
+            tributary_tools::bench::receiver::serve(signing_key)
+        }
     }
 }
 

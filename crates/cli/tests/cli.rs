@@ -1196,7 +1196,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 26] = [
+const BENCH_FIGURES: [&str; 27] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1220,6 +1220,7 @@ const BENCH_FIGURES: [&str; 26] = [
     "polling (quickbooks): idle polls/s sustained",
     "polling (quickbooks): backfill records/s (one poll, one transaction)",
     "delivery: notifications/s (signed, persisted, 4 per host)",
+    "delivery: body size of the notifications above",
     "delivery: latency p50, poll asked → received",
     "delivery: latency p99, poll asked → received",
     "delivery: notifications queued/s (built and stored)",

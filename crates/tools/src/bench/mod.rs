@@ -20,6 +20,7 @@ pub mod dates;
 pub mod delivery;
 pub mod nodes;
 pub mod polling;
+pub mod receiver;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
