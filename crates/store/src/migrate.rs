@@ -82,6 +82,11 @@ pub const SQLITE: &[Migration] = &[
         name: "sweeps",
         sql: include_str!("../migrations/sqlite/0014_sweeps.sql"),
     },
+    Migration {
+        version: 17,
+        name: "notification_bodies",
+        sql: include_str!("../migrations/sqlite/0017_notification_bodies.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -111,6 +116,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "sweeps",
         sql: include_str!("../migrations/postgres/0007_sweeps.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "notification_bodies",
+        sql: include_str!("../migrations/postgres/0010_notification_bodies.sql"),
     },
 ];
 

@@ -54,19 +54,27 @@ where
             // Its number (the envelope's outer `id`) derives from its id, as the envelope's did.
             let number = notification_number(&notification.id);
             sqlx::query(
-                "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
+                "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
                      next_attempt_ms, created_ms, number)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(notification.id.clone())
             .bind(notification.instance_id)
             .bind(notification.resource)
             .bind(notification.callback_url)
-            .bind(notification.body)
             .bind(NotificationStatus::Queued.as_str())
             .bind(now_ms)
             .bind(number)
+            .execute(&mut *tx)
+            .await?;
+            // The body in its own table, so claims and settles update small rows.
+            sqlx::query(
+                "INSERT INTO notification_bodies (notification_id, body) VALUES ($1, $2)
+                 ON CONFLICT (notification_id) DO NOTHING",
+            )
+            .bind(notification.id)
+            .bind(notification.body)
             .execute(&mut *tx)
             .await?;
         }

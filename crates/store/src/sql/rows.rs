@@ -97,9 +97,11 @@ macro_rules! select_events {
 /// its instance, which [`notification`] reads).
 macro_rules! notification_columns {
     () => {
-        "id, instance_id, resource, callback_url, body, status, attempts, next_attempt_ms,
+        "id, instance_id, resource, callback_url, status, attempts, next_attempt_ms,
          (SELECT i.version FROM instances i WHERE i.id = notifications.instance_id)
-             AS instance_version"
+             AS instance_version,
+         (SELECT b.body FROM notification_bodies b WHERE b.notification_id = notifications.id)
+             AS body"
     };
 }
 
@@ -166,7 +168,9 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
         instance_id: row.column("instance_id")?,
         resource: row.column("resource")?,
         callback_url: row.column("callback_url")?,
-        body: row.column("body")?,
+        // Its own table (written with the notification, so never missing but in a race with
+        // the notification's deletion, which then has nothing left to send).
+        body: row.column::<Option<Vec<u8>>>("body")?.unwrap_or_default(),
         status: status(row, "notification")?,
         attempts: row.column("attempts")?,
         // NULL only for an instance deleted meanwhile: 0 is a version no sender has seen.
@@ -175,7 +179,7 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
 }
 
 /// A row of `SELECT id, number, instance_id, resource, status, attempts, created_ms,
-/// delivered_ms, body FROM notifications`.
+/// delivered_ms FROM notifications` with `body` from `notification_bodies`.
 pub(crate) fn notification_view(row: &impl Columns) -> Result<NotificationView> {
     Ok(NotificationView {
         id: row.column("id")?,
@@ -186,7 +190,7 @@ pub(crate) fn notification_view(row: &impl Columns) -> Result<NotificationView> 
         attempts: row.column("attempts")?,
         created_ms: row.column("created_ms")?,
         delivered_ms: row.column("delivered_ms")?,
-        body: row.column("body")?,
+        body: row.column::<Option<Vec<u8>>>("body")?.unwrap_or_default(),
     })
 }
 

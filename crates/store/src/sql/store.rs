@@ -648,8 +648,9 @@ where
             ($where:literal) => {
                 concat!(
                     "SELECT n.id, n.number, n.instance_id, n.resource, n.status, n.attempts,
-                            n.created_ms, n.delivered_ms, n.body
+                            n.created_ms, n.delivered_ms, b.body
                      FROM notifications n JOIN instances i ON i.id = n.instance_id
+                          LEFT JOIN notification_bodies b ON b.notification_id = n.id
                      WHERE i.organization_id = $1 AND ",
                     $where
                 )
@@ -748,7 +749,7 @@ where
     }
 
     async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT body FROM notifications WHERE id = $1")
+        let row = sqlx::query("SELECT body FROM notification_bodies WHERE notification_id = $1")
             .bind(notification_id.to_owned())
             .fetch_optional(&self.pool)
             .await?;
