@@ -1,13 +1,14 @@
 //! The delivery worker of one process: its state, and its loop — a continuous pipeline that
 //! queues new events and starts sends as slots free, with `run_once` for tests that step it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::claim::Waiting;
 use super::guard::GuardedResolver;
 use super::record::Recorder;
 use super::sign::SigningCache;
@@ -24,6 +25,8 @@ pub struct Deliverer {
     pub(super) hosts: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
     /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
     pub(super) urls: Arc<Mutex<HashMap<String, usize>>>,
+    /// Claimed ahead for busy hosts, waiting for their slots (`claim`).
+    pub(super) ahead: Arc<Mutex<VecDeque<Waiting>>>,
     /// Instance id → (version, how its notifications are signed).
     pub(super) signing: Arc<SigningCache>,
     pub(super) recorder: Arc<Recorder>,
@@ -53,10 +56,16 @@ impl Deliverer {
             concurrency: concurrency.max(1),
             hosts: Arc::default(),
             urls: Arc::default(),
+            ahead: Arc::default(),
             signing: Arc::default(),
             recorder: Arc::default(),
             unreadable: Arc::default(),
         })
+    }
+
+    /// Sends at once at most.
+    pub(super) fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// One pass: queues what is unqueued, then sends what is due, to the end. Tests step it.
@@ -107,7 +116,7 @@ impl Deliverer {
             queue_due = queued > 0;
             // Around again at once only while there may be more: a claim that came back short
             // means nothing else is due (or every due one's receiver is busy).
-            let (_, more) = self.start_sends(&slots, &mut sends).await;
+            let (_, more) = self.start_sends(&slots, &mut sends, true).await;
             if queued > 0 || more {
                 continue;
             }
@@ -118,7 +127,9 @@ impl Deliverer {
                 _ = shutdown.cancelled() => break,
             }
         }
-        // Sends in flight finish (each is bounded by its timeout); their leases protect the rest.
+        // What waits ahead goes back at once; sends in flight finish (each is bounded by its
+        // timeout); their leases protect the rest.
+        self.give_back_waiting().await;
         let _ = tokio::time::timeout(self.state.settings.delivery_timeout, async {
             while sends.join_next().await.is_some() {}
         })
@@ -130,7 +141,7 @@ impl Deliverer {
     pub async fn send_due(&self) -> usize {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
-        let (started, _) = self.start_sends(&slots, &mut sends).await;
+        let (started, _) = self.start_sends(&slots, &mut sends, false).await;
         while sends.join_next().await.is_some() {}
         started
     }

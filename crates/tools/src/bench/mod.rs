@@ -5,7 +5,11 @@
 //! - [`polling`]: an idle poll's cost, sustained idle polls per second next to a bare GET loop,
 //!   and a backfill's records per second next to bare paging of the same records;
 //! - [`delivery`]: signed, persisted notifications per second next to a bare POST loop, and the
-//!   latency from a poll asked to its notification received next to a bare round trip.
+//!   latency from a poll asked to its notification received next to a bare round trip, against
+//!   a receiver in a process of its own ([`receiver`]);
+//! - [`memory`]: a serve process's resident set with many idle instance-resources, and the cost
+//!   of one more next to the goal;
+//! - [`nodes`]: several serve processes on one PostgreSQL database (with `--postgres-url`).
 //!
 //! Each suite takes its options and a progress bar and returns [`Figure`]s; each checks that
 //! its run did what it claims (every poll found what was made, every notification arrived once,
@@ -18,6 +22,7 @@
 mod bare;
 pub mod dates;
 pub mod delivery;
+pub mod memory;
 pub mod nodes;
 pub mod polling;
 pub mod receiver;
@@ -128,18 +133,27 @@ pub enum Suite {
     Dates,
     Polling,
     Delivery,
+    /// The serve process's resident set with many idle instance-resources.
+    Memory,
     /// Several nodes on PostgreSQL (runs only with a PostgreSQL server to use).
     Nodes,
 }
 
 impl Suite {
-    pub const ALL: [Suite; 4] = [Suite::Dates, Suite::Polling, Suite::Delivery, Suite::Nodes];
+    pub const ALL: [Suite; 5] = [
+        Suite::Dates,
+        Suite::Polling,
+        Suite::Delivery,
+        Suite::Memory,
+        Suite::Nodes,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Suite::Dates => "dates",
             Suite::Polling => "polling",
             Suite::Delivery => "delivery",
+            Suite::Memory => "memory",
             Suite::Nodes => "nodes",
         }
     }
@@ -153,6 +167,7 @@ pub struct BenchOptions {
     pub dates: dates::DatesOptions,
     pub polling: polling::PollingOptions,
     pub delivery: delivery::DeliveryOptions,
+    pub memory: memory::MemoryOptions,
     pub nodes: nodes::NodesOptions,
     /// Where the figures are written as JSON.
     #[serde(skip)]
@@ -211,6 +226,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
             Suite::Dates => dates::run(&options.dates, bar),
             Suite::Polling => in_runtime(polling::run(&options.polling, bar)),
             Suite::Delivery => in_runtime(delivery::run(&options.delivery, bar)),
+            Suite::Memory => in_runtime(memory::run(&options.memory, bar)),
             Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
         };
         match outcome {
