@@ -108,7 +108,7 @@ struct BenchArgs {
     latency_samples: u64,
     /// The two counts of idle instance-resources the memory benchmark reads a serve process's
     /// resident set at, smaller first.
-    #[arg(long, value_name = "SMALL,LARGE", value_delimiter = ',', num_args = 2,
+    #[arg(long, value_name = "SMALL,LARGE", value_delimiter = ',',
           default_values_t = [10_000u64, 100_000],
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     memory_resources: Vec<u64>,
@@ -469,10 +469,7 @@ fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
             ..delivery::DeliveryOptions::default()
         },
         memory: memory::MemoryOptions {
-            instance_resources: [
-                args.memory_resources.first().map_or(10_000, |&n| size(n)),
-                args.memory_resources.get(1).map_or(100_000, |&n| size(n)),
-            ],
+            instance_resources: args.memory_resources.into_iter().map(size).collect(),
         },
         nodes: nodes::NodesOptions {
             postgres_url: args.postgres_url,

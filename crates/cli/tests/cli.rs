@@ -1196,7 +1196,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 27] = [
+const BENCH_FIGURES: [&str; 30] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1224,6 +1224,9 @@ const BENCH_FIGURES: [&str; 27] = [
     "delivery: latency p50, poll asked → received",
     "delivery: latency p99, poll asked → received",
     "delivery: notifications queued/s (built and stored)",
+    "memory: serve RSS at the smaller count of idle instance-resources",
+    "memory: serve RSS at the larger count of idle instance-resources",
+    "memory: RSS per idle instance-resource",
 ];
 
 /// The three benchmarks at tiny sizes: one table with every figure, the same figures as JSON,
@@ -1245,6 +1248,8 @@ fn bench_prints_one_table_and_writes_every_figure_as_json() {
             "5",
             "--date-millis",
             "50",
+            "--memory-resources",
+            "50,100",
             "--json",
         ])
         .arg(&json)

@@ -6,9 +6,13 @@
 //! [`AHEAD_PER_HOST`] times the host's share more than it can start, kept in this process under
 //! their leases and started as the host's slots free, so a host that answers fast costs one
 //! claim statement per batch rather than one per notification. What waits ahead is bounded
-//! ([`AHEAD_PER_SLOT`] times the slots in all), is started only while its lease has a send's
-//! timeout and a margin left (else it is given back, due at once), and is given back when the
-//! worker stops; a process that dies holding it leaves it to the lease, like a send in flight.
+//! ([`AHEAD_PER_SLOT`] times the slots in all) and is started only while its lease has a
+//! send's timeout and a margin (a quarter of the lease, 10 s at most) left; past that it is
+//! dropped here and left to its lease, like a send in flight, since giving it back could race
+//! the lease's end and clear another worker's claim. The worker gives back what still has
+//! lease enough when it stops; a process that dies holding some leaves them to their leases.
+//! With a lease too short to leave room after a send's timeout and the margin, nothing is
+//! claimed ahead.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,8 +26,11 @@ use super::worker::Deliverer;
 pub const AHEAD_PER_HOST: usize = 8;
 /// Claimed ahead in all, in slots (`TRIBUTARY_DELIVERY_CONCURRENCY`).
 pub const AHEAD_PER_SLOT: usize = 4;
-/// What a notification's lease must have left beyond a send's timeout for it to be started.
+/// What a notification's lease must have left beyond a send's timeout for it to be started,
+/// at most (a quarter of the lease when that is less).
 const LEASE_MARGIN_MS: i64 = 10_000;
+/// What a lease must have left for a notification to be given back rather than left to it.
+const GIVE_BACK_MARGIN_MS: i64 = 5_000;
 
 /// A notification claimed ahead: its record and when its lease ends.
 pub(super) type Waiting = (NotificationRecord, i64);
@@ -44,6 +51,7 @@ impl Deliverer {
         let free = slots.available_permits();
         let waiting = self.lock_ahead().len();
         let per_host = self.state.settings.delivery_per_host.max(1);
+        let ahead = ahead && self.lease_room_ms() > 1_000;
         let ahead_room = if ahead {
             (self.concurrency() * AHEAD_PER_SLOT).saturating_sub(waiting)
         } else {
@@ -56,8 +64,7 @@ impl Deliverer {
             return (started, false);
         }
         let limit = free + ahead_room;
-        let lease_ms =
-            i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX);
+        let lease_ms = self.lease_ms();
         let caps = self.caps(ahead);
         let claimed = self
             .state
@@ -94,12 +101,11 @@ impl Deliverer {
         if waiting.is_empty() {
             return 0;
         }
-        let timeout_ms =
-            i64::try_from(self.state.settings.delivery_timeout.as_millis()).unwrap_or(i64::MAX);
-        let (mut started, mut keep, mut expiring) = (0, VecDeque::new(), Vec::new());
+        let needed = self.lease_ms() - self.lease_room_ms();
+        let (mut started, mut keep, mut expiring) = (0, VecDeque::new(), 0);
         for (notification, lease_until) in waiting {
-            if lease_until - now < timeout_ms.saturating_add(LEASE_MARGIN_MS) {
-                expiring.push(notification.id);
+            if lease_until - now < needed {
+                expiring += 1;
                 continue;
             }
             if slots.available_permits() == 0 {
@@ -117,8 +123,11 @@ impl Deliverer {
             keep.append(&mut ahead);
             *ahead = keep;
         }
-        for id in expiring {
-            self.give_back(&id, now).await;
+        if expiring > 0 {
+            tracing::warn!(
+                expiring,
+                "notifications claimed ahead waited too long for their host; left to their leases"
+            );
         }
         started
     }
@@ -166,13 +175,31 @@ impl Deliverer {
         }
     }
 
-    /// Gives back everything claimed ahead (the worker stops), due at once.
+    /// Gives back what was claimed ahead (the worker stops), due at once, where its lease
+    /// has time enough left that no other worker can have taken it meanwhile.
     pub(super) async fn give_back_waiting(&self) {
         let waiting = std::mem::take(&mut *self.lock_ahead());
         let now = self.state.now_ms();
-        for (notification, _) in waiting {
-            self.give_back(&notification.id, now).await;
+        for (notification, lease_until) in waiting {
+            if lease_until - now >= GIVE_BACK_MARGIN_MS {
+                self.give_back(&notification.id, now).await;
+            }
         }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// How long a notification claimed ahead may wait for its host: its lease less a send's
+    /// timeout and the margin (negative when the lease leaves no room).
+    fn lease_room_ms(&self) -> i64 {
+        let lease = self.lease_ms();
+        let timeout =
+            i64::try_from(self.state.settings.delivery_timeout.as_millis()).unwrap_or(i64::MAX);
+        lease
+            .saturating_sub(timeout)
+            .saturating_sub(LEASE_MARGIN_MS.min(lease / 4))
     }
 
     pub(super) fn lock_urls(

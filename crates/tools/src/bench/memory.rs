@@ -6,7 +6,9 @@
 //! which run in this process, are not counted. Its instances (of five Keap resources each,
 //! polled every hour) are created through the API, several at once; then every poller is made
 //! due in one `UPDATE` and the bench waits until each has polled (an idle poll: the provider has
-//! nothing new), so whatever a poller keeps in memory after polling is there. The resident set
+//! nothing new), so whatever a poller keeps in memory after polling is there. (The last
+//! instance of each step is created after that `UPDATE`, which its creation makes the server's
+//! scheduler see: its resources count, unpolled.) The resident set
 //! is read at the smaller count and at the larger; the cost of one instance-resource is the
 //! difference over the difference of counts, which leaves out what every process holds
 //! whatever its load (the binary, the runtime, SQLite's page cache, the allocator's arenas).
@@ -14,7 +16,8 @@
 //! includes memory the allocator keeps after a peak.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use indicatif::ProgressBar;
@@ -24,20 +27,20 @@ use tokio::task::JoinSet;
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
-use super::nodes::{ORG, REDIRECT, RESOURCES, USER, round, start_node};
+use super::nodes::{ORG, REDIRECT, RESOURCES, USER, start_node};
 use super::{Figure, count, number, step};
 
 /// How big the memory benchmark is.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemoryOptions {
     /// The two counts of idle instance-resources the resident set is read at, smaller first.
-    pub instance_resources: [usize; 2],
+    pub instance_resources: Vec<usize>,
 }
 
 impl Default for MemoryOptions {
     fn default() -> Self {
         MemoryOptions {
-            instance_resources: [10_000, 100_000],
+            instance_resources: vec![10_000, 100_000],
         }
     }
 }
@@ -63,7 +66,12 @@ fn rss_bytes(pid: u32) -> anyhow::Result<f64> {
 }
 
 pub async fn run(options: &MemoryOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
-    let [small, large] = options.instance_resources;
+    let &[small, large] = options.instance_resources.as_slice() else {
+        bail!(
+            "the memory benchmark takes two counts of instance-resources, SMALL,LARGE: {:?}",
+            options.instance_resources
+        );
+    };
     ensure!(
         0 < small && small < large,
         "the memory benchmark's counts must grow: {small}, then {large}"
@@ -146,40 +154,38 @@ async fn measure(
             ),
             (wanted - instances) as u64,
         );
-        let mut creators = JoinSet::new();
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(instances));
-        for _ in 0..CREATORS {
-            let (http, api, auth, origin, pollers, next, bar) = (
-                http.clone(),
-                api.clone(),
-                auth.clone(),
-                origin.to_owned(),
-                pollers.clone(),
-                next.clone(),
-                bar.clone(),
-            );
-            creators.spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= wanted {
-                        return anyhow::Ok(());
-                    }
-                    create(&http, &api, &auth, &origin, &pollers, i).await?;
-                    bar.inc(1);
-                }
-            });
-        }
-        while let Some(created) = creators.join_next().await {
-            created.context("an instance creator stopped")??;
-        }
-        instances = wanted;
-        let total = instances * per_instance;
+        // All but the last instance, then every poller made due, then the last instance: its
+        // creation wakes the serve process's scheduler (on SQLite nothing else reaches it).
+        create_all(
+            &http,
+            &api,
+            &auth,
+            origin,
+            &pollers,
+            instances,
+            wanted - 1,
+            bar,
+        )
+        .await?;
+        let total = wanted * per_instance;
         step(
             bar,
             format!("every one of {} instance-resources polled", count(total)),
             1,
         );
-        round(store.as_ref(), total, None).await?;
+        let due = SystemClock.now_ms();
+        store.set_all_pollers_due(due).await?;
+        create(&http, &api, &auth, origin, &pollers, wanted - 1).await?;
+        instances = wanted;
+        let polled = (wanted - 1) * per_instance;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while store.count_polled_since(due).await? < polled as u64 {
+            ensure!(
+                Instant::now() < deadline,
+                "after 10 minutes not every poller had polled"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         // Polls finishing their tasks after their commits.
         tokio::time::sleep(Duration::from_millis(500)).await;
         readings.push((total, rss_bytes(pid)?));
@@ -244,6 +250,47 @@ async fn measure(
 }
 
 /// Creates the `i`-th instance: a consent code from the simulator, then `POST /instances`.
+/// Creates instances `from..to`, [`CREATORS`] at once.
+#[allow(clippy::too_many_arguments)]
+async fn create_all(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+    origin: &str,
+    pollers: &serde_json::Map<String, Value>,
+    from: usize,
+    to: usize,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    let mut creators = JoinSet::new();
+    let next = Arc::new(AtomicUsize::new(from));
+    for _ in 0..CREATORS {
+        let (http, api, auth, origin, pollers, next, bar) = (
+            http.clone(),
+            api.to_owned(),
+            auth.to_owned(),
+            origin.to_owned(),
+            pollers.clone(),
+            next.clone(),
+            bar.clone(),
+        );
+        creators.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= to {
+                    return anyhow::Ok(());
+                }
+                create(&http, &api, &auth, &origin, &pollers, i).await?;
+                bar.inc(1);
+            }
+        });
+    }
+    while let Some(created) = creators.join_next().await {
+        created.context("an instance creator stopped")??;
+    }
+    Ok(())
+}
+
 async fn create(
     http: &reqwest::Client,
     api: &str,

@@ -291,7 +291,7 @@ async fn measure(
 
 /// Makes every poller due now, wakes the nodes, and waits until each has polled (and, when
 /// given, until the receiver's count reaches the target).
-pub(super) async fn round(
+async fn round(
     store: &dyn Store,
     total: usize,
     arrivals: Option<(&AtomicUsize, usize)>,
