@@ -82,7 +82,8 @@ where
         Ok(())
     }
 
-    /// Records attempts and moves their notifications (and events) on, in one transaction.
+    /// Records attempts and moves their notifications on (their events' status follows), in one
+    /// transaction.
     pub(super) async fn settle(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
         let ids: Vec<String> = attempts.iter().map(|a| a.notification_id.clone()).collect();
         let mut tx = self.begin().await?;
@@ -146,13 +147,8 @@ where
             .bind(attempt.notification_id.clone())
             .execute(&mut *tx)
             .await?;
-            if status.is_final() {
-                sqlx::query("UPDATE events SET status = $1 WHERE notification_id = $2")
-                    .bind(status.as_str())
-                    .bind(attempt.notification_id.clone())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Its events' status is derived from it (`rows::event_status!`): their rows, each
+            // with its record, are not rewritten.
         }
         tx.commit().await?;
         Ok(())

@@ -80,13 +80,26 @@ macro_rules! select_pollers {
     };
 }
 
+/// An event's status (of the row `e`), derived from its notification's: a settle moves the
+/// notification alone and never rewrites its ten event rows (issue 21). The stored `status` is
+/// `NEW` until the event is queued, then `QUEUED` (or, in databases from before the change,
+/// where the settle wrote it, the same as its notification's).
+macro_rules! event_status {
+    () => {
+        "CASE WHEN e.notification_id IS NULL THEN e.status
+              ELSE COALESCE((SELECT n.status FROM notifications n WHERE n.id = e.notification_id),
+                            e.status) END"
+    };
+}
+
 /// `SELECT` of an event row (as `e`), then the rest of the statement (from `FROM events e`).
 macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
-                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id,
-                    e.created_ms
+                    e.date_ms, e.poll_date_ms, e.date_error, e.record, ",
+            event_status!(),
+            " AS status, e.notification_id, e.created_ms
              FROM events e ",
             $rest
         )
@@ -106,7 +119,8 @@ macro_rules! notification_columns {
 }
 
 pub(crate) use {
-    notification_columns, poller_columns, select_events, select_instances, select_pollers,
+    event_status, notification_columns, poller_columns, select_events, select_instances,
+    select_pollers,
 };
 
 /// A status column, parsed.
