@@ -79,11 +79,11 @@ impl Deliverer {
         let lease_until = now.saturating_add(lease_ms);
         for notification in claimed {
             match self.try_start(notification, slots, sends) {
-                Ok(()) => started += 1,
-                Err(notification) if ahead => {
+                None => started += 1,
+                Some(notification) if ahead => {
                     self.lock_ahead().push_back((notification, lease_until));
                 }
-                Err(notification) => self.give_back(&notification.id, now + 200).await,
+                Some(notification) => self.give_back(&notification.id, now + 200).await,
             }
         }
         (started, full)
@@ -113,8 +113,8 @@ impl Deliverer {
                 continue;
             }
             match self.try_start(notification, slots, sends) {
-                Ok(()) => started += 1,
-                Err(notification) => keep.push_back((notification, lease_until)),
+                None => started += 1,
+                Some(notification) => keep.push_back((notification, lease_until)),
             }
         }
         // Claimed meanwhile by nobody else (the lease holds): in front of what comes later.
@@ -132,19 +132,19 @@ impl Deliverer {
         started
     }
 
-    /// Starts sending `notification` if a slot and a slot of its host are free; else hands it
-    /// back.
+    /// Starts sending `notification` if a slot and a slot of its host are free (`None`); else
+    /// hands it back.
     fn try_start(
         &self,
         notification: NotificationRecord,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,
-    ) -> Result<(), NotificationRecord> {
+    ) -> Option<NotificationRecord> {
         let host = self
             .host_slot(&notification.callback_url)
             .try_acquire_owned();
         let (Ok(slot), Ok(host)) = (slots.clone().try_acquire_owned(), host) else {
-            return Err(notification);
+            return Some(notification);
         };
         let this = self.clone();
         let url = notification.callback_url.clone();
@@ -160,7 +160,7 @@ impl Deliverer {
                 }
             }
         });
-        Ok(())
+        None
     }
 
     /// Gives a claimed, unsent notification back, due at `at_ms` (not an attempt).

@@ -343,30 +343,46 @@ async fn measure(
             ),
         ),
     ];
-    // 2. Latency: one contact, one poll, its notification received; the worker runs meanwhile.
-    // On an instance of its own: the throughput's poller remembers its 20,000 records' ids
-    // (the dedupe memory of its cursor's second), which every later poll of it would read and
-    // rewrite, so its polls would measure that memory rather than delivery.
+    // 2. Latency: one task, one poll, its notification received; the worker runs meanwhile.
+    // On an instance of its own, polling tasks, which nothing above touched: the throughput's
+    // poller remembers its 20,000 records' ids (the dedupe memory of its cursor's second),
+    // which every later poll of it reads and rewrites, and a new poller of contacts would
+    // first find those 20,000 records; either would measure that rather than delivery.
     step(
         bar,
-        "latency: a fresh instance of contacts, its first poll, the next second",
+        "latency: a fresh instance of tasks, its first poll, the next second",
         1,
     );
-    let id = bench.instance(contacts, &url, Some(SIGNING_KEY)).await?;
-    bench.poll(id).await?;
+    let tasks = json!({"tasks": pollers["tasks"].clone()});
+    let id = bench.instance(tasks, &url, Some(SIGNING_KEY)).await?;
+    let first = bench.poll(id).await?;
+    ensure!(
+        first["polls"][0]["events"].as_u64() == Some(0),
+        "the tasks instance's first poll found events: {first}"
+    );
     tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let worker = CancellationToken::new();
+    let running = tokio::spawn(deliverer.clone().run(worker.clone()));
     receiver.capture(true).await?;
     step(
         bar,
-        format!("latency: {samples} times a contact, a poll, its notification"),
+        format!("latency: {samples} times a task, a poll, its notification"),
         samples as u64,
     );
-    let worker = CancellationToken::new();
-    let running = tokio::spawn(deliverer.clone().run(worker.clone()));
     let (mut latencies, mut empty_polls, mut early, mut batched) = (Vec::new(), 0, 0, 0);
     let outcome = async {
         while latencies.len() < samples {
-            bench.contacts(1).await?;
+            let made = bench
+                .http
+                .post(format!("{}/_sim/records", bench.sim.url()))
+                .json(&json!({"resource": "tasks", "count": 1}))
+                .send()
+                .await?;
+            ensure!(
+                made.status().is_success(),
+                "the simulator refused a task: {}",
+                made.status()
+            );
             let asked_us = wall_us();
             let summary = bench.poll(id).await?;
             let answered_us = wall_us();
@@ -420,8 +436,8 @@ async fn measure(
     round_trips.sort();
     signed(&receiver.seen().await?)?;
     let seen = format!(
-        "{samples} samples on an instance of their own: each a new contact, a \"poll now\" and \
-         its notification received by the receiver process with the delivery worker running as in production (woken by \
+        "{samples} samples on an instance of their own polling tasks: each a new task, a \
+         \"poll now\" and its notification received by the receiver process with the delivery worker running as in production (woken by \
          the poll), timed from the \"poll now\" asked to the receiver's arrival (one wall clock \
          for both processes), so the poll's own provider request is included; {empty_polls} \
          polls found nothing yet, {batched} carried two changes, {early} arrived before the \
