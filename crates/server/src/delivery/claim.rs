@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tributary_store::{CallbackCaps, NotificationRecord};
 
-use super::worker::Deliverer;
+use super::worker::{Deliverer, Waiting};
 
 /// Claimed ahead per URL, in host shares (`TRIBUTARY_DELIVERY_PER_HOST`).
 pub const AHEAD_PER_HOST: usize = 8;
@@ -31,9 +31,6 @@ pub const AHEAD_PER_SLOT: usize = 4;
 const LEASE_MARGIN_MS: i64 = 10_000;
 /// What a lease must have left for a notification to be given back rather than left to it.
 const GIVE_BACK_MARGIN_MS: i64 = 5_000;
-
-/// A notification claimed ahead: its record and when its lease ends.
-pub(super) type Waiting = (NotificationRecord, i64);
 
 impl Deliverer {
     /// Claims as many due notifications as there are free slots (and their hosts can take) and

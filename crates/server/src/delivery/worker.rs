@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::claim::Waiting;
 use super::guard::GuardedResolver;
 use super::record::Recorder;
 use super::sign::SigningCache;
 use crate::state::AppState;
+
+/// A notification claimed ahead (`claim`): its record and when its lease ends.
+pub(super) type Waiting = (tributary_store::NotificationRecord, i64);
 
 /// The delivery worker of one process.
 #[derive(Debug, Clone)]
