@@ -94,17 +94,25 @@ enum Command {
         #[command(subcommand)]
         command: DatesCommand,
     },
-    /// Run the benchmarks (dates, polling, delivery), each figure next to a ceiling measured in
-    /// the same run on this machine.
+    /// Run the benchmarks (dates, polling, delivery, memory, nodes), each figure next to a
+    /// ceiling measured in the same run on this machine.
     ///
     /// Progress on stderr, one table on stdout, the figures as JSON in a file. Run a release
     /// build (cargo run --release -- bench): a debug build's figures are not comparable.
     Bench(BenchArgs),
+    /// The delivery benchmark's receiver, in a process of its own (started by `bench`).
+    #[command(hide = true)]
+    BenchReceiver {
+        /// Checks each notification's Elements-Webhook-Signature with this key (the bench's
+        /// own, not a secret).
+        #[arg(long, value_name = "KEY")]
+        signing_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// Run only these benchmarks, as a comma list (default: all three).
+    /// Run only these benchmarks, as a comma list (default: all; nodes only with --postgres-url).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "BENCHMARKS")]
     only: Vec<tributary_tools::bench::Suite>,
     /// Idle instance-resources polled in the sustained polling figure (instances of seven).
@@ -123,6 +131,12 @@ struct BenchArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     latency_samples: u64,
+    /// The two counts of idle instance-resources the memory benchmark reads a serve process's
+    /// resident set at, smaller first.
+    #[arg(long, value_name = "SMALL,LARGE", value_delimiter = ',',
+          default_values_t = [10_000u64, 100_000],
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    memory_resources: Vec<u64>,
     /// How long each date parser runs, in milliseconds.
     #[arg(long, value_name = "MILLISECONDS", allow_hyphen_values = true, default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -511,11 +525,14 @@ pub fn run() -> ExitCode {
             tributary_simulator::quickbooks::run(args)
         }
         Command::Bench(args) => tributary_tools::bench::run(bench_options(args)),
+        Command::BenchReceiver { signing_key } => {
+            tributary_tools::bench::receiver::serve(signing_key)
+        }
     }
 }
 
 fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
-    use tributary_tools::bench::{dates, delivery, nodes, polling, quota};
+    use tributary_tools::bench::{dates, delivery, memory, nodes, polling, quota};
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     tributary_tools::bench::BenchOptions {
         only: args.only,
@@ -530,6 +547,9 @@ fn bench_options(args: BenchArgs) -> tributary_tools::bench::BenchOptions {
             notifications: size(args.notifications),
             latency_samples: size(args.latency_samples),
             ..delivery::DeliveryOptions::default()
+        },
+        memory: memory::MemoryOptions {
+            instance_resources: args.memory_resources.into_iter().map(size).collect(),
         },
         nodes: nodes::NodesOptions {
             postgres_url: args.postgres_url,

@@ -1226,7 +1226,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 31] = [
+const BENCH_FIGURES: [&str; 35] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1250,6 +1250,7 @@ const BENCH_FIGURES: [&str; 31] = [
     "polling (quickbooks): idle polls/s sustained",
     "polling (quickbooks): backfill records/s (one poll, one transaction)",
     "delivery: notifications/s (signed, persisted, 4 per host)",
+    "delivery: body size of the notifications above",
     "delivery: latency p50, poll asked → received",
     "delivery: latency p99, poll asked → received",
     "hooks: latency p50, provider change → received",
@@ -1258,6 +1259,9 @@ const BENCH_FIGURES: [&str; 31] = [
     "quota: provider requests/minute used, one app",
     "quota: 429 answers in the steady state",
     "quota: longest gap between two polls of a poller (worst lateness)",
+    "memory: serve RSS at the smaller count of idle instance-resources",
+    "memory: serve RSS at the larger count of idle instance-resources",
+    "memory: RSS per idle instance-resource",
 ];
 
 /// The three benchmarks at tiny sizes: one table with every figure, the same figures as JSON,
@@ -1283,6 +1287,8 @@ fn bench_prints_one_table_and_writes_every_figure_as_json() {
             "60",
             "--quota-minutes",
             "4",
+            "--memory-resources",
+            "50,100",
             "--json",
         ])
         .arg(&json)

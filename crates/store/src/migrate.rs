@@ -87,6 +87,11 @@ pub const SQLITE: &[Migration] = &[
         name: "hooks",
         sql: include_str!("../migrations/sqlite/0015_hooks.sql"),
     },
+    Migration {
+        version: 16,
+        name: "notification_bodies",
+        sql: include_str!("../migrations/sqlite/0016_notification_bodies.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -121,6 +126,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "hooks",
         sql: include_str!("../migrations/postgres/0008_hooks.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "notification_bodies",
+        sql: include_str!("../migrations/postgres/0009_notification_bodies.sql"),
     },
 ];
 

@@ -65,6 +65,7 @@ macro_rules! contract {
 
 contract! {
     stores: [
+        a_notifications_body_is_kept_apart_claimed_shown_and_goes_with_it,
         a_principal_needs_both_secrets_of_the_same_organization,
         instances_round_trip_and_stay_inside_their_organization,
         an_update_keeps_entry_ids_removes_dropped_keys_and_bumps_the_version,
@@ -1534,6 +1535,98 @@ async fn pruning_drops_finished_history_and_keeps_what_still_waits(store: Arc<dy
     assert!(
         store.attempts("n1").await.unwrap().is_empty(),
         "attempts went with their notification"
+    );
+}
+
+/// Bodies live in a table of their own (issue 21: claims and settles touch small rows): what
+/// was queued is what a claim returns, what `notification_body` and the notification's page
+/// show, byte for byte, and a body goes with its notification when it is pruned or its instance
+/// deleted.
+async fn a_notifications_body_is_kept_apart_claimed_shown_and_goes_with_it(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "b").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("a"), event("b")], NOW))
+        .await
+        .unwrap();
+    let bodies: [(&str, Vec<u8>); 2] = [
+        ("n1", br#"{"message":{"events":[1]}}"#.to_vec()),
+        ("n2", vec![0xff, 0x00, 0x7b, 0x80]),
+    ];
+    let queued = bodies
+        .iter()
+        .zip(["a", "b"])
+        .map(|((id, body), event)| NewNotification {
+            body: body.clone(),
+            ..notification_to(id, record.id, "https://r.example/", &[event])
+        })
+        .collect();
+    store.queue_notifications(queued, NOW).await.unwrap();
+    let claimed = store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    let mut claimed: Vec<(String, Vec<u8>)> = claimed.into_iter().map(|n| (n.id, n.body)).collect();
+    claimed.sort();
+    assert_eq!(
+        claimed,
+        bodies
+            .iter()
+            .map(|(id, body)| ((*id).to_owned(), body.clone()))
+            .collect::<Vec<_>>(),
+        "a claim returns each body as queued"
+    );
+    for (id, body) in &bodies {
+        assert_eq!(
+            store.notification_body(id).await.unwrap().as_ref(),
+            Some(body)
+        );
+        let shown = store
+            .find_notification(principal.organization_id, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&shown.body, body, "{id}'s page shows its body");
+    }
+    store
+        .record_attempt(AttemptRecord {
+            url: "https://r.example/".into(),
+            notification_id: "n1".into(),
+            at_ms: NOW,
+            status_code: Some(200),
+            duration_ms: 1,
+            excerpt: None,
+            error: None,
+            outcome: AttemptOutcome::Delivered,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notification_body("n1").await.unwrap().as_ref(),
+        Some(&bodies[0].1),
+        "a settle leaves the body alone"
+    );
+    assert_eq!(store.prune(NOW + 11).await.unwrap(), 1);
+    assert_eq!(
+        store.notification_body("n1").await.unwrap(),
+        None,
+        "a pruned notification's body goes with it"
+    );
+    assert!(store.notification_body("n2").await.unwrap().is_some());
+    assert!(
+        store
+            .delete_instance(principal.organization_id, record.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.notification_body("n2").await.unwrap(),
+        None,
+        "a deleted instance's bodies go with its notifications"
     );
 }
 

@@ -1,74 +1,202 @@
 //! Claiming due notifications: as many as there are free slots, no more per callback URL than
 //! its host can start (`TRIBUTARY_DELIVERY_PER_HOST` per host and port), so one slow receiver
 //! holds at most its host's share and never stalls the others.
+//!
+//! The running worker also **claims ahead** for a busy host (issue 21): up to
+//! [`AHEAD_PER_HOST`] times the host's share more than it can start, kept in this process under
+//! their leases and started as the host's slots free, so a host that answers fast costs one
+//! claim statement per batch rather than one per notification. What waits ahead is bounded
+//! ([`AHEAD_PER_SLOT`] times the slots in all) and is started only while its lease has a
+//! send's timeout and a margin (a quarter of the lease, 10 s at most) left; past that it is
+//! dropped here and left to its lease, like a send in flight, since giving it back could race
+//! the lease's end and clear another worker's claim. The worker gives back what still has
+//! lease enough when it stops; a process that dies holding some leaves them to their leases.
+//! With a lease too short to leave room after a send's timeout and the margin, nothing is
+//! claimed ahead.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
-use tributary_store::CallbackCaps;
+use tributary_store::{CallbackCaps, NotificationRecord};
 
-use super::worker::Deliverer;
+use super::worker::{Deliverer, Waiting};
+
+/// Claimed ahead per URL, in host shares (`TRIBUTARY_DELIVERY_PER_HOST`).
+pub const AHEAD_PER_HOST: usize = 8;
+/// Claimed ahead in all, in slots (`TRIBUTARY_DELIVERY_CONCURRENCY`).
+pub const AHEAD_PER_SLOT: usize = 4;
+/// What a notification's lease must have left beyond a send's timeout for it to be started,
+/// at most (a quarter of the lease when that is less).
+const LEASE_MARGIN_MS: i64 = 10_000;
+/// What a lease must have left for a notification to be given back rather than left to it.
+const GIVE_BACK_MARGIN_MS: i64 = 5_000;
 
 impl Deliverer {
     /// Claims as many due notifications as there are free slots (and their hosts can take) and
     /// starts sending them; a notification whose host turned out busy goes back, due again
-    /// shortly. Returns how many started, and whether the claim was full (more may be due).
+    /// shortly — or, with `ahead`, waits here for a slot of its host (see the module docs).
+    /// Returns how many started, and whether the claim was full (more may be due).
     pub(super) async fn start_sends(
         &self,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,
+        ahead: bool,
     ) -> (usize, bool) {
-        let free = slots.available_permits();
-        if free == 0 {
-            return (0, false);
-        }
         let now = self.state.now_ms();
-        let lease_ms =
-            i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX);
-        let caps = self.caps();
+        let mut started = self.start_waiting(slots, sends, now).await;
+        let free = slots.available_permits();
+        let waiting = self.lock_ahead().len();
+        let per_host = self.state.settings.delivery_per_host.max(1);
+        let ahead = ahead && self.lease_room_ms() > 1_000;
+        let ahead_room = if ahead {
+            (self.concurrency() * AHEAD_PER_SLOT).saturating_sub(waiting)
+        } else {
+            0
+        };
+        // Claim when a slot is free that nothing waiting could take, or when what waits runs
+        // low: not once per finished send.
+        let low = waiting < (per_host * AHEAD_PER_HOST / 2).max(1);
+        if free + ahead_room == 0 || (free == 0 && !low) {
+            return (started, false);
+        }
+        let limit = free + ahead_room;
+        let lease_ms = self.lease_ms();
+        let caps = self.caps(ahead);
         let claimed = self
             .state
             .store
-            .claim_due_notifications_capped(&self.owner, now, lease_ms, free as i64, &caps)
+            .claim_due_notifications_capped(&self.owner, now, lease_ms, limit as i64, &caps)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "could not claim notifications");
                 Vec::new()
             });
-        let full = claimed.len() >= free;
-        let mut started = 0;
+        let full = claimed.len() >= limit;
+        let lease_until = now.saturating_add(lease_ms);
         for notification in claimed {
-            let host_permit = self
-                .host_slot(&notification.callback_url)
-                .try_acquire_owned();
-            let (Ok(slot), Ok(host)) = (slots.clone().try_acquire_owned(), host_permit) else {
-                if let Err(error) = self
-                    .state
-                    .store
-                    .defer_notification(&notification.id, now + 200)
-                    .await
-                {
-                    tracing::error!(%error, "could not defer a notification");
+            match self.try_start(notification, slots, sends) {
+                None => started += 1,
+                Some(notification) if ahead => {
+                    self.lock_ahead().push_back((notification, lease_until));
                 }
-                continue;
-            };
-            let this = self.clone();
-            let url = notification.callback_url.clone();
-            *self.lock_urls().entry(url.clone()).or_default() += 1;
-            sends.spawn(async move {
-                this.send(notification).await;
-                drop((slot, host));
-                let mut urls = this.lock_urls();
-                if let Some(count) = urls.get_mut(&url) {
-                    *count = count.saturating_sub(1);
-                    if *count == 0 {
-                        urls.remove(&url);
-                    }
-                }
-            });
-            started += 1;
+                Some(notification) => self.give_back(&notification.id, now + 200).await,
+            }
         }
         (started, full)
+    }
+
+    /// Starts what waits ahead, in claim order, as its hosts' slots free; gives back what has
+    /// too little lease left to be sent under it. Returns how many started.
+    async fn start_waiting(
+        &self,
+        slots: &Arc<tokio::sync::Semaphore>,
+        sends: &mut JoinSet<()>,
+        now: i64,
+    ) -> usize {
+        let waiting = std::mem::take(&mut *self.lock_ahead());
+        if waiting.is_empty() {
+            return 0;
+        }
+        let needed = self.lease_ms() - self.lease_room_ms();
+        let (mut started, mut keep, mut expiring) = (0, VecDeque::new(), 0);
+        for (notification, lease_until) in waiting {
+            if lease_until - now < needed {
+                expiring += 1;
+                continue;
+            }
+            if slots.available_permits() == 0 {
+                keep.push_back((notification, lease_until));
+                continue;
+            }
+            match self.try_start(notification, slots, sends) {
+                None => started += 1,
+                Some(notification) => keep.push_back((notification, lease_until)),
+            }
+        }
+        // Claimed meanwhile by nobody else (the lease holds): in front of what comes later.
+        {
+            let mut ahead = self.lock_ahead();
+            keep.append(&mut ahead);
+            *ahead = keep;
+        }
+        if expiring > 0 {
+            tracing::warn!(
+                expiring,
+                "notifications claimed ahead waited too long for their host; left to their leases"
+            );
+        }
+        started
+    }
+
+    /// Starts sending `notification` if a slot and a slot of its host are free (`None`); else
+    /// hands it back.
+    fn try_start(
+        &self,
+        notification: NotificationRecord,
+        slots: &Arc<tokio::sync::Semaphore>,
+        sends: &mut JoinSet<()>,
+    ) -> Option<NotificationRecord> {
+        let host = self
+            .host_slot(&notification.callback_url)
+            .try_acquire_owned();
+        let (Ok(slot), Ok(host)) = (slots.clone().try_acquire_owned(), host) else {
+            return Some(notification);
+        };
+        let this = self.clone();
+        let url = notification.callback_url.clone();
+        *self.lock_urls().entry(url.clone()).or_default() += 1;
+        sends.spawn(async move {
+            this.send(notification).await;
+            drop((slot, host));
+            let mut urls = this.lock_urls();
+            if let Some(count) = urls.get_mut(&url) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    urls.remove(&url);
+                }
+            }
+        });
+        None
+    }
+
+    /// Gives a claimed, unsent notification back, due at `at_ms` (not an attempt).
+    pub(super) async fn give_back(&self, notification_id: &str, at_ms: i64) {
+        if let Err(error) = self
+            .state
+            .store
+            .defer_notification(notification_id, at_ms)
+            .await
+        {
+            tracing::error!(%error, "could not give back a notification");
+        }
+    }
+
+    /// Gives back what was claimed ahead (the worker stops), due at once, where its lease
+    /// has time enough left that no other worker can have taken it meanwhile.
+    pub(super) async fn give_back_waiting(&self) {
+        let waiting = std::mem::take(&mut *self.lock_ahead());
+        let now = self.state.now_ms();
+        for (notification, lease_until) in waiting {
+            if lease_until - now >= GIVE_BACK_MARGIN_MS {
+                self.give_back(&notification.id, now).await;
+            }
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// How long a notification claimed ahead may wait for its host: its lease less a send's
+    /// timeout and the margin (negative when the lease leaves no room).
+    fn lease_room_ms(&self) -> i64 {
+        let lease = self.lease_ms();
+        let timeout =
+            i64::try_from(self.state.settings.delivery_timeout.as_millis()).unwrap_or(i64::MAX);
+        lease
+            .saturating_sub(timeout)
+            .saturating_sub(LEASE_MARGIN_MS.min(lease / 4))
     }
 
     pub(super) fn lock_urls(
@@ -77,20 +205,37 @@ impl Deliverer {
         self.urls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    pub(super) fn lock_ahead(&self) -> std::sync::MutexGuard<'_, VecDeque<Waiting>> {
+        self.ahead.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// What a claim may take per URL: for URLs being sent to, what their hosts can still start;
-    /// for the rest, a host's share.
-    fn caps(&self) -> CallbackCaps {
-        let busy: Vec<String> = self.lock_urls().keys().cloned().collect();
+    /// for the rest, a host's share — and with `ahead`, [`AHEAD_PER_HOST`] shares more, less
+    /// what waits ahead for the URL already.
+    fn caps(&self, ahead: bool) -> CallbackCaps {
+        let per_host = self.state.settings.delivery_per_host.max(1);
+        let extra = if ahead { per_host * AHEAD_PER_HOST } else { 0 };
+        let mut waiting: std::collections::HashMap<String, usize> = Default::default();
+        for (notification, _) in self.lock_ahead().iter() {
+            *waiting
+                .entry(notification.callback_url.clone())
+                .or_default() += 1;
+        }
+        let mut urls: Vec<String> = self.lock_urls().keys().cloned().collect();
+        urls.extend(waiting.keys().cloned());
+        urls.sort();
+        urls.dedup();
         CallbackCaps {
-            per_url: busy
+            per_url: urls
                 .into_iter()
                 .map(|url| {
                     let free = self.host_slot(&url).available_permits();
-                    (url, i64::try_from(free).unwrap_or(i64::MAX))
+                    let cap =
+                        (free + extra).saturating_sub(waiting.get(&url).copied().unwrap_or(0));
+                    (url, i64::try_from(cap).unwrap_or(i64::MAX))
                 })
                 .collect(),
-            default: i64::try_from(self.state.settings.delivery_per_host.max(1))
-                .unwrap_or(i64::MAX),
+            default: i64::try_from(per_host + extra).unwrap_or(i64::MAX),
         }
     }
 

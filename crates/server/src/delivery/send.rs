@@ -26,8 +26,10 @@ impl Deliverer {
         tracing::Instrument::instrument(self.send_once(notification), span).await
     }
 
-    async fn send_once(&self, notification: NotificationRecord) {
+    async fn send_once(&self, mut notification: NotificationRecord) {
         let started = Instant::now();
+        // The body once, shared by the request and the signature without a copy.
+        let body = axum::body::Bytes::from(std::mem::take(&mut notification.body));
         let at_ms = self.state.now_ms();
         let signing = self
             .signing
@@ -39,7 +41,7 @@ impl Deliverer {
             .await;
         let attempt_number = notification.attempts + 1;
         let key = signing.key.as_ref().map(|k| k.expose_secret());
-        let result = self.post(&notification, key, &signing.scheme).await;
+        let result = self.post(&notification, &body, key, &signing.scheme).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, excerpt, error, retry_after_ms) = match result {
             Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),
@@ -74,11 +76,7 @@ impl Deliverer {
                 None => "no answer".to_owned(),
             })
         });
-        if let Some(latency_ms) =
-            self.state
-                .delivery_stats
-                .count(&outcome, at_ms, &notification.body)
-        {
+        if let Some(latency_ms) = self.state.delivery_stats.count(&outcome, at_ms, &body) {
             self.state
                 .metrics
                 .delivered(Duration::from_millis(latency_ms));
@@ -106,6 +104,7 @@ impl Deliverer {
     async fn post(
         &self,
         notification: &NotificationRecord,
+        body: &axum::body::Bytes,
         key: Option<&str>,
         scheme: &str,
     ) -> Result<(u16, String, Option<i64>), String> {
@@ -128,12 +127,10 @@ impl Deliverer {
             .post(url)
             .header("Content-Type", "application/json")
             .header("Elements-Webhook-Id", &notification.id)
-            .body(notification.body.clone());
+            .body(body.clone());
         if let Some(key) = key {
             let timestamp = self.state.now_ms() / 1000;
-            for (name, value) in
-                signature_headers(scheme, key, &notification.id, timestamp, &notification.body)
-            {
+            for (name, value) in signature_headers(scheme, key, &notification.id, timestamp, body) {
                 request = request.header(name, value);
             }
         }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::Value;
+use serde::Deserialize;
 use tributary_store::AttemptOutcome;
 
 /// Counters of delivery since start.
@@ -27,9 +27,10 @@ impl DeliveryStats {
         match outcome {
             AttemptOutcome::Delivered => {
                 add(&self.delivered, 1);
-                let poll_ms = serde_json::from_slice::<Value>(body)
+                // Only the one field read (the rest skipped, not built into values).
+                let poll_ms = serde_json::from_slice::<Envelope>(body)
                     .ok()
-                    .and_then(|b| b.pointer("/message/raw/pollDate").and_then(Value::as_i64))
+                    .and_then(|b| b.message?.raw?.poll_date)
                     .unwrap_or(at_ms);
                 let latency_ms = u64::try_from(at_ms - poll_ms).unwrap_or(0);
                 add(&self.latency_ms_sum, latency_ms);
@@ -46,4 +47,21 @@ impl DeliveryStats {
         }
         None
     }
+}
+
+/// The one field of a notification's envelope the latency needs: `message.raw.pollDate`.
+#[derive(Deserialize)]
+struct Envelope {
+    message: Option<Message>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    raw: Option<Raw>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(rename = "pollDate")]
+    poll_date: Option<i64>,
 }

@@ -1,7 +1,7 @@
 //! The delivery worker of one process: its state, and its loop — a continuous pipeline that
 //! queues new events and starts sends as slots free, with `run_once` for tests that step it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,9 @@ use super::record::Recorder;
 use super::sign::SigningCache;
 use crate::guard::GuardedResolver;
 use crate::state::AppState;
+
+/// A notification claimed ahead (`claim`): its record and when its lease ends.
+pub(super) type Waiting = (tributary_store::NotificationRecord, i64);
 
 /// The delivery worker of one process.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub struct Deliverer {
     pub(super) hosts: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
     /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
     pub(super) urls: Arc<Mutex<HashMap<String, usize>>>,
+    /// Claimed ahead for busy hosts, waiting for their slots (`claim`).
+    pub(super) ahead: Arc<Mutex<VecDeque<Waiting>>>,
     /// Instance id → (version, how its notifications are signed).
     pub(super) signing: Arc<SigningCache>,
     pub(super) recorder: Arc<Recorder>,
@@ -54,10 +59,16 @@ impl Deliverer {
             concurrency: concurrency.max(1),
             hosts: Arc::default(),
             urls: Arc::default(),
+            ahead: Arc::default(),
             signing: Arc::default(),
             recorder: Arc::default(),
             unreadable: Arc::default(),
         })
+    }
+
+    /// Sends at once at most.
+    pub(super) fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// One pass: queues what is unqueued, then sends what is due, to the end. Tests step it.
@@ -108,7 +119,7 @@ impl Deliverer {
             queue_due = queued > 0;
             // Around again at once only while there may be more: a claim that came back short
             // means nothing else is due (or every due one's receiver is busy).
-            let (_, more) = self.start_sends(&slots, &mut sends).await;
+            let (_, more) = self.start_sends(&slots, &mut sends, true).await;
             if queued > 0 || more {
                 continue;
             }
@@ -119,7 +130,9 @@ impl Deliverer {
                 _ = shutdown.cancelled() => break,
             }
         }
-        // Sends in flight finish (each is bounded by its timeout); their leases protect the rest.
+        // What waits ahead goes back at once; sends in flight finish (each is bounded by its
+        // timeout); their leases protect the rest.
+        self.give_back_waiting().await;
         let _ = tokio::time::timeout(self.state.settings.delivery_timeout, async {
             while sends.join_next().await.is_some() {}
         })
@@ -131,7 +144,7 @@ impl Deliverer {
     pub async fn send_due(&self) -> usize {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
-        let (started, _) = self.start_sends(&slots, &mut sends).await;
+        let (started, _) = self.start_sends(&slots, &mut sends, false).await;
         while sends.join_next().await.is_some() {}
         started
     }

@@ -628,6 +628,96 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
     stop.cancel();
 }
 
+/// The running worker claims ahead for a busy host (issue 21): what it cannot start yet waits
+/// under its lease in the worker, not in the database's due queue — and when the worker
+/// stops, it goes back at once (due, unleased), while the send on the wire keeps its lease.
+/// Everything arrives once when the receiver answers again.
+#[tokio::test]
+async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_stops() {
+    let app = spawn_app_on_manual_clock(
+        Config {
+            seed: 0,
+            ..Config::default()
+        },
+        |s| {
+            s.allow_private_callbacks = true;
+            s.delivery_per_host = 1;
+            // Room under the lease (120 s) after a send's timeout and the margin: ahead on.
+            s.delivery_timeout = Duration::from_secs(10);
+        },
+    )
+    .await;
+    let (hits, done) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (h, d, held) = (hits.clone(), done.clone(), gate.clone());
+    let busy = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let (h, d, held) = (h.clone(), d.clone(), held.clone());
+            async move {
+                *h.lock().unwrap() += 1;
+                drop(held.acquire().await);
+                *d.lock().unwrap() += 1;
+                AxumStatus::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, busy).await.unwrap() });
+    let id = instance(&app, &url).await;
+    changes(&app, id, 60).await; // six notifications, one host taking one at a time
+
+    let store = app.state.store.clone();
+    let leased = async || {
+        store
+            .in_flight_notifications(app.state.now_ms())
+            .await
+            .unwrap()
+            .len()
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    eventually(
+        Duration::from_secs(30),
+        "one send on the wire and the other five claimed ahead",
+        async || *hits.lock().unwrap() == 1 && leased().await == 6,
+    )
+    .await;
+    stop.cancel();
+    eventually(
+        Duration::from_secs(30),
+        "what waited ahead goes back when the worker stops; the send on the wire keeps its lease",
+        async || leased().await == 1,
+    )
+    .await;
+    assert_eq!(store.queued_notifications().await.unwrap(), 6);
+    gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS);
+    running.await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    eventually(
+        Duration::from_secs(30),
+        "all six arrive once the host answers",
+        async || *done.lock().unwrap() >= 6,
+    )
+    .await;
+    eventually(Duration::from_secs(30), "and are settled", async || {
+        store.queued_notifications().await.unwrap() == 0
+    })
+    .await;
+    stop.cancel();
+    assert_eq!(*hits.lock().unwrap(), 6, "each sent once");
+}
+
 #[tokio::test]
 async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
     let app = app(true).await;

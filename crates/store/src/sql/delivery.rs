@@ -54,19 +54,27 @@ where
             // Its number (the envelope's outer `id`) derives from its id, as the envelope's did.
             let number = notification_number(&notification.id);
             sqlx::query(
-                "INSERT INTO notifications (id, instance_id, resource, callback_url, body, status,
+                "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
                      next_attempt_ms, created_ms, number)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(notification.id.clone())
             .bind(notification.instance_id)
             .bind(notification.resource)
             .bind(notification.callback_url)
-            .bind(notification.body)
             .bind(NotificationStatus::Queued.as_str())
             .bind(now_ms)
             .bind(number)
+            .execute(&mut *tx)
+            .await?;
+            // The body in its own table, so claims and settles update small rows.
+            sqlx::query(
+                "INSERT INTO notification_bodies (notification_id, body) VALUES ($1, $2)
+                 ON CONFLICT (notification_id) DO NOTHING",
+            )
+            .bind(notification.id)
+            .bind(notification.body)
             .execute(&mut *tx)
             .await?;
         }
@@ -74,7 +82,8 @@ where
         Ok(())
     }
 
-    /// Records attempts and moves their notifications (and events) on, in one transaction.
+    /// Records attempts and moves their notifications on (their events' status follows), in one
+    /// transaction.
     pub(super) async fn settle(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
         let ids: Vec<String> = attempts.iter().map(|a| a.notification_id.clone()).collect();
         let mut tx = self.begin().await?;
@@ -138,13 +147,8 @@ where
             .bind(attempt.notification_id.clone())
             .execute(&mut *tx)
             .await?;
-            if status.is_final() {
-                sqlx::query("UPDATE events SET status = $1 WHERE notification_id = $2")
-                    .bind(status.as_str())
-                    .bind(attempt.notification_id.clone())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Its events' status is derived from it (`rows::event_status!`): their rows, each
+            // with its record, are not rewritten.
         }
         tx.commit().await?;
         Ok(())

@@ -80,13 +80,26 @@ macro_rules! select_pollers {
     };
 }
 
+/// An event's status (of the row `e`), derived from its notification's: a settle moves the
+/// notification alone and never rewrites its ten event rows (issue 21). The stored `status` is
+/// `NEW` until the event is queued, then `QUEUED` (or, in databases from before the change,
+/// where the settle wrote it, the same as its notification's).
+macro_rules! event_status {
+    () => {
+        "CASE WHEN e.notification_id IS NULL THEN e.status
+              ELSE COALESCE((SELECT n.status FROM notifications n WHERE n.id = e.notification_id),
+                            e.status) END"
+    };
+}
+
 /// `SELECT` of an event row (as `e`), then the rest of the statement (from `FROM events e`).
 macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
-                    e.date_ms, e.poll_date_ms, e.date_error, e.record, e.status, e.notification_id,
-                    e.created_ms
+                    e.date_ms, e.poll_date_ms, e.date_error, e.record, ",
+            event_status!(),
+            " AS status, e.notification_id, e.created_ms
              FROM events e ",
             $rest
         )
@@ -97,14 +110,17 @@ macro_rules! select_events {
 /// its instance, which [`notification`] reads).
 macro_rules! notification_columns {
     () => {
-        "id, instance_id, resource, callback_url, body, status, attempts, next_attempt_ms,
+        "id, instance_id, resource, callback_url, status, attempts, next_attempt_ms,
          (SELECT i.version FROM instances i WHERE i.id = notifications.instance_id)
-             AS instance_version"
+             AS instance_version,
+         (SELECT b.body FROM notification_bodies b WHERE b.notification_id = notifications.id)
+             AS body"
     };
 }
 
 pub(crate) use {
-    notification_columns, poller_columns, select_events, select_instances, select_pollers,
+    event_status, notification_columns, poller_columns, select_events, select_instances,
+    select_pollers,
 };
 
 /// A status column, parsed.
@@ -166,7 +182,9 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
         instance_id: row.column("instance_id")?,
         resource: row.column("resource")?,
         callback_url: row.column("callback_url")?,
-        body: row.column("body")?,
+        // Its own table (written with the notification, so never missing but in a race with
+        // the notification's deletion, which then has nothing left to send).
+        body: row.column::<Option<Vec<u8>>>("body")?.unwrap_or_default(),
         status: status(row, "notification")?,
         attempts: row.column("attempts")?,
         // NULL only for an instance deleted meanwhile: 0 is a version no sender has seen.
@@ -175,7 +193,7 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
 }
 
 /// A row of `SELECT id, number, instance_id, resource, status, attempts, created_ms,
-/// delivered_ms, body FROM notifications`.
+/// delivered_ms FROM notifications` with `body` from `notification_bodies`.
 pub(crate) fn notification_view(row: &impl Columns) -> Result<NotificationView> {
     Ok(NotificationView {
         id: row.column("id")?,
@@ -186,7 +204,7 @@ pub(crate) fn notification_view(row: &impl Columns) -> Result<NotificationView> 
         attempts: row.column("attempts")?,
         created_ms: row.column("created_ms")?,
         delivered_ms: row.column("delivered_ms")?,
-        body: row.column("body")?,
+        body: row.column::<Option<Vec<u8>>>("body")?.unwrap_or_default(),
     })
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::Receiver;
 
 use tributary_domain::instance_config::CALLBACK_URL;
 
-use super::rows::{self, Columns, select_events, select_instances, select_pollers};
+use super::rows::{self, Columns, event_status, select_events, select_instances, select_pollers};
 use super::{Backend, Lock, Param, RowsAffected, SqlStore, count};
 use crate::{
     Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
@@ -602,7 +602,10 @@ where
                         "JOIN instances i ON i.id = e.instance_id
                          WHERE i.organization_id = $1
                            AND ($2 IS NULL OR e.instance_id = $2)
-                           AND ($3 IS NULL OR e.status = $3)
+                           AND ($3 IS NULL OR "
+                    ),
+                    event_status!(),
+                    " = $3)
                            AND ($4 IS NULL OR e.resource = $4)
                            AND ($5 IS NULL OR e.event_type = $5)
                            AND ($6 IS NULL OR e.created_ms >= $6)
@@ -610,8 +613,7 @@ where
                            AND e.id > $8
                            AND ($10 IS NULL OR e.notification_id = $10)
                            AND ($11 IS NULL OR e.id < $11)
-                         ORDER BY e.id "
-                    ),
+                         ORDER BY e.id ",
                     $order,
                     " LIMIT $9"
                 )
@@ -648,8 +650,9 @@ where
             ($where:literal) => {
                 concat!(
                     "SELECT n.id, n.number, n.instance_id, n.resource, n.status, n.attempts,
-                            n.created_ms, n.delivered_ms, n.body
+                            n.created_ms, n.delivered_ms, b.body
                      FROM notifications n JOIN instances i ON i.id = n.instance_id
+                          LEFT JOIN notification_bodies b ON b.notification_id = n.id
                      WHERE i.organization_id = $1 AND ",
                     $where
                 )
@@ -686,16 +689,19 @@ where
         let bucket_ms = filter.bucket_ms.max(1);
         // `created_ms >= $2`, so the integer division truncates toward the bucket's start on
         // both backends.
-        let rows = sqlx::query(
-            "SELECT (e.created_ms - $2) / $4 AS bucket, e.instance_id, COUNT(*) AS count,
-                    SUM(CASE WHEN e.status = $5 THEN 1 ELSE 0 END) AS notified,
-                    SUM(CASE WHEN e.status = $6 THEN 1 ELSE 0 END) AS failed
-             FROM events e JOIN instances i ON i.id = e.instance_id
-             WHERE i.organization_id = $1 AND e.created_ms >= $2 AND e.created_ms < $3
-               AND ($7 IS NULL OR e.instance_id = $7)
-             GROUP BY bucket, e.instance_id
-             ORDER BY bucket, e.instance_id",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT bucket, instance_id, COUNT(*) AS count,
+                    SUM(CASE WHEN status = $5 THEN 1 ELSE 0 END) AS notified,
+                    SUM(CASE WHEN status = $6 THEN 1 ELSE 0 END) AS failed
+             FROM (SELECT (e.created_ms - $2) / $4 AS bucket, e.instance_id, ",
+            event_status!(),
+            " AS status
+                   FROM events e JOIN instances i ON i.id = e.instance_id
+                   WHERE i.organization_id = $1 AND e.created_ms >= $2 AND e.created_ms < $3
+                     AND ($7 IS NULL OR e.instance_id = $7)) counted
+             GROUP BY bucket, instance_id
+             ORDER BY bucket, instance_id"
+        ))
         .bind(organization_id)
         .bind(filter.from_ms)
         .bind(filter.to_ms)
@@ -748,7 +754,7 @@ where
     }
 
     async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT body FROM notifications WHERE id = $1")
+        let row = sqlx::query("SELECT body FROM notification_bodies WHERE notification_id = $1")
             .bind(notification_id.to_owned())
             .fetch_optional(&self.pool)
             .await?;
@@ -860,13 +866,18 @@ where
             .bind(NotificationStatus::Failed.as_str())
             .execute(&mut *tx)
             .await?;
-        let events = sqlx::query("DELETE FROM events WHERE created_ms < $1 AND status IN ($2, $3)")
-            .bind(before_ms)
-            .bind(EventStatus::Notified.as_str())
-            .bind(EventStatus::Failed.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        // An event's status is its notification's: the events of a notification pruned now (or
+        // before) go. A queued event always has its notification (both are written in one
+        // transaction, and deleted together with their instance), so none that waits goes.
+        let events = sqlx::query(
+            "DELETE FROM events
+             WHERE created_ms < $1 AND notification_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = events.notification_id)",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(events)
     }

@@ -1,9 +1,11 @@
-//! Delivery figures to a local receiver on this machine, each next to its ceiling:
+//! Delivery figures to a receiver on this machine in a process of its own ([`super::receiver`],
+//! which checks every signature), each next to its ceiling:
 //!
 //! 1. notifications per second drained by the real delivery worker (`Deliverer::run`): each one
 //!    signed (`Elements-Webhook-Signature`), POSTed and its attempt persisted on SQLite; next to
 //!    a bare HTTP POST loop of the same bodies to the same receiver, as many at once as the
-//!    per-host limit, measured in the same run. How fast the worker builds and stores them
+//!    per-host limit, on a pooled keep-alive client built as the worker's, measured in the same
+//!    run; the bodies' size is shown beside it. How fast the worker builds and stores them
 //!    before (the queue) is shown for information;
 //! 2. latency from a "poll now" asked to its notification received, p50 and p99, with the
 //!    worker running as in production (woken by the poll); next to a bare POST round trip of
@@ -12,22 +14,20 @@
 //!    answer is no bound on when the event was stored. The figure is thus an upper bound that
 //!    includes the poll's own request to the provider.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tributary_domain::SystemClock;
 use tributary_domain::delivery::elements_signature;
 
+use super::receiver::{ReceiverProcess, Seen, wall_us};
 use super::{Figure, Harness, count, number, step};
 use tributary_server::delivery::Deliverer;
 use tributary_server::settings::Settings;
@@ -60,72 +60,6 @@ impl Default for DeliveryOptions {
 const SIGNING_KEY: &str = "bench-signing-key";
 /// Events per notification at most (the envelope's batch size).
 const EVENTS_PER_NOTIFICATION: usize = 10;
-/// The longest wait for one notification before the benchmark gives up.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// What the receiver saw: a count, the bodies (while capturing), and each arrival's instant on a
-/// channel.
-#[derive(Clone)]
-struct Inbox {
-    received: Arc<AtomicUsize>,
-    unsigned: Arc<AtomicUsize>,
-    capture: Arc<AtomicBool>,
-    bodies: Arc<Mutex<Vec<Bytes>>>,
-    arrivals: mpsc::UnboundedSender<Instant>,
-}
-
-impl Inbox {
-    fn bodies(&self) -> std::sync::MutexGuard<'_, Vec<Bytes>> {
-        self.bodies.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Answers 200 at once; the arrival instant is taken before anything else.
-async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let at = Instant::now();
-    if !headers.contains_key("elements-webhook-signature") {
-        inbox.unsigned.fetch_add(1, Ordering::Relaxed);
-    }
-    if inbox.capture.load(Ordering::Relaxed) {
-        inbox.bodies().push(body);
-    }
-    inbox.received.fetch_add(1, Ordering::SeqCst);
-    let _ = inbox.arrivals.send(at);
-    StatusCode::OK
-}
-
-/// A receiver on 127.0.0.1:0.
-pub(super) struct Receiver {
-    pub(super) url: String,
-    inbox: Inbox,
-    pub(super) arrivals: mpsc::UnboundedReceiver<Instant>,
-    pub(super) server: tokio::task::JoinHandle<()>,
-}
-
-pub(super) async fn receiver() -> anyhow::Result<Receiver> {
-    let (tx, arrivals) = mpsc::unbounded_channel();
-    let inbox = Inbox {
-        received: Arc::default(),
-        unsigned: Arc::default(),
-        capture: Arc::new(AtomicBool::new(true)),
-        bodies: Arc::default(),
-        arrivals: tx,
-    };
-    let app = axum::Router::new()
-        .route("/events", axum::routing::post(receive))
-        .with_state(inbox.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/events", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(Receiver {
-        url,
-        inbox,
-        arrivals,
-        server,
-    })
-}
 
 /// Nearest-rank percentile of sorted durations, in milliseconds.
 pub(super) fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
@@ -135,19 +69,17 @@ pub(super) fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// The next arrival at the receiver, or an error after [`PATIENCE`].
-pub(super) async fn arrival(
-    arrivals: &mut mpsc::UnboundedReceiver<Instant>,
-    what: &str,
-) -> anyhow::Result<Instant> {
-    match tokio::time::timeout(PATIENCE, arrivals.recv()).await {
-        Ok(Some(at)) => Ok(at),
-        Ok(None) => bail!("the receiver stopped ({what})"),
-        Err(_) => bail!(
-            "no notification reached the receiver in {} s ({what})",
-            PATIENCE.as_secs()
-        ),
-    }
+/// The bare loops' client: pooled and kept alive, built as the delivery worker builds its own
+/// (no proxy, no redirects, the same timeouts), so the ceiling is the machine's, not a weaker
+/// client's.
+fn bare_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(settings.delivery_timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
+        .build()?)
 }
 
 /// POSTs `body` signed, as the ceiling does; returns when the answer is read.
@@ -171,9 +103,13 @@ async fn bare_post(http: &reqwest::Client, url: &str, body: &Bytes) -> anyhow::R
     Ok(())
 }
 
-/// Runs the delivery figures against a fresh simulator, server and receiver.
+/// Runs the delivery figures against a fresh simulator, server and receiver process.
 pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
-    step(bar, "starting the simulator, the server and a receiver", 1);
+    step(
+        bar,
+        "starting the simulator, the server and a receiver process",
+        1,
+    );
     let per_host = options.per_host.max(1);
     // The system clock: delivery compares due times with `now_ms`. No scheduler and no delivery
     // worker: the benchmark starts its own worker when it times it.
@@ -183,24 +119,47 @@ pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result
         settings.delivery_per_host = per_host;
     })
     .await?;
-    let mut receiver = receiver().await?;
-    let figures = measure(options, bar, &bench, &mut receiver).await;
-    receiver.server.abort();
+    let figures = match ReceiverProcess::start(SIGNING_KEY) {
+        Ok(receiver) => measure(options, bar, &bench, &receiver).await,
+        Err(error) => Err(error),
+    };
     bench.stop().await;
     figures
+}
+
+/// Checks that every arrival so far was signed, and signed right.
+fn signed(seen: &Seen) -> anyhow::Result<()> {
+    ensure!(
+        seen.unsigned == 0,
+        "{} notifications arrived unsigned",
+        seen.unsigned
+    );
+    ensure!(
+        seen.bad_signature == 0,
+        "{} notifications arrived with a wrong signature",
+        seen.bad_signature
+    );
+    Ok(())
+}
+
+/// Microseconds between two wall-clock readings, as a duration.
+fn between(from_us: i64, to_us: i64) -> Duration {
+    Duration::from_micros(u64::try_from(to_us - from_us).unwrap_or(0))
 }
 
 async fn measure(
     options: &DeliveryOptions,
     bar: &ProgressBar,
     bench: &Harness,
-    receiver: &mut Receiver,
+    receiver: &ReceiverProcess,
 ) -> anyhow::Result<Vec<Figure>> {
     let notifications = options.notifications;
     let samples = options.latency_samples.max(1);
     let concurrency = options.concurrency;
     let per_host = bench.state.settings.delivery_per_host.max(1);
-    let (url, inbox, arrivals) = (&receiver.url, &receiver.inbox, &mut receiver.arrivals);
+    let url = receiver.url();
+    // Every notification the receiver has had, the bare loops' included.
+    let mut arrived = 0;
 
     // One instance polling contacts; its first poll sets the cursor (and reads the provider's
     // clock), and the provider's second-resolution `last_updated` needs the next second.
@@ -211,7 +170,9 @@ async fn measure(
     );
     let pollers = bench.default_pollers()?;
     let contacts = json!({"contacts": pollers["contacts"].clone()});
-    let id = bench.instance(contacts, url, Some(SIGNING_KEY)).await?;
+    let id = bench
+        .instance(contacts.clone(), &url, Some(SIGNING_KEY))
+        .await?;
     bench.poll(id).await?;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
 
@@ -264,33 +225,33 @@ async fn measure(
             "timed: delivering {} notifications, signed and persisted",
             count(notifications)
         ),
-        notifications as u64,
+        1,
     );
+    receiver.capture(true).await?;
     let delivered_before = bench.state.delivery_stats.delivered.load(Ordering::Relaxed);
     let worker = CancellationToken::new();
-    let started = Instant::now();
+    let started_us = wall_us();
     let running = tokio::spawn(deliverer.clone().run(worker.clone()));
-    let mut last = started;
-    for _ in 0..notifications {
-        last = arrival(arrivals, "throughput").await?;
-        bar.inc(1);
-    }
-    let drain_elapsed = last.duration_since(started).as_secs_f64();
+    let last = receiver.wait(arrived + notifications).await;
     worker.cancel();
     running.await.context("the delivery worker stopped")?;
-    let received = inbox.received.load(Ordering::SeqCst);
+    let last_us = last?.at_us.context("no arrival time")?;
+    bar.inc(1);
+    arrived += notifications;
+    let drain_elapsed = between(started_us, last_us).as_secs_f64();
+    let seen = receiver.seen().await?;
     ensure!(
-        received == notifications,
-        "{received} notifications received for {notifications}: none may be sent twice"
+        seen.received == arrived,
+        "{} notifications received for {notifications}: none may be sent twice",
+        seen.received
     );
+    signed(&seen)?;
     let delivered = bench.state.delivery_stats.delivered.load(Ordering::Relaxed) - delivered_before;
     ensure!(
         delivered as usize == notifications,
         "{delivered} deliveries recorded for {notifications}: each must be delivered once, its \
          attempt recorded"
     );
-    let unsigned = inbox.unsigned.load(Ordering::Relaxed);
-    ensure!(unsigned == 0, "{unsigned} notifications arrived unsigned");
     let rate = notifications as f64 / drain_elapsed;
     let queue = Figure::informational(
         "delivery: notifications queued/s (built and stored)",
@@ -307,15 +268,16 @@ async fn measure(
 
     // Its ceiling: the same bodies, POSTed by `per_host` plain loops to the same receiver;
     // passes over them repeat for a second at least, so a short run is not noise.
-    inbox.capture.store(false, Ordering::Relaxed);
-    let bodies: Arc<Vec<Bytes>> = Arc::new(std::mem::take(&mut *inbox.bodies()));
+    receiver.capture(false).await?;
+    let bodies: Arc<Vec<Bytes>> = Arc::new(receiver.take_bodies().await?);
     ensure!(
         bodies.len() == notifications,
         "{} bodies captured",
         bodies.len()
     );
     let body_bytes: usize = bodies.iter().map(Bytes::len).sum();
-    let bare = reqwest::Client::new();
+    let body_size = body_bytes as f64 / bodies.len() as f64;
+    let bare = bare_client(&bench.state.settings)?;
     step(
         bar,
         format!("ceiling: a bare POST loop, {per_host} at once, for 1 s at least"),
@@ -341,44 +303,89 @@ async fn measure(
         posted += bodies.len();
     }
     let bare_rate = posted as f64 / started.elapsed().as_secs_f64();
-    let mut figures = vec![Figure::against(
-        format!("delivery: notifications/s (signed, persisted, {per_host} per host)"),
-        rate,
-        "notifications/s",
-        format!("bare POST loop, {per_host} at once"),
-        bare_rate,
-        "the bare POST loop's rate",
-        true,
-        format!(
-            "ratio = notifications/s / bare POSTs/s; {} notifications ({} events, {:.1} KB a \
-             body) drained in {drain_elapsed:.2} s by the delivery worker (Deliverer::run, \
-             concurrency {concurrency}), each signed, POSTed to a local receiver and its attempt \
-             recorded in SQLite; ceiling: the same bodies signed and POSTed by {per_host} plain \
-             loops to the same receiver, {} POSTs over {:.2} s",
-            count(notifications),
-            count(events),
-            body_bytes as f64 / bodies.len() as f64 / 1024.0,
-            count(posted),
-            posted as f64 / bare_rate
+    arrived += posted;
+    signed(&receiver.wait(arrived).await?)?;
+    let mut figures = vec![
+        Figure::against(
+            format!("delivery: notifications/s (signed, persisted, {per_host} per host)"),
+            rate,
+            "notifications/s",
+            format!("bare POST loop, {per_host} at once"),
+            bare_rate,
+            "the bare POST loop's rate",
+            true,
+            format!(
+                "ratio = notifications/s / bare POSTs/s; {} notifications ({} events, {} bytes a \
+                 body) drained in {drain_elapsed:.2} s by the delivery worker (Deliverer::run, \
+                 concurrency {concurrency}), each signed, POSTed to a receiver in a process of \
+                 its own (which checks each signature) and its attempt recorded in SQLite; \
+                 ceiling: the same bodies signed and POSTed by {per_host} plain loops on one \
+                 pooled keep-alive client built as the worker's, to the same receiver, {} POSTs \
+                 over {:.2} s",
+                count(notifications),
+                count(events),
+                number(body_size),
+                count(posted),
+                posted as f64 / bare_rate
+            ),
         ),
-    )];
-    // 2. Latency: one contact, one poll, its notification received; the worker runs meanwhile.
-    while arrivals.try_recv().is_ok() {}
-    inbox.capture.store(true, Ordering::Relaxed);
+        Figure::informational(
+            "delivery: body size of the notifications above",
+            body_size,
+            "bytes",
+            false,
+            format!(
+                "informational, no ceiling (ceiling = value, ratio 1): the mean size of the {} \
+                 bodies of the throughput figure ({EVENTS_PER_NOTIFICATION} contacts each, in \
+                 the Cloud Elements envelope), {:.1} MB in all",
+                count(notifications),
+                body_bytes as f64 / 1e6
+            ),
+        ),
+    ];
+    // 2. Latency: one task, one poll, its notification received; the worker runs meanwhile.
+    // On an instance of its own, polling tasks, which nothing above touched: the throughput's
+    // poller remembers its 20,000 records' ids (the dedupe memory of its cursor's second),
+    // which every later poll of it reads and rewrites, and a new poller of contacts would
+    // first find those 20,000 records; either would measure that rather than delivery.
     step(
         bar,
-        format!("latency: {samples} times a contact, a poll, its notification"),
-        samples as u64,
+        "latency: a fresh instance of tasks, its first poll, the next second",
+        1,
     );
+    let tasks = json!({"tasks": pollers["tasks"].clone()});
+    let id = bench.instance(tasks, &url, Some(SIGNING_KEY)).await?;
+    let first = bench.poll(id).await?;
+    ensure!(
+        first["polls"][0]["events"].as_u64() == Some(0),
+        "the tasks instance's first poll found events: {first}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let worker = CancellationToken::new();
     let running = tokio::spawn(deliverer.clone().run(worker.clone()));
+    receiver.capture(true).await?;
+    step(
+        bar,
+        format!("latency: {samples} times a task, a poll, its notification"),
+        samples as u64,
+    );
     let (mut latencies, mut empty_polls, mut early, mut batched) = (Vec::new(), 0, 0, 0);
     let outcome = async {
         while latencies.len() < samples {
-            bench.contacts(1).await?;
-            let asked = Instant::now();
+            let made = bench
+                .http
+                .post(format!("{}/_sim/records", bench.sim.url()))
+                .json(&json!({"resource": "tasks", "count": 1}))
+                .send()
+                .await?;
+            ensure!(
+                made.status().is_success(),
+                "the simulator refused a task: {}",
+                made.status()
+            );
+            let asked_us = wall_us();
             let summary = bench.poll(id).await?;
-            let answered = Instant::now();
+            let answered_us = wall_us();
             match summary["polls"][0]["events"].as_u64() {
                 Some(0) => {
                     // The change is seen by a later poll (the provider's clock ties); no
@@ -390,11 +397,12 @@ async fn measure(
                 Some(_) => {}
                 None => bail!("the poll failed: {summary}"),
             }
-            let received = arrival(arrivals, "latency").await?;
-            if received < answered {
+            arrived += 1;
+            let received_us = receiver.wait(arrived).await?.at_us.context("no arrival")?;
+            if received_us < answered_us {
                 early += 1;
             }
-            latencies.push(received.saturating_duration_since(asked));
+            latencies.push(between(asked_us, received_us));
             bar.inc(1);
         }
         anyhow::Ok(())
@@ -406,31 +414,34 @@ async fn measure(
     latencies.sort();
 
     // Its ceiling: a bare POST round trip of the same (one-event) body, one at a time.
-    let body = inbox
-        .bodies()
-        .last()
-        .cloned()
+    receiver.capture(false).await?;
+    let body = receiver
+        .take_bodies()
+        .await?
+        .pop()
         .context("no notification body captured")?;
     step(
         bar,
         format!("ceiling: {samples} bare POST round trips, one at a time"),
         samples as u64,
     );
-    bare_post(&bare, url, &body).await?; // a warm connection, as the worker has
+    bare_post(&bare, &url, &body).await?; // a warm connection, as the worker has
     let mut round_trips = Vec::with_capacity(samples);
     for _ in 0..samples {
         let started = Instant::now();
-        bare_post(&bare, url, &body).await?;
+        bare_post(&bare, &url, &body).await?;
         round_trips.push(started.elapsed());
         bar.inc(1);
     }
     round_trips.sort();
+    signed(&receiver.seen().await?)?;
     let seen = format!(
-        "{samples} samples: each a new contact, a \"poll now\" and its notification received \
-         with the delivery worker running as in production (woken by the poll), timed from the \
-         \"poll now\" asked to the receiver's arrival, so the poll's own provider request is \
-         included; {empty_polls} polls found nothing yet, {batched} carried two changes, {early} \
-         arrived before the poll's answer was read"
+        "{samples} samples on an instance of their own polling tasks: each a new task, a \
+         \"poll now\" and its notification received by the receiver process with the delivery worker running as in production (woken by \
+         the poll), timed from the \"poll now\" asked to the receiver's arrival (one wall clock \
+         for both processes), so the poll's own provider request is included; {empty_polls} \
+         polls found nothing yet, {batched} carried two changes, {early} arrived before the \
+         poll's answer was read (counted like the others: the clock starts at the asking)"
     );
     for p in [50, 99] {
         let (value, ceiling) = (percentile_ms(&latencies, p), percentile_ms(&round_trips, p));
@@ -444,8 +455,9 @@ async fn measure(
             false,
             format!(
                 "ratio = latency / the bare round trip; {seen}; ceiling: {samples} POSTs of \
-                 the last one-event body, signed, one at a time on a warm connection \
+                 the last one-event body ({} bytes), signed, one at a time on a warm connection \
                  (p{p} {} ms)",
+                body.len(),
                 number(ceiling)
             ),
         ));

@@ -7,14 +7,16 @@
 //! the goal: under one second plus the provider's own delay.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::ensure;
+use anyhow::{bail, ensure};
+use axum::http::StatusCode;
 use indicatif::ProgressBar;
 use serde_json::json;
+use tokio::sync::mpsc;
 use tributary_domain::SystemClock;
 
-use super::delivery::{arrival, percentile_ms, receiver};
+use super::delivery::percentile_ms;
 use super::{Figure, Harness, number, step};
 
 /// The simulator's hook delays are multiplied by this: Keap's first delivery 30–60 s after a
@@ -45,7 +47,7 @@ async fn measure(
     samples: usize,
     bar: &ProgressBar,
     bench: &Harness,
-    receiver: &mut super::delivery::Receiver,
+    receiver: &mut Receiver,
 ) -> anyhow::Result<Vec<Figure>> {
     let url = receiver.url.clone();
     let pollers = bench.default_pollers()?;
@@ -105,4 +107,52 @@ async fn measure(
             )
         })
         .collect())
+}
+
+/// The longest wait for one notification before the benchmark gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A receiver in this process on 127.0.0.1:0 that sends each arrival's instant on a channel
+/// (taken before anything else); what it measures is hook latency in
+/// hundreds of milliseconds, which a process hop would not change.
+struct Receiver {
+    url: String,
+    arrivals: mpsc::UnboundedReceiver<Instant>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn receiver() -> anyhow::Result<Receiver> {
+    let (tx, arrivals) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let _ = tx.send(Instant::now());
+            async { StatusCode::OK }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/events", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Receiver {
+        url,
+        arrivals,
+        server,
+    })
+}
+
+/// The next arrival at the receiver, or an error after [`PATIENCE`].
+async fn arrival(
+    arrivals: &mut mpsc::UnboundedReceiver<Instant>,
+    what: &str,
+) -> anyhow::Result<Instant> {
+    match tokio::time::timeout(PATIENCE, arrivals.recv()).await {
+        Ok(Some(at)) => Ok(at),
+        Ok(None) => bail!("the receiver stopped ({what})"),
+        Err(_) => bail!(
+            "no notification reached the receiver in {} s ({what})",
+            PATIENCE.as_secs()
+        ),
+    }
 }

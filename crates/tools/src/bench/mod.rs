@@ -5,9 +5,13 @@
 //! - [`polling`]: an idle poll's cost, sustained idle polls per second next to a bare GET loop,
 //!   and a backfill's records per second next to bare paging of the same records;
 //! - [`delivery`]: signed, persisted notifications per second next to a bare POST loop, and the
-//!   latency from a poll asked to its notification received next to a bare round trip;
+//!   latency from a poll asked to its notification received next to a bare round trip, against
+//!   a receiver in a process of its own ([`receiver`]);
+//! - [`memory`]: a serve process's resident set with many idle instance-resources, and the cost
+//!   of one more next to the goal;
 //! - [`quota`]: thousands of instance-resources of one Keap app on its 1,500 requests a minute,
-//!   on a manual clock: requests a minute used against the budget, 429s, worst lateness.
+//!   on a manual clock: requests a minute used against the budget, 429s, worst lateness;
+//! - [`nodes`]: several serve processes on one PostgreSQL database (with `--postgres-url`).
 //!
 //! Each suite takes its options and a progress bar and returns [`Figure`]s; each checks that
 //! its run did what it claims (every poll found what was made, every notification arrived once,
@@ -21,9 +25,11 @@ mod bare;
 pub mod dates;
 pub mod delivery;
 mod hooks;
+pub mod memory;
 pub mod nodes;
 pub mod polling;
 pub mod quota;
+pub mod receiver;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -131,6 +137,8 @@ pub enum Suite {
     Dates,
     Polling,
     Delivery,
+    /// The serve process's resident set with many idle instance-resources.
+    Memory,
     /// Several nodes on PostgreSQL (runs only with a PostgreSQL server to use).
     Nodes,
     /// Many instances of one provider app within its quota, on a manual clock.
@@ -138,11 +146,12 @@ pub enum Suite {
 }
 
 impl Suite {
-    pub const ALL: [Suite; 5] = [
+    pub const ALL: [Suite; 6] = [
         Suite::Dates,
         Suite::Polling,
         Suite::Delivery,
         Suite::Quota,
+        Suite::Memory,
         Suite::Nodes,
     ];
 
@@ -151,6 +160,7 @@ impl Suite {
             Suite::Dates => "dates",
             Suite::Polling => "polling",
             Suite::Delivery => "delivery",
+            Suite::Memory => "memory",
             Suite::Nodes => "nodes",
             Suite::Quota => "quota",
         }
@@ -165,6 +175,7 @@ pub struct BenchOptions {
     pub dates: dates::DatesOptions,
     pub polling: polling::PollingOptions,
     pub delivery: delivery::DeliveryOptions,
+    pub memory: memory::MemoryOptions,
     pub nodes: nodes::NodesOptions,
     pub quota: quota::QuotaOptions,
     /// Where the figures are written as JSON.
@@ -232,6 +243,7 @@ pub fn run(options: BenchOptions) -> ExitCode {
                 figures.splice(at..at, hooked);
                 Ok(figures)
             }),
+            Suite::Memory => in_runtime(memory::run(&options.memory, bar)),
             Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
             Suite::Quota => in_runtime(quota::run(&options.quota, bar)),
         };

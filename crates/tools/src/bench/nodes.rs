@@ -29,18 +29,18 @@ use tributary_store::{Store, WAKE_SCHEDULER};
 
 use super::Figure;
 
-const RESOURCES: [&str; 5] = [
+pub(super) const RESOURCES: [&str; 5] = [
     "contacts",
     "opportunities",
     "tasks",
     "appointments",
     "orders",
 ];
-const ORG: &str = "bench-nodes-organization-secret";
-const USER: &str = "bench-nodes-user-secret-000001";
+pub(super) const ORG: &str = "bench-nodes-organization-secret";
+pub(super) const USER: &str = "bench-nodes-user-secret-000001";
 /// Seals the instances' secrets; every node of a run needs the same key.
 const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
-const REDIRECT: &str = "https://app.example/oauth";
+pub(super) const REDIRECT: &str = "https://app.example/oauth";
 
 /// What the nodes benchmark measures.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +69,7 @@ impl Default for NodesOptions {
 }
 
 /// A node process, killed when dropped.
-struct Node(Child);
+pub(super) struct Node(pub(super) Child);
 
 impl Drop for Node {
     fn drop(&mut self) {
@@ -79,7 +79,7 @@ impl Drop for Node {
 }
 
 /// Starts `tributary serve` on the database; returns it and its API base URL once it listens.
-fn start_node(database_url: &str, origin: &str) -> anyhow::Result<(Node, String)> {
+pub(super) fn start_node(database_url: &str, origin: &str) -> anyhow::Result<(Node, String)> {
     use std::io::{BufRead, BufReader};
     let exe = std::env::current_exe().context("cannot find this program to start nodes")?;
     let mut child = Command::new(exe)
