@@ -233,4 +233,83 @@ mod tests {
             assert_eq!(list.first().map(|m| m.version), Some(1));
         }
     }
+
+    /// A database made before notification bodies had a table of their own (SQLite 0016)
+    /// keeps every body: the migration moves each, byte for byte, and drops the column.
+    #[tokio::test]
+    async fn bodies_stored_inline_move_to_their_own_table() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .unwrap()
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let before: Vec<Migration> = SQLITE.iter().copied().filter(|m| m.version < 16).collect();
+        run(&pool, SQLITE_LEDGER, &before, 0).await.unwrap();
+
+        // Every NOT NULL column without a default gets a value of its type; the bodies are
+        // arbitrary bytes, a NUL and invalid UTF-8 included.
+        let columns: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info('notifications')",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let bodies: [&[u8]; 2] = [b"{\"events\": [1]}", &[0, 159, 146, 150, 255]];
+        for (n, body) in bodies.iter().enumerate() {
+            let mut names = Vec::new();
+            let mut values = Vec::new();
+            for (name, kind, not_null, default) in &columns {
+                if name == "body" || name == "id" || *not_null == 0 || default.is_some() {
+                    continue;
+                }
+                names.push(name.clone());
+                values.push(if kind.eq_ignore_ascii_case("INTEGER") {
+                    "0".to_owned()
+                } else {
+                    "'x'".to_owned()
+                });
+            }
+            let sql = format!(
+                "INSERT INTO notifications (id, body{}{}) VALUES ($1, $2{}{})",
+                if names.is_empty() { "" } else { ", " },
+                names.join(", "),
+                if values.is_empty() { "" } else { ", " },
+                values.join(", ")
+            );
+            // Built here from the schema's own column names and fixed literals.
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(format!("n{n}"))
+                .bind(body.to_vec())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+
+        run(&pool, SQLITE_LEDGER, SQLITE, 1).await.unwrap();
+        let moved: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT notification_id, body FROM notification_bodies ORDER BY notification_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            moved,
+            [
+                ("n0".to_owned(), bodies[0].to_vec()),
+                ("n1".to_owned(), bodies[1].to_vec())
+            ]
+        );
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('notifications') WHERE name = 'body'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "the inline column is gone");
+    }
 }
