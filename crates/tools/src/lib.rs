@@ -8,3 +8,15 @@ pub mod bench;
 pub mod demo;
 pub mod element_sim;
 pub mod soak;
+
+/// A multi-threaded runtime for a command, or its failure said on stderr and the exit status
+/// to return.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::ExitCode::FAILURE
+        })
+}

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 
-use super::nodes::{ORG, REDIRECT, RESOURCES, USER, start_node};
+use super::nodes::{ORG, REDIRECT, RESOURCES, USER, default_pollers, start_node};
 use super::{Figure, count, number, step};
 
 /// How big the memory benchmark is.
@@ -115,29 +115,7 @@ async fn measure(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let auth = format!("User {USER}, Organization {ORG}");
-    let element: Value = http
-        .get(format!("{api}/elements/infusionsoftrest"))
-        .header("Authorization", &auth)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let pollers: serde_json::Map<String, Value> = element["resources"]
-        .as_array()
-        .context("the element's resources")?
-        .iter()
-        .filter(|r| RESOURCES.contains(&r["name"].as_str().unwrap_or_default()))
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap_or_default().to_owned(),
-                r["defaultPollerConfiguration"].clone(),
-            )
-        })
-        .collect();
-    ensure!(
-        pollers.len() == RESOURCES.len(),
-        "the element lacks some of {RESOURCES:?}"
-    );
+    let pollers = default_pollers(&http, &api, &auth).await?;
     let per_instance = RESOURCES.len();
     let started_rss = rss_bytes(pid)?;
     let store = tributary_store::open(database_url, SystemClock.now_ms()).await?;

@@ -78,6 +78,38 @@ impl Drop for Node {
     }
 }
 
+/// Keap's default poller configuration of each of [`RESOURCES`], as the API shows them.
+pub(super) async fn default_pollers(
+    http: &reqwest::Client,
+    api: &str,
+    auth: &str,
+) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let element: Value = http
+        .get(format!("{api}/elements/infusionsoftrest"))
+        .header("Authorization", auth)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let pollers: serde_json::Map<String, Value> = element["resources"]
+        .as_array()
+        .context("the element's resources")?
+        .iter()
+        .filter(|r| RESOURCES.contains(&r["name"].as_str().unwrap_or_default()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_owned(),
+                r["defaultPollerConfiguration"].clone(),
+            )
+        })
+        .collect();
+    anyhow::ensure!(
+        pollers.len() == RESOURCES.len(),
+        "the element lacks some of {RESOURCES:?}"
+    );
+    Ok(pollers)
+}
+
 /// Starts `tributary serve` on the database; returns it and its API base URL once it listens.
 pub(super) fn start_node(database_url: &str, origin: &str) -> anyhow::Result<(Node, String)> {
     use std::io::{BufRead, BufReader};
@@ -214,25 +246,7 @@ async fn measure(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let auth = format!("User {USER}, Organization {ORG}");
-    let element: Value = http
-        .get(format!("{api}/elements/infusionsoftrest"))
-        .header("Authorization", &auth)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let pollers: serde_json::Map<String, Value> = element["resources"]
-        .as_array()
-        .context("the element's resources")?
-        .iter()
-        .filter(|r| RESOURCES.contains(&r["name"].as_str().unwrap_or_default()))
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap_or_default().to_owned(),
-                r["defaultPollerConfiguration"].clone(),
-            )
-        })
-        .collect();
+    let pollers = default_pollers(&http, &api, &auth).await?;
     for i in 0..options.instances {
         let code = tributary_simulator::consent_code(&http, &origin, "tributary-demo", REDIRECT)
             .await

@@ -141,15 +141,9 @@ async fn bodies(State(inbox): State<Arc<Inbox>>) -> axum::Json<Vec<String>> {
 
 /// `tributary bench-receiver`: serves until stdin closes.
 pub fn serve(signing_key: Option<String>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     // The bench holds our stdin: when it ends (or dies), so do we.
     std::thread::spawn(|| {

@@ -88,15 +88,9 @@ pub fn run(options: DemoOptions) -> ExitCode {
         std::io::stderr().is_terminal(),
         "warn",
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(demo(options)) {
         Ok(true) => ExitCode::SUCCESS,

@@ -85,15 +85,9 @@ struct Kill {
 /// Runs the soak; the exit status says whether anything was lost or duplicated unexplained.
 pub fn run(options: SoakOptions) -> ExitCode {
     tributary_server::telemetry::init_with_default(std::io::stderr, false, "warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(soak(options)) {
         Ok(true) => ExitCode::SUCCESS,
