@@ -797,17 +797,6 @@ fn dates_errors_point_at_the_offending_character() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// The simulator on a free port, on the system clock.
-async fn start_sim(config: tributary_simulator::Config) -> tributary_simulator::RunningSimulator {
-    let sim = tributary_simulator::Simulator::new(
-        config,
-        std::sync::Arc::new(tributary_domain::SystemClock),
-    );
-    tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
 /// The simulator on a manual clock standing at the current second: a test moves the provider's
 /// time forward (its records' `last_updated` is rounded to the second) instead of sleeping
 /// until the next second. The `serve` processes keep the system clock; the provider's running
@@ -1506,7 +1495,7 @@ async fn three_nodes_on_postgresql_share_the_work_and_lose_nothing_when_one_dies
     url.set_path(&format!("/{name}"));
     let url = url.to_string();
 
-    let sim = start_sim(tributary_simulator::Config {
+    let sim = common::start_sim(tributary_simulator::Config {
         seed: 0,
         throttle_per_minute: 1_000_000,
         tenant_throttle_per_minute: 1_000_000,

@@ -19,18 +19,12 @@ const REDIRECT: &str = "https://app.example/oauth";
 
 /// A Keap simulator whose hook delays are Keap's × `scale`.
 async fn start_sim(scale: f64) -> tributary_simulator::RunningSimulator {
-    let config = tributary_simulator::Config {
+    common::start_sim(tributary_simulator::Config {
         seed: 0,
         hook_time_scale: scale,
         ..tributary_simulator::Config::default()
-    };
-    let sim = tributary_simulator::Simulator::new(
-        config,
-        std::sync::Arc::new(tributary_domain::SystemClock),
-    );
-    tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    })
+    .await
 }
 
 /// A free port: the public URL names it, so every `serve` of a test binds it.

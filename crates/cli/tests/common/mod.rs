@@ -127,3 +127,17 @@ pub async fn sim_control(
         .unwrap();
     assert!(response.status().is_success(), "{path}");
 }
+
+/// The simulator on a free port, on the system clock.
+#[allow(dead_code)]
+pub async fn start_sim(
+    config: tributary_simulator::Config,
+) -> tributary_simulator::RunningSimulator {
+    let sim = tributary_simulator::Simulator::new(
+        config,
+        std::sync::Arc::new(tributary_domain::SystemClock),
+    );
+    tributary_simulator::RunningSimulator::start(sim, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
