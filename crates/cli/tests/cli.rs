@@ -1793,6 +1793,14 @@ fn bench_measures_one_and_two_nodes_on_postgresql() {
             "3",
             "--node-records",
             "10",
+            "--instance-resources",
+            "14",
+            "--backfill",
+            "200",
+            "--notifications",
+            "20",
+            "--latency-samples",
+            "3",
             "--json",
         ])
         .arg(&json)
@@ -1805,15 +1813,27 @@ fn bench_measures_one_and_two_nodes_on_postgresql() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for row in [
-        "nodes: idle polls/s, 1 node(s)",
-        "nodes: notifications/s end to end, 2 node(s)",
-    ] {
-        assert!(stdout.contains(row), "{stdout}");
-    }
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 4);
+    // Each node count's two figures, and one node's polling and delivery figures on PostgreSQL
+    // next to the SQLite suites' ceilings.
+    for row in [
+        "nodes: idle polls/s, 1 node(s)",
+        "nodes: notifications/s end to end, 1 node(s)",
+        "nodes: idle polls/s, 2 node(s)",
+        "nodes: notifications/s end to end, 2 node(s)",
+        "polling (postgres): idle polls/s sustained",
+        "polling (postgres): backfill records/s (one poll, one transaction)",
+        "delivery (postgres): notifications/s (signed, persisted, 4 per host)",
+        "delivery (postgres): latency p99, poll asked → received",
+    ] {
+        assert!(stdout.contains(row), "{row} in the table: {stdout}");
+        assert_eq!(
+            figures.iter().filter(|f| f["name"] == row).count(),
+            1,
+            "{row} in the JSON once"
+        );
+    }
     for figure in figures {
         assert!(figure["value"].as_f64().unwrap() > 0.0, "{figure}");
         assert!(figure["ceiling"].as_f64().unwrap() > 0.0, "{figure}");

@@ -105,6 +105,16 @@ async fn bare_post(http: &reqwest::Client, url: &str, body: &Bytes) -> anyhow::R
 
 /// Runs the delivery figures against a fresh simulator, server and receiver process.
 pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
+    run_on(options, bar, None).await
+}
+
+/// [`run`] with the server on `database_url` (a fresh database) rather than on a fresh SQLite
+/// file: the nodes suite's PostgreSQL figures.
+pub(super) async fn run_on(
+    options: &DeliveryOptions,
+    bar: &ProgressBar,
+    database_url: Option<&str>,
+) -> anyhow::Result<Vec<Figure>> {
     step(
         bar,
         "starting the simulator, the server and a receiver process",
@@ -117,6 +127,10 @@ pub async fn run(options: &DeliveryOptions, bar: &ProgressBar) -> anyhow::Result
         settings.allow_private_callbacks = true;
         settings.delivery_concurrency = 0;
         settings.delivery_per_host = per_host;
+        if let Some(url) = database_url {
+            settings.database_url = url.to_owned();
+            settings.master_key = Some(super::nodes::MASTER_KEY.into());
+        }
     })
     .await?;
     let figures = match ReceiverProcess::start(SIGNING_KEY) {

@@ -244,7 +244,12 @@ pub fn run(options: BenchOptions) -> ExitCode {
                 Ok(figures)
             }),
             Suite::Memory => in_runtime(memory::run(&options.memory, bar)),
-            Suite::Nodes => in_runtime(nodes::run(&options.nodes, bar)),
+            Suite::Nodes => in_runtime(nodes::run(
+                &options.nodes,
+                &options.polling,
+                &options.delivery,
+                bar,
+            )),
             Suite::Quota => in_runtime(quota::run(&options.quota, bar)),
         };
         match outcome {

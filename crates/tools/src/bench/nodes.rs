@@ -1,4 +1,5 @@
-//! Several nodes on one PostgreSQL database: polls per second and notifications per second with
+//! One node on PostgreSQL against the SQLite suites' ceilings ([`one_node`]), then several nodes
+//! on one PostgreSQL database: polls per second and notifications per second with
 //! 1, 2, … `max_nodes` real `tributary serve` processes (this binary) sharing one database, each
 //! next to linear scaling from the one-node figure of the same run.
 //!
@@ -27,7 +28,9 @@ use tributary_domain::{Clock, SystemClock};
 use tributary_simulator::{Config, RunningSimulator, Simulator};
 use tributary_store::{Store, WAKE_SCHEDULER};
 
-use super::Figure;
+use super::delivery::DeliveryOptions;
+use super::polling::PollingOptions;
+use super::{BenchElement, Figure};
 
 pub(super) const RESOURCES: [&str; 5] = [
     "contacts",
@@ -38,8 +41,8 @@ pub(super) const RESOURCES: [&str; 5] = [
 ];
 pub(super) const ORG: &str = "bench-nodes-organization-secret";
 pub(super) const USER: &str = "bench-nodes-user-secret-000001";
-/// Seals the instances' secrets; every node of a run needs the same key.
-const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+/// Seals the instances' secrets; every node of a run needs the same key (PostgreSQL asks for one).
+pub(super) const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 pub(super) const REDIRECT: &str = "https://app.example/oauth";
 
 /// What the nodes benchmark measures.
@@ -188,6 +191,48 @@ impl Database {
     }
 }
 
+/// The polling suite's Keap figures and the delivery suite's figures with the server on a fresh
+/// PostgreSQL database, each against the same ceiling as on SQLite (the bare GET loop, bare
+/// paging, the bare POST loop and round trip, measured in the same run), named
+/// `polling (postgres): …` and `delivery (postgres): …`.
+async fn one_node(
+    admin: &str,
+    polling: &PollingOptions,
+    delivery: &DeliveryOptions,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let database = Database::create(admin, "polling").await?;
+    let polled = super::polling::run_on(
+        polling,
+        bar,
+        &[BenchElement::Infusionsoft],
+        Some(&database.url),
+    )
+    .await;
+    database.drop_it().await;
+    figures.extend(renamed(polled?, "polling"));
+    let database = Database::create(admin, "delivery").await?;
+    let delivered = super::delivery::run_on(delivery, bar, Some(&database.url)).await;
+    database.drop_it().await;
+    figures.extend(renamed(delivered?, "delivery"));
+    Ok(figures)
+}
+
+/// `prefix: what` becomes `prefix (postgres): what`.
+fn renamed(figures: Vec<Figure>, prefix: &str) -> Vec<Figure> {
+    figures
+        .into_iter()
+        .map(|mut figure| {
+            if let Some(what) = figure.name.strip_prefix(&format!("{prefix}: ")) {
+                figure.name = format!("{prefix} (postgres): {what}");
+            }
+            figure.notes = format!("{} On PostgreSQL, one node.", figure.notes);
+            figure
+        })
+        .collect()
+}
+
 /// One node count's figures: (polls/s, notifications/s).
 async fn one_run(
     options: &NodesOptions,
@@ -328,19 +373,25 @@ async fn round(
     }
 }
 
-pub async fn run(options: &NodesOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(
+    options: &NodesOptions,
+    polling: &PollingOptions,
+    delivery: &DeliveryOptions,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<Figure>> {
     let admin = options
         .postgres_url
         .clone()
         .context("the nodes benchmark needs a PostgreSQL server: --postgres-url")?;
+    let mut figures = one_node(&admin, polling, delivery, bar).await?;
     bar.set_length((options.max_nodes * (options.instances + 3)) as u64);
+    bar.set_position(0);
     let mut runs = Vec::new();
     for nodes in 1..=options.max_nodes {
         bar.set_message(format!("{nodes} node(s)"));
         runs.push(one_run(options, &admin, nodes, bar).await?);
     }
     let (one_polls, one_sends) = runs[0];
-    let mut figures = Vec::new();
     for (i, (polls, sends)) in runs.into_iter().enumerate() {
         let nodes = i + 1;
         let note = format!(

@@ -97,20 +97,38 @@ async fn drain(scheduler: &Scheduler, bar: &ProgressBar) -> (usize, usize, u64) 
 
 /// Runs the three polling figures against a fresh simulator and server, for each element.
 pub async fn run(options: &PollingOptions, bar: &ProgressBar) -> anyhow::Result<Vec<Figure>> {
-    let mut figures = Vec::new();
-    for element in [
+    let elements = [
         BenchElement::Infusionsoft,
         BenchElement::Salesforce,
         BenchElement::HubSpot,
         BenchElement::QuickBooks,
-    ] {
+    ];
+    run_on(options, bar, &elements, None).await
+}
+
+/// [`run`] for `elements`, with the server on `database_url` (a fresh database) rather than on
+/// a fresh SQLite file: the nodes suite's PostgreSQL figures.
+pub(super) async fn run_on(
+    options: &PollingOptions,
+    bar: &ProgressBar,
+    elements: &[BenchElement],
+    database_url: Option<&str>,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    for &element in elements {
         step(
             bar,
             format!("starting the {} simulator and the server", element.key()),
             1,
         );
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-        let bench = Harness::start_for("polling", element, clock.clone(), |_| {}).await?;
+        let bench = Harness::start_for("polling", element, clock.clone(), |settings| {
+            if let Some(url) = database_url {
+                settings.database_url = url.to_owned();
+                settings.master_key = Some(super::nodes::MASTER_KEY.into());
+            }
+        })
+        .await?;
         let measured = measure(options, bar, &bench, &clock).await;
         bench.stop().await;
         figures.extend(measured?);
