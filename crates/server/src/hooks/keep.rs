@@ -3,7 +3,7 @@
 //! against the stored rows and, for the keeper, the provider's own list.
 
 use tributary_domain::instance_config::VendorType;
-use tributary_elements::client::InstanceClient;
+use tributary_elements::client::{InstanceClient, Subscription};
 use tributary_elements::definition::hooks::HooksSpec;
 use tributary_store::InstanceRecord;
 use tributary_store::hooks::{NewSubscription, SubscriptionRecord};
@@ -95,6 +95,14 @@ pub async fn sync(state: &AppState, record: &InstanceRecord, check: bool) -> Res
     let Some(public_url) = state.settings.public_url.clone() else {
         return Err("TRIBUTARY_PUBLIC_URL is not set: providers cannot reach the hook URLs".into());
     };
+    let stored = match &listed {
+        Some(listed) if strays(state, &client, record, &public_url, listed).await => state
+            .store
+            .subscriptions(record.id)
+            .await
+            .map_err(|e| e.to_string())?,
+        _ => stored,
+    };
     for want in &wanted {
         let row = stored.iter().find(|r| r.event_key == want.event_key);
         let Some(row) = row else {
@@ -129,6 +137,72 @@ pub async fn sync(state: &AppState, record: &InstanceRecord, check: bool) -> Res
         subscribe(state, &client, record, want, &public_url).await?;
     }
     Ok(())
+}
+
+/// Deals with the provider's subscriptions under this instance's hook URLs that no stored
+/// subscription knows by its key — left by a crash between the provider's answer to a
+/// subscribe and the storing of its key. One whose token is that of a stored subscription
+/// still waiting for its key is adopted (its key and status stored); any other is removed at
+/// the provider, so no stray hook is left sending to a URL that answers 410. Returns whether
+/// one was adopted (the stored rows changed).
+///
+/// The rows are read after the listing: a subscribe stores its token before it asks the
+/// provider, so every hook listed that a subscribe in flight (here or on another node) made
+/// is known by its token by then, and is adopted rather than removed.
+async fn strays(
+    state: &AppState,
+    client: &InstanceClient,
+    record: &InstanceRecord,
+    public_url: &str,
+    listed: &[Subscription],
+) -> bool {
+    let prefix = hook_url(public_url, &record.element_key, record.id, "");
+    let stored = match state.store.subscriptions(record.id).await {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(instance = record.id, %error, "could not read the subscriptions");
+            return false;
+        }
+    };
+    let mut adopted = false;
+    for hook in listed {
+        let Some(token) = hook.hook_url.strip_prefix(&prefix) else {
+            continue; // Not this instance's: another instance's, or another deployment's.
+        };
+        if token.is_empty()
+            || stored
+                .iter()
+                .any(|row| row.provider_key.as_deref() == Some(hook.key.as_str()))
+        {
+            continue;
+        }
+        let owner = match state.store.subscription_by_token(&hash_secret(token)).await {
+            Ok(owner) => owner,
+            Err(error) => {
+                tracing::warn!(instance = record.id, %error, "could not read a subscription");
+                continue;
+            }
+        };
+        match owner {
+            Some(row)
+                if row.instance_id == record.id
+                    && row.provider_key.is_none()
+                    && row.event_key == hook.event_key =>
+            {
+                set(state, row.id, Some(hook.key.clone()), &hook.status, None).await;
+                tracing::info!(instance = record.id, event_key = %hook.event_key,
+                    "adopted a subscription made before a crash");
+                adopted = true;
+            }
+            _ => match client.hook_delete(&hook.key).await {
+                Ok(()) => tracing::info!(instance = record.id, event_key = %hook.event_key,
+                    "removed a subscription at the provider that nothing here knows (left by a crash)"),
+                Err(error) => tracing::warn!(instance = record.id, %error,
+                    "could not remove a stray subscription at the provider"),
+            },
+        }
+    }
+    adopted
 }
 
 /// Verifies an unverified subscription again; `true` when it now delivers.

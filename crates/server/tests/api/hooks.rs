@@ -335,8 +335,17 @@ async fn a_stale_hook_url_answers_410_and_the_keeper_re_creates_the_inactive_sub
     )
     .await;
 
-    // The keeper subscribes contact.add again (a new token, a new key at the provider).
+    // The keeper subscribes contact.add again (a new token, a new key at the provider), and
+    // removes the stale one: nothing here knows its token.
     tributary_server::hooks::keep_all(&app.state).await;
+    assert!(
+        !sim_hooks(&app).await["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["key"] == key.as_str()),
+        "the stale subscription removed at the provider"
+    );
     let subs = subscriptions(&app, id).await;
     let again = subs
         .iter()
@@ -377,6 +386,118 @@ async fn a_stale_hook_url_answers_410_and_the_keeper_re_creates_the_inactive_sub
         Duration::from_secs(20),
         "the edit through the new subscription",
         async || count(&events(&app, id).await, "contacts", &c, "UPDATED") == 1,
+    )
+    .await;
+}
+
+/// A subscribe that crashed after the provider answered left a hook at Keap whose key was never
+/// stored: the keeper adopts it (its token is the stored one waiting for its key) rather than
+/// making another, and removes the hooks under the instance's URLs that nothing here knows.
+#[tokio::test]
+async fn the_keeper_adopts_a_subscription_made_before_a_crash_and_removes_stray_ones() {
+    use tributary_server::hooks::{hook_url, new_token};
+    use tributary_store::hooks::NewSubscription;
+
+    let app = app().await;
+    let id = instance(&app, &["contacts"]).await;
+    let public = app.state.settings.public_url.clone().unwrap();
+    let before = app.state.store.subscriptions(id).await.unwrap();
+    let old_add = before
+        .iter()
+        .find(|s| s.event_key == "contact.add")
+        .and_then(|s| s.provider_key.clone())
+        .unwrap();
+    // contact.add re-subscribed, and the process killed between Keap's answer and storing its
+    // key: the new token stored, the hook made at Keap (verified against it), no key here.
+    let token = new_token();
+    app.state
+        .store
+        .put_subscription(NewSubscription {
+            instance_id: id,
+            resource: "contacts".into(),
+            event_key: "contact.add".into(),
+            action: "created".into(),
+            token_hash: tributary_server::secrets::hash_secret(&token),
+            status: "Pending".into(),
+            now_ms: app.state.now_ms(),
+        })
+        .await
+        .unwrap();
+    let made = keap(
+        &app,
+        Method::POST,
+        "/hooks",
+        Some(json!({"eventKey": "contact.add",
+            "hookUrl": hook_url(&public, "infusionsoftrest", id, &token)})),
+    )
+    .await;
+    let made_key = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(made["status"], "Verified", "{made}");
+    // And a stray from an older crash: under this instance's URLs, a token nothing here knows.
+    let stray = keap(
+        &app,
+        Method::POST,
+        "/hooks",
+        Some(json!({"eventKey": "contact.edit",
+            "hookUrl": hook_url(&public, "infusionsoftrest", id, &new_token())})),
+    )
+    .await;
+    let stray_key = stray["key"].as_str().unwrap().to_owned();
+
+    tributary_server::hooks::keep_all(&app.state).await;
+
+    let listed = sim_hooks(&app).await["subscriptions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let keys = |event: &str| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|h| h["eventKey"] == event)
+            .map(|h| h["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        keys("contact.add"),
+        vec![made_key.clone()],
+        "adopted, not made again; the replaced one removed (was {old_add}): {listed:?}"
+    );
+    let stored = app.state.store.subscriptions(id).await.unwrap();
+    let edit = stored
+        .iter()
+        .find(|s| s.event_key == "contact.edit")
+        .unwrap();
+    assert_eq!(
+        keys("contact.edit"),
+        vec![edit.provider_key.clone().unwrap()],
+        "the stray {stray_key} removed: {listed:?}"
+    );
+    let subs = subscriptions(&app, id).await;
+    let add = subs
+        .iter()
+        .find(|s| s["eventKey"] == "contact.add")
+        .unwrap();
+    assert_eq!(add["key"], json!(made_key), "{subs:?}");
+    assert_eq!(add["status"], "Verified", "{subs:?}");
+
+    // And it delivers: a new contact arrives once, through the adopted subscription.
+    app.advance_ms(2_000);
+    let contact = keap(&app, Method::POST, "/contacts", Some(person("Adopted"))).await;
+    let c = contact_id(&contact);
+    eventually(
+        Duration::from_secs(20),
+        "the create through the adopted subscription",
+        async || {
+            let delivered = app
+                .state
+                .store
+                .subscriptions(id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|s| s.provider_key.as_deref() == Some(made_key.as_str()) && s.deliveries >= 1);
+            delivered && count(&events(&app, id).await, "contacts", &c, "CREATED") == 1
+        },
     )
     .await;
 }
