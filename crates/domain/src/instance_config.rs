@@ -124,14 +124,14 @@ impl std::fmt::Display for FieldError {
 }
 
 /// Where events come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VendorType {
     Polling,
     Webhooks,
 }
 
 /// `datesConfiguration` of one resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DatesConfiguration {
     pub updated_field: String,
     pub updated_format: String,
@@ -142,7 +142,7 @@ pub struct DatesConfiguration {
 }
 
 /// One resource's poller configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PollerConfig {
     /// Hub-relative URL (`/hubs/crm/appointments…`), placeholders unsubstituted.
     pub url: String,
@@ -163,7 +163,7 @@ pub struct PollerConfig {
 }
 
 /// The events settings of an instance, read and validated from its configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventsSettings {
     pub enabled: bool,
     pub vendor: VendorType,

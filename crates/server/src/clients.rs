@@ -4,9 +4,18 @@
 //!
 //! [`Clients`] holds what it needs to build them ([`Deps`]), so the services and the workers
 //! ask it for a client with nothing but the instance's record.
+//!
+//! **Memory**: an idle process may hold a hundred thousand instance-resources, most of them
+//! configured alike (one app's instances, made from one template). What is alike is kept once
+//! ([`Shared`]): instances whose events settings are equal share one [`Prepared`], equal poller
+//! configurations one compiled poller (its date patterns and zones), equal plain
+//! configurations one map in their clients. Sharing is by value, found by a hash and confirmed
+//! by equality, so an edit (a new version, read and compiled again) never reaches an instance
+//! configured otherwise; what only an instance has (its tokens, its id) stays its own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -158,8 +167,135 @@ impl ProviderHttp {
 pub struct Clients {
     cache: Mutex<HashMap<i64, (i64, Arc<InstanceClient>)>>,
     prepared: Mutex<HashMap<i64, (i64, Arc<Prepared>)>>,
+    shared: Shared,
     pub pacers: Pacers,
     deps: Deps,
+}
+
+/// One copy of each value many instances hold alike (see the module's note on memory).
+#[derive(Debug, Default)]
+struct Shared {
+    /// Keyed by the events settings.
+    prepared: Interner<Prepared>,
+    /// Keyed by the poller configuration.
+    pollers: Interner<CompiledPoller>,
+    /// Clients' plain configurations, for templates.
+    configs: Interner<BTreeMap<String, String>>,
+}
+
+impl Shared {
+    fn clear(&self) {
+        self.prepared.clear();
+        self.pollers.clear();
+        self.configs.clear();
+    }
+}
+
+/// Values by hash, each held weakly: a value lives as long as some instance's entry holds it,
+/// and the table forgets it after. Equal values found by their hash are confirmed by equality.
+#[derive(Debug)]
+struct Interner<T> {
+    hasher: RandomState,
+    table: Mutex<InternTable<T>>,
+}
+
+#[derive(Debug)]
+struct InternTable<T> {
+    by_hash: HashMap<u64, Vec<Weak<T>>>,
+    /// Entries (live or not), and the live ones at the last sweep of the dead.
+    entries: usize,
+    live_at_sweep: usize,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            hasher: RandomState::new(),
+            table: Mutex::new(InternTable {
+                by_hash: HashMap::new(),
+                entries: 0,
+                live_at_sweep: 0,
+            }),
+        }
+    }
+}
+
+impl<T> Interner<T> {
+    fn hash(&self, key: &impl Hash) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, InternTable<T>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live value of `hash` that `is` accepts.
+    fn find(&self, hash: u64, is: impl Fn(&T) -> bool) -> Option<Arc<T>> {
+        self.lock()
+            .by_hash
+            .get(&hash)?
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|value| is(value))
+    }
+
+    /// `value`, or the one already held that `same` finds equal to it, given instead.
+    fn keep(&self, hash: u64, value: T, same: impl Fn(&T, &T) -> bool) -> Arc<T> {
+        let mut table = self.lock();
+        if let Some(found) = table.by_hash.get(&hash).and_then(|values| {
+            values
+                .iter()
+                .filter_map(Weak::upgrade)
+                .find(|held| same(held, &value))
+        }) {
+            return found;
+        }
+        // Forget the dead once they are as many as the living were (amortised: each sweep
+        // follows at least as many insertions as it visits entries).
+        if table.entries >= 64 && table.entries >= 2 * table.live_at_sweep {
+            table.by_hash.retain(|_, values| {
+                values.retain(|v| v.strong_count() > 0);
+                !values.is_empty()
+            });
+            let live = table.by_hash.values().map(Vec::len).sum();
+            table.entries = live;
+            table.live_at_sweep = live;
+        }
+        let value = Arc::new(value);
+        table
+            .by_hash
+            .entry(hash)
+            .or_default()
+            .push(Arc::downgrade(&value));
+        table.entries += 1;
+        value
+    }
+
+    fn clear(&self) {
+        let mut table = self.lock();
+        table.by_hash.clear();
+        table.entries = 0;
+        table.live_at_sweep = 0;
+    }
+
+    /// How many values are held (by some instance) now.
+    #[cfg(test)]
+    fn live(&self) -> usize {
+        self.lock()
+            .by_hash
+            .values()
+            .flatten()
+            .filter(|v| v.strong_count() > 0)
+            .count()
+    }
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    /// `value`, or the equal one already held.
+    fn intern(&self, value: T) -> Arc<T> {
+        let hash = self.hash(&value);
+        self.keep(hash, value, |held, value| held == value)
+    }
 }
 
 /// What clients are made of: where credentials are stored, the elements, the vault that opens
@@ -186,11 +322,12 @@ impl std::fmt::Debug for Deps {
 }
 
 /// An instance's events settings with every poller compiled, made once per instance version
-/// (a poll then neither unseals, parses nor compiles anything).
+/// (a poll then neither unseals, parses nor compiles anything), and shared by the instances
+/// whose settings are equal; a compiled poller is shared by every equal poller configuration.
 #[derive(Debug)]
 pub struct Prepared {
     pub settings: EventsSettings,
-    pub pollers: BTreeMap<String, CompiledPoller>,
+    pub pollers: BTreeMap<String, Arc<CompiledPoller>>,
 }
 
 impl Clients {
@@ -202,12 +339,14 @@ impl Clients {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.shared.clear();
     }
 
     pub fn new(deps: Deps) -> Clients {
         Clients {
             cache: Mutex::default(),
             prepared: Mutex::default(),
+            shared: Shared::default(),
             pacers: match &deps.request_observer {
                 Some(observer) => Pacers::with_observer(observer.clone()),
                 None => Pacers::default(),
@@ -297,7 +436,7 @@ impl Clients {
                 state.clock.clone(),
                 sink,
             )
-            .with_config(plain_config)
+            .with_config(self.shared.configs.intern(plain_config))
             // Budgets that are each tenant's own (a QuickBooks company, a HubSpot account)
             // are kept per instance.
             .with_pacing(record.id.to_string(), budgets),
@@ -341,22 +480,45 @@ impl Clients {
                     .join("; ")
             ))
         })?;
-        let mut pollers = BTreeMap::new();
-        for (resource, config) in &settings.pollers {
-            let compiled = CompiledPoller::compile(config).map_err(|e| {
-                ClientError::InvalidConfiguration(format!(
-                    "instance {} poller {resource}: {e}",
-                    record.id
-                ))
-            })?;
-            pollers.insert(resource.clone(), compiled);
-        }
-        let prepared = Arc::new(Prepared { settings, pollers });
+        let prepared = self.share(settings, record.id)?;
         self.prepared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(record.id, (record.version, prepared.clone()));
         Ok(prepared)
+    }
+
+    /// The [`Prepared`] of `settings`: the one equal settings already have, or one made now
+    /// from the compiled pollers equal configurations already have, and those compiled now.
+    fn share(&self, settings: EventsSettings, id: i64) -> Result<Arc<Prepared>, ClientError> {
+        let shared = &self.shared;
+        let hash = shared.prepared.hash(&settings);
+        if let Some(prepared) = shared.prepared.find(hash, |p| p.settings == settings) {
+            return Ok(prepared);
+        }
+        let mut pollers = BTreeMap::new();
+        for (resource, config) in &settings.pollers {
+            let poller_hash = shared.pollers.hash(config);
+            let compiled = match shared.pollers.find(poller_hash, |c| c.config == *config) {
+                Some(compiled) => compiled,
+                None => {
+                    let compiled = CompiledPoller::compile(config).map_err(|e| {
+                        ClientError::InvalidConfiguration(format!(
+                            "instance {id} poller {resource}: {e}"
+                        ))
+                    })?;
+                    shared
+                        .pollers
+                        .keep(poller_hash, compiled, |a, b| a.config == b.config)
+                }
+            };
+            pollers.insert(resource.clone(), compiled);
+        }
+        Ok(shared
+            .prepared
+            .keep(hash, Prepared { settings, pollers }, |a, b| {
+                a.settings == b.settings
+            }))
     }
 
     /// Drops an instance's client and prepared settings (after an edit or a delete).
@@ -375,6 +537,26 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_values_are_held_once_and_the_dropped_are_forgotten() {
+        let interner = Interner::<String>::default();
+        let a = interner.intern("contacts".to_owned());
+        let b = interner.intern("contacts".to_owned());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &interner.intern("tasks".to_owned())));
+        assert_eq!(interner.live(), 1, "tasks was dropped at once");
+
+        // Values made and dropped (instances edited, deleted) do not pile up in the table.
+        for round in 0..1_000 {
+            drop(interner.intern(format!("value {round}")));
+        }
+        let table = interner.lock();
+        assert!(table.entries <= 128, "{} entries kept", table.entries);
+        drop(table);
+        assert_eq!(interner.live(), 1);
+        assert!(Arc::ptr_eq(&a, &interner.intern("contacts".to_owned())));
+    }
 
     #[test]
     fn credentials_keep_their_connection_values_and_the_old_shape_still_opens() {

@@ -350,6 +350,8 @@ impl Quotas {
                 load.last_change_ms = Some(now_ms);
             }
             app.recent.push_back((now_ms, requests));
+            // Kept to a minute here too, not only when read: nobody may read it for days.
+            app.used_last_minute(now_ms);
             app.set_load(key, load);
         });
     }
@@ -451,6 +453,25 @@ mod tests {
         };
         quotas.admit(&other, 12.0, 0);
         assert_eq!(quotas.snapshot(1_000).len(), 2);
+    }
+
+    #[test]
+    fn the_polls_of_the_last_minute_are_all_that_is_kept_of_them() {
+        let quotas = Quotas::default();
+        let ended = Polled {
+            requests: 1,
+            changed: false,
+            first: false,
+        };
+        // An hour of polls, one a second, and nobody reading the quota meanwhile.
+        for second in 0..3_600 {
+            let now = second * 1_000;
+            quotas.admit(&poller(1), 1_000_000.0, now);
+            quotas.polled(&poller(1), 1_000_000.0, now, ended);
+        }
+        let apps = quotas.apps.lock().unwrap();
+        let recent = apps.values().next().unwrap().recent.len();
+        assert_eq!(recent, 60, "the last minute's polls, not the hour's");
     }
 
     #[test]

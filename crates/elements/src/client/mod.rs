@@ -164,7 +164,7 @@ pub struct InstanceClient {
     clock: Arc<dyn Clock>,
     sink: Arc<dyn CredentialSink>,
     /// The instance's plain (not secret) configuration values, for templates.
-    config: BTreeMap<String, String>,
+    config: Arc<BTreeMap<String, String>>,
     state: Mutex<TokenState>,
 }
 
@@ -198,7 +198,7 @@ impl InstanceClient {
             tenant: String::new(),
             clock,
             sink,
-            config: BTreeMap::new(),
+            config: Arc::default(),
             state: Mutex::new(TokenState {
                 credentials,
                 generation: 0,
@@ -209,8 +209,9 @@ impl InstanceClient {
 
     /// Gives templates the instance's plain configuration values (`{{config.KEY}}` and
     /// configuration-sourced connection variables).
-    pub fn with_config(mut self, config: BTreeMap<String, String>) -> InstanceClient {
-        self.config = config;
+    /// The map may be shared by many instances configured alike.
+    pub fn with_config(mut self, config: impl Into<Arc<BTreeMap<String, String>>>) -> Self {
+        self.config = config.into();
         self
     }
 

@@ -25,5 +25,6 @@ mod salesforce;
 mod scheduling;
 mod second_element;
 mod secrets;
+mod sharing;
 mod sweeps;
 mod ui;
