@@ -192,7 +192,7 @@ impl Backend for Sqlite {
                            ORDER BY n.next_attempt_ms LIMIT $6 * 4 + 64) c
                      LEFT JOIN json_each($4) j ON j.key = c.callback_url)
                  WHERE rank <= cap
-                 ORDER BY next_attempt_ms LIMIT $6)
+                 ORDER BY next_attempt_ms LIMIT CAST($6 AS BIGINT))
              RETURNING ",
             notification_columns!()
         ))

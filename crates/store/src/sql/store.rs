@@ -723,7 +723,7 @@ where
             "WHERE e.notification_id IS NULL
                AND NOT EXISTS (SELECT 1 FROM instances i
                                WHERE i.id = e.instance_id AND i.disabled = TRUE)
-             ORDER BY e.id LIMIT $1"
+             ORDER BY e.id LIMIT CAST($1 AS BIGINT)"
         ))
         .bind(super::limit(limit))
         .fetch_all(&self.pool)

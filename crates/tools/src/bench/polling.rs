@@ -62,7 +62,7 @@ const IDLE_POLLS: usize = 200;
 const CALLBACK: &str = "https://r.example/";
 
 /// CPU time of this process (user + system) in milliseconds, from /proc (0 elsewhere).
-fn cpu_ms() -> f64 {
+pub(super) fn cpu_ms() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit(')')
