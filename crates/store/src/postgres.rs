@@ -184,6 +184,33 @@ impl Backend for Postgres {
         .rows_affected())
     }
 
+    async fn settle_attempts(conn: &mut PgConnection, attempts: &str) -> Result<()> {
+        const ROWS: &str = "jsonb_to_recordset($1::jsonb) AS v(id text, at bigint, code bigint,
+             duration bigint, excerpt text, error text, status text, next bigint,
+             delivered bigint)";
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
+                 excerpt, error)
+             SELECT v.id, v.at, v.code, v.duration, v.excerpt, v.error FROM {ROWS}
+             WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = v.id)
+             ORDER BY v.id"
+        )))
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE notifications n SET status = v.status, attempts = n.attempts + 1,
+                 next_attempt_ms = v.next, lease_owner = NULL, lease_until_ms = NULL,
+                 last_status = v.code, last_error = v.error,
+                 delivered_ms = COALESCE(v.delivered, n.delivered_ms)
+             FROM {ROWS} WHERE n.id = v.id"
+        )))
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     async fn claim_due_pollers(
         pool: &PgPool,
         owner: &str,

@@ -119,6 +119,37 @@ impl Backend for Sqlite {
         Ok(taken)
     }
 
+    async fn settle_attempts(conn: &mut SqliteConnection, attempts: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
+                 excerpt, error)
+             SELECT j.value ->> 'id', j.value ->> 'at', j.value ->> 'code',
+                    j.value ->> 'duration', j.value ->> 'excerpt', j.value ->> 'error'
+             FROM json_each($1) j
+             WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = j.value ->> 'id')
+             ORDER BY j.key",
+        )
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE notifications SET status = v.new_status, attempts = attempts + 1,
+                 next_attempt_ms = v.next_ms, lease_owner = NULL, lease_until_ms = NULL,
+                 last_status = v.code, last_error = v.error_text,
+                 delivered_ms = COALESCE(v.delivered_at, delivered_ms)
+             FROM (SELECT j.value ->> 'id' AS settled_id, j.value ->> 'status' AS new_status,
+                          j.value ->> 'next' AS next_ms, j.value ->> 'code' AS code,
+                          j.value ->> 'error' AS error_text,
+                          j.value ->> 'delivered' AS delivered_at
+                   FROM json_each($1) j) AS v
+             WHERE notifications.id = v.settled_id",
+        )
+        .bind(attempts)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     async fn claim_due_pollers(
         pool: &SqlitePool,
         owner: &str,

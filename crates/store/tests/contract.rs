@@ -1278,6 +1278,17 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish(stor
         .unwrap();
     assert_eq!(store.attempts("n2").await.unwrap().len(), 2);
     assert!(store.attempts("gone").await.unwrap().is_empty());
+
+    // One notification twice in a batch (one worker's group commit never makes it): each
+    // attempt is recorded.
+    store
+        .record_attempts(vec![
+            attempt("n2", AttemptOutcome::Delivered),
+            attempt("n2", AttemptOutcome::Delivered),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.attempts("n2").await.unwrap().len(), 4);
 }
 
 async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<dyn Store>) {

@@ -4,7 +4,7 @@
 use sqlx::Executor;
 use tributary_domain::delivery::notification_number;
 
-use super::{Backend, Lock, Param, RowsAffected, SqlStore};
+use super::{Backend, Lock, Param, SqlStore};
 use crate::{
     AttemptOutcome, AttemptRecord, EventStatus, NewNotification, NotificationStatus, Result,
 };
@@ -83,32 +83,51 @@ where
     }
 
     /// Records attempts and moves their notifications on (their events' status follows), in one
-    /// transaction.
+    /// transaction: two statements for the whole batch ([`Backend::settle_attempts`]), and one
+    /// more per `410 Gone`. (A batch naming a notification twice, which one worker's group
+    /// commit never makes, is settled one attempt at a time, each counted.)
     pub(super) async fn settle(&self, attempts: Vec<AttemptRecord>) -> Result<()> {
         let ids: Vec<String> = attempts.iter().map(|a| a.notification_id.clone()).collect();
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Settling(&ids)).await?;
-        for attempt in attempts {
-            // A notification deleted meanwhile (its instance was) has nothing left to settle;
-            // skipping it keeps the rest of the batch.
-            let recorded = sqlx::query(
-                "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,
-                     excerpt, error)
-                 SELECT $1, $2, $3, $4, $5, $6
-                 WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1)",
+        for attempt in attempts
+            .iter()
+            .filter(|a| a.outcome == AttemptOutcome::Gone)
+        {
+            sqlx::query(
+                "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
+                 SELECT instance_id, $1, $2 FROM notifications WHERE id = $3
+                 ON CONFLICT (instance_id, url) DO NOTHING",
             )
-            .bind(attempt.notification_id.clone())
+            .bind(attempt.url.clone())
             .bind(attempt.at_ms)
-            .bind(attempt.status_code.map(i64::from))
-            .bind(attempt.duration_ms)
-            .bind(attempt.excerpt.as_deref().map(B::diagnostic))
-            .bind(attempt.error.as_deref().map(B::diagnostic))
+            .bind(attempt.notification_id.clone())
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if recorded == 0 {
-                continue;
+            .await?;
+        }
+        let mut distinct = ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() == ids.len() {
+            B::settle_attempts(&mut tx, &settled_json::<B>(&attempts)).await?;
+        } else {
+            for attempt in &attempts {
+                B::settle_attempts(&mut tx, &settled_json::<B>(std::slice::from_ref(attempt)))
+                    .await?;
             }
+        }
+        // Its events' status is derived from it (`rows::event_status!`): their rows, each with
+        // its record, are not rewritten.
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Attempts as [`Backend::settle_attempts`] reads them.
+fn settled_json<B: Backend>(attempts: &[AttemptRecord]) -> String {
+    let rows: Vec<serde_json::Value> = attempts
+        .iter()
+        .map(|attempt| {
             let (status, next, delivered) = match attempt.outcome {
                 AttemptOutcome::Delivered => (
                     NotificationStatus::Notified,
@@ -120,37 +139,18 @@ where
                     (NotificationStatus::Failed, attempt.at_ms, None)
                 }
             };
-            if attempt.outcome == AttemptOutcome::Gone {
-                sqlx::query(
-                    "INSERT INTO stopped_callbacks (instance_id, url, stopped_ms)
-                     SELECT instance_id, $1, $2 FROM notifications WHERE id = $3
-                     ON CONFLICT (instance_id, url) DO NOTHING",
-                )
-                .bind(attempt.url)
-                .bind(attempt.at_ms)
-                .bind(attempt.notification_id.clone())
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "UPDATE notifications SET status = $1, attempts = attempts + 1,
-                     next_attempt_ms = $2, lease_owner = NULL, lease_until_ms = NULL,
-                     last_status = $3, last_error = $4,
-                     delivered_ms = COALESCE($5, delivered_ms)
-                 WHERE id = $6",
-            )
-            .bind(status.as_str())
-            .bind(next)
-            .bind(attempt.status_code.map(i64::from))
-            .bind(attempt.error.as_deref().map(B::diagnostic))
-            .bind(delivered)
-            .bind(attempt.notification_id.clone())
-            .execute(&mut *tx)
-            .await?;
-            // Its events' status is derived from it (`rows::event_status!`): their rows, each
-            // with its record, are not rewritten.
-        }
-        tx.commit().await?;
-        Ok(())
-    }
+            serde_json::json!({
+                "id": attempt.notification_id,
+                "at": attempt.at_ms,
+                "code": attempt.status_code,
+                "duration": attempt.duration_ms,
+                "excerpt": attempt.excerpt.as_deref().map(B::diagnostic),
+                "error": attempt.error.as_deref().map(B::diagnostic),
+                "status": status.as_str(),
+                "next": next,
+                "delivered": delivered,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }

@@ -92,6 +92,17 @@ pub trait Backend:
         event_ids: &[String],
     ) -> impl Future<Output = Result<u64>> + Send;
 
+    /// Records a batch of delivery attempts and moves their notifications on, in two
+    /// statements whatever the batch's size. `attempts` is a JSON array of objects, each
+    /// `{"id", "at", "code", "duration", "excerpt", "error", "status", "next", "delivered"}`
+    /// (the notification, the attempt's columns, and the notification's new status, next due
+    /// time and delivery time), no notification twice; an attempt of a notification deleted
+    /// meanwhile is skipped.
+    fn settle_attempts(
+        conn: &mut Self::Connection,
+        attempts: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// [`Store::claim_due_pollers`](crate::Store::claim_due_pollers).
     fn claim_due_pollers(
         pool: &Pool<Self>,
