@@ -27,7 +27,11 @@
 //!   [`STEP_BACK_TOLERANCE_MS`](crate::poll::STEP_BACK_TOLERANCE_MS) behind that starts from
 //!   the cursor moved back by the step ([`rebase`]), as a poll of updates reads from its last
 //!   moment on the provider's clock of today. A step forward keeps the cursor (nothing can be
-//!   dated before it); re-reading is harmless.
+//!   dated before it); re-reading is harmless. The rebased cursor and today's clock are kept
+//!   by every sweep that saw the step, one whose request failed included ([`start`]): a step
+//!   back forgotten by a failed sweep, then a step forward, left the deletions dated between
+//!   the two before the cursor for good. A step back within the tolerance is not seen, as a
+//!   poll of updates does not see it.
 
 use serde_json::{Value, json};
 
@@ -134,6 +138,40 @@ pub fn rebase(cursor_ms: i64, then: Option<CursorClock>, skew_ms: i64) -> i64 {
             cursor_ms - (then.skew_ms - skew_ms)
         }
         _ => cursor_ms,
+    }
+}
+
+/// Where a sweep reads from, and the clock that cursor is on: what it commits whatever it then
+/// reads — even when its request fails (issue 21, the Salesforce soak's lost deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    pub cursor_ms: i64,
+    pub clock: CursorClock,
+}
+
+/// The start of a sweep at a moment the provider's clock runs `skew_ms` from Tributary's: the
+/// `stored` cursor rebased on that clock (read on the clock `then`), or the moment events were
+/// enabled (`enabled_ms`, Tributary's clock) on it before the first sweep, a second early for
+/// the `Date` header's resolution.
+///
+/// A sweep commits this start even when it reads nothing (too soon for a window, or the
+/// provider failed): the step is then remembered from the first poll that saw it. A sweep that
+/// kept its old cursor and old clock on a failure forgot the step; if the clock stepped forward
+/// again before the next sweep, no rebase was due any more, and a deletion dated between the
+/// steps fell before a cursor no window would ever start behind again.
+pub fn start(
+    stored: Option<i64>,
+    then: Option<CursorClock>,
+    enabled_ms: i64,
+    skew_ms: i64,
+) -> Start {
+    let cursor_ms = match stored {
+        Some(stored) => rebase(stored, then, skew_ms),
+        None => enabled_ms + skew_ms - 1_000,
+    };
+    Start {
+        cursor_ms,
+        clock: CursorClock { skew_ms },
     }
 }
 
@@ -261,6 +299,8 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     const T0: i64 = 1_795_860_000_000; // 2026-11-28T10:00:00Z
@@ -421,5 +461,172 @@ mod tests {
         let second = decide(3, "accounts", first.cursor_ms, &w, answer);
         assert_eq!(second.lost, None);
         assert!(second.events.is_empty());
+    }
+
+    /// A Salesforce-like delete log on a clock that steps, and a poller sweeping it as the
+    /// server does (`start`, `window`, `decide`, and the start committed when a sweep fails),
+    /// on Tributary's clock `t` (real time, ms).
+    struct Model {
+        t: i64,
+        /// The provider's clock minus Tributary's, ms.
+        skew: i64,
+        /// Deletions as the log keeps them: (id, date on the provider's clock at the time).
+        log: Vec<(usize, i64)>,
+        read: std::collections::BTreeSet<usize>,
+        enabled_ms: i64,
+        cursor: Option<i64>,
+        clock: Option<CursorClock>,
+    }
+
+    impl Model {
+        fn new() -> Model {
+            Model {
+                t: T0 + 17_321,
+                skew: 0,
+                log: Vec::new(),
+                read: Default::default(),
+                enabled_ms: T0 + 17_321,
+                cursor: None,
+                clock: None,
+            }
+        }
+
+        fn delete(&mut self) {
+            // Dated to the second, as the provider answers them.
+            let dated = floor(self.t + self.skew, 1_000);
+            self.log.push((self.log.len(), dated));
+        }
+
+        /// One sweep: the skew as a `Date` header shows it (whole seconds), the delete request
+        /// failing or answered as the simulator answers it (up to the provider's whole minute).
+        fn sweep(&mut self, fails: bool) {
+            let observed = floor(self.t + self.skew, 1_000) - self.t;
+            let start = start(self.cursor, self.clock, self.enabled_ms, observed);
+            let (cursor, clock) = (start.cursor_ms, start.clock);
+            let next = match window(cursor, self.t + observed, Some(15 * DAY), MINUTE) {
+                Some(w) if !fails => {
+                    let latest = w.end_ms.min(floor(self.t + self.skew, MINUTE));
+                    let answer = Answer {
+                        deletions: self
+                            .log
+                            .iter()
+                            .filter(|(_, at)| (w.start_ms..latest).contains(at))
+                            .map(|(id, at)| deletion(&id.to_string(), *at))
+                            .collect(),
+                        covered_ms: Some(latest),
+                        earliest_ms: None,
+                    };
+                    let outcome = decide(1, "accounts", cursor, &w, answer);
+                    assert_eq!(outcome.lost, None);
+                    for event in &outcome.events {
+                        self.read.insert(event.object_id.parse().unwrap());
+                    }
+                    outcome.cursor_ms
+                }
+                // Too soon for a window, or the request failed: the start is kept.
+                _ => cursor,
+            };
+            self.cursor = Some(next);
+            self.clock = Some(clock);
+        }
+    }
+
+    /// Offsets of the provider's clock, seconds: the soak's, and others; any two differ by more
+    /// than the tolerance and the `Date` header's second (a smaller step back is not seen).
+    const OFFSETS: [i64; 11] = [-600, -300, -90, -35, -30, -5, 0, 5, 30, 90, 300];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever the steps of the provider's clock, back and forth, one at a time between
+        /// polls, with deletions between them and delete requests failing at random: every
+        /// deletion is read — none falls before a cursor no window starts behind again.
+        #[test]
+        fn no_deletion_is_skipped_whatever_the_clock_steps_and_failed_sweeps(
+            rounds in prop::collection::vec(
+                (
+                    prop::sample::select(&OFFSETS[..]),
+                    0..3usize,
+                    0..10_000i64,
+                    prop::bool::weighted(0.3),
+                    1_000..300_000i64,
+                ),
+                1..25,
+            ),
+        ) {
+            let mut model = Model::new();
+            model.t += 1_000;
+            model.sweep(false);
+            for (offset, deletions, before, fails, gap) in rounds {
+                model.skew = offset * 1_000;
+                for _ in 0..deletions {
+                    model.t += before;
+                    model.delete();
+                }
+                model.t += gap;
+                model.sweep(fails);
+            }
+            // No more steps: the provider's clock passes every date within twenty minutes.
+            for _ in 0..20 {
+                model.t += MINUTE;
+                model.sweep(false);
+            }
+            let missed: Vec<_> = model
+                .log
+                .iter()
+                .filter(|(id, _)| !model.read.contains(id))
+                .collect();
+            prop_assert!(missed.is_empty(), "never read: {missed:?}");
+        }
+
+        /// A rebase never moves a cursor forward, and moves it back by exactly the step when the
+        /// clock stepped back by more than the tolerance.
+        #[test]
+        fn a_rebase_moves_back_by_a_step_back_and_never_forward(
+            cursor in T0 - DAY..T0 + DAY,
+            then in -3_600_000..3_600_000i64,
+            now in -3_600_000..3_600_000i64,
+        ) {
+            let rebased = rebase(cursor, Some(CursorClock { skew_ms: then }), now);
+            prop_assert!(rebased <= cursor);
+            if now < then - STEP_BACK_TOLERANCE_MS {
+                prop_assert_eq!(rebased, cursor - (then - now));
+            } else {
+                prop_assert_eq!(rebased, cursor);
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_back_seen_only_by_a_failed_sweep_is_kept_for_the_next_one() {
+        // The soak's loss: 90 s behind, read; 300 s behind, a deletion, the sweep fails; 90 s
+        // ahead. The deletion is dated 390 s before the provider's now, and 210 s before the
+        // cursor read 90 s behind.
+        let mut model = Model::new();
+        model.t += 1_000;
+        model.sweep(false);
+        model.skew = -90_000;
+        model.t += 120_000;
+        model.sweep(false);
+        let read_behind = model.cursor.unwrap();
+        model.skew = -300_000;
+        model.t += 5_000;
+        model.delete();
+        model.t += 120_000;
+        model.sweep(true);
+        assert_eq!(
+            model.cursor,
+            Some(read_behind - 210_000),
+            "the failed sweep kept the cursor moved back by the step"
+        );
+        let kept = model.clock.unwrap().skew_ms;
+        assert!(
+            (-300_999..=-300_000).contains(&kept),
+            "{kept}: today's clock"
+        );
+        model.skew = 90_000;
+        model.t += 120_000;
+        model.sweep(false);
+        assert!(model.read.contains(&0), "{:?}", model.log);
     }
 }

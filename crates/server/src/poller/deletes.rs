@@ -4,13 +4,16 @@
 //! one transaction (`tributary_domain::deletes` decides; this file does the I/O).
 //!
 //! A sweep that fails does not fail the poll: the updates are committed, the delete cursor
-//! stays where it was, and the summary says why — the next poll sweeps the same window again.
-//! A provider's refusal of its delete log (a permission, say) must not stop its updates.
+//! stays where it was (on the provider's clock of today, below), and the summary says why — the
+//! next poll sweeps the same window again. A provider's refusal of its delete log (a
+//! permission, say) must not stop its updates.
 //!
 //! The cursor is kept with the offset of the provider's clock it was read at (the poller's
 //! delete memory): after the provider's clock stepped back, the window starts from the cursor
 //! moved back by the step (`deletes::rebase`), or deletions dated on the new clock would fall
-//! before it and never be read.
+//! before it and never be read. Every sweep commits its start, a failed one too
+//! (`deletes::start`): a step back that only a failed sweep saw, then a step forward, would
+//! otherwise leave the deletions between them behind the cursor.
 
 use serde::Serialize;
 use tributary_domain::deletes::{self, Answer, CursorClock, Deletion};
@@ -49,7 +52,9 @@ pub struct DeleteSummary {
 #[derive(Debug, Default)]
 pub struct Sweep {
     pub events: Vec<NewEvent>,
-    /// `None` when the delete cursor must not move (nothing read, or a failure).
+    /// `None` when the delete cursor and memory stay as they are (an archived list's failed
+    /// sweep). A delete log's sweep always commits: the cursor read up to, or, when it read
+    /// nothing, the cursor it read from, with the provider's clock it is on.
     pub commit: Option<DeleteCommit>,
     pub summary: DeleteSummary,
 }
@@ -69,25 +74,32 @@ pub async fn sweep(
     let Some(spec) = element.deletes_of(resource) else {
         return Sweep::default();
     };
-    let cursor = match poller.delete_cursor_ms {
-        Some(stored) => {
-            let then = CursorClock::from_json(poller.delete_memory.as_deref());
-            let cursor = deletes::rebase(stored, then, skew_ms);
-            if cursor != stored {
-                tracing::info!(
-                    instance = instance_id,
-                    resource = %resource.name,
-                    step_ms = stored - cursor,
-                    "the provider's clock stepped back; reading its deletes from the cursor \
-                     moved back as far"
-                );
-            }
-            cursor
-        }
-        None => poller.enabled_ms + skew_ms - 1_000,
+    let start = deletes::start(
+        poller.delete_cursor_ms,
+        CursorClock::from_json(poller.delete_memory.as_deref()),
+        poller.enabled_ms,
+        skew_ms,
+    );
+    let cursor = start.cursor_ms;
+    if let Some(stored) = poller.delete_cursor_ms
+        && cursor != stored
+    {
+        tracing::info!(
+            instance = instance_id,
+            resource = %resource.name,
+            step_ms = stored - cursor,
+            "the provider's clock stepped back; reading its deletes from the cursor moved back \
+             as far"
+        );
+    }
+    // Committed with every cursor, whatever the sweep reads: the cursor on the provider's clock
+    // of today and that clock, so a step seen once is remembered (`deletes::start`).
+    let kept = DeleteCommit {
+        cursor_ms: cursor,
+        lost: None,
+        memory: Some(start.clock.to_json()),
     };
-    // Committed with every cursor: the clock it is on.
-    let clock = Some(CursorClock { skew_ms }.to_json());
+    let clock = kept.memory.clone();
     let provider_now = now_ms + skew_ms;
     let mut summary = DeleteSummary::default();
     let Some(window) = deletes::window(
@@ -100,14 +112,10 @@ pub async fn sweep(
             "the provider reads deletes in whole units of {} s: the next window opens later",
             spec.granularity_ms() / 1000
         ));
-        // The cursor is kept as it is (pinned, on the first sweep).
+        // The cursor is kept as it is on today's clock (pinned, on the first sweep).
         return Sweep {
             summary,
-            commit: Some(DeleteCommit {
-                cursor_ms: cursor,
-                lost: None,
-                memory: clock,
-            }),
+            commit: Some(kept),
             ..Sweep::default()
         };
     };
@@ -120,8 +128,11 @@ pub async fn sweep(
         Ok(page) => page,
         Err(error) => {
             summary.error = Some(error.to_string());
+            // Nothing read: the next sweep reads the same window, from the cursor as it stands
+            // on today's clock.
             return Sweep {
                 summary,
+                commit: Some(kept),
                 ..Sweep::default()
             };
         }

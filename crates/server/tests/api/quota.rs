@@ -365,3 +365,51 @@ async fn the_quota_of_an_unknown_element_is_a_404_naming_it() {
         .await;
     assert_eq!(none, json!([]), "no app polled yet");
 }
+
+/// The warm-up: the app's projection grows while its pollers first appear (and their costs
+/// are learned), so the polls admitted first plan their next ones with a smaller stretch than
+/// the app's. Those come round again early and crowd out the pollers still waiting their first
+/// turn. Once every poller is known, no gap between two polls of a poller in the second half
+/// is much longer than the interval as stretched (the quota bench's figure, here small).
+#[tokio::test]
+async fn after_the_warm_up_no_poller_waits_much_longer_than_the_stretched_interval() {
+    // 40 instances × 3 resources every minute, 48 requests a minute allowed; every poll after
+    // a resource's first also sweeps its whole list (a sweep due every minute, as the bench's
+    // hourly one is once intervals stretch past the hour): the polls cost more than an unknown
+    // poller is expected to, and the stretch grows as that is learned.
+    let app = spawn_app_on_manual_clock(keap_allowing(60), |s| {
+        s.provider_requests_per_minute = Some(10_000_000);
+        s.poll_quota = PollQuota::PerMinute(48);
+        s.sweep_interval = Duration::from_secs(60);
+    })
+    .await;
+    create_instances(&app, 40).await;
+    let start = app.state.now_ms();
+    let scheduler = Scheduler::new(app.state.clone(), 64, Duration::from_secs(300));
+    run_seconds(&app, &scheduler, 20 * 60, async |_| {}).await;
+    let end = app.state.now_ms();
+
+    let quota = quota_of(&app).await;
+    let stretched = (quota["stretch"].as_f64().unwrap() * MINUTE as f64) as i64;
+    let requests = api_requests(&app).await;
+    assert_eq!(requests.iter().filter(|r| r.3 == 429).count(), 0);
+    let half = start + (end - start) / 2;
+    let polls = polls_by_poller(&requests);
+    assert_eq!(polls.len(), 120, "every poller polled");
+    let (poller, longest) = polls
+        .iter()
+        .flat_map(|(poller, moments)| {
+            moments
+                .windows(2)
+                .filter(|w| w[1] > half)
+                .map(move |w| (poller, w[1] - w[0]))
+        })
+        .max_by_key(|(_, gap)| *gap)
+        .unwrap();
+    assert!(
+        longest * 10 <= stretched * 12,
+        "{poller:?} waited {} s between two polls; the interval stretched is {} s",
+        longest / 1_000,
+        stretched / 1_000
+    );
+}

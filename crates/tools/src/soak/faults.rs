@@ -31,6 +31,8 @@ pub(crate) struct Faults<'a> {
     origin: &'a str,
     provider: &'a Provider,
     offset: std::sync::atomic::AtomicI64,
+    /// The furthest ahead the provider's clock ran (seconds; it starts at 0).
+    furthest: std::sync::atomic::AtomicI64,
 }
 
 impl<'a> Faults<'a> {
@@ -40,6 +42,7 @@ impl<'a> Faults<'a> {
             origin,
             provider,
             offset: std::sync::atomic::AtomicI64::new(0),
+            furthest: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -84,10 +87,28 @@ impl<'a> Faults<'a> {
         if offset == self.offset.swap(offset, Ordering::Relaxed) {
             return Ok(false);
         }
+        self.furthest.fetch_max(offset, Ordering::Relaxed);
         self.post(
             "clock",
             json!({"offset_seconds": offset}),
             "stepping the provider's clock",
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Steps the provider's clock forward to the furthest ahead it ran, so every date the run
+    /// wrote is in its past; false when it runs there already.
+    pub async fn step_to_furthest_ahead(&self) -> anyhow::Result<bool> {
+        use std::sync::atomic::Ordering;
+        let furthest = self.furthest.load(Ordering::Relaxed);
+        if self.offset.swap(furthest, Ordering::Relaxed) == furthest {
+            return Ok(false);
+        }
+        self.post(
+            "clock",
+            json!({"offset_seconds": furthest}),
+            "stepping the provider's clock to the furthest ahead it ran",
         )
         .await?;
         Ok(true)

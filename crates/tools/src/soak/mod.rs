@@ -274,6 +274,25 @@ async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
     .await?;
     faults.clear().await?;
     receiver.up().await?;
+    // A record deleted while the provider's clock ran ahead, and not read before it stepped
+    // back, is dated in the provider's future: its delete log (Salesforce's) shows it only once
+    // the clock passes that date — up to the widest step back (390 s) after the run, longer
+    // than the drain. Tributary cannot read it sooner. So, once a poll has seen the last step
+    // (one step per successful poll, as above), the clock steps forward to the furthest ahead it
+    // ran: every date the run wrote is then in the provider's past, and every deletion is owed
+    // within the drain.
+    let seen_until = Instant::now() + Duration::from_secs(30);
+    while stepped_unseen && Instant::now() < seen_until {
+        stepped_unseen = !poll_clean(&http, &api(&serve), &auth, id, provider).await;
+        if stepped_unseen {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    if stepped_unseen {
+        println!("soak: no poll saw the last step of the provider's clock; it stays where it is");
+    } else if faults.step_to_furthest_ahead().await? {
+        counts.clock_steps += 1;
+    }
     let last = export(&http, &origin).await?;
     let finals = verdict::versions(&last, &provider);
     let expected = Expected {

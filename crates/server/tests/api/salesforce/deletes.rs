@@ -196,3 +196,96 @@ async fn a_deletion_after_the_provider_clock_stepped_back_arrives() {
     }
     assert_eq!(deleted(app.changes(id).await), 1);
 }
+
+/// The Salesforce soak's lost deletion (issue 21): the provider's clock steps back and forth as
+/// the soak steps it, a record deleted after each step, and some polls read their updates while
+/// their delete request fails. A step back that only a failed sweep saw must still be kept with
+/// the delete cursor: when the clock then stepped forward again, no rebase was due any more and
+/// a record deleted between the two steps — dated on the clock behind, before the cursor — was
+/// never read. Every deletion arrives, once, whatever the steps and failures in between.
+#[tokio::test]
+async fn deletions_between_steps_of_the_provider_clock_arrive_though_sweeps_failed_between() {
+    let app = spawn_sf(quiet()).await;
+    let user = app.user_token().await;
+    // The provider clock's offset (seconds, as the soak draws them), and whether the poll
+    // after it has its delete request fail.
+    let rounds: [(i64, bool); 6] = [
+        (-90, false),
+        (-300, true),
+        (90, false),
+        (-30, true),
+        (-300, true),
+        (0, false),
+    ];
+    let mut records = Vec::new();
+    for n in 0..rounds.len() {
+        let name = format!("Stepped {n}");
+        records.push(
+            app.insert(&user, "Contact", json!({"LastName": name}))
+                .await,
+        );
+    }
+    let (id, _) = app
+        .create(&["contacts"], "https://receiver.example/events")
+        .await;
+    app.poll(id).await;
+    app.advance_secs(120);
+    let read = app.poll(id).await;
+    assert!(read["polls"][0]["deletes"]["to"].is_string(), "{read}");
+
+    for ((offset, fails), gone) in rounds.iter().zip(&records) {
+        app.control(
+            Method::POST,
+            "/_sim/clock",
+            json!({"offset_seconds": offset}),
+        )
+        .await;
+        app.advance_secs(5);
+        let (status, _) = app
+            .sf(
+                &user,
+                Method::DELETE,
+                &format!("/sobjects/Contact/{gone}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        if *fails {
+            // The poll's updates are read through `query`; this fails its delete request only.
+            app.control(
+                Method::POST,
+                "/_sim/faults",
+                json!({"status": 500, "count": 1, "resource": "Contact"}),
+            )
+            .await;
+        }
+        app.advance_secs(120);
+        let polled = app.poll(id).await;
+        let poll = &polled["polls"][0];
+        assert!(poll["error"].is_null(), "the updates are read: {polled}");
+        assert_eq!(
+            poll["deletes"]["error"].is_string(),
+            *fails,
+            "offset {offset}: {polled}"
+        );
+    }
+    // A deletion dated on a clock ahead of today's is read once the provider's clock passes
+    // its date: six minutes on, every one has arrived.
+    for _ in 0..3 {
+        app.advance_secs(120);
+        let polled = app.poll(id).await;
+        assert!(polled["polls"][0]["deletes"]["error"].is_null(), "{polled}");
+    }
+    let changes = app.changes(id).await;
+    for (n, gone) in records.iter().enumerate() {
+        let deleted = changes
+            .iter()
+            .filter(|(_, object, kind)| object == gone && kind == "DELETED")
+            .count();
+        assert_eq!(
+            deleted, 1,
+            "the record deleted after step {n} ({:?}): {changes:?}",
+            rounds[n]
+        );
+    }
+}
