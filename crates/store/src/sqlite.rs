@@ -103,20 +103,18 @@ impl Backend for Sqlite {
         notification_id: &str,
         event_ids: &[String],
     ) -> Result<u64> {
-        let mut taken = 0;
-        for event_id in event_ids {
-            taken += sqlx::query(
-                "UPDATE events SET notification_id = $1, status = $2
-                 WHERE event_id = $3 AND notification_id IS NULL",
-            )
-            .bind(notification_id)
-            .bind(EventStatus::Queued.as_str())
-            .bind(event_id.as_str())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        }
-        Ok(taken)
+        // One statement for the notification's events (the ids as a JSON array), not one each.
+        let ids = serde_json::to_string(event_ids).unwrap_or_else(|_| "[]".into());
+        Ok(sqlx::query(
+            "UPDATE events SET notification_id = $1, status = $2
+             WHERE event_id IN (SELECT value FROM json_each($3)) AND notification_id IS NULL",
+        )
+        .bind(notification_id)
+        .bind(EventStatus::Queued.as_str())
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
     }
 
     async fn settle_attempts(conn: &mut SqliteConnection, attempts: &str) -> Result<()> {

@@ -147,8 +147,8 @@ impl Deliverer {
         let url = notification.callback_url.clone();
         *self.lock_urls().entry(url.clone()).or_default() += 1;
         sends.spawn(async move {
-            this.send(notification).await;
-            drop((slot, host));
+            this.send(notification, host).await;
+            drop(slot);
             let mut urls = this.lock_urls();
             if let Some(count) = urls.get_mut(&url) {
                 *count = count.saturating_sub(1);

@@ -17,16 +17,30 @@ const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 impl Deliverer {
     /// Sends a claimed notification once and records the attempt, in a span naming the
     /// instance and the notification (so every log line of the send carries them).
-    pub(super) async fn send(&self, notification: NotificationRecord) {
+    ///
+    /// `host` is the send's slot of its callback host: given back as soon as the receiver has
+    /// answered, before the attempt is recorded, so the host's next send does not wait for
+    /// this one's commit (the per-host limit is the receiver's protection; the commit waits in
+    /// the group commit meanwhile). The notification stays leased until it is recorded, so a
+    /// crash in between sends it again, as a crash before the commit always has.
+    pub(super) async fn send(
+        &self,
+        notification: NotificationRecord,
+        host: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let span = tracing::info_span!(
             "delivery",
             instance_id = notification.instance_id,
             notification_id = %notification.id
         );
-        tracing::Instrument::instrument(self.send_once(notification), span).await
+        tracing::Instrument::instrument(self.send_once(notification, host), span).await
     }
 
-    async fn send_once(&self, mut notification: NotificationRecord) {
+    async fn send_once(
+        &self,
+        mut notification: NotificationRecord,
+        host: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let started = Instant::now();
         // The body once, shared by the request and the signature without a copy.
         let body = axum::body::Bytes::from(std::mem::take(&mut notification.body));
@@ -42,6 +56,7 @@ impl Deliverer {
         let attempt_number = notification.attempts + 1;
         let key = signing.key.as_ref().map(|k| k.expose_secret());
         let result = self.post(&notification, &body, key, &signing.scheme).await;
+        drop(host);
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, excerpt, error, retry_after_ms) = match result {
             Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),
