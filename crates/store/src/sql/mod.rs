@@ -70,6 +70,7 @@ impl<B: Database, T> Param<B> for T where T: for<'q> Encode<'q, B> + Type<B> {}
 /// What differs between the backends: everything else is written once, in [`SqlStore`].
 pub trait Backend:
     Database<Arguments: IntoArguments<Self>, Row: Columns, QueryResult: RowsAffected>
+    + sqlx::database::HasStatementCache
 {
     /// The statement that starts a transaction that will write.
     const BEGIN: &'static str;
@@ -99,7 +100,7 @@ pub trait Backend:
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>>> + Send;
+    ) -> impl Future<Output = Result<Vec<crate::PollerRecord>>> + Send;
 
     /// [`Store::claim_due_notifications_capped`](crate::Store::claim_due_notifications_capped).
     fn claim_due_notifications(
