@@ -85,6 +85,7 @@ impl SqlStore<Postgres> {
 
 impl Backend for Postgres {
     const BEGIN: &'static str = "BEGIN";
+    const NUMBERED_BINDS: bool = true;
     const MIGRATIONS: &'static [Migration] = migrate::POSTGRES;
 
     /// PostgreSQL text cannot hold a NUL character (which a receiver's binary answer can carry

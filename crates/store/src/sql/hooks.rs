@@ -294,24 +294,33 @@ where
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {
             let chunk: Vec<NewEvent> = events.by_ref().take(EVENTS_PER_INSERT).collect();
-            let sql = insert_events_sql(chunk.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(instance_id)
-                .bind(resource.to_owned())
-                .bind(EventStatus::New.as_str())
-                .bind(now_ms);
+            let sql = insert_events_sql(chunk.len(), B::NUMBERED_BINDS);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if B::NUMBERED_BINDS {
+                query = query
+                    .bind(instance_id)
+                    .bind(resource.to_owned())
+                    .bind(EventStatus::New.as_str())
+                    .bind(now_ms);
+            }
             // Full chunks and small ones repeat: their statements stay prepared. A large
             // remainder is prepared once and dropped, rather than crowding the cache.
             query = query.persistent(chunk.len() == EVENTS_PER_INSERT || chunk.len() <= 16);
             for event in chunk {
+                query = query.bind(event.event_id);
+                if !B::NUMBERED_BINDS {
+                    query = query.bind(instance_id).bind(resource.to_owned());
+                }
                 query = query
-                    .bind(event.event_id)
                     .bind(event.object_id)
                     .bind(event.event_type)
                     .bind(event.date_ms)
                     .bind(event.poll_date_ms)
                     .bind(event.date_error.as_deref().map(B::diagnostic))
                     .bind(event.record);
+                if !B::NUMBERED_BINDS {
+                    query = query.bind(EventStatus::New.as_str()).bind(now_ms);
+                }
             }
             inserted += query.execute(&mut **tx).await?.rows_affected();
         }
@@ -319,14 +328,15 @@ where
     }
 }
 
-/// Events stored by one `INSERT`: 4 shared parameters and 7 per event stay far below either
-/// backend's limit on parameters (SQLite's 32,766, PostgreSQL's 65,535).
+/// Events stored by one `INSERT`: 11 parameters an event (7 numbered, and 4 shared) stay far
+/// below either backend's limit on parameters (SQLite's 32,766, PostgreSQL's 65,535).
 const EVENTS_PER_INSERT: usize = 256;
 
-/// The `INSERT` of `rows` events: `$1`–`$4` are the instance, the resource, the status and the
-/// moment, shared by every row; each row's own seven follow. `ON CONFLICT DO NOTHING` keeps an
-/// event id once, also when one statement names it twice.
-fn insert_events_sql(rows: usize) -> String {
+/// The `INSERT` of `rows` events. Numbered: `$1`–`$4` are the instance, the resource, the
+/// status and the moment, shared by every row, and each row's own seven follow. Anonymous:
+/// every row's eleven values in the columns' order (see [`Backend::NUMBERED_BINDS`]).
+/// `ON CONFLICT DO NOTHING` keeps an event id once, also when one statement names it twice.
+fn insert_events_sql(rows: usize, numbered: bool) -> String {
     use std::fmt::Write;
     let mut sql = String::from(
         "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
@@ -336,6 +346,10 @@ fn insert_events_sql(rows: usize) -> String {
         let p = 5 + row * 7;
         if row > 0 {
             sql.push_str(", ");
+        }
+        if !numbered {
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            continue;
         }
         // Writing to a String cannot fail.
         let _ = write!(

@@ -15,7 +15,8 @@
 //!
 //! Every statement here is valid on both. Parameters are numbered `$n` on both: sqlx-sqlite
 //! binds `$n` to the n-th bound value, as PostgreSQL does (so a value used twice is bound
-//! once; the contract tests pin it). Statuses are bound, not written into the SQL. A `LIMIT` is
+//! once; the contract tests pin it) — but for statements of thousands of parameters, which
+//! SQLite takes anonymous (`Backend::NUMBERED_BINDS`). Statuses are bound, not written into the SQL. A `LIMIT` is
 //! always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function only one backend has
 //! is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
 
@@ -74,6 +75,13 @@ pub trait Backend:
 {
     /// The statement that starts a transaction that will write.
     const BEGIN: &'static str;
+
+    /// Whether a statement of many parameters should number them (`$n`, each value bound once
+    /// however often it is used) rather than leave them anonymous (`?`, every use bound in
+    /// turn). sqlx-sqlite finds the number of each `$n` by asking SQLite its name, which SQLite
+    /// looks up in a list as long as the statement's parameters: a statement of thousands of
+    /// numbered parameters costs their square. PostgreSQL binds by position either way.
+    const NUMBERED_BINDS: bool;
 
     /// The backend's migrations, oldest first.
     const MIGRATIONS: &'static [Migration];
