@@ -328,36 +328,109 @@ pub fn decide_since(
     resource: &str,
     records: Vec<Value>,
 ) -> PollOutcome {
-    let config = &poller.config;
-    let from_ms = from_ms(state.cursor_ms, since_ms.min(poll_start_ms));
-    let stepped_back = from_ms < state.cursor_ms;
-    let window_start = poller.window_start(from_ms);
-    // A record never emitted is new when created after this: the usual window's start (created
-    // after the last cursor, or inside the overlap and indexed late), or — the provider's clock
-    // having stepped back — the moment from which changes may be unread on its new clock (it was
-    // created after the last poll). Not the stepped-back window's start: a record emitted before
-    // the step, whose memory the usual window let go, may be created inside it.
-    let new_from = poller.window_start(state.cursor_ms).min(from_ms);
-    let tolerance_ms = i64::from(config.created_check_tolerance_secs) * 1000;
-    let mut outcome = PollOutcome {
-        events: Vec::new(),
-        state: PollState {
-            cursor_ms: state.cursor_ms,
-            seen: BTreeMap::new(),
-        },
-        skipped: 0,
-        without_id: 0,
-        date_errors: 0,
-        date_warnings: 0,
-        warnings: Vec::new(),
-    };
-    let mut seen = state.seen.clone();
-    // Object id → the updated date this poll emitted for it.
-    let mut this_poll: BTreeMap<String, i64> = BTreeMap::new();
+    let mut decider = Decider::new(
+        poller,
+        state,
+        since_ms,
+        poll_start_ms,
+        instance_id,
+        resource,
+    );
     for record in records {
+        decider.feed(record);
+    }
+    decider.finish()
+}
+
+/// [`decide_since`] a page at a time: records fed in the order read, decided as they come,
+/// so a poll can decide one page while the next is on its way. Feeding every record, then
+/// [`Decider::finish`], is exactly [`decide_since`] (which is written so).
+#[derive(Debug)]
+pub struct Decider<'a> {
+    poller: &'a CompiledPoller,
+    state: &'a PollState,
+    instance_id: i64,
+    resource: &'a str,
+    poll_start_ms: i64,
+    stepped_back: bool,
+    window_start: i64,
+    new_from: i64,
+    tolerance_ms: i64,
+    outcome: PollOutcome,
+    seen: BTreeMap<String, Seen>,
+    /// Object id → the updated date this poll emitted for it.
+    this_poll: BTreeMap<String, i64>,
+}
+
+impl<'a> Decider<'a> {
+    /// A decision from `state`, as [`decide_since`] begins one.
+    pub fn new(
+        poller: &'a CompiledPoller,
+        state: &'a PollState,
+        since_ms: i64,
+        poll_start_ms: i64,
+        instance_id: i64,
+        resource: &'a str,
+    ) -> Decider<'a> {
+        let config = &poller.config;
+        let from_ms = from_ms(state.cursor_ms, since_ms.min(poll_start_ms));
+        let stepped_back = from_ms < state.cursor_ms;
+        let window_start = poller.window_start(from_ms);
+        // A record never emitted is new when created after this: the usual window's start
+        // (created after the last cursor, or inside the overlap and indexed late), or — the
+        // provider's clock having stepped back — the moment from which changes may be unread on
+        // its new clock (it was created after the last poll). Not the stepped-back window's
+        // start: a record emitted before the step, whose memory the usual window let go, may be
+        // created inside it.
+        let new_from = poller.window_start(state.cursor_ms).min(from_ms);
+        let tolerance_ms = i64::from(config.created_check_tolerance_secs) * 1000;
+        let outcome = PollOutcome {
+            events: Vec::new(),
+            state: PollState {
+                cursor_ms: state.cursor_ms,
+                seen: BTreeMap::new(),
+            },
+            skipped: 0,
+            without_id: 0,
+            date_errors: 0,
+            date_warnings: 0,
+            warnings: Vec::new(),
+        };
+        Decider {
+            poller,
+            state,
+            instance_id,
+            resource,
+            poll_start_ms,
+            stepped_back,
+            window_start,
+            new_from,
+            tolerance_ms,
+            outcome,
+            seen: state.seen.clone(),
+            this_poll: BTreeMap::new(),
+        }
+    }
+
+    /// Decides one record (records in the order the provider returned them).
+    pub fn feed(&mut self, record: Value) {
+        let Decider {
+            poller,
+            state,
+            outcome,
+            seen,
+            this_poll,
+            ..
+        } = self;
+        let (poller, state) = (*poller, *state);
+        let config = &poller.config;
+        let (instance_id, resource, poll_start_ms) =
+            (self.instance_id, self.resource, self.poll_start_ms);
+        let (window_start, new_from, tolerance_ms) =
+            (self.window_start, self.new_from, self.tolerance_ms);
         let Some(object_id) = field_text(&record, &config.id_field) else {
             outcome.without_id += 1;
-            continue;
+            return;
         };
         let updated = read_date(
             &record,
@@ -394,7 +467,7 @@ pub fn decide_since(
                 let hash = content_hash(&record);
                 if seen.get(&object_id) == Some(&Seen::Content(hash.clone())) {
                     outcome.skipped += 1;
-                    continue;
+                    return;
                 }
                 outcome.date_errors += 1;
                 outcome.events.push(Event {
@@ -412,7 +485,7 @@ pub fn decide_since(
                     record,
                 });
                 seen.insert(object_id, Seen::Content(hash));
-                continue;
+                return;
             }
         };
         let judged = if config.filter_by_updated_date {
@@ -422,18 +495,18 @@ pub fn decide_since(
         };
         if judged < window_start {
             outcome.skipped += 1;
-            continue;
+            return;
         }
         if config.filter_by_current_date && updated_ms > poll_start_ms {
             outcome.skipped += 1; // the next poll takes it
-            continue;
+            return;
         }
         if seen
             .get(&object_id)
             .is_some_and(|seen| seen.updated_ms() == Some(updated_ms))
         {
             outcome.skipped += 1;
-            continue;
+            return;
         }
         // A record this poll read twice: offset paging reads a record again when one is
         // inserted before it between two pages, and it may have changed meanwhile. A version
@@ -442,7 +515,7 @@ pub fn decide_since(
         let emitted_now = this_poll.get(&object_id).copied();
         if emitted_now.is_some_and(|emitted| emitted >= updated_ms) {
             outcome.skipped += 1;
-            continue;
+            return;
         }
         // New to the client: never emitted (not in the memory, not earlier in this poll), and
         // created inside the window — after the last cursor, or indexed late (it existed at the
@@ -481,41 +554,59 @@ pub fn decide_since(
         };
         seen.insert(object_id, memory);
     }
-    if stepped_back {
-        // The provider's now is behind what was emitted: the next poll reads on from here.
-        outcome.state.cursor_ms = outcome.state.cursor_ms.min(poll_start_ms);
+
+    /// Takes the events decided so far (they are the caller's now, and not in
+    /// [`Decider::finish`]'s outcome).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.outcome.events)
     }
-    // Keep only what the next poll's window can still return.
-    let next_window = poller.window_start(outcome.state.cursor_ms);
-    outcome.state.seen = seen
-        .into_iter()
-        .filter(|(_, seen)| match seen {
-            Seen::Updated(ms) => *ms >= next_window,
-            Seen::Ahead { created, .. } => *created >= next_window,
-            Seen::Content(_) => true,
-        })
-        .collect();
-    // Undated records are remembered until they change or leave the provider's answers; cap
-    // the memory so a provider full of broken dates cannot grow it without bound.
-    const MAX_UNDATED: usize = 10_000;
-    let undated = outcome
-        .state
-        .seen
-        .values()
-        .filter(|s| matches!(s, Seen::Content(_)))
-        .count();
-    if undated > MAX_UNDATED {
-        let mut excess = undated - MAX_UNDATED;
-        outcome.state.seen.retain(|_, s| {
-            if excess > 0 && matches!(s, Seen::Content(_)) {
-                excess -= 1;
-                false
-            } else {
-                true
-            }
-        });
+
+    /// The outcome: the events not taken, the new cursor and the memory the next poll needs.
+    pub fn finish(self) -> PollOutcome {
+        let Decider {
+            poller,
+            stepped_back,
+            poll_start_ms,
+            mut outcome,
+            seen,
+            ..
+        } = self;
+        if stepped_back {
+            // The provider's now is behind what was emitted: the next poll reads on from here.
+            outcome.state.cursor_ms = outcome.state.cursor_ms.min(poll_start_ms);
+        }
+        // Keep only what the next poll's window can still return.
+        let next_window = poller.window_start(outcome.state.cursor_ms);
+        outcome.state.seen = seen
+            .into_iter()
+            .filter(|(_, seen)| match seen {
+                Seen::Updated(ms) => *ms >= next_window,
+                Seen::Ahead { created, .. } => *created >= next_window,
+                Seen::Content(_) => true,
+            })
+            .collect();
+        // Undated records are remembered until they change or leave the provider's answers; cap
+        // the memory so a provider full of broken dates cannot grow it without bound.
+        const MAX_UNDATED: usize = 10_000;
+        let undated = outcome
+            .state
+            .seen
+            .values()
+            .filter(|s| matches!(s, Seen::Content(_)))
+            .count();
+        if undated > MAX_UNDATED {
+            let mut excess = undated - MAX_UNDATED;
+            outcome.state.seen.retain(|_, s| {
+                if excess > 0 && matches!(s, Seen::Content(_)) {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        outcome
     }
-    outcome
 }
 
 /// `date`/`pollDate` as Cloud Elements writes them: `yyyy-MM-dd'T'HH:mm:ss'Z'` in UTC.
@@ -621,6 +712,51 @@ mod tests {
             outcome.warnings
         );
         assert!(outcome.warnings[1].starts_with("creation_date "));
+    }
+
+    /// A poll decides each page as it arrives; the outcome is the one of deciding every record
+    /// at the end, whatever the pages' sizes: the same events in the same order, cursor and
+    /// memory (a record read twice across pages, a repeat of one seen before, one undated).
+    #[test]
+    fn deciding_page_by_page_is_deciding_every_record_at_once() {
+        let poller = seed();
+        let state = PollState {
+            cursor_ms: T0,
+            seen: BTreeMap::from([("1".to_owned(), Seen::Updated(T0 - 5_000))]),
+        };
+        let records = vec![
+            record(1, T0 - 90_000, T0 - 5_000),
+            record(2, T0 - 90_000, T0 + 1_000),
+            record(3, T0 + 2_000, T0 + 2_000),
+            json!({"id": 4, "creation_date": "soon", "modification_date": "later"}),
+            record(2, T0 - 90_000, T0 + 3_000),
+            record(3, T0 + 2_000, T0 + 2_000),
+            record(5, T0 - 300_000, T0 - 200_000),
+        ];
+        let at_once = decide_since(
+            &poller,
+            &state,
+            T0 + 9_000,
+            T0 + 9_000,
+            7,
+            "r",
+            records.clone(),
+        );
+        assert_eq!(at_once.events.len(), 4, "{:?}", types(&at_once));
+        for page_size in 1..=records.len() {
+            let mut decider = Decider::new(&poller, &state, T0 + 9_000, T0 + 9_000, 7, "r");
+            let mut events = Vec::new();
+            for page in records.chunks(page_size) {
+                for record in page {
+                    decider.feed(record.clone());
+                }
+                events.extend(decider.take_events());
+            }
+            let mut outcome = decider.finish();
+            events.append(&mut outcome.events);
+            outcome.events = events;
+            assert_eq!(outcome, at_once, "pages of {page_size}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tributary_domain::quota::Admission;
+use tributary_store::PollerRecord;
 
 /// The scheduler of one process.
 #[derive(Debug, Clone)]
@@ -54,7 +55,7 @@ impl Scheduler {
         let claimed = match self
             .state
             .store
-            .claim_due_pollers(&self.owner, self.state.now_ms(), self.lease_ms, limit)
+            .claim_due_poller_records(&self.owner, self.state.now_ms(), self.lease_ms, limit)
             .await
         {
             Ok(claimed) => claimed,
@@ -64,9 +65,9 @@ impl Scheduler {
             }
         };
         let mut polls = JoinSet::new();
-        for (instance_id, resource) in claimed {
+        for poller in claimed {
             let state = self.state.clone();
-            polls.spawn(async move { poll_claimed(&state, instance_id, &resource).await });
+            polls.spawn(async move { poll_claimed(&state, poller).await });
         }
         let mut summaries = Vec::new();
         while let Some(done) = polls.join_next().await {
@@ -90,20 +91,20 @@ impl Scheduler {
                 let claimed = self
                     .state
                     .store
-                    .claim_due_pollers(&self.owner, now, self.lease_ms, free as i64)
+                    .claim_due_poller_records(&self.owner, now, self.lease_ms, free as i64)
                     .await
                     .unwrap_or_else(|error| {
                         tracing::error!(%error, "could not claim due pollers");
                         Vec::new()
                     });
-                for (instance_id, resource) in claimed {
+                for poller in claimed {
                     let Ok(permit) = slots.clone().try_acquire_owned() else {
                         break;
                     };
                     let state = self.state.clone();
                     let freed = self.nudge.clone();
                     polls.spawn(async move {
-                        poll_claimed(&state, instance_id, &resource).await;
+                        poll_claimed(&state, poller).await;
                         drop(permit);
                         freed.notify_one();
                     });
@@ -129,8 +130,10 @@ impl Scheduler {
     }
 }
 
-/// Polls one claimed poller, reading everything from the database now.
-async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Option<PollSummary> {
+/// Polls one claimed poller: its row as the claim returned it (leased to this scheduler, so
+/// no other poll changes it meanwhile), its instance read from the database now.
+async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSummary> {
+    let (instance_id, resource) = (poller.instance_id, poller.resource.as_str());
     let now = state.now_ms();
     let release = |next_due: i64| async move {
         if let Err(error) = state
@@ -192,6 +195,5 @@ async fn poll_claimed(state: &AppState, instance_id: i64, resource: &str) -> Opt
         release(at).await;
         return None;
     }
-    let poller = state.store.poller(instance_id, resource).await.ok()??;
     Some(poller::poll_resource(state, &instance, &client, &prepared, &poller, false).await)
 }

@@ -301,7 +301,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>>;
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .claim_due_poller_records(owner, now_ms, lease_ms, limit)
+            .await?
+            .into_iter()
+            .map(|poller| (poller.instance_id, poller.resource))
+            .collect())
+    }
+
+    /// [`Store::claim_due_pollers`], returning each claimed poller's row as the claim left it
+    /// (its lease taken): the scheduler polls from it without reading it again.
+    async fn claim_due_poller_records(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PollerRecord>>;
 
     /// Gives a lease back without polling (the poller was skipped).
     async fn release_poller(

@@ -44,10 +44,11 @@ use sqlx::{PgConnection, Postgres};
 use tributary_domain::instance_config::CALLBACK_URL;
 
 use crate::migrate::{self, Migration};
-use crate::sql::rows::{self, Columns, notification_columns};
+use crate::sql::rows::{self, notification_columns, poller_columns};
 use crate::sql::{Backend, Lock, SqlStore, limit};
 use crate::{
-    CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, Result, StoreError,
+    CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, PollerRecord, Result,
+    StoreError,
 };
 
 /// The PostgreSQL implementation of [`Store`](crate::Store).
@@ -84,6 +85,7 @@ impl SqlStore<Postgres> {
 
 impl Backend for Postgres {
     const BEGIN: &'static str = "BEGIN";
+    const NUMBERED_BINDS: bool = true;
     const MIGRATIONS: &'static [Migration] = migrate::POSTGRES;
 
     /// PostgreSQL text cannot hold a NUL character (which a receiver's binary answer can carry
@@ -217,11 +219,11 @@ impl Backend for Postgres {
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<PollerRecord>> {
         // SKIP LOCKED: a poller another worker is claiming right now is passed over, not
         // waited for; one whose claim committed since this statement began is re-checked
         // against the WHERE on its newest version (its lease is now live) and dropped.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "WITH claimed AS (
                  UPDATE pollers SET lease_owner = $1, lease_until_ms = $2
                  WHERE (instance_id, resource) IN (
@@ -229,19 +231,19 @@ impl Backend for Postgres {
                      WHERE next_due_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
                      ORDER BY next_due_ms LIMIT $4
                      FOR UPDATE SKIP LOCKED)
-                 RETURNING instance_id, resource, next_due_ms)
-             SELECT instance_id, resource FROM claimed
-             ORDER BY next_due_ms, instance_id, resource",
-        )
+                 RETURNING ",
+            poller_columns!(),
+            ")
+             SELECT * FROM claimed
+             ORDER BY next_due_ms, instance_id, resource"
+        ))
         .bind(owner)
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(self::limit(limit))
         .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.column("instance_id")?, row.column("resource")?)))
-            .collect()
+        rows.iter().map(rows::poller).collect()
     }
 
     async fn claim_due_notifications(

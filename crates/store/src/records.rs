@@ -161,6 +161,9 @@ pub struct PollerRecord {
     /// What the delete sweep remembers between sweeps, where its kind needs it (JSON; the
     /// archives reported already); `None` before the first.
     pub delete_memory: Option<String>,
+    /// When the last complete reconciliation sweep began (Tributary's clock; the `sweeps`
+    /// table's, read with the row so a poll need not ask for it apart); `None` before the first.
+    pub swept_ms: Option<i64>,
 }
 
 /// What a poll's delete sweep writes with the poll (its events go with the poll's).

@@ -22,10 +22,11 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, SqliteConnection};
 
 use crate::migrate::{self, Migration};
-use crate::sql::rows::{self, Columns, notification_columns};
+use crate::sql::rows::{self, Columns, notification_columns, poller_columns};
 use crate::sql::{Backend, Lock, SqlStore, limit};
 use crate::{
-    CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, Result, StoreError,
+    CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, PollerRecord, Result,
+    StoreError,
 };
 
 /// The SQLite implementation of [`Store`](crate::Store).
@@ -86,6 +87,7 @@ impl SqlStore<Sqlite> {
 
 impl Backend for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    const NUMBERED_BINDS: bool = false;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
 
     /// SQLite text holds any character, NUL included.
@@ -154,17 +156,18 @@ impl Backend for Sqlite {
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<PollerRecord>> {
         // One statement: SQLite runs it under its write lock, so two workers never claim the
         // same poller.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "UPDATE pollers SET lease_owner = $1, lease_until_ms = $2
              WHERE rowid IN (
                  SELECT rowid FROM pollers
                  WHERE next_due_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
                  ORDER BY next_due_ms LIMIT $4)
-             RETURNING instance_id, resource, next_due_ms",
-        )
+             RETURNING ",
+            poller_columns!()
+        ))
         .bind(owner)
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
@@ -172,21 +175,15 @@ impl Backend for Sqlite {
         .fetch_all(pool)
         .await?;
         // RETURNING's order is the update's, not the ORDER BY's: sort here.
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.column::<i64>("next_due_ms")?,
-                    row.column::<i64>("instance_id")?,
-                    row.column::<String>("resource")?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort();
-        Ok(claimed
-            .into_iter()
-            .map(|(_, instance_id, resource)| (instance_id, resource))
-            .collect())
+        let mut claimed = rows.iter().map(rows::poller).collect::<Result<Vec<_>>>()?;
+        claimed.sort_by(|a, b| {
+            (a.next_due_ms, a.instance_id, &a.resource).cmp(&(
+                b.next_due_ms,
+                b.instance_id,
+                &b.resource,
+            ))
+        });
+        Ok(claimed)
     }
 
     async fn claim_due_notifications(

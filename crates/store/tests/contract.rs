@@ -75,6 +75,9 @@ contract! {
         credentials_rotate_and_invalidation_is_recorded_without_a_version_bump,
         pollers_follow_the_configured_resources,
         a_poll_commits_events_and_cursor_together_once,
+        a_backfill_of_more_events_than_one_insert_holds_stores_each_once_in_order,
+        an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing,
+        a_claim_returns_each_pollers_row_leased_with_its_last_sweep,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
         a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
         a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without,
@@ -739,6 +742,171 @@ async fn a_poll_commits_events_and_cursor_together_once(store: Arc<dyn Store>) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// A backfill's events go in several multi-row statements: every one is stored once, in the
+/// order decided, a repeat inside the commit or of an event stored before included.
+async fn a_backfill_of_more_events_than_one_insert_holds_stores_each_once_in_order(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    store
+        .commit_poll(commit(record.id, 1, vec![event("e0007")], NOW))
+        .await
+        .unwrap();
+    let mut events: Vec<NewEvent> = (0..700).map(|i| event(&format!("e{i:04}"))).collect();
+    // A repeat inside the commit (across two statements' rows) and one stored before.
+    events.push(event("e0003"));
+    events[300].record = "{\"id\":300}".into();
+    let done = store
+        .commit_poll(commit(record.id, 2, events, NOW + 1))
+        .await
+        .unwrap();
+    assert_eq!(done, Committed::Done { inserted: 699 });
+    let stored = store.events(record.id, 0, 1_000).await.unwrap();
+    assert_eq!(stored.len(), 700);
+    let ids: Vec<&str> = stored.iter().map(|e| e.event_id.as_str()).collect();
+    let mut expected: Vec<String> = vec!["e0007".to_owned()];
+    expected.extend((0..700).filter(|i| *i != 7).map(|i| format!("e{i:04}")));
+    assert_eq!(ids, expected, "stored once each, in the order decided");
+    let row = stored.iter().find(|e| e.event_id == "e0300").unwrap();
+    assert_eq!(
+        (row.record.as_str(), row.poll_date_ms, row.status),
+        ("{\"id\":300}", NOW + 5, EventStatus::New),
+        "each row's own values, not a neighbour's"
+    );
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!((poller.events_emitted, poller.version), (700, 3));
+}
+
+/// A poll that found nothing writes its poller's row alone (one statement): the cursor, the
+/// memory, the due time and the lease move, the version guards it as it guards any commit.
+async fn an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let claimed = store.claim_due_pollers("w", NOW, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let idle = store
+        .commit_poll(commit(record.id, 1, vec![], NOW - 7))
+        .await
+        .unwrap();
+    assert_eq!(idle, Committed::Done { inserted: 0 });
+    let poller = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            poller.cursor_ms,
+            poller.seen.as_str(),
+            poller.next_due_ms,
+            poller.version,
+            poller.last_poll_ms,
+            poller.events_emitted,
+        ),
+        (
+            Some(NOW - 7),
+            "{\"42\":1}",
+            NOW + 60_000,
+            2,
+            Some(NOW + 10),
+            0
+        )
+    );
+    // The lease is free again: the poller is claimed when due.
+    assert_eq!(
+        store
+            .claim_due_pollers("w2", NOW + 60_000, 60_000, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A late idle commit from the version before changes nothing.
+    let mut late = commit(record.id, 1, vec![], NOW + 99);
+    late.seen = "{}".into();
+    assert_eq!(store.commit_poll(late).await.unwrap(), Committed::Conflict);
+    let after = &store.pollers(record.id).await.unwrap()[0];
+    assert_eq!(
+        (after.cursor_ms, after.seen.as_str(), after.version),
+        (Some(NOW - 7), "{\"42\":1}", 2)
+    );
+    assert!(store.events(record.id, 0, 10).await.unwrap().is_empty());
+}
+
+/// The scheduler polls from the rows its claim returns, so they are the rows as they stand:
+/// leased, with the cursor, memory and version of the last commit and the last sweep's moment.
+async fn a_claim_returns_each_pollers_row_leased_with_its_last_sweep(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(
+            record.id,
+            &[("contacts".into(), NOW), ("tasks".into(), NOW + 1)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .commit_poll_with_sweep(
+            commit(record.id, 1, vec![], NOW - 3),
+            None,
+            SweepCommit {
+                memory: "{}".into(),
+                records: 0,
+                swept_ms: NOW - 50,
+            },
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_poller_records("w", NOW + 60_000, 1_000, 10)
+        .await
+        .unwrap();
+    let got: Vec<_> = claimed
+        .iter()
+        .map(|p| {
+            (
+                p.resource.as_str(),
+                p.cursor_ms,
+                p.version,
+                p.seen.as_str(),
+                p.swept_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("tasks", None, 1, "{}", None),
+            ("contacts", Some(NOW - 3), 2, "{\"42\":1}", Some(NOW - 50)),
+        ],
+        "soonest due first (tasks at NOW + 1, contacts at NOW + 60,000)"
+    );
+    // The same rows as a read gives them; and leased: nobody else claims them now.
+    for poller in &claimed {
+        let read = store
+            .poller(record.id, &poller.resource)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&read, poller);
+    }
+    assert!(
+        store
+            .claim_due_poller_records("x", NOW + 60_000, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

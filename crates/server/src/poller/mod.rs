@@ -9,7 +9,11 @@
 //!   start (the element's dialect writes it; the summary says so), so a poll that finds nothing
 //!   costs one provider request even for the seed's where-less configuration. Cloud Elements
 //!   scanned every page in that case.
-//! - Pages are followed as the element's pager says, never further than it says.
+//! - Pages are followed as the element's pager says, never further than it says. Each page is
+//!   decided (`poll::Decider`) while the next is fetched, so a backfill's reading and deciding
+//!   overlap; everything still goes to the store in the poll's one commit at the end (its
+//!   events many to a statement), never in a transaction held across a provider request.
+//! - **An idle poll's commit** (nothing found, no sweep) is one statement on the poller's row.
 //! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
@@ -381,8 +385,12 @@ async fn run(
     // `since` is the last successful poll's moment on the provider's clock of today (or its
     // now), and a skew learned from this poll's own answers that puts it earlier than the one
     // the poll began with sends the poll back once to read from there (issue 16).
+    let previous = PollState {
+        cursor_ms: cursor,
+        seen: seen_from_json(&poller.seen),
+    };
     let mut reread = false;
-    let (records, stubs, since, provider_now, unseen) = loop {
+    let (outcome, mut events, stubs, provider_now, unseen) = loop {
         let provider_now = now + skew;
         let since = last_success.map_or(provider_now, |at| (at + skew).min(provider_now));
         let window_start = compiled.read_from(cursor, since);
@@ -402,17 +410,50 @@ async fn run(
         summary.added_change_filter = walk.added_change_filter();
 
         let page_size = config.page_size.unwrap_or(element.api.max_page_size);
-        let mut records = Vec::new();
-        let mut stubs = Vec::new();
-        while let Some(page) = walk
-            .next(client, page_size)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            summary.pages += 1;
-            records.extend(page.records);
-            stubs.extend(page.stubs);
-        }
+        // Each page is decided (and its events' records written out) while the next is on
+        // its way: the provider's work and ours overlap instead of taking turns. What is
+        // decided is the same as deciding every record at the end (`poll::Decider`); nothing
+        // is stored before the poll's one commit.
+        let mut decider = poll::Decider::new(
+            compiled,
+            &previous,
+            since,
+            provider_now,
+            instance.id,
+            &poller.resource,
+        );
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Value>>(2);
+        let read = async {
+            let mut pages = 0_u32;
+            let mut stubs = Vec::new();
+            while let Some(page) = walk
+                .next(client, page_size)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                pages += 1;
+                stubs.extend(page.stubs);
+                if pages_tx.send(page.records).await.is_err() {
+                    break;
+                }
+            }
+            drop(pages_tx);
+            Ok::<_, String>((pages, stubs))
+        };
+        let decide = async {
+            let (mut records, mut events) = (0_usize, Vec::new());
+            while let Some(page) = pages_rx.recv().await {
+                records += page.len();
+                for record in page {
+                    decider.feed(record);
+                }
+                events.extend(decider.take_events().iter().map(|e| new_event(e, now)));
+            }
+            (records, events)
+        };
+        let (read, (records, mut events)) = tokio::join!(read, decide);
+        let (pages, stubs) = read?;
+        summary.pages += pages;
         summary.rewindows = walk.rewindows();
         summary.notes = walk.notes().to_vec();
         let fresh = client.provider_skew_ms().unwrap_or(skew);
@@ -431,41 +472,15 @@ async fn run(
             continue;
         }
         let unseen = walk.unseen().to_vec();
-        break (records, stubs, since, provider_now, unseen);
+        summary.records = records;
+        let mut outcome = decider.finish();
+        events.extend(outcome.events.drain(..).map(|e| new_event(&e, now)));
+        break (outcome, events, stubs, provider_now, unseen);
     };
-    summary.records = records.len();
-
-    let previous = PollState {
-        cursor_ms: cursor,
-        seen: seen_from_json(&poller.seen),
-    };
-    let outcome = poll::decide_since(
-        compiled,
-        &previous,
-        since,
-        provider_now,
-        instance.id,
-        &poller.resource,
-        records,
-    );
     summary.skipped = outcome.skipped;
     summary.date_errors = outcome.date_errors;
     summary.date_warnings = outcome.date_warnings;
     summary.warnings = outcome.warnings.clone();
-    let events = outcome
-        .events
-        .iter()
-        .map(|event| NewEvent {
-            event_id: event.event_id.clone(),
-            object_id: event.object_id.clone(),
-            event_type: event.event_type.as_str().to_owned(),
-            date_ms: event.date_ms,
-            poll_date_ms: now,
-            date_error: event.date_error.clone(),
-            record: event.record.to_string(),
-        })
-        .collect();
-    let mut events: Vec<NewEvent> = events;
     let mut cursor_ms = outcome.state.cursor_ms;
     let mut sweep = None;
     let kind = element.deletes_of(&resource).map(|spec| spec.kind);
@@ -513,7 +528,7 @@ async fn run(
     let mut reconciled = None;
     if config.detect_deletes
         && kind == Some(DeleteKind::Absence)
-        && sweep::due(state, instance.id, poller, now, force_sweep).await?
+        && sweep::due(state, poller, now, force_sweep)
     {
         let skew = client.provider_skew_ms().unwrap_or(skew);
         let swept = sweep::run(
@@ -557,6 +572,19 @@ async fn run(
     .map_err(|e| format!("could not store the poll: {e}"))?;
     finish(state, summary, committed);
     Ok(())
+}
+
+/// A decided event as the store takes it.
+fn new_event(event: &poll::Event, poll_date_ms: i64) -> NewEvent {
+    NewEvent {
+        event_id: event.event_id.clone(),
+        object_id: event.object_id.clone(),
+        event_type: event.event_type.as_str().to_owned(),
+        date_ms: event.date_ms,
+        poll_date_ms,
+        date_error: event.date_error.clone(),
+        record: event.record.to_string(),
+    }
 }
 
 /// The moments a poll runs at, and whether it was asked to sweep now.

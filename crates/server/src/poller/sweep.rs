@@ -229,24 +229,15 @@ pub async fn sweep(client: &InstanceClient, plan: Plan<'_>) -> Swept {
 
 /// Whether a resource's absence sweep is due: asked for, or one sweep interval after the last
 /// complete one (the first, which only remembers, one interval after events were enabled).
-pub(super) async fn due(
-    state: &AppState,
-    instance_id: i64,
-    poller: &PollerRecord,
-    now: i64,
-    force: bool,
-) -> Result<bool, String> {
+pub(super) fn due(state: &AppState, poller: &PollerRecord, now: i64, force: bool) -> bool {
     if force {
-        return Ok(true);
+        return true;
     }
     let interval = i64::try_from(state.settings.sweep_interval.as_millis()).unwrap_or(i64::MAX);
-    let last = state
-        .store
-        .last_sweep(instance_id, &poller.resource)
-        .await
-        .map_err(|e| format!("could not read the last sweep: {e}"))?;
-    let from = last.map_or(poller.enabled_ms, |last| last.swept_ms);
-    Ok(from.saturating_add(interval) <= now)
+    // The last sweep's moment came with the poller's row (read at its claim, which a sweep's
+    // commit, guarded by the row's version, cannot have passed since).
+    let from = poller.swept_ms.unwrap_or(poller.enabled_ms);
+    from.saturating_add(interval) <= now
 }
 
 /// Runs a sweep of `resource` against its stored memory. `Err` only when the store fails; a

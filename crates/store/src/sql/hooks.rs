@@ -224,10 +224,7 @@ where
         if !events.is_empty() {
             B::lock(&mut tx, Lock::EventOrder).await?;
         }
-        let mut inserted = 0;
-        for event in events {
-            inserted += Self::insert_event(&mut tx, instance_id, resource, event, now_ms).await?;
-        }
+        let inserted = Self::insert_events(&mut tx, instance_id, resource, events, now_ms).await?;
         sqlx::query("DELETE FROM hook_inbound WHERE id = $1")
             .bind(inbound_id)
             .execute(&mut *tx)
@@ -283,33 +280,89 @@ where
         })
     }
 
-    /// One event, as a poll stores it: once per event id.
-    pub(super) async fn insert_event(
+    /// Events, as a poll or a hook's delivery stores them: once per event id, in the order
+    /// given, [`EVENTS_PER_INSERT`] rows to a statement (a statement per event was most of a
+    /// backfill's commit). Returns how many were new.
+    pub(super) async fn insert_events(
         tx: &mut sqlx::Transaction<'static, B>,
         instance_id: i64,
         resource: &str,
-        event: NewEvent,
+        events: Vec<NewEvent>,
         now_ms: i64,
     ) -> Result<u64> {
-        Ok(sqlx::query(
-            "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
-                 date_ms, poll_date_ms, date_error, record, status, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(event.event_id)
-        .bind(instance_id)
-        .bind(resource.to_owned())
-        .bind(event.object_id)
-        .bind(event.event_type)
-        .bind(event.date_ms)
-        .bind(event.poll_date_ms)
-        .bind(event.date_error.as_deref().map(B::diagnostic))
-        .bind(event.record)
-        .bind(EventStatus::New.as_str())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+        let mut inserted = 0;
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<NewEvent> = events.by_ref().take(EVENTS_PER_INSERT).collect();
+            let sql = insert_events_sql(chunk.len(), B::NUMBERED_BINDS);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if B::NUMBERED_BINDS {
+                query = query
+                    .bind(instance_id)
+                    .bind(resource.to_owned())
+                    .bind(EventStatus::New.as_str())
+                    .bind(now_ms);
+            }
+            // Full chunks and small ones repeat: their statements stay prepared. A large
+            // remainder is prepared once and dropped, rather than crowding the cache.
+            query = query.persistent(chunk.len() == EVENTS_PER_INSERT || chunk.len() <= 16);
+            for event in chunk {
+                query = query.bind(event.event_id);
+                if !B::NUMBERED_BINDS {
+                    query = query.bind(instance_id).bind(resource.to_owned());
+                }
+                query = query
+                    .bind(event.object_id)
+                    .bind(event.event_type)
+                    .bind(event.date_ms)
+                    .bind(event.poll_date_ms)
+                    .bind(event.date_error.as_deref().map(B::diagnostic))
+                    .bind(event.record);
+                if !B::NUMBERED_BINDS {
+                    query = query.bind(EventStatus::New.as_str()).bind(now_ms);
+                }
+            }
+            inserted += query.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(inserted)
     }
+}
+
+/// Events stored by one `INSERT`: 11 parameters an event (7 numbered, and 4 shared) stay far
+/// below either backend's limit on parameters (SQLite's 32,766, PostgreSQL's 65,535).
+const EVENTS_PER_INSERT: usize = 256;
+
+/// The `INSERT` of `rows` events. Numbered: `$1`–`$4` are the instance, the resource, the
+/// status and the moment, shared by every row, and each row's own seven follow. Anonymous:
+/// every row's eleven values in the columns' order (see [`Backend::NUMBERED_BINDS`]).
+/// `ON CONFLICT DO NOTHING` keeps an event id once, also when one statement names it twice.
+fn insert_events_sql(rows: usize, numbered: bool) -> String {
+    use std::fmt::Write;
+    let mut sql = String::from(
+        "INSERT INTO events (event_id, instance_id, resource, object_id, event_type,
+             date_ms, poll_date_ms, date_error, record, status, created_ms) VALUES ",
+    );
+    for row in 0..rows {
+        let p = 5 + row * 7;
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        if !numbered {
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            continue;
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(
+            sql,
+            "(${p}, $1, $2, ${}, ${}, ${}, ${}, ${}, ${}, $3, $4)",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6
+        );
+    }
+    sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
+    sql
 }

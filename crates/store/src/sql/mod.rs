@@ -15,7 +15,8 @@
 //!
 //! Every statement here is valid on both. Parameters are numbered `$n` on both: sqlx-sqlite
 //! binds `$n` to the n-th bound value, as PostgreSQL does (so a value used twice is bound
-//! once; the contract tests pin it). Statuses are bound, not written into the SQL. A `LIMIT` is
+//! once; the contract tests pin it) — but for statements of thousands of parameters, which
+//! SQLite takes anonymous (`Backend::NUMBERED_BINDS`). Statuses are bound, not written into the SQL. A `LIMIT` is
 //! always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function only one backend has
 //! is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
 
@@ -70,9 +71,17 @@ impl<B: Database, T> Param<B> for T where T: for<'q> Encode<'q, B> + Type<B> {}
 /// What differs between the backends: everything else is written once, in [`SqlStore`].
 pub trait Backend:
     Database<Arguments: IntoArguments<Self>, Row: Columns, QueryResult: RowsAffected>
+    + sqlx::database::HasStatementCache
 {
     /// The statement that starts a transaction that will write.
     const BEGIN: &'static str;
+
+    /// Whether a statement of many parameters should number them (`$n`, each value bound once
+    /// however often it is used) rather than leave them anonymous (`?`, every use bound in
+    /// turn). sqlx-sqlite finds the number of each `$n` by asking SQLite its name, which SQLite
+    /// looks up in a list as long as the statement's parameters: a statement of thousands of
+    /// numbered parameters costs their square. PostgreSQL binds by position either way.
+    const NUMBERED_BINDS: bool;
 
     /// The backend's migrations, oldest first.
     const MIGRATIONS: &'static [Migration];
@@ -110,7 +119,7 @@ pub trait Backend:
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>>> + Send;
+    ) -> impl Future<Output = Result<Vec<crate::PollerRecord>>> + Send;
 
     /// [`Store::claim_due_notifications_capped`](crate::Store::claim_due_notifications_capped).
     fn claim_due_notifications(

@@ -7,6 +7,13 @@ use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
 use crate::{Committed, DeleteCommit, PollCommit, Result, SweepCommit};
 
+/// A poll's outcome on its poller's row, guarded by the version the poll read: the lease
+/// released, the failures forgotten.
+const POLLED: &str = "UPDATE pollers SET cursor_ms = $1, seen = $2, next_due_ms = $3, failures = 0,
+         last_error = NULL, last_poll_ms = $4, last_summary = $5, version = version + 1,
+         lease_owner = NULL, lease_until_ms = NULL, paused_until_ms = NULL
+     WHERE instance_id = $6 AND resource = $7 AND version = $8";
+
 impl<B> SqlStore<B>
 where
     B: Backend,
@@ -68,6 +75,9 @@ where
         deletes: Option<DeleteCommit>,
         sweep: Option<SweepCommit>,
     ) -> Result<Committed> {
+        if commit.events.is_empty() && deletes.is_none() && sweep.is_none() {
+            return self.commit_idle(commit).await;
+        }
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
         if !commit.events.is_empty() {
@@ -76,23 +86,18 @@ where
         // A concurrent commit from the same version waits for this row (its lock, or SQLite's
         // write lock), then re-reads it, finds the version moved on, and updates nothing: a
         // conflict.
-        let updated = sqlx::query(
-            "UPDATE pollers SET cursor_ms = $1, seen = $2, next_due_ms = $3, failures = 0,
-                 last_error = NULL, last_poll_ms = $4, last_summary = $5, version = version + 1,
-                 lease_owner = NULL, lease_until_ms = NULL, paused_until_ms = NULL
-             WHERE instance_id = $6 AND resource = $7 AND version = $8",
-        )
-        .bind(commit.cursor_ms)
-        .bind(commit.seen)
-        .bind(commit.next_due_ms)
-        .bind(commit.now_ms)
-        .bind(commit.summary)
-        .bind(commit.instance_id)
-        .bind(commit.resource.clone())
-        .bind(commit.expected_version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let updated = sqlx::query(POLLED)
+            .bind(commit.cursor_ms)
+            .bind(commit.seen)
+            .bind(commit.next_due_ms)
+            .bind(commit.now_ms)
+            .bind(commit.summary)
+            .bind(commit.instance_id)
+            .bind(commit.resource.clone())
+            .bind(commit.expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if updated == 0 {
             return Ok(Committed::Conflict);
         }
@@ -138,19 +143,16 @@ where
             .execute(&mut *tx)
             .await?;
         }
-        let mut inserted = 0;
-        for event in commit.events {
-            // The statement a hook's delivery stores its events with too (`hooks.rs`): one
-            // event id, one event, whichever source saw the change first.
-            inserted += Self::insert_event(
-                &mut tx,
-                commit.instance_id,
-                &commit.resource,
-                event,
-                commit.now_ms,
-            )
-            .await?;
-        }
+        // The statements a hook's delivery stores its events with too (`hooks.rs`): one event
+        // id, one event, whichever source saw the change first.
+        let inserted = Self::insert_events(
+            &mut tx,
+            commit.instance_id,
+            &commit.resource,
+            commit.events,
+            commit.now_ms,
+        )
+        .await?;
         sqlx::query(
             "UPDATE pollers SET events_emitted = events_emitted + $1
              WHERE instance_id = $2 AND resource = $3",
@@ -162,5 +164,32 @@ where
         .await?;
         tx.commit().await?;
         Ok(Committed::Done { inserted })
+    }
+
+    /// The commit of a poll that found nothing (no event, no delete sweep, no reconciliation
+    /// sweep): the poller's row alone, in one statement and no transaction of several — most
+    /// polls are idle, and each statement is a round trip to the database's thread (SQLite) or
+    /// server. One statement is atomic by itself; the version guard refuses a late duplicate
+    /// as the transaction's first statement does. No lock on the instance: the statement
+    /// inserts nothing that names it, and a delete of the instance takes the poller's row with
+    /// it (then nothing is updated: a conflict, as when another poll won).
+    async fn commit_idle(&self, commit: PollCommit) -> Result<Committed> {
+        let updated = sqlx::query(POLLED)
+            .bind(commit.cursor_ms)
+            .bind(commit.seen)
+            .bind(commit.next_due_ms)
+            .bind(commit.now_ms)
+            .bind(commit.summary)
+            .bind(commit.instance_id)
+            .bind(commit.resource)
+            .bind(commit.expected_version)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(if updated == 0 {
+            Committed::Conflict
+        } else {
+            Committed::Done { inserted: 0 }
+        })
     }
 }

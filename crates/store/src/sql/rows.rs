@@ -64,7 +64,10 @@ macro_rules! poller_columns {
         "instance_id, resource, enabled_ms, cursor_ms, seen, next_due_ms, failures, last_error,
          last_poll_ms, last_summary, events_emitted, version, delete_cursor_ms, deletes_lost,
          deletes_lost_from_ms, deletes_lost_until_ms, deletes_lost_at_ms, paused_until_ms,
-         delete_memory"
+         delete_memory,
+         (SELECT s.swept_ms FROM sweeps s
+          WHERE s.instance_id = pollers.instance_id AND s.resource = pollers.resource)
+             AS swept_ms"
     };
 }
 
@@ -172,6 +175,7 @@ pub(crate) fn poller(row: &impl Columns) -> Result<PollerRecord> {
         deletes_lost_at_ms: row.column("deletes_lost_at_ms")?,
         paused_until_ms: row.column("paused_until_ms")?,
         delete_memory: row.column("delete_memory")?,
+        swept_ms: row.column("swept_ms")?,
     })
 }
 

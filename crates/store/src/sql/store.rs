@@ -353,13 +353,13 @@ where
         row.as_ref().map(rows::poller).transpose()
     }
 
-    async fn claim_due_pollers(
+    async fn claim_due_poller_records(
         &self,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<PollerRecord>> {
         B::claim_due_pollers(&self.pool, owner, now_ms, lease_ms, limit).await
     }
 
