@@ -164,7 +164,7 @@ impl Backend for Sqlite {
              WHERE rowid IN (
                  SELECT rowid FROM pollers
                  WHERE next_due_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
-                 ORDER BY next_due_ms LIMIT $4)
+                 ORDER BY next_due_ms LIMIT CAST($4 AS BIGINT))
              RETURNING ",
             poller_columns!()
         ))
@@ -215,7 +215,7 @@ impl Backend for Sqlite {
                              AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
                                              WHERE s.instance_id = n.instance_id
                                                AND s.url = n.callback_url)
-                           ORDER BY n.next_attempt_ms LIMIT $6 * 4 + 64) c
+                           ORDER BY n.next_attempt_ms LIMIT CAST($6 * 4 + 64 AS BIGINT)) c
                      LEFT JOIN json_each($4) j ON j.key = c.callback_url)
                  WHERE rank <= cap
                  ORDER BY next_attempt_ms LIMIT CAST($6 AS BIGINT))

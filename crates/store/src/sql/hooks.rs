@@ -172,7 +172,7 @@ where
         max: i64,
     ) -> Result<Vec<InboundRecord>> {
         let candidates = sqlx::query(
-            "SELECT id FROM hook_inbound WHERE lease_until_ms <= $1 ORDER BY id LIMIT $2",
+            "SELECT id FROM hook_inbound WHERE lease_until_ms <= $1 ORDER BY id LIMIT CAST($2 AS BIGINT)",
         )
         .bind(now_ms)
         .bind(limit(max))
