@@ -135,7 +135,7 @@ pub(super) async fn run_on(
         settings.delivery_per_host = per_host;
         if let Some(url) = database_url {
             settings.database_url = url.to_owned();
-            settings.master_key = Some(super::nodes::MASTER_KEY.into());
+            settings.master_key = Some(super::MASTER_KEY.into());
         }
     })
     .await?;

@@ -465,6 +465,9 @@ const USER: &str = "bench-user-secret-0000000000001";
 const REDIRECT: &str = "https://app.example/oauth";
 const APP_ID: &str = "tributary-demo";
 const APP_SECRET: &str = "tributary-demo-secret";
+/// Seals the instances' secrets where a database needs one key for every process (PostgreSQL,
+/// several nodes).
+pub(crate) const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 /// The provider a harness runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use tributary_store::{Store, WAKE_SCHEDULER};
 
 use super::delivery::DeliveryOptions;
 use super::polling::PollingOptions;
-use super::{BenchElement, Figure};
+use super::{BenchElement, Figure, MASTER_KEY};
 
 pub(super) const RESOURCES: [&str; 5] = [
     "contacts",
@@ -41,8 +41,6 @@ pub(super) const RESOURCES: [&str; 5] = [
 ];
 pub(super) const ORG: &str = "bench-nodes-organization-secret";
 pub(super) const USER: &str = "bench-nodes-user-secret-000001";
-/// Seals the instances' secrets; every node of a run needs the same key (PostgreSQL asks for one).
-pub(super) const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 pub(super) const REDIRECT: &str = "https://app.example/oauth";
 
 /// What the nodes benchmark measures.

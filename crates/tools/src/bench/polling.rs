@@ -125,7 +125,7 @@ pub(super) async fn run_on(
         let bench = Harness::start_for("polling", element, clock.clone(), |settings| {
             if let Some(url) = database_url {
                 settings.database_url = url.to_owned();
-                settings.master_key = Some(super::nodes::MASTER_KEY.into());
+                settings.master_key = Some(super::MASTER_KEY.into());
             }
         })
         .await?;
