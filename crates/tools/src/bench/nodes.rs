@@ -225,7 +225,7 @@ fn renamed(figures: Vec<Figure>, prefix: &str) -> Vec<Figure> {
             if let Some(what) = figure.name.strip_prefix(&format!("{prefix}: ")) {
                 figure.name = format!("{prefix} (postgres): {what}");
             }
-            figure.notes = format!("{} On PostgreSQL, one node.", figure.notes);
+            figure.notes = format!("{}; on PostgreSQL, one server", figure.notes);
             figure
         })
         .collect()
