@@ -183,7 +183,7 @@ where
             .bind(commit.instance_id)
             .bind(commit.resource)
             .bind(commit.expected_version)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
         Ok(if updated == 0 {
