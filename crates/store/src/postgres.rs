@@ -79,7 +79,7 @@ impl SqlStore<Postgres> {
             .connect_with(options)
             .await?;
         migrate::run(&pool, migrate::POSTGRES_LEDGER, migrate::POSTGRES, now_ms).await?;
-        Ok(SqlStore::new(pool))
+        Ok(SqlStore::new(pool.clone(), pool))
     }
 }
 

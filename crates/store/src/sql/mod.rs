@@ -39,21 +39,29 @@ use crate::{CallbackCaps, NotificationRecord, Result};
 
 pub(crate) use rows::Columns;
 
-/// The [`Store`](crate::Store) of a backend `B`: a pool of its connections.
+/// The [`Store`](crate::Store) of a backend `B`: a pool of its connections, and the pool its
+/// writing transactions and the delivery's hot writes (claims, settles, give-backs) take.
 #[derive(Debug, Clone)]
 pub struct SqlStore<B: Database> {
     pool: Pool<B>,
+    /// On PostgreSQL, and for an in-memory SQLite database, the same pool. For a SQLite file,
+    /// one connection of its own (see `sqlite.rs`): SQLite writes one at a time anyway, and a
+    /// connection that alone writes keeps its page cache (every other connection's is dropped
+    /// at each write), while writers queue here, in order, rather than in SQLite's busy loop.
+    writer: Pool<B>,
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// A store over a pool that is open and migrated.
-    pub(crate) fn new(pool: Pool<B>) -> SqlStore<B> {
-        SqlStore { pool }
+    /// A store over pools that are open and migrated.
+    pub(crate) fn new(pool: Pool<B>, writer: Pool<B>) -> SqlStore<B> {
+        SqlStore { pool, writer }
     }
 
-    /// Starts a transaction that will write.
+    /// Starts a transaction that will write. (On the writer: so none may start another while
+    /// it is open, which on SQLite could never have finished anyway — it waits for the write
+    /// lock the first one holds.)
     async fn begin(&self) -> Result<Transaction<'static, B>> {
-        Ok(self.pool.begin_with(B::BEGIN).await?)
+        Ok(self.writer.begin_with(B::BEGIN).await?)
     }
 }
 

@@ -750,7 +750,7 @@ where
         limit: i64,
         caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>> {
-        B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps).await
+        B::claim_due_notifications(&self.writer, owner, now_ms, lease_ms, limit, caps).await
     }
 
     async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
@@ -792,7 +792,7 @@ where
         .bind(at_ms)
         .bind(notification_id.to_owned())
         .bind(NotificationStatus::Queued.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -844,7 +844,7 @@ where
     }
 
     async fn requeue_failed(&self, instance_id: i64, since_ms: i64, now_ms: i64) -> Result<u64> {
-        B::requeue_failed(&self.pool, instance_id, since_ms, now_ms).await
+        B::requeue_failed(&self.writer, instance_id, since_ms, now_ms).await
     }
 
     async fn resume_callbacks(&self, instance_id: i64) -> Result<u64> {
