@@ -56,10 +56,11 @@ pub use sweep::{SweepSummary, deletion_event_id};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
 use tributary_domain::poll::{self, PollState, Seen};
+use tributary_domain::record::Record;
 use tributary_elements::client::InstanceClient;
 use tributary_elements::definition::deletes::DeleteKind;
 use tributary_elements::pager::Position;
@@ -150,20 +151,44 @@ pub fn wanted_pollers(
         .collect()
 }
 
+/// The dedupe memory as JSON: an object of object id → updated date (`[updated, created]` for
+/// a record created ahead of its change, a content hash for an undated one). Written straight
+/// from the memory, in its order (the order a `Value` object writes its keys in): a backfill's
+/// memory holds every record of the overlap window, tens of thousands, and a `Value` of it
+/// cost an allocation for each.
 fn seen_to_json(state: &PollState) -> String {
-    let map: Map<String, Value> = state
-        .seen
-        .iter()
-        .map(|(id, seen)| {
-            let value = match seen {
-                Seen::Updated(ms) => json!(ms),
-                Seen::Ahead { updated, created } => json!([updated, created]),
-                Seen::Content(hash) => json!(hash),
-            };
-            (id.clone(), value)
-        })
-        .collect();
-    Value::Object(map).to_string()
+    use std::fmt::Write;
+    let mut json = String::with_capacity(2 + state.seen.len() * 32);
+    json.push('{');
+    for (i, (id, seen)) in state.seen.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        write_json_string(&mut json, id);
+        json.push(':');
+        // Writing to a String cannot fail.
+        let _ = match seen {
+            Seen::Updated(ms) => write!(json, "{ms}"),
+            Seen::Ahead { updated, created } => write!(json, "[{updated},{created}]"),
+            Seen::Content(hash) => {
+                write_json_string(&mut json, hash);
+                Ok(())
+            }
+        };
+    }
+    json.push('}');
+    json
+}
+
+/// A string as JSON, escaped as `serde_json` escapes it.
+fn write_json_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(text).to_string());
+    }
 }
 
 fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
@@ -422,7 +447,7 @@ async fn run(
             instance.id,
             &poller.resource,
         );
-        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Value>>(2);
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
         let read = async {
             let mut pages = 0_u32;
             let mut stubs = Vec::new();
@@ -447,7 +472,7 @@ async fn run(
                 for record in page {
                     decider.feed(record);
                 }
-                events.extend(decider.take_events().iter().map(|e| new_event(e, now)));
+                events.extend(decider.take_events().into_iter().map(|e| new_event(e, now)));
             }
             (records, events)
         };
@@ -474,7 +499,7 @@ async fn run(
         let unseen = walk.unseen().to_vec();
         summary.records = records;
         let mut outcome = decider.finish();
-        events.extend(outcome.events.drain(..).map(|e| new_event(&e, now)));
+        events.extend(outcome.events.drain(..).map(|e| new_event(e, now)));
         break (outcome, events, stubs, provider_now, unseen);
     };
     summary.skipped = outcome.skipped;
@@ -574,16 +599,17 @@ async fn run(
     Ok(())
 }
 
-/// A decided event as the store takes it.
-fn new_event(event: &poll::Event, poll_date_ms: i64) -> NewEvent {
+/// A decided event as the store takes it: its texts moved, not copied (the record's is the
+/// text the provider's page held, see `tributary_domain::record`).
+fn new_event(event: poll::Event, poll_date_ms: i64) -> NewEvent {
     NewEvent {
-        event_id: event.event_id.clone(),
-        object_id: event.object_id.clone(),
+        event_id: event.event_id,
+        object_id: event.object_id,
         event_type: event.event_type.as_str().to_owned(),
         date_ms: event.date_ms,
         poll_date_ms,
-        date_error: event.date_error.clone(),
-        record: event.record.to_string(),
+        date_error: event.date_error,
+        record: event.record.into_string(),
     }
 }
 
@@ -629,6 +655,7 @@ fn finish(state: &AppState, summary: &mut PollSummary, committed: Committed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, json};
     use tributary_domain::instance_config::PollerConfig;
 
     #[test]
@@ -648,6 +675,26 @@ mod tests {
             ]),
         };
         assert_eq!(seen_from_json(&seen_to_json(&state)), state.seen);
+        // Byte for byte what a `Value` of the memory writes (escaped ids included).
+        let mut state = state;
+        state.seen.insert(
+            "a \"quoted\"\n\\ id é".to_owned(),
+            Seen::Content("h\"".into()),
+        );
+        let value: Map<String, Value> = state
+            .seen
+            .iter()
+            .map(|(id, seen)| {
+                let value = match seen {
+                    Seen::Updated(ms) => json!(ms),
+                    Seen::Ahead { updated, created } => json!([updated, created]),
+                    Seen::Content(hash) => json!(hash),
+                };
+                (id.clone(), value)
+            })
+            .collect();
+        assert_eq!(seen_to_json(&state), Value::Object(value).to_string());
+        assert_eq!(seen_to_json(&PollState::default()), "{}");
         assert!(seen_from_json("not json").is_empty());
     }
 
