@@ -435,22 +435,35 @@ impl<'a> Decider<'a> {
             (self.instance_id, self.resource, self.poll_start_ms);
         let (window_start, new_from, tolerance_ms) =
             (self.window_start, self.new_from, self.tolerance_ms);
-        let Some(object_id) = record.field_text(&config.id_field) else {
+        // The id and both dates in one pass over the record's text; the borrows end here,
+        // before the record moves into its event.
+        let (id, updated, created) = {
+            let dates = &config.dates;
+            let [id, updated, created] =
+                record.fields([&config.id_field, &dates.updated_field, &dates.created_field]);
+            let read = |text: Option<std::borrow::Cow<'_, str>>, field, pattern, zone| {
+                read_date(text.as_deref(), field, pattern, zone)
+            };
+            (
+                id.map(std::borrow::Cow::into_owned),
+                read(
+                    updated,
+                    &dates.updated_field,
+                    &poller.updated,
+                    &poller.updated_zone,
+                ),
+                read(
+                    created,
+                    &dates.created_field,
+                    &poller.created,
+                    &poller.created_zone,
+                ),
+            )
+        };
+        let Some(object_id) = id else {
             outcome.without_id += 1;
             return;
         };
-        let updated = read_date(
-            record.field(&config.dates.updated_field).as_deref(),
-            &config.dates.updated_field,
-            &poller.updated,
-            &poller.updated_zone,
-        );
-        let created = read_date(
-            record.field(&config.dates.created_field).as_deref(),
-            &config.dates.created_field,
-            &poller.created,
-            &poller.created_zone,
-        );
         let (updated_ms, created_ms) = match (updated, created) {
             (Ok(updated), Ok(created)) => {
                 let warned = [&updated.1, &created.1].into_iter().flatten();

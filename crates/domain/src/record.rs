@@ -97,9 +97,49 @@ impl Record {
                 _ => return None,
             };
         }
+        self.leaf(at)
+    }
+
+    /// [`Self::field`] of several paths, in one pass over the record when each names a
+    /// member of the record itself (a poll reads its id and two dates from every record).
+    pub fn fields<const N: usize>(&self, paths: [&str; N]) -> [Option<Cow<'_, str>>; N] {
+        let bytes = self.0.as_bytes();
+        if bytes.first() != Some(&b'{') || paths.iter().any(|p| p.contains('.')) {
+            return paths.map(|path| self.field(path));
+        }
+        let mut found: [Option<usize>; N] = [None; N];
+        let mut left = N;
+        let mut at = 1; // past '{'
+        while left > 0 && bytes.get(at) == Some(&b'"') {
+            let key_end = skip(bytes, at);
+            let value = key_end + 1; // past ':'
+            let key = &self.0[at..key_end];
+            let key = if key.contains('\\') {
+                string(key)
+            } else {
+                Cow::Borrowed(&key[1..key.len() - 1])
+            };
+            for (path, slot) in paths.iter().zip(found.iter_mut()) {
+                if slot.is_none() && *path == key {
+                    *slot = Some(value);
+                    left -= 1;
+                }
+            }
+            at = skip(bytes, value);
+            if bytes.get(at) != Some(&b',') {
+                break;
+            }
+            at += 1;
+        }
+        found.map(|at| at.and_then(|at| self.leaf(at)))
+    }
+
+    /// The value at `at` as a field's text.
+    fn leaf(&self, at: usize) -> Option<Cow<'_, str>> {
+        let bytes = self.0.as_bytes();
         let end = skip(bytes, at);
         let text = &self.0[at..end];
-        match bytes[at] {
+        match bytes.get(at)? {
             b'"' if end - at > 2 => Some(string(text)),
             b'-' | b'0'..=b'9' | b't' | b'f' => Some(Cow::Borrowed(text)),
             _ => None,
@@ -533,6 +573,10 @@ mod tests {
                 crate::poll::field_text(&value, path),
                 "{path}"
             );
+            let [one, id, same] = record.fields([path, "id", path]);
+            assert_eq!(one.map(Cow::into_owned), record.field_text(path), "{path}");
+            assert_eq!(same.map(Cow::into_owned), record.field_text(path), "{path}");
+            assert_eq!(id.as_deref(), Some("42"));
         }
         for pointer in [
             "",

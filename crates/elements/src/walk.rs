@@ -322,8 +322,15 @@ impl<'a> Walk<'a> {
             .await?;
         let mut query = query;
         let mut out = WalkPage::default();
+        // The last dates read serve only a re-window at the cap: a walk without a cap does not
+        // read them (a backfill's every record, otherwise).
+        let capped_request = self.request(query.feed).pager.cap().is_some();
         for record in page.records {
-            let updated = self.updated_ms(&record);
+            let updated = if capped_request {
+                self.updated_ms(&record)
+            } else {
+                None
+            };
             if self.inline.is_some_and(|spec| spec.is_stub_record(&record)) {
                 query.last_stub_ms = query.last_stub_ms.max(updated);
                 out.stubs.push(record.to_value());

@@ -410,10 +410,10 @@ async fn run(
     // `since` is the last successful poll's moment on the provider's clock of today (or its
     // now), and a skew learned from this poll's own answers that puts it earlier than the one
     // the poll began with sends the poll back once to read from there (issue 16).
-    let previous = PollState {
+    let previous = std::sync::Arc::new(PollState {
         cursor_ms: cursor,
         seen: seen_from_json(&poller.seen),
-    };
+    });
     let mut reread = false;
     let (outcome, mut events, stubs, provider_now, unseen) = loop {
         let provider_now = now + skew;
@@ -436,18 +436,37 @@ async fn run(
 
         let page_size = config.page_size.unwrap_or(element.api.max_page_size);
         // Each page is decided (and its events' records written out) while the next is on
-        // its way: the provider's work and ours overlap instead of taking turns. What is
-        // decided is the same as deciding every record at the end (`poll::Decider`); nothing
-        // is stored before the poll's one commit.
-        let mut decider = poll::Decider::new(
-            compiled,
-            &previous,
-            since,
-            provider_now,
-            instance.id,
-            &poller.resource,
-        );
+        // its way, in a task of its own: the provider's work, the reading of its pages and
+        // the deciding overlap instead of taking turns (on another core, when there is one;
+        // the next request goes out as soon as a page is read, not after it is decided).
+        // What is decided is the same as deciding every record at the end (`poll::Decider`);
+        // nothing is stored before the poll's one commit.
         let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
+        let decide = {
+            let (compiled, previous) = (compiled.clone(), previous.clone());
+            let (instance_id, resource) = (instance.id, poller.resource.clone());
+            tokio::spawn(tracing::Instrument::in_current_span(async move {
+                let mut decider = poll::Decider::new(
+                    &compiled,
+                    &previous,
+                    since,
+                    provider_now,
+                    instance_id,
+                    &resource,
+                );
+                let (mut records, mut events) = (0_usize, Vec::new());
+                while let Some(page) = pages_rx.recv().await {
+                    records += page.len();
+                    for record in page {
+                        decider.feed(record);
+                    }
+                    events.extend(decider.take_events().into_iter().map(|e| new_event(e, now)));
+                }
+                let mut outcome = decider.finish();
+                events.extend(outcome.events.drain(..).map(|e| new_event(e, now)));
+                (records, events, outcome)
+            }))
+        };
         let read = async {
             let mut pages = 0_u32;
             let mut stubs = Vec::new();
@@ -465,18 +484,11 @@ async fn run(
             drop(pages_tx);
             Ok::<_, String>((pages, stubs))
         };
-        let decide = async {
-            let (mut records, mut events) = (0_usize, Vec::new());
-            while let Some(page) = pages_rx.recv().await {
-                records += page.len();
-                for record in page {
-                    decider.feed(record);
-                }
-                events.extend(decider.take_events().into_iter().map(|e| new_event(e, now)));
-            }
-            (records, events)
-        };
-        let (read, (records, mut events)) = tokio::join!(read, decide);
+        // The read ends (its sender dropped) before the decision is awaited: it ends too.
+        let read = read.await;
+        let (records, events, outcome) = decide
+            .await
+            .map_err(|e| format!("the poll's decision failed: {e}"))?;
         let (pages, stubs) = read?;
         summary.pages += pages;
         summary.rewindows = walk.rewindows();
@@ -498,8 +510,6 @@ async fn run(
         }
         let unseen = walk.unseen().to_vec();
         summary.records = records;
-        let mut outcome = decider.finish();
-        events.extend(outcome.events.drain(..).map(|e| new_event(e, now)));
         break (outcome, events, stubs, provider_now, unseen);
     };
     summary.skipped = outcome.skipped;
