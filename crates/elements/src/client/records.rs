@@ -17,19 +17,14 @@ use serde_json::{Map, Number, Value};
 use tributary_domain::record::Record;
 
 /// What an answer holds at the records pointer.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) enum Found<R> {
     /// Nothing, or `null`.
+    #[default]
     Absent,
     Records(Vec<R>),
     /// Something that is not an array.
     Other,
-}
-
-impl<R> Default for Found<R> {
-    fn default() -> Self {
-        Found::Absent
-    }
 }
 
 /// Reads a list answer: its JSON without the records (an empty array in their place), and
