@@ -78,32 +78,79 @@ impl<'de> DeserializeSeed<'de> for Split<'_, '_> {
     }
 }
 
-/// The value at the pointer: an array's elements kept as records.
+/// The value at the pointer: an array's elements kept as records, read in one pass (each
+/// element's text captured as the answer is parsed).
 fn records<'de, D: Deserializer<'de>>(
     deserializer: D,
     found: &mut Found<Record>,
 ) -> Result<Value, D::Error> {
-    let raw = <&'de RawValue>::deserialize(deserializer)?;
-    let text = raw.get();
-    match text.as_bytes().first() {
-        Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(de::Error::custom)?;
-            let records = items
-                .into_iter()
-                .map(|item| Record::from_json(item.get()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(de::Error::custom)?;
-            *found = Found::Records(records);
-            Ok(Value::Array(Vec::new()))
+    deserializer.deserialize_any(Records { found })
+}
+
+struct Records<'f> {
+    found: &'f mut Found<Record>,
+}
+
+impl Records<'_> {
+    /// Not an array: the value as it is, and so found.
+    fn other(self, value: Value) -> Value {
+        *self.found = Found::Other;
+        value
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut records = Vec::with_capacity(access.size_hint().unwrap_or(0));
+        while let Some(raw) = access.next_element::<&'de RawValue>()? {
+            records.push(Record::from_json(raw.get()).map_err(de::Error::custom)?);
         }
-        Some(b'n') => {
-            *found = Found::Absent;
-            Ok(Value::Null)
-        }
-        _ => {
-            *found = Found::Other;
-            serde_json::from_str(text).map_err(de::Error::custom)
-        }
+        *self.found = Found::Records(records);
+        Ok(Value::Array(Vec::new()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        *self.found = Found::Absent;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(access))?;
+        Ok(self.other(value))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(self.other(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(self.other(Value::Number(v.into())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(self.other(Value::Number(v.into())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(self.other(Number::from_f64(v).map_or(Value::Null, Value::Number)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(self.other(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(self.other(Value::String(v)))
     }
 }
 
