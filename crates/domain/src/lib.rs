@@ -16,7 +16,8 @@
 //! - [`delivery`]: the notification envelope (Cloud Elements' body), its signatures (Cloud
 //!   Elements' and Standard Webhooks'), the retry schedule, and batching;
 //! - [`poll`]: the poll's decision — which records become CREATED or UPDATED events, and where
-//!   the cursor and the dedupe memory go next;
+//!   the cursor and the dedupe memory go next; [`record`]: a record as the JSON text an event
+//!   stores, read without a `Value` tree;
 //! - [`deletes`]: a delete sweep's decision — its window, its DELETED events, its cursor, and
 //!   deletes lost at the provider; [`archived`]: the archives of a list with no time filter
 //!   that are news; [`stubs`]: deletes that arrive as stubs among a poll's records;
@@ -41,6 +42,7 @@ pub mod legacy_pollers;
 pub mod placeholders;
 pub mod poll;
 pub mod quota;
+pub mod record;
 pub mod stubs;
 pub mod sweep;
 

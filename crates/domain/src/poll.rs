@@ -44,6 +44,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dates::{DatePattern, Zone};
 use crate::instance_config::PollerConfig;
+use crate::record::Record;
 
 /// A poller configuration with its patterns and zones compiled once.
 #[derive(Debug, Clone)]
@@ -105,7 +106,7 @@ impl CompiledPoller {
     /// or why it cannot be read: how a delete stub's time is read, like a record's.
     pub fn read_updated(&self, record: &Value) -> Result<i64, String> {
         read_date(
-            record,
+            field_text(record, &self.config.dates.updated_field).as_deref(),
             &self.config.dates.updated_field,
             &self.updated,
             &self.updated_zone,
@@ -198,7 +199,8 @@ pub struct Event {
     pub updated_ms: Option<i64>,
     /// Why the record's dates did not parse, when they did not.
     pub date_error: Option<String>,
-    pub record: Value,
+    /// The record's JSON text, as stored (see [`Record`]).
+    pub record: Record,
 }
 
 /// What a poll decided.
@@ -254,19 +256,24 @@ pub fn event_id(instance_id: i64, resource: &str, object_id: &str, change: &str)
 /// A record's content hash (checksum mode, and dates that do not read): base64url of the
 /// first 15 bytes of SHA-256 over its JSON text.
 pub fn content_hash(record: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(&Sha256::digest(record.to_string().as_bytes())[..15])
+    text_hash(&record.to_string())
+}
+
+/// [`content_hash`] of a record's JSON text (the same text its `Value` writes).
+fn text_hash(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(text.as_bytes())[..15])
 }
 
 /// Reads a record's date field as Java's `parse(String)` does: the instant, and a warning when
 /// text after the pattern was ignored; or why it cannot be read.
 fn read_date(
-    record: &Value,
+    text: Option<&str>,
     field: &str,
     pattern: &DatePattern,
     zone: &Zone,
 ) -> Result<(i64, Option<String>), String> {
-    let text = field_text(record, field).ok_or_else(|| format!("{field} is missing or empty"))?;
-    let (epoch_ms, read) = pattern.parse_prefix(&text, zone).map_err(|e| {
+    let text = text.ok_or_else(|| format!("{field} is missing or empty"))?;
+    let (epoch_ms, read) = pattern.parse_prefix(text, zone).map_err(|e| {
         format!(
             "{field} {text:?} does not match {:?}: {e}",
             pattern.source()
@@ -337,7 +344,7 @@ pub fn decide_since(
         resource,
     );
     for record in records {
-        decider.feed(record);
+        decider.feed(Record::from(record));
     }
     decider.finish()
 }
@@ -413,7 +420,7 @@ impl<'a> Decider<'a> {
     }
 
     /// Decides one record (records in the order the provider returned them).
-    pub fn feed(&mut self, record: Value) {
+    pub fn feed(&mut self, record: Record) {
         let Decider {
             poller,
             state,
@@ -428,22 +435,35 @@ impl<'a> Decider<'a> {
             (self.instance_id, self.resource, self.poll_start_ms);
         let (window_start, new_from, tolerance_ms) =
             (self.window_start, self.new_from, self.tolerance_ms);
-        let Some(object_id) = field_text(&record, &config.id_field) else {
+        // The id and both dates in one pass over the record's text; the borrows end here,
+        // before the record moves into its event.
+        let (id, updated, created) = {
+            let dates = &config.dates;
+            let [id, updated, created] =
+                record.fields([&config.id_field, &dates.updated_field, &dates.created_field]);
+            let read = |text: Option<std::borrow::Cow<'_, str>>, field, pattern, zone| {
+                read_date(text.as_deref(), field, pattern, zone)
+            };
+            (
+                id.map(std::borrow::Cow::into_owned),
+                read(
+                    updated,
+                    &dates.updated_field,
+                    &poller.updated,
+                    &poller.updated_zone,
+                ),
+                read(
+                    created,
+                    &dates.created_field,
+                    &poller.created,
+                    &poller.created_zone,
+                ),
+            )
+        };
+        let Some(object_id) = id else {
             outcome.without_id += 1;
             return;
         };
-        let updated = read_date(
-            &record,
-            &config.dates.updated_field,
-            &poller.updated,
-            &poller.updated_zone,
-        );
-        let created = read_date(
-            &record,
-            &config.dates.created_field,
-            &poller.created,
-            &poller.created_zone,
-        );
         let (updated_ms, created_ms) = match (updated, created) {
             (Ok(updated), Ok(created)) => {
                 let warned = [&updated.1, &created.1].into_iter().flatten();
@@ -464,7 +484,7 @@ impl<'a> Decider<'a> {
             }
             (Err(error), _) | (_, Err(error)) => {
                 // Not dropped: an UPDATED event flagged with the error, once per content.
-                let hash = content_hash(&record);
+                let hash = text_hash(record.as_str());
                 if seen.get(&object_id) == Some(&Seen::Content(hash.clone())) {
                     outcome.skipped += 1;
                     return;
@@ -748,7 +768,7 @@ mod tests {
             let mut events = Vec::new();
             for page in records.chunks(page_size) {
                 for record in page {
-                    decider.feed(record.clone());
+                    decider.feed(record.into());
                 }
                 events.extend(decider.take_events());
             }

@@ -39,7 +39,7 @@ use std::collections::VecDeque;
 use serde_json::Value;
 use tributary_domain::ceql::{CompareOp, Expr, Field, Literal};
 use tributary_domain::dates::{DateFormatter, DatePattern, Zone};
-use tributary_domain::poll::field_text;
+use tributary_domain::record::Record;
 
 use crate::client::{Feed, InstanceClient, ProviderError};
 use crate::definition::deletes::{DeleteKind, DeletesSpec};
@@ -72,10 +72,11 @@ pub struct Unseen {
     pub reason: String,
 }
 
-/// One page of a walk: the changes (the `where`'s local parts applied) and the delete stubs.
+/// One page of a walk: the changes (the `where`'s local parts applied), as the JSON text
+/// events store, and the delete stubs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WalkPage {
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
     pub stubs: Vec<Value>,
 }
 
@@ -311,7 +312,7 @@ impl<'a> Walk<'a> {
             }
         };
         let page = client
-            .page(
+            .page_records(
                 query.feed,
                 self.resource,
                 &query.translated,
@@ -321,17 +322,25 @@ impl<'a> Walk<'a> {
             .await?;
         let mut query = query;
         let mut out = WalkPage::default();
+        // The last dates read serve only a re-window at the cap: a walk without a cap does not
+        // read them (a backfill's every record, otherwise).
+        let capped_request = self.request(query.feed).pager.cap().is_some();
         for record in page.records {
-            let updated = self.updated_ms(&record);
-            if self.inline.is_some_and(|spec| spec.is_stub(&record)) {
+            let updated = if capped_request {
+                self.updated_ms(&record)
+            } else {
+                None
+            };
+            if self.inline.is_some_and(|spec| spec.is_stub_record(&record)) {
                 query.last_stub_ms = query.last_stub_ms.max(updated);
-                out.stubs.push(record);
+                out.stubs.push(record.to_value());
             } else {
                 query.last_ms = query.last_ms.max(updated);
                 if let Some(tie) = self.tie_field(query.feed) {
-                    query.last_tie = field_text(&record, tie);
+                    query.last_tie = record.field_text(tie);
                 }
-                if query.translated.keeps(&record) {
+                // A `where` part evaluated here reads the whole record; most have none.
+                if query.translated.local.is_empty() || query.translated.keeps(&record.to_value()) {
                     out.records.push(record);
                 }
             }
@@ -363,8 +372,8 @@ impl<'a> Walk<'a> {
     }
 
     /// A record's updated date, as the definition writes it.
-    fn updated_ms(&self, record: &Value) -> Option<i64> {
-        let text = field_text(record, self.resource.updated_field.as_deref()?)?;
+    fn updated_ms(&self, record: &Record) -> Option<i64> {
+        let text = record.field(self.resource.updated_field.as_deref()?)?;
         self.updated.as_ref()?.parse(&text, &Zone::utc()).ok()
     }
 

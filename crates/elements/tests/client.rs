@@ -219,6 +219,42 @@ async fn every_resource_pages_exactly_across_2500_records_with_page_sizes_1_7_an
     }
 }
 
+/// A poll's page (its records kept as text) is the hub's page: the same records, each the
+/// text its `Value` writes — what an event stored before records were kept as text — and
+/// the same next position.
+#[tokio::test]
+async fn a_polls_page_of_records_as_text_is_the_lists_page_written_out() {
+    use tributary_elements::client::Feed;
+    let f = fixture().await;
+    f.sim_post("/records", json!({"resource": "contacts", "count": 25}))
+        .await;
+    let resource = f.element.resource("contacts").unwrap();
+    let mut at = Position::Start;
+    let mut read = 0;
+    loop {
+        let query = Translated::default();
+        let list = f.client.list(resource, &query, &at, 10).await.unwrap();
+        let page = f
+            .client
+            .page_records(Feed::List, resource, &query, &at, 10)
+            .await
+            .unwrap();
+        let written: Vec<String> = list.records.iter().map(Value::to_string).collect();
+        let kept: Vec<&str> = page.records.iter().map(|r| r.as_str()).collect();
+        assert_eq!(kept, written);
+        assert_eq!(
+            (page.next.clone(), page.total),
+            (list.next.clone(), list.total)
+        );
+        read += kept.len();
+        match page.next {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    assert_eq!(read, 25);
+}
+
 #[tokio::test]
 async fn paging_stops_at_count_even_when_the_last_page_is_full() {
     let f = fixture().await;

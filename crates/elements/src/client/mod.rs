@@ -15,6 +15,7 @@ mod answer;
 mod build;
 mod deletes;
 mod hooks;
+mod records;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ use crate::pager::{self, Position};
 use crate::query::Translated;
 use crate::signals::{Action, PauseScope};
 use answer::{Answer, describe, retry_after};
+use records::Found;
+use tributary_domain::record::Record;
 
 tokio::task_local! {
     /// The provider requests sent by the task inside [`count_requests`].
@@ -120,6 +123,16 @@ impl ListPage {
     pub fn more(&self) -> bool {
         self.next.is_some()
     }
+}
+
+/// One page of a provider list for a poll: its records as the JSON text events store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    /// The provider's total of matching records, when it says.
+    pub total: Option<u64>,
+    /// Where the next page starts, when the pager says there is one.
+    pub next: Option<Position>,
 }
 
 /// Which of a resource's requests a page is read with.
@@ -363,6 +376,22 @@ impl InstanceClient {
         kind: RequestKind,
         build: impl Fn(&InstanceValues) -> Result<Outgoing, ProviderError>,
     ) -> Result<(Value, HeaderMap), ProviderError> {
+        let (json, (), headers) = self
+            .send_with(kind, build, |body| {
+                serde_json::from_slice(body).ok().map(|json| (json, ()))
+            })
+            .await?;
+        Ok((json, headers))
+    }
+
+    /// [`Self::send`], with a 2xx's body read by `read`: its JSON (what the classifier and the
+    /// pager see), and what `read` took apart from it (a poll's records, kept as text).
+    async fn send_with<X: Default>(
+        &self,
+        kind: RequestKind,
+        build: impl Fn(&InstanceValues) -> Result<Outgoing, ProviderError>,
+        read: impl Fn(&[u8]) -> Option<(Value, X)>,
+    ) -> Result<(Value, X, HeaderMap), ProviderError> {
         let rules = &self.element.api.errors;
         let mut counts = vec![0u32; rules.rules.len()];
         let mut stale = None;
@@ -404,7 +433,7 @@ impl InstanceClient {
                 started.elapsed(),
             );
             let body = body.map_err(|e| ProviderError::Unreachable(describe(&e)))?;
-            let answer = Answer::read(status, &headers, &body);
+            let answer = Answer::read_with(status, &headers, &body, &read);
             let code = status.as_u16();
             if let Some((index, rule)) = rules.classify(code, answer.json.as_ref()) {
                 let message = || answer.message(&self.element);
@@ -483,7 +512,7 @@ impl InstanceClient {
             }
             return answer
                 .into_result(&self.element)
-                .map(|json| (json, headers));
+                .map(|(json, extra)| (json, extra, headers));
         }
     }
 
@@ -563,6 +592,57 @@ impl InstanceClient {
         at: &Position,
         size: u32,
     ) -> Result<ListPage, ProviderError> {
+        let (records, total, next) = self
+            .page_with(feed, resource, query, at, size, |body, pointer| {
+                let mut json: Value = serde_json::from_slice(body).ok()?;
+                // Taken out, not copied: the pager reads only the rest.
+                let found = match json.pointer_mut(pointer) {
+                    Some(Value::Array(records)) => Found::Records(std::mem::take(records)),
+                    None | Some(Value::Null) => Found::Absent,
+                    Some(_) => Found::Other,
+                };
+                Some((json, found))
+            })
+            .await?;
+        Ok(ListPage {
+            records,
+            total,
+            next,
+        })
+    }
+
+    /// [`Self::page`] for a poll: each record kept as the JSON text an event stores
+    /// ([`Record`]), never parsed into a `Value` tree (see `records.rs`).
+    pub async fn page_records(
+        &self,
+        feed: Feed,
+        resource: &Resource,
+        query: &Translated,
+        at: &Position,
+        size: u32,
+    ) -> Result<RecordPage, ProviderError> {
+        let (records, total, next) = self
+            .page_with(feed, resource, query, at, size, records::split)
+            .await?;
+        Ok(RecordPage {
+            records,
+            total,
+            next,
+        })
+    }
+
+    /// A page's request and answer; `read` parses a 2xx's body, taking its records apart.
+    // The page's request, and the reader of its answer: one more than clippy's default.
+    #[allow(clippy::too_many_arguments)]
+    async fn page_with<R>(
+        &self,
+        feed: Feed,
+        resource: &Resource,
+        query: &Translated,
+        at: &Position,
+        size: u32,
+        read: impl Fn(&[u8], &str) -> Option<(Value, Found<R>)>,
+    ) -> Result<(Vec<R>, Option<u64>, Option<Position>), ProviderError> {
         let size = size.clamp(1, self.element.api.max_page_size);
         let (request, pointer, kind): (&ListRequest, String, RequestKind) = match feed {
             Feed::List => (
@@ -585,14 +665,16 @@ impl InstanceClient {
             }
         };
         let page = at.vars(size);
-        let (body, headers) = self
-            .send(kind, |values| {
-                self.list_outgoing(request, resource, query, at, &page, values)
-            })
+        let (body, found, headers) = self
+            .send_with(
+                kind,
+                |values| self.list_outgoing(request, resource, query, at, &page, values),
+                |body| read(body, &pointer),
+            )
             .await?;
-        let records = match body.pointer(&pointer) {
-            Some(Value::Array(records)) => records.clone(),
-            None | Some(Value::Null) if request.records_absent_is_empty => Vec::new(),
+        let records = match found {
+            Found::Records(records) => records,
+            Found::Absent if request.records_absent_is_empty => Vec::new(),
             _ => {
                 return Err(ProviderError::Malformed(format!(
                     "the list has no {pointer:?} array"
@@ -600,11 +682,7 @@ impl InstanceClient {
             }
         };
         let advance = pager::advance(&request.pager, at, size, records.len(), &body, &headers);
-        Ok(ListPage {
-            records,
-            total: advance.total,
-            next: advance.next,
-        })
+        Ok((records, advance.total, advance.next))
     }
 
     /// One record by id.

@@ -105,6 +105,17 @@ impl DeletesSpec {
                 _ => false,
             }
     }
+
+    /// [`Self::is_stub`] of a record kept as text.
+    pub fn is_stub_record(&self, record: &tributary_domain::record::Record) -> bool {
+        self.kind == DeleteKind::Inline
+            && match (&self.pointer, &self.equals) {
+                (Some(pointer), Some(expected)) => {
+                    record.pointer(pointer).as_ref() == Some(expected)
+                }
+                _ => false,
+            }
+    }
 }
 
 impl DeletesSpec {

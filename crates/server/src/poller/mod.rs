@@ -56,10 +56,11 @@ pub use sweep::{SweepSummary, deletion_event_id};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tributary_domain::instance_config::EventsSettings;
 use tributary_domain::placeholders::UrlTemplate;
 use tributary_domain::poll::{self, PollState, Seen};
+use tributary_domain::record::Record;
 use tributary_elements::client::InstanceClient;
 use tributary_elements::definition::deletes::DeleteKind;
 use tributary_elements::pager::Position;
@@ -150,20 +151,44 @@ pub fn wanted_pollers(
         .collect()
 }
 
+/// The dedupe memory as JSON: an object of object id → updated date (`[updated, created]` for
+/// a record created ahead of its change, a content hash for an undated one). Written straight
+/// from the memory, in its order (the order a `Value` object writes its keys in): a backfill's
+/// memory holds every record of the overlap window, tens of thousands, and a `Value` of it
+/// cost an allocation for each.
 fn seen_to_json(state: &PollState) -> String {
-    let map: Map<String, Value> = state
-        .seen
-        .iter()
-        .map(|(id, seen)| {
-            let value = match seen {
-                Seen::Updated(ms) => json!(ms),
-                Seen::Ahead { updated, created } => json!([updated, created]),
-                Seen::Content(hash) => json!(hash),
-            };
-            (id.clone(), value)
-        })
-        .collect();
-    Value::Object(map).to_string()
+    use std::fmt::Write;
+    let mut json = String::with_capacity(2 + state.seen.len() * 32);
+    json.push('{');
+    for (i, (id, seen)) in state.seen.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        write_json_string(&mut json, id);
+        json.push(':');
+        // Writing to a String cannot fail.
+        let _ = match seen {
+            Seen::Updated(ms) => write!(json, "{ms}"),
+            Seen::Ahead { updated, created } => write!(json, "[{updated},{created}]"),
+            Seen::Content(hash) => {
+                write_json_string(&mut json, hash);
+                Ok(())
+            }
+        };
+    }
+    json.push('}');
+    json
+}
+
+/// A string as JSON, escaped as `serde_json` escapes it.
+fn write_json_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(text).to_string());
+    }
 }
 
 fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
@@ -385,10 +410,10 @@ async fn run(
     // `since` is the last successful poll's moment on the provider's clock of today (or its
     // now), and a skew learned from this poll's own answers that puts it earlier than the one
     // the poll began with sends the poll back once to read from there (issue 16).
-    let previous = PollState {
+    let previous = std::sync::Arc::new(PollState {
         cursor_ms: cursor,
         seen: seen_from_json(&poller.seen),
-    };
+    });
     let mut reread = false;
     let (outcome, mut events, stubs, provider_now, unseen) = loop {
         let provider_now = now + skew;
@@ -411,18 +436,37 @@ async fn run(
 
         let page_size = config.page_size.unwrap_or(element.api.max_page_size);
         // Each page is decided (and its events' records written out) while the next is on
-        // its way: the provider's work and ours overlap instead of taking turns. What is
-        // decided is the same as deciding every record at the end (`poll::Decider`); nothing
-        // is stored before the poll's one commit.
-        let mut decider = poll::Decider::new(
-            compiled,
-            &previous,
-            since,
-            provider_now,
-            instance.id,
-            &poller.resource,
-        );
-        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Value>>(2);
+        // its way, in a task of its own: the provider's work, the reading of its pages and
+        // the deciding overlap instead of taking turns (on another core, when there is one;
+        // the next request goes out as soon as a page is read, not after it is decided).
+        // What is decided is the same as deciding every record at the end (`poll::Decider`);
+        // nothing is stored before the poll's one commit.
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
+        let decide = {
+            let (compiled, previous) = (compiled.clone(), previous.clone());
+            let (instance_id, resource) = (instance.id, poller.resource.clone());
+            tokio::spawn(tracing::Instrument::in_current_span(async move {
+                let mut decider = poll::Decider::new(
+                    &compiled,
+                    &previous,
+                    since,
+                    provider_now,
+                    instance_id,
+                    &resource,
+                );
+                let (mut records, mut events) = (0_usize, Vec::new());
+                while let Some(page) = pages_rx.recv().await {
+                    records += page.len();
+                    for record in page {
+                        decider.feed(record);
+                    }
+                    events.extend(decider.take_events().into_iter().map(|e| new_event(e, now)));
+                }
+                let mut outcome = decider.finish();
+                events.extend(outcome.events.drain(..).map(|e| new_event(e, now)));
+                (records, events, outcome)
+            }))
+        };
         let read = async {
             let mut pages = 0_u32;
             let mut stubs = Vec::new();
@@ -440,18 +484,11 @@ async fn run(
             drop(pages_tx);
             Ok::<_, String>((pages, stubs))
         };
-        let decide = async {
-            let (mut records, mut events) = (0_usize, Vec::new());
-            while let Some(page) = pages_rx.recv().await {
-                records += page.len();
-                for record in page {
-                    decider.feed(record);
-                }
-                events.extend(decider.take_events().iter().map(|e| new_event(e, now)));
-            }
-            (records, events)
-        };
-        let (read, (records, mut events)) = tokio::join!(read, decide);
+        // The read ends (its sender dropped) before the decision is awaited: it ends too.
+        let read = read.await;
+        let (records, events, outcome) = decide
+            .await
+            .map_err(|e| format!("the poll's decision failed: {e}"))?;
         let (pages, stubs) = read?;
         summary.pages += pages;
         summary.rewindows = walk.rewindows();
@@ -473,8 +510,6 @@ async fn run(
         }
         let unseen = walk.unseen().to_vec();
         summary.records = records;
-        let mut outcome = decider.finish();
-        events.extend(outcome.events.drain(..).map(|e| new_event(&e, now)));
         break (outcome, events, stubs, provider_now, unseen);
     };
     summary.skipped = outcome.skipped;
@@ -574,16 +609,17 @@ async fn run(
     Ok(())
 }
 
-/// A decided event as the store takes it.
-fn new_event(event: &poll::Event, poll_date_ms: i64) -> NewEvent {
+/// A decided event as the store takes it: its texts moved, not copied (the record's is the
+/// text the provider's page held, see `tributary_domain::record`).
+fn new_event(event: poll::Event, poll_date_ms: i64) -> NewEvent {
     NewEvent {
-        event_id: event.event_id.clone(),
-        object_id: event.object_id.clone(),
+        event_id: event.event_id,
+        object_id: event.object_id,
         event_type: event.event_type.as_str().to_owned(),
         date_ms: event.date_ms,
         poll_date_ms,
-        date_error: event.date_error.clone(),
-        record: event.record.to_string(),
+        date_error: event.date_error,
+        record: event.record.into_string(),
     }
 }
 
@@ -629,6 +665,7 @@ fn finish(state: &AppState, summary: &mut PollSummary, committed: Committed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, json};
     use tributary_domain::instance_config::PollerConfig;
 
     #[test]
@@ -648,6 +685,26 @@ mod tests {
             ]),
         };
         assert_eq!(seen_from_json(&seen_to_json(&state)), state.seen);
+        // Byte for byte what a `Value` of the memory writes (escaped ids included).
+        let mut state = state;
+        state.seen.insert(
+            "a \"quoted\"\n\\ id é".to_owned(),
+            Seen::Content("h\"".into()),
+        );
+        let value: Map<String, Value> = state
+            .seen
+            .iter()
+            .map(|(id, seen)| {
+                let value = match seen {
+                    Seen::Updated(ms) => json!(ms),
+                    Seen::Ahead { updated, created } => json!([updated, created]),
+                    Seen::Content(hash) => json!(hash),
+                };
+                (id.clone(), value)
+            })
+            .collect();
+        assert_eq!(seen_to_json(&state), Value::Object(value).to_string());
+        assert_eq!(seen_to_json(&PollState::default()), "{}");
         assert!(seen_from_json("not json").is_empty());
     }
 
