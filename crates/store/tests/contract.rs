@@ -78,6 +78,7 @@ contract! {
         a_backfill_of_more_events_than_one_insert_holds_stores_each_once_in_order,
         an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing,
         a_claim_returns_each_pollers_row_leased_with_its_last_sweep,
+        a_claim_returns_the_instances_version_and_whether_it_polls_as_they_stand,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
         a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
         a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without,
@@ -908,6 +909,78 @@ async fn a_claim_returns_each_pollers_row_leased_with_its_last_sweep(store: Arc<
             .unwrap()
             .is_empty()
     );
+}
+
+/// The scheduler polls with the client and settings it made for the instance's version, and
+/// reads the instance again only when the claim names another version; so the claim (and every
+/// read of a poller row) says the instance's version as it stands, and whether it polls —
+/// which changes without a new version when an authorization dies.
+async fn a_claim_returns_the_instances_version_and_whether_it_polls_as_they_stand(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 52, "v").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    // Claims at ever later times, each lease ended by the next claim's time.
+    let mut at = NOW;
+    let mut claim = async || {
+        at += 10_000;
+        let claimed = store
+            .claim_due_poller_records("w", at, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "the poller is due and its lease ended");
+        let read = store.poller(record.id, "contacts").await.unwrap().unwrap();
+        assert_eq!(read, claimed[0], "a read says the same");
+        (claimed[0].instance_version, claimed[0].instance_polls)
+    };
+    assert_eq!(claim().await, (Some(record.version), true));
+
+    // A dead authorization: the same version, and no longer polling.
+    store
+        .mark_invalid(record.id, "the provider refused the refresh token", NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(record.version), false));
+
+    // A user's edit (a new authorization) moves the version on; disabling too.
+    let edited = store
+        .update_instance(principal.organization_id, record.id, 1, data("v2"), NOW + 2)
+        .await
+        .unwrap();
+    assert!(matches!(edited, Updated::Done(ref r) if r.version == 2));
+    assert_eq!(claim().await, (Some(2), true));
+    let disabled = InstanceData {
+        disabled: true,
+        ..data("v2")
+    };
+    store
+        .update_instance(principal.organization_id, record.id, 2, disabled, NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(3), false));
+
+    // A rotated token is not an edit: the version stays.
+    store
+        .update_instance(principal.organization_id, record.id, 3, data("v2"), NOW + 4)
+        .await
+        .unwrap();
+    store
+        .store_credentials(record.id, vec![7, 7], NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(4), true));
+
+    // A poll on request is claimed the same way.
+    let now = store
+        .claim_poller(record.id, "contacts", "now", at + 10_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.instance_version, now.instance_polls), (Some(4), true));
 }
 
 async fn a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without(

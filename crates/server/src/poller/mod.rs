@@ -114,6 +114,24 @@ pub struct PollSummary {
     pub polled_at_ms: Option<i64>,
 }
 
+/// What a poll needs of its instance besides its client and prepared settings: which it is.
+/// Not the whole record: the scheduler polls an instance it holds the client of without
+/// reading the record again.
+#[derive(Debug, Clone, Copy)]
+pub struct PolledInstance<'a> {
+    pub id: i64,
+    pub element_key: &'a str,
+}
+
+impl<'a> From<&'a InstanceRecord> for PolledInstance<'a> {
+    fn from(record: &'a InstanceRecord) -> Self {
+        PolledInstance {
+            id: record.id,
+            element_key: &record.element_key,
+        }
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -195,7 +213,7 @@ fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
 /// the poll-duration histogram of `/metrics`.
 pub async fn poll_resource(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
@@ -221,7 +239,7 @@ pub async fn poll_resource(
 
 async fn poll_once(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
@@ -331,7 +349,7 @@ fn requests_made(summary: &PollSummary) -> u32 {
 #[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
