@@ -56,8 +56,8 @@ pub use records::{
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
 /// Storage failures. Callers map `Unavailable` to 503, `InvalidInput` to 400 and the rest to an
-/// opaque 500.
-#[derive(Debug, thiserror::Error)]
+/// opaque 500. (`Clone`: a batch written for several callers fails for each of them.)
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error(
         "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or \

@@ -77,6 +77,7 @@ contract! {
         a_poll_commits_events_and_cursor_together_once,
         a_backfill_of_more_events_than_one_insert_holds_stores_each_once_in_order,
         an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing,
+        idle_commits_at_once_each_get_their_own_outcome,
         a_claim_returns_each_pollers_row_leased_with_its_last_sweep,
         a_claim_returns_the_instances_version_and_whether_it_polls_as_they_stand,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
@@ -842,6 +843,117 @@ async fn an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing(
         (Some(NOW - 7), "{\"42\":1}", 2)
     );
     assert!(store.events(record.id, 0, 10).await.unwrap().is_empty());
+}
+
+/// Idle commits finishing at once are written together (a group commit): each still gets its
+/// own outcome — its poller's row moved on with its cursor, or a conflict for a stale version
+/// or for the second of two commits from one version — and a delete sweep's cursor, loss and
+/// memory go with the poll that swept.
+async fn idle_commits_at_once_each_get_their_own_outcome(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let mut instances = Vec::new();
+    for tag in 0..6 {
+        let record = insert(store.as_ref(), principal, 60 + tag, "i").await;
+        store
+            .sync_pollers(
+                record.id,
+                &[("contacts".into(), NOW), ("tasks".into(), NOW)],
+                NOW,
+            )
+            .await
+            .unwrap();
+        instances.push(record.id);
+    }
+    // Each poller's commit from version 1 (its cursor names it), twice for the first
+    // instance's contacts, and once from a stale version for every tasks poller.
+    let idle = |id: i64, resource: &str, version: i64, cursor: i64| PollCommit {
+        resource: resource.into(),
+        ..commit(id, version, vec![], cursor)
+    };
+    let mut commits = Vec::new();
+    for (n, &id) in instances.iter().enumerate() {
+        let n = n as i64;
+        // The first instance's contacts: one of its two commits wins (checked below).
+        let won = (n > 0).then_some(true);
+        commits.push((idle(id, "contacts", 1, NOW - n), won));
+        commits.push((idle(id, "tasks", 0, NOW - 100 - n), Some(false)));
+    }
+    commits.push((idle(instances[0], "contacts", 1, NOW - 50), None));
+    let deletes = DeleteCommit {
+        cursor_ms: NOW - 5,
+        lost: Some((NOW - 30, NOW - 20)),
+        memory: Some("{\"7\":1}".into()),
+    };
+    let swept_id = instances[1];
+    let tasks: Vec<_> = commits
+        .iter()
+        .map(|(commit, _)| {
+            let (store, commit, deletes) = (store.clone(), commit.clone(), deletes.clone());
+            tokio::spawn(async move {
+                if commit.resource == "contacts" && commit.instance_id == swept_id {
+                    store.commit_poll_with_deletes(commit, deletes).await
+                } else {
+                    store.commit_poll(commit).await
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    let done = Committed::Done { inserted: 0 };
+    for ((commit, expected), outcome) in commits.iter().zip(&outcomes) {
+        if let Some(won) = expected {
+            let want = if *won { &done } else { &Committed::Conflict };
+            assert_eq!(outcome, want, "{} {}", commit.instance_id, commit.resource);
+        }
+    }
+    // Of the two commits of one version, exactly one won, and the row is that one's.
+    let twins = [&outcomes[0], &outcomes[outcomes.len() - 1]];
+    assert_eq!(
+        twins.iter().filter(|o| ***o == done).count(),
+        1,
+        "{twins:?}"
+    );
+    let winner = if *twins[0] == done { NOW } else { NOW - 50 };
+    for (n, &id) in instances.iter().enumerate() {
+        let pollers = store.pollers(id).await.unwrap();
+        let (contacts, tasks) = (&pollers[0], &pollers[1]);
+        let cursor = if n == 0 { winner } else { NOW - n as i64 };
+        assert_eq!(
+            (contacts.cursor_ms, contacts.version, contacts.next_due_ms),
+            (Some(cursor), 2, NOW + 60_000)
+        );
+        assert_eq!(
+            (tasks.cursor_ms, tasks.version),
+            (None, 1),
+            "stale: untouched"
+        );
+        let swept = n == 1;
+        assert_eq!(
+            (
+                contacts.delete_cursor_ms,
+                contacts.deletes_lost,
+                contacts.deletes_lost_from_ms,
+                contacts.deletes_lost_until_ms,
+                contacts.deletes_lost_at_ms,
+                contacts.delete_memory.as_deref(),
+            ),
+            if swept {
+                (
+                    Some(NOW - 5),
+                    1,
+                    Some(NOW - 30),
+                    Some(NOW - 20),
+                    Some(NOW + 10),
+                    Some("{\"7\":1}"),
+                )
+            } else {
+                (None, 0, None, None, None, None)
+            }
+        );
+    }
 }
 
 /// The scheduler polls from the rows its claim returns, so they are the rows as they stand:

@@ -13,7 +13,9 @@
 //!   decided (`poll::Decider`) while the next is fetched, so a backfill's reading and deciding
 //!   overlap; everything still goes to the store in the poll's one commit at the end (its
 //!   events many to a statement), never in a transaction held across a provider request.
-//! - **An idle poll's commit** (nothing found, no sweep) is one statement on the poller's row.
+//! - **An idle poll's commit** (nothing found, no reconciliation sweep; a delete sweep that
+//!   found nothing moves its cursor with it) is the poller's row alone, by group commit: the
+//!   idle polls finishing at once are written in one statement (`Store::commit_poll`).
 //! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.

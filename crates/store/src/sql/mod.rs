@@ -43,12 +43,17 @@ pub(crate) use rows::Columns;
 #[derive(Debug, Clone)]
 pub struct SqlStore<B: Database> {
     pool: Pool<B>,
+    /// Idle polls' commits waiting for their group commit (`polling.rs`).
+    idle: std::sync::Arc<polling::IdleCommits>,
 }
 
 impl<B: Backend> SqlStore<B> {
     /// A store over a pool that is open and migrated.
     pub(crate) fn new(pool: Pool<B>) -> SqlStore<B> {
-        SqlStore { pool }
+        SqlStore {
+            pool,
+            idle: std::sync::Arc::default(),
+        }
     }
 
     /// Starts a transaction that will write.
@@ -111,6 +116,13 @@ pub trait Backend:
         conn: &mut Self::Connection,
         attempts: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The rows of a batch of idle commits (`$1`, a JSON array of objects, each
+    /// `{"i", "r", "ver", "c", "s", "d", "n", "m", "dc", "l", "lf", "lu", "dm"}`: the poller,
+    /// the version its poll read, the poll's cursor, memory, next due time, moment and summary,
+    /// and its delete sweep's cursor, loss (0 or 1, its span) and memory, null without one) as a
+    /// table `v` of those columns, for the `FROM` of one `UPDATE`.
+    const IDLE_ROWS: &'static str;
 
     /// [`Store::claim_due_pollers`](crate::Store::claim_due_pollers).
     fn claim_due_pollers(

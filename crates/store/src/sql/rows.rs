@@ -182,7 +182,9 @@ pub(crate) fn poller(row: &impl Columns) -> Result<PollerRecord> {
         swept_ms: row.column("swept_ms")?,
         // NULL only for an instance deleted meanwhile (its pollers go with it).
         instance_version: row.column("instance_version")?,
-        instance_polls: row.column::<Option<bool>>("instance_polls")?.unwrap_or(false),
+        instance_polls: row
+            .column::<Option<bool>>("instance_polls")?
+            .unwrap_or(false),
     })
 }
 
