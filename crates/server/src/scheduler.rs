@@ -173,7 +173,7 @@ async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSumm
                 }
             };
             let polls = instance.valid && !instance.disabled;
-            (prepared, Source::Read(instance), polls)
+            (prepared, Source::Read(Box::new(instance)), polls)
         }
     };
     let settings = &prepared.settings;
@@ -225,5 +225,5 @@ async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSumm
 /// the instance's record read now, to be made from once the poll is known to need one.
 enum Source {
     Cached(Arc<InstanceClient>),
-    Read(InstanceRecord),
+    Read(Box<InstanceRecord>),
 }

@@ -235,7 +235,7 @@ pub async fn poll_resource(
     .await;
     state
         .metrics
-        .polled(&instance.element_key, &poller.resource, started.elapsed());
+        .polled(instance.element_key, &poller.resource, started.elapsed());
     summary
 }
 
@@ -256,7 +256,7 @@ async fn poll_once(
     // The interval, stretched when the app's pollers would use more than its quota allows.
     let owner = client.quota_key();
     let quota = PollerRef {
-        element: &instance.element_key,
+        element: instance.element_key,
         budget_owner: &owner,
         instance_id: instance.id,
         resource: &poller.resource,
