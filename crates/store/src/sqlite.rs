@@ -81,7 +81,20 @@ impl SqlStore<Sqlite> {
             }
         };
         migrate::run(&pool, migrate::SQLITE_LEDGER, migrate::SQLITE, now_ms).await?;
-        Ok(SqlStore::new(pool))
+        if in_memory {
+            return Ok(SqlStore::new(pool));
+        }
+        // This process's writes, one at a time through one connection (see `SqlStore`); other
+        // processes on the same file still meet the lock, and `busy_timeout` waits for them.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(SqlStore::with_writer(pool, writer))
     }
 }
 

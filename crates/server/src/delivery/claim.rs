@@ -36,29 +36,35 @@ impl Deliverer {
     /// Claims as many due notifications as there are free slots (and their hosts can take) and
     /// starts sending them; a notification whose host turned out busy goes back, due again
     /// shortly — or, with `ahead`, waits here for a slot of its host (see the module docs).
-    /// Returns how many started, and whether the claim was full (more may be due).
+    ///
+    /// With `probe` false (the last claim came back short and nothing has been queued or come
+    /// due since), it claims only for a callback URL whose notifications waiting ahead run low
+    /// — not once per finished send for a free slot that no due notification could fill.
+    /// Returns how many started, and whether a claim was made and came back full (`Some(true)`:
+    /// more may be due), short (`Some(false)`) or not made (`None`).
     pub(super) async fn start_sends(
         &self,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,
         ahead: bool,
-    ) -> (usize, bool) {
+        probe: bool,
+    ) -> (usize, Option<bool>) {
         let now = self.state.now_ms();
         let mut started = self.start_waiting(slots, sends, now).await;
         let free = slots.available_permits();
         let waiting = self.lock_ahead().len();
-        let per_host = self.state.settings.delivery_per_host.max(1);
         let ahead = ahead && self.lease_room_ms() > 1_000;
         let ahead_room = if ahead {
             (self.concurrency() * AHEAD_PER_SLOT).saturating_sub(waiting)
         } else {
             0
         };
-        // Claim when a slot is free that nothing waiting could take, or when what waits runs
-        // low: not once per finished send.
-        let low = waiting < (per_host * AHEAD_PER_HOST / 2).max(1);
-        if free + ahead_room == 0 || (free == 0 && !low) {
-            return (started, false);
+        // Claim when a slot is free that nothing waiting could take (unless the last claim
+        // showed there is nothing for it), or when what waits for a URL runs low: not once per
+        // finished send.
+        let low = self.runs_low();
+        if free + ahead_room == 0 || (free == 0 && !low) || (!probe && !low) {
+            return (started, None);
         }
         let limit = free + ahead_room;
         let lease_ms = self.lease_ms();
@@ -83,7 +89,25 @@ impl Deliverer {
                 Some(notification) => self.give_back(&notification.id, now + 200).await,
             }
         }
-        (started, full)
+        (started, Some(full))
+    }
+
+    /// Whether a callback URL being sent to has fewer than half its window
+    /// ([`AHEAD_PER_HOST`] host shares) waiting ahead, or nothing is sent or waits at all.
+    fn runs_low(&self) -> bool {
+        let half = (self.state.settings.delivery_per_host.max(1) * AHEAD_PER_HOST / 2).max(1);
+        let mut waiting: std::collections::HashMap<String, usize> = Default::default();
+        for (notification, _) in self.lock_ahead().iter() {
+            *waiting
+                .entry(notification.callback_url.clone())
+                .or_default() += 1;
+        }
+        let urls = self.lock_urls();
+        (urls.is_empty() && waiting.is_empty())
+            || waiting.values().any(|&n| n < half)
+            || urls
+                .keys()
+                .any(|url| waiting.get(url).copied().unwrap_or(0) < half)
     }
 
     /// Starts what waits ahead, in claim order, as its hosts' slots free; gives back what has

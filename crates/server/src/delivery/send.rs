@@ -57,6 +57,7 @@ impl Deliverer {
         let key = signing.key.as_ref().map(|k| k.expose_secret());
         let result = self.post(&notification, &body, key, &signing.scheme).await;
         drop(host);
+        self.freed.notify_one();
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, excerpt, error, retry_after_ms) = match result {
             Ok((status, excerpt, retry_after)) => (Some(status), Some(excerpt), None, retry_after),

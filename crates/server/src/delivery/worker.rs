@@ -32,6 +32,9 @@ pub struct Deliverer {
     /// Instance id → (version, how its notifications are signed).
     pub(super) signing: Arc<SigningCache>,
     pub(super) recorder: Arc<Recorder>,
+    /// Told when a send gives its host's slot back (the receiver answered), so the loop starts
+    /// what waits for that host at once rather than when some send's commit is done.
+    pub(super) freed: Arc<tokio::sync::Notify>,
     /// (instance, version) whose unreadable configuration was logged already.
     pub(super) unreadable: Arc<Mutex<HashSet<(i64, i64)>>>,
 }
@@ -62,6 +65,7 @@ impl Deliverer {
             ahead: Arc::default(),
             signing: Arc::default(),
             recorder: Arc::default(),
+            freed: Arc::default(),
             unreadable: Arc::default(),
         })
     }
@@ -106,6 +110,9 @@ impl Deliverer {
         // Unnotified events appear when a poll stores them (it nudges), or on another node
         // (the timer finds them); a send finishing adds none, so it skips the look.
         let mut queue_due = true;
+        // The last claim came back short and nothing was queued or woke the loop since: no
+        // claim only to look for more (`start_sends`' probe) until something may have come due.
+        let mut dry = false;
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let pruned = self.prune().await;
@@ -117,15 +124,19 @@ impl Deliverer {
             while sends.try_join_next().is_some() {}
             let queued = if queue_due { self.queue().await } else { 0 };
             queue_due = queued > 0;
+            dry &= queued == 0;
             // Around again at once only while there may be more: a claim that came back short
             // means nothing else is due (or every due one's receiver is busy).
-            let (_, more) = self.start_sends(&slots, &mut sends, true).await;
+            let (_, claim) = self.start_sends(&slots, &mut sends, true, !dry).await;
+            let more = claim == Some(true);
+            dry = claim.map_or(dry, |full| !full);
             if queued > 0 || more {
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => queue_due = true,
-                _ = self.state.delivery_nudge.notified() => queue_due = true,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => (queue_due, dry) = (true, false),
+                _ = self.state.delivery_nudge.notified() => (queue_due, dry) = (true, false),
+                _ = self.freed.notified() => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 _ = shutdown.cancelled() => break,
             }
@@ -144,7 +155,7 @@ impl Deliverer {
     pub async fn send_due(&self) -> usize {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut sends = JoinSet::new();
-        let (started, _) = self.start_sends(&slots, &mut sends, false).await;
+        let (started, _) = self.start_sends(&slots, &mut sends, false, true).await;
         while sends.join_next().await.is_some() {}
         started
     }

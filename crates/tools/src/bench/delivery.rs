@@ -75,6 +75,39 @@ pub(super) fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+/// The p50 and p99 figures of one latency (`latencies` and `round_trips` sorted), each against
+/// the bare round trip of the same body at the same percentile.
+fn latency_figures(
+    name: &str,
+    latencies: &[Duration],
+    round_trips: &[Duration],
+    seen: &str,
+    body_bytes: usize,
+) -> Vec<Figure> {
+    [50, 99]
+        .into_iter()
+        .map(|p| {
+            let (value, ceiling) = (percentile_ms(latencies, p), percentile_ms(round_trips, p));
+            Figure::against(
+                format!("delivery: latency p{p}, {name}"),
+                value,
+                "ms",
+                format!("bare POST round trip p{p}"),
+                ceiling,
+                format!("the bare round trip (p{p})"),
+                false,
+                format!(
+                    "ratio = latency / the bare round trip; {seen}; ceiling: {} POSTs of the \
+                     last one-event body ({body_bytes} bytes), signed, one at a time on a warm \
+                     connection (p{p} {} ms)",
+                    round_trips.len(),
+                    number(ceiling)
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The bare loops' client: pooled and kept alive, built as the delivery worker builds its own
 /// (no proxy, no redirects, the same timeouts), so the ceiling is the machine's, not a weaker
 /// client's.
@@ -538,44 +571,20 @@ async fn measure(
          nudges it, timed from the commit's return to the receiver's arrival (one wall clock \
          for both processes); {stored_early} arrived before the commit returned (counted as 0)"
     );
-    for p in [50, 99] {
-        let (value, ceiling) = (percentile_ms(&stored, p), percentile_ms(&round_trips, p));
-        figures.push(Figure::against(
-            format!("delivery: latency p{p}, event stored → received"),
-            value,
-            "ms",
-            format!("bare POST round trip p{p}"),
-            ceiling,
-            format!("the bare round trip (p{p})"),
-            false,
-            format!(
-                "ratio = latency / the bare round trip; {seen_stored}; ceiling: {samples} POSTs \
-                 of the last one-event body ({} bytes), signed, one at a time on a warm \
-                 connection (p{p} {} ms)",
-                body.len(),
-                number(ceiling)
-            ),
-        ));
-    }
-    for p in [50, 99] {
-        let (value, ceiling) = (percentile_ms(&latencies, p), percentile_ms(&round_trips, p));
-        figures.push(Figure::against(
-            format!("delivery: latency p{p}, poll asked → received"),
-            value,
-            "ms",
-            format!("bare POST round trip p{p}"),
-            ceiling,
-            format!("the bare round trip (p{p})"),
-            false,
-            format!(
-                "ratio = latency / the bare round trip; {seen}; ceiling: {samples} POSTs of \
-                 the last one-event body ({} bytes), signed, one at a time on a warm connection \
-                 (p{p} {} ms)",
-                body.len(),
-                number(ceiling)
-            ),
-        ));
-    }
+    figures.extend(latency_figures(
+        "event stored → received",
+        &stored,
+        &round_trips,
+        &seen_stored,
+        body.len(),
+    ));
+    figures.extend(latency_figures(
+        "poll asked → received",
+        &latencies,
+        &round_trips,
+        &seen,
+        body.len(),
+    ));
     figures.push(queue);
     Ok(figures)
 }

@@ -25,10 +25,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tributary_domain::{Clock, SystemClock};
-use tributary_simulator::{Config, RunningSimulator, Simulator};
 
 use super::nodes::{ORG, REDIRECT, RESOURCES, USER, default_pollers, start_node};
-use super::{Figure, count, number, step};
+use super::{BenchElement, Figure, count, number, step};
 
 /// How big the memory benchmark is.
 #[derive(Debug, Clone, Serialize)]
@@ -77,18 +76,9 @@ pub async fn run(options: &MemoryOptions, bar: &ProgressBar) -> anyhow::Result<V
         "the memory benchmark's counts must grow: {small}, then {large}"
     );
     step(bar, "starting the simulator and a serve process", 1);
-    let sim = Simulator::new(
-        Config {
-            seed: 0,
-            throttle_per_minute: u32::MAX,
-            tenant_throttle_per_minute: u32::MAX,
-            quota_per_day: u32::MAX,
-            tenant_quota_per_day: u32::MAX,
-            ..Config::default()
-        },
-        Arc::new(SystemClock),
-    );
-    let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse()?).await?;
+    let sim = BenchElement::Infusionsoft
+        .simulator(Arc::new(SystemClock))
+        .await?;
     let dir = std::env::temp_dir().join(format!(
         "tributary-bench-memory-{}-{}",
         std::process::id(),

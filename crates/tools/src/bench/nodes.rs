@@ -25,7 +25,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tributary_domain::{Clock, SystemClock};
-use tributary_simulator::{Config, RunningSimulator, Simulator};
 use tributary_store::{Store, WAKE_SCHEDULER};
 
 use super::delivery::DeliveryOptions;
@@ -250,18 +249,9 @@ async fn measure(
     nodes: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<(f64, f64)> {
-    let sim = Simulator::new(
-        Config {
-            seed: 0,
-            throttle_per_minute: u32::MAX,
-            tenant_throttle_per_minute: u32::MAX,
-            quota_per_day: u32::MAX,
-            tenant_quota_per_day: u32::MAX,
-            ..Config::default()
-        },
-        Arc::new(SystemClock),
-    );
-    let sim = RunningSimulator::start(sim, "127.0.0.1:0".parse()?).await?;
+    let sim = BenchElement::Infusionsoft
+        .simulator(Arc::new(SystemClock))
+        .await?;
     let origin = sim.url();
     let received = Arc::new(AtomicUsize::new(0));
     let count = received.clone();
