@@ -521,6 +521,34 @@ impl Clients {
             }))
     }
 
+    /// The client and the prepared settings made for an instance at `version`, when both are
+    /// cached: a worker that knows the instance's version (a poller's claim returns it) then
+    /// polls without reading the instance. `None` sends it to the store for the record.
+    pub fn cached(
+        &self,
+        instance_id: i64,
+        version: i64,
+    ) -> Option<(Arc<Prepared>, Arc<InstanceClient>)> {
+        let prepared = match self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&instance_id)
+        {
+            Some((made, prepared)) if *made == version => prepared.clone(),
+            _ => return None,
+        };
+        match self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&instance_id)
+        {
+            Some((made, client)) if *made == version => Some((prepared, client.clone())),
+            _ => None,
+        }
+    }
+
     /// Drops an instance's client and prepared settings (after an edit or a delete).
     pub fn forget(&self, instance_id: i64) {
         self.cache

@@ -6,8 +6,11 @@
 //! processes sharing a database — and a worker that dies leaves its leases to expire and be
 //! claimed again. A poll writes nothing until its final transaction, so an abandoned poll
 //! (shutdown, crash) leaves the cursor where it was and the next poll repeats its window.
-//! Enabling, disabling, re-configuring and deleting take effect at the next claim: the
-//! scheduler reads every poll's configuration from the database, never from memory.
+//! Enabling, disabling, re-configuring and deleting take effect at the next claim: the claim
+//! returns each poller's instance version (which every edit moves on) and whether it polls
+//! (valid, not disabled: an authorization dies without a new version), and the scheduler
+//! reads the instance and its configuration from the database whenever its clients cache holds
+//! nothing of that version — an idle poll of an unchanged instance reads nothing else.
 //!
 //! Each claimed poll passes its provider app's quota first (`crate::quota`): a poll the app's
 //! admission bucket cannot afford now gives its lease back with a later due time, in line
@@ -17,14 +20,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::poller::{self, PollSummary, wanted_pollers};
+use crate::poller::{self, PollSummary, PolledInstance, wanted_pollers};
 use crate::quota::PollerRef;
 use crate::state::AppState;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tributary_domain::quota::Admission;
-use tributary_store::PollerRecord;
+use tributary_elements::client::InstanceClient;
+use tributary_store::{InstanceRecord, PollerRecord};
 
 /// The scheduler of one process.
 #[derive(Debug, Clone)]
@@ -131,7 +135,10 @@ impl Scheduler {
 }
 
 /// Polls one claimed poller: its row as the claim returned it (leased to this scheduler, so
-/// no other poll changes it meanwhile), its instance read from the database now.
+/// no other poll changes it meanwhile), with its instance's version and whether it polls as the
+/// claim read them. The instance's client and settings of that version, when cached, are
+/// polled with as they are; otherwise (a first poll, an edit, a reload of the elements) the
+/// instance is read from the database now.
 async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSummary> {
     let (instance_id, resource) = (poller.instance_id, poller.resource.as_str());
     let now = state.now_ms();
@@ -144,47 +151,63 @@ async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSumm
             tracing::error!(%error, "could not release a poller");
         }
     };
-    let instance = match state.store.instance_by_id(instance_id).await {
-        Ok(Some(instance)) => instance,
-        Ok(None) => return None, // deleted; its pollers went with it
-        Err(error) => {
-            tracing::error!(%error, "could not load a polled instance");
-            release(now + 60_000).await;
-            return None;
-        }
-    };
-    let prepared = match state.clients.prepared(&instance) {
-        Ok(prepared) => prepared,
-        Err(_) => {
-            release(now + 3_600_000).await;
-            return None;
+    // Deleted since the claim: its pollers went with it.
+    let version = poller.instance_version?;
+    let (prepared, source, polls) = match state.clients.cached(instance_id, version) {
+        Some((prepared, client)) => (prepared, Source::Cached(client), poller.instance_polls),
+        None => {
+            let instance = match state.store.instance_by_id(instance_id).await {
+                Ok(Some(instance)) => instance,
+                Ok(None) => return None, // deleted; its pollers went with it
+                Err(error) => {
+                    tracing::error!(%error, "could not load a polled instance");
+                    release(now + 60_000).await;
+                    return None;
+                }
+            };
+            let prepared = match state.clients.prepared(&instance) {
+                Ok(prepared) => prepared,
+                Err(_) => {
+                    release(now + 3_600_000).await;
+                    return None;
+                }
+            };
+            let polls = instance.valid && !instance.disabled;
+            (prepared, Source::Read(Box::new(instance)), polls)
         }
     };
     let settings = &prepared.settings;
-    // Configuration changed under the scheduler: follow it.
-    let wanted = wanted_pollers(settings, now, instance_id);
-    if !wanted.iter().any(|(r, _)| r == resource) {
+    // Configuration changed under the scheduler: follow it (`wanted_pollers`' resources).
+    if !settings.enabled || !settings.pollers.contains_key(resource) {
+        let wanted = wanted_pollers(settings, now, instance_id);
         if let Err(error) = state.store.sync_pollers(instance_id, &wanted, now).await {
             tracing::error!(%error, "could not follow a configuration change");
         }
         return None;
     }
-    if !instance.valid || instance.disabled {
+    if !polls {
         // Polling waits for a new authorization; look again in an hour.
         release(now + 3_600_000).await;
         return None;
     }
-    let client = match state.clients.client(&instance) {
-        Ok(client) => client,
-        Err(_) => {
-            release(now + 600_000).await;
-            return None;
-        }
+    let client = match source {
+        Source::Cached(client) => client,
+        Source::Read(instance) => match state.clients.client(&instance) {
+            Ok(client) => client,
+            Err(_) => {
+                release(now + 600_000).await;
+                return None;
+            }
+        },
+    };
+    let instance = PolledInstance {
+        id: instance_id,
+        element_key: &client.element().key,
     };
     // Within the app's quota: a poll the app's bucket cannot afford now waits for it.
     let owner = client.quota_key();
     let quota = PollerRef {
-        element: &instance.element_key,
+        element: instance.element_key,
         budget_owner: &owner,
         instance_id,
         resource,
@@ -196,4 +219,11 @@ async fn poll_claimed(state: &AppState, poller: PollerRecord) -> Option<PollSumm
         return None;
     }
     Some(poller::poll_resource(state, &instance, &client, &prepared, &poller, false).await)
+}
+
+/// Where a poll's client comes from: the cache, for the instance's version the claim read; or
+/// the instance's record read now, to be made from once the poll is known to need one.
+enum Source {
+    Cached(Arc<InstanceClient>),
+    Read(Box<InstanceRecord>),
 }

@@ -56,8 +56,8 @@ pub use records::{
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
 /// Storage failures. Callers map `Unavailable` to 503, `InvalidInput` to 400 and the rest to an
-/// opaque 500.
-#[derive(Debug, thiserror::Error)]
+/// opaque 500. (`Clone`: a batch written for several callers fails for each of them.)
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error(
         "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or \
@@ -231,6 +231,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn poller(&self, instance_id: i64, resource: &str) -> Result<Option<PollerRecord>>;
 
     /// Writes a poll's events, cursor, memory and summary, or nothing on a version conflict.
+    /// An idle poll's (no events) is written by group commit: with the other idle commits
+    /// waiting by then, in one statement.
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed>;
 
     /// [`Store::commit_poll`] with the poll's delete sweep: its events are among the commit's,

@@ -186,6 +186,10 @@ impl Backend for Postgres {
         .rows_affected())
     }
 
+    const IDLE_ROWS: &'static str = "jsonb_to_recordset($1::jsonb) AS v(i bigint, r text,
+         ver bigint, c bigint, s text, d bigint, n bigint, m text, dc bigint, l bigint,
+         lf bigint, lu bigint, dm text)";
+
     async fn settle_attempts(conn: &mut PgConnection, attempts: &str) -> Result<()> {
         const ROWS: &str = "jsonb_to_recordset($1::jsonb) AS v(id text, at bigint, code bigint,
              duration bigint, excerpt text, error text, status text, next bigint,

@@ -164,6 +164,14 @@ pub struct PollerRecord {
     /// When the last complete reconciliation sweep began (Tributary's clock; the `sweeps`
     /// table's, read with the row so a poll need not ask for it apart); `None` before the first.
     pub swept_ms: Option<i64>,
+    /// The version of the poller's instance as the row was read (`None`: the instance is
+    /// gone), so that a worker holding the instance's client and settings of that version polls
+    /// without reading the instance again.
+    pub instance_version: Option<i64>,
+    /// Whether the instance polled as the row was read: its authorization valid and it not
+    /// disabled. (A dead authorization is recorded without a new version:
+    /// [`Store::mark_invalid`](crate::Store::mark_invalid).)
+    pub instance_polls: bool,
 }
 
 /// What a poll's delete sweep writes with the poll (its events go with the poll's).

@@ -132,6 +132,13 @@ impl Backend for Sqlite {
         .rows_affected())
     }
 
+    const IDLE_ROWS: &'static str = "(SELECT j.value ->> 'i' AS i, j.value ->> 'r' AS r,
+             j.value ->> 'ver' AS ver, j.value ->> 'c' AS c, j.value ->> 's' AS s,
+             j.value ->> 'd' AS d, j.value ->> 'n' AS n, j.value ->> 'm' AS m,
+             j.value ->> 'dc' AS dc, j.value ->> 'l' AS l, j.value ->> 'lf' AS lf,
+             j.value ->> 'lu' AS lu, j.value ->> 'dm' AS dm
+         FROM json_each($1) j) AS v";
+
     async fn settle_attempts(conn: &mut SqliteConnection, attempts: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO delivery_attempts (notification_id, at_ms, status_code, duration_ms,

@@ -77,7 +77,9 @@ contract! {
         a_poll_commits_events_and_cursor_together_once,
         a_backfill_of_more_events_than_one_insert_holds_stores_each_once_in_order,
         an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing,
+        idle_commits_at_once_each_get_their_own_outcome,
         a_claim_returns_each_pollers_row_leased_with_its_last_sweep,
+        a_claim_returns_the_instances_version_and_whether_it_polls_as_they_stand,
         a_failed_poll_keeps_the_cursor_and_counts_the_failure,
         a_delete_sweep_commits_with_its_poll_and_a_loss_is_counted,
         a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without,
@@ -843,6 +845,117 @@ async fn an_idle_commit_moves_the_poller_alone_and_a_stale_one_changes_nothing(
     assert!(store.events(record.id, 0, 10).await.unwrap().is_empty());
 }
 
+/// Idle commits finishing at once are written together (a group commit): each still gets its
+/// own outcome — its poller's row moved on with its cursor, or a conflict for a stale version
+/// or for the second of two commits from one version — and a delete sweep's cursor, loss and
+/// memory go with the poll that swept.
+async fn idle_commits_at_once_each_get_their_own_outcome(store: Arc<dyn Store>) {
+    let principal = org(store.as_ref(), 1).await;
+    let mut instances = Vec::new();
+    for tag in 0..6 {
+        let record = insert(store.as_ref(), principal, 60 + tag, "i").await;
+        store
+            .sync_pollers(
+                record.id,
+                &[("contacts".into(), NOW), ("tasks".into(), NOW)],
+                NOW,
+            )
+            .await
+            .unwrap();
+        instances.push(record.id);
+    }
+    // Each poller's commit from version 1 (its cursor names it), twice for the first
+    // instance's contacts, and once from a stale version for every tasks poller.
+    let idle = |id: i64, resource: &str, version: i64, cursor: i64| PollCommit {
+        resource: resource.into(),
+        ..commit(id, version, vec![], cursor)
+    };
+    let mut commits = Vec::new();
+    for (n, &id) in instances.iter().enumerate() {
+        let n = n as i64;
+        // The first instance's contacts: one of its two commits wins (checked below).
+        let won = (n > 0).then_some(true);
+        commits.push((idle(id, "contacts", 1, NOW - n), won));
+        commits.push((idle(id, "tasks", 0, NOW - 100 - n), Some(false)));
+    }
+    commits.push((idle(instances[0], "contacts", 1, NOW - 50), None));
+    let deletes = DeleteCommit {
+        cursor_ms: NOW - 5,
+        lost: Some((NOW - 30, NOW - 20)),
+        memory: Some("{\"7\":1}".into()),
+    };
+    let swept_id = instances[1];
+    let tasks: Vec<_> = commits
+        .iter()
+        .map(|(commit, _)| {
+            let (store, commit, deletes) = (store.clone(), commit.clone(), deletes.clone());
+            tokio::spawn(async move {
+                if commit.resource == "contacts" && commit.instance_id == swept_id {
+                    store.commit_poll_with_deletes(commit, deletes).await
+                } else {
+                    store.commit_poll(commit).await
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    let done = Committed::Done { inserted: 0 };
+    for ((commit, expected), outcome) in commits.iter().zip(&outcomes) {
+        if let Some(won) = expected {
+            let want = if *won { &done } else { &Committed::Conflict };
+            assert_eq!(outcome, want, "{} {}", commit.instance_id, commit.resource);
+        }
+    }
+    // Of the two commits of one version, exactly one won, and the row is that one's.
+    let twins = [&outcomes[0], &outcomes[outcomes.len() - 1]];
+    assert_eq!(
+        twins.iter().filter(|o| ***o == done).count(),
+        1,
+        "{twins:?}"
+    );
+    let winner = if *twins[0] == done { NOW } else { NOW - 50 };
+    for (n, &id) in instances.iter().enumerate() {
+        let pollers = store.pollers(id).await.unwrap();
+        let (contacts, tasks) = (&pollers[0], &pollers[1]);
+        let cursor = if n == 0 { winner } else { NOW - n as i64 };
+        assert_eq!(
+            (contacts.cursor_ms, contacts.version, contacts.next_due_ms),
+            (Some(cursor), 2, NOW + 60_000)
+        );
+        assert_eq!(
+            (tasks.cursor_ms, tasks.version),
+            (None, 1),
+            "stale: untouched"
+        );
+        let swept = n == 1;
+        assert_eq!(
+            (
+                contacts.delete_cursor_ms,
+                contacts.deletes_lost,
+                contacts.deletes_lost_from_ms,
+                contacts.deletes_lost_until_ms,
+                contacts.deletes_lost_at_ms,
+                contacts.delete_memory.as_deref(),
+            ),
+            if swept {
+                (
+                    Some(NOW - 5),
+                    1,
+                    Some(NOW - 30),
+                    Some(NOW - 20),
+                    Some(NOW + 10),
+                    Some("{\"7\":1}"),
+                )
+            } else {
+                (None, 0, None, None, None, None)
+            }
+        );
+    }
+}
+
 /// The scheduler polls from the rows its claim returns, so they are the rows as they stand:
 /// leased, with the cursor, memory and version of the last commit and the last sweep's moment.
 async fn a_claim_returns_each_pollers_row_leased_with_its_last_sweep(store: Arc<dyn Store>) {
@@ -908,6 +1021,78 @@ async fn a_claim_returns_each_pollers_row_leased_with_its_last_sweep(store: Arc<
             .unwrap()
             .is_empty()
     );
+}
+
+/// The scheduler polls with the client and settings it made for the instance's version, and
+/// reads the instance again only when the claim names another version; so the claim (and every
+/// read of a poller row) says the instance's version as it stands, and whether it polls —
+/// which changes without a new version when an authorization dies.
+async fn a_claim_returns_the_instances_version_and_whether_it_polls_as_they_stand(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 52, "v").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    // Claims at ever later times, each lease ended by the next claim's time.
+    let mut at = NOW;
+    let mut claim = async || {
+        at += 10_000;
+        let claimed = store
+            .claim_due_poller_records("w", at, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "the poller is due and its lease ended");
+        let read = store.poller(record.id, "contacts").await.unwrap().unwrap();
+        assert_eq!(read, claimed[0], "a read says the same");
+        (claimed[0].instance_version, claimed[0].instance_polls)
+    };
+    assert_eq!(claim().await, (Some(record.version), true));
+
+    // A dead authorization: the same version, and no longer polling.
+    store
+        .mark_invalid(record.id, "the provider refused the refresh token", NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(record.version), false));
+
+    // A user's edit (a new authorization) moves the version on; disabling too.
+    let edited = store
+        .update_instance(principal.organization_id, record.id, 1, data("v2"), NOW + 2)
+        .await
+        .unwrap();
+    assert!(matches!(edited, Updated::Done(ref r) if r.version == 2));
+    assert_eq!(claim().await, (Some(2), true));
+    let disabled = InstanceData {
+        disabled: true,
+        ..data("v2")
+    };
+    store
+        .update_instance(principal.organization_id, record.id, 2, disabled, NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(3), false));
+
+    // A rotated token is not an edit: the version stays.
+    store
+        .update_instance(principal.organization_id, record.id, 3, data("v2"), NOW + 4)
+        .await
+        .unwrap();
+    store
+        .store_credentials(record.id, vec![7, 7], NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(claim().await, (Some(4), true));
+
+    // A poll on request is claimed the same way.
+    let now = store
+        .claim_poller(record.id, "contacts", "now", at + 10_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.instance_version, now.instance_polls), (Some(4), true));
 }
 
 async fn a_delete_sweeps_memory_is_written_with_its_poll_and_kept_by_one_without(

@@ -10,6 +10,8 @@
 //! `±hhmm`, with or without a fraction; or a bare `yyyy-MM-dd`, taken as midnight UTC), so a
 //! dialect can rewrite them in the provider's shape.
 
+use std::sync::LazyLock;
+
 use super::{DatePattern, Zone};
 
 /// A date formatter: one of the built-in shapes, or a Java pattern in a zone.
@@ -105,17 +107,21 @@ impl DateFormatter {
 
     /// Writes an instant (epoch milliseconds).
     pub fn format(&self, epoch_ms: i64) -> Formatted {
-        let utc = |pattern: &str| match DatePattern::compile(pattern) {
-            Ok(compiled) => compiled.format(epoch_ms, &Zone::utc()),
+        // The two constant patterns, compiled once (every poll writes its window's dates).
+        static ISO: LazyLock<[Option<DatePattern>; 2]> = LazyLock::new(|| {
+            [ISO_SECONDS, ISO_MILLIS].map(|pattern| DatePattern::compile(pattern).ok())
+        });
+        let utc = |pattern: &Option<DatePattern>| match pattern {
+            Some(compiled) => compiled.format(epoch_ms, &Zone::utc()),
             // The two constant patterns compile; a failure here would be a typo above.
-            Err(_) => epoch_ms.to_string(),
+            None => epoch_ms.to_string(),
         };
         match self {
             DateFormatter::EpochSeconds => Formatted::Number(epoch_ms.div_euclid(1000)),
             DateFormatter::EpochMillis => Formatted::Number(epoch_ms),
             DateFormatter::EpochMillisString => Formatted::Text(epoch_ms.to_string()),
-            DateFormatter::IsoUtc => Formatted::Text(utc(ISO_SECONDS)),
-            DateFormatter::IsoUtcMillis => Formatted::Text(utc(ISO_MILLIS)),
+            DateFormatter::IsoUtc => Formatted::Text(utc(&ISO[0])),
+            DateFormatter::IsoUtcMillis => Formatted::Text(utc(&ISO[1])),
             DateFormatter::Pattern { pattern, zone } => {
                 Formatted::Text(pattern.format(epoch_ms, zone))
             }
@@ -131,15 +137,21 @@ pub fn parse_instant(text: &str) -> Option<i64> {
     if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
         return Some(timestamp.as_millisecond());
     }
+    // Compiled once: a poll reads the dates of its query.
+    static PATTERNS: LazyLock<Vec<DatePattern>> = LazyLock::new(|| {
+        [
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+            "yyyy-MM-dd'T'HH:mm:ssZ",
+            "yyyy-MM-dd",
+        ]
+        .iter()
+        .filter_map(|pattern| DatePattern::compile(pattern).ok())
+        .collect()
+    });
     let utc = Zone::utc();
-    [
-        "yyyy-MM-dd'T'HH:mm:ss.SSSZ",
-        "yyyy-MM-dd'T'HH:mm:ssZ",
-        "yyyy-MM-dd",
-    ]
-    .iter()
-    .filter_map(|pattern| DatePattern::compile(pattern).ok())
-    .find_map(|pattern| pattern.parse(text, &utc).ok())
+    PATTERNS
+        .iter()
+        .find_map(|pattern| pattern.parse(text, &utc).ok())
 }
 
 #[cfg(test)]

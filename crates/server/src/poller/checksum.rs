@@ -7,9 +7,9 @@
 use tributary_domain::poll::{self, CompiledPoller};
 use tributary_elements::Resource;
 use tributary_elements::client::InstanceClient;
-use tributary_store::{InstanceRecord, PollCommit, PollerRecord};
+use tributary_store::{PollCommit, PollerRecord};
 
-use super::{Moments, PollSummary, finish, sweep};
+use super::{Moments, PollSummary, PolledInstance, finish, sweep};
 use crate::state::AppState;
 
 /// A poll in checksum mode: a sweep of the whole list, its hashes compared with the last
@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[allow(clippy::too_many_arguments)] // the poll's context, passed explicitly
 pub(super) async fn poll(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     compiled: &CompiledPoller,
     resource: &Resource,

@@ -13,7 +13,9 @@
 //!   decided (`poll::Decider`) while the next is fetched, so a backfill's reading and deciding
 //!   overlap; everything still goes to the store in the poll's one commit at the end (its
 //!   events many to a statement), never in a transaction held across a provider request.
-//! - **An idle poll's commit** (nothing found, no sweep) is one statement on the poller's row.
+//! - **An idle poll's commit** (nothing found, no reconciliation sweep; a delete sweep that
+//!   found nothing moves its cursor with it) is the poller's row alone, by group commit: the
+//!   idle polls finishing at once are written in one statement (`Store::commit_poll`).
 //! - **The first cursor** is the moment events were enabled, in the provider's time: our clock
 //!   plus the skew its `Date` header shows (minus a second for that header's resolution), so a
 //!   provider whose clock is behind ours loses no change made after enabling.
@@ -113,6 +115,24 @@ pub struct PollSummary {
     /// moment may be unread, which matters when that clock has stepped back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polled_at_ms: Option<i64>,
+}
+
+/// What a poll needs of its instance besides its client and prepared settings: which it is.
+/// Not the whole record: the scheduler polls an instance it holds the client of without
+/// reading the record again.
+#[derive(Debug, Clone, Copy)]
+pub struct PolledInstance<'a> {
+    pub id: i64,
+    pub element_key: &'a str,
+}
+
+impl<'a> From<&'a InstanceRecord> for PolledInstance<'a> {
+    fn from(record: &'a InstanceRecord) -> Self {
+        PolledInstance {
+            id: record.id,
+            element_key: &record.element_key,
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -220,7 +240,7 @@ fn seen_from_json(text: &str) -> BTreeMap<String, Seen> {
 /// the poll-duration histogram of `/metrics`.
 pub async fn poll_resource(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
@@ -240,13 +260,13 @@ pub async fn poll_resource(
     .await;
     state
         .metrics
-        .polled(&instance.element_key, &poller.resource, started.elapsed());
+        .polled(instance.element_key, &poller.resource, started.elapsed());
     summary
 }
 
 async fn poll_once(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,
@@ -261,7 +281,7 @@ async fn poll_once(
     // The interval, stretched when the app's pollers would use more than its quota allows.
     let owner = client.quota_key();
     let quota = PollerRef {
-        element: &instance.element_key,
+        element: instance.element_key,
         budget_owner: &owner,
         instance_id: instance.id,
         resource: &poller.resource,
@@ -356,7 +376,7 @@ fn requests_made(summary: &PollSummary) -> u32 {
 #[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,
-    instance: &InstanceRecord,
+    instance: &PolledInstance<'_>,
     client: &InstanceClient,
     prepared: &Prepared,
     poller: &PollerRecord,

@@ -78,7 +78,7 @@ pub async fn poll_now(
                     Some(record) => polls.push(
                         poller::poll_resource(
                             &state,
-                            &instance,
+                            &(&instance).into(),
                             &client,
                             &prepared,
                             &record,

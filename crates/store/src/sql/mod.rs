@@ -52,6 +52,8 @@ pub struct SqlStore<B: Database> {
     /// millisecond or more on every contended write; and the one writer's page cache stays
     /// warm, as no other connection of this process writes behind its back.
     writer: Pool<B>,
+    /// Idle polls' commits waiting for their group commit (`polling.rs`).
+    idle: std::sync::Arc<polling::IdleCommits>,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -60,13 +62,18 @@ impl<B: Backend> SqlStore<B> {
         SqlStore {
             writer: pool.clone(),
             pool,
+            idle: std::sync::Arc::default(),
         }
     }
 
     /// A store reading through `pool` and writing through `writer` (both on the same database,
     /// open and migrated).
     pub(crate) fn with_writer(pool: Pool<B>, writer: Pool<B>) -> SqlStore<B> {
-        SqlStore { pool, writer }
+        SqlStore {
+            pool,
+            writer,
+            idle: std::sync::Arc::default(),
+        }
     }
 
     /// Starts a transaction that will write.
@@ -129,6 +136,13 @@ pub trait Backend:
         conn: &mut Self::Connection,
         attempts: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The rows of a batch of idle commits (`$1`, a JSON array of objects, each
+    /// `{"i", "r", "ver", "c", "s", "d", "n", "m", "dc", "l", "lf", "lu", "dm"}`: the poller,
+    /// the version its poll read, the poll's cursor, memory, next due time, moment and summary,
+    /// and its delete sweep's cursor, loss (0 or 1, its span) and memory, null without one) as a
+    /// table `v` of those columns, for the `FROM` of one `UPDATE`.
+    const IDLE_ROWS: &'static str;
 
     /// [`Store::claim_due_pollers`](crate::Store::claim_due_pollers).
     fn claim_due_pollers(

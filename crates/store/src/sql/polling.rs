@@ -5,7 +5,7 @@ use sqlx::Executor;
 
 use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
-use crate::{Committed, DeleteCommit, PollCommit, Result, SweepCommit};
+use crate::{Committed, DeleteCommit, PollCommit, Result, StoreError, SweepCommit};
 
 /// A poll's outcome on its poller's row, guarded by the version the poll read: the lease
 /// released, the failures forgotten.
@@ -75,8 +75,8 @@ where
         deletes: Option<DeleteCommit>,
         sweep: Option<SweepCommit>,
     ) -> Result<Committed> {
-        if commit.events.is_empty() && deletes.is_none() && sweep.is_none() {
-            return self.commit_idle(commit).await;
+        if commit.events.is_empty() && sweep.is_none() {
+            return self.commit_idle(commit, deletes).await;
         }
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
@@ -166,30 +166,184 @@ where
         Ok(Committed::Done { inserted })
     }
 
-    /// The commit of a poll that found nothing (no event, no delete sweep, no reconciliation
-    /// sweep): the poller's row alone, in one statement and no transaction of several — most
-    /// polls are idle, and each statement is a round trip to the database's thread (SQLite) or
-    /// server. One statement is atomic by itself; the version guard refuses a late duplicate
-    /// as the transaction's first statement does. No lock on the instance: the statement
-    /// inserts nothing that names it, and a delete of the instance takes the poller's row with
-    /// it (then nothing is updated: a conflict, as when another poll won).
-    async fn commit_idle(&self, commit: PollCommit) -> Result<Committed> {
-        let updated = sqlx::query(POLLED)
-            .bind(commit.cursor_ms)
-            .bind(commit.seen)
-            .bind(commit.next_due_ms)
-            .bind(commit.now_ms)
-            .bind(commit.summary)
-            .bind(commit.instance_id)
-            .bind(commit.resource)
-            .bind(commit.expected_version)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        Ok(if updated == 0 {
-            Committed::Conflict
-        } else {
-            Committed::Done { inserted: 0 }
+    /// The commit of a poll that found nothing (no event, no reconciliation sweep; a delete
+    /// sweep that found none moves its cursor and memory): the poller's row alone, by group
+    /// commit. Most polls are idle, and many finish at once; each waits for the one writing,
+    /// and whoever writes next writes every idle commit waiting by then in one statement — one
+    /// round trip to the database's thread (SQLite) or server, and one transaction, for the
+    /// lot. One statement is atomic by itself; each row's version guard refuses a late
+    /// duplicate as the transaction's first statement does. No lock on the instance: the
+    /// statement inserts nothing that names it, and a delete of the instance takes the
+    /// poller's row with it (then nothing is updated: a conflict, as when another poll won).
+    /// A crash before the statement commits leaves the lease to end and the poll to run again.
+    async fn commit_idle(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+    ) -> Result<Committed> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.idle
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((IdleRow::of(commit, deletes), done));
+        {
+            let _writer = self.idle.writing.lock().await;
+            let batch =
+                std::mem::take(&mut *self.idle.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                // On a task of its own: a poll abandoned while it writes (a shutdown) must not
+                // abandon the others' commits with it.
+                let pool = self.writer.clone();
+                let _ = tokio::spawn(write_idle::<B>(pool, batch)).await;
+            }
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(StoreError::Database(
+                "the writer of an idle commit went away".into(),
+            ))
         })
     }
+}
+
+/// Idle commits waiting for their group commit, and the lock of the one writing.
+#[derive(Debug, Default)]
+pub(crate) struct IdleCommits {
+    waiting: std::sync::Mutex<Vec<IdleWaiting>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// An idle commit waiting, and who to tell when it is written.
+type IdleWaiting = (IdleRow, tokio::sync::oneshot::Sender<Result<Committed>>);
+
+/// An idle commit, as [`Backend::IDLE_ROWS`] reads it ([`IdleRow::json`]).
+#[derive(Debug)]
+struct IdleRow {
+    i: i64,
+    r: String,
+    ver: i64,
+    c: i64,
+    s: String,
+    d: i64,
+    n: i64,
+    m: String,
+    dc: Option<i64>,
+    l: i64,
+    lf: Option<i64>,
+    lu: Option<i64>,
+    dm: Option<String>,
+}
+
+impl IdleRow {
+    fn of(commit: PollCommit, deletes: Option<DeleteCommit>) -> IdleRow {
+        let (dc, lost, dm) = match deletes {
+            Some(d) => (Some(d.cursor_ms), d.lost, d.memory),
+            None => (None, None, None),
+        };
+        IdleRow {
+            i: commit.instance_id,
+            r: commit.resource,
+            ver: commit.expected_version,
+            c: commit.cursor_ms,
+            s: commit.seen,
+            d: commit.next_due_ms,
+            n: commit.now_ms,
+            m: commit.summary,
+            dc,
+            l: i64::from(lost.is_some()),
+            lf: lost.map(|(from, _)| from),
+            lu: lost.map(|(_, until)| until),
+            dm,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "i": self.i, "r": self.r, "ver": self.ver, "c": self.c, "s": self.s, "d": self.d,
+            "n": self.n, "m": self.m, "dc": self.dc, "l": self.l, "lf": self.lf, "lu": self.lu,
+            "dm": self.dm,
+        })
+    }
+}
+
+/// Writes a batch of idle commits and tells each its outcome. A poller twice in the batch (a
+/// poll whose lease ended, and the next) goes in a later statement, so that each statement
+/// names a poller once and the rows it returns say whose commit won.
+async fn write_idle<B>(pool: sqlx::Pool<B>, batch: Vec<IdleWaiting>)
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+    String: Param<B>,
+{
+    let mut left = batch;
+    while !left.is_empty() {
+        let mut round = Vec::with_capacity(left.len());
+        let mut later = Vec::new();
+        let mut names = std::collections::HashSet::with_capacity(left.len());
+        for waiting in left {
+            if names.insert((waiting.0.i, waiting.0.r.clone())) {
+                round.push(waiting);
+            } else {
+                later.push(waiting);
+            }
+        }
+        left = later;
+        let rows: Vec<serde_json::Value> = round.iter().map(|(row, _)| row.json()).collect();
+        let outcome = update_idle::<B>(&pool, serde_json::Value::Array(rows).to_string()).await;
+        match outcome {
+            Ok(updated) => {
+                for (row, done) in round {
+                    let won = updated.contains(&(row.i, row.r));
+                    let _ = done.send(Ok(if won {
+                        Committed::Done { inserted: 0 }
+                    } else {
+                        Committed::Conflict
+                    }));
+                }
+            }
+            Err(error) => {
+                for (_, done) in round {
+                    let _ = done.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The statement of a batch of idle commits ([`POLLED`] for each row, and the delete sweep's
+/// columns where it swept); returns the pollers it updated.
+async fn update_idle<B>(
+    pool: &sqlx::Pool<B>,
+    rows: String,
+) -> Result<std::collections::HashSet<(i64, String)>>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: Executor<'c, Database = B>,
+    String: Param<B>,
+{
+    let statement = format!(
+        "UPDATE pollers SET cursor_ms = v.c, seen = v.s, next_due_ms = v.d, failures = 0,
+             last_error = NULL, last_poll_ms = v.n, last_summary = v.m,
+             version = pollers.version + 1, lease_owner = NULL, lease_until_ms = NULL,
+             paused_until_ms = NULL,
+             delete_cursor_ms = COALESCE(v.dc, pollers.delete_cursor_ms),
+             deletes_lost = pollers.deletes_lost + v.l,
+             deletes_lost_from_ms = COALESCE(v.lf, pollers.deletes_lost_from_ms),
+             deletes_lost_until_ms = COALESCE(v.lu, pollers.deletes_lost_until_ms),
+             deletes_lost_at_ms = CASE WHEN v.l > 0 THEN v.n ELSE pollers.deletes_lost_at_ms END,
+             delete_memory = COALESCE(v.dm, pollers.delete_memory)
+         FROM {}
+         WHERE pollers.instance_id = v.i AND pollers.resource = v.r AND pollers.version = v.ver
+         RETURNING pollers.instance_id AS instance_id, pollers.resource AS resource",
+        B::IDLE_ROWS
+    );
+    let mut conn = pool.acquire().await?;
+    let updated = sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(rows)
+        .fetch_all(&mut *conn)
+        .await?;
+    updated
+        .iter()
+        .map(|row| Ok((row.column("instance_id")?, row.column("resource")?)))
+        .collect()
 }

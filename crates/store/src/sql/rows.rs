@@ -67,7 +67,11 @@ macro_rules! poller_columns {
          delete_memory,
          (SELECT s.swept_ms FROM sweeps s
           WHERE s.instance_id = pollers.instance_id AND s.resource = pollers.resource)
-             AS swept_ms"
+             AS swept_ms,
+         (SELECT i.version FROM instances i WHERE i.id = pollers.instance_id)
+             AS instance_version,
+         (SELECT i.valid AND NOT i.disabled FROM instances i WHERE i.id = pollers.instance_id)
+             AS instance_polls"
     };
 }
 
@@ -176,6 +180,11 @@ pub(crate) fn poller(row: &impl Columns) -> Result<PollerRecord> {
         paused_until_ms: row.column("paused_until_ms")?,
         delete_memory: row.column("delete_memory")?,
         swept_ms: row.column("swept_ms")?,
+        // NULL only for an instance deleted meanwhile (its pollers go with it).
+        instance_version: row.column("instance_version")?,
+        instance_polls: row
+            .column::<Option<bool>>("instance_polls")?
+            .unwrap_or(false),
     })
 }
 
