@@ -86,6 +86,7 @@ impl SqlStore<Postgres> {
 impl Backend for Postgres {
     const BEGIN: &'static str = "BEGIN";
     const NUMBERED_BINDS: bool = true;
+    const ROW_LOCKS: bool = true;
     const MIGRATIONS: &'static [Migration] = migrate::POSTGRES;
 
     /// PostgreSQL text cannot hold a NUL character (which a receiver's binary answer can carry
@@ -146,6 +147,14 @@ impl Backend for Postgres {
                 .bind(NotificationStatus::Notified.as_str())
                 .execute(&mut *conn)
                 .await?;
+            }
+            Lock::IdleInstances(instance_ids) => {
+                // FOR SHARE: an instance's edit, delete or pollers' sync (FOR NO KEY UPDATE)
+                // waits for the batch, or the batch for it, before either touches a poller row.
+                sqlx::query("SELECT id FROM instances WHERE id = ANY($1) ORDER BY id FOR SHARE")
+                    .bind(instance_ids)
+                    .execute(&mut *conn)
+                    .await?;
             }
             Lock::Settling(notification_ids) => {
                 // Instances then notifications, each in id order (the order an instance's edit

@@ -101,6 +101,7 @@ impl SqlStore<Sqlite> {
 impl Backend for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const NUMBERED_BINDS: bool = false;
+    const ROW_LOCKS: bool = false;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
 
     /// SQLite text holds any character, NUL included.

@@ -108,6 +108,10 @@ pub trait Backend:
     /// numbered parameters costs their square. PostgreSQL binds by position either way.
     const NUMBERED_BINDS: bool;
 
+    /// Whether writers lock rows, so that statements touching several must take them in one
+    /// order (PostgreSQL); SQLite's one writer at a time locks none ([`Backend::lock`]).
+    const ROW_LOCKS: bool;
+
     /// The backend's migrations, oldest first.
     const MIGRATIONS: &'static [Migration];
 
@@ -197,6 +201,9 @@ pub enum Lock<'a> {
     Repointed(i64),
     /// The instances, then the notifications, a batch of attempts settles, each in id order.
     Settling(&'a [String]),
+    /// The rows of the instances of a batch of idle commits, shared against their edits,
+    /// deletes and pollers' syncs, in id order.
+    IdleInstances(&'a [i64]),
     /// The turn to create the first organization, so that processes starting together on an
     /// empty database create one, not one each.
     Bootstrap,

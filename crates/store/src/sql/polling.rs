@@ -289,7 +289,15 @@ where
         }
         left = later;
         let rows: Vec<serde_json::Value> = round.iter().map(|(row, _)| row.json()).collect();
-        let outcome = update_idle::<B>(&pool, serde_json::Value::Array(rows).to_string()).await;
+        let mut instances: Vec<i64> = round.iter().map(|(row, _)| row.i).collect();
+        instances.sort_unstable();
+        instances.dedup();
+        let outcome = update_idle::<B>(
+            &pool,
+            serde_json::Value::Array(rows).to_string(),
+            &instances,
+        )
+        .await;
         match outcome {
             Ok(updated) => {
                 for (row, done) in round {
@@ -311,10 +319,15 @@ where
 }
 
 /// The statement of a batch of idle commits ([`POLLED`] for each row, and the delete sweep's
-/// columns where it swept); returns the pollers it updated.
+/// columns where it swept); returns the pollers it updated. Where the backend locks rows
+/// (PostgreSQL), its `instances` first, in id order ([`Lock::IdleInstances`]): the statement
+/// updates its rows in whatever order the planner picks, and without that turn a delete of an
+/// instance or a sync of its pollers, meeting two of its rows in the other order, could
+/// deadlock with it.
 async fn update_idle<B>(
     pool: &sqlx::Pool<B>,
     rows: String,
+    instances: &[i64],
 ) -> Result<std::collections::HashSet<(i64, String)>>
 where
     B: Backend,
@@ -337,11 +350,18 @@ where
          RETURNING pollers.instance_id AS instance_id, pollers.resource AS resource",
         B::IDLE_ROWS
     );
-    let mut conn = pool.acquire().await?;
-    let updated = sqlx::query(sqlx::AssertSqlSafe(statement))
-        .bind(rows)
-        .fetch_all(&mut *conn)
-        .await?;
+    let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(rows);
+    let updated = if B::ROW_LOCKS {
+        let mut tx = pool.begin_with(B::BEGIN).await?;
+        B::lock(&mut tx, Lock::IdleInstances(instances)).await?;
+        let updated = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        updated
+    } else {
+        // One statement, atomic by itself: SQLite's one writer needs no turn.
+        let mut conn = pool.acquire().await?;
+        query.fetch_all(&mut *conn).await?
+    };
     updated
         .iter()
         .map(|row| Ok((row.column("instance_id")?, row.column("resource")?)))
