@@ -81,20 +81,12 @@ impl SqlStore<Sqlite> {
             }
         };
         migrate::run(&pool, migrate::SQLITE_LEDGER, migrate::SQLITE, now_ms).await?;
-        if in_memory {
-            return Ok(SqlStore::new(pool));
-        }
-        // This process's writes, one at a time through one connection (see `SqlStore`); other
-        // processes on the same file still meet the lock, and `busy_timeout` waits for them.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
-        Ok(SqlStore::with_writer(pool, writer))
+        // One pool for reads and writes. A pool of one connection of its own for this
+        // process's writes was tried (issue 21): writers then queue in order instead of in
+        // SQLite's busy handler, but on a quiet machine it halved the delivery drain (3,300
+        // against 1,800 notifications a second, 0.31 against 0.48 ms of CPU each, back to
+        // back), so it is not used.
+        Ok(SqlStore::new(pool))
     }
 }
 

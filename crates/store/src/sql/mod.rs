@@ -44,13 +44,9 @@ pub(crate) use rows::Columns;
 pub struct SqlStore<B: Database> {
     /// Statements that only read.
     pool: Pool<B>,
-    /// Statements and transactions that write. On PostgreSQL (and an in-memory SQLite
-    /// database) the same pool. On a SQLite file, a pool of one connection: writers of this
-    /// process wait their turn in the pool's queue, woken the moment the writer before them is
-    /// done. Left to SQLite, a writer that finds the write lock taken sleeps in its busy
-    /// handler — 1 ms, then 2, then 5 and longer — however soon the lock is free, which put a
-    /// millisecond or more on every contended write; and the one writer's page cache stays
-    /// warm, as no other connection of this process writes behind its back.
+    /// Statements and transactions that write: the same pool, on both backends. (The seam
+    /// where a SQLite file's writes could take a connection of their own; measured in issue
+    /// 21 and not used, see `sqlite.rs`.)
     writer: Pool<B>,
     /// Idle polls' commits waiting for their group commit (`polling.rs`).
     idle: std::sync::Arc<polling::IdleCommits>,
@@ -62,16 +58,6 @@ impl<B: Backend> SqlStore<B> {
         SqlStore {
             writer: pool.clone(),
             pool,
-            idle: std::sync::Arc::default(),
-        }
-    }
-
-    /// A store reading through `pool` and writing through `writer` (both on the same database,
-    /// open and migrated).
-    pub(crate) fn with_writer(pool: Pool<B>, writer: Pool<B>) -> SqlStore<B> {
-        SqlStore {
-            pool,
-            writer,
             idle: std::sync::Arc::default(),
         }
     }

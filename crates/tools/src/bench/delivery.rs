@@ -375,7 +375,7 @@ async fn measure(
                 "ratio = notifications/s / bare POSTs/s; {} notifications ({} events, {} bytes a \
                  body) drained in {drain_elapsed:.2} s by the delivery worker (Deliverer::run, \
                  concurrency {concurrency}), each signed, POSTed to a receiver in a process of \
-                 its own (which checks each signature) and its attempt recorded in SQLite; \
+                 its own (which checks each signature) and its attempt recorded in the database; \
                  ceiling: the same bodies signed and POSTed by {per_host} plain loops on one \
                  pooled keep-alive client built as the worker's, to the same receiver, {} POSTs \
                  over {:.2} s; this process (the worker, the idle simulator) used {:.3} ms of \
