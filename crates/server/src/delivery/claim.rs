@@ -96,18 +96,17 @@ impl Deliverer {
     /// ([`AHEAD_PER_HOST`] host shares) waiting ahead, or nothing is sent or waits at all.
     fn runs_low(&self) -> bool {
         let half = (self.state.settings.delivery_per_host.max(1) * AHEAD_PER_HOST / 2).max(1);
-        let mut waiting: std::collections::HashMap<String, usize> = Default::default();
-        for (notification, _) in self.lock_ahead().iter() {
-            *waiting
-                .entry(notification.callback_url.clone())
-                .or_default() += 1;
+        let ahead = self.lock_ahead();
+        let mut waiting: std::collections::HashMap<&str, usize> = Default::default();
+        for (notification, _) in ahead.iter() {
+            *waiting.entry(notification.callback_url.as_str()).or_default() += 1;
         }
         let urls = self.lock_urls();
         (urls.is_empty() && waiting.is_empty())
             || waiting.values().any(|&n| n < half)
             || urls
                 .keys()
-                .any(|url| waiting.get(url).copied().unwrap_or(0) < half)
+                .any(|url| waiting.get(url.as_str()).copied().unwrap_or(0) < half)
     }
 
     /// Starts what waits ahead, in claim order, as its hosts' slots free; gives back what has

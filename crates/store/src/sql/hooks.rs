@@ -58,7 +58,7 @@ where
         .bind(new.token_hash)
         .bind(new.status)
         .bind(new.now_ms)
-        .fetch_one(&self.writer)
+        .fetch_one(&self.pool)
         .await?;
         row.column("id")
     }
@@ -81,7 +81,7 @@ where
         .bind(last_error.as_deref().map(B::diagnostic))
         .bind(now_ms)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -119,7 +119,7 @@ where
     pub(super) async fn delete_subscription_row(&self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM hook_subscriptions WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -191,7 +191,7 @@ where
             .bind(now_ms.saturating_add(lease_ms))
             .bind(id)
             .bind(now_ms)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.pool)
             .await?;
             let Some(row) = row else { continue };
             let ids: String = row.column("ids")?;
@@ -243,7 +243,7 @@ where
             .bind(retry_ms)
             .bind(B::diagnostic(error))
             .bind(inbound_id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }

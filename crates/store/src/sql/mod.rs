@@ -16,9 +16,9 @@
 //! Every statement here is valid on both. Parameters are numbered `$n` on both: sqlx-sqlite
 //! binds `$n` to the n-th bound value, as PostgreSQL does (so a value used twice is bound
 //! once; the contract tests pin it) — but for statements of thousands of parameters, which
-//! SQLite takes anonymous (`Backend::NUMBERED_BINDS`). Statuses are bound, not written into the SQL. A `LIMIT` is
-//! always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function only one backend has
-//! is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
+//! SQLite takes anonymous (`Backend::NUMBERED_BINDS`). Statuses are bound, not written into
+//! the SQL. A `LIMIT` is always a number ([`limit`]); booleans are `TRUE`/`FALSE`; no function
+//! only one backend has is called (`MAX(a, b)` is SQLite's alone: a `CASE` says it for both).
 
 mod activity;
 mod delivery;
@@ -39,15 +39,12 @@ use crate::{CallbackCaps, NotificationRecord, Result};
 
 pub(crate) use rows::Columns;
 
-/// The [`Store`](crate::Store) of a backend `B`: its connections, for reading and for writing.
+/// The [`Store`](crate::Store) of a backend `B`: its connections.
 #[derive(Debug, Clone)]
 pub struct SqlStore<B: Database> {
-    /// Statements that only read.
+    /// Every statement and transaction, reading or writing. (A SQLite file's writes through a
+    /// connection of their own were measured in issue 21 and not used: see `sqlite.rs`.)
     pool: Pool<B>,
-    /// Statements and transactions that write: the same pool, on both backends. (The seam
-    /// where a SQLite file's writes could take a connection of their own; measured in issue
-    /// 21 and not used, see `sqlite.rs`.)
-    writer: Pool<B>,
     /// Idle polls' commits waiting for their group commit (`polling.rs`).
     idle: std::sync::Arc<polling::IdleCommits>,
 }
@@ -56,7 +53,6 @@ impl<B: Backend> SqlStore<B> {
     /// A store over a pool that is open and migrated, reading and writing through it.
     pub(crate) fn new(pool: Pool<B>) -> SqlStore<B> {
         SqlStore {
-            writer: pool.clone(),
             pool,
             idle: std::sync::Arc::default(),
         }
@@ -64,7 +60,7 @@ impl<B: Backend> SqlStore<B> {
 
     /// Starts a transaction that will write.
     async fn begin(&self) -> Result<Transaction<'static, B>> {
-        Ok(self.writer.begin_with(B::BEGIN).await?)
+        Ok(self.pool.begin_with(B::BEGIN).await?)
     }
 }
 

@@ -194,7 +194,7 @@ where
             if !batch.is_empty() {
                 // On a task of its own: a poll abandoned while it writes (a shutdown) must not
                 // abandon the others' commits with it.
-                let pool = self.writer.clone();
+                let pool = self.pool.clone();
                 let _ = tokio::spawn(write_idle::<B>(pool, batch)).await;
             }
         }

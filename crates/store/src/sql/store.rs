@@ -40,7 +40,7 @@ where
     }
 
     async fn wake_others(&self, topic: &str) -> Result<()> {
-        B::wake_others(&self.writer, topic).await
+        B::wake_others(&self.pool, topic).await
     }
 
     async fn wake_ups(&self) -> Result<Option<Receiver<String>>> {
@@ -139,7 +139,7 @@ where
         .bind(session.csrf)
         .bind(session.now_ms)
         .bind(session.expires_ms)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -160,7 +160,7 @@ where
         sqlx::query("DELETE FROM ui_sessions WHERE token_hash = $1 OR expires_ms <= $2")
             .bind(token_hash.to_vec())
             .bind(now_ms)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -180,7 +180,7 @@ where
         .bind(session_hash.to_vec())
         .bind(sealed_form)
         .bind(expires_ms)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -202,7 +202,7 @@ where
         .bind(state_hash.to_vec())
         .bind(session_hash.to_vec())
         .bind(now_ms)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.pool)
         .await?;
         for row in rows {
             let state: Vec<u8> = row.column("state_hash")?;
@@ -269,7 +269,7 @@ where
         let deleted = sqlx::query("DELETE FROM instances WHERE organization_id = $1 AND id = $2")
             .bind(organization_id)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected();
         Ok(deleted > 0)
@@ -280,7 +280,7 @@ where
             .bind(sealed)
             .bind(now_ms)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -293,7 +293,7 @@ where
         .bind(B::diagnostic(reason))
         .bind(now_ms)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -348,7 +348,7 @@ where
         .bind(instance_id)
         .bind(resource.to_owned())
         .bind(now_ms)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(rows::poller).transpose()
     }
@@ -360,7 +360,7 @@ where
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<PollerRecord>> {
-        B::claim_due_pollers(&self.writer, owner, now_ms, lease_ms, limit).await
+        B::claim_due_pollers(&self.pool, owner, now_ms, lease_ms, limit).await
     }
 
     async fn release_poller(
@@ -376,7 +376,7 @@ where
         .bind(next_due_ms)
         .bind(instance_id)
         .bind(resource.to_owned())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -387,7 +387,7 @@ where
         )
         .bind(due_ms)
         .bind(instance_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?
         .rows_affected())
     }
@@ -500,7 +500,7 @@ where
         .bind(now_ms)
         .bind(instance_id)
         .bind(resource.to_owned())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -533,7 +533,7 @@ where
         .bind(now_ms)
         .bind(instance_id)
         .bind(resource.to_owned())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -541,7 +541,7 @@ where
     async fn set_all_pollers_due(&self, due_ms: i64) -> Result<u64> {
         Ok(sqlx::query("UPDATE pollers SET next_due_ms = $1")
             .bind(due_ms)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected())
     }
@@ -750,7 +750,7 @@ where
         limit: i64,
         caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>> {
-        B::claim_due_notifications(&self.writer, owner, now_ms, lease_ms, limit, caps).await
+        B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps).await
     }
 
     async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
@@ -792,7 +792,7 @@ where
         .bind(at_ms)
         .bind(notification_id.to_owned())
         .bind(NotificationStatus::Queued.as_str())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -844,14 +844,14 @@ where
     }
 
     async fn requeue_failed(&self, instance_id: i64, since_ms: i64, now_ms: i64) -> Result<u64> {
-        B::requeue_failed(&self.writer, instance_id, since_ms, now_ms).await
+        B::requeue_failed(&self.pool, instance_id, since_ms, now_ms).await
     }
 
     async fn resume_callbacks(&self, instance_id: i64) -> Result<u64> {
         Ok(
             sqlx::query("DELETE FROM stopped_callbacks WHERE instance_id = $1")
                 .bind(instance_id)
-                .execute(&self.writer)
+                .execute(&self.pool)
                 .await?
                 .rows_affected(),
         )
