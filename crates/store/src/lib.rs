@@ -31,6 +31,7 @@
 //! - `tests/contract.rs`: the contract, run against both backends.
 
 mod activity;
+pub mod group;
 pub mod hooks;
 pub mod migrate;
 pub mod postgres;

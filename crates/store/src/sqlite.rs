@@ -93,6 +93,7 @@ impl SqlStore<Sqlite> {
 impl Backend for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const NUMBERED_BINDS: bool = false;
+    const ONE_WRITER: bool = true;
     const ROW_LOCKS: bool = false;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
 

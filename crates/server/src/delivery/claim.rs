@@ -99,7 +99,9 @@ impl Deliverer {
         let ahead = self.lock_ahead();
         let mut waiting: std::collections::HashMap<&str, usize> = Default::default();
         for (notification, _) in ahead.iter() {
-            *waiting.entry(notification.callback_url.as_str()).or_default() += 1;
+            *waiting
+                .entry(notification.callback_url.as_str())
+                .or_default() += 1;
         }
         let urls = self.lock_urls();
         (urls.is_empty() && waiting.is_empty())
@@ -152,8 +154,12 @@ impl Deliverer {
         started
     }
 
-    /// Starts sending `notification` if a slot and a slot of its host are free (`None`); else
-    /// hands it back.
+    /// Starts sending `notification` if a slot, a slot of its host and room among the sends
+    /// waiting for their attempt's commit are free (`None`); else hands it back.
+    ///
+    /// The two slots are given back when the receiver answers (a send is "at once" until
+    /// then); the room among the unsettled when the attempt is written, so that a slow commit
+    /// holds no receiver up, yet what is sent and not yet recorded stays bounded.
     fn try_start(
         &self,
         notification: NotificationRecord,
@@ -163,15 +169,19 @@ impl Deliverer {
         let host = self
             .host_slot(&notification.callback_url)
             .try_acquire_owned();
-        let (Ok(slot), Ok(host)) = (slots.clone().try_acquire_owned(), host) else {
+        let (Ok(slot), Ok(host), Ok(unsettled)) = (
+            slots.clone().try_acquire_owned(),
+            host,
+            self.unsettled.clone().try_acquire_owned(),
+        ) else {
             return Some(notification);
         };
         let this = self.clone();
         let url = notification.callback_url.clone();
         *self.lock_urls().entry(url.clone()).or_default() += 1;
         sends.spawn(async move {
-            this.send(notification, host).await;
-            drop(slot);
+            this.send(notification, (slot, host)).await;
+            drop(unsettled);
             let mut urls = this.lock_urls();
             if let Some(count) = urls.get_mut(&url) {
                 *count = count.saturating_sub(1);

@@ -11,6 +11,12 @@ use tributary_store::{AttemptOutcome, AttemptRecord, NotificationRecord};
 use super::worker::Deliverer;
 use crate::guard::private_literal;
 
+/// A send's slot among all sends and its slot of its callback host.
+pub(super) type Slots = (
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
@@ -18,29 +24,22 @@ impl Deliverer {
     /// Sends a claimed notification once and records the attempt, in a span naming the
     /// instance and the notification (so every log line of the send carries them).
     ///
-    /// `host` is the send's slot of its callback host: given back as soon as the receiver has
-    /// answered, before the attempt is recorded, so the host's next send does not wait for
-    /// this one's commit (the per-host limit is the receiver's protection; the commit waits in
-    /// the group commit meanwhile). The notification stays leased until it is recorded, so a
-    /// crash in between sends it again, as a crash before the commit always has.
-    pub(super) async fn send(
-        &self,
-        notification: NotificationRecord,
-        host: tokio::sync::OwnedSemaphorePermit,
-    ) {
+    /// `slots` are the send's slot among all sends and its slot of its callback host: given
+    /// back as soon as the receiver has answered, before the attempt is recorded, so the next
+    /// send does not wait for this one's commit (the limits protect receivers and bound what
+    /// is in flight; the commit waits in the group commit meanwhile). The notification stays
+    /// leased until it is recorded, so a crash in between sends it again, as a crash before
+    /// the commit always has.
+    pub(super) async fn send(&self, notification: NotificationRecord, slots: Slots) {
         let span = tracing::info_span!(
             "delivery",
             instance_id = notification.instance_id,
             notification_id = %notification.id
         );
-        tracing::Instrument::instrument(self.send_once(notification, host), span).await
+        tracing::Instrument::instrument(self.send_once(notification, slots), span).await
     }
 
-    async fn send_once(
-        &self,
-        mut notification: NotificationRecord,
-        host: tokio::sync::OwnedSemaphorePermit,
-    ) {
+    async fn send_once(&self, mut notification: NotificationRecord, slots: Slots) {
         let started = Instant::now();
         // The body once, shared by the request and the signature without a copy.
         let body = axum::body::Bytes::from(std::mem::take(&mut notification.body));
@@ -56,7 +55,7 @@ impl Deliverer {
         let attempt_number = notification.attempts + 1;
         let key = signing.key.as_ref().map(|k| k.expose_secret());
         let result = self.post(&notification, &body, key, &signing.scheme).await;
-        drop(host);
+        drop(slots);
         self.freed.notify_one();
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, excerpt, error, retry_after_ms) = match result {

@@ -32,6 +32,10 @@ pub struct Deliverer {
     /// Instance id → (version, how its notifications are signed).
     pub(super) signing: Arc<SigningCache>,
     pub(super) recorder: Arc<Recorder>,
+    /// Room among the sends answered and waiting for their attempt's commit
+    /// ([`AHEAD_PER_SLOT`](super::claim::AHEAD_PER_SLOT) times the slots): a send takes some
+    /// to start and gives it back once recorded.
+    pub(super) unsettled: Arc<tokio::sync::Semaphore>,
     /// Told when a send gives its host's slot back (the receiver answered), so the loop starts
     /// what waits for that host at once rather than when some send's commit is done.
     pub(super) freed: Arc<tokio::sync::Notify>,
@@ -60,6 +64,9 @@ impl Deliverer {
             state,
             http,
             concurrency: concurrency.max(1),
+            unsettled: Arc::new(tokio::sync::Semaphore::new(
+                concurrency.max(1) * super::claim::AHEAD_PER_SLOT,
+            )),
             hosts: Arc::default(),
             urls: Arc::default(),
             ahead: Arc::default(),

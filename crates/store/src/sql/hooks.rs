@@ -284,7 +284,7 @@ where
     /// given, [`EVENTS_PER_INSERT`] rows to a statement (a statement per event was most of a
     /// backfill's commit). Returns how many were new.
     pub(super) async fn insert_events(
-        tx: &mut sqlx::Transaction<'static, B>,
+        tx: &mut super::WriteTx<B>,
         instance_id: i64,
         resource: &str,
         events: Vec<NewEvent>,

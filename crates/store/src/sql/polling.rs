@@ -168,8 +168,9 @@ where
 
     /// The commit of a poll that found nothing (no event, no reconciliation sweep; a delete
     /// sweep that found none moves its cursor and memory): the poller's row alone, by group
-    /// commit. Most polls are idle, and many finish at once; each waits for the one writing,
-    /// and whoever writes next writes every idle commit waiting by then in one statement — one
+    /// commit. Most polls are idle, and many finish at once; each waits for the one writing
+    /// (or for its own commit, written by it), and whoever writes next writes every idle
+    /// commit waiting by then in one statement — one
     /// round trip to the database's thread (SQLite) or server, and one transaction, for the
     /// lot. One statement is atomic by itself; each row's version guard refuses a late
     /// duplicate as the transaction's first statement does. No lock on the instance: the
@@ -181,44 +182,39 @@ where
         commit: PollCommit,
         deletes: Option<DeleteCommit>,
     ) -> Result<Committed> {
-        let (done, outcome) = tokio::sync::oneshot::channel();
         self.idle
-            .waiting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((IdleRow::of(commit, deletes), done));
-        {
-            let _writer = self.idle.writing.lock().await;
-            let batch =
-                std::mem::take(&mut *self.idle.waiting.lock().unwrap_or_else(|p| p.into_inner()));
-            if !batch.is_empty() {
-                // On a task of its own: a poll abandoned while it writes (a shutdown) must not
-                // abandon the others' commits with it.
-                let pool = self.pool.clone();
-                let _ = tokio::spawn(write_idle::<B>(pool, batch)).await;
-            }
-        }
-        outcome.await.unwrap_or_else(|_| {
-            Err(StoreError::Database(
-                "the writer of an idle commit went away".into(),
-            ))
-        })
+            .submit(
+                IdleRow::of(commit, deletes),
+                |batch| async move {
+                    // On a task of its own: a poll abandoned while it writes (a shutdown) must
+                    // not abandon the others' commits with it.
+                    let pool = self.pool.clone();
+                    let turn = self.turn().await;
+                    let _ = tokio::spawn(async move {
+                        write_idle::<B>(pool, batch).await;
+                        drop(turn);
+                    })
+                    .await;
+                },
+                || {
+                    Err(StoreError::Database(
+                        "the writer of an idle commit went away".into(),
+                    ))
+                },
+            )
+            .await
     }
 }
 
-/// Idle commits waiting for their group commit, and the lock of the one writing.
-#[derive(Debug, Default)]
-pub(crate) struct IdleCommits {
-    waiting: std::sync::Mutex<Vec<IdleWaiting>>,
-    writing: tokio::sync::Mutex<()>,
-}
+/// Idle commits waiting for their group commit.
+pub(crate) type IdleCommits = crate::group::GroupCommit<IdleRow, Result<Committed>>;
 
 /// An idle commit waiting, and who to tell when it is written.
 type IdleWaiting = (IdleRow, tokio::sync::oneshot::Sender<Result<Committed>>);
 
 /// An idle commit, as [`Backend::IDLE_ROWS`] reads it ([`IdleRow::json`]).
 #[derive(Debug)]
-struct IdleRow {
+pub(crate) struct IdleRow {
     i: i64,
     r: String,
     ver: i64,
@@ -358,7 +354,7 @@ where
         tx.commit().await?;
         updated
     } else {
-        // One statement, atomic by itself: SQLite's one writer needs no turn.
+        // One statement, atomic by itself (in this process's turn, taken by the caller).
         let mut conn = pool.acquire().await?;
         query.fetch_all(&mut *conn).await?
     };

@@ -360,6 +360,7 @@ where
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<PollerRecord>> {
+        let _turn = self.turn().await;
         B::claim_due_pollers(&self.pool, owner, now_ms, lease_ms, limit).await
     }
 
@@ -750,6 +751,7 @@ where
         limit: i64,
         caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>> {
+        let _turn = self.turn().await;
         B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps).await
     }
 
