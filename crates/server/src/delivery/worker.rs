@@ -13,6 +13,10 @@ use super::sign::SigningCache;
 use crate::guard::GuardedResolver;
 use crate::state::AppState;
 
+/// Sends answered and waiting for their attempt's commit, at most, in slots
+/// (`TRIBUTARY_DELIVERY_CONCURRENCY`).
+pub const UNSETTLED_PER_SLOT: usize = 4;
+
 /// A notification claimed ahead (`claim`): its record and when its lease ends.
 pub(super) type Waiting = (tributary_store::NotificationRecord, i64);
 
@@ -33,8 +37,8 @@ pub struct Deliverer {
     pub(super) signing: Arc<SigningCache>,
     pub(super) recorder: Arc<Recorder>,
     /// Room among the sends answered and waiting for their attempt's commit
-    /// ([`AHEAD_PER_SLOT`](super::claim::AHEAD_PER_SLOT) times the slots): a send takes some
-    /// to start and gives it back once recorded.
+    /// ([`UNSETTLED_PER_SLOT`] times the slots): a send takes some to start and gives it back
+    /// once recorded.
     pub(super) unsettled: Arc<tokio::sync::Semaphore>,
     /// Told when a send gives its host's slot back (the receiver answered), so the loop starts
     /// what waits for that host at once rather than when some send's commit is done.
@@ -65,7 +69,7 @@ impl Deliverer {
             http,
             concurrency: concurrency.max(1),
             unsettled: Arc::new(tokio::sync::Semaphore::new(
-                concurrency.max(1) * super::claim::AHEAD_PER_SLOT,
+                concurrency.max(1) * UNSETTLED_PER_SLOT,
             )),
             hosts: Arc::default(),
             urls: Arc::default(),
