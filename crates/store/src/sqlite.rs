@@ -50,7 +50,11 @@ impl SqlStore<Sqlite> {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // No checkpoint by whichever commit fills the WAL past 1,000 pages: that commit
+            // waited for the copy and the file's sync (issue 21: the delivery latency's p99
+            // fell from 6–8 ms to under 3 ms without them). [`checkpoints`] runs them instead.
+            .pragma("wal_autocheckpoint", "0");
         // Every connection to an in-memory database is a database of its own: keep one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool_options = SqlitePoolOptions::new()
@@ -86,7 +90,35 @@ impl SqlStore<Sqlite> {
         // SQLite's busy handler, but on a quiet machine it halved the delivery drain (3,300
         // against 1,800 notifications a second, 0.31 against 0.48 ms of CPU each, back to
         // back), so it is not used.
-        Ok(SqlStore::new(pool))
+        let mut store = SqlStore::new(pool.clone());
+        if !in_memory {
+            store.run_beside(tokio::spawn(checkpoints(pool)).abort_handle());
+        }
+        Ok(store)
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], on a connection of
+/// the pool, beside the writers rather than in one of their commits (`PASSIVE`: it takes no
+/// lock a writer or reader waits for, and copies what no reader still needs). Runs until the
+/// store is dropped. A process that ends checkpoints as its last connection closes.
+async fn checkpoints(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "could not checkpoint the SQLite WAL");
+        }
     }
 }
 

@@ -2848,6 +2848,58 @@ async fn a_poll_on_request_takes_the_lease_only_when_it_is_free(store: Arc<dyn S
     );
 }
 
+/// A SQLite store copies its WAL back into the database file itself, beside its writers: no
+/// commit does it (`wal_autocheckpoint` is off, so a commit never waits for the copy and the
+/// file's sync), yet what was written reaches the file while the store stays open. Two MiB are
+/// written, half of what would have made a commit checkpoint before; the file grows past them
+/// only if the store's own checkpoints run.
+#[tokio::test]
+async fn sqlite_checkpoints_its_wal_beside_the_writers_while_it_stays_open() {
+    let dir = std::env::temp_dir().join(format!("tributary-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("test.db");
+    let store = tributary_store::open(&format!("sqlite://{}", file.display()), NOW)
+        .await
+        .unwrap();
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    // Records of 4 KiB each: 512 of them, 2 MiB.
+    let events = (0..512)
+        .map(|i| NewEvent {
+            record: format!(
+                "{{\"id\":{i},\"blob\":\"{}\"}}",
+                format!("{i:08}").repeat(512)
+            ),
+            ..event(&format!("e{i}"))
+        })
+        .collect();
+    let done = store
+        .commit_poll(commit(record.id, 1, events, NOW + 1))
+        .await
+        .unwrap();
+    assert_eq!(done, Committed::Done { inserted: 512 });
+    let written = 2 * 1024 * 1024;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut size = 0;
+    while std::time::Instant::now() < deadline {
+        size = std::fs::metadata(&file).unwrap().len();
+        if size > written {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        size > written,
+        "the database file stayed at {size} bytes: the WAL was not checkpointed while open"
+    );
+}
+
 /// The statements both backends share number their parameters `$n`: that holds only because
 /// sqlx-sqlite binds `$n` to the n-th bound value, as PostgreSQL does, whatever order the
 /// numbers stand in and however often one is used.

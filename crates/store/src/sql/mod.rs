@@ -50,6 +50,19 @@ pub struct SqlStore<B: Database> {
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Idle polls' commits waiting for their group commit (`polling.rs`).
     idle: std::sync::Arc<polling::IdleCommits>,
+    /// A task that lives as long as the store (SQLite's checkpoints), stopped with its last
+    /// clone.
+    beside: Option<std::sync::Arc<Beside>>,
+}
+
+/// A task stopped when this is dropped.
+#[derive(Debug)]
+struct Beside(tokio::task::AbortHandle);
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -59,7 +72,13 @@ impl<B: Backend> SqlStore<B> {
             pool,
             turn: std::sync::Arc::default(),
             idle: std::sync::Arc::default(),
+            beside: None,
         }
+    }
+
+    /// Keeps `task` running as long as this store (and its clones) lives.
+    pub(crate) fn run_beside(&mut self, task: tokio::task::AbortHandle) {
+        self.beside = Some(std::sync::Arc::new(Beside(task)));
     }
 
     /// This process's turn to write, on SQLite (`None` on PostgreSQL, whose writers lock rows
