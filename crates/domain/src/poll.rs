@@ -585,6 +585,7 @@ impl<'a> Decider<'a> {
     pub fn finish(self) -> PollOutcome {
         let Decider {
             poller,
+            state,
             stepped_back,
             poll_start_ms,
             mut outcome,
@@ -594,6 +595,15 @@ impl<'a> Decider<'a> {
         if stepped_back {
             // The provider's now is behind what was emitted: the next poll reads on from here.
             outcome.state.cursor_ms = outcome.state.cursor_ms.min(poll_start_ms);
+        } else {
+            // Nor does a record dated past the provider's now take the cursor there: its clock
+            // may have stepped back since the record was written, unseen (the cursor had not
+            // moved since), and a change made next, dated before that record, would fall
+            // behind the next window. A cursor already past the poll's start stays put.
+            outcome.state.cursor_ms = outcome
+                .state
+                .cursor_ms
+                .min(poll_start_ms.max(state.cursor_ms));
         }
         // Keep only what the next poll's window can still return.
         let next_window = poller.window_start(outcome.state.cursor_ms);

@@ -494,13 +494,14 @@ fn a_change_before_a_forward_step_ahead_of_the_first_poll_is_emitted() {
 }
 
 /// Found by `no_change_is_lost_or_repeated_when_the_provider_clock_also_steps_back` on
-/// 2026-11-30, its first failure in many runs: the provider's clock steps forward 125 s, a
-/// poll, a record changes, the clock steps back 7.6 s, a poll, the record changes again, and
-/// the clock steps forward 5.001 s — just over the overlap — before the next poll: a version
-/// of the record is never emitted. Not analysed yet. It is spelled out here rather than kept as a proptest regression seed, which
-/// every run replays first and which would fail every run until the fix.
+/// 2026-11-30, its first failure in many runs. The provider's clock steps forward 125 s; an
+/// empty poll leaves the cursor where it was; the record changes; the clock steps back 7.6 s,
+/// which the next poll cannot tell (the cursor is far behind its clock) and which reads the
+/// record dated 7.6 s in the provider's future. The record changes again, dated at the
+/// provider's now, and the clock steps forward 5.001 s. A cursor moved to the future record's
+/// date put the last change 1 ms behind the next window; the cursor now stops at the poll's
+/// start on the provider's clock.
 #[test]
-#[ignore = "follow-up of issue 16, found 2026-11-30: a change between a step back and a forward step just over the overlap is lost"]
 fn a_change_between_a_step_back_and_a_forward_step_just_over_the_overlap_is_emitted() {
     let poll = |advance_ms| Step::Poll {
         advance_ms,
