@@ -86,7 +86,6 @@ impl SqlStore<Postgres> {
 impl Backend for Postgres {
     const BEGIN: &'static str = "BEGIN";
     const NUMBERED_BINDS: bool = true;
-    const ONE_WRITER: bool = false;
     const ROW_LOCKS: bool = true;
     const MIGRATIONS: &'static [Migration] = migrate::POSTGRES;
 

@@ -125,7 +125,6 @@ async fn checkpoints(pool: SqlitePool) {
 impl Backend for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const NUMBERED_BINDS: bool = false;
-    const ONE_WRITER: bool = true;
     const ROW_LOCKS: bool = false;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
 

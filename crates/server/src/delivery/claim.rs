@@ -97,12 +97,7 @@ impl Deliverer {
     fn runs_low(&self) -> bool {
         let half = (self.state.settings.delivery_per_host.max(1) * AHEAD_PER_HOST / 2).max(1);
         let ahead = self.lock_ahead();
-        let mut waiting: std::collections::HashMap<&str, usize> = Default::default();
-        for (notification, _) in ahead.iter() {
-            *waiting
-                .entry(notification.callback_url.as_str())
-                .or_default() += 1;
-        }
+        let waiting = waiting_by_url(&ahead);
         let urls = self.lock_urls();
         (urls.is_empty() && waiting.is_empty())
             || waiting.values().any(|&n| n < half)
@@ -248,14 +243,10 @@ impl Deliverer {
     fn caps(&self, ahead: bool) -> CallbackCaps {
         let per_host = self.state.settings.delivery_per_host.max(1);
         let extra = if ahead { per_host * AHEAD_PER_HOST } else { 0 };
-        let mut waiting: std::collections::HashMap<String, usize> = Default::default();
-        for (notification, _) in self.lock_ahead().iter() {
-            *waiting
-                .entry(notification.callback_url.clone())
-                .or_default() += 1;
-        }
+        let ahead = self.lock_ahead();
+        let waiting = waiting_by_url(&ahead);
         let mut urls: Vec<String> = self.lock_urls().keys().cloned().collect();
-        urls.extend(waiting.keys().cloned());
+        urls.extend(waiting.keys().map(|url| (*url).to_owned()));
         urls.sort();
         urls.dedup();
         CallbackCaps {
@@ -263,8 +254,8 @@ impl Deliverer {
                 .into_iter()
                 .map(|url| {
                     let free = self.host_slot(&url).available_permits();
-                    let cap =
-                        (free + extra).saturating_sub(waiting.get(&url).copied().unwrap_or(0));
+                    let cap = (free + extra)
+                        .saturating_sub(waiting.get(url.as_str()).copied().unwrap_or(0));
                     (url, i64::try_from(cap).unwrap_or(i64::MAX))
                 })
                 .collect(),
@@ -288,4 +279,15 @@ impl Deliverer {
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_host)))
             .clone()
     }
+}
+
+/// How many notifications wait ahead for each callback URL.
+fn waiting_by_url(ahead: &VecDeque<Waiting>) -> std::collections::HashMap<&str, usize> {
+    let mut waiting = std::collections::HashMap::new();
+    for (notification, _) in ahead {
+        *waiting
+            .entry(notification.callback_url.as_str())
+            .or_default() += 1;
+    }
+    waiting
 }

@@ -46,7 +46,7 @@ pub struct SqlStore<B: Database> {
     /// connection of their own were measured in issue 21 and not used: see `sqlite.rs`.)
     pool: Pool<B>,
     /// This process's turn to write, on a backend of one writer at a time
-    /// ([`Backend::ONE_WRITER`]): see [`SqlStore::turn`].
+    /// ([`Backend::ROW_LOCKS`] false): see [`SqlStore::turn`].
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Idle polls' commits waiting for their group commit (`polling.rs`).
     idle: std::sync::Arc<polling::IdleCommits>,
@@ -89,7 +89,7 @@ impl<B: Backend> SqlStore<B> {
     /// takes a few hundred µs). Other processes on the same file still meet `busy_timeout`.
     /// Whoever holds it must not wait for it again.
     async fn turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        if B::ONE_WRITER {
+        if !B::ROW_LOCKS {
             Some(self.turn.clone().lock_owned().await)
         } else {
             None
@@ -160,11 +160,9 @@ pub trait Backend:
     /// numbered parameters costs their square. PostgreSQL binds by position either way.
     const NUMBERED_BINDS: bool;
 
-    /// Whether the database lets one writer at a time write (SQLite), so that this process's
-    /// writers take turns here rather than in its busy handler ([`SqlStore::turn`]).
-    const ONE_WRITER: bool;
     /// Whether writers lock rows, so that statements touching several must take them in one
-    /// order (PostgreSQL); SQLite's one writer at a time locks none ([`Backend::lock`]).
+    /// order (PostgreSQL); SQLite's one writer at a time locks none ([`Backend::lock`]), and
+    /// this process's writers take turns in memory instead ([`SqlStore::turn`]).
     const ROW_LOCKS: bool;
 
     /// The backend's migrations, oldest first.
