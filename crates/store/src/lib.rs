@@ -51,8 +51,8 @@ pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
-    NotificationView, PollCommit, PollerRecord, Principal, Session, StoredValue, SweepCommit,
-    SweepRecord, Updated, UserProfile, UserRecord,
+    NotificationView, PollCommit, PollerRecord, Principal, QueueLease, Session, StoredValue,
+    SweepCommit, SweepRecord, UnnotifiedEvent, Updated, UserProfile, UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
@@ -349,9 +349,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// An instance by id alone, for workers (API calls use [`Store::instance`]).
     async fn instance_by_id(&self, id: i64) -> Result<Option<InstanceRecord>>;
 
-    /// Events that no notification carries yet, oldest first; a disabled instance's wait (they
-    /// are not returned until it is enabled again).
-    async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>>;
+    /// Events that no notification carries yet, oldest first, each with its instance's
+    /// version; a disabled instance's wait (they are not returned until it is enabled again).
+    async fn unnotified_events(&self, limit: i64) -> Result<Vec<UnnotifiedEvent>>;
 
     /// Stores notifications and marks their events QUEUED with the notification's id, in one
     /// transaction (a notification id seen before is skipped).
@@ -359,7 +359,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         notifications: Vec<NewNotification>,
         now_ms: i64,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.queue_and_lease(notifications, now_ms, &QueueLease::default())
+            .await
+            .map(drop)
+    }
+
+    /// As [`Store::queue_notifications`], and in the same transaction leases to `lease.owner`
+    /// (until `lease.until_ms`) each notification named in `lease.ids` that it stores, unless
+    /// its callback URL is stopped for its instance (a `410 Gone`): as if claimed at once, so a
+    /// worker that queues for a receiver with room starts the send without a claim. Returns
+    /// the ids leased.
+    async fn queue_and_lease(
+        &self,
+        notifications: Vec<NewNotification>,
+        now_ms: i64,
+        lease: &QueueLease,
+    ) -> Result<Vec<String>>;
 
     /// Claims up to `limit` QUEUED notifications due at `now_ms` whose lease is free, soonest
     /// due first. Workers claiming at once (in any process) never claim the same notification.

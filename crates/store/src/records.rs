@@ -237,6 +237,14 @@ pub struct EventRecord {
     pub created_ms: i64,
 }
 
+/// An event that no notification carries yet, with its instance's version as the same read
+/// found it (so a queue pass can tell whether what it knows of the instance still holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnnotifiedEvent {
+    pub event: EventRecord,
+    pub instance_version: i64,
+}
+
 /// Which events a listing wants (every field optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
@@ -353,6 +361,17 @@ impl CallbackCaps {
             default: i64::MAX,
         }
     }
+}
+
+/// Which notifications a queue pass leases as it stores them ([`Store::queue_and_lease`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueLease {
+    /// The worker that takes them.
+    pub owner: String,
+    /// When their lease ends.
+    pub until_ms: i64,
+    /// The notifications to lease, by id; the others are stored due, for any worker's claim.
+    pub ids: std::collections::BTreeSet<String>,
 }
 
 /// A web UI session to store.

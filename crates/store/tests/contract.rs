@@ -24,8 +24,8 @@ use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
     CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
     NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
-    OutcomeCount, PollCommit, PollerRecord, Principal, ResourceCount, Session, Store, StoredValue,
-    SweepCommit, SweepRecord, Updated, UserProfile,
+    OutcomeCount, PollCommit, PollerRecord, Principal, QueueLease, ResourceCount, Session, Store,
+    StoredValue, SweepCommit, SweepRecord, Updated, UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -89,6 +89,7 @@ contract! {
         claims_come_soonest_due_first,
         events_are_queued_once_in_notifications_that_are_leased_and_finish,
         a_gone_attempt_stops_its_url_until_the_instance_url_changes,
+        notifications_leased_as_they_are_queued_are_no_one_elses_until_the_lease_ends,
         a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one,
         pruning_drops_finished_history_and_keeps_what_still_waits,
         ui_sessions_are_found_by_token_hash_until_they_expire_or_end,
@@ -1525,6 +1526,23 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish(stor
         .unwrap();
     let pending = store.unnotified_events(10).await.unwrap();
     assert_eq!(pending.len(), 3);
+    assert!(
+        pending.iter().all(|e| e.instance_version == record.version),
+        "each with its instance's version: {pending:?}"
+    );
+    store
+        .update_instance(principal.organization_id, record.id, 1, data("p"), NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .unnotified_events(10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.instance_version == record.version + 1),
+        "the version as it is now"
+    );
     let notification = |id: &str, events: &[&str]| NewNotification {
         id: id.into(),
         instance_id: record.id,
@@ -1757,6 +1775,117 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         1,
         "the old one is"
     );
+}
+
+async fn notifications_leased_as_they_are_queued_are_no_one_elses_until_the_lease_ends(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let events = ["a", "b", "c", "d"].map(event).to_vec();
+    store
+        .commit_poll(commit(record.id, 1, events, NOW))
+        .await
+        .unwrap();
+    // A URL stopped by a 410 for this instance: nothing to it is leased.
+    store
+        .queue_notifications(
+            vec![notification_to(
+                "gone",
+                record.id,
+                "https://stopped.example/",
+                &["a"],
+            )],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    store
+        .record_attempt(AttemptRecord {
+            url: "https://stopped.example/".into(),
+            notification_id: "gone".into(),
+            at_ms: NOW,
+            status_code: Some(410),
+            duration_ms: 1,
+            excerpt: None,
+            error: None,
+            outcome: AttemptOutcome::Gone,
+        })
+        .await
+        .unwrap();
+    let lease = QueueLease {
+        owner: "queuer".into(),
+        until_ms: NOW + 1_000,
+        ids: ["leased", "to-stopped", "again"]
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    };
+    let leased = store
+        .queue_and_lease(
+            vec![
+                notification_to("leased", record.id, "https://ok.example/", &["b"]),
+                notification_to("due", record.id, "https://ok.example/", &["c"]),
+                notification_to("to-stopped", record.id, "https://stopped.example/", &["d"]),
+            ],
+            NOW,
+            &lease,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        leased,
+        ["leased"],
+        "only the named ones are leased, and not to a stopped URL"
+    );
+    assert_eq!(
+        store.in_flight_notifications(NOW).await.unwrap(),
+        ["leased"],
+        "the lease is stored, as a claim's is"
+    );
+    let claimed = store
+        .claim_due_notifications("other", NOW, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["due"],
+        "another worker claims the unleased one, not the leased one nor the stopped URL's"
+    );
+    // Queued again (the same events, the same id): stored before, so not leased again.
+    let again = store
+        .queue_and_lease(
+            vec![notification_to(
+                "again",
+                record.id,
+                "https://ok.example/",
+                &["b"],
+            )],
+            NOW,
+            &lease,
+        )
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "a notification not stored is not leased");
+    // The lease ends like a claim's: then anyone's claim takes it.
+    let claimed = store
+        .claim_due_notifications("other", NOW + 1_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["leased"],
+        "its lease ended"
+    );
+    assert_eq!(claimed[0].body, b"{}", "claimed with its body");
 }
 
 async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one(
@@ -2567,7 +2696,7 @@ async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.event_id)
+        .map(|e| e.event.event_id)
         .collect();
     assert_eq!(waiting, ["c"], "c waits for the next pass, b stays in n1");
     let claimed: Vec<String> = store
@@ -3395,7 +3524,7 @@ async fn a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.event_id)
+            .map(|e| e.event.event_id)
             .collect::<Vec<_>>()
     };
     assert_eq!(

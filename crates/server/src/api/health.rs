@@ -130,6 +130,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
             read(&stats.given_up),
         ),
         (
+            "tributary_notifications_leased_at_queue",
+            "Notifications leased by the transaction that queued them (their receiver had room), \
+             so sent without a claim.",
+            read(&stats.leased_at_queue),
+        ),
+        (
             "tributary_poll_date_warnings",
             "Polled records whose dates had text after their pattern (read as Java reads them).",
             read(&state.poll_stats.date_warnings),

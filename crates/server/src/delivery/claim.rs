@@ -188,6 +188,59 @@ impl Deliverer {
         None
     }
 
+    /// Which of the notifications about to be queued to lease at once (their ids): as many as
+    /// the free `slots` and their hosts' free slots can start now, in order, none to a URL
+    /// with notifications waiting ahead (they go first). The rest are queued due, for a claim.
+    pub(super) fn to_lease(
+        &self,
+        slots: &tokio::sync::Semaphore,
+        notifications: &[tributary_store::NewNotification],
+    ) -> std::collections::BTreeSet<String> {
+        let mut free = slots.available_permits();
+        let ahead = self.lock_ahead();
+        let waiting = waiting_by_url(&ahead);
+        let mut taken: std::collections::HashMap<&str, usize> = Default::default();
+        let mut lease = std::collections::BTreeSet::new();
+        for notification in notifications {
+            if free == 0 {
+                break;
+            }
+            let url = notification.callback_url.as_str();
+            if waiting.contains_key(url) {
+                continue;
+            }
+            let taken = taken.entry(url).or_default();
+            if *taken < self.host_slot(url).available_permits() {
+                *taken += 1;
+                free -= 1;
+                lease.insert(notification.id.clone());
+            }
+        }
+        lease
+    }
+
+    /// Starts notifications leased as they were queued (`queue_leasing`); one that finds no
+    /// slot after all waits ahead for its host, under its lease, as one claimed ahead would
+    /// (or goes back, due at once, where nothing may wait ahead). Returns how many started.
+    pub(super) async fn start_leased(
+        &self,
+        leased: Vec<Waiting>,
+        slots: &Arc<tokio::sync::Semaphore>,
+        sends: &mut JoinSet<()>,
+    ) -> usize {
+        let mut started = 0;
+        for (notification, lease_until) in leased {
+            match self.try_start(notification, slots, sends) {
+                None => started += 1,
+                Some(notification) if self.lease_room_ms() > 1_000 => {
+                    self.lock_ahead().push_back((notification, lease_until));
+                }
+                Some(notification) => self.give_back(&notification.id, self.state.now_ms()).await,
+            }
+        }
+        started
+    }
+
     /// Gives a claimed, unsent notification back, due at `at_ms` (not an attempt).
     pub(super) async fn give_back(&self, notification_id: &str, at_ms: i64) {
         if let Err(error) = self
@@ -212,7 +265,7 @@ impl Deliverer {
         }
     }
 
-    fn lease_ms(&self) -> i64 {
+    pub(super) fn lease_ms(&self) -> i64 {
         i64::try_from(self.state.settings.delivery_lease.as_millis()).unwrap_or(i64::MAX)
     }
 

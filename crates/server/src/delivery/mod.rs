@@ -24,6 +24,7 @@
 
 pub mod claim;
 pub mod queue;
+mod recipients;
 pub mod record;
 pub mod send;
 pub mod sign;

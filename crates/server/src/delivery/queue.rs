@@ -2,71 +2,160 @@
 //! instance, resource and poll), each stored with its exact body bytes before anything is
 //! sent. The envelope is built in `tributary_domain::delivery`.
 //!
-//! The callback URL comes from the instance's configuration as it is now. A configuration that
-//! cannot be read (a secret that does not open with this key, an element this binary does not
-//! know) is an error, logged once per instance version: that instance's events wait unqueued
-//! and go out once it can be read — never failed for want of a callback.
+//! The callback URL comes from the instance's configuration at the version the read of the
+//! events finds (what was read of an instance is remembered per version: [`super::recipients`]).
+//! A configuration that cannot be read (a secret that does not open with this key, an element
+//! this binary does not know) is an error, logged once per instance version: that instance's
+//! events wait unqueued and go out once it can be read — never failed for want of a callback.
+//!
+//! The running worker's pass also **leases as it queues** (issue 21): when its last claim came
+//! back short (nothing else due), what the free slots and their hosts can start at once is
+//! leased in the queuing transaction itself and sent from memory, without a claim. The lease
+//! is a claim's lease, so a crash leaves it to expire like any other.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tributary_domain::delivery::{EnvelopeEvent, EnvelopeSource, batches, envelope};
 use tributary_domain::instance_config::VendorType;
-use tributary_store::{EventRecord, InstanceRecord, NewNotification};
+use tributary_store::{
+    EventRecord, InstanceRecord, NewNotification, NotificationRecord, NotificationStatus,
+    QueueLease, UnnotifiedEvent,
+};
 
-use super::worker::Deliverer;
+use super::recipients::Recipient;
+use super::worker::{Deliverer, Waiting};
 
 impl Deliverer {
     /// Builds and stores notifications for events that have none; returns how many.
     pub async fn queue(&self) -> usize {
+        self.queue_leasing(None).await.0
+    }
+
+    /// As [`Deliverer::queue`]; with `slots`, also leases in the same transaction what the
+    /// free slots and their hosts can start at once ([`Deliverer::to_lease`]) and returns it,
+    /// ready to send without a claim: the shortest way from an event stored to its
+    /// notification sent. Returns how many were queued, and those leased with their lease's
+    /// end.
+    pub(super) async fn queue_leasing(
+        &self,
+        slots: Option<&tokio::sync::Semaphore>,
+    ) -> (usize, Vec<Waiting>) {
         let events = match self.state.store.unnotified_events(1_000).await {
             Ok(events) => events,
             Err(error) => {
                 tracing::error!(%error, "could not read unnotified events");
-                return 0;
+                return (0, Vec::new());
             }
         };
-        let mut groups: BTreeMap<(i64, String, i64), Vec<EventRecord>> = BTreeMap::new();
-        for event in events {
+        let mut groups: BTreeMap<(i64, String, i64), (i64, Vec<EventRecord>)> = BTreeMap::new();
+        for UnnotifiedEvent {
+            event,
+            instance_version,
+        } in events
+        {
             groups
                 .entry((
                     event.instance_id,
                     event.resource.clone(),
                     event.poll_date_ms,
                 ))
-                .or_default()
+                .or_insert_with(|| (instance_version, Vec::new()))
+                .1
                 .push(event);
         }
         let mut notifications = Vec::new();
-        for ((instance_id, resource, _), events) in groups {
-            let Ok(Some(instance)) = self.state.store.instance_by_id(instance_id).await else {
+        let mut versions = Vec::new();
+        for ((instance_id, resource, _), (version, events)) in groups {
+            let Some(instance) = self.queued_for(instance_id, version).await else {
                 continue;
             };
-            let prepared = match self.state.clients.prepared(&instance) {
-                Ok(prepared) => prepared,
-                Err(error) => {
-                    self.unreadable(&instance, &error);
-                    continue;
-                }
-            };
-            let callback = prepared.settings.callback_url.clone().unwrap_or_default();
             // Cloud Elements sends at most 20 events a notification for webhooks, 10 for polls.
-            let webhooks = prepared.settings.vendor == VendorType::Webhooks;
-            for batch in batches(events, webhooks) {
-                notifications.push(self.notification(&instance, &resource, &callback, batch));
+            for batch in batches(events, instance.webhooks) {
+                notifications.push(self.notification(&instance, &resource, batch));
+                versions.push(instance.version);
             }
         }
         let count = notifications.len();
-        if count > 0
-            && let Err(error) = self
-                .state
-                .store
-                .queue_notifications(notifications, self.state.now_ms())
-                .await
-        {
-            tracing::error!(%error, "could not queue notifications");
-            return 0;
+        if count == 0 {
+            return (0, Vec::new());
         }
-        count
+        let now = self.state.now_ms();
+        let lease = QueueLease {
+            owner: self.owner.clone(),
+            until_ms: now.saturating_add(self.lease_ms()),
+            ids: slots.map_or_else(Default::default, |slots| {
+                self.to_lease(slots, &notifications)
+            }),
+        };
+        // What is leased is sent from here: its record, kept before the store takes the rest.
+        let mut ready: Vec<NotificationRecord> = notifications
+            .iter()
+            .zip(versions)
+            .filter(|(n, _)| lease.ids.contains(&n.id))
+            .map(|(n, version)| NotificationRecord {
+                id: n.id.clone(),
+                instance_id: n.instance_id,
+                resource: n.resource.clone(),
+                callback_url: n.callback_url.clone(),
+                body: n.body.clone(),
+                status: NotificationStatus::Queued,
+                attempts: 0,
+                instance_version: version,
+            })
+            .collect();
+        match self
+            .state
+            .store
+            .queue_and_lease(notifications, now, &lease)
+            .await
+        {
+            Ok(leased) => {
+                ready.retain(|n| leased.contains(&n.id));
+                self.state.delivery_stats.leased_at_queue.fetch_add(
+                    u64::try_from(ready.len()).unwrap_or(0),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                let until = lease.until_ms;
+                (count, ready.into_iter().map(|n| (n, until)).collect())
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not queue notifications");
+                (0, Vec::new())
+            }
+        }
+    }
+
+    /// What a notification needs of its instance at `version`: remembered from an earlier
+    /// pass while the version holds (a change of the instance bumps it), else read and
+    /// remembered. `None` where the instance is gone or its configuration cannot be read.
+    async fn queued_for(&self, instance_id: i64, version: i64) -> Option<Arc<Recipient>> {
+        if let Some(known) = self.recipients.get(instance_id, version) {
+            return Some(known);
+        }
+        let Ok(Some(instance)) = self.state.store.instance_by_id(instance_id).await else {
+            return None;
+        };
+        let prepared = match self.state.clients.prepared(&instance) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                self.unreadable(&instance, &error);
+                return None;
+            }
+        };
+        let recipient = Arc::new(Recipient {
+            id: instance.id,
+            version: instance.version,
+            organization_id: instance.organization_id,
+            user_id: instance.user_id,
+            name: instance.name,
+            tags: instance.tags,
+            element_key: instance.element_key,
+            callback_url: prepared.settings.callback_url.clone().unwrap_or_default(),
+            webhooks: prepared.settings.vendor == VendorType::Webhooks,
+        });
+        self.recipients.keep(recipient.clone());
+        Some(recipient)
     }
 
     /// Says (once per instance version) that an instance's events wait because its
@@ -88,9 +177,8 @@ impl Deliverer {
 
     fn notification(
         &self,
-        instance: &InstanceRecord,
+        instance: &Recipient,
         resource: &str,
-        callback: &str,
         events: Vec<EventRecord>,
     ) -> NewNotification {
         let element = self.state.registry.get(&instance.element_key);
@@ -127,7 +215,7 @@ impl Deliverer {
             id: built.id,
             instance_id: instance.id,
             resource: resource.to_owned(),
-            callback_url: callback.to_owned(),
+            callback_url: instance.callback_url.clone(),
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct DeliveryStats {
     pub given_up: AtomicU64,
     /// Sum of milliseconds from an event's poll to its delivery, over delivered notifications.
     pub latency_ms_sum: AtomicU64,
+    /// Notifications leased by the transaction that queued them, so sent without a claim.
+    pub leased_at_queue: AtomicU64,
 }
 
 impl DeliveryStats {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::recipients::Recipients;
 use super::record::Recorder;
 use super::sign::SigningCache;
 use crate::guard::GuardedResolver;
@@ -45,6 +46,8 @@ pub struct Deliverer {
     pub(super) freed: Arc<tokio::sync::Notify>,
     /// (instance, version) whose unreadable configuration was logged already.
     pub(super) unreadable: Arc<Mutex<HashSet<(i64, i64)>>>,
+    /// What the queue knows of the instances it queued for lately, by id (`queue`).
+    pub(super) recipients: Arc<Recipients>,
 }
 
 impl Deliverer {
@@ -78,6 +81,7 @@ impl Deliverer {
             recorder: Arc::default(),
             freed: Arc::default(),
             unreadable: Arc::default(),
+            recipients: Arc::default(),
         })
     }
 
@@ -124,6 +128,10 @@ impl Deliverer {
         // The last claim came back short and nothing was queued or woke the loop since: no
         // claim only to look for more (`start_sends`' probe) until something may have come due.
         let mut dry = false;
+        // The last claim came back short: nothing was due beyond what it took, so what is
+        // queued now may be leased and started at once (`queue_leasing`) without passing
+        // anything due before it.
+        let mut short = false;
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let pruned = self.prune().await;
@@ -133,14 +141,21 @@ impl Deliverer {
                 pruned_at = Some(Instant::now());
             }
             while sends.try_join_next().is_some() {}
-            let queued = if queue_due { self.queue().await } else { 0 };
+            let (queued, leased) = if queue_due {
+                self.queue_leasing(short.then_some(slots.as_ref())).await
+            } else {
+                (0, Vec::new())
+            };
             queue_due = queued > 0;
-            dry &= queued == 0;
+            // Queued and leased at once, nothing new is due for a claim to find.
+            dry &= queued == leased.len();
+            self.start_leased(leased, &slots, &mut sends).await;
             // Around again at once only while there may be more: a claim that came back short
             // means nothing else is due (or every due one's receiver is busy).
             let (_, claim) = self.start_sends(&slots, &mut sends, true, !dry).await;
             let more = claim == Some(true);
             dry = claim.map_or(dry, |full| !full);
+            short = claim.map_or(short, |full| !full);
             if queued > 0 || more {
                 continue;
             }

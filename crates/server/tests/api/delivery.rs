@@ -719,6 +719,112 @@ async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_sto
 }
 
 #[tokio::test]
+async fn what_a_queue_pass_can_send_at_once_it_leases_and_the_rest_waits_for_a_claim() {
+    // One send at a time to the host: of three notifications queued together, one is leased
+    // by the queue's transaction and the two others are claimed; each arrives once.
+    let app = spawn_app_on_manual_clock(
+        Config {
+            seed: 0,
+            ..Config::default()
+        },
+        |s| {
+            s.allow_private_callbacks = true;
+            s.delivery_per_host = 1;
+            s.delivery_timeout = Duration::from_secs(10);
+        },
+    )
+    .await;
+    let (url, inbox) = receiver().await;
+    let id = instance(&app, &url).await;
+    let store = app.state.store.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    let settled = async |count: usize| {
+        eventually(
+            Duration::from_secs(30),
+            &format!("{count} notifications delivered and settled"),
+            async || inbox.len() == count && store.queued_notifications().await.unwrap() == 0,
+        )
+        .await;
+    };
+    // The worker's claims come back short from here on: nothing else is due.
+    changes(&app, id, 1).await;
+    settled(1).await;
+    let leased = || {
+        app.state
+            .delivery_stats
+            .leased_at_queue
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = leased();
+
+    app.advance_ms(1_000);
+    changes(&app, id, 25).await; // ten, ten and five events: three notifications
+    settled(4).await;
+    assert_eq!(
+        leased() - before,
+        1,
+        "the host takes one send at a time: one leased as it was queued, two claimed"
+    );
+    let mut ids: Vec<String> = inbox.bodies().iter().map(|b| b["id"].to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "each sent once");
+    stop.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_instance_edited_while_the_worker_runs_shapes_its_next_notifications() {
+    // The running worker remembers what it read of an instance; an edit (a new version) is
+    // read again: the next notification goes to the new URL, under the new name.
+    let app = app(true).await;
+    let (old_url, old) = receiver().await;
+    let (new_url, new) = receiver().await;
+    let id = instance(&app, &old_url).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    changes(&app, id, 1).await;
+    eventually(
+        Duration::from_secs(30),
+        "the first notification",
+        async || old.len() == 1,
+    )
+    .await;
+    app.expect(
+        Method::PATCH,
+        &format!("/instances/{id}"),
+        Some(&json!({
+            "name": "renamed",
+            "configuration": {"event.notification.callback.url": new_url}
+        })),
+        StatusCode::OK,
+    )
+    .await;
+    app.advance_ms(1_000);
+    changes(&app, id, 1).await;
+    eventually(
+        Duration::from_secs(30),
+        "the second notification",
+        async || new.len() == 1,
+    )
+    .await;
+    assert_eq!(old.len(), 1, "nothing more to the old URL");
+    let body = &new.bodies()[0];
+    assert_eq!(body["message"]["instanceName"], "renamed", "{body}");
+    stop.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_410_stops_delivery_to_that_url_until_the_user_resumes() {
     let app = app(true).await;
     let (url, inbox) = receiver_answering(AxumStatus::GONE).await;

@@ -4,9 +4,11 @@
 use sqlx::Executor;
 use tributary_domain::delivery::notification_number;
 
+use super::rows::Columns;
 use super::{Backend, Lock, Param, SqlStore};
 use crate::{
-    AttemptOutcome, AttemptRecord, EventStatus, NewNotification, NotificationStatus, Result,
+    AttemptOutcome, AttemptRecord, EventStatus, NewNotification, NotificationStatus, QueueLease,
+    Result,
 };
 
 impl<B> SqlStore<B>
@@ -20,17 +22,20 @@ where
     Option<String>: Param<B>,
     Vec<u8>: Param<B>,
 {
-    /// Stores notifications and gives them their events, in one transaction.
+    /// Stores notifications and gives them their events, in one transaction, leasing those
+    /// `lease` names whose URL is not stopped; returns the ids leased.
     pub(super) async fn queue(
         &self,
         notifications: Vec<NewNotification>,
         now_ms: i64,
-    ) -> Result<()> {
+        lease: &QueueLease,
+    ) -> Result<Vec<String>> {
         // On PostgreSQL, two processes queuing the same events meet on the notification's
         // primary key (the second waits for the first to commit, then does nothing) and on each
         // event's row (the second waits, re-reads it, and finds it taken): the outcome of one
         // after the other, as on SQLite.
         let mut tx = self.begin().await?;
+        let mut leased = Vec::new();
         for notification in notifications {
             // Its events first: a notification is stored only if it takes every one of them,
             // or two queue passes that read different windows could each send some event.
@@ -53,11 +58,25 @@ where
             }
             // Its number (the envelope's outer `id`) derives from its id, as the envelope's did.
             let number = notification_number(&notification.id);
-            sqlx::query(
+            // Leased as a claim would lease it, and as a claim would not where its URL is
+            // stopped.
+            let (owner, until) = if lease.ids.contains(&notification.id) {
+                (Some(lease.owner.clone()), Some(lease.until_ms))
+            } else {
+                (None, None)
+            };
+            let stored = sqlx::query(
                 "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
-                     next_attempt_ms, created_ms, number)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
-                 ON CONFLICT (id) DO NOTHING",
+                     next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7,
+                     CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                           WHERE s.instance_id = $2 AND s.url = $4)
+                          THEN $8 END,
+                     CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                           WHERE s.instance_id = $2 AND s.url = $4)
+                          THEN $9 END)
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING lease_owner",
             )
             .bind(notification.id.clone())
             .bind(notification.instance_id)
@@ -66,8 +85,15 @@ where
             .bind(NotificationStatus::Queued.as_str())
             .bind(now_ms)
             .bind(number)
-            .execute(&mut *tx)
+            .bind(owner)
+            .bind(until)
+            .fetch_optional(&mut *tx)
             .await?;
+            if let Some(row) = stored
+                && row.column::<Option<String>>("lease_owner")?.is_some()
+            {
+                leased.push(notification.id.clone());
+            }
             // The body in its own table, so claims and settles update small rows.
             sqlx::query(
                 "INSERT INTO notification_bodies (notification_id, body) VALUES ($1, $2)
@@ -79,7 +105,7 @@ where
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(leased)
     }
 
     /// Records attempts and moves their notifications on (their events' status follows), in one

@@ -99,15 +99,20 @@ macro_rules! event_status {
     };
 }
 
-/// `SELECT` of an event row (as `e`), then the rest of the statement (from `FROM events e`).
+/// `SELECT` of an event row (as `e`) and any `columns:` more, then the rest of the statement
+/// (from `FROM events e`).
 macro_rules! select_events {
     ($rest:literal) => {
+        select_events!(columns: "", $rest)
+    };
+    (columns: $columns:literal, $rest:literal) => {
         concat!(
             "SELECT e.id, e.event_id, e.instance_id, e.resource, e.object_id, e.event_type,
                     e.date_ms, e.poll_date_ms, e.date_error, e.record, ",
             event_status!(),
-            " AS status, e.notification_id, e.created_ms
-             FROM events e ",
+            " AS status, e.notification_id, e.created_ms",
+            $columns,
+            " FROM events e ",
             $rest
         )
     };

@@ -14,8 +14,8 @@ use crate::{
     Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
-    NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, Result, Session,
-    Store, SweepCommit, SweepRecord, Updated, UserRecord,
+    NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, QueueLease, Result,
+    Session, Store, SweepCommit, SweepRecord, UnnotifiedEvent, Updated, UserRecord,
 };
 
 #[async_trait]
@@ -717,30 +717,38 @@ where
             .collect()
     }
 
-    async fn unnotified_events(&self, limit: i64) -> Result<Vec<EventRecord>> {
+    async fn unnotified_events(&self, limit: i64) -> Result<Vec<UnnotifiedEvent>> {
         // A disabled instance sends nothing new: its events wait here, unqueued, and do not
         // hold up the others' (they are not in the first `limit`).
         let rows = sqlx::query(select_events!(
-            "WHERE e.notification_id IS NULL
-               AND NOT EXISTS (SELECT 1 FROM instances i
-                               WHERE i.id = e.instance_id AND i.disabled = TRUE)
+            columns: ", i.version AS instance_version",
+            "JOIN instances i ON i.id = e.instance_id
+             WHERE e.notification_id IS NULL AND i.disabled = FALSE
              ORDER BY e.id LIMIT CAST($1 AS BIGINT)"
         ))
         .bind(super::limit(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(rows::event).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(UnnotifiedEvent {
+                    event: rows::event(row)?,
+                    instance_version: row.column("instance_version")?,
+                })
+            })
+            .collect()
     }
 
     // Notifications and their attempts (their transactions are in `delivery.rs`; claims are
     // the backend's).
 
-    async fn queue_notifications(
+    async fn queue_and_lease(
         &self,
         notifications: Vec<NewNotification>,
         now_ms: i64,
-    ) -> Result<()> {
-        self.queue(notifications, now_ms).await
+        lease: &QueueLease,
+    ) -> Result<Vec<String>> {
+        self.queue(notifications, now_ms, lease).await
     }
 
     async fn claim_due_notifications_capped(
