@@ -44,8 +44,8 @@ use sqlx::{PgConnection, Postgres};
 use tributary_domain::instance_config::CALLBACK_URL;
 
 use crate::migrate::{self, Migration};
-use crate::sql::rows::{self, notification_columns, poller_columns};
-use crate::sql::{Backend, Lock, SqlStore, limit};
+use crate::sql::rows::{self, Columns, notification_columns, poller_columns};
+use crate::sql::{Backend, Lock, Queued, SqlStore, limit};
 use crate::{
     CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, PollerRecord, Result,
     StoreError,
@@ -178,21 +178,74 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    async fn take_events(
-        conn: &mut PgConnection,
-        notification_id: &str,
-        event_ids: &[String],
-    ) -> Result<u64> {
-        Ok(sqlx::query(
+    async fn queue_notification(conn: &mut PgConnection, queued: &Queued<'_>) -> Result<bool> {
+        // Two processes queuing the same events meet on the notification's primary key (the
+        // second waits for the first to commit, then does nothing) and on each event's row
+        // (the second waits, re-reads it, and finds it taken): the outcome of one after the
+        // other, as on SQLite.
+        let notification = queued.notification;
+        let taken = sqlx::query(
             "UPDATE events SET notification_id = $1, status = $2
              WHERE event_id = ANY($3) AND notification_id IS NULL",
         )
-        .bind(notification_id)
+        .bind(notification.id.as_str())
         .bind(EventStatus::Queued.as_str())
-        .bind(event_ids)
+        .bind(&notification.event_ids)
         .execute(&mut *conn)
         .await?
-        .rows_affected())
+        .rows_affected();
+        if taken == 0 {
+            return Ok(false); // queued before
+        }
+        if usize::try_from(taken).unwrap_or(usize::MAX) < notification.event_ids.len() {
+            sqlx::query(
+                "UPDATE events SET notification_id = NULL, status = $1
+                 WHERE notification_id = $2",
+            )
+            .bind(EventStatus::New.as_str())
+            .bind(notification.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            return Ok(false);
+        }
+        let (owner, until) = queued.lease.unzip();
+        let stored = sqlx::query(
+            "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
+                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7,
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                       WHERE s.instance_id = $2 AND s.url = $4)
+                      THEN $8 END,
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                       WHERE s.instance_id = $2 AND s.url = $4)
+                      THEN $9 END)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING lease_owner",
+        )
+        .bind(notification.id.as_str())
+        .bind(notification.instance_id)
+        .bind(notification.resource.as_str())
+        .bind(notification.callback_url.as_str())
+        .bind(NotificationStatus::Queued.as_str())
+        .bind(queued.now_ms)
+        .bind(queued.number)
+        .bind(owner)
+        .bind(until)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // The body in its own table, so claims and settles update small rows.
+        sqlx::query(
+            "INSERT INTO notification_bodies (notification_id, body) VALUES ($1, $2)
+             ON CONFLICT (notification_id) DO NOTHING",
+        )
+        .bind(notification.id.as_str())
+        .bind(notification.body.as_slice())
+        .execute(&mut *conn)
+        .await?;
+        match stored {
+            Some(row) => Ok(row.column::<Option<String>>("lease_owner")?.is_some()),
+            None => Ok(false),
+        }
     }
 
     const IDLE_ROWS: &'static str = "jsonb_to_recordset($1::jsonb) AS v(i bigint, r text,

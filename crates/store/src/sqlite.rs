@@ -23,7 +23,7 @@ use sqlx::{Sqlite, SqliteConnection};
 
 use crate::migrate::{self, Migration};
 use crate::sql::rows::{self, Columns, notification_columns, poller_columns};
-use crate::sql::{Backend, Lock, SqlStore, limit};
+use crate::sql::{Backend, Lock, Queued, SqlStore, limit};
 use crate::{
     CallbackCaps, EventStatus, NotificationRecord, NotificationStatus, PollerRecord, Result,
     StoreError,
@@ -138,23 +138,58 @@ impl Backend for Sqlite {
         Ok(())
     }
 
-    async fn take_events(
-        conn: &mut SqliteConnection,
-        notification_id: &str,
-        event_ids: &[String],
-    ) -> Result<u64> {
-        // One statement for the notification's events (the ids as a JSON array), not one each.
-        let ids = serde_json::to_string(event_ids).unwrap_or_else(|_| "[]".into());
-        Ok(sqlx::query(
+    async fn queue_notification(conn: &mut SqliteConnection, queued: &Queued<'_>) -> Result<bool> {
+        // The four statements in one call (sqlx runs a script's statements in turn, binding
+        // each `$n` by its number): on SQLite each call is a trip to the connection's thread,
+        // and the queue's transaction is on the way from an event stored to its notification
+        // sent. Each statement after the first decides from what the ones before it wrote.
+        let notification = queued.notification;
+        let ids = serde_json::to_string(&notification.event_ids).unwrap_or_else(|_| "[]".into());
+        let (owner, until) = queued.lease.unzip();
+        let stored = sqlx::query(
             "UPDATE events SET notification_id = $1, status = $2
-             WHERE event_id IN (SELECT value FROM json_each($3)) AND notification_id IS NULL",
+             WHERE event_id IN (SELECT value FROM json_each($3)) AND notification_id IS NULL;
+             INSERT INTO notifications (id, instance_id, resource, callback_url, status,
+                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
+             SELECT $1, $4, $5, $6, $7, $8, $8, $9,
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                       WHERE s.instance_id = $4 AND s.url = $6)
+                      THEN $10 END,
+                 CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                       WHERE s.instance_id = $4 AND s.url = $6)
+                      THEN $11 END
+             WHERE (SELECT COUNT(*) FROM events WHERE notification_id = $1) = $12
+             ON CONFLICT (id) DO NOTHING
+             RETURNING lease_owner;
+             INSERT INTO notification_bodies (notification_id, body)
+             SELECT $1, $13 WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1)
+             ON CONFLICT (notification_id) DO NOTHING;
+             UPDATE events SET notification_id = NULL, status = $14
+             WHERE notification_id = $1
+               AND NOT EXISTS (SELECT 1 FROM notifications WHERE id = $1)",
         )
-        .bind(notification_id)
+        .bind(notification.id.as_str())
         .bind(EventStatus::Queued.as_str())
         .bind(ids)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+        .bind(notification.instance_id)
+        .bind(notification.resource.as_str())
+        .bind(notification.callback_url.as_str())
+        .bind(NotificationStatus::Queued.as_str())
+        .bind(queued.now_ms)
+        .bind(queued.number)
+        .bind(owner)
+        .bind(until)
+        .bind(i64::try_from(notification.event_ids.len()).unwrap_or(i64::MAX))
+        .bind(notification.body.as_slice())
+        .bind(EventStatus::New.as_str())
+        // Every row, so that every statement runs (only the notification's insert returns
+        // one, where it stored it).
+        .fetch_all(&mut *conn)
+        .await?;
+        match stored.first() {
+            Some(row) => Ok(row.column::<Option<String>>("lease_owner")?.is_some()),
+            None => Ok(false),
+        }
     }
 
     const IDLE_ROWS: &'static str = "(SELECT j.value ->> 'i' AS i, j.value ->> 'r' AS r,

@@ -4,11 +4,9 @@
 use sqlx::Executor;
 use tributary_domain::delivery::notification_number;
 
-use super::rows::Columns;
 use super::{Backend, Lock, Param, SqlStore};
 use crate::{
-    AttemptOutcome, AttemptRecord, EventStatus, NewNotification, NotificationStatus, QueueLease,
-    Result,
+    AttemptOutcome, AttemptRecord, NewNotification, NotificationStatus, QueueLease, Result,
 };
 
 impl<B> SqlStore<B>
@@ -30,79 +28,26 @@ where
         now_ms: i64,
         lease: &QueueLease,
     ) -> Result<Vec<String>> {
-        // On PostgreSQL, two processes queuing the same events meet on the notification's
-        // primary key (the second waits for the first to commit, then does nothing) and on each
-        // event's row (the second waits, re-reads it, and finds it taken): the outcome of one
-        // after the other, as on SQLite.
         let mut tx = self.begin().await?;
         let mut leased = Vec::new();
-        for notification in notifications {
-            // Its events first: a notification is stored only if it takes every one of them,
-            // or two queue passes that read different windows could each send some event.
-            let taken = B::take_events(&mut tx, &notification.id, &notification.event_ids).await?;
-            if taken == 0 {
-                continue; // queued before
-            }
-            if usize::try_from(taken).unwrap_or(usize::MAX) < notification.event_ids.len() {
-                // Some went into another notification meanwhile: give the rest back, to be
-                // grouped afresh by the next pass.
-                sqlx::query(
-                    "UPDATE events SET notification_id = NULL, status = $1
-                     WHERE notification_id = $2",
-                )
-                .bind(EventStatus::New.as_str())
-                .bind(notification.id.clone())
-                .execute(&mut *tx)
-                .await?;
-                continue;
-            }
-            // Its number (the envelope's outer `id`) derives from its id, as the envelope's did.
-            let number = notification_number(&notification.id);
-            // Leased as a claim would lease it, and as a claim would not where its URL is
-            // stopped.
-            let (owner, until) = if lease.ids.contains(&notification.id) {
-                (Some(lease.owner.clone()), Some(lease.until_ms))
-            } else {
-                (None, None)
+        for notification in &notifications {
+            // Leased as a claim would lease it (and, as a claim would not, never to a stopped
+            // URL).
+            let lease = lease
+                .ids
+                .contains(&notification.id)
+                .then_some((lease.owner.as_str(), lease.until_ms));
+            let queued = Queued {
+                notification,
+                // Its number (the envelope's outer `id`) derives from its id, as the
+                // envelope's did.
+                number: notification_number(&notification.id),
+                now_ms,
+                lease,
             };
-            let stored = sqlx::query(
-                "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
-                     next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7,
-                     CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
-                                           WHERE s.instance_id = $2 AND s.url = $4)
-                          THEN $8 END,
-                     CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
-                                           WHERE s.instance_id = $2 AND s.url = $4)
-                          THEN $9 END)
-                 ON CONFLICT (id) DO NOTHING
-                 RETURNING lease_owner",
-            )
-            .bind(notification.id.clone())
-            .bind(notification.instance_id)
-            .bind(notification.resource)
-            .bind(notification.callback_url)
-            .bind(NotificationStatus::Queued.as_str())
-            .bind(now_ms)
-            .bind(number)
-            .bind(owner)
-            .bind(until)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = stored
-                && row.column::<Option<String>>("lease_owner")?.is_some()
-            {
+            if B::queue_notification(&mut tx, &queued).await? {
                 leased.push(notification.id.clone());
             }
-            // The body in its own table, so claims and settles update small rows.
-            sqlx::query(
-                "INSERT INTO notification_bodies (notification_id, body) VALUES ($1, $2)
-                 ON CONFLICT (notification_id) DO NOTHING",
-            )
-            .bind(notification.id)
-            .bind(notification.body)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok(leased)
@@ -179,4 +124,15 @@ fn settled_json<B: Backend>(attempts: &[AttemptRecord]) -> String {
         })
         .collect();
     serde_json::Value::Array(rows).to_string()
+}
+
+/// A notification to store in a queuing transaction ([`Backend::queue_notification`]).
+#[derive(Debug)]
+pub struct Queued<'a> {
+    pub notification: &'a NewNotification,
+    /// The envelope's outer `id`.
+    pub number: i64,
+    pub now_ms: i64,
+    /// Its lease (owner, until when), where it is leased as it is stored.
+    pub lease: Option<(&'a str, i64)>,
 }

@@ -37,6 +37,7 @@ use sqlx::{Database, Encode, IntoArguments, Pool, Transaction, Type};
 use crate::migrate::Migration;
 use crate::{CallbackCaps, NotificationRecord, Result};
 
+pub(crate) use delivery::Queued;
 pub(crate) use rows::Columns;
 
 /// The [`Store`](crate::Store) of a backend `B`: its connections.
@@ -175,13 +176,16 @@ pub trait Backend:
     fn lock(conn: &mut Self::Connection, lock: Lock<'_>)
     -> impl Future<Output = Result<()>> + Send;
 
-    /// Gives the events `event_ids` that no notification carries yet to `notification_id`,
-    /// marking them queued; returns how many it took.
-    fn take_events(
+    /// Stores one notification in the queuing transaction on `conn`: gives it the events it
+    /// names that no notification carries yet (marking them queued) and, only if it took every
+    /// one, inserts it (leased as `queued` says unless its URL is stopped for its instance)
+    /// and its body. One that took some but not all gives them back, to be grouped afresh by
+    /// the next pass: two passes that read different windows must not each send some event.
+    /// A notification stored before is left as it is. Returns whether it was stored leased.
+    fn queue_notification(
         conn: &mut Self::Connection,
-        notification_id: &str,
-        event_ids: &[String],
-    ) -> impl Future<Output = Result<u64>> + Send;
+        queued: &Queued<'_>,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Records a batch of delivery attempts and moves their notifications on, in two
     /// statements whatever the batch's size. `attempts` is a JSON array of objects, each
