@@ -1690,16 +1690,7 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         .await
         .unwrap();
     store
-        .record_attempt(AttemptRecord {
-            url: "https://old.example/".into(),
-            notification_id: "n1".into(),
-            at_ms: NOW,
-            status_code: Some(410),
-            duration_ms: 1,
-            excerpt: None,
-            error: None,
-            outcome: AttemptOutcome::Gone,
-        })
+        .record_attempt(gone("n1", "https://old.example/"))
         .await
         .unwrap();
     store
@@ -1747,16 +1738,7 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
     // A send to the old URL still in flight when the URL changed answers 410 late: it stops
     // the old URL, not the new one.
     store
-        .record_attempt(AttemptRecord {
-            url: "https://old.example/".into(),
-            notification_id: "n1".into(),
-            at_ms: NOW,
-            status_code: Some(410),
-            duration_ms: 1,
-            excerpt: None,
-            error: None,
-            outcome: AttemptOutcome::Gone,
-        })
+        .record_attempt(gone("n1", "https://old.example/"))
         .await
         .unwrap();
     assert!(store.requeue_notification("n2", NOW).await.unwrap());
@@ -1809,16 +1791,7 @@ async fn notifications_leased_as_they_are_queued_are_no_one_elses_until_the_leas
         .await
         .unwrap();
     store
-        .record_attempt(AttemptRecord {
-            url: "https://stopped.example/".into(),
-            notification_id: "gone".into(),
-            at_ms: NOW,
-            status_code: Some(410),
-            duration_ms: 1,
-            excerpt: None,
-            error: None,
-            outcome: AttemptOutcome::Gone,
-        })
+        .record_attempt(gone("gone", "https://stopped.example/"))
         .await
         .unwrap();
     let lease = QueueLease {
@@ -2212,6 +2185,20 @@ async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires(
         None,
         "taken once"
     );
+}
+
+/// A `410 Gone` answered to the notification `notification_id` sent to `url`, at `NOW`.
+fn gone(notification_id: &str, url: &str) -> AttemptRecord {
+    AttemptRecord {
+        url: url.into(),
+        notification_id: notification_id.into(),
+        at_ms: NOW,
+        status_code: Some(410),
+        duration_ms: 1,
+        excerpt: None,
+        error: None,
+        outcome: AttemptOutcome::Gone,
+    }
 }
 
 fn notification_to(id: &str, instance_id: i64, url: &str, event_ids: &[&str]) -> NewNotification {

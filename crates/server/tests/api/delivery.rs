@@ -628,13 +628,11 @@ async fn a_slow_receiver_does_not_hold_up_another_ones_deliveries() {
     stop.cancel();
 }
 
-/// The running worker claims ahead for a busy host (issue 21): what it cannot start yet waits
-/// under its lease in the worker, not in the database's due queue — and when the worker
-/// stops, it goes back at once (due, unleased), while the send on the wire keeps its lease.
-/// Everything arrives once when the receiver answers again.
-#[tokio::test]
-async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_stops() {
-    let app = spawn_app_on_manual_clock(
+/// The server and the simulator on one manual clock, sending to a host one notification at a
+/// time, with room under the lease (120 s) after a send's timeout and the margin (claiming
+/// ahead on).
+async fn one_send_per_host() -> TestApp {
+    spawn_app_on_manual_clock(
         Config {
             seed: 0,
             ..Config::default()
@@ -642,11 +640,19 @@ async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_sto
         |s| {
             s.allow_private_callbacks = true;
             s.delivery_per_host = 1;
-            // Room under the lease (120 s) after a send's timeout and the margin: ahead on.
             s.delivery_timeout = Duration::from_secs(10);
         },
     )
-    .await;
+    .await
+}
+
+/// The running worker claims ahead for a busy host (issue 21): what it cannot start yet waits
+/// under its lease in the worker, not in the database's due queue — and when the worker
+/// stops, it goes back at once (due, unleased), while the send on the wire keeps its lease.
+/// Everything arrives once when the receiver answers again.
+#[tokio::test]
+async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_stops() {
+    let app = one_send_per_host().await;
     let (hits, done) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let (h, d, held) = (hits.clone(), done.clone(), gate.clone());
@@ -722,18 +728,7 @@ async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_sto
 async fn what_a_queue_pass_can_send_at_once_it_leases_and_the_rest_waits_for_a_claim() {
     // One send at a time to the host: of three notifications queued together, one is leased
     // by the queue's transaction and the two others are claimed; each arrives once.
-    let app = spawn_app_on_manual_clock(
-        Config {
-            seed: 0,
-            ..Config::default()
-        },
-        |s| {
-            s.allow_private_callbacks = true;
-            s.delivery_per_host = 1;
-            s.delivery_timeout = Duration::from_secs(10);
-        },
-    )
-    .await;
+    let app = one_send_per_host().await;
     let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     let store = app.state.store.clone();
