@@ -422,24 +422,33 @@ impl Backend for Postgres {
         listener.listen(WAKE_CHANNEL).await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
-            loop {
-                // `recv` reconnects after a dropped connection (notifications sent meanwhile
-                // are lost: the workers' timers are the fallback).
-                match listener.recv().await {
-                    Ok(notification) => {
-                        if sender
-                            .send(notification.payload().to_owned())
-                            .await
-                            .is_err()
-                        {
-                            return; // nobody listens any more
+            // Until nobody listens any more (the receiver is dropped): then the listener and
+            // its connection go, rather than retry against a database that may be gone.
+            let nobody = sender.clone();
+            let listening = async move {
+                loop {
+                    // `recv` reconnects after a dropped connection (notifications sent
+                    // meanwhile are lost: the workers' timers are the fallback).
+                    match listener.recv().await {
+                        Ok(notification) => {
+                            if sender
+                                .send(notification.payload().to_owned())
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the wake-up listener lost its connection");
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         }
                     }
-                    Err(error) => {
-                        tracing::warn!(%error, "the wake-up listener lost its connection");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    }
                 }
+            };
+            tokio::select! {
+                () = nobody.closed() => {}
+                () = listening => {}
             }
         });
         Ok(Some(receiver))

@@ -125,7 +125,10 @@ contract! {
         processes_bootstrapping_at_once_create_one_first_organization,
         an_older_database_is_brought_to_the_newest_migration_on_disk_when_opened,
     ],
-    postgres_urls: [another_process_is_woken_when_work_appears],
+    postgres_urls: [
+        another_process_is_woken_when_work_appears,
+        a_wake_up_listener_nobody_reads_any_more_lets_its_connection_go,
+    ],
 }
 
 /// Fresh databases for one test each, removed afterwards (also when the test fails).
@@ -2828,6 +2831,39 @@ async fn another_process_is_woken_when_work_appears(url: String) {
         heard.push(topic);
     }
     assert_eq!(heard, ["delivery", "scheduler"]);
+}
+
+/// A process that stops listening (its app stopped, the store kept) closes the listener's
+/// connection: it does not hold it, nor retry it against a database dropped meanwhile.
+async fn a_wake_up_listener_nobody_reads_any_more_lets_its_connection_go(url: String) {
+    use sqlx::Connection;
+    let stores = open_at_once(&url, 1).await;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut listening = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+    };
+    let wake_ups = stores[0]
+        .wake_ups()
+        .await
+        .unwrap()
+        .expect("PostgreSQL listens");
+    assert_eq!(listening().await, 1, "one connection listens");
+    drop(wake_ups);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while listening().await > 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the listener's connection is still open 10 s after nobody listens"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(stores);
 }
 
 /// The dedupe memory (`seen`) and the cursor are the poll's state between polls: a commit
