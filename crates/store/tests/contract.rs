@@ -1684,18 +1684,7 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         body: b"{}".to_vec(),
         event_ids: vec![event.to_owned()],
     };
-    store
-        .queue_notifications(vec![notification("n1", "a")], NOW)
-        .await
-        .unwrap();
-    store
-        .claim_due_notifications("w", NOW, 1_000, 10)
-        .await
-        .unwrap();
-    store
-        .record_attempt(gone("n1", "https://old.example/"))
-        .await
-        .unwrap();
+    answered_gone(store.as_ref(), notification("n1", "a")).await;
     store
         .queue_notifications(vec![notification("n2", "b")], NOW)
         .await
@@ -1777,26 +1766,11 @@ async fn notifications_leased_as_they_are_queued_are_no_one_elses_until_the_leas
         .await
         .unwrap();
     // A URL stopped by a 410 for this instance: nothing to it is leased.
-    store
-        .queue_notifications(
-            vec![notification_to(
-                "gone",
-                record.id,
-                "https://stopped.example/",
-                &["a"],
-            )],
-            NOW,
-        )
-        .await
-        .unwrap();
-    store
-        .claim_due_notifications("w", NOW, 1_000, 10)
-        .await
-        .unwrap();
-    store
-        .record_attempt(gone("gone", "https://stopped.example/"))
-        .await
-        .unwrap();
+    answered_gone(
+        store.as_ref(),
+        notification_to("gone", record.id, "https://stopped.example/", &["a"]),
+    )
+    .await;
     let lease = QueueLease {
         owner: "queuer".into(),
         until_ms: NOW + 1_000,
@@ -2188,6 +2162,21 @@ async fn a_pending_connect_is_taken_once_by_its_own_session_before_it_expires(
         None,
         "taken once"
     );
+}
+
+/// Queues `notification`, claims it and records a `410 Gone` from its URL: that URL is then
+/// stopped for its instance.
+async fn answered_gone(store: &dyn Store, notification: NewNotification) {
+    let (id, url) = (notification.id.clone(), notification.callback_url.clone());
+    store
+        .queue_notifications(vec![notification], NOW)
+        .await
+        .unwrap();
+    store
+        .claim_due_notifications("w", NOW, 1_000, 10)
+        .await
+        .unwrap();
+    store.record_attempt(gone(&id, &url)).await.unwrap();
 }
 
 /// A `410 Gone` answered to the notification `notification_id` sent to `url`, at `NOW`.
