@@ -53,7 +53,7 @@ impl Deliverer {
         let mut started = self.start_waiting(slots, sends, now).await;
         let free = slots.available_permits();
         let waiting = self.lock_ahead().len();
-        let ahead = ahead && self.lease_room_ms() > 1_000;
+        let ahead = ahead && self.may_wait_ahead();
         let ahead_room = if ahead {
             (self.concurrency() * AHEAD_PER_SLOT).saturating_sub(waiting)
         } else {
@@ -80,16 +80,15 @@ impl Deliverer {
             });
         let full = claimed.len() >= limit;
         let lease_until = now.saturating_add(lease_ms);
-        for notification in claimed {
-            match self.try_start(notification, slots, sends) {
-                None => started += 1,
-                Some(notification) if ahead => {
-                    self.lock_ahead().push_back((notification, lease_until));
-                }
-                Some(notification) => self.give_back(&notification.id, now + 200).await,
-            }
-        }
+        let claimed = claimed.into_iter().map(|n| (n, lease_until));
+        started += self.start_leased(claimed, slots, sends, ahead, now).await;
         (started, Some(full))
+    }
+
+    /// Whether what cannot start at once may wait ahead here under its lease: the lease leaves
+    /// room enough after a send's timeout and the margin.
+    pub(super) fn may_wait_ahead(&self) -> bool {
+        self.lease_room_ms() > 1_000
     }
 
     /// Whether a callback URL being sent to has fewer than half its window
@@ -219,23 +218,25 @@ impl Deliverer {
         lease
     }
 
-    /// Starts notifications leased as they were queued (`queue_leasing`); one that finds no
-    /// slot after all waits ahead for its host, under its lease, as one claimed ahead would
-    /// (or goes back, due at once, where nothing may wait ahead). Returns how many started.
+    /// Starts leased notifications (claimed, or leased as they were queued: `queue_leasing`),
+    /// in order; one whose host turned out busy waits ahead for its slot under its lease where
+    /// `ahead` allows, else goes back, due again shortly. Returns how many started.
     pub(super) async fn start_leased(
         &self,
-        leased: Vec<Waiting>,
+        leased: impl IntoIterator<Item = Waiting>,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,
+        ahead: bool,
+        now: i64,
     ) -> usize {
         let mut started = 0;
         for (notification, lease_until) in leased {
             match self.try_start(notification, slots, sends) {
                 None => started += 1,
-                Some(notification) if self.lease_room_ms() > 1_000 => {
+                Some(notification) if ahead => {
                     self.lock_ahead().push_back((notification, lease_until));
                 }
-                Some(notification) => self.give_back(&notification.id, self.state.now_ms()).await,
+                Some(notification) => self.give_back(&notification.id, now + 200).await,
             }
         }
         started

@@ -149,7 +149,9 @@ impl Deliverer {
             queue_due = queued > 0;
             // Queued and leased at once, nothing new is due for a claim to find.
             dry &= queued == leased.len();
-            self.start_leased(leased, &slots, &mut sends).await;
+            let (ahead, now) = (self.may_wait_ahead(), self.state.now_ms());
+            self.start_leased(leased, &slots, &mut sends, ahead, now)
+                .await;
             // Around again at once only while there may be more: a claim that came back short
             // means nothing else is due (or every due one's receiver is busy).
             let (_, claim) = self.start_sends(&slots, &mut sends, true, !dry).await;
