@@ -12,6 +12,8 @@ use tributary_elements::Registry;
 use tributary_store::Store;
 
 use crate::clients::{Clients, ProviderHttp};
+use crate::delivery::handoff::Handoff;
+use crate::delivery::recipients::Recipients;
 use crate::delivery::stats::DeliveryStats;
 use crate::elements::LiveRegistry;
 use crate::metrics::Metrics;
@@ -39,6 +41,10 @@ pub struct AppState {
     pub hooks_nudge: Arc<tokio::sync::Notify>,
     /// Delivery counters for `/metrics`.
     pub delivery_stats: Arc<DeliveryStats>,
+    /// Where polls' commits hand notifications to this process's idle delivery worker.
+    pub handoff: Arc<Handoff>,
+    /// What delivery knows of the instances it notifies for lately, per version.
+    pub recipients: Arc<Recipients>,
     /// Poll counters for `/metrics`.
     pub poll_stats: Arc<PollStats>,
     /// The latency histograms of `/metrics`.
@@ -94,6 +100,8 @@ impl AppState {
             delivery_nudge: Arc::new(tokio::sync::Notify::new()),
             hooks_nudge: Arc::new(tokio::sync::Notify::new()),
             delivery_stats: Arc::new(DeliveryStats::default()),
+            handoff: Arc::default(),
+            recipients: Arc::default(),
             poll_stats: Arc::new(PollStats::default()),
             quotas: Arc::default(),
             metrics,

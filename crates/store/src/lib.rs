@@ -51,8 +51,9 @@ pub use records::{
     Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed, ConfigEntry, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, InstanceData, InstanceRecord, NewEvent,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
-    NotificationView, PollCommit, PollerRecord, Principal, QueueLease, Session, StoredValue,
-    SweepCommit, SweepRecord, UnnotifiedEvent, Updated, UserProfile, UserRecord,
+    NotificationView, Outbox, OutboxQueued, PollCommit, PollerRecord, Principal, QueueLease,
+    Session, StoredValue, SweepCommit, SweepRecord, UnnotifiedEvent, Updated, UserProfile,
+    UserRecord,
 };
 pub use status::{EventStatus, NotificationStatus, UnknownStatus};
 
@@ -253,6 +254,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         deletes: Option<DeleteCommit>,
         sweep: SweepCommit,
     ) -> Result<Committed>;
+
+    /// [`Store::commit_poll_with_sweep`] (either sweep optional) that also queues `outbox`'s
+    /// notifications in the same transaction, leasing those `outbox.lease` names as
+    /// [`Store::queue_and_lease`] does, where every event of the commit is new and the instance
+    /// is enabled and still at `outbox.instance_version`; otherwise the events are stored
+    /// unqueued, for a queue pass, as any commit's are. The outbox of a poll: its events and
+    /// their notifications become durable together, with no queue pass between.
+    async fn commit_poll_queuing(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+        sweep: Option<SweepCommit>,
+        outbox: Outbox,
+    ) -> Result<(Committed, OutboxQueued)>;
 
     /// The last complete sweep of a resource (how many ids, when), `None` before the first.
     async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>>;

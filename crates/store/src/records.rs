@@ -374,6 +374,28 @@ pub struct QueueLease {
     pub ids: std::collections::BTreeSet<String>,
 }
 
+/// A poll's notifications, queued by its own commit ([`Store::commit_poll_queuing`]): built
+/// from the commit's events, at the instance version their callback and envelope were read at.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    /// The instance's version the notifications were built at.
+    pub instance_version: i64,
+    /// Carrying every event of the commit, in order.
+    pub notifications: Vec<NewNotification>,
+    /// Which to lease as they are stored, as a queue pass would ([`Store::queue_and_lease`]).
+    pub lease: QueueLease,
+}
+
+/// What a poll commit that carried an [`Outbox`] did with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxQueued {
+    /// Queued with the events, these ids leased.
+    Queued { leased: Vec<String> },
+    /// Not queued: the commit's events wait for a queue pass, as any commit's do (an event
+    /// was stored already, the instance changed or is disabled, or the commit conflicted).
+    Left,
+}
+
 /// A web UI session to store.
 #[derive(Debug, Clone)]
 pub struct NewSession {

@@ -24,8 +24,8 @@ use tributary_store::{
     Activity, ActivityFilter, Attempt, AttemptOutcome, AttemptRecord, CallbackCaps, Committed,
     CountFilter, DeleteCommit, EventCount, EventFilter, EventStatus, InstanceData, LatencyCount,
     NewEvent, NewInstance, NewNotification, NewOrganization, NewSession, NotificationStatus,
-    OutcomeCount, PollCommit, PollerRecord, Principal, QueueLease, ResourceCount, Session, Store,
-    StoredValue, SweepCommit, SweepRecord, Updated, UserProfile,
+    Outbox, OutboxQueued, OutcomeCount, PollCommit, PollerRecord, Principal, QueueLease,
+    ResourceCount, Session, Store, StoredValue, SweepCommit, SweepRecord, Updated, UserProfile,
 };
 
 const NOW: i64 = 1_795_860_000_000;
@@ -90,6 +90,7 @@ contract! {
         events_are_queued_once_in_notifications_that_are_leased_and_finish,
         a_gone_attempt_stops_its_url_until_the_instance_url_changes,
         notifications_leased_as_they_are_queued_are_no_one_elses_until_the_lease_ends,
+        a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_instance_held,
         a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one,
         pruning_drops_finished_history_and_keeps_what_still_waits,
         ui_sessions_are_found_by_token_hash_until_they_expire_or_end,
@@ -1748,6 +1749,157 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         store.resume_callbacks(record.id).await.unwrap(),
         1,
         "the old one is"
+    );
+}
+
+async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_instance_held(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let outbox = |instance_version: i64, id: &str, events: &[&str]| Outbox {
+        instance_version,
+        notifications: vec![notification_to(
+            id,
+            record.id,
+            "https://ok.example/",
+            events,
+        )],
+        lease: QueueLease {
+            owner: "worker".into(),
+            until_ms: NOW + 60_000,
+            ids: BTreeSet::from([id.to_owned()]),
+        },
+    };
+    let unnotified = async || {
+        store
+            .unnotified_events(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.event_id)
+            .collect::<Vec<_>>()
+    };
+    let stored = async |id: &str| store.notification_body(id).await.unwrap().is_some();
+
+    // Every event new, the instance as the poll read it: queued with them, and leased.
+    let done = store
+        .commit_poll_queuing(
+            commit(record.id, 1, vec![event("a"), event("b")], NOW),
+            None,
+            None,
+            outbox(record.version, "first", &["a", "b"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        (
+            Committed::Done { inserted: 2 },
+            OutboxQueued::Queued {
+                leased: vec!["first".into()]
+            }
+        )
+    );
+    assert!(unnotified().await.is_empty(), "its events are queued");
+    assert_eq!(
+        store.in_flight_notifications(NOW + 10).await.unwrap(),
+        ["first"],
+        "leased as a claim leases"
+    );
+    assert!(stored("first").await, "with its body");
+
+    // An event stored before: the commit's events are stored, the outbox is not.
+    let repeated = store
+        .commit_poll_queuing(
+            commit(record.id, 2, vec![event("b"), event("c")], NOW),
+            None,
+            None,
+            outbox(record.version, "repeats", &["b", "c"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repeated,
+        (Committed::Done { inserted: 1 }, OutboxQueued::Left)
+    );
+    assert!(!stored("repeats").await);
+    assert_eq!(
+        unnotified().await,
+        ["c"],
+        "the new event waits for a queue pass"
+    );
+
+    // The instance changed since the poll read it: its notification may be built wrong.
+    let edited = store
+        .update_instance(principal.organization_id, record.id, 1, data("p2"), NOW + 1)
+        .await
+        .unwrap();
+    let Updated::Done(edited) = edited else {
+        panic!("not edited: {edited:?}")
+    };
+    let stale = store
+        .commit_poll_queuing(
+            commit(record.id, 3, vec![event("d")], NOW),
+            None,
+            None,
+            outbox(record.version, "stale", &["d"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, (Committed::Done { inserted: 1 }, OutboxQueued::Left));
+    assert!(!stored("stale").await);
+    assert_eq!(unnotified().await, ["c", "d"]);
+
+    // Disabled: its events wait unqueued, whatever the version.
+    let disabled = InstanceData {
+        disabled: true,
+        ..data("p2")
+    };
+    let Updated::Done(disabled) = store
+        .update_instance(
+            principal.organization_id,
+            record.id,
+            edited.version,
+            disabled,
+            NOW + 2,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not disabled")
+    };
+    let off = store
+        .commit_poll_queuing(
+            commit(record.id, 4, vec![event("e")], NOW),
+            None,
+            None,
+            outbox(disabled.version, "off", &["e"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(off, (Committed::Done { inserted: 1 }, OutboxQueued::Left));
+    assert!(!stored("off").await);
+
+    // A conflict writes nothing, the outbox included.
+    let lost = store
+        .commit_poll_queuing(
+            commit(record.id, 4, vec![event("f")], NOW),
+            None,
+            None,
+            outbox(disabled.version, "lost", &["f"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost, (Committed::Conflict, OutboxQueued::Left));
+    assert!(!stored("lost").await);
+    assert_eq!(
+        store.in_flight_notifications(NOW + 10).await.unwrap(),
+        ["first"]
     );
 }
 

@@ -136,6 +136,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
             read(&stats.leased_at_queue),
         ),
         (
+            "tributary_notifications_leased_at_commit",
+            "Notifications queued and leased by the poll commit that stored their events (the \
+             worker was idle), so sent without a queue pass or a claim.",
+            read(&stats.leased_at_commit),
+        ),
+        (
             "tributary_poll_date_warnings",
             "Polled records whose dates had text after their pattern (read as Java reads them).",
             read(&state.poll_stats.date_warnings),

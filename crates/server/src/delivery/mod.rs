@@ -23,8 +23,10 @@
 //! `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS` is set; [`stats`] counts for `/metrics`.
 
 pub mod claim;
+pub mod handoff;
+pub mod outbox;
 pub mod queue;
-mod recipients;
+pub mod recipients;
 pub mod record;
 pub mod send;
 pub mod sign;

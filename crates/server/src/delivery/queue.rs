@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tributary_domain::delivery::{EnvelopeEvent, EnvelopeSource, batches, envelope};
-use tributary_domain::instance_config::VendorType;
 use tributary_store::{
     EventRecord, InstanceRecord, NewNotification, NotificationRecord, NotificationStatus,
     QueueLease, UnnotifiedEvent,
@@ -25,6 +24,7 @@ use tributary_store::{
 
 use super::recipients::Recipient;
 use super::worker::{Deliverer, Waiting};
+use crate::state::AppState;
 
 impl Deliverer {
     /// Builds and stores notifications for events that have none; returns how many.
@@ -93,16 +93,7 @@ impl Deliverer {
             .iter()
             .zip(versions)
             .filter(|(n, _)| lease.ids.contains(&n.id))
-            .map(|(n, version)| NotificationRecord {
-                id: n.id.clone(),
-                instance_id: n.instance_id,
-                resource: n.resource.clone(),
-                callback_url: n.callback_url.clone(),
-                body: n.body.clone(),
-                status: NotificationStatus::Queued,
-                attempts: 0,
-                instance_version: version,
-            })
+            .map(|(n, version)| record(n, version))
             .collect();
         match self
             .state
@@ -130,7 +121,7 @@ impl Deliverer {
     /// pass while the version holds (a change of the instance bumps it), else read and
     /// remembered. `None` where the instance is gone or its configuration cannot be read.
     async fn queued_for(&self, instance_id: i64, version: i64) -> Option<Arc<Recipient>> {
-        if let Some(known) = self.recipients.get(instance_id, version) {
+        if let Some(known) = self.state.recipients.get(instance_id, version) {
             return Some(known);
         }
         let Ok(Some(instance)) = self.state.store.instance_by_id(instance_id).await else {
@@ -143,18 +134,8 @@ impl Deliverer {
                 return None;
             }
         };
-        let recipient = Arc::new(Recipient {
-            id: instance.id,
-            version: instance.version,
-            organization_id: instance.organization_id,
-            user_id: instance.user_id,
-            name: instance.name,
-            tags: instance.tags,
-            element_key: instance.element_key,
-            callback_url: prepared.settings.callback_url.clone().unwrap_or_default(),
-            webhooks: prepared.settings.vendor == VendorType::Webhooks,
-        });
-        self.recipients.keep(recipient.clone());
+        let recipient = Arc::new(Recipient::of(instance, &prepared));
+        self.state.recipients.keep(recipient.clone());
         Some(recipient)
     }
 
@@ -181,22 +162,6 @@ impl Deliverer {
         resource: &str,
         events: Vec<EventRecord>,
     ) -> NewNotification {
-        let element = self.state.registry.get(&instance.element_key);
-        let (element_key, hub) = element
-            .as_ref()
-            .map(|e| (e.key.clone(), e.hub.clone()))
-            .unwrap_or_else(|| (instance.element_key.clone(), String::new()));
-        let source = EnvelopeSource {
-            instance_id: instance.id,
-            organization_id: instance.organization_id,
-            user_id: instance.user_id,
-            instance_name: &instance.name,
-            instance_tags: &instance.tags,
-            element_key: &element_key,
-            hub: &hub,
-            resource,
-            sender: &self.state.settings.notification_sender,
-        };
         let items: Vec<EnvelopeEvent<'_>> = events
             .iter()
             .map(|e| EnvelopeEvent {
@@ -208,14 +173,58 @@ impl Deliverer {
                 record: &e.record,
             })
             .collect();
-        let built = envelope(&source, &items, self.state.now_ms());
-        NewNotification {
-            event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
-            body: built.bytes(),
-            id: built.id,
-            instance_id: instance.id,
-            resource: resource.to_owned(),
-            callback_url: instance.callback_url.clone(),
-        }
+        let event_ids = events.iter().map(|e| e.event_id.clone()).collect();
+        notification(&self.state, instance, resource, &items, event_ids)
+    }
+}
+
+/// The notification of `items` (an instance's events of one resource and poll, at most a
+/// batch), with its exact body bytes.
+pub(super) fn notification(
+    state: &AppState,
+    instance: &Recipient,
+    resource: &str,
+    items: &[EnvelopeEvent<'_>],
+    event_ids: Vec<String>,
+) -> NewNotification {
+    let element = state.registry.get(&instance.element_key);
+    let (element_key, hub) = element
+        .as_ref()
+        .map(|e| (e.key.clone(), e.hub.clone()))
+        .unwrap_or_else(|| (instance.element_key.clone(), String::new()));
+    let source = EnvelopeSource {
+        instance_id: instance.id,
+        organization_id: instance.organization_id,
+        user_id: instance.user_id,
+        instance_name: &instance.name,
+        instance_tags: &instance.tags,
+        element_key: &element_key,
+        hub: &hub,
+        resource,
+        sender: &state.settings.notification_sender,
+    };
+    let built = envelope(&source, items, state.now_ms());
+    NewNotification {
+        event_ids,
+        body: built.bytes(),
+        id: built.id,
+        instance_id: instance.id,
+        resource: resource.to_owned(),
+        callback_url: instance.callback_url.clone(),
+    }
+}
+
+/// The record of a notification about to be queued, as a claim would return it once stored,
+/// for sending what is leased as it is queued from memory.
+pub(super) fn record(n: &NewNotification, instance_version: i64) -> NotificationRecord {
+    NotificationRecord {
+        id: n.id.clone(),
+        instance_id: n.instance_id,
+        resource: n.resource.clone(),
+        callback_url: n.callback_url.clone(),
+        body: n.body.clone(),
+        status: NotificationStatus::Queued,
+        attempts: 0,
+        instance_version,
     }
 }

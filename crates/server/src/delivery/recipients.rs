@@ -6,6 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tributary_domain::instance_config::VendorType;
+use tributary_store::InstanceRecord;
+
+use crate::clients::Prepared;
+
 /// Instances remembered at most (then forgotten all at once, and read again as their events
 /// come: instances deleted meanwhile are never asked for again).
 const KEPT: usize = 10_000;
@@ -13,7 +18,7 @@ const KEPT: usize = 10_000;
 /// What a queue pass needs of an instance at one version: the envelope's fields about it,
 /// where its notifications go, and whether they carry a webhook's batch.
 #[derive(Debug)]
-pub(super) struct Recipient {
+pub(crate) struct Recipient {
     pub id: i64,
     pub version: i64,
     pub organization_id: i64,
@@ -25,15 +30,33 @@ pub(super) struct Recipient {
     pub webhooks: bool,
 }
 
-/// The recipients remembered, by instance id.
+impl Recipient {
+    /// What notifications need of `instance`, whose configuration reads as `prepared`.
+    pub(crate) fn of(instance: InstanceRecord, prepared: &Prepared) -> Recipient {
+        Recipient {
+            id: instance.id,
+            version: instance.version,
+            organization_id: instance.organization_id,
+            user_id: instance.user_id,
+            name: instance.name,
+            tags: instance.tags,
+            element_key: instance.element_key,
+            callback_url: prepared.settings.callback_url.clone().unwrap_or_default(),
+            webhooks: prepared.settings.vendor == VendorType::Webhooks,
+        }
+    }
+}
+
+/// The recipients remembered, by instance id: shared by the process's queue passes and its
+/// polls' outboxes (`AppState::recipients`).
 #[derive(Debug, Default)]
-pub(super) struct Recipients {
+pub struct Recipients {
     known: Mutex<HashMap<i64, Arc<Recipient>>>,
 }
 
 impl Recipients {
     /// The instance as remembered, if at `version`.
-    pub(super) fn get(&self, instance_id: i64, version: i64) -> Option<Arc<Recipient>> {
+    pub(crate) fn get(&self, instance_id: i64, version: i64) -> Option<Arc<Recipient>> {
         self.lock()
             .get(&instance_id)
             .filter(|known| known.version == version)
@@ -41,7 +64,7 @@ impl Recipients {
     }
 
     /// Remembers an instance as read, in place of any other version of it.
-    pub(super) fn keep(&self, recipient: Arc<Recipient>) {
+    pub(crate) fn keep(&self, recipient: Arc<Recipient>) {
         let mut known = self.lock();
         if known.len() >= KEPT && !known.contains_key(&recipient.id) {
             known.clear();

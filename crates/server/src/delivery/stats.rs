@@ -17,6 +17,9 @@ pub struct DeliveryStats {
     pub latency_ms_sum: AtomicU64,
     /// Notifications leased by the transaction that queued them, so sent without a claim.
     pub leased_at_queue: AtomicU64,
+    /// Notifications leased by the poll commit that stored their events (`outbox`), so sent
+    /// without a queue pass or a claim.
+    pub leased_at_commit: AtomicU64,
 }
 
 impl DeliveryStats {

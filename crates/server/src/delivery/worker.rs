@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::recipients::Recipients;
 use super::record::Recorder;
 use super::sign::SigningCache;
 use crate::guard::GuardedResolver;
@@ -18,8 +17,9 @@ use crate::state::AppState;
 /// (`TRIBUTARY_DELIVERY_CONCURRENCY`).
 pub const UNSETTLED_PER_SLOT: usize = 4;
 
-/// A notification claimed ahead (`claim`): its record and when its lease ends.
-pub(super) type Waiting = (tributary_store::NotificationRecord, i64);
+/// A leased notification (claimed, or leased as it was queued): its record and when its lease
+/// ends.
+pub(super) use super::handoff::Waiting;
 
 /// The delivery worker of one process.
 #[derive(Debug, Clone)]
@@ -46,8 +46,6 @@ pub struct Deliverer {
     pub(super) freed: Arc<tokio::sync::Notify>,
     /// (instance, version) whose unreadable configuration was logged already.
     pub(super) unreadable: Arc<Mutex<HashSet<(i64, i64)>>>,
-    /// What the queue knows of the instances it queued for lately, by id (`queue`).
-    pub(super) recipients: Arc<Recipients>,
 }
 
 impl Deliverer {
@@ -81,7 +79,6 @@ impl Deliverer {
             recorder: Arc::default(),
             freed: Arc::default(),
             unreadable: Arc::default(),
-            recipients: Arc::default(),
         })
     }
 
@@ -120,6 +117,16 @@ impl Deliverer {
     /// as slots free, when polls store events, or every half second. Prunes old history hourly.
     pub async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        // While it is idle, polls' commits queue and lease to it what it can start at once
+        // (`outbox`), and hand it over here.
+        let plan = {
+            let (this, slots) = (self.clone(), slots.clone());
+            Box::new(move |notifications: &[tributary_store::NewNotification]| {
+                this.to_lease(&slots, notifications)
+            })
+        };
+        let handoff = Closing(self.state.handoff.clone());
+        handoff.0.open(self.owner.clone(), self.lease_ms(), plan);
         let mut sends = JoinSet::new();
         let mut pruned_at: Option<Instant> = None;
         // Unnotified events appear when a poll stores them (it nudges), or on another node
@@ -141,6 +148,13 @@ impl Deliverer {
                 pruned_at = Some(Instant::now());
             }
             while sends.try_join_next().is_some() {}
+            // What polls' commits leased to it while it was idle: nothing due came before.
+            let handed = handoff.0.take();
+            if !handed.is_empty() {
+                let (ahead, now) = (self.may_wait_ahead(), self.state.now_ms());
+                self.start_leased(handed, &slots, &mut sends, ahead, now)
+                    .await;
+            }
             let (queued, leased) = if queue_due {
                 self.queue_leasing(short.then_some(slots.as_ref())).await
             } else {
@@ -158,6 +172,7 @@ impl Deliverer {
             let more = claim == Some(true);
             dry = claim.map_or(dry, |full| !full);
             short = claim.map_or(short, |full| !full);
+            handoff.0.set_idle(short);
             if queued > 0 || more {
                 continue;
             }
@@ -165,19 +180,34 @@ impl Deliverer {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => (queue_due, dry) = (true, false),
                 _ = self.state.delivery_nudge.notified() => (queue_due, dry) = (true, false),
                 _ = self.freed.notified() => {}
+                _ = handoff.0.ready.notified() => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 _ = shutdown.cancelled() => break,
             }
         }
-        // What waits ahead goes back at once; sends in flight finish (each is bounded by its
-        // timeout); their leases protect the rest.
+        // What waits ahead, or was handed over and not started, goes back at once; sends in
+        // flight finish (each is bounded by its timeout); their leases protect the rest.
+        let handed = handoff.0.close();
+        self.lock_ahead().extend(handed);
         self.give_back_waiting().await;
         let _ = tokio::time::timeout(self.state.settings.delivery_timeout, async {
             while sends.join_next().await.is_some() {}
         })
         .await;
     }
+}
 
+/// Closes the handoff when the worker's loop ends, however it ends (its plan holds a clone of
+/// the worker, which holds the state that holds the handoff).
+struct Closing(Arc<super::handoff::Handoff>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl Deliverer {
     /// Claims due notifications and sends them with the same global and per-host limits as
     /// [`Deliverer::run`], waiting for every send; returns how many started.
     pub async fn send_due(&self) -> usize {

@@ -60,11 +60,15 @@ pub(super) async fn poll(
         next_due_ms: next_due,
         now_ms: now,
     };
-    let committed = state
-        .store
-        .commit_poll_with_sweep(commit, None, reconciled)
-        .await
-        .map_err(|e| format!("could not store the poll: {e}"))?;
+    let committed = crate::delivery::outbox::commit_poll(
+        state,
+        poller.instance_version,
+        commit,
+        None,
+        Some(reconciled),
+    )
+    .await
+    .map_err(|e| format!("could not store the poll: {e}"))?;
     finish(state, summary, committed);
     Ok(())
 }

@@ -614,16 +614,16 @@ async fn run(
         next_due_ms: next_due,
         now_ms: now,
     };
-    let committed = match (sweep, reconciled) {
-        (deletes, Some(swept)) => {
-            state
-                .store
-                .commit_poll_with_sweep(commit, deletes, swept)
-                .await
-        }
-        (Some(deletes), None) => state.store.commit_poll_with_deletes(commit, deletes).await,
-        (None, None) => state.store.commit_poll(commit).await,
-    }
+    // Its events' notifications go on their way from here (queued by the commit itself where
+    // the worker here is idle, else the worker nudged).
+    let committed = crate::delivery::outbox::commit_poll(
+        state,
+        poller.instance_version,
+        commit,
+        sweep,
+        reconciled,
+    )
+    .await
     .map_err(|e| format!("could not store the poll: {e}"))?;
     finish(state, summary, committed);
     Ok(())
@@ -670,9 +670,6 @@ fn finish(state: &AppState, summary: &mut PollSummary, committed: Committed) {
                 finished.fetch_add(1, Relaxed);
                 let requests = u64::from(sweep.pages) + sweep.checked as u64;
                 stats.sweep_requests.fetch_add(requests, Relaxed);
-            }
-            if inserted > 0 {
-                state.nudge_delivery();
             }
         }
         Committed::Conflict => {

@@ -724,53 +724,146 @@ async fn notifications_claimed_ahead_for_a_busy_host_go_back_when_the_worker_sto
     assert_eq!(*hits.lock().unwrap(), 6, "each sent once");
 }
 
-#[tokio::test]
-async fn what_a_queue_pass_can_send_at_once_it_leases_and_the_rest_waits_for_a_claim() {
-    // One send at a time to the host: of three notifications queued together, one is leased
-    // by the queue's transaction and the two others are claimed; each arrives once.
+/// Notifications leased as they were queued, by a poll's commit (`at_commit`) and by the
+/// worker's queue pass (`at_queue`), since the process started.
+fn leased_as_queued(app: &TestApp) -> (u64, u64) {
+    let stats = &app.state.delivery_stats;
+    (
+        stats
+            .leased_at_commit
+            .load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .leased_at_queue
+            .load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+/// A running worker on an app whose receiver takes one send at a time, idle once its first
+/// notification is settled (its claims come back short from then on); returns what
+/// [`changes`] then delivers and settles, and the worker's stop.
+async fn idle_worker_one_send_per_host() -> (
+    TestApp,
+    i64,
+    crate::helpers::Inbox,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
     let app = one_send_per_host().await;
     let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
-    let store = app.state.store.clone();
     let stop = tokio_util::sync::CancellationToken::new();
     let running = tokio::spawn(
         Deliverer::new(app.state.clone(), 8)
             .unwrap()
             .run(stop.clone()),
     );
-    let settled = async |count: usize| {
-        eventually(
-            Duration::from_secs(30),
-            &format!("{count} notifications delivered and settled"),
-            async || inbox.len() == count && store.queued_notifications().await.unwrap() == 0,
-        )
-        .await;
-    };
-    // The worker's claims come back short from here on: nothing else is due.
     changes(&app, id, 1).await;
-    settled(1).await;
-    let leased = || {
-        app.state
-            .delivery_stats
-            .leased_at_queue
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
-    let before = leased();
+    settled(&app, &inbox, 1).await;
+    (app, id, inbox, stop, running)
+}
 
-    app.advance_ms(1_000);
-    changes(&app, id, 25).await; // ten, ten and five events: three notifications
-    settled(4).await;
-    assert_eq!(
-        leased() - before,
-        1,
-        "the host takes one send at a time: one leased as it was queued, two claimed"
-    );
+async fn settled(app: &TestApp, inbox: &crate::helpers::Inbox, count: usize) {
+    let store = app.state.store.clone();
+    eventually(
+        Duration::from_secs(30),
+        &format!("{count} notifications delivered and settled"),
+        async || inbox.len() == count && store.queued_notifications().await.unwrap() == 0,
+    )
+    .await;
+}
+
+fn sent_once(inbox: &crate::helpers::Inbox, count: usize) {
     let mut ids: Vec<String> = inbox.bodies().iter().map(|b| b["id"].to_string()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 4, "each sent once");
+    assert_eq!(ids.len(), count, "each sent once");
+}
+
+#[tokio::test]
+async fn what_a_poll_commit_can_send_at_once_it_leases_and_the_rest_waits_for_a_claim() {
+    // The worker idle, a poll's commit queues its notifications itself (its outbox): of three,
+    // one to a host that takes one send at a time is leased by the commit and handed to the
+    // worker; the two others are queued due and claimed. Each arrives once.
+    let (app, id, inbox, stop, running) = idle_worker_one_send_per_host().await;
+    let (commit_before, queue_before) = leased_as_queued(&app);
+    app.advance_ms(1_000);
+    changes(&app, id, 25).await; // ten, ten and five events: three notifications
+    settled(&app, &inbox, 4).await;
+    let (at_commit, at_queue) = leased_as_queued(&app);
+    assert_eq!(
+        (at_commit - commit_before, at_queue - queue_before),
+        (1, 0),
+        "one leased by the poll's commit, none by a queue pass, two claimed"
+    );
+    sent_once(&inbox, 4);
     stop.cancel();
     running.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_poll_too_big_for_its_commit_to_queue_is_queued_and_leased_by_the_worker() {
+    // More events than a commit queues itself (a backfill's worth): they are stored unqueued
+    // and the worker's queue pass queues them, leasing what the host can take at once (one)
+    // and leaving the rest due for claims. Each arrives once.
+    let (app, id, inbox, stop, running) = idle_worker_one_send_per_host().await;
+    let (commit_before, queue_before) = leased_as_queued(&app);
+    let events = tributary_server::delivery::outbox::OUTBOX_EVENTS + 5;
+    app.advance_ms(1_000);
+    changes(&app, id, events).await;
+    let notifications = 1 + events.div_ceil(10);
+    settled(&app, &inbox, notifications).await;
+    let (at_commit, at_queue) = leased_as_queued(&app);
+    assert_eq!(
+        (at_commit - commit_before, at_queue - queue_before),
+        (0, 1),
+        "left to the queue pass, which leased one"
+    );
+    sent_once(&inbox, notifications);
+    stop.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_change_found_while_the_worker_is_idle_goes_out_from_the_polls_commit() {
+    // The shortest way: the poll's commit queues and leases the notification, the worker
+    // sends it from memory. It arrives once, settled; a worker stepped by hand (not running)
+    // gets nothing from commits: its queue pass queues the next change.
+    let app = app(true).await;
+    let (url, inbox) = receiver().await;
+    let id = instance(&app, &url).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(
+        Deliverer::new(app.state.clone(), 8)
+            .unwrap()
+            .run(stop.clone()),
+    );
+    changes(&app, id, 1).await;
+    settled(&app, &inbox, 1).await;
+    let before = leased_as_queued(&app);
+    for round in 2..=4 {
+        app.advance_ms(1_000);
+        changes(&app, id, 2).await;
+        settled(&app, &inbox, round).await;
+    }
+    let after = leased_as_queued(&app);
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (3, 0),
+        "each poll's notification leased by its commit"
+    );
+    sent_once(&inbox, 4);
+    stop.cancel();
+    running.await.unwrap();
+
+    let stepped = Deliverer::new(app.state.clone(), 8).unwrap();
+    app.advance_ms(1_000);
+    changes(&app, id, 1).await;
+    assert_eq!(
+        stepped.queue().await,
+        1,
+        "no worker runs: the commit left its event to the queue pass"
+    );
+    assert_eq!(leased_as_queued(&app), after);
 }
 
 #[tokio::test]

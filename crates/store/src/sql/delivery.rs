@@ -29,8 +29,22 @@ where
         lease: &QueueLease,
     ) -> Result<Vec<String>> {
         let mut tx = self.begin().await?;
+        let leased = Self::queue_in(&mut tx, &notifications, now_ms, lease).await?;
+        tx.commit().await?;
+        Ok(leased)
+    }
+
+    /// Stores notifications and gives them their events in `tx` (a queue pass's, or a poll
+    /// commit's outbox), leasing those `lease` names whose URL is not stopped; returns the ids
+    /// leased.
+    pub(super) async fn queue_in(
+        tx: &mut super::WriteTx<B>,
+        notifications: &[NewNotification],
+        now_ms: i64,
+        lease: &QueueLease,
+    ) -> Result<Vec<String>> {
         let mut leased = Vec::new();
-        for notification in &notifications {
+        for notification in notifications {
             // Leased as a claim would lease it (and, as a claim would not, never to a stopped
             // URL).
             let lease = lease
@@ -45,11 +59,10 @@ where
                 now_ms,
                 lease,
             };
-            if B::queue_notification(&mut tx, &queued).await? {
+            if B::queue_notification(tx, &queued).await? {
                 leased.push(notification.id.clone());
             }
         }
-        tx.commit().await?;
         Ok(leased)
     }
 

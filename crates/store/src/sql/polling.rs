@@ -5,7 +5,9 @@ use sqlx::Executor;
 
 use super::rows::Columns;
 use super::{Backend, Lock, Param, RowsAffected, SqlStore};
-use crate::{Committed, DeleteCommit, PollCommit, Result, StoreError, SweepCommit};
+use crate::{
+    Committed, DeleteCommit, Outbox, OutboxQueued, PollCommit, Result, StoreError, SweepCommit,
+};
 
 /// A poll's outcome on its poller's row, guarded by the version the poll read: the lease
 /// released, the failures forgotten.
@@ -68,16 +70,20 @@ where
     }
 
     /// Writes a poll's events, cursor, memory and summary in one transaction, or nothing on a
-    /// version conflict.
+    /// version conflict; with an `outbox`, queues its notifications in the same transaction
+    /// where every event is new and the instance is enabled at the outbox's version.
     pub(super) async fn commit(
         &self,
         commit: PollCommit,
         deletes: Option<DeleteCommit>,
         sweep: Option<SweepCommit>,
-    ) -> Result<Committed> {
+        outbox: Option<&Outbox>,
+    ) -> Result<(Committed, OutboxQueued)> {
         if commit.events.is_empty() && sweep.is_none() {
-            return self.commit_idle(commit, deletes).await;
+            // No event, so no notification: an outbox has nothing to queue.
+            return Ok((self.commit_idle(commit, deletes).await?, OutboxQueued::Left));
         }
+        let events = commit.events.len();
         let mut tx = self.begin().await?;
         B::lock(&mut tx, Lock::Instance(commit.instance_id)).await?;
         if !commit.events.is_empty() {
@@ -99,7 +105,7 @@ where
             .await?
             .rows_affected();
         if updated == 0 {
-            return Ok(Committed::Conflict);
+            return Ok((Committed::Conflict, OutboxQueued::Left));
         }
         if let Some(deletes) = deletes {
             let (lost, from, until) = match deletes.lost {
@@ -153,17 +159,36 @@ where
             commit.now_ms,
         )
         .await?;
-        sqlx::query(
+        // The instance's version as the outbox needs it, in the same trip (none where it is
+        // disabled: its events wait unqueued, as a queue pass leaves them).
+        let instance_version: Option<i64> = sqlx::query(
             "UPDATE pollers SET events_emitted = events_emitted + $1
-             WHERE instance_id = $2 AND resource = $3",
+             WHERE instance_id = $2 AND resource = $3
+             RETURNING (SELECT version FROM instances
+                        WHERE id = $2 AND disabled = FALSE) AS instance_version",
         )
         .bind(i64::try_from(inserted).unwrap_or(i64::MAX))
         .bind(commit.instance_id)
         .bind(commit.resource.clone())
-        .execute(&mut *tx)
-        .await?;
+        .fetch_one(&mut *tx)
+        .await?
+        .column("instance_version")?;
+        // Only where every event is new: an event stored before may be queued already, or
+        // differ from the one the outbox's body was built from.
+        let queued = match outbox {
+            Some(outbox)
+                if usize::try_from(inserted) == Ok(events)
+                    && instance_version == Some(outbox.instance_version) =>
+            {
+                let leased =
+                    Self::queue_in(&mut tx, &outbox.notifications, commit.now_ms, &outbox.lease)
+                        .await?;
+                OutboxQueued::Queued { leased }
+            }
+            _ => OutboxQueued::Left,
+        };
         tx.commit().await?;
-        Ok(Committed::Done { inserted })
+        Ok((Committed::Done { inserted }, queued))
     }
 
     /// The commit of a poll that found nothing (no event, no reconciliation sweep; a delete

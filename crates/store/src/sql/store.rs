@@ -14,8 +14,9 @@ use crate::{
     Activity, ActivityFilter, Attempt, AttemptRecord, CallbackCaps, Committed, CountFilter,
     DeleteCommit, EventCount, EventFilter, EventRecord, EventStatus, InstanceData, InstanceRecord,
     NewInstance, NewNotification, NewOrganization, NewSession, NotificationRecord,
-    NotificationStatus, NotificationView, PollCommit, PollerRecord, Principal, QueueLease, Result,
-    Session, Store, SweepCommit, SweepRecord, UnnotifiedEvent, Updated, UserRecord,
+    NotificationStatus, NotificationView, Outbox, OutboxQueued, PollCommit, PollerRecord,
+    Principal, QueueLease, Result, Session, Store, SweepCommit, SweepRecord, UnnotifiedEvent,
+    Updated, UserRecord,
 };
 
 #[async_trait]
@@ -408,7 +409,7 @@ where
     }
 
     async fn commit_poll(&self, commit: PollCommit) -> Result<Committed> {
-        self.commit(commit, None, None).await
+        Ok(self.commit(commit, None, None, None).await?.0)
     }
 
     async fn commit_poll_with_deletes(
@@ -416,7 +417,7 @@ where
         commit: PollCommit,
         deletes: DeleteCommit,
     ) -> Result<Committed> {
-        self.commit(commit, Some(deletes), None).await
+        Ok(self.commit(commit, Some(deletes), None, None).await?.0)
     }
 
     async fn commit_poll_with_sweep(
@@ -425,7 +426,17 @@ where
         deletes: Option<DeleteCommit>,
         sweep: SweepCommit,
     ) -> Result<Committed> {
-        self.commit(commit, deletes, Some(sweep)).await
+        Ok(self.commit(commit, deletes, Some(sweep), None).await?.0)
+    }
+
+    async fn commit_poll_queuing(
+        &self,
+        commit: PollCommit,
+        deletes: Option<DeleteCommit>,
+        sweep: Option<SweepCommit>,
+        outbox: Outbox,
+    ) -> Result<(Committed, OutboxQueued)> {
+        self.commit(commit, deletes, sweep, Some(&outbox)).await
     }
 
     async fn last_sweep(&self, instance_id: i64, resource: &str) -> Result<Option<SweepRecord>> {

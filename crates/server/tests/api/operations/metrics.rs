@@ -101,6 +101,7 @@ async fn metrics_parse_as_openmetrics_and_hold_latency_histograms_after_a_poll_a
         "tributary_notifications_retried_total",
         "tributary_notifications_failed_total",
         "tributary_notifications_leased_at_queue_total",
+        "tributary_notifications_leased_at_commit_total",
         "tributary_delivery_latency_seconds_sum",
         "tributary_delivery_latency_seconds_count",
         "tributary_poll_date_warnings_total",
