@@ -1215,7 +1215,7 @@ async fn notifications_in_flight_at_a_kill_are_delivered_after_restart_and_only_
 }
 
 /// Every figure `tributary bench` reports, in its order.
-const BENCH_FIGURES: [&str; 37] = [
+const BENCH_FIGURES: [&str; 39] = [
     "dates: parses/s, pattern yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
     "dates: parses/s, pattern EEE, dd MMM yyyy HH:mm:ss Z",
     "polling: provider requests per idle poll",
@@ -1242,6 +1242,8 @@ const BENCH_FIGURES: [&str; 37] = [
     "delivery: body size of the notifications above",
     "delivery: latency p50, event stored → received",
     "delivery: latency p99, event stored → received",
+    "delivery: latency p50, poll commit begun → received",
+    "delivery: latency p99, poll commit begun → received",
     "delivery: latency p50, poll asked → received",
     "delivery: latency p99, poll asked → received",
     "hooks: latency p50, provider change → received",
