@@ -17,6 +17,11 @@
 //!    user resumes (`POST /instances/{id}/events/resume`). Every attempt is recorded, many in
 //!    one transaction under load ([`record`]).
 //!
+//! While the worker is idle, a poll of a few events takes the first step itself ([`outbox`]):
+//! its commit queues their notifications and leases what the worker can start, handed over in
+//! memory ([`handoff`]); the queue pass remains for everything else (a backfill, a busy worker,
+//! another node's events, a restart).
+//!
 //! [`worker`] runs the two as one loop, its client refusing callbacks that resolve to loopback,
 //! private, link-local, CGNAT, multicast or metadata addresses at connect time (the address
 //! guard, `crate::guard`: after DNS, so rebinding cannot slip through) unless

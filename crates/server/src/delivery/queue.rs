@@ -11,7 +11,9 @@
 //! The running worker's pass also **leases as it queues** (issue 21): when its last claim came
 //! back short (nothing else due), what the free slots and their hosts can start at once is
 //! leased in the queuing transaction itself and sent from memory, without a claim. The lease
-//! is a claim's lease, so a crash leaves it to expire like any other.
+//! is a claim's lease, so a crash leaves it to expire like any other. A poll's commit does the
+//! same for its own few events while the worker is idle (`outbox`), building them with
+//! [`notification`]; what it leaves is queued here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
