@@ -1761,19 +1761,28 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
         .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
         .await
         .unwrap();
-    let outbox = |instance_version: i64, id: &str, events: &[&str]| Outbox {
-        instance_version,
-        notifications: vec![notification_to(
-            id,
-            record.id,
-            "https://ok.example/",
-            events,
-        )],
-        lease: QueueLease {
-            owner: "worker".into(),
-            until_ms: NOW + 60_000,
-            ids: BTreeSet::from([id.to_owned()]),
-        },
+    // A commit from the poller's `version` of `events`, its outbox one notification `id` of
+    // them built at `instance_version`, leased to a worker.
+    let commit_queuing = async |version: i64, events: &[&str], instance_version: i64, id: &str| {
+        let outbox = Outbox {
+            instance_version,
+            notifications: vec![notification_to(
+                id,
+                record.id,
+                "https://ok.example/",
+                events,
+            )],
+            lease: QueueLease {
+                owner: "worker".into(),
+                until_ms: NOW + 60_000,
+                ids: BTreeSet::from([id.to_owned()]),
+            },
+        };
+        let events = events.iter().map(|e| event(e)).collect();
+        store
+            .commit_poll_queuing(commit(record.id, version, events, NOW), None, None, outbox)
+            .await
+            .unwrap()
     };
     let unnotified = async || {
         store
@@ -1785,19 +1794,11 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
             .collect::<Vec<_>>()
     };
     let stored = async |id: &str| store.notification_body(id).await.unwrap().is_some();
+    let left = |inserted| (Committed::Done { inserted }, OutboxQueued::Left);
 
     // Every event new, the instance as the poll read it: queued with them, and leased.
-    let done = store
-        .commit_poll_queuing(
-            commit(record.id, 1, vec![event("a"), event("b")], NOW),
-            None,
-            None,
-            outbox(record.version, "first", &["a", "b"]),
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        done,
+        commit_queuing(1, &["a", "b"], record.version, "first").await,
         (
             Committed::Done { inserted: 2 },
             OutboxQueued::Queued {
@@ -1814,18 +1815,9 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
     assert!(stored("first").await, "with its body");
 
     // An event stored before: the commit's events are stored, the outbox is not.
-    let repeated = store
-        .commit_poll_queuing(
-            commit(record.id, 2, vec![event("b"), event("c")], NOW),
-            None,
-            None,
-            outbox(record.version, "repeats", &["b", "c"]),
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        repeated,
-        (Committed::Done { inserted: 1 }, OutboxQueued::Left)
+        commit_queuing(2, &["b", "c"], record.version, "repeats").await,
+        left(1)
     );
     assert!(!stored("repeats").await);
     assert_eq!(
@@ -1842,16 +1834,10 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
     let Updated::Done(edited) = edited else {
         panic!("not edited: {edited:?}")
     };
-    let stale = store
-        .commit_poll_queuing(
-            commit(record.id, 3, vec![event("d")], NOW),
-            None,
-            None,
-            outbox(record.version, "stale", &["d"]),
-        )
-        .await
-        .unwrap();
-    assert_eq!(stale, (Committed::Done { inserted: 1 }, OutboxQueued::Left));
+    assert_eq!(
+        commit_queuing(3, &["d"], record.version, "stale").await,
+        left(1)
+    );
     assert!(!stored("stale").await);
     assert_eq!(unnotified().await, ["c", "d"]);
 
@@ -1873,29 +1859,17 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
     else {
         panic!("not disabled")
     };
-    let off = store
-        .commit_poll_queuing(
-            commit(record.id, 4, vec![event("e")], NOW),
-            None,
-            None,
-            outbox(disabled.version, "off", &["e"]),
-        )
-        .await
-        .unwrap();
-    assert_eq!(off, (Committed::Done { inserted: 1 }, OutboxQueued::Left));
+    assert_eq!(
+        commit_queuing(4, &["e"], disabled.version, "off").await,
+        left(1)
+    );
     assert!(!stored("off").await);
 
     // A conflict writes nothing, the outbox included.
-    let lost = store
-        .commit_poll_queuing(
-            commit(record.id, 4, vec![event("f")], NOW),
-            None,
-            None,
-            outbox(disabled.version, "lost", &["f"]),
-        )
-        .await
-        .unwrap();
-    assert_eq!(lost, (Committed::Conflict, OutboxQueued::Left));
+    assert_eq!(
+        commit_queuing(4, &["f"], disabled.version, "lost").await,
+        (Committed::Conflict, OutboxQueued::Left)
+    );
     assert!(!stored("lost").await);
     assert_eq!(
         store.in_flight_notifications(NOW + 10).await.unwrap(),

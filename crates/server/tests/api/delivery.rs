@@ -738,17 +738,18 @@ fn leased_as_queued(app: &TestApp) -> (u64, u64) {
     )
 }
 
-/// A running worker on an app whose receiver takes one send at a time, idle once its first
-/// notification is settled (its claims come back short from then on); returns what
-/// [`changes`] then delivers and settles, and the worker's stop.
-async fn idle_worker_one_send_per_host() -> (
+/// A running worker on `app`, idle once its first notification is settled (its claims come
+/// back short from then on); returns the instance [`changes`] then changes, the inbox its
+/// notifications arrive in, and the worker's stop.
+async fn idle_worker(
+    app: TestApp,
+) -> (
     TestApp,
     i64,
     crate::helpers::Inbox,
     tokio_util::sync::CancellationToken,
     tokio::task::JoinHandle<()>,
 ) {
-    let app = one_send_per_host().await;
     let (url, inbox) = receiver().await;
     let id = instance(&app, &url).await;
     let stop = tokio_util::sync::CancellationToken::new();
@@ -784,7 +785,7 @@ async fn what_a_poll_commit_can_send_at_once_it_leases_and_the_rest_waits_for_a_
     // The worker idle, a poll's commit queues its notifications itself (its outbox): of three,
     // one to a host that takes one send at a time is leased by the commit and handed to the
     // worker; the two others are queued due and claimed. Each arrives once.
-    let (app, id, inbox, stop, running) = idle_worker_one_send_per_host().await;
+    let (app, id, inbox, stop, running) = idle_worker(one_send_per_host().await).await;
     let (commit_before, queue_before) = leased_as_queued(&app);
     app.advance_ms(1_000);
     changes(&app, id, 25).await; // ten, ten and five events: three notifications
@@ -805,7 +806,7 @@ async fn a_poll_too_big_for_its_commit_to_queue_is_queued_and_leased_by_the_work
     // More events than a commit queues itself (a backfill's worth): they are stored unqueued
     // and the worker's queue pass queues them, leasing what the host can take at once (one)
     // and leaving the rest due for claims. Each arrives once.
-    let (app, id, inbox, stop, running) = idle_worker_one_send_per_host().await;
+    let (app, id, inbox, stop, running) = idle_worker(one_send_per_host().await).await;
     let (commit_before, queue_before) = leased_as_queued(&app);
     let events = tributary_server::delivery::outbox::OUTBOX_EVENTS + 5;
     app.advance_ms(1_000);
@@ -828,17 +829,7 @@ async fn a_change_found_while_the_worker_is_idle_goes_out_from_the_polls_commit(
     // The shortest way: the poll's commit queues and leases the notification, the worker
     // sends it from memory. It arrives once, settled; a worker stepped by hand (not running)
     // gets nothing from commits: its queue pass queues the next change.
-    let app = app(true).await;
-    let (url, inbox) = receiver().await;
-    let id = instance(&app, &url).await;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(
-        Deliverer::new(app.state.clone(), 8)
-            .unwrap()
-            .run(stop.clone()),
-    );
-    changes(&app, id, 1).await;
-    settled(&app, &inbox, 1).await;
+    let (app, id, inbox, stop, running) = idle_worker(app(true).await).await;
     let before = leased_as_queued(&app);
     for round in 2..=4 {
         app.advance_ms(1_000);
