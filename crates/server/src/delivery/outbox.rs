@@ -10,16 +10,13 @@
 //! before: its queue pass takes them. The notifications are built as the queue pass builds
 //! them (`queue::notification`), so which way an event goes changes nothing of what is sent.
 
-use std::sync::Arc;
-
-use tributary_domain::delivery::{EnvelopeEvent, batches};
+use tributary_domain::delivery::batches;
 use tributary_store::{
     Committed, DeleteCommit, NewEvent, NotificationRecord, Outbox, OutboxQueued, PollCommit,
     StoreError, SweepCommit,
 };
 
 use super::queue::{notification, record};
-use super::recipients::Recipient;
 use crate::state::AppState;
 
 /// Events a poll's commit queues the notifications of, at most: more (a backfill) are left to
@@ -120,23 +117,18 @@ async fn outbox(
     if !state.handoff.may_lease() {
         return None;
     }
-    let recipient = match state.recipients.get(commit.instance_id, instance_version) {
-        Some(known) => known,
-        None => {
-            let instance = state
-                .store
-                .instance_by_id(commit.instance_id)
-                .await
-                .ok()??;
-            if instance.version != instance_version {
-                return None;
-            }
-            let prepared = state.clients.prepared(&instance).ok()?;
-            let recipient = Arc::new(Recipient::of(instance, &prepared));
-            state.recipients.keep(recipient.clone());
-            recipient
-        }
-    };
+    // The queue pass says (once) why an instance cannot be read.
+    let recipient = state
+        .recipients
+        .read(
+            state.store.as_ref(),
+            &state.clients,
+            commit.instance_id,
+            instance_version,
+            |_, _| {},
+        )
+        .await
+        .filter(|recipient| recipient.version == instance_version)?;
     let mut notifications = Vec::new();
     // A commit's events are one poll's, but a poll date is what groups them, as in a pass.
     let mut groups: Vec<(i64, Vec<&NewEvent>)> = Vec::new();
@@ -152,25 +144,7 @@ async fn outbox(
     groups.sort_by_key(|(date, _)| *date);
     for (_, group) in groups {
         for batch in batches(group, recipient.webhooks) {
-            let items: Vec<EnvelopeEvent<'_>> = batch
-                .iter()
-                .map(|e| EnvelopeEvent {
-                    event_id: &e.event_id,
-                    object_id: &e.object_id,
-                    event_type: &e.event_type,
-                    date_ms: e.date_ms,
-                    poll_date_ms: e.poll_date_ms,
-                    record: &e.record,
-                })
-                .collect();
-            let event_ids = batch.iter().map(|e| e.event_id.clone()).collect();
-            notifications.push(notification(
-                state,
-                &recipient,
-                &commit.resource,
-                &items,
-                event_ids,
-            ));
+            notifications.push(notification(state, &recipient, &commit.resource, &batch));
         }
     }
     let lease = state.handoff.lease(&notifications, state.now_ms())?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tributary_domain::delivery::{EnvelopeEvent, EnvelopeSource, batches, envelope};
 use tributary_store::{
-    EventRecord, InstanceRecord, NewNotification, NotificationRecord, NotificationStatus,
+    EventRecord, InstanceRecord, NewEvent, NewNotification, NotificationRecord, NotificationStatus,
     QueueLease, UnnotifiedEvent,
 };
 
@@ -74,7 +74,7 @@ impl Deliverer {
             };
             // Cloud Elements sends at most 20 events a notification for webhooks, 10 for polls.
             for batch in batches(events, instance.webhooks) {
-                notifications.push(self.notification(&instance, &resource, batch));
+                notifications.push(notification(&self.state, &instance, &resource, &batch));
                 versions.push(instance.version);
             }
         }
@@ -123,22 +123,16 @@ impl Deliverer {
     /// pass while the version holds (a change of the instance bumps it), else read and
     /// remembered. `None` where the instance is gone or its configuration cannot be read.
     async fn queued_for(&self, instance_id: i64, version: i64) -> Option<Arc<Recipient>> {
-        if let Some(known) = self.state.recipients.get(instance_id, version) {
-            return Some(known);
-        }
-        let Ok(Some(instance)) = self.state.store.instance_by_id(instance_id).await else {
-            return None;
-        };
-        let prepared = match self.state.clients.prepared(&instance) {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                self.unreadable(&instance, &error);
-                return None;
-            }
-        };
-        let recipient = Arc::new(Recipient::of(instance, &prepared));
-        self.state.recipients.keep(recipient.clone());
-        Some(recipient)
+        self.state
+            .recipients
+            .read(
+                self.state.store.as_ref(),
+                &self.state.clients,
+                instance_id,
+                version,
+                |instance, error| self.unreadable(instance, error),
+            )
+            .await
     }
 
     /// Says (once per instance version) that an instance's events wait because its
@@ -157,38 +151,49 @@ impl Deliverer {
             );
         }
     }
+}
 
-    fn notification(
-        &self,
-        instance: &Recipient,
-        resource: &str,
-        events: Vec<EventRecord>,
-    ) -> NewNotification {
-        let items: Vec<EnvelopeEvent<'_>> = events
-            .iter()
-            .map(|e| EnvelopeEvent {
-                event_id: &e.event_id,
-                object_id: &e.object_id,
-                event_type: &e.event_type,
-                date_ms: e.date_ms,
-                poll_date_ms: e.poll_date_ms,
-                record: &e.record,
-            })
-            .collect();
-        let event_ids = events.iter().map(|e| e.event_id.clone()).collect();
-        notification(&self.state, instance, resource, &items, event_ids)
+/// An event as a notification's envelope carries it: one stored (a queue pass reads it) or one
+/// a poll's commit is about to store (its outbox).
+pub(super) trait Enveloped {
+    fn enveloped(&self) -> EnvelopeEvent<'_>;
+}
+
+/// The two event types hold the envelope's fields under the same names.
+macro_rules! enveloped {
+    ($($event:ty),*) => {$(
+        impl Enveloped for $event {
+            fn enveloped(&self) -> EnvelopeEvent<'_> {
+                EnvelopeEvent {
+                    event_id: &self.event_id,
+                    object_id: &self.object_id,
+                    event_type: &self.event_type,
+                    date_ms: self.date_ms,
+                    poll_date_ms: self.poll_date_ms,
+                    record: &self.record,
+                }
+            }
+        }
+    )*};
+}
+
+enveloped!(EventRecord, NewEvent);
+
+impl<E: Enveloped> Enveloped for &E {
+    fn enveloped(&self) -> EnvelopeEvent<'_> {
+        (**self).enveloped()
     }
 }
 
-/// The notification of `items` (an instance's events of one resource and poll, at most a
+/// The notification of `events` (an instance's events of one resource and poll, at most a
 /// batch), with its exact body bytes.
 pub(super) fn notification(
     state: &AppState,
     instance: &Recipient,
     resource: &str,
-    items: &[EnvelopeEvent<'_>],
-    event_ids: Vec<String>,
+    events: &[impl Enveloped],
 ) -> NewNotification {
+    let items: Vec<EnvelopeEvent<'_>> = events.iter().map(Enveloped::enveloped).collect();
     let element = state.registry.get(&instance.element_key);
     let (element_key, hub) = element
         .as_ref()
@@ -205,9 +210,9 @@ pub(super) fn notification(
         resource,
         sender: &state.settings.notification_sender,
     };
-    let built = envelope(&source, items, state.now_ms());
+    let built = envelope(&source, &items, state.now_ms());
     NewNotification {
-        event_ids,
+        event_ids: items.iter().map(|e| e.event_id.to_owned()).collect(),
         body: built.bytes(),
         id: built.id,
         instance_id: instance.id,

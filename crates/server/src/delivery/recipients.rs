@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tributary_domain::instance_config::VendorType;
-use tributary_store::InstanceRecord;
+use tributary_store::{InstanceRecord, Store};
 
-use crate::clients::Prepared;
+use crate::clients::{ClientError, Clients, Prepared};
 
 /// Instances remembered at most (then forgotten all at once, and read again as their events
 /// come: instances deleted meanwhile are never asked for again).
@@ -61,6 +61,35 @@ impl Recipients {
             .get(&instance_id)
             .filter(|known| known.version == version)
             .cloned()
+    }
+
+    /// The instance as notifications need it: remembered at `version`, else read as it is now
+    /// (its version may have moved on) and remembered. `None` where it is gone, cannot be
+    /// read, or its configuration cannot be read — that last told to `unreadable`.
+    pub(crate) async fn read(
+        &self,
+        store: &dyn Store,
+        clients: &Clients,
+        instance_id: i64,
+        version: i64,
+        unreadable: impl FnOnce(&InstanceRecord, &ClientError),
+    ) -> Option<Arc<Recipient>> {
+        if let Some(known) = self.get(instance_id, version) {
+            return Some(known);
+        }
+        let Ok(Some(instance)) = store.instance_by_id(instance_id).await else {
+            return None;
+        };
+        let prepared = match clients.prepared(&instance) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                unreadable(&instance, &error);
+                return None;
+            }
+        };
+        let recipient = Arc::new(Recipient::of(instance, &prepared));
+        self.keep(recipient.clone());
+        Some(recipient)
     }
 
     /// Remembers an instance as read, in place of any other version of it.
