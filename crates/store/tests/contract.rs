@@ -1784,15 +1784,7 @@ async fn a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_i
             .await
             .unwrap()
     };
-    let unnotified = async || {
-        store
-            .unnotified_events(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event.event_id)
-            .collect::<Vec<_>>()
-    };
+    let unnotified = async || unnotified_ids(store.as_ref(), 10).await;
     let stored = async |id: &str| store.notification_body(id).await.unwrap().is_some();
     let left = |inserted| (Committed::Done { inserted }, OutboxQueued::Left);
 
@@ -2319,6 +2311,17 @@ fn gone(notification_id: &str, url: &str) -> AttemptRecord {
     }
 }
 
+/// The ids of the first `limit` events no notification carries yet, oldest first.
+async fn unnotified_ids(store: &dyn Store, limit: i64) -> Vec<String> {
+    store
+        .unnotified_events(limit)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.event_id)
+        .collect()
+}
+
 fn notification_to(id: &str, instance_id: i64, url: &str, event_ids: &[&str]) -> NewNotification {
     NewNotification {
         id: id.into(),
@@ -2796,13 +2799,7 @@ async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
         .await
         .unwrap();
     assert_eq!(store.notification_body("n2").await.unwrap(), None);
-    let waiting: Vec<String> = store
-        .unnotified_events(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event.event_id)
-        .collect();
+    let waiting = unnotified_ids(store.as_ref(), 10).await;
     assert_eq!(waiting, ["c"], "c waits for the next pass, b stays in n1");
     let claimed: Vec<String> = store
         .claim_due_notifications("w", NOW, 1_000, 10)
@@ -3656,15 +3653,7 @@ async fn a_disabled_instance_s_events_wait_unqueued_and_its_pollers_can_be_made_
         .await
         .unwrap();
     assert!(matches!(updated, Updated::Done(ref r) if r.disabled));
-    let waiting = |store: Arc<dyn Store>| async move {
-        store
-            .unnotified_events(1)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event.event_id)
-            .collect::<Vec<_>>()
-    };
+    let waiting = |store: Arc<dyn Store>| async move { unnotified_ids(store.as_ref(), 1).await };
     assert_eq!(
         waiting(store.clone()).await,
         ["b"],
