@@ -32,16 +32,24 @@ const LEASE_MARGIN_MS: i64 = 10_000;
 /// What a lease must have left for a notification to be given back rather than left to it.
 const GIVE_BACK_MARGIN_MS: i64 = 5_000;
 
+/// A claim to make: how many to take, what each URL may take, and when it was decided.
+#[derive(Debug)]
+pub(super) struct ClaimRequest {
+    limit: usize,
+    caps: CallbackCaps,
+    now: i64,
+}
+
 impl Deliverer {
     /// Claims as many due notifications as there are free slots (and their hosts can take) and
     /// starts sending them; a notification whose host turned out busy goes back, due again
     /// shortly — or, with `ahead`, waits here for a slot of its host (see the module docs).
+    /// What waits ahead already starts first.
     ///
-    /// With `probe` false (the last claim came back short and nothing has been queued or come
-    /// due since), it claims only for a callback URL whose notifications waiting ahead run low
-    /// — not once per finished send for a free slot that no due notification could fill.
-    /// Returns how many started, and whether a claim was made and came back full (`Some(true)`:
-    /// more may be due), short (`Some(false)`) or not made (`None`).
+    /// Returns how many started, and whether a claim was made and came back full
+    /// (`Some(true)`: more may be due), short (`Some(false)`) or not made (`None`). The
+    /// stepped worker (`send_due`) claims so; the running one makes the same claim in a task
+    /// of its own, so sends keep starting while it is in flight (`run`).
     pub(super) async fn start_sends(
         &self,
         slots: &Arc<tokio::sync::Semaphore>,
@@ -51,6 +59,26 @@ impl Deliverer {
     ) -> (usize, Option<bool>) {
         let now = self.state.now_ms();
         let mut started = self.start_waiting(slots, sends, now).await;
+        let Some(request) = self.claim_request(slots, ahead, probe) else {
+            return (started, None);
+        };
+        let (claimed, full) = self.claim(request).await;
+        started += self.start_leased(claimed, slots, sends, ahead, now).await;
+        (started, Some(full))
+    }
+
+    /// The claim worth making now, if any: as many as the free `slots` (and, with `ahead`,
+    /// the room ahead) can take.
+    ///
+    /// With `probe` false (the last claim came back short and nothing has been queued or come
+    /// due since), it claims only for a callback URL whose notifications waiting ahead run low
+    /// — not once per finished send for a free slot that no due notification could fill.
+    pub(super) fn claim_request(
+        &self,
+        slots: &tokio::sync::Semaphore,
+        ahead: bool,
+        probe: bool,
+    ) -> Option<ClaimRequest> {
         let free = slots.available_permits();
         let waiting = self.lock_ahead().len();
         let ahead = ahead && self.may_wait_ahead();
@@ -64,25 +92,40 @@ impl Deliverer {
         // finished send.
         let low = self.runs_low();
         if free + ahead_room == 0 || (free == 0 && !low) || (!probe && !low) {
-            return (started, None);
+            return None;
         }
-        let limit = free + ahead_room;
+        Some(ClaimRequest {
+            limit: free + ahead_room,
+            caps: self.caps(ahead),
+            now: self.state.now_ms(),
+        })
+    }
+
+    /// Makes a claim: the notifications leased, each with its lease's end, and whether it came
+    /// back full (more may be due). A claim that fails is logged and takes nothing.
+    pub(super) async fn claim(&self, request: ClaimRequest) -> (Vec<Waiting>, bool) {
         let lease_ms = self.lease_ms();
-        let caps = self.caps(ahead);
         let claimed = self
             .state
             .store
-            .claim_due_notifications_capped(&self.owner, now, lease_ms, limit as i64, &caps)
+            .claim_due_notifications_capped(
+                &self.owner,
+                request.now,
+                lease_ms,
+                request.limit as i64,
+                &request.caps,
+            )
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "could not claim notifications");
                 Vec::new()
             });
-        let full = claimed.len() >= limit;
-        let lease_until = now.saturating_add(lease_ms);
-        let claimed = claimed.into_iter().map(|n| (n, lease_until));
-        started += self.start_leased(claimed, slots, sends, ahead, now).await;
-        (started, Some(full))
+        let full = claimed.len() >= request.limit;
+        let lease_until = request.now.saturating_add(lease_ms);
+        (
+            claimed.into_iter().map(|n| (n, lease_until)).collect(),
+            full,
+        )
     }
 
     /// Whether what cannot start at once may wait ahead here under its lease: the lease leaves
@@ -107,7 +150,7 @@ impl Deliverer {
 
     /// Starts what waits ahead, in claim order, as its hosts' slots free; gives back what has
     /// too little lease left to be sent under it. Returns how many started.
-    async fn start_waiting(
+    pub(super) async fn start_waiting(
         &self,
         slots: &Arc<tokio::sync::Semaphore>,
         sends: &mut JoinSet<()>,

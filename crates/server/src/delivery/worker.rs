@@ -113,8 +113,10 @@ impl Deliverer {
     }
 
     /// Runs until shutdown: a continuous pipeline — sends run as tasks, so a slow receiver holds
-    /// at most its host's share of the slots and never stalls the others; new work is claimed
-    /// as slots free, when polls store events, or every half second. Prunes old history hourly.
+    /// at most its host's share of the slots and never stalls the others; claims run as a task
+    /// of their own, one at a time, so what waits ahead keeps starting as slots free while a
+    /// claim waits for the database; new work is claimed as slots free, when polls store
+    /// events, or every half second. Prunes old history hourly.
     pub async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         // While it is idle, polls' commits queue and lease to it what it can start at once
@@ -133,12 +135,20 @@ impl Deliverer {
         // (the timer finds them); a send finishing adds none, so it skips the look.
         let mut queue_due = true;
         // The last claim came back short and nothing was queued or woke the loop since: no
-        // claim only to look for more (`start_sends`' probe) until something may have come due.
+        // claim only to look for more (`claim_request`'s probe) until something may have come
+        // due.
         let mut dry = false;
         // The last claim came back short: nothing was due beyond what it took, so what is
         // queued now may be leased and started at once (`queue_leasing`) without passing
         // anything due before it.
         let mut short = false;
+        // The claim in flight, and whether something may have come due since it was made (so
+        // that its coming back short proves nothing).
+        let mut claiming: Option<tokio::task::JoinHandle<(Vec<Waiting>, bool)>> = None;
+        let mut woken = false;
+        // No claim right after one that came back short with nothing woken since: only what
+        // wakes the loop (a send done, a slot freed, a nudge, the timer) may make the next.
+        let mut may_claim = true;
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let pruned = self.prune().await;
@@ -163,30 +173,65 @@ impl Deliverer {
             queue_due = queued > 0;
             // Queued and leased at once, nothing new is due for a claim to find.
             dry &= queued == leased.len();
+            if queued > leased.len() {
+                (woken, may_claim) = (true, true);
+            }
             let (ahead, now) = (self.may_wait_ahead(), self.state.now_ms());
             self.start_leased(leased, &slots, &mut sends, ahead, now)
                 .await;
-            // Around again at once only while there may be more: a claim that came back short
-            // means nothing else is due (or every due one's receiver is busy).
-            let (_, claim) = self.start_sends(&slots, &mut sends, true, !dry).await;
-            let more = claim == Some(true);
-            dry = claim.map_or(dry, |full| !full);
-            short = claim.map_or(short, |full| !full);
-            handoff.0.set_idle(short);
-            if queued > 0 || more {
+            self.start_waiting(&slots, &mut sends, now).await;
+            if claiming.is_none()
+                && may_claim
+                && let Some(request) = self.claim_request(&slots, true, !dry)
+            {
+                let this = self.clone();
+                claiming = Some(tokio::spawn(async move { this.claim(request).await }));
+                woken = false;
+            }
+            if queued > 0 {
                 continue;
             }
+            may_claim = true;
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => (queue_due, dry) = (true, false),
-                _ = self.state.delivery_nudge.notified() => (queue_due, dry) = (true, false),
+                claimed = async { claiming.as_mut().expect("a claim in flight").await },
+                    if claiming.is_some() =>
+                {
+                    claiming = None;
+                    // A claim's task that panicked took nothing it could tell of: its leases
+                    // protect what it may have taken.
+                    let (claimed, full) = claimed.unwrap_or_default();
+                    let (ahead, now) = (self.may_wait_ahead(), self.state.now_ms());
+                    self.start_leased(claimed, &slots, &mut sends, ahead, now)
+                        .await;
+                    // Around again at once while there may be more: a claim that came back
+                    // short means nothing else was due (or every due one's receiver is busy) —
+                    // unless something may have come due while it was in flight.
+                    dry = !full && !woken;
+                    short = !full && !woken;
+                    may_claim = !dry;
+                    handoff.0.set_idle(short);
+                    continue;
+                }
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    (queue_due, dry, woken) = (true, false, true);
+                }
+                _ = self.state.delivery_nudge.notified() => {
+                    (queue_due, dry, woken) = (true, false, true);
+                }
                 _ = self.freed.notified() => {}
                 _ = handoff.0.ready.notified() => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 _ = shutdown.cancelled() => break,
             }
         }
-        // What waits ahead, or was handed over and not started, goes back at once; sends in
-        // flight finish (each is bounded by its timeout); their leases protect the rest.
+        // What waits ahead, was handed over and not started, or is being claimed goes back at
+        // once; sends in flight finish (each is bounded by its timeout); their leases protect
+        // the rest.
+        if let Some(claim) = claiming
+            && let Ok((claimed, _)) = claim.await
+        {
+            self.lock_ahead().extend(claimed);
+        }
         let handed = handoff.0.close();
         self.lock_ahead().extend(handed);
         self.give_back_waiting().await;
