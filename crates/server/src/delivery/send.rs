@@ -126,8 +126,10 @@ impl Deliverer {
         if notification.callback_url.is_empty() {
             return Err("the instance has no event.notification.callback.url".into());
         }
-        let url = reqwest::Url::parse(&notification.callback_url)
-            .map_err(|_| "the callback URL does not parse".to_owned())?;
+        let url = self
+            .callback(&notification.callback_url)
+            .url
+            .ok_or_else(|| "the callback URL does not parse".to_owned())?;
         // IP literals skip DNS, so the guard checks them here.
         if !self.state.settings.allow_private_callbacks
             && let Some(ip) = private_literal(&url)
@@ -139,7 +141,7 @@ impl Deliverer {
         }
         let mut request = self
             .http
-            .post(url)
+            .post(reqwest::Url::clone(&url))
             .header("Content-Type", "application/json")
             .header("Elements-Webhook-Id", &notification.id)
             .body(body.clone());

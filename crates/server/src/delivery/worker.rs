@@ -30,6 +30,8 @@ pub struct Deliverer {
     concurrency: usize,
     /// Sends in flight per callback host.
     pub(super) hosts: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    /// Callback URLs parsed, with their host's slot (`callback`).
+    pub(super) callbacks: Arc<Mutex<HashMap<String, super::claim::Callback>>>,
     /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
     pub(super) urls: Arc<Mutex<HashMap<String, usize>>>,
     /// Claimed ahead for busy hosts, waiting for their slots (`claim`).
@@ -73,6 +75,7 @@ impl Deliverer {
                 concurrency.max(1) * UNSETTLED_PER_SLOT,
             )),
             hosts: Arc::default(),
+            callbacks: Arc::default(),
             urls: Arc::default(),
             ahead: Arc::default(),
             signing: Arc::default(),
