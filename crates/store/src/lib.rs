@@ -407,7 +407,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// As [`Store::claim_due_notifications`], taking at most `caps` notifications per callback
     /// URL (soonest due first), so a worker never claims what a busy receiver cannot take yet.
-    /// A URL capped at 0 is skipped, and the notifications behind it are reached.
+    /// A URL capped at 0 is skipped, and the notifications behind it are reached. With
+    /// `caps.default` 0, only the URLs `caps` names are claimed from, each by a read of its own
+    /// queued notifications in due order, URL after URL, `limit` in all (a worker refilling
+    /// what it keeps ahead for the receivers it is sending to).
     async fn claim_due_notifications_capped(
         &self,
         owner: &str,

@@ -92,6 +92,11 @@ pub const SQLITE: &[Migration] = &[
         name: "notification_bodies",
         sql: include_str!("../migrations/sqlite/0016_notification_bodies.sql"),
     },
+    Migration {
+        version: 17,
+        name: "notifications_due_by_url",
+        sql: include_str!("../migrations/sqlite/0017_notifications_due_by_url.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -131,6 +136,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "notification_bodies",
         sql: include_str!("../migrations/postgres/0009_notification_bodies.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "notifications_due_by_url",
+        sql: include_str!("../migrations/postgres/0010_notifications_due_by_url.sql"),
     },
 ];
 

@@ -312,6 +312,44 @@ impl Backend for Postgres {
         rows.iter().map(rows::poller).collect()
     }
 
+    async fn claim_due_for_url(
+        pool: &PgPool,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        url: &str,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>> {
+        // The status is the literal the partial index names ('QUEUED',
+        // `NotificationStatus::Queued`), so the planner can read that index; what another worker
+        // is claiming right now is skipped (SKIP LOCKED).
+        let rows = sqlx::query(concat!(
+            "WITH claimed AS (
+                 UPDATE notifications SET lease_owner = $1, lease_until_ms = $2
+                 WHERE id IN (
+                     SELECT n.id FROM notifications n
+                     WHERE n.status = 'QUEUED' AND n.callback_url = $4
+                       AND n.next_attempt_ms <= $3
+                       AND (n.lease_until_ms IS NULL OR n.lease_until_ms <= $3)
+                       AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                       WHERE s.instance_id = n.instance_id AND s.url = $4)
+                     ORDER BY n.next_attempt_ms, n.id LIMIT $5
+                     FOR UPDATE OF n SKIP LOCKED)
+                 RETURNING ",
+            notification_columns!(),
+            ")
+             SELECT * FROM claimed ORDER BY next_attempt_ms, id"
+        ))
+        .bind(owner)
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(now_ms)
+        .bind(url)
+        .bind(self::limit(limit))
+        .fetch_all(pool)
+        .await?;
+        rows.iter().map(rows::notification).collect()
+    }
+
     async fn claim_due_notifications(
         pool: &PgPool,
         owner: &str,

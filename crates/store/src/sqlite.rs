@@ -98,6 +98,22 @@ impl SqlStore<Sqlite> {
     }
 }
 
+/// Claimed notifications in the order they are due, then by id: `RETURNING`'s order is the
+/// update's, not the `ORDER BY`'s.
+fn due_order(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<NotificationRecord>> {
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                row.column::<i64>("next_attempt_ms")?,
+                rows::notification(row)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    claimed.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.id).cmp(&(b_due, &b.id)));
+    Ok(claimed.into_iter().map(|(_, n)| n).collect())
+}
+
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -263,6 +279,38 @@ impl Backend for Sqlite {
         Ok(claimed)
     }
 
+    async fn claim_due_for_url(
+        pool: &SqlitePool,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        url: &str,
+        limit: i64,
+    ) -> Result<Vec<NotificationRecord>> {
+        // One statement, under the write lock. The status is the literal the partial index
+        // names ('QUEUED', `NotificationStatus::Queued`), so the planner reads that index.
+        let rows = sqlx::query(concat!(
+            "UPDATE notifications SET lease_owner = $1, lease_until_ms = $2
+             WHERE id IN (
+                 SELECT n.id FROM notifications n INDEXED BY notifications_due_by_url
+                 WHERE n.status = 'QUEUED' AND n.callback_url = $4 AND n.next_attempt_ms <= $3
+                   AND (n.lease_until_ms IS NULL OR n.lease_until_ms <= $3)
+                   AND NOT EXISTS (SELECT 1 FROM stopped_callbacks s
+                                   WHERE s.instance_id = n.instance_id AND s.url = $4)
+                 ORDER BY n.next_attempt_ms, n.id LIMIT CAST($5 AS BIGINT))
+             RETURNING ",
+            notification_columns!()
+        ))
+        .bind(owner)
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(now_ms)
+        .bind(url)
+        .bind(self::limit(limit))
+        .fetch_all(pool)
+        .await?;
+        due_order(&rows)
+    }
+
     async fn claim_due_notifications(
         pool: &SqlitePool,
         owner: &str,
@@ -308,18 +356,7 @@ impl Backend for Sqlite {
         .bind(NotificationStatus::Queued.as_str())
         .fetch_all(pool)
         .await?;
-        // RETURNING's order is the update's, not the ORDER BY's: sort here.
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.column::<i64>("next_attempt_ms")?,
-                    rows::notification(row)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.id).cmp(&(b_due, &b.id)));
-        Ok(claimed.into_iter().map(|(_, n)| n).collect())
+        due_order(&rows)
     }
 
     async fn requeue_failed(

@@ -92,6 +92,7 @@ contract! {
         notifications_leased_as_they_are_queued_are_no_one_elses_until_the_lease_ends,
         a_poll_commit_queues_its_outbox_only_where_its_events_are_new_and_the_instance_held,
         a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_one,
+        a_claim_for_named_urls_takes_only_theirs_due_in_order_past_leases_and_stops,
         pruning_drops_finished_history_and_keeps_what_still_waits,
         ui_sessions_are_found_by_token_hash_until_they_expire_or_end,
         a_pending_connect_is_taken_once_by_its_own_session_before_it_expires,
@@ -2030,6 +2031,98 @@ async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_on
         claim(CallbackCaps::none()).await,
         ["n1", "n2", "n3", "n4", "n5", "n8"],
         "uncapped takes everything not leased"
+    );
+}
+
+async fn a_claim_for_named_urls_takes_only_theirs_due_in_order_past_leases_and_stops(
+    store: Arc<dyn Store>,
+) {
+    let principal = org(store.as_ref(), 1).await;
+    let record = insert(store.as_ref(), principal, 50, "p").await;
+    store
+        .sync_pollers(record.id, &[("contacts".into(), NOW)], NOW)
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..10).map(|i| format!("e{i}")).collect();
+    store
+        .commit_poll(commit(
+            record.id,
+            1,
+            ids.iter().map(|id| event(id)).collect(),
+            NOW,
+        ))
+        .await
+        .unwrap();
+    let (a, b) = ("https://a.example/", "https://b.example/");
+    // n0..n6 to A (ids out of their due order), n7..n9 to B.
+    let names = ["n5", "n1", "n4", "n0", "n6", "n2", "n3", "n7", "n8", "n9"];
+    let notifications = names
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, (name, event))| {
+            notification_to(name, record.id, if i < 7 { a } else { b }, &[event])
+        })
+        .collect();
+    store.queue_notifications(notifications, NOW).await.unwrap();
+    // n0 is due later; n1 is leased by another worker.
+    store.defer_notification("n0", NOW + 500).await.unwrap();
+    let only = |caps: &[(&str, i64)]| CallbackCaps {
+        per_url: caps.iter().map(|(u, c)| ((*u).to_owned(), *c)).collect(),
+        default: 0,
+    };
+    let claim = |owner: &'static str, caps: CallbackCaps, limit: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_due_notifications_capped(owner, NOW, 1_000, limit, &caps)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.id, n.callback_url))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        claim("other", only(&[(a, 1)]), 10).await,
+        [("n1".to_owned(), a.to_owned())],
+        "the first due of A, by id"
+    );
+    assert_eq!(
+        claim("w", only(&[(a, 2)]), 10).await,
+        [
+            ("n2".to_owned(), a.to_owned()),
+            ("n3".to_owned(), a.to_owned())
+        ],
+        "A's next two in due order: n0 is not due yet, n1 is leased"
+    );
+    let both = claim("w", only(&[(a, 5), (b, 5)]), 3).await;
+    assert_eq!(both.len(), 3, "the limit holds across URLs: {both:?}");
+    assert_eq!(
+        both.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["n4", "n5", "n6"],
+        "URL after URL, each in due order"
+    );
+    assert_eq!(
+        claim("w", only(&[]), 10).await,
+        [],
+        "no URL named, nothing claimed: B's wait for a claim of theirs"
+    );
+    // B answers 410 Gone for n7: B is stopped for the instance, and its claim takes nothing.
+    let n7 = claim("w", only(&[(b, 1)]), 10).await;
+    assert_eq!(n7, [("n7".to_owned(), b.to_owned())]);
+    store.record_attempt(gone("n7", b)).await.unwrap();
+    assert_eq!(claim("w", only(&[(b, 5)]), 10).await, [], "B is stopped");
+    assert_eq!(
+        store
+            .claim_due_notifications("w", NOW + 500, 1_000, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>(),
+        ["n0"],
+        "n0 once due; the rest leased, or stopped"
     );
 }
 

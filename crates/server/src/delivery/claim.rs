@@ -38,6 +38,19 @@ pub(super) struct ClaimRequest {
     limit: usize,
     caps: CallbackCaps,
     now: i64,
+    /// Only for the URLs being sent to, whose notifications waiting ahead run low (its caps'
+    /// default is 0): a refill, which says nothing of what else may be due.
+    refill: bool,
+}
+
+/// What a claim took, each with its lease's end, and whether it came back full: it took all
+/// it asked for, so more may be due (for a refill: more of its URLs').
+#[derive(Debug, Default)]
+pub(super) struct Claimed {
+    pub leased: Vec<Waiting>,
+    pub full: bool,
+    /// It was a refill, which tells nothing of what else may be due.
+    pub refill: bool,
 }
 
 impl Deliverer {
@@ -46,8 +59,8 @@ impl Deliverer {
     /// shortly — or, with `ahead`, waits here for a slot of its host (see the module docs).
     /// What waits ahead already starts first.
     ///
-    /// Returns how many started, and whether a claim was made and came back full
-    /// (`Some(true)`: more may be due), short (`Some(false)`) or not made (`None`). The
+    /// Returns how many started, and whether a claim of every URL's was made and came back
+    /// full (`Some(true)`: more may be due), short (`Some(false)`) or not made (`None`). The
     /// stepped worker (`send_due`) claims so; the running one makes the same claim in a task
     /// of its own, so sends keep starting while it is in flight (`run`).
     pub(super) async fn start_sends(
@@ -62,9 +75,11 @@ impl Deliverer {
         let Some(request) = self.claim_request(slots, ahead, probe) else {
             return (started, None);
         };
-        let (claimed, full) = self.claim(request).await;
-        started += self.start_leased(claimed, slots, sends, ahead, now).await;
-        (started, Some(full))
+        let claimed = self.claim(request).await;
+        started += self
+            .start_leased(claimed.leased, slots, sends, ahead, now)
+            .await;
+        (started, (!claimed.refill).then_some(claimed.full))
     }
 
     /// The claim worth making now, if any: as many as the free `slots` (and, with `ahead`,
@@ -94,16 +109,23 @@ impl Deliverer {
         if free + ahead_room == 0 || (free == 0 && !low) || (!probe && !low) {
             return None;
         }
+        // A free slot and maybe something due for it: a claim of every URL's. Else only what
+        // waits ahead runs low: a refill of the URLs being sent to, each read by its own index.
+        let refill = free == 0 || !probe;
+        let mut caps = self.caps(ahead);
+        if refill {
+            caps.default = 0;
+        }
         Some(ClaimRequest {
             limit: free + ahead_room,
-            caps: self.caps(ahead),
+            caps,
             now: self.state.now_ms(),
+            refill,
         })
     }
 
-    /// Makes a claim: the notifications leased, each with its lease's end, and whether it came
-    /// back full (more may be due). A claim that fails is logged and takes nothing.
-    pub(super) async fn claim(&self, request: ClaimRequest) -> (Vec<Waiting>, bool) {
+    /// Makes a claim. A claim that fails is logged and takes nothing.
+    pub(super) async fn claim(&self, request: ClaimRequest) -> Claimed {
         let lease_ms = self.lease_ms();
         let claimed = self
             .state
@@ -120,12 +142,21 @@ impl Deliverer {
                 tracing::error!(%error, "could not claim notifications");
                 Vec::new()
             });
-        let full = claimed.len() >= request.limit;
+        // What it could take at most: its limit, and for a refill its URLs' caps too.
+        let asked = if request.refill {
+            let caps: i64 = request.caps.per_url.values().map(|&c| c.max(0)).sum();
+            request
+                .limit
+                .min(usize::try_from(caps).unwrap_or(usize::MAX))
+        } else {
+            request.limit
+        };
         let lease_until = request.now.saturating_add(lease_ms);
-        (
-            claimed.into_iter().map(|n| (n, lease_until)).collect(),
-            full,
-        )
+        Claimed {
+            full: claimed.len() >= asked,
+            refill: request.refill,
+            leased: claimed.into_iter().map(|n| (n, lease_until)).collect(),
+        }
     }
 
     /// Whether what cannot start at once may wait ahead here under its lease: the lease leaves

@@ -147,7 +147,7 @@ impl Deliverer {
         let mut short = false;
         // The claim in flight, and whether something may have come due since it was made (so
         // that its coming back short proves nothing).
-        let mut claiming: Option<tokio::task::JoinHandle<(Vec<Waiting>, bool)>> = None;
+        let mut claiming: Option<tokio::task::JoinHandle<super::claim::Claimed>> = None;
         let mut woken = false;
         // No claim right after one that came back short with nothing woken since: only what
         // wakes the loop (a send done, a slot freed, a nudge, the timer) may make the next.
@@ -202,17 +202,23 @@ impl Deliverer {
                     claiming = None;
                     // A claim's task that panicked took nothing it could tell of: its leases
                     // protect what it may have taken.
-                    let (claimed, full) = claimed.unwrap_or_default();
+                    let claimed = claimed.unwrap_or_default();
                     let (ahead, now) = (self.may_wait_ahead(), self.state.now_ms());
-                    self.start_leased(claimed, &slots, &mut sends, ahead, now)
+                    self.start_leased(claimed.leased, &slots, &mut sends, ahead, now)
                         .await;
                     // Around again at once while there may be more: a claim that came back
                     // short means nothing else was due (or every due one's receiver is busy) —
-                    // unless something may have come due while it was in flight.
-                    dry = !full && !woken;
-                    short = !full && !woken;
-                    may_claim = !dry;
-                    handoff.0.set_idle(short);
+                    // unless something may have come due while it was in flight. A refill
+                    // (`full` None) tells only of its URLs: around again only if it got all
+                    // it asked for.
+                    if claimed.refill {
+                        may_claim = claimed.full;
+                    } else {
+                        dry = !claimed.full && !woken;
+                        short = dry;
+                        may_claim = !dry;
+                        handoff.0.set_idle(short);
+                    }
                     continue;
                 }
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
@@ -231,9 +237,9 @@ impl Deliverer {
         // once; sends in flight finish (each is bounded by its timeout); their leases protect
         // the rest.
         if let Some(claim) = claiming
-            && let Ok((claimed, _)) = claim.await
+            && let Ok(claimed) = claim.await
         {
-            self.lock_ahead().extend(claimed);
+            self.lock_ahead().extend(claimed.leased);
         }
         let handed = handoff.0.close();
         self.lock_ahead().extend(handed);

@@ -224,6 +224,19 @@ pub trait Backend:
         caps: &CallbackCaps,
     ) -> impl Future<Output = Result<Vec<NotificationRecord>>> + Send;
 
+    /// Claims up to `limit` queued notifications to `url` due at `now_ms` whose lease is free
+    /// and whose URL is not stopped for their instance, in the order they are due (then by
+    /// id), through the index of that URL's queued notifications
+    /// (`notifications_due_by_url`): a refill for a receiver being sent to.
+    fn claim_due_for_url(
+        pool: &Pool<Self>,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        url: &str,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<NotificationRecord>>> + Send;
+
     /// [`Store::requeue_failed`](crate::Store::requeue_failed).
     fn requeue_failed(
         pool: &Pool<Self>,

@@ -771,7 +771,25 @@ where
         caps: &CallbackCaps,
     ) -> Result<Vec<NotificationRecord>> {
         let _turn = self.turn().await;
-        B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps).await
+        if caps.default > 0 {
+            return B::claim_due_notifications(&self.pool, owner, now_ms, lease_ms, limit, caps)
+                .await;
+        }
+        // Only the URLs named: a claim of each one's own (an indexed read of its queued
+        // notifications), not a ranking of every due notification of every URL.
+        let mut claimed = Vec::new();
+        let mut room = limit;
+        for (url, &cap) in &caps.per_url {
+            let take = cap.min(room);
+            if take <= 0 {
+                continue;
+            }
+            let taken =
+                B::claim_due_for_url(&self.pool, owner, now_ms, lease_ms, url, take).await?;
+            room -= i64::try_from(taken.len()).unwrap_or(i64::MAX);
+            claimed.extend(taken);
+        }
+        Ok(claimed)
     }
 
     async fn notification_body(&self, notification_id: &str) -> Result<Option<Vec<u8>>> {
