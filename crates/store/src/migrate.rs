@@ -97,6 +97,11 @@ pub const SQLITE: &[Migration] = &[
         name: "notifications_due_by_url",
         sql: include_str!("../migrations/sqlite/0017_notifications_due_by_url.sql"),
     },
+    Migration {
+        version: 18,
+        name: "notification_poll_dates",
+        sql: include_str!("../migrations/sqlite/0018_notification_poll_dates.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first. PostgreSQL support started from SQLite's version 7
@@ -141,6 +146,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "notifications_due_by_url",
         sql: include_str!("../migrations/postgres/0010_notifications_due_by_url.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "notification_poll_dates",
+        sql: include_str!("../migrations/postgres/0011_notification_poll_dates.sql"),
     },
 ];
 

@@ -211,14 +211,15 @@ impl Backend for Postgres {
         let (owner, until) = queued.lease.unzip();
         let stored = sqlx::query(
             "INSERT INTO notifications (id, instance_id, resource, callback_url, status,
-                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
+                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms, poll_date_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $6, $7,
                  CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
                                        WHERE s.instance_id = $2 AND s.url = $4)
                       THEN $8 END,
                  CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
                                        WHERE s.instance_id = $2 AND s.url = $4)
-                      THEN $9 END)
+                      THEN $9 END,
+                 $10)
              ON CONFLICT (id) DO NOTHING
              RETURNING lease_owner",
         )
@@ -231,6 +232,7 @@ impl Backend for Postgres {
         .bind(queued.number)
         .bind(owner)
         .bind(until)
+        .bind(notification.poll_date_ms)
         .fetch_optional(&mut *conn)
         .await?;
         // The body in its own table, so claims and settles update small rows.

@@ -342,6 +342,8 @@ pub struct NewNotification {
     pub callback_url: String,
     pub body: Vec<u8>,
     pub event_ids: Vec<String>,
+    /// When the poll that found its events ran (its body's `message.raw.pollDate`).
+    pub poll_date_ms: Option<i64>,
 }
 
 /// How many notifications a claim may take per callback URL.
@@ -427,6 +429,9 @@ pub struct NotificationRecord {
     /// The instance's version when claimed, so a sender can reuse what it knows of it (the
     /// signing key) until the instance changes.
     pub instance_version: i64,
+    /// When the poll that found its events ran; `None` for one stored before it was kept
+    /// (SQLite 0018, PostgreSQL 0011), whose body holds it.
+    pub poll_date_ms: Option<i64>,
 }
 
 /// One delivery attempt and what follows from it.

@@ -166,14 +166,15 @@ impl Backend for Sqlite {
             "UPDATE events SET notification_id = $1, status = $2
              WHERE event_id IN (SELECT value FROM json_each($3)) AND notification_id IS NULL;
              INSERT INTO notifications (id, instance_id, resource, callback_url, status,
-                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms)
+                 next_attempt_ms, created_ms, number, lease_owner, lease_until_ms, poll_date_ms)
              SELECT $1, $4, $5, $6, $7, $8, $8, $9,
                  CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
                                        WHERE s.instance_id = $4 AND s.url = $6)
                       THEN $10 END,
                  CASE WHEN NOT EXISTS (SELECT 1 FROM stopped_callbacks s
                                        WHERE s.instance_id = $4 AND s.url = $6)
-                      THEN $11 END
+                      THEN $11 END,
+                 $15
              WHERE (SELECT COUNT(*) FROM events WHERE notification_id = $1) = $12
              ON CONFLICT (id) DO NOTHING
              RETURNING lease_owner;
@@ -198,6 +199,7 @@ impl Backend for Sqlite {
         .bind(i64::try_from(notification.event_ids.len()).unwrap_or(i64::MAX))
         .bind(notification.body.as_slice())
         .bind(EventStatus::New.as_str())
+        .bind(notification.poll_date_ms)
         // Every row, so that every statement runs (only the notification's insert returns
         // one, where it stored it).
         .fetch_all(&mut *conn)

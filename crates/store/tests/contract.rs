@@ -1555,6 +1555,7 @@ async fn events_are_queued_once_in_notifications_that_are_leased_and_finish(stor
         callback_url: "https://r.example/".into(),
         body: b"{}".to_vec(),
         event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+        poll_date_ms: None,
     };
     store
         .queue_notifications(
@@ -1685,6 +1686,7 @@ async fn a_gone_attempt_stops_its_url_until_the_instance_url_changes(store: Arc<
         callback_url: "https://old.example/".into(),
         body: b"{}".to_vec(),
         event_ids: vec![event.to_owned()],
+        poll_date_ms: None,
     };
     answered_gone(store.as_ref(), notification("n1", "a")).await;
     store
@@ -1992,6 +1994,7 @@ async fn a_capped_claim_takes_at_most_its_cap_per_url_and_reaches_past_a_full_on
             .into(),
             body: b"{}".to_vec(),
             event_ids: vec![id.clone()],
+            poll_date_ms: None,
         })
         .collect();
     store.queue_notifications(notifications, NOW).await.unwrap();
@@ -2083,10 +2086,17 @@ async fn a_claim_for_named_urls_takes_only_theirs_due_in_order_past_leases_and_s
                 .collect::<Vec<_>>()
         }
     };
+    let first = store
+        .claim_due_notifications_capped("other", NOW, 1_000, 10, &only(&[(a, 1)]))
+        .await
+        .unwrap();
     assert_eq!(
-        claim("other", only(&[(a, 1)]), 10).await,
-        [("n1".to_owned(), a.to_owned())],
-        "the first due of A, by id"
+        first
+            .iter()
+            .map(|n| (n.id.as_str(), n.callback_url.as_str(), n.poll_date_ms))
+            .collect::<Vec<_>>(),
+        [("n1", a, Some(NOW - 5))],
+        "the first due of A, by id, with its poll's date"
     );
     assert_eq!(
         claim("w", only(&[(a, 2)]), 10).await,
@@ -2144,6 +2154,7 @@ async fn pruning_drops_finished_history_and_keeps_what_still_waits(store: Arc<dy
         callback_url: "https://r.example/".into(),
         body: b"{}".to_vec(),
         event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+        poll_date_ms: None,
     };
     store
         .queue_notifications(
@@ -2423,6 +2434,7 @@ fn notification_to(id: &str, instance_id: i64, url: &str, event_ids: &[&str]) ->
         callback_url: url.into(),
         body: b"{}".to_vec(),
         event_ids: event_ids.iter().map(|e| (*e).to_owned()).collect(),
+        poll_date_ms: Some(NOW - 5),
     }
 }
 
@@ -2882,6 +2894,7 @@ async fn a_notification_sharing_an_event_with_one_queued_before_is_not_stored(
         callback_url: "https://r.example/".into(),
         body: b"{}".to_vec(),
         event_ids: events.iter().map(|e| (*e).to_owned()).collect(),
+        poll_date_ms: None,
     };
     store
         .queue_notifications(vec![notification("n1", &["a", "b"])], NOW)
@@ -4005,6 +4018,7 @@ async fn a_redelivery_during_a_send_keeps_its_lease_so_nothing_is_sent_twice_at_
                 callback_url: "https://receiver.example/".into(),
                 body: b"{}".to_vec(),
                 event_ids: vec!["a".into()],
+                poll_date_ms: None,
             }],
             NOW,
         )

@@ -145,6 +145,7 @@ mod tests {
             status: NotificationStatus::Queued,
             attempts: 0,
             instance_version: 1,
+            poll_date_ms: None,
         };
         (record, 1_000)
     }
@@ -157,6 +158,7 @@ mod tests {
             callback_url: "http://receiver/".into(),
             body: b"{}".to_vec(),
             event_ids: vec![format!("{id}-event")],
+            poll_date_ms: None,
         }
     }
 

@@ -218,6 +218,7 @@ pub(super) fn notification(
         instance_id: instance.id,
         resource: resource.to_owned(),
         callback_url: instance.callback_url.clone(),
+        poll_date_ms: items.first().map(|e| e.poll_date_ms),
     }
 }
 
@@ -233,5 +234,6 @@ pub(super) fn record(n: &NewNotification, instance_version: i64) -> Notification
         status: NotificationStatus::Queued,
         attempts: 0,
         instance_version,
+        poll_date_ms: n.poll_date_ms,
     }
 }

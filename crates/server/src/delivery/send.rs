@@ -91,7 +91,11 @@ impl Deliverer {
                 None => "no answer".to_owned(),
             })
         });
-        if let Some(latency_ms) = self.state.delivery_stats.count(&outcome, at_ms, &body) {
+        if let Some(latency_ms) =
+            self.state
+                .delivery_stats
+                .count(&outcome, at_ms, notification.poll_date_ms, &body)
+        {
             self.state
                 .metrics
                 .delivered(Duration::from_millis(latency_ms));

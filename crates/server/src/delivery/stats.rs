@@ -23,9 +23,16 @@ pub struct DeliveryStats {
 }
 
 impl DeliveryStats {
-    /// Counts an attempt at `at_ms` of the notification with this body; a delivery's latency
+    /// Counts an attempt at `at_ms` of the notification with this body, whose events' poll
+    /// ran at `poll_date_ms` (read from the body where it was not kept); a delivery's latency
     /// (from the poll that found its change) is returned for the histogram of `/metrics`.
-    pub(super) fn count(&self, outcome: &AttemptOutcome, at_ms: i64, body: &[u8]) -> Option<u64> {
+    pub(super) fn count(
+        &self,
+        outcome: &AttemptOutcome,
+        at_ms: i64,
+        poll_date_ms: Option<i64>,
+        body: &[u8],
+    ) -> Option<u64> {
         let add = |counter: &AtomicU64, n: u64| {
             counter.fetch_add(n, Ordering::Relaxed);
         };
@@ -33,9 +40,12 @@ impl DeliveryStats {
             AttemptOutcome::Delivered => {
                 add(&self.delivered, 1);
                 // Only the one field read (the rest skipped, not built into values).
-                let poll_ms = serde_json::from_slice::<Envelope>(body)
-                    .ok()
-                    .and_then(|b| b.message?.raw?.poll_date)
+                let poll_ms = poll_date_ms
+                    .or_else(|| {
+                        serde_json::from_slice::<Envelope>(body)
+                            .ok()
+                            .and_then(|b| b.message?.raw?.poll_date)
+                    })
                     .unwrap_or(at_ms);
                 let latency_ms = u64::try_from(at_ms - poll_ms).unwrap_or(0);
                 add(&self.latency_ms_sum, latency_ms);
@@ -69,4 +79,32 @@ struct Message {
 struct Raw {
     #[serde(rename = "pollDate")]
     poll_date: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use tributary_store::AttemptOutcome;
+
+    use super::DeliveryStats;
+
+    #[test]
+    fn a_deliverys_latency_counts_from_the_kept_poll_date_else_from_the_bodys() {
+        let stats = DeliveryStats::default();
+        let body = br#"{"message":{"raw":{"pollDate":1000}}}"#;
+        let delivered = AttemptOutcome::Delivered;
+        assert_eq!(
+            stats.count(&delivered, 5_000, Some(4_000), body),
+            Some(1_000)
+        );
+        assert_eq!(stats.count(&delivered, 5_000, None, body), Some(4_000));
+        assert_eq!(stats.count(&delivered, 5_000, None, b"{}"), Some(0));
+        assert_eq!(stats.delivered.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.latency_ms_sum.load(Ordering::Relaxed), 5_000);
+        assert_eq!(
+            stats.count(&AttemptOutcome::RetryAt(9), 5_000, None, body),
+            None
+        );
+    }
 }

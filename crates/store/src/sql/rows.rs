@@ -122,7 +122,7 @@ macro_rules! select_events {
 /// its instance, which [`notification`] reads).
 macro_rules! notification_columns {
     () => {
-        "id, instance_id, resource, callback_url, status, attempts, next_attempt_ms,
+        "id, instance_id, resource, callback_url, status, attempts, next_attempt_ms, poll_date_ms,
          (SELECT i.version FROM instances i WHERE i.id = notifications.instance_id)
              AS instance_version,
          (SELECT b.body FROM notification_bodies b WHERE b.notification_id = notifications.id)
@@ -207,6 +207,7 @@ pub(crate) fn notification(row: &impl Columns) -> Result<NotificationRecord> {
         attempts: row.column("attempts")?,
         // NULL only for an instance deleted meanwhile: 0 is a version no sender has seen.
         instance_version: row.column::<Option<i64>>("instance_version")?.unwrap_or(0),
+        poll_date_ms: row.column("poll_date_ms")?,
     })
 }
 
