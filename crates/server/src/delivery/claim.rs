@@ -13,6 +13,14 @@
 //! lease enough when it stops; a process that dies holding some leaves them to their leases.
 //! With a lease too short to leave room after a send's timeout and the margin, nothing is
 //! claimed ahead.
+//!
+//! Two kinds of claim: one of every URL's, when a slot is free and something may be due for
+//! it (the store ranks the soonest due within their URLs, each up to its cap), and a
+//! **refill**, once that claim has come back short, for the URLs being sent to whose
+//! notifications waiting ahead run low (caps' default 0: each URL read through its own index
+//! of queued notifications, issue 21). The running worker makes either in a task of its own,
+//! one at a time (`worker`), so what waits ahead keeps starting while a claim waits for the
+//! database.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
