@@ -22,7 +22,7 @@
 //! one at a time (`worker`), so what waits ahead keeps starting while a claim waits for the
 //! database.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -400,59 +400,8 @@ impl Deliverer {
     }
 
     fn host_slot(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
-        self.callback(url).slot
+        self.callbacks.get(url).slot
     }
-
-    /// A callback URL as sends use it: parsed once (not per send and per check), with the slot
-    /// of its host and port. A URL that does not parse has none (its send fails as such) and
-    /// shares the slot of the empty host.
-    pub(super) fn callback(&self, url: &str) -> Callback {
-        if let Some(known) = self.lock_callbacks().get(url) {
-            return known.clone();
-        }
-        let parsed = reqwest::Url::parse(url).ok();
-        let host = parsed
-            .as_ref()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
-            })
-            .unwrap_or_default();
-        let per_host = self.state.settings.delivery_per_host.max(1);
-        let slot = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(host)
-            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_host)))
-            .clone();
-        let callback = Callback {
-            url: parsed.map(Arc::new),
-            slot,
-        };
-        let mut callbacks = self.lock_callbacks();
-        // Bounded: forgotten whole past a size no deployment's distinct URLs reach (a URL
-        // forgotten is parsed again; its host's slot stays in `hosts`).
-        if callbacks.len() >= MAX_CALLBACKS {
-            callbacks.clear();
-        }
-        callbacks.insert(url.to_owned(), callback.clone());
-        callback
-    }
-
-    fn lock_callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Callback>> {
-        self.callbacks.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Callback URLs remembered parsed at most ([`Deliverer::callback`]).
-const MAX_CALLBACKS: usize = 100_000;
-
-/// A callback URL parsed (`None` when it does not parse), and the slot of its host.
-#[derive(Debug, Clone)]
-pub(super) struct Callback {
-    pub url: Option<Arc<reqwest::Url>>,
-    pub slot: Arc<tokio::sync::Semaphore>,
 }
 
 /// How many notifications wait ahead for each callback URL.

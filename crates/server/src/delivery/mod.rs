@@ -27,6 +27,7 @@
 //! guard, `crate::guard`: after DNS, so rebinding cannot slip through) unless
 //! `TRIBUTARY_ALLOW_PRIVATE_CALLBACKS` is set; [`stats`] counts for `/metrics`.
 
+mod callbacks;
 pub mod claim;
 pub mod handoff;
 pub mod outbox;

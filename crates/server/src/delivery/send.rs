@@ -131,7 +131,8 @@ impl Deliverer {
             return Err("the instance has no event.notification.callback.url".into());
         }
         let url = self
-            .callback(&notification.callback_url)
+            .callbacks
+            .get(&notification.callback_url)
             .url
             .ok_or_else(|| "the callback URL does not parse".to_owned())?;
         // IP literals skip DNS, so the guard checks them here.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::callbacks::Callbacks;
 use super::record::Recorder;
 use super::sign::SigningCache;
 use crate::guard::GuardedResolver;
@@ -28,10 +29,8 @@ pub struct Deliverer {
     pub(super) owner: String,
     pub(super) http: reqwest::Client,
     concurrency: usize,
-    /// Sends in flight per callback host.
-    pub(super) hosts: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
-    /// Callback URLs parsed, with their host's slot (`callback`).
-    pub(super) callbacks: Arc<Mutex<HashMap<String, super::claim::Callback>>>,
+    /// Callback URLs parsed, with their host's slot: sends in flight per callback host.
+    pub(super) callbacks: Arc<Callbacks>,
     /// Sends in flight per callback URL, so a claim takes no more than their hosts can start.
     pub(super) urls: Arc<Mutex<HashMap<String, usize>>>,
     /// Claimed ahead for busy hosts, waiting for their slots (`claim`).
@@ -52,6 +51,7 @@ pub struct Deliverer {
 
 impl Deliverer {
     pub fn new(state: AppState, concurrency: usize) -> Result<Deliverer, reqwest::Error> {
+        let per_host = state.settings.delivery_per_host;
         let http = reqwest::Client::builder()
             // Callbacks never go through a proxy from the environment (HTTP_PROXY,
             // HTTPS_PROXY, ALL_PROXY): through one, the guard would judge the proxy's address
@@ -74,8 +74,7 @@ impl Deliverer {
             unsettled: Arc::new(tokio::sync::Semaphore::new(
                 concurrency.max(1) * UNSETTLED_PER_SLOT,
             )),
-            hosts: Arc::default(),
-            callbacks: Arc::default(),
+            callbacks: Arc::new(Callbacks::new(per_host)),
             urls: Arc::default(),
             ahead: Arc::default(),
             signing: Arc::default(),
@@ -147,7 +146,7 @@ impl Deliverer {
         let mut short = false;
         // The claim in flight, and whether something may have come due since it was made (so
         // that its coming back short proves nothing).
-        let mut claiming: Option<tokio::task::JoinHandle<super::claim::Claimed>> = None;
+        let mut claiming = None;
         let mut woken = false;
         // No claim right after one that came back short with nothing woken since: only what
         // wakes the loop (a send done, a slot freed, a nudge, the timer) may make the next.
