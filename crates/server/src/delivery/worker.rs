@@ -208,8 +208,7 @@ impl Deliverer {
                     // Around again at once while there may be more: a claim that came back
                     // short means nothing else was due (or every due one's receiver is busy) —
                     // unless something may have come due while it was in flight. A refill
-                    // (`full` None) tells only of its URLs: around again only if it got all
-                    // it asked for.
+                    // tells only of its URLs: around again only if it got all it asked for.
                     if claimed.refill {
                         may_claim = claimed.full;
                     } else {
